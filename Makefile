@@ -1,0 +1,36 @@
+# PGXS build of the vectorann extension.
+#   make && make install            build and install against pg_config on PATH
+#   make installcheck               pg_regress suite (sql/*.sql vs expected/*.out)
+#   make prove-installcheck         TAP suite in test/t (needs a PostgreSQL server install)
+#   make WERROR=1                   treat warnings as errors (CI does)
+
+EXTENSION = vectorann
+MODULE_big = vectorann
+DATA = sql/vectorann--0.1.0.sql
+
+SRCS = src/vectorann.c \
+       $(wildcard src/type/*.c) \
+       $(wildcard src/distance/*.c) \
+       $(wildcard src/common/*.c) \
+       $(wildcard src/hnsw/*.c)
+OBJS = $(SRCS:.c=.o)
+
+# Every sql/*.sql except the install script is a pg_regress test, run in name order.
+REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/vectorann--%.sql,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=vectorann
+
+# TAP tests run only through "make prove-installcheck" (defined below), so
+# that "make installcheck" is the pg_regress suite alone.
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+# -Wno-unused-parameter: fmgr and index AM callbacks have fixed signatures.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: prove-installcheck
+prove-installcheck:
+	$(prove_installcheck)

@@ -1,0 +1,28 @@
+/*
+ * vector.h
+ *	  The vector type: a varlena of dim float4 values.  The byte layout
+ *	  (int16 dim, int16 unused, float4 x[dim] after the varlena header) is the
+ *	  one pgvector uses, so binary COPY output is interchangeable.
+ */
+#ifndef VA_VECTOR_H
+#define VA_VECTOR_H
+
+#include "vectorann.h"
+
+typedef struct Vector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int16		dim;			/* number of dimensions, 1..VA_MAX_DIM */
+	int16		unused;			/* always zero */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} Vector;
+
+#define VECTOR_SIZE(dim)		(offsetof(Vector, x) + sizeof(float) * (dim))
+#define DatumGetVector(x)		((Vector *) PG_DETOAST_DATUM(x))
+#define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
+#define PG_RETURN_VECTOR_P(x)	PG_RETURN_POINTER(x)
+
+/* Allocate a zeroed vector of dim dimensions (palloc, current context). */
+extern Vector *InitVector(int dim);
+
+#endif							/* VA_VECTOR_H */

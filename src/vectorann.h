@@ -1,0 +1,120 @@
+/*
+ * vectorann.h
+ *	  The one home of what every module shares: limits, the index-ops
+ *	  interface through which a type plugs into an index, and the shims that
+ *	  hide differences between PostgreSQL 13 and 17.
+ */
+#ifndef VECTORANN_H
+#define VECTORANN_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/guc.h"
+#include "utils/rel.h"
+
+/* Largest number of dimensions any vector value may have. */
+#define VA_MAX_DIM 16000
+
+/*
+ * What an index access method needs to know of a data type under one
+ * operator class.  Each opclass's support function 1 has the SQL signature
+ * (internal) RETURNS internal and returns a pointer to a static VaIndexOps;
+ * the AM calls it once per scan/build/insert and then only these C functions,
+ * so the hot loop has no fmgr call, palloc or detoast.
+ *
+ * The "stored form" is a self-describing, MAXALIGN-able byte image of a value
+ * (for vector: the Vector struct itself, normalised for cosine).
+ */
+typedef struct VaIndexOps
+{
+	/* Bytes of the stored form of a detoasted, non-null value. */
+	Size		(*stored_size) (Datum value);
+
+	/*
+	 * Write the stored form of value into dst (stored_size bytes).  Returns
+	 * false when the value must not be indexed (e.g. zero norm for cosine);
+	 * dst is then undefined.
+	 */
+	bool		(*to_stored) (Datum value, void *dst);
+
+	/* Distance between two stored forms of equal dimensions; smaller is closer. */
+	float		(*distance) (const void *a, const void *b);
+
+	/* Map an index distance to the value the SQL ordering operator returns. */
+	double		(*to_sql) (float distance);
+
+	/* Number of dimensions of a stored form. */
+	int			(*dims) (const void *stored);
+} VaIndexOps;
+
+/* Fetch the VaIndexOps behind an opclass support function (see above). */
+static inline const VaIndexOps *
+VaGetIndexOps(FmgrInfo *support)
+{
+	return (const VaIndexOps *) DatumGetPointer(FunctionCall1(support, (Datum) 0));
+}
+
+/*
+ * Version shims, PostgreSQL 13 to 17.  Keep every #if PG_VERSION_NUM here.
+ */
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#define VA_HAVE_PG_PRNG 1
+#endif
+
+/* aminsert gained "bool indexUnchanged" in PG 14. */
+#if PG_VERSION_NUM >= 140000
+#define VA_INDEX_UNCHANGED_PARAM , bool indexUnchanged
+#else
+#define VA_INDEX_UNCHANGED_PARAM
+#endif
+
+/*
+ * Extend fork of rel by one block; return it pinned and exclusively locked.
+ */
+static inline Buffer
+VaExtendBuffer(Relation rel, ForkNumber fork)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExtendBufferedRel(BMR_REL(rel), fork, NULL, EB_LOCK_FIRST);
+#else
+	Buffer		buf;
+
+	LockRelationForExtension(rel, ExclusiveLock);
+	buf = ReadBufferExtended(rel, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(rel, ExclusiveLock);
+	return buf;
+#endif
+}
+
+/* Reserve a GUC prefix so misspelt settings under it are reported. */
+#if PG_VERSION_NUM >= 150000
+#define VaReserveGucPrefix(prefix) MarkGUCPrefixReserved(prefix)
+#else
+#define VaReserveGucPrefix(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* Random double in [0, 1): pg_prng from PG 15, random() before. */
+#ifdef VA_HAVE_PG_PRNG
+typedef pg_prng_state VaRandomState;
+#define VaRandomSeed(state, seed) pg_prng_seed((state), (seed))
+#define VaRandomDouble(state) pg_prng_double(state)
+#define VaGlobalRandomDouble() pg_prng_double(&pg_global_prng_state)
+#else
+typedef unsigned short VaRandomState[3];
+#define VaRandomSeed(state, seed) \
+	((*(state))[0] = 0x330E, (*(state))[1] = (unsigned short) (seed), \
+	 (*(state))[2] = (unsigned short) ((seed) >> 16))
+#define VaRandomDouble(state) pg_erand48(*(state))
+#define VaGlobalRandomDouble() ((double) random() / ((double) MAX_RANDOM_VALUE + 1))
+#endif
+
+/* Module initialisers, called from _PG_init in vectorann.c. */
+extern void VaDistanceInit(void);
+extern void HnswInit(void);
+
+#endif							/* VECTORANN_H */
