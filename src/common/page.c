@@ -1,0 +1,42 @@
+/*
+ * page.c
+ *	  Page helpers shared by the vectorann access methods: page
+ *	  initialisation, new-buffer allocation and page sanity checks.
+ */
+#include "common/page.h"
+
+#include "storage/lmgr.h"
+
+void
+VaInitPage(Page page, uint16 page_id)
+{
+	VaPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(VaPageOpaqueData));
+	opaque = VaPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->flags = 0;
+	opaque->page_id = page_id;
+}
+
+Buffer
+VaNewBuffer(Relation index, ForkNumber fork)
+{
+	return VaExtendBuffer(index, fork);
+}
+
+void
+VaCheckPage(Relation index, Buffer buf, uint16 page_id)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
+		VaPageGetOpaque(page)->page_id != page_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" contains unexpected page at block %u",
+						RelationGetRelationName(index),
+						BufferGetBlockNumber(buf)),
+				 errhint("Please REINDEX it.")));
+}

@@ -1,0 +1,312 @@
+/*
+ * graph.c
+ *	  The HNSW algorithms proper, written once over the HnswGraph interface
+ *	  so the in-memory build and the on-disk insert and scan share them:
+ *	  SEARCH-LAYER (Malkov & Yashunin 2018, Algorithm 2), the greedy descent
+ *	  through the upper layers (Algorithm 5, ef = 1), the neighbour-selection
+ *	  heuristic (Algorithm 4, without extendCandidates/keepPrunedConnections)
+ *	  and the random level (the paper's mL = 1 / ln(M)).  Also the on-disk
+ *	  HnswGraph: elements read from shared buffers, a simplehash visited set.
+ */
+#include "hnsw/hnsw.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "storage/bufmgr.h"
+
+/* The visited set of the on-disk graph: a simplehash of element ids. */
+typedef struct HnswVisitedEntry
+{
+	uint64		id;
+	char		status;
+} HnswVisitedEntry;
+
+#define SH_PREFIX		hnsw_visited
+#define SH_ELEMENT_TYPE	HnswVisitedEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			id
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) ((key) ^ ((key) >> 29)))
+#define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DEFINE
+#define SH_DECLARE
+#include "lib/simplehash.h"
+
+void
+HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
+{
+	graph->m = m;
+	graph->scratch = palloc(sizeof(uint64) * 2 * m);
+	VaHeapInit(&graph->candidates, Max(ef, 1) * 4, false);
+}
+
+/*
+ * SEARCH-LAYER: the ef elements nearest the query on layer, found by a
+ * best-first walk from entries (whose distances are already set).  result
+ * (a max-heap) receives them; it is reset first.  Deleted elements are
+ * walked through and kept in result: callers filter them.
+ */
+void
+HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
+				int ef, int layer, VaHeap *result)
+{
+	VaHeap	   *cand = &graph->candidates;
+	uint64	   *ids = graph->scratch;
+
+	graph->reset_visited(graph);
+	VaHeapReset(cand);
+	VaHeapReset(result);
+
+	for (int i = 0; i < nentries; i++)
+	{
+		graph->visit(graph, entries[i].id);
+		VaHeapPush(cand, &entries[i]);
+		VaHeapPushBounded(result, &entries[i], ef);
+	}
+
+	while (cand->count > 0)
+	{
+		VaCandidate c = VaHeapPop(cand);
+		int			n;
+
+		/* every remaining candidate is further than the furthest result */
+		if (result->count >= ef && c.distance > VaHeapTop(result)->distance)
+			break;
+
+		n = graph->neighbours(graph, c.id, layer, ids);
+		for (int i = 0; i < n; i++)
+		{
+			VaCandidate e;
+
+			if (!graph->visit(graph, ids[i]))
+				continue;
+			e.id = ids[i];
+			graph->evaluate(graph, &e);
+			if (result->count < ef || e.distance < VaHeapTop(result)->distance)
+			{
+				VaHeapPush(cand, &e);
+				VaHeapPushBounded(result, &e, ef);
+			}
+		}
+	}
+}
+
+/*
+ * Walk greedily (ef = 1) from *entry down through layers from_layer ..
+ * to_layer + 1, leaving in *entry the nearest element found on the way.
+ * scratch is a max-heap used for the per-layer result.
+ */
+void
+HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
+				  int to_layer, VaHeap *scratch)
+{
+	for (int layer = from_layer; layer > to_layer; layer--)
+	{
+		HnswSearchLayer(graph, entry, 1, 1, layer, scratch);
+		*entry = VaHeapPop(scratch);
+	}
+}
+
+/*
+ * SELECT-NEIGHBORS-HEURISTIC: from cands (sorted nearest first by distance
+ * to the base element; vectors[i] is the stored form of cands[i]) keep up to
+ * m, taking a candidate only when it is nearer the base than every one
+ * already kept.  This keeps links pointing in diverse directions.  Deleted
+ * candidates are never kept.  selected receives indexes into cands; returns
+ * how many.
+ */
+int
+HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
+					 int ncands, int m, const VaIndexOps *ops, int *selected)
+{
+	int			nselected = 0;
+
+	for (int i = 0; i < ncands && nselected < m; i++)
+	{
+		bool		keep = true;
+
+		if (cands[i].flags & HNSW_CANDIDATE_DELETED)
+			continue;
+		for (int j = 0; j < nselected && keep; j++)
+		{
+			if (ops->distance(vectors[i], vectors[selected[j]]) < cands[i].distance)
+				keep = false;
+		}
+		if (keep)
+			selected[nselected++] = i;
+	}
+	return nselected;
+}
+
+/*
+ * Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), U uniform
+ * in (0, 1], capped at HNSW_MAX_LEVEL.
+ */
+int
+HnswRandomLevel(int m, VaRandomState *state)
+{
+	double		u = 1.0 - (state ? VaRandomDouble(state) : VaGlobalRandomDouble());
+	double		level = floor(-log(u) / log((double) m));
+
+	return (int) Min(level, (double) HNSW_MAX_LEVEL);
+}
+
+/*
+ * Highest level an element with a vector of vector_size bytes may get so
+ * that it fits one page (at most HNSW_MAX_LEVEL); elements drawn higher are
+ * capped.  ERROR (ERRCODE_PROGRAM_LIMIT_EXCEEDED) if not even layer 0 fits.
+ */
+int
+HnswMaxLevel(Size vector_size, int m)
+{
+	int			level = -1;
+
+	while (level < HNSW_MAX_LEVEL &&
+		   MAXALIGN(HnswElementSize(vector_size, level + 1, m)) <= VA_MAX_ITEM_SIZE)
+		level++;
+	if (level < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vectors of %zu bytes are too large for an hnsw index with m = %d",
+						vector_size, m),
+				 errdetail("An element with its neighbour list must fit in one %d-byte page.",
+						   BLCKSZ),
+				 errhint("Use fewer dimensions or a smaller m.")));
+	return level;
+}
+
+/* ---- the on-disk graph ---- */
+
+static inline HnswElementTuple
+element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
+{
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" links to missing element (%u,%u)",
+						RelationGetRelationName(index), blkno, off),
+				 errhint("Please REINDEX it.")));
+	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+}
+
+static void
+disk_evaluate(HnswGraph *graph, VaCandidate *c)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+	BlockNumber blkno = (BlockNumber) (c->id >> 16);
+	Buffer		buf = ReadBuffer(dg->index, blkno);
+	HnswElementTuple tup;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
+						  (OffsetNumber) (c->id & 0xFFFF));
+	c->distance = dg->ops->distance(dg->query, HnswElementVector(tup));
+	c->flags = (tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+	c->aux = HnswTidToId(&tup->heaptid);
+	UnlockReleaseBuffer(buf);
+}
+
+static int
+disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+	BlockNumber blkno = (BlockNumber) (id >> 16);
+	Buffer		buf = ReadBuffer(dg->index, blkno);
+	HnswElementTuple tup;
+	int			n = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
+						  (OffsetNumber) (id & 0xFFFF));
+	if (layer <= tup->level)
+	{
+		ItemPointerData *slots = HnswElementNeighbours(tup, dg->vector_size) +
+			HnswLayerStart(layer, graph->m);
+		int			cap = HnswLayerCapacity(layer, graph->m);
+
+		while (n < cap && ItemPointerIsValid(&slots[n]))
+		{
+			out[n] = HnswTidToId(&slots[n]);
+			n++;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+static bool
+disk_visit(HnswGraph *graph, uint64 id)
+{
+	bool		found;
+
+	hnsw_visited_insert(((HnswDiskGraph *) graph)->visited, id, &found);
+	return !found;
+}
+
+static void
+disk_reset_visited(HnswGraph *graph)
+{
+	hnsw_visited_reset(((HnswDiskGraph *) graph)->visited);
+}
+
+/*
+ * Set up dg to search index (vectors of vector_size bytes, m from the
+ * metapage) with ef as the expected result size; allocations in the current
+ * memory context.  The caller sets dg->query before each search.
+ */
+void
+HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
+				  int m, Size vector_size, int ef)
+{
+	HnswGraphInitCommon(&dg->graph, m, ef);
+	dg->graph.evaluate = disk_evaluate;
+	dg->graph.neighbours = disk_neighbours;
+	dg->graph.visit = disk_visit;
+	dg->graph.reset_visited = disk_reset_visited;
+	dg->index = index;
+	dg->ops = ops;
+	dg->query = NULL;
+	dg->vector_size = vector_size;
+	dg->visited = hnsw_visited_create(CurrentMemoryContext,
+									  Max(ef, 16) * m * 4, NULL);
+}
+
+/* A palloc'd copy of the element at tid (vector_size: bytes of its vector). */
+HnswElementTuple
+HnswReadElement(Relation index, const ItemPointerData *tid, Size vector_size)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	Buffer		buf = ReadBuffer(index, blkno);
+	Page		page;
+	HnswElementTuple tup;
+	HnswElementTuple copy;
+	Size		size;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	tup = element_on_page(index, page, blkno, ItemPointerGetOffsetNumber(tid));
+	size = ItemIdGetLength(PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	copy = palloc(size);
+	memcpy(copy, tup, size);
+	UnlockReleaseBuffer(buf);
+	return copy;
+}
+
+/* Copy the metapage contents of index into *meta (ERROR if not ours). */
+void
+HnswReadMeta(Relation index, HnswMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	VaCheckPage(index, buf, VA_PAGE_ID_HNSW);
+	*meta = *HnswPageGetMeta(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	if (meta->header.magic != HNSW_MAGIC || meta->header.version != HNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a vectorann hnsw index of version %d",
+						RelationGetRelationName(index), HNSW_VERSION),
+				 errhint("Please REINDEX it.")));
+}

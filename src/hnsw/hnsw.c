@@ -1,0 +1,212 @@
+/*
+ * hnsw.c
+ *	  HNSW access method: the handler (hnswhandler), index options (m,
+ *	  ef_construction), the hnsw.ef_search setting, the planner's cost
+ *	  estimate, and the accessors the AM's files share.
+ */
+#include "hnsw/hnsw.h"
+
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "common/validate.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+
+static relopt_kind hnsw_relopt_kind;
+
+/* Register the reloptions and settings; called once from _PG_init. */
+void
+HnswInit(void)
+{
+	hnsw_relopt_kind = add_reloption_kind();
+	add_int_reloption(hnsw_relopt_kind, "m",
+					  "Maximum number of neighbours per element on layers above 0 (2m on layer 0)",
+					  HNSW_DEFAULT_M, HNSW_MIN_M, HNSW_MAX_M,
+					  AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "ef_construction",
+					  "Size of the dynamic candidate list while building the graph",
+					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
+					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+
+	DefineCustomIntVariable("hnsw.ef_search",
+							"Size of the dynamic candidate list for search.",
+							"Larger values give better recall and slower queries.",
+							&hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
+							HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	VaReserveGucPrefix("hnsw");
+}
+
+/* amoptions: parse and check WITH (m = ..., ef_construction = ...). */
+static bytea *
+hnswoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+	};
+	HnswOptions *opts;
+
+	opts = (HnswOptions *) build_reloptions(reloptions, validate,
+											hnsw_relopt_kind,
+											sizeof(HnswOptions),
+											tab, lengthof(tab));
+	if (validate && opts != NULL && opts->ef_construction < 2 * opts->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m"),
+				 errdetail("ef_construction is %d and m is %d.",
+						   opts->ef_construction, opts->m)));
+	return (bytea *) opts;
+}
+
+int
+HnswGetM(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->m : HNSW_DEFAULT_M;
+}
+
+int
+HnswGetEfConstruction(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+/* The opclass's VaIndexOps (support function 1 of the index's column). */
+const VaIndexOps *
+HnswGetIndexOps(Relation index)
+{
+	return VaGetIndexOps(index_getprocinfo(index, 1, HNSW_INDEX_OPS_PROC));
+}
+
+/*
+ * amcostestimate.  Without an ORDER BY on our operator the index is useless
+ * (disable_cost).  Otherwise a search evaluates about ef_search * 2m
+ * elements per layer-0 walk plus a few per upper layer, each one page
+ * access and one distance; pages are charged at random_page_cost only for
+ * the share of the index that does not fit effective_cache_size.  All work
+ * happens before the first row, so startup cost equals total cost.
+ */
+static void
+hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				 Cost *indexStartupCost, Cost *indexTotalCost,
+				 Selectivity *indexSelectivity, double *indexCorrelation,
+				 double *indexPages)
+{
+	IndexOptInfo *index = path->indexinfo;
+	double		tuples = Max(index->tuples, 1);
+	double		m = HNSW_DEFAULT_M;
+	double		visited;
+	double		uncached;
+	double		spc_random_page_cost;
+	Cost		cost;
+
+	*indexCorrelation = 0;
+	*indexSelectivity = 1.0;
+	*indexPages = index->pages;
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = disable_cost;
+		*indexTotalCost = disable_cost;
+		return;
+	}
+
+	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
+	visited = Min(tuples, hnsw_ef_search * 2.0 * m + log(tuples) * m);
+	uncached = index->pages > 0 ?
+		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
+	cost = visited * (cpu_index_tuple_cost + 2 * cpu_operator_cost) +
+		visited * uncached * spc_random_page_cost;
+
+	*indexStartupCost = cost;
+	*indexTotalCost = cost;
+}
+
+static char *
+hnswbuildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case 2:
+			return "loading tuples";
+		case 3:
+			return "writing graph";
+		default:
+			return NULL;
+	}
+}
+
+static bool
+hnswvalidate(Oid opclassoid)
+{
+	return VaValidateOpclass(opclassoid, "hnsw", HNSW_NPROCS);
+}
+
+/*
+ * hnswhandler: the index access method handler, SQL
+ * hnswhandler(internal) RETURNS index_am_handler.
+ */
+PG_FUNCTION_INFO_V1(hnswhandler);
+Datum
+hnswhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = HNSW_NPROCS;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = hnswbuild;
+	am->ambuildempty = hnswbuildempty;
+	am->aminsert = hnswinsert;
+	am->ambulkdelete = hnswbulkdelete;
+	am->amvacuumcleanup = hnswvacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = hnswcostestimate;
+	am->amoptions = hnswoptions;
+	am->amproperty = NULL;
+	am->ambuildphasename = hnswbuildphasename;
+	am->amvalidate = hnswvalidate;
+	am->ambeginscan = hnswbeginscan;
+	am->amrescan = hnswrescan;
+	am->amgettuple = hnswgettuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = hnswendscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(am);
+}

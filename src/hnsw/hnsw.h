@@ -1,0 +1,231 @@
+/*
+ * hnsw.h
+ *	  HNSW index access method (Malkov & Yashunin, "Efficient and robust
+ *	  approximate nearest neighbor search using Hierarchical Navigable Small
+ *	  World graphs", IEEE TPAMI 2018): on-disk structures, options and the
+ *	  functions the AM's files share.  README.md beside this file draws the
+ *	  page layout and states the locking and WAL rules.
+ */
+#ifndef HNSW_H
+#define HNSW_H
+
+#include "vectorann.h"
+
+#include "access/amapi.h"
+#include "access/itup.h"
+#include "common/candidates.h"
+#include "common/page.h"
+#include "nodes/execnodes.h"
+#include "storage/itemptr.h"
+
+/* Options and settings */
+#define HNSW_DEFAULT_M				16
+#define HNSW_MIN_M					2
+#define HNSW_MAX_M					100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION	4
+#define HNSW_MAX_EF_CONSTRUCTION	1000
+#define HNSW_DEFAULT_EF_SEARCH		40
+#define HNSW_MIN_EF_SEARCH			1
+#define HNSW_MAX_EF_SEARCH			1000
+
+/* Highest layer an element may get; P(level >= 16) is m^-16, negligible. */
+#define HNSW_MAX_LEVEL				16
+
+/* On-disk format */
+#define HNSW_MAGIC					0x56414E48	/* "VANH" */
+#define HNSW_VERSION				1
+#define HNSW_METAPAGE_BLKNO			0
+
+/* The heavyweight page lock (on the metapage's number) that serialises inserts. */
+#define HNSW_INSERT_LOCK			HNSW_METAPAGE_BLKNO
+
+/* support function numbers */
+#define HNSW_INDEX_OPS_PROC			1
+#define HNSW_NPROCS					1
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int			m;				/* neighbours per element per layer (2m on layer 0) */
+	int			ef_construction;	/* candidate list size while building */
+} HnswOptions;
+
+/*
+ * Metapage contents (block 0, after the page header).  entry_point is the
+ * element searches start from, on layer entry_level; both are invalid/-1
+ * while the index is empty.  insert_page is the last page, where new
+ * elements go.
+ */
+typedef struct HnswMetaPageData
+{
+	VaMetaPageHeader header;
+	uint16		m;
+	uint16		ef_construction;
+	int32		dimensions;		/* -1 until the first element */
+	uint32		vector_size;	/* bytes of a stored vector, 0 until known */
+	BlockNumber insert_page;
+	ItemPointerData entry_point;
+	int16		entry_level;
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+#define HnswPageGetMeta(page) ((HnswMetaPage) PageGetContents(page))
+
+/*
+ * One element (one indexed heap row) is one item on an element page:
+ *
+ *	 heaptid | level | flags | vector (vector_size bytes) | neighbour TIDs
+ *
+ * The neighbour area has m * (level + 2) slots: 2m for layer 0, then m for
+ * each of layers 1..level.  Each layer's list is compact: valid TIDs first,
+ * then invalid ones.  The size of an element never changes after it is
+ * written, so every later change is an in-place overwrite.
+ */
+typedef struct HnswElementTupleData
+{
+	ItemPointerData heaptid;	/* invalid once the element is deleted */
+	uint8		level;
+	uint8		flags;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} HnswElementTupleData;
+
+typedef HnswElementTupleData *HnswElementTuple;
+
+#define HNSW_ELEMENT_DELETED		0x01
+
+#define HnswElementVector(tup)		((void *) (tup)->data)
+#define HnswElementNeighbours(tup, vector_size) \
+	((ItemPointerData *) ((tup)->data + (vector_size)))
+
+static inline int
+HnswSlotCount(int level, int m)
+{
+	return m * (level + 2);
+}
+
+static inline int
+HnswLayerStart(int layer, int m)
+{
+	return layer == 0 ? 0 : m * (layer + 1);
+}
+
+static inline int
+HnswLayerCapacity(int layer, int m)
+{
+	return layer == 0 ? 2 * m : m;
+}
+
+static inline Size
+HnswElementSize(Size vector_size, int level, int m)
+{
+	return offsetof(HnswElementTupleData, data) + vector_size +
+		sizeof(ItemPointerData) * HnswSlotCount(level, m);
+}
+
+/* Element ids in searches: an index TID packed into 64 bits. */
+static inline uint64
+HnswTidToId(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+HnswIdToTid(uint64 id, ItemPointerData *tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
+}
+
+/* candidate flags */
+#define HNSW_CANDIDATE_DELETED		0x01
+
+/*
+ * A graph as the search algorithms see it, independent of where it lives
+ * (in memory during a build, in shared buffers otherwise).
+ */
+typedef struct HnswGraph HnswGraph;
+struct HnswGraph
+{
+	/* Set c->distance (to the current query), c->aux and c->flags for c->id. */
+	void		(*evaluate) (HnswGraph *graph, VaCandidate *c);
+	/* Copy the ids of id's neighbours on layer into out; return how many. */
+	int			(*neighbours) (HnswGraph *graph, uint64 id, int layer, uint64 *out);
+	/* Mark id visited; true if it had not been visited since the last reset. */
+	bool		(*visit) (HnswGraph *graph, uint64 id);
+	/* Forget all visits. */
+	void		(*reset_visited) (HnswGraph *graph);
+	int			m;
+	uint64	   *scratch;		/* 2m ids, for neighbours() */
+	VaHeap		candidates;		/* min-heap, scratch for HnswSearchLayer */
+};
+
+/* graph.c */
+extern void HnswGraphInitCommon(HnswGraph *graph, int m, int ef);
+extern void HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries,
+							int nentries, int ef, int layer, VaHeap *result);
+extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
+							  int from_layer, int to_layer, VaHeap *scratch);
+extern int	HnswSelectNeighbours(const VaCandidate *cands,
+								 const void *const *vectors, int ncands,
+								 int m, const VaIndexOps *ops, int *selected);
+extern int	HnswRandomLevel(int m, VaRandomState *state);
+extern int	HnswMaxLevel(Size vector_size, int m);
+
+/* The on-disk graph used by insert and scan. */
+typedef struct HnswDiskGraph
+{
+	HnswGraph	graph;
+	Relation	index;
+	const VaIndexOps *ops;
+	const void *query;			/* stored form of the query */
+	Size		vector_size;
+	struct hnsw_visited_hash *visited;
+} HnswDiskGraph;
+
+extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
+							  const VaIndexOps *ops, int m, Size vector_size,
+							  int ef);
+extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid,
+										Size vector_size);
+extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+
+/* hnsw.c */
+extern int	hnsw_ef_search;
+extern const VaIndexOps *HnswGetIndexOps(Relation index);
+extern int	HnswGetM(Relation index);
+extern int	HnswGetEfConstruction(Relation index);
+extern Datum hnswhandler(PG_FUNCTION_ARGS);
+
+/* build.c */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction);
+
+/* insert.c */
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
+					   ItemPointer heap_tid, Relation heap,
+					   IndexUniqueCheck checkUnique
+					   VA_INDEX_UNCHANGED_PARAM,
+					   IndexInfo *indexInfo);
+extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
+							 const void *stored, Size vector_size,
+							 ItemPointer heap_tid, bool building);
+
+/* scan.c */
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					   ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+/* vacuum.c */
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
+											 IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback,
+											 void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats);
+
+#endif							/* HNSW_H */

@@ -1,0 +1,349 @@
+/*
+ * insert.c
+ *	  Insert one row into an on-disk HNSW graph (Malkov & Yashunin 2018,
+ *	  Algorithm 1): pick a random level, descend greedily from the entry
+ *	  point, search each layer from min(level, entry level) down to 0 with
+ *	  ef_construction, link to the neighbours the heuristic selects, and link
+ *	  those back, pruning full lists with the same heuristic.
+ *
+ *	  Inserts are serialised by a heavyweight lock (HNSW_INSERT_LOCK); scans
+ *	  and VACUUM never wait for it.  At most two buffer locks are held at
+ *	  once: an element page, then the metapage.  See README.md.
+ */
+#include "hnsw/hnsw.h"
+
+#include "common/wal.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+/*
+ * Fill cands[0..n) with distances to base (a stored vector) and return
+ * palloc'd copies of their vectors in vectors[]; cands come out sorted.
+ */
+static void
+load_candidates(Relation index, const VaIndexOps *ops, Size vector_size,
+				const void *base, VaCandidate *cands, int n, const void **vectors)
+{
+	VaHeap		heap;
+
+	VaHeapInit(&heap, n, false);
+	for (int i = 0; i < n; i++)
+	{
+		ItemPointerData tid;
+		HnswElementTuple e;
+
+		HnswIdToTid(cands[i].id, &tid);
+		e = HnswReadElement(index, &tid, vector_size);
+		cands[i].distance = ops->distance(base, HnswElementVector(e));
+		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		cands[i].aux = (uint64) (uintptr_t) e;
+		VaHeapPush(&heap, &cands[i]);
+	}
+	VaHeapDrainSorted(&heap, cands);
+	for (int i = 0; i < n; i++)
+		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
+	VaHeapFree(&heap);
+}
+
+/*
+ * Add newtid to the layer list of the element at nbtid.  A full list is
+ * pruned with the selection heuristic over its members plus newtid.
+ */
+static void
+add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
+			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
+			 int layer, bool building)
+{
+	int			cap = HnswLayerCapacity(layer, m);
+	Buffer		buf;
+	Page		page;
+	HnswElementTuple tup;
+	ItemPointerData *slots;
+	ItemPointerData *newlist = NULL;
+	int			slot;
+	VaWal		wal;
+
+	for (;;)
+	{
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		VaWalBegin(&wal, index, building);
+		page = VaWalRegister(&wal, buf, false);
+		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(nbtid)));
+		if (layer > tup->level)
+		{
+			VaWalAbort(&wal);
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		slots = HnswElementNeighbours(tup, vector_size) + HnswLayerStart(layer, m);
+
+		if (newlist != NULL)
+		{
+			/* pruned list computed below; inserts are serialised, so apply */
+			memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
+			VaWalFinish(&wal);
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+
+		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
+		{
+			if (ItemPointerEquals(&slots[slot], (ItemPointer) newtid))
+				break;
+		}
+		if (slot < cap)
+		{
+			if (!ItemPointerIsValid(&slots[slot]))
+			{
+				slots[slot] = *newtid;
+				VaWalFinish(&wal);
+			}
+			else
+				VaWalAbort(&wal);	/* already linked */
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		else
+		{
+			/* full: choose the survivors without holding the lock */
+			HnswElementTuple base = palloc(HnswElementSize(vector_size, tup->level, m));
+			VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
+			const void **vectors = palloc(sizeof(void *) * (cap + 1));
+			int		   *selected = palloc(sizeof(int) * (cap + 1));
+			int			k;
+
+			memcpy(base, tup, HnswElementSize(vector_size, tup->level, m));
+			VaWalAbort(&wal);
+			UnlockReleaseBuffer(buf);
+			slots = HnswElementNeighbours(base, vector_size) + HnswLayerStart(layer, m);
+
+			for (int i = 0; i < cap; i++)
+				cands[i].id = HnswTidToId(&slots[i]);
+			cands[cap].id = HnswTidToId(newtid);
+			load_candidates(index, ops, vector_size, HnswElementVector(base),
+							cands, cap + 1, vectors);
+			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
+			newlist = palloc(sizeof(ItemPointerData) * cap);
+			for (int i = 0; i < cap; i++)
+			{
+				if (i < k)
+					HnswIdToTid(cands[selected[i]].id, &newlist[i]);
+				else
+					ItemPointerSetInvalid(&newlist[i]);
+			}
+		}
+	}
+}
+
+/*
+ * Write tup (size bytes) on the insert page, or on a new page when it does
+ * not fit, and update the metapage as needed (insert page, first element's
+ * dimensions, entry point when the new element's level is the highest).
+ * Returns the element's TID in *tid.
+ */
+static void
+place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
+			  Size vector_size, const HnswMetaPageData *metacopy, bool building,
+			  ItemPointer tid)
+{
+	Buffer		buf = InvalidBuffer;
+	Buffer		metabuf;
+	Page		page;
+	HnswMetaPage meta;
+	bool		new_page = false;
+	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
+		tup->level > metacopy->entry_level;
+	OffsetNumber off;
+	VaWal		wal;
+
+	if (metacopy->insert_page != InvalidBlockNumber)
+	{
+		buf = ReadBuffer(index, metacopy->insert_page);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (PageGetFreeSpace(BufferGetPage(buf)) < MAXALIGN(size))
+		{
+			UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+		}
+	}
+	if (!BufferIsValid(buf))
+	{
+		buf = VaNewBuffer(index, MAIN_FORKNUM);
+		new_page = true;
+	}
+
+	VaWalBegin(&wal, index, building);
+	page = VaWalRegister(&wal, buf, new_page);
+	if (new_page)
+		VaInitPage(page, VA_PAGE_ID_HNSW);
+	off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add hnsw element to index \"%s\"",
+			 RelationGetRelationName(index));
+	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
+
+	if (new_page || new_entry)
+	{
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
+		if (new_page)
+			meta->insert_page = BufferGetBlockNumber(buf);
+		if (meta->dimensions < 0)
+		{
+			meta->dimensions = dimensions;
+			meta->vector_size = (uint32) vector_size;
+		}
+		if (new_entry)
+		{
+			meta->entry_point = *tid;
+			meta->entry_level = tup->level;
+		}
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(metabuf);
+	}
+	else
+		VaWalFinish(&wal);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Insert a value already in stored form (vector_size bytes) for heap row
+ * heap_tid.  building: called from hnswbuild after the in-memory
+ * graph was written out (no lock, no WAL yet).  Errors: dimensions differ
+ * from the index's, vector too large for a page.
+ */
+void
+HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
+				 Size vector_size, ItemPointer heap_tid, bool building)
+{
+	HnswMetaPageData meta;
+	int			dimensions = ops->dims(stored);
+	int			m;
+	int			level;
+	Size		size;
+	HnswElementTuple tup;
+	ItemPointerData tid;
+	int			top;
+	int			nlayers;
+	ItemPointerData *links[HNSW_MAX_LEVEL + 1];
+	int			nlinks[HNSW_MAX_LEVEL + 1];
+
+	if (!building)
+		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+
+	HnswReadMeta(index, &meta);
+	m = meta.m;
+	if (meta.dimensions >= 0 && meta.dimensions != dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", meta.dimensions, dimensions)));
+	if (meta.dimensions >= 0 && meta.vector_size != vector_size)
+		elog(ERROR, "hnsw value of %zu bytes does not match the index's %u",
+			 vector_size, meta.vector_size);
+
+	level = Min(HnswRandomLevel(m, NULL), HnswMaxLevel(vector_size, m));
+	size = HnswElementSize(vector_size, level, m);
+	tup = palloc0(size);
+	tup->heaptid = *heap_tid;
+	tup->level = (uint8) level;
+	memcpy(HnswElementVector(tup), stored, vector_size);
+
+	top = -1;
+	if (ItemPointerIsValid(&meta.entry_point))
+	{
+		HnswDiskGraph dg;
+		VaHeap		result;
+		VaCandidate ep;
+		VaCandidate *entries;
+		int			nentries;
+		VaCandidate *sorted;
+		const void **vectors;
+		int		   *selected;
+		int			ef = meta.ef_construction;
+
+		HnswDiskGraphInit(&dg, index, ops, m, vector_size, ef);
+		dg.query = stored;
+		VaHeapInit(&result, ef + 1, true);
+		entries = palloc(sizeof(VaCandidate) * (ef + 1));
+		sorted = palloc(sizeof(VaCandidate) * (ef + 1));
+		vectors = palloc(sizeof(void *) * (ef + 1));
+		selected = palloc(sizeof(int) * (ef + 1));
+
+		ep.id = HnswTidToId(&meta.entry_point);
+		dg.graph.evaluate(&dg.graph, &ep);
+		HnswGreedyDescend(&dg.graph, &ep, meta.entry_level, level, &result);
+		entries[0] = ep;
+		nentries = 1;
+		top = Min(level, meta.entry_level);
+		for (int layer = top; layer >= 0; layer--)
+		{
+			ItemPointerData *slots = HnswElementNeighbours(tup, vector_size) +
+				HnswLayerStart(layer, m);
+			int			n;
+			int			k;
+
+			CHECK_FOR_INTERRUPTS();
+			HnswSearchLayer(&dg.graph, entries, nentries, ef, layer, &result);
+			n = VaHeapDrainSorted(&result, sorted);
+			memcpy(entries, sorted, sizeof(VaCandidate) * n);
+			nentries = n;
+			load_candidates(index, ops, vector_size, stored, sorted, n, vectors);
+			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
+			for (int j = 0; j < k; j++)
+				HnswIdToTid(sorted[selected[j]].id, &slots[j]);
+			links[layer] = slots;
+			nlinks[layer] = k;
+		}
+	}
+
+	place_element(index, tup, size, dimensions, vector_size, &meta, building, &tid);
+
+	nlayers = top + 1;
+	for (int layer = 0; layer < nlayers; layer++)
+	{
+		for (int j = 0; j < nlinks[layer]; j++)
+			add_backlink(index, ops, vector_size, m, &links[layer][j], &tid,
+						 layer, building);
+	}
+
+	if (!building)
+		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+}
+
+/*
+ * aminsert: index one new heap row.  NULLs and values the opclass declines
+ * (zero vectors under cosine) are not indexed.  Returns false (no
+ * uniqueness to report).
+ */
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique
+		   VA_INDEX_UNCHANGED_PARAM,
+		   IndexInfo *indexInfo)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+	const VaIndexOps *ops;
+	Datum		value;
+	void	   *stored;
+	Size		size;
+
+	if (isnull[0])
+		return false;
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	ops = HnswGetIndexOps(index);
+	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
+	size = ops->stored_size(value);
+	stored = palloc(size);
+	if (ops->to_stored(value, stored))
+		HnswInsertStored(index, ops, stored, size, heap_tid, false);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}
