@@ -339,15 +339,19 @@ flush_graph(HnswBuildState *bs)
 static void
 spill_to_disk(HnswBuildState *bs)
 {
-	Size		per_element = bs->memory_used / Max(bs->nelements, 1);
-	double		need_mb = (per_element * Max(bs->reltuples, bs->indtuples) +
-						   (1 << 20)) / (1024.0 * 1024.0);
+	double		per_element = (double) bs->memory_used / Max(bs->nelements, 1);
+	bool		known = bs->reltuples > bs->indtuples;
+	double		need_mb = per_element * (known ? bs->reltuples : bs->indtuples) /
+		(1024.0 * 1024.0) + 1;
 
 	ereport(NOTICE,
 			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
 					bs->indtuples),
 			 errdetail("The rest of the build inserts into the on-disk graph and takes significantly longer."),
-			 errhint("Increase maintenance_work_mem to about %.0f MB to build in memory.",
+			 known ?
+			 errhint("Increase maintenance_work_mem to about %.0f MB to build this index in memory.",
+					 need_mb) :
+			 errhint("Increase maintenance_work_mem to well over %.0f MB to build this index in memory.",
 					 need_mb)));
 	flush_graph(bs);
 	bs->on_disk = true;
@@ -418,7 +422,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		if (bs->ops->to_stored(value, stored))
 		{
-			HnswInsertStored(index, bs->ops, stored, size, tid, true);
+			HnswInsertStored(index, bs->ops, stored, size, tid, true, &bs->rng);
 			bs->indtuples++;
 		}
 		MemoryContextSwitchTo(old);

@@ -211,7 +211,8 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
 					   IndexInfo *indexInfo);
 extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 const void *stored, Size vector_size,
-							 ItemPointer heap_tid, bool building);
+							 ItemPointer heap_tid, bool building,
+							 VaRandomState *rng);
 
 /* scan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

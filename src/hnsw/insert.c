@@ -212,12 +212,14 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 /*
  * Insert a value already in stored form (vector_size bytes) for heap row
  * heap_tid.  building: called from hnswbuild after the in-memory
- * graph was written out (no lock, no WAL yet).  Errors: dimensions differ
+ * graph was written out (no lock, no WAL yet).  rng: the level generator
+ * (NULL: the backend's global one).  Errors: dimensions differ
  * from the index's, vector too large for a page.
  */
 void
 HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
-				 Size vector_size, ItemPointer heap_tid, bool building)
+				 Size vector_size, ItemPointer heap_tid, bool building,
+				 VaRandomState *rng)
 {
 	HnswMetaPageData meta;
 	int			dimensions = ops->dims(stored);
@@ -244,7 +246,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		elog(ERROR, "hnsw value of %zu bytes does not match the index's %u",
 			 vector_size, meta.vector_size);
 
-	level = Min(HnswRandomLevel(m, NULL), HnswMaxLevel(vector_size, m));
+	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(vector_size, m));
 	size = HnswElementSize(vector_size, level, m);
 	tup = palloc0(size);
 	tup->heaptid = *heap_tid;
@@ -342,7 +344,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	size = ops->stored_size(value);
 	stored = palloc(size);
 	if (ops->to_stored(value, stored))
-		HnswInsertStored(index, ops, stored, size, heap_tid, false);
+		HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

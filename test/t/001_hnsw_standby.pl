@@ -1,0 +1,107 @@
+# A streaming standby replays the WAL of an hnsw index through its build,
+# inserts after the build, deletes + VACUUM and REINDEX, and answers the same
+# kNN queries as the primary at every stage.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', "shared_buffers = 64MB\n");
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION vectorann');
+
+$primary->backup('backup');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->start;
+
+my $dim = 32;
+
+# $n random rows with ids from $from, deterministic for a given seed
+sub insert_rows
+{
+	my ($seed, $from, $to) = @_;
+	$primary->safe_psql('postgres', qq{
+		SELECT setseed($seed);
+		INSERT INTO items
+		SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, $dim) WHERE i > 0)::vector
+		FROM generate_series($from, $to) i;
+	});
+}
+
+# ids of the 10 nearest rows for each query, one line per query
+my $knn = qq{
+	SET enable_seqscan = off;
+	SET hnsw.ef_search = 40;
+	SELECT q.id, ARRAY(SELECT i.id FROM items i ORDER BY i.embedding <-> q.embedding LIMIT 10)
+	FROM queries q ORDER BY q.id;
+};
+
+sub compare
+{
+	my ($stage) = @_;
+	$primary->wait_for_catchup($standby);
+	my $on_primary = $primary->safe_psql('postgres', $knn);
+	my $on_standby = $standby->safe_psql('postgres', $knn);
+	isnt($on_primary, '', "$stage: primary answers");
+	is($on_standby, $on_primary, "$stage: standby gives the same kNN answers");
+	# the plan really uses the index on the standby
+	my $plan = $standby->safe_psql('postgres', qq{
+		SET enable_seqscan = off;
+		EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries LIMIT 1) LIMIT 10;
+	});
+	like($plan, qr/Index Scan using items_embedding_idx/, "$stage: standby plans the hnsw index");
+}
+
+$primary->safe_psql('postgres', qq{
+	CREATE TABLE items (id int PRIMARY KEY, embedding vector($dim));
+	CREATE TABLE queries (id int PRIMARY KEY, embedding vector($dim));
+});
+insert_rows(0.1, 1, 3000);
+$primary->safe_psql('postgres', qq{
+	SELECT setseed(0.2);
+	INSERT INTO queries
+	SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, $dim) WHERE i > 0)::vector
+	FROM generate_series(1, 25) i;
+	CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_l2_ops)
+		WITH (m = 16, ef_construction = 64);
+});
+compare('after build');
+
+insert_rows(0.3, 3001, 4000);
+compare('after inserts');
+
+$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 2 = 0');
+$primary->safe_psql('postgres', 'VACUUM items');
+compare('after deletes and VACUUM');
+
+# no deleted row comes back on the standby
+my $deleted = $standby->safe_psql('postgres', qq{
+	SET enable_seqscan = off;
+	SELECT count(*) FROM queries q,
+	  LATERAL (SELECT i.id FROM items i ORDER BY i.embedding <-> q.embedding LIMIT 10) r
+	WHERE r.id % 2 = 0;
+});
+is($deleted, '0', 'standby returns no deleted rows');
+
+# rows inserted after the VACUUM reuse freed heap slots
+insert_rows(0.4, 4001, 4500);
+compare('after inserts following VACUUM');
+
+$primary->safe_psql('postgres', 'REINDEX INDEX items_embedding_idx');
+compare('after REINDEX');
+
+# each live row is found by an exact-match query on the standby
+my $found = $standby->safe_psql('postgres', qq{
+	SET enable_seqscan = off;
+	SELECT count(*) FILTER (WHERE (SELECT i2.id FROM items i2 ORDER BY i2.embedding <-> i1.embedding LIMIT 1) = i1.id) = count(*)
+	FROM items i1;
+});
+is($found, 't', 'standby finds every live row by its own vector');
+
+$standby->stop;
+$primary->stop;
+done_testing();
