@@ -1,0 +1,1230 @@
+/*
+ * vector.c
+ *	  The vector type: a varlena of 1..VA_MAX_DIM finite float4 values.
+ *	  Text and binary I/O, the vector(n) type modifier, casts to and from
+ *	  arrays, comparison (for btree), element-wise arithmetic, the distance
+ *	  functions behind <->, <#>, <=> and <+>, the sum/avg aggregates, and the
+ *	  VaIndexOps through which the hnsw operator classes reach the type.
+ *
+ *	  Every value built here is checked: dimensions in 1..VA_MAX_DIM, every
+ *	  element finite.  SQL distance functions accumulate in float8 (the
+ *	  *Double kernels); index distances accumulate in float4 (the *Float
+ *	  kernels).
+ */
+#include "vectorann.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/varbit.h"
+
+#include "distance/distance.h"
+#include "type/vector.h"
+
+/*
+ * Allocate a zeroed vector of dim dimensions in the current memory context,
+ * with its varlena header and dim set.  The caller guarantees
+ * 1 <= dim <= VA_MAX_DIM.
+ */
+Vector *
+InitVector(int dim)
+{
+	Size		size = VECTOR_SIZE(dim);
+	Vector	   *result;
+
+	Assert(dim >= 1 && dim <= VA_MAX_DIM);
+	result = (Vector *) palloc0(size);
+	SET_VARSIZE(result, size);
+	result->dim = dim;
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Checks shared by every way a vector is built
+ * ---------------------------------------------------------------------
+ */
+
+/* ERROR unless 1 <= dim <= VA_MAX_DIM. */
+static void
+check_dim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions", VA_MAX_DIM)));
+}
+
+/* ERROR when a typmod is given (>= 0) and dim differs from it. */
+static void
+check_expected_dim(int32 typmod, int dim)
+{
+	if (typmod >= 0 && dim != typmod)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* ERROR when x is NaN or infinite. */
+static void
+check_element(float x)
+{
+	if (isnan(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in vector")));
+	if (isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in vector")));
+}
+
+/* ERROR when two operands of a binary function differ in dimensions. */
+static void
+check_same_dims(const Vector *a, const Vector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+/* The result of float arithmetic on finite inputs: ERROR on overflow. */
+static inline float
+checked_result(float r)
+{
+	if (unlikely(isinf(r)))
+		float_overflow_error();
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * Text I/O
+ * ---------------------------------------------------------------------
+ */
+
+/* The whitespace vector_in skips: the C locale's isspace(). */
+static inline bool
+is_vector_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* ERROR for malformed vector text, quoting the whole input. */
+static void
+invalid_vector_text(const char *str, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type vector: \"%s\"", str),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * vector_in(cstring, oid, integer) RETURNS vector
+ *
+ * Parses "[x1,x2,...,xn]": whitespace may surround the brackets, commas and
+ * numbers; each number is anything strtof() accepts whole.  1 <= n <=
+ * VA_MAX_DIM; every value must be finite and in float4 range (denormals are
+ * kept, values that underflow to zero are rejected, as for type real).
+ * With a typmod, n must equal it.
+ * Errors: INVALID_TEXT_REPRESENTATION for malformed text,
+ * NUMERIC_VALUE_OUT_OF_RANGE, DATA_EXCEPTION (NaN, infinity, empty, typmod),
+ * PROGRAM_LIMIT_EXCEEDED (too many dimensions).
+ */
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	const char *p = str;
+	int			dim = 0;
+	int			capacity = 16;
+	float	   *values;
+	Vector	   *result;
+
+	while (is_vector_space(*p))
+		p++;
+	if (*p != '[')
+		invalid_vector_text(str, "Vector contents must start with \"[\".");
+	p++;
+	while (is_vector_space(*p))
+		p++;
+	if (*p == ']')
+		check_dim(0);
+
+	values = (float *) palloc(sizeof(float) * capacity);
+	for (;;)
+	{
+		char	   *end;
+		float		val;
+
+		while (is_vector_space(*p))
+			p++;
+		/* an empty token is a syntax error (strtof would report it less clearly) */
+		if (*p == '\0' || *p == ',' || *p == ']')
+			invalid_vector_text(str, "Expected a number.");
+
+		errno = 0;
+		val = strtof(p, &end);
+		if (end == p)
+			invalid_vector_text(str, "Expected a number.");
+		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type vector",
+							pnstrdup(p, end - p))));
+		check_element(val);
+
+		if (dim == VA_MAX_DIM)
+			check_dim(dim + 1);
+		if (dim == capacity)
+		{
+			capacity = Min(capacity * 2, VA_MAX_DIM);
+			values = (float *) repalloc(values, sizeof(float) * capacity);
+		}
+		values[dim++] = val;
+
+		p = end;
+		while (is_vector_space(*p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+		{
+			p++;
+			break;
+		}
+		if (*p == '\0')
+			invalid_vector_text(str, "Unexpected end of input.");
+		invalid_vector_text(str, "Expected \",\" or \"]\" after a number.");
+	}
+
+	while (is_vector_space(*p))
+		p++;
+	if (*p != '\0')
+		invalid_vector_text(str, "Junk after closing right bracket.");
+
+	check_expected_dim(typmod, dim);
+
+	result = InitVector(dim);
+	memcpy(result->x, values, sizeof(float) * dim);
+	pfree(values);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_out(vector) RETURNS cstring
+ *
+ * "[x1,x2,...]" with each element in the shortest text that reads back as
+ * the same float4 (so text I/O round-trips exactly), e.g. 0.1, 1e-45.
+ */
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	int			dim = vec->dim;
+	char	   *buf;
+	char	   *p;
+
+	/* each element: at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars, then , or ] */
+	buf = (char *) palloc((Size) dim * FLOAT_SHORTEST_DECIMAL_LEN + 2);
+	p = buf;
+	*p++ = '[';
+	for (int i = 0; i < dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(vec->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+
+	PG_FREE_IF_COPY(vec, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/* ---------------------------------------------------------------------
+ * Type modifier vector(n)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_typmod_in(cstring[]) RETURNS integer
+ *
+ * The n of vector(n): exactly one integer, 1..VA_MAX_DIM.
+ * Errors: INVALID_PARAMETER_VALUE.
+ */
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier"),
+				 errdetail("Type vector takes exactly one modifier, its number of dimensions.")));
+	if (tl[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1")));
+	if (tl[0] > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d", VA_MAX_DIM)));
+	PG_RETURN_INT32(tl[0]);
+}
+
+/*
+ * vector_typmod_out(integer) RETURNS cstring
+ *
+ * "(n)" for a typmod n >= 0, "" for no typmod.
+ */
+PG_FUNCTION_INFO_V1(vector_typmod_out);
+Datum
+vector_typmod_out(PG_FUNCTION_ARGS)
+{
+	int32		typmod = PG_GETARG_INT32(0);
+
+	if (typmod < 0)
+		PG_RETURN_CSTRING(pstrdup(""));
+	PG_RETURN_CSTRING(psprintf("(%d)", typmod));
+}
+
+/*
+ * vector(vector, integer, boolean) RETURNS vector
+ *
+ * Length-coercion cast to vector(n): the value unchanged when its dimension
+ * equals the typmod (or there is none), else DATA_EXCEPTION.
+ */
+PG_FUNCTION_INFO_V1(vector);
+Datum
+vector(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+
+	check_expected_dim(typmod, vec->dim);
+	PG_RETURN_VECTOR_P(vec);
+}
+
+/* ---------------------------------------------------------------------
+ * Binary I/O: int16 dim, int16 unused (0), then dim float4, network order
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_recv(internal, oid, integer) RETURNS vector
+ *
+ * Reads the binary form; checks dim (1..VA_MAX_DIM), unused == 0, that the
+ * message holds the dim floats, finiteness and the typmod.
+ * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
+ * PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int16		dim;
+	int16		unused;
+	Vector	   *result;
+
+	dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	unused = (int16) pq_getmsgint(buf, sizeof(int16));
+
+	check_dim(dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type vector"),
+				 errdetail("The reserved field is %d, expected 0.", unused)));
+	if ((Size) (buf->len - buf->cursor) < sizeof(float) * (Size) dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type vector"),
+				 errdetail("The header says %d dimensions but only %d bytes follow.",
+						   dim, buf->len - buf->cursor)));
+	check_expected_dim(typmod, dim);
+
+	result = InitVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = pq_getmsgfloat4(buf);
+		check_element(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_send(vector) RETURNS bytea
+ *
+ * The binary form read by vector_recv.
+ */
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, vec->dim);
+	pq_sendint16(&buf, 0);
+	for (int i = 0; i < vec->dim; i++)
+		pq_sendfloat4(&buf, vec->x[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Casts to and from arrays
+ * ---------------------------------------------------------------------
+ */
+
+/* One array element of element type elemtype as a finite float4, or ERROR. */
+static float
+array_element_to_float(Datum d, Oid elemtype)
+{
+	float		f;
+
+	switch (elemtype)
+	{
+		case INT4OID:
+			/* every int4 is finite; large ones round to the nearest float */
+			f = (float) DatumGetInt32(d);
+			break;
+		case FLOAT4OID:
+			f = DatumGetFloat4(d);
+			break;
+		case FLOAT8OID:
+			/* the core float8 -> real cast: ERROR on overflow or underflow */
+			f = DatumGetFloat4(DirectFunctionCall1(dtof, d));
+			break;
+		case NUMERICOID:
+			/* the core numeric -> real cast: ERROR when out of range */
+			f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("cannot cast an array of %s to vector",
+							format_type_be(elemtype))));
+			f = 0.0f;			/* keep the compiler quiet */
+	}
+	check_element(f);
+	return f;
+}
+
+/*
+ * array_to_vector(integer[] | real[] | double precision[] | numeric[],
+ *				   integer, boolean) RETURNS vector
+ *
+ * Cast of a one-dimensional array without nulls to vector(typmod), element
+ * by element to float4.
+ * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
+ * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	Vector	   *result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	/* check the size before deconstructing a possibly huge array */
+	check_dim(ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
+	if (ARR_HASNULL(array) && array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, &nelems);
+	check_expected_dim(typmod, nelems);
+
+	result = InitVector(nelems);
+	for (int i = 0; i < nelems; i++)
+		result->x[i] = array_element_to_float(elems[i], elemtype);
+
+	pfree(elems);
+	pfree(nulls);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_to_float4(vector, integer, boolean) RETURNS real[]
+ *
+ * The elements as a one-dimensional real[] (lower bound 1).  Never fails.
+ */
+PG_FUNCTION_INFO_V1(vector_to_float4);
+Datum
+vector_to_float4(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
+	ArrayType  *result;
+
+	for (int i = 0; i < vec->dim; i++)
+		datums[i] = Float4GetDatum(vec->x[i]);
+	result = construct_array(datums, vec->dim, FLOAT4OID,
+							 sizeof(float4), true, TYPALIGN_INT);
+	pfree(datums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * vector_to_float8(vector, integer, boolean) RETURNS double precision[]
+ *
+ * The elements widened (exactly) to a one-dimensional double precision[].
+ * Never fails.
+ */
+PG_FUNCTION_INFO_V1(vector_to_float8);
+Datum
+vector_to_float8(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
+	ArrayType  *result;
+
+	for (int i = 0; i < vec->dim; i++)
+		datums[i] = Float8GetDatum((double) vec->x[i]);
+	result = construct_array(datums, vec->dim, FLOAT8OID,
+							 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(datums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Comparison (btree vector_ops): element by element, then by dimension
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Three-way comparison: the first differing element decides; if one vector
+ * is a prefix of the other, the shorter sorts first.  -0 equals 0 (elements
+ * are never NaN).
+ */
+static int
+vector_cmp_internal(const Vector *a, const Vector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (a->x[i] < b->x[i])
+			return -1;
+		if (a->x[i] > b->x[i])
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+/* Detoast both arguments, compare them, free any copies. */
+static int
+vector_cmp_args(FunctionCallInfo fcinfo)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	int			c = vector_cmp_internal(a, b);
+
+	PG_FREE_IF_COPY(a, 0);
+	PG_FREE_IF_COPY(b, 1);
+	return c;
+}
+
+/* vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1) */
+PG_FUNCTION_INFO_V1(vector_cmp);
+Datum
+vector_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(vector_cmp_args(fcinfo));
+}
+
+/* vector_eq(vector, vector) RETURNS boolean: operator = */
+PG_FUNCTION_INFO_V1(vector_eq);
+Datum
+vector_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) == 0);
+}
+
+/* vector_ne(vector, vector) RETURNS boolean: operator <> */
+PG_FUNCTION_INFO_V1(vector_ne);
+Datum
+vector_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) != 0);
+}
+
+/* vector_lt(vector, vector) RETURNS boolean: operator < */
+PG_FUNCTION_INFO_V1(vector_lt);
+Datum
+vector_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) < 0);
+}
+
+/* vector_le(vector, vector) RETURNS boolean: operator <= */
+PG_FUNCTION_INFO_V1(vector_le);
+Datum
+vector_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) <= 0);
+}
+
+/* vector_gt(vector, vector) RETURNS boolean: operator > */
+PG_FUNCTION_INFO_V1(vector_gt);
+Datum
+vector_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) > 0);
+}
+
+/* vector_ge(vector, vector) RETURNS boolean: operator >= */
+PG_FUNCTION_INFO_V1(vector_ge);
+Datum
+vector_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(vector_cmp_args(fcinfo) >= 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Distances and norms (float8 accumulation)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * l2_distance(vector, vector) RETURNS double precision: operator <->
+ *
+ * Euclidean distance sqrt(sum (a[i]-b[i])^2).  Errors: DATA_EXCEPTION on
+ * different dimensions (so do all two-vector functions below).
+ */
+PG_FUNCTION_INFO_V1(l2_distance);
+Datum
+l2_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(sqrt(VaL2SquaredDouble(a->x, b->x, a->dim)));
+}
+
+/*
+ * vector_l2_squared_distance(vector, vector) RETURNS double precision
+ *
+ * Squared Euclidean distance, sum (a[i]-b[i])^2 (what the index orders by).
+ */
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaL2SquaredDouble(a->x, b->x, a->dim));
+}
+
+/* inner_product(vector, vector) RETURNS double precision: sum a[i]*b[i] */
+PG_FUNCTION_INFO_V1(inner_product);
+Datum
+inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaInnerProductDouble(a->x, b->x, a->dim));
+}
+
+/*
+ * vector_negative_inner_product(vector, vector) RETURNS double precision:
+ * operator <#>, -sum a[i]*b[i] (smaller is more similar).
+ */
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(-VaInnerProductDouble(a->x, b->x, a->dim));
+}
+
+/*
+ * cosine_distance(vector, vector) RETURNS double precision: operator <=>
+ *
+ * 1 - a.b / (|a| |b|), in [0, 2] (the cosine is clamped to [-1, 1] against
+ * rounding).  NaN when either vector has norm zero.
+ */
+PG_FUNCTION_INFO_V1(cosine_distance);
+Datum
+cosine_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	double		dot;
+	double		na;
+	double		nb;
+	double		cosine;
+
+	check_same_dims(a, b);
+	dot = VaInnerProductDouble(a->x, b->x, a->dim);
+	na = VaInnerProductDouble(a->x, a->x, a->dim);
+	nb = VaInnerProductDouble(b->x, b->x, b->dim);
+	if (na == 0.0 || nb == 0.0)
+		PG_RETURN_FLOAT8(get_float8_nan());
+
+	cosine = dot / sqrt(na * nb);
+	if (cosine > 1.0)
+		cosine = 1.0;
+	else if (cosine < -1.0)
+		cosine = -1.0;
+	PG_RETURN_FLOAT8(1.0 - cosine);
+}
+
+/* l1_distance(vector, vector) RETURNS double precision: operator <+>, sum |a[i]-b[i]| */
+PG_FUNCTION_INFO_V1(l1_distance);
+Datum
+l1_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaL1Double(a->x, b->x, a->dim));
+}
+
+/* vector_dims(vector) RETURNS integer: the number of dimensions */
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(a->dim);
+}
+
+/* vector_norm(vector) RETURNS double precision: Euclidean norm sqrt(sum a[i]^2) */
+PG_FUNCTION_INFO_V1(vector_norm);
+Datum
+vector_norm(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_FLOAT8(sqrt(VaInnerProductDouble(a->x, a->x, a->dim)));
+}
+
+/*
+ * l2_normalize(vector) RETURNS vector
+ *
+ * a / |a| (norm computed in float8, each element rounded to float4); the
+ * zero vector is returned unchanged.
+ */
+PG_FUNCTION_INFO_V1(l2_normalize);
+Datum
+l2_normalize(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	double		norm = sqrt(VaInnerProductDouble(a->x, a->x, a->dim));
+	Vector	   *result = InitVector(a->dim);
+
+	if (norm > 0.0)
+	{
+		for (int i = 0; i < a->dim; i++)
+			result->x[i] = (float) ((double) a->x[i] / norm);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Element-wise arithmetic, concatenation, slicing, quantization
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_add(vector, vector) RETURNS vector: operator +, a[i] + b[i].
+ * Errors: DATA_EXCEPTION on different dimensions, NUMERIC_VALUE_OUT_OF_RANGE
+ * on overflow (likewise for - and *).
+ */
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	check_same_dims(a, b);
+	result = InitVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = checked_result(a->x[i] + b->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* vector_sub(vector, vector) RETURNS vector: operator -, a[i] - b[i] */
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	check_same_dims(a, b);
+	result = InitVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = checked_result(a->x[i] - b->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_mul(vector, vector) RETURNS vector: operator *, a[i] * b[i].
+ * A product of nonzero elements that underflows to zero is an ERROR, as for
+ * type real.
+ */
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	check_same_dims(a, b);
+	result = InitVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+	{
+		float		r = checked_result(a->x[i] * b->x[i]);
+
+		if (unlikely(r == 0.0f) && a->x[i] != 0.0f && b->x[i] != 0.0f)
+			float_underflow_error();
+		result->x[i] = r;
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_concat(vector, vector) RETURNS vector: operator ||, a's elements
+ * then b's.  Errors: PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ */
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	check_dim(a->dim + b->dim);
+	result = InitVector(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * subvector(vector, start integer, count integer) RETURNS vector
+ *
+ * Elements start .. start+count-1 (1-based), clipped to the vector like
+ * substring(); the result must keep at least one element.
+ * Errors: DATA_EXCEPTION when nothing is left.
+ */
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	int64		start = PG_GETARG_INT32(1);
+	int64		count = PG_GETARG_INT32(2);
+	int64		end = start + count;	/* exclusive; int64 cannot overflow */
+	int64		first = Max(start, 1);
+	int64		last = Min(end, (int64) a->dim + 1);	/* exclusive */
+	Vector	   *result;
+
+	if (count < 1 || last <= first)
+		check_dim(0);
+	result = InitVector((int) (last - first));
+	memcpy(result->x, a->x + (first - 1), sizeof(float) * (last - first));
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * binary_quantize(vector) RETURNS bit
+ *
+ * One bit per element, set when the element is > 0; bit i (0-based from the
+ * left) is element i+1.
+ */
+PG_FUNCTION_INFO_V1(binary_quantize);
+Datum
+binary_quantize(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	int			len = VARBITTOTALLEN(a->dim);
+	VarBit	   *result = (VarBit *) palloc0(len);
+	bits8	   *bits = VARBITS(result);
+
+	SET_VARSIZE(result, len);
+	VARBITLEN(result) = a->dim;
+	for (int i = 0; i < a->dim; i++)
+	{
+		if (a->x[i] > 0.0f)
+			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
+	}
+	PG_RETURN_VARBIT_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Aggregates: sum(vector) uses vector_add; avg(vector) keeps a float8[]
+ * state {count, sum_1, ..., sum_dim} ({0} before the first value)
+ * ---------------------------------------------------------------------
+ */
+
+/* The state array's float8 elements and their number; ERROR if malformed. */
+static float8 *
+avg_state(ArrayType *state, int *nelems)
+{
+	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
+		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > VA_MAX_DIM + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("invalid state for vector average")));
+	*nelems = ARR_DIMS(state)[0];
+	/* no null bitmap: the data follow the fixed one-dimension header */
+	return (float8 *) (((char *) state) + ARR_OVERHEAD_NONULLS(1));
+}
+
+/* A fresh float8[] state holding the given n values. */
+static ArrayType *
+make_avg_state(const float8 *values, int n)
+{
+	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * n);
+	ArrayType  *result;
+
+	for (int i = 0; i < n; i++)
+		datums[i] = Float8GetDatum(values[i]);
+	result = construct_array(datums, n, FLOAT8OID, sizeof(float8),
+							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(datums);
+	return result;
+}
+
+/*
+ * vector_accum(double precision[], vector) RETURNS double precision[]
+ *
+ * avg transition: count + 1, sums + value.  Errors: DATA_EXCEPTION when the
+ * value's dimensions differ from earlier values'.
+ */
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+	int			n;
+	float8	   *s = avg_state(state, &n);
+	float8	   *next;
+	ArrayType  *result;
+
+	if (s[0] == 0.0)
+		n = v->dim + 1;
+	else if (n - 1 != v->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
+
+	next = (float8 *) palloc(sizeof(float8) * n);
+	next[0] = s[0] + 1.0;
+	for (int i = 0; i < v->dim; i++)
+		next[i + 1] = (s[0] == 0.0 ? 0.0 : s[i + 1]) + (double) v->x[i];
+	result = make_avg_state(next, n);
+	pfree(next);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * vector_combine(double precision[], double precision[]) RETURNS
+ * double precision[]
+ *
+ * avg combine for parallel aggregation: counts and sums added.
+ */
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
+	int			na;
+	int			nb;
+	float8	   *a = avg_state(sa, &na);
+	float8	   *b = avg_state(sb, &nb);
+	float8	   *next;
+	ArrayType  *result;
+
+	if (b[0] == 0.0)
+		PG_RETURN_ARRAYTYPE_P(make_avg_state(a, na));
+	if (a[0] == 0.0)
+		PG_RETURN_ARRAYTYPE_P(make_avg_state(b, nb));
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", na - 1, nb - 1)));
+
+	next = (float8 *) palloc(sizeof(float8) * na);
+	for (int i = 0; i < na; i++)
+		next[i] = a[i] + b[i];
+	result = make_avg_state(next, na);
+	pfree(next);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * vector_avg(double precision[]) RETURNS vector
+ *
+ * avg final: sums / count rounded to float4; NULL when no value was seen.
+ */
+PG_FUNCTION_INFO_V1(vector_avg);
+Datum
+vector_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			n;
+	float8	   *s = avg_state(state, &n);
+	Vector	   *result;
+
+	if (s[0] == 0.0)
+		PG_RETURN_NULL();
+	check_dim(n - 1);
+	result = InitVector(n - 1);
+	for (int i = 0; i < n - 1; i++)
+		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Index ops for the hnsw operator classes (see VaIndexOps in vectorann.h)
+ *
+ * The stored form is the Vector itself (4-byte varlena header, dim, unused,
+ * floats): VECTOR_SIZE(dim) bytes.  Under cosine it is scaled to unit
+ * length, so the distance is 1 - a.b.
+ * ---------------------------------------------------------------------
+ */
+
+/* Bytes of the stored form: the whole Vector. */
+static Size
+vector_stored_size(Datum value)
+{
+	Vector	   *v = DatumGetVector(value);
+
+	return VECTOR_SIZE(v->dim);
+}
+
+/* Stored form for l2, ip and l1: a plain copy; always indexable. */
+static bool
+vector_to_stored_copy(Datum value, void *dst)
+{
+	Vector	   *v = DatumGetVector(value);
+
+	memcpy(dst, v, VECTOR_SIZE(v->dim));
+	return true;
+}
+
+/*
+ * Stored form for cosine: the vector scaled to unit length (norm computed
+ * in float8, elements rounded to float4).  False for a zero (or, which
+ * cannot happen for valid values, non-finite) norm.
+ */
+static bool
+vector_to_stored_normalized(Datum value, void *dst)
+{
+	Vector	   *v = DatumGetVector(value);
+	Vector	   *out = (Vector *) dst;
+	double		norm = sqrt(VaInnerProductDouble(v->x, v->x, v->dim));
+
+	if (!(norm > 0.0) || isinf(norm))
+		return false;
+	SET_VARSIZE(out, VECTOR_SIZE(v->dim));
+	out->dim = v->dim;
+	out->unused = 0;
+	for (int i = 0; i < v->dim; i++)
+		out->x[i] = (float) ((double) v->x[i] / norm);
+	return true;
+}
+
+/* l2: squared Euclidean distance in float (no sqrt in the hot loop) */
+static float
+vector_index_l2_distance(const void *a, const void *b)
+{
+	const Vector *va = (const Vector *) a;
+	const Vector *vb = (const Vector *) b;
+
+	return VaL2SquaredFloat(va->x, vb->x, va->dim);
+}
+
+/* ip: negative inner product */
+static float
+vector_index_ip_distance(const void *a, const void *b)
+{
+	const Vector *va = (const Vector *) a;
+	const Vector *vb = (const Vector *) b;
+
+	return -VaInnerProductFloat(va->x, vb->x, va->dim);
+}
+
+/* cosine: 1 - inner product of unit vectors */
+static float
+vector_index_cosine_distance(const void *a, const void *b)
+{
+	const Vector *va = (const Vector *) a;
+	const Vector *vb = (const Vector *) b;
+
+	return 1.0f - VaInnerProductFloat(va->x, vb->x, va->dim);
+}
+
+/* l1: taxicab distance */
+static float
+vector_index_l1_distance(const void *a, const void *b)
+{
+	const Vector *va = (const Vector *) a;
+	const Vector *vb = (const Vector *) b;
+
+	return VaL1Float(va->x, vb->x, va->dim);
+}
+
+/* l2: the index orders by squared distance, <-> returns its root */
+static double
+vector_index_l2_to_sql(float distance)
+{
+	return sqrt((double) Max(distance, 0.0f));
+}
+
+/* ip, l1: the index distance is what the operator returns */
+static double
+vector_index_identity_to_sql(float distance)
+{
+	return (double) distance;
+}
+
+/* cosine: clamped to [0, 2] like cosine_distance */
+static double
+vector_index_cosine_to_sql(float distance)
+{
+	if (distance < 0.0f)
+		return 0.0;
+	if (distance > 2.0f)
+		return 2.0;
+	return (double) distance;
+}
+
+/* Dimensions of a stored form. */
+static int
+vector_stored_dims(const void *stored)
+{
+	return ((const Vector *) stored)->dim;
+}
+
+static const VaIndexOps vector_l2_ops = {
+	.stored_size = vector_stored_size,
+	.to_stored = vector_to_stored_copy,
+	.distance = vector_index_l2_distance,
+	.to_sql = vector_index_l2_to_sql,
+	.dims = vector_stored_dims,
+};
+
+static const VaIndexOps vector_ip_ops = {
+	.stored_size = vector_stored_size,
+	.to_stored = vector_to_stored_copy,
+	.distance = vector_index_ip_distance,
+	.to_sql = vector_index_identity_to_sql,
+	.dims = vector_stored_dims,
+};
+
+static const VaIndexOps vector_cosine_ops = {
+	.stored_size = vector_stored_size,
+	.to_stored = vector_to_stored_normalized,
+	.distance = vector_index_cosine_distance,
+	.to_sql = vector_index_cosine_to_sql,
+	.dims = vector_stored_dims,
+};
+
+static const VaIndexOps vector_l1_ops = {
+	.stored_size = vector_stored_size,
+	.to_stored = vector_to_stored_copy,
+	.distance = vector_index_l1_distance,
+	.to_sql = vector_index_identity_to_sql,
+	.dims = vector_stored_dims,
+};
+
+/*
+ * vector_l2_index_ops(internal) RETURNS internal, and the ip, cosine and l1
+ * siblings: support function 1 of the hnsw vector_*_ops operator classes.
+ * The argument is ignored (the AM passes (Datum) 0); each returns a pointer
+ * to a static VaIndexOps.
+ */
+PG_FUNCTION_INFO_V1(vector_l2_index_ops);
+Datum
+vector_l2_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&vector_l2_ops);
+}
+
+PG_FUNCTION_INFO_V1(vector_ip_index_ops);
+Datum
+vector_ip_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&vector_ip_ops);
+}
+
+PG_FUNCTION_INFO_V1(vector_cosine_index_ops);
+Datum
+vector_cosine_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&vector_cosine_ops);
+}
+
+PG_FUNCTION_INFO_V1(vector_l1_index_ops);
+Datum
+vector_l1_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&vector_l1_ops);
+}
