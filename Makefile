@@ -19,8 +19,10 @@ OBJS = $(SRCS:.c=.o)
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/vectorann--%.sql,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=vectorann
 
-# TAP tests run only through "make prove-installcheck" (defined below), so
-# that "make installcheck" is the pg_regress suite alone.
+# "make installcheck" runs pg_regress, then the TAP tests (PGXS);
+# "make installcheck TAP_TESTS=" runs pg_regress alone and
+# "make prove-installcheck" (below) the TAP tests alone.
+TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
