@@ -1,0 +1,425 @@
+#!/usr/bin/python3
+"""HNSW on Fashion-MNIST: vectorann (inside PostgreSQL) against FAISS and hnswlib.
+
+Reads Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files), takes
+the 60,000 training images as the base set and the first N test images as queries
+(784 dimensions, float32 pixel values 0..255, L2 distance, k = 10) and, for every
+engine, builds an HNSW index with M = 16 and ef_construction = 64 on one thread,
+then sweeps ef_search, reporting build seconds, index size, recall@10 against exact
+ground truth (FAISS IndexFlatL2) and queries per second, one query at a time.
+
+PostgreSQL is reached through libpq's environment (PGHOST, PGPORT, PGUSER,
+PGDATABASE); test/main.sh starts a throwaway cluster and sets them. The table
+`items` in that database is dropped and recreated.
+
+Run with Debian's interpreter (/usr/bin/python3): it has python3-faiss,
+python3-hnswlib, python3-numpy and python3-psycopg2.
+
+    /usr/bin/python3 test/bench/hnsw_bench.py                      # full run
+    /usr/bin/python3 test/bench/hnsw_bench.py --base 5000 --queries 100
+    /usr/bin/python3 test/bench/hnsw_bench.py --engines faiss,hnswlib
+"""
+
+import argparse
+import datetime
+import gzip
+import io
+import os
+import platform
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+ENGINES = ("vectorann", "faiss", "hnswlib")
+M = 16
+EF_CONSTRUCTION = 64
+K = 10
+MIB = 1024.0 * 1024.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg):
+    stamp = datetime.datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- data --------------------------------------------------------------------------
+
+def read_idx_images(path, limit=None):
+    """Images of an IDX file (magic 0x00000803: uint8, 3 dims) as float32 (n, rows*cols)."""
+    with gzip.open(path, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
+        if magic != 0x00000803:
+            raise ValueError(f"{path}: not an IDX uint8 image file (magic {magic:#010x})")
+        if limit is not None:
+            n = min(n, limit)
+        buf = f.read(n * rows * cols)
+    if len(buf) != n * rows * cols:
+        raise ValueError(f"{path}: truncated ({len(buf)} bytes for {n} images)")
+    return np.frombuffer(buf, dtype=np.uint8).reshape(n, rows * cols).astype(np.float32)
+
+
+def vector_literals(x):
+    """Text form `[v1,v2,...]` of each row of a float32 matrix."""
+    if np.all(x == np.round(x)) and np.all(np.abs(x) < 2**24):
+        # Integral values (the pixels): print them exactly, and fast, as integers.
+        lo = int(x.min()) if x.size else 0
+        table = [str(v) for v in range(lo, int(x.max()) + 1)] if x.size else []
+        rows = (x.astype(np.int64) - lo).tolist()
+        return ["[" + ",".join([table[v] for v in row]) + "]" for row in rows]
+    return ["[" + ",".join(repr(float(v)) for v in row) + "]" for row in x]
+
+
+def recall_at_k(found, truth, k=K):
+    """Mean over queries of |found ∩ truth[:k]| / k; found rows may hold -1 padding."""
+    hits = 0
+    for f, t in zip(found, truth):
+        hits += len(set(int(v) for v in f[:k] if v >= 0) & set(int(v) for v in t[:k]))
+    return hits / (k * len(truth))
+
+
+def ground_truth(base, queries, k=K):
+    """Exact top k by brute force (FAISS IndexFlatL2) on all cores."""
+    import faiss
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    # Compute every distance directly as sum((x - q)^2) instead of through BLAS
+    # (||x||^2 + ||q||^2 - 2 x.q): more precise, and not slowed
+    # down by Debian's reference BLAS when no optimised one is installed.
+    saved = faiss.cvar.distance_compute_blas_threshold
+    faiss.cvar.distance_compute_blas_threshold = 1 << 30
+    try:
+        index = faiss.IndexFlatL2(base.shape[1])
+        index.add(base)
+        _, ids = index.search(queries, k)
+    finally:
+        faiss.cvar.distance_compute_blas_threshold = saved
+        faiss.omp_set_num_threads(1)
+    return ids
+
+
+# ---- engines -----------------------------------------------------------------------
+
+def timed_sweep(search_one, nq, efs, set_ef, warmup, runs):
+    """For each ef: set it, run `warmup` untimed queries, then all nq queries `runs`
+    times; QPS is the best run's (the least disturbed by anything else on the
+    machine), results are the first run's."""
+    results = []
+    for ef in efs:
+        set_ef(ef)
+        for i in range(min(warmup, nq)):
+            search_one(i)
+        found = np.full((nq, K), -1, dtype=np.int64)
+        best = float("inf")
+        for run in range(max(runs, 1)):
+            t0 = time.perf_counter()
+            if run == 0:
+                for i in range(nq):
+                    ids = search_one(i)
+                    found[i, :len(ids)] = ids
+            else:
+                for i in range(nq):
+                    search_one(i)
+            best = min(best, time.perf_counter() - t0)
+        results.append((ef, found, nq / best))
+    return results
+
+
+def bench_faiss(base, queries, efs, warmup, runs):
+    import faiss
+    faiss.omp_set_num_threads(1)
+    index = faiss.IndexHNSWFlat(base.shape[1], M)
+    index.hnsw.efConstruction = EF_CONSTRUCTION
+    t0 = time.perf_counter()
+    index.add(base)
+    build_s = time.perf_counter() - t0
+    size = faiss.serialize_index(index).size
+
+    def set_ef(ef):
+        index.hnsw.efSearch = ef
+
+    def search_one(i):
+        _, ids = index.search(queries[i:i + 1], K)
+        return ids[0]
+
+    return build_s, size, timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
+
+
+def bench_hnswlib(base, queries, efs, warmup, runs):
+    import hnswlib
+    n, dim = base.shape
+    index = hnswlib.Index(space="l2", dim=dim)
+    index.init_index(max_elements=n, M=M, ef_construction=EF_CONSTRUCTION, random_seed=100)
+    index.set_num_threads(1)
+    t0 = time.perf_counter()
+    index.add_items(base, np.arange(n), num_threads=1)
+    build_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "hnswlib.bin")
+        index.save_index(path)
+        size = os.path.getsize(path)
+
+    def set_ef(ef):
+        index.set_ef(max(ef, K))  # hnswlib needs ef >= k
+
+    def search_one(i):
+        ids, _ = index.knn_query(queries[i:i + 1], k=K, num_threads=1)
+        return ids[0]
+
+    return build_s, size, timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
+
+
+def bench_vectorann(base, queries, efs, warmup, runs, info):
+    import psycopg2
+    n, dim = base.shape
+    conn = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGDATABASE from the environment
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SHOW server_version")
+    info["postgres"] = cur.fetchone()[0]
+    cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
+    cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vectorann'")
+    info["vectorann"] = cur.fetchone()[0]
+    for guc in ("shared_buffers", "work_mem", "jit"):
+        cur.execute(f"SHOW {guc}")
+        info.setdefault("pg_settings", []).append(f"{guc}={cur.fetchone()[0]}")
+
+    cur.execute("DROP TABLE IF EXISTS items")
+    cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({dim}))")
+    log(f"vectorann: loading {n} rows with COPY")
+    t0 = time.perf_counter()
+    chunk = 5000
+    for start in range(0, n, chunk):
+        lits = vector_literals(base[start:start + chunk])
+        text = "".join(f"{start + j}\t{lit}\n" for j, lit in enumerate(lits))
+        cur.copy_expert("COPY items (id, embedding) FROM STDIN", io.StringIO(text))
+    cur.execute("ANALYZE items")
+    info["pg_load_s"] = time.perf_counter() - t0
+
+    cur.execute("SET maintenance_work_mem = '2GB'")
+    cur.execute("SET max_parallel_maintenance_workers = 0")
+    log("vectorann: CREATE INDEX")
+    t0 = time.perf_counter()
+    cur.execute(f"CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) "
+                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
+    build_s = time.perf_counter() - t0
+    cur.execute("SELECT i.indexrelid::regclass::text, pg_relation_size(i.indexrelid) "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_am a ON a.oid = c.relam "
+                "WHERE i.indrelid = 'items'::regclass AND a.amname = 'hnsw'")
+    index_name, size = cur.fetchone()
+
+    # Bring table and index into shared buffers so the first ef_search is not
+    # charged for reading them; fall back to the warm-up queries if unavailable.
+    try:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        cur.execute("SELECT pg_prewarm('items'), pg_prewarm(%s)", (index_name,))
+    except psycopg2.Error as e:
+        log(f"vectorann: pg_prewarm unavailable ({e.pgerror or e}); relying on warm-up queries")
+
+    qlits = vector_literals(queries)
+    cur.execute("PREPARE knn AS SELECT id FROM items ORDER BY embedding <-> $1::vector LIMIT 10")
+    cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(%s)", (qlits[0],))
+    plan = "\n".join(r[0] if len(r[0]) <= 100 else r[0][:100] + "..." for r in cur.fetchall())
+    info["pg_plan_uses_index"] = "Index Scan" in plan and index_name in plan
+    if not info["pg_plan_uses_index"]:
+        print(f"WARNING: the query plan does not use the hnsw index {index_name}:\n{plan}",
+              file=sys.stderr, flush=True)
+    statements = [f"EXECUTE knn('{lit}')" for lit in qlits]
+
+    def set_ef(ef):
+        cur.execute(f"SET hnsw.ef_search = {int(ef)}")
+
+    def search_one(i):
+        cur.execute(statements[i])
+        return [r[0] for r in cur.fetchall()]
+
+    sweep = timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
+    cur.execute("DEALLOCATE knn")
+    conn.close()
+    return build_s, size, sweep
+
+
+# ---- report ------------------------------------------------------------------------
+
+def machine_info():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info.setdefault("cpu", platform.processor() or "unknown")
+    info["cores"] = os.cpu_count()
+    try:
+        info["cores_usable"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        info["cores_usable"] = os.cpu_count()
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    info["ram_gib"] = int(line.split()[1]) / (1024.0 * 1024.0)
+                    break
+    except OSError:
+        pass
+    info["kernel"] = f"{platform.system()} {platform.release()} {platform.machine()}"
+    try:
+        info["os"] = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except (OSError, AttributeError):
+        info["os"] = ""
+    return info
+
+
+def package_versions(names):
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *names],
+                             capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return {}
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def render(rows, info, args, nbase, nq, errors):
+    pkgs = package_versions(["python3-faiss", "python3-hnswlib", "python3-numpy",
+                             "postgresql-15", "dataset-fashion-mnist"])
+    lines = []
+    lines.append("# HNSW on Fashion-MNIST: vectorann vs FAISS vs hnswlib")
+    lines.append("")
+    lines.append(f"- data: Fashion-MNIST (Debian dataset-fashion-mnist "
+                 f"{pkgs.get('dataset-fashion-mnist', '?')}), {nbase} base vectors "
+                 f"(train images), {nq} queries (first {nq} t10k images), 784 dims, "
+                 f"float32 pixel values 0..255, L2, k = {K}")
+    lines.append(f"- index: HNSW, M = {M}, ef_construction = {EF_CONSTRUCTION}, built on one "
+                 f"thread by every engine (PostgreSQL: max_parallel_maintenance_workers = 0, "
+                 f"maintenance_work_mem = 2GB)")
+    lines.append("- queries: one at a time on one thread/connection; QPS = queries / wall "
+                 f"seconds of one pass over them, best of {args.runs} passes per ef_search "
+                 "(PostgreSQL: prepared statement "
+                 "`SELECT id FROM items ORDER BY embedding <-> $1::vector LIMIT 10` over a "
+                 "unix socket, client round trip included); "
+                 f"{args.warmup} untimed warm-up queries before each ef_search")
+    lines.append("- recall@10: |result ∩ exact top 10| / 10, averaged over the queries; exact "
+                 "top 10 from FAISS IndexFlatL2")
+    lines.append("- index MB: PostgreSQL pg_relation_size of the index; FAISS "
+                 "serialize_index size; hnswlib save_index file size (MB = 2^20 bytes)")
+    lines.append("- hnswlib searches with ef = max(ef_search, 10) since it needs ef >= k; "
+                 "FAISS does the same internally")
+    lines.append("")
+    mach = [f"CPU: {info.get('cpu')}",
+            f"cores: {info.get('cores')} ({info.get('cores_usable')} usable)",
+            f"RAM: {info.get('ram_gib', 0):.1f} GiB",
+            f"kernel: {info.get('kernel')}"]
+    if info.get("os"):
+        mach.append(f"OS: {info['os']}")
+    mach.append(f"PostgreSQL: {info.get('postgres', 'not run')}")
+    if "vectorann" in info:
+        mach.append(f"vectorann: {info['vectorann']}")
+    if info.get("pg_settings"):
+        mach.append("server: " + ", ".join(info["pg_settings"]))
+    mach.append(f"faiss: {pkgs.get('python3-faiss', '?')}")
+    mach.append(f"hnswlib: {pkgs.get('python3-hnswlib', '?')}")
+    mach.append(f"numpy: {pkgs.get('python3-numpy', '?')}")
+    lines.append("Machine: " + "; ".join(mach))
+    lines.append("")
+    lines.append("| engine | build s | index MB | ef_search | recall@10 | QPS |")
+    lines.append("|---|---:|---:|---:|---:|---:|")
+    for engine, build_s, size, ef, recall, qps in rows:
+        lines.append(f"| {engine} | {build_s:.1f} | {size / MIB:.1f} | {ef} | "
+                     f"{recall:.4f} | {qps:.0f} |")
+    lines.append("")
+    if "pg_load_s" in info:
+        lines.append(f"PostgreSQL: COPY + ANALYZE of the base table took "
+                     f"{info['pg_load_s']:.1f} s.")
+    if "pg_plan_uses_index" in info:
+        lines.append("PostgreSQL: the query plan uses the hnsw index: "
+                     + ("yes." if info["pg_plan_uses_index"] else
+                        "NO (WARNING: the vectorann rows measure a sequential scan)."))
+    for engine, err in errors:
+        lines.append(f"ERROR ({engine}): {err}")
+    lines.append(f"Run: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}, "
+                 f"`{' '.join(['hnsw_bench.py'] + sys.argv[1:])}`")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", type=int, default=60000, help="base vectors (default 60000)")
+    ap.add_argument("--queries", type=int, default=1000, help="queries (default 1000)")
+    ap.add_argument("--ef", default="10,20,40,80,160,320",
+                    help="comma-separated ef_search values (default 10,20,40,80,160,320)")
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help="comma-separated subset of " + ",".join(ENGINES))
+    ap.add_argument("--warmup", type=int, default=50,
+                    help="untimed queries before each ef_search sweep (default 50)")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="timed passes over the queries per ef_search; QPS of the best "
+                         "(default 3)")
+    ap.add_argument("--out",
+                    help="markdown report path (default test/bench/out/hnsw_fashion_mnist.md "
+                         "for the full data set, hnsw_fashion_mnist_bBASE_qQUERIES.md for "
+                         "a smaller run)")
+    ap.add_argument("--data-dir", default=DATA_DIR)
+    args = ap.parse_args()
+
+    if args.out is None:
+        name = "hnsw_fashion_mnist.md"
+        if (args.base, args.queries) != (60000, 1000):
+            # A quick run must not overwrite the full run's report.
+            name = f"hnsw_fashion_mnist_b{args.base}_q{args.queries}.md"
+        args.out = os.path.join(HERE, "out", name)
+    efs = [int(v) for v in args.ef.split(",") if v.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for e in engines:
+        if e not in ENGINES:
+            ap.error(f"unknown engine {e!r}; choose from {', '.join(ENGINES)}")
+
+    log(f"reading Fashion-MNIST from {args.data_dir}")
+    base = read_idx_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz"), args.base)
+    queries = read_idx_images(os.path.join(args.data_dir, "t10k-images-idx3-ubyte.gz"),
+                              args.queries)
+    log(f"base {base.shape}, queries {queries.shape}")
+
+    log("ground truth: FAISS IndexFlatL2")
+    truth = ground_truth(base, queries)
+
+    info = machine_info()
+    rows, errors = [], []
+    runners = {
+        "vectorann": lambda: bench_vectorann(base, queries, efs, args.warmup, args.runs, info),
+        "faiss": lambda: bench_faiss(base, queries, efs, args.warmup, args.runs),
+        "hnswlib": lambda: bench_hnswlib(base, queries, efs, args.warmup, args.runs),
+    }
+    for engine in engines:
+        log(f"{engine}: build + sweep")
+        try:
+            build_s, size, sweep = runners[engine]()
+        except Exception as e:  # report the others; fail at the end
+            log(f"{engine} FAILED: {type(e).__name__}: {e}")
+            errors.append((engine, f"{type(e).__name__}: {str(e).strip()}"))
+            continue
+        log(f"{engine}: build {build_s:.1f} s, index {size / MIB:.1f} MB")
+        for ef, found, qps in sweep:
+            recall = recall_at_k(found, truth)
+            rows.append((engine, build_s, size, ef, recall, qps))
+            log(f"{engine}: ef_search {ef}: recall@10 {recall:.4f}, {qps:.0f} QPS")
+
+    report = render(rows, info, args, len(base), len(queries), errors)
+    print()
+    print(report, end="")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(report)
+    log(f"wrote {args.out}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

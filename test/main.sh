@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# test/main.sh: the main job. Installs the dependencies (Debian 12 packages), builds
+# and installs vectorann, starts a throwaway PostgreSQL 15 cluster and runs the HNSW
+# benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py).
+# The report is printed and written to test/bench/out/hnsw_fashion_mnist.md.
+#
+#   bash test/main.sh                              # full run: 60,000 base, 1,000 queries
+#   bash test/main.sh --base 5000 --queries 100    # quick run; any hnsw_bench.py flag
+#
+# Works as root or as a user with sudo. The server runs as the postgres system user;
+# the benchmark client runs as you and connects through the cluster's unix socket.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=test/lib.sh
+source "$ROOT/test/lib.sh"
+cd "$ROOT"
+
+# shellcheck disable=SC2119
+va_install_deps
+
+va_log "building vectorann"
+va_make -j"$(nproc)"
+va_log "installing vectorann into $("$VA_PG_CONFIG" --pkglibdir)"
+va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+
+# Enough shared buffers to hold the 60,000-row table and its index, so queries
+# measure the index rather than the OS page cache.
+va_cluster_start "shared_buffers = '2GB'"
+
+va_log "running test/bench/hnsw_bench.py $*"
+"$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" "$@"
