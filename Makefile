@@ -12,7 +12,8 @@ SRCS = src/vectorann.c \
        $(wildcard src/type/*.c) \
        $(wildcard src/distance/*.c) \
        $(wildcard src/common/*.c) \
-       $(wildcard src/hnsw/*.c)
+       $(wildcard src/hnsw/*.c) \
+       $(wildcard src/ivfflat/*.c)
 OBJS = $(SRCS:.c=.o)
 
 # Every sql/*.sql except the install script is a pg_regress test, run in name order.
