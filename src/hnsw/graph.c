@@ -235,19 +235,39 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 	return n;
 }
 
-static bool
-disk_visit(HnswGraph *graph, uint64 id)
+/* A set of element ids (simplehash), sized for about size ids. */
+HnswIdSet *
+HnswIdSetCreate(int size)
+{
+	return (HnswIdSet *) hnsw_visited_create(CurrentMemoryContext, Max(size, 16), NULL);
+}
+
+/* Add id; true if it was not in the set. */
+bool
+HnswIdSetAdd(HnswIdSet *set, uint64 id)
 {
 	bool		found;
 
-	hnsw_visited_insert(((HnswDiskGraph *) graph)->visited, id, &found);
+	hnsw_visited_insert((struct hnsw_visited_hash *) set, id, &found);
 	return !found;
+}
+
+void
+HnswIdSetReset(HnswIdSet *set)
+{
+	hnsw_visited_reset((struct hnsw_visited_hash *) set);
+}
+
+static bool
+disk_visit(HnswGraph *graph, uint64 id)
+{
+	return HnswIdSetAdd(((HnswDiskGraph *) graph)->visited, id);
 }
 
 static void
 disk_reset_visited(HnswGraph *graph)
 {
-	hnsw_visited_reset(((HnswDiskGraph *) graph)->visited);
+	HnswIdSetReset(((HnswDiskGraph *) graph)->visited);
 }
 
 /*
@@ -268,8 +288,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->ops = ops;
 	dg->query = NULL;
 	dg->vector_size = vector_size;
-	dg->visited = hnsw_visited_create(CurrentMemoryContext,
-									  Max(ef, 16) * m * 4, NULL);
+	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
 }
 
 /* A palloc'd copy of the element at tid (vector_size: bytes of its vector). */

@@ -14,11 +14,22 @@
 #include "common/validate.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/selfuncs.h"
 #include "utils/spccache.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+int			hnsw_iterative_scan = HNSW_ITERATIVE_SCAN_OFF;
+int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+double		hnsw_scan_mem_multiplier = HNSW_DEFAULT_SCAN_MEM_MULTIPLIER;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", HNSW_ITERATIVE_SCAN_OFF, false},
+	{"relaxed_order", HNSW_ITERATIVE_SCAN_RELAXED, false},
+	{"strict_order", HNSW_ITERATIVE_SCAN_STRICT, false},
+	{NULL, 0, false}
+};
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -42,6 +53,21 @@ HnswInit(void)
 							&hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
 							HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("hnsw.iterative_scan",
+							 "Whether a scan goes on searching when the first ef_search results run out.",
+							 "off returns at most ef_search rows; strict_order keeps going and returns rows in distance order; relaxed_order keeps going and may return later rows slightly out of order.",
+							 &hnsw_iterative_scan, HNSW_ITERATIVE_SCAN_OFF,
+							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.max_scan_tuples",
+							"Largest candidate list an iterative scan grows to.",
+							"An iterative scan stops once its candidate list would exceed this many elements.",
+							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
+							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+							 "Memory an iterative scan may use, as a multiple of work_mem.",
+							 NULL,
+							 &hnsw_scan_mem_multiplier, HNSW_DEFAULT_SCAN_MEM_MULTIPLIER,
+							 1, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("hnsw");
 }
 

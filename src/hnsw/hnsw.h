@@ -173,6 +173,12 @@ extern int	HnswSelectNeighbours(const VaCandidate *cands,
 extern int	HnswRandomLevel(int m, VaRandomState *state);
 extern int	HnswMaxLevel(Size vector_size, int m);
 
+/* A set of element ids (a simplehash inside graph.c). */
+typedef struct HnswIdSet HnswIdSet;
+extern HnswIdSet *HnswIdSetCreate(int size);
+extern bool HnswIdSetAdd(HnswIdSet *set, uint64 id);
+extern void HnswIdSetReset(HnswIdSet *set);
+
 /* The on-disk graph used by insert and scan. */
 typedef struct HnswDiskGraph
 {
@@ -181,7 +187,7 @@ typedef struct HnswDiskGraph
 	const VaIndexOps *ops;
 	const void *query;			/* stored form of the query */
 	Size		vector_size;
-	struct hnsw_visited_hash *visited;
+	HnswIdSet  *visited;
 } HnswDiskGraph;
 
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
@@ -191,8 +197,22 @@ extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *t
 										Size vector_size);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 
+/* hnsw.iterative_scan */
+typedef enum HnswIterativeScan
+{
+	HNSW_ITERATIVE_SCAN_OFF,
+	HNSW_ITERATIVE_SCAN_RELAXED,
+	HNSW_ITERATIVE_SCAN_STRICT
+} HnswIterativeScan;
+
+#define HNSW_DEFAULT_MAX_SCAN_TUPLES	20000
+#define HNSW_DEFAULT_SCAN_MEM_MULTIPLIER 1.0
+
 /* hnsw.c */
 extern int	hnsw_ef_search;
+extern int	hnsw_iterative_scan;
+extern int	hnsw_max_scan_tuples;
+extern double hnsw_scan_mem_multiplier;
 extern const VaIndexOps *HnswGetIndexOps(Relation index);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);

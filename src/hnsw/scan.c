@@ -4,8 +4,11 @@
  *	  amgettuple the graph is searched (Malkov & Yashunin 2018, Algorithm 5,
  *	  with ef = hnsw.ef_search) and the results are then returned nearest
  *	  first, with xs_orderbyvals set to the operator's value so the executor
- *	  need not recompute it.  Deleted elements guide the search but are never
- *	  returned.  No buffer pin or lock is held between calls.
+ *	  need not recompute it.  With hnsw.iterative_scan on, running out of
+ *	  results starts another search with twice the ef, returning only what
+ *	  was not returned before, so filtered queries can fill their LIMIT.
+ *	  Deleted elements guide the search but are never returned.  No buffer
+ *	  pin or lock is held between calls.
  */
 #include "hnsw/hnsw.h"
 
@@ -21,9 +24,20 @@ typedef struct HnswScanOpaqueData
 	MemoryContext ctx;			/* per-rescan allocations */
 	bool		searched;
 	bool		null_distance;	/* query NULL or not indexable: any order */
-	VaCandidate *results;		/* nearest first */
+	VaCandidate *results;		/* current batch, nearest first */
 	int			nresults;
 	int			next;
+
+	/* iterative scan: later batches search again with a doubled ef */
+	int			iterative;		/* hnsw.iterative_scan when the scan began */
+	int			ef;				/* ef of the current batch */
+	bool		exhausted;		/* no further batch can find more */
+	bool		batch_new;		/* current batch returned something new */
+	HnswIdSet  *returned;		/* elements already returned */
+	float		last_distance;	/* of the last row returned (strict order) */
+	HnswMetaPageData meta;
+	HnswDiskGraph dg;
+	VaHeap		result;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -57,8 +71,10 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(so->ctx);
 	so->searched = false;
+	so->null_distance = false;
 	so->results = NULL;
 	so->nresults = so->next = 0;
+	so->returned = NULL;
 }
 
 /* Every live element, in index order: for a query with no distance. */
@@ -101,21 +117,40 @@ collect_all(Relation index, HnswScanOpaque so)
 	}
 }
 
+/*
+ * One search of layer 0 with so->ef: greedy descent from the entry point,
+ * then SEARCH-LAYER; the results replace the current batch.
+ */
 static void
-search(IndexScanDesc scan)
+search_batch(HnswScanOpaque so)
+{
+	VaCandidate ep;
+
+	ep.id = HnswTidToId(&so->meta.entry_point);
+	so->dg.graph.evaluate(&so->dg.graph, &ep);
+	HnswGreedyDescend(&so->dg.graph, &ep, so->meta.entry_level, 0, &so->result);
+	HnswSearchLayer(&so->dg.graph, &ep, 1, so->ef, 0, &so->result);
+
+	if (so->results)
+		pfree(so->results);
+	so->results = palloc(sizeof(VaCandidate) * Max(so->result.count, 1));
+	so->nresults = VaHeapDrainSorted(&so->result, so->results);
+	so->next = 0;
+	so->batch_new = false;
+}
+
+/* Set up the scan and run the first batch (ef = hnsw.ef_search). */
+static void
+search_first(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
-	HnswMetaPageData meta;
 	Datum		value;
 	void	   *query;
-	HnswDiskGraph dg;
-	VaHeap		result;
-	VaCandidate ep;
-	int			ef = hnsw_ef_search;
 
-	HnswReadMeta(index, &meta);
-	if (!ItemPointerIsValid(&meta.entry_point))
+	so->exhausted = true;
+	HnswReadMeta(index, &so->meta);
+	if (!ItemPointerIsValid(&so->meta.entry_point))
 		return;
 
 	if (scan->orderByData == NULL || (scan->orderByData[0].sk_flags & SK_ISNULL))
@@ -134,62 +169,103 @@ search(IndexScanDesc scan)
 		collect_all(index, so);
 		return;
 	}
-	if (so->ops->dims(query) != meta.dimensions)
+	if (so->ops->dims(query) != so->meta.dimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d",
-						meta.dimensions, so->ops->dims(query))));
+						so->meta.dimensions, so->ops->dims(query))));
 
-	HnswDiskGraphInit(&dg, index, so->ops, meta.m, meta.vector_size, ef);
-	dg.query = query;
-	VaHeapInit(&result, ef + 1, true);
+	so->ef = hnsw_ef_search;
+	so->iterative = hnsw_iterative_scan;
+	so->exhausted = so->iterative == HNSW_ITERATIVE_SCAN_OFF;
+	so->last_distance = -get_float4_infinity();
+	if (so->iterative != HNSW_ITERATIVE_SCAN_OFF)
+		so->returned = HnswIdSetCreate(so->ef * 2);
+	HnswDiskGraphInit(&so->dg, index, so->ops, so->meta.m, so->meta.vector_size, so->ef);
+	so->dg.query = query;
+	VaHeapInit(&so->result, so->ef + 1, true);
+	search_batch(so);
+}
 
-	ep.id = HnswTidToId(&meta.entry_point);
-	dg.graph.evaluate(&dg.graph, &ep);
-	HnswGreedyDescend(&dg.graph, &ep, meta.entry_level, 0, &result);
-	HnswSearchLayer(&dg.graph, &ep, 1, ef, 0, &result);
+/*
+ * Iterative scan: search again with twice the ef, unless that would pass
+ * hnsw.max_scan_tuples, the scan's memory passes work_mem *
+ * hnsw.scan_mem_multiplier, or the last batch found nothing new.  Returns
+ * whether a new batch was loaded.
+ */
+static bool
+search_next(HnswScanOpaque so)
+{
+	double		mem_limit = (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
 
-	so->results = palloc(sizeof(VaCandidate) * Max(result.count, 1));
-	so->nresults = VaHeapDrainSorted(&result, so->results);
+	if (so->exhausted || !so->batch_new || so->ef >= hnsw_max_scan_tuples ||
+		(double) MemoryContextMemAllocated(so->ctx, true) > mem_limit)
+	{
+		so->exhausted = true;
+		return false;
+	}
+	so->ef = (int) Min((int64) so->ef * 2, (int64) hnsw_max_scan_tuples);
+	search_batch(so);
+	return true;
 }
 
 /*
  * amgettuple: the next heap TID in distance order (forward scans only).
+ * With hnsw.iterative_scan off, at most hnsw.ef_search rows; otherwise
+ * batches with growing ef follow, each returning only elements not
+ * returned before (strict_order: only those not nearer than the last row
+ * returned).
  */
 bool
 hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(so->ctx);
 
 	if (!so->searched)
 	{
-		MemoryContext old = MemoryContextSwitchTo(so->ctx);
-
-		search(scan);
-		MemoryContextSwitchTo(old);
+		search_first(scan);
 		so->searched = true;
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	while (so->next < so->nresults)
+	for (;;)
 	{
-		VaCandidate *c = &so->results[so->next++];
-
-		if (c->flags & HNSW_CANDIDATE_DELETED)
-			continue;
-		HnswIdToTid(c->aux, &scan->xs_heaptid);
-		if (!ItemPointerIsValid(&scan->xs_heaptid))
-			continue;
-		scan->xs_recheck = false;
-		scan->xs_recheckorderby = false;
-		if (scan->numberOfOrderBys > 0)
+		while (so->next < so->nresults)
 		{
-			scan->xs_orderbynulls[0] = so->null_distance;
-			scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-				Float8GetDatum(so->ops->to_sql(c->distance));
+			VaCandidate *c = &so->results[so->next++];
+
+			if (c->flags & HNSW_CANDIDATE_DELETED)
+				continue;
+			if (so->returned != NULL)
+			{
+				if (!HnswIdSetAdd(so->returned, c->id))
+					continue;
+				so->batch_new = true;
+				if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT &&
+					c->distance < so->last_distance)
+					continue;
+			}
+			HnswIdToTid(c->aux, &scan->xs_heaptid);
+			if (!ItemPointerIsValid(&scan->xs_heaptid))
+				continue;
+			so->last_distance = c->distance;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			if (scan->numberOfOrderBys > 0)
+			{
+				scan->xs_orderbynulls[0] = so->null_distance;
+				scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
+					Float8GetDatum(so->ops->to_sql(c->distance));
+			}
+			MemoryContextSwitchTo(old);
+			return true;
 		}
-		return true;
+		CHECK_FOR_INTERRUPTS();
+		if (!search_next(so))
+			break;
 	}
+	MemoryContextSwitchTo(old);
 	return false;
 }
 
