@@ -10,6 +10,10 @@
  *	  widen every element to float8 first and accumulate in float8 (SQL
  *	  functions).
  *
+ *	  The halfvec kernels (binary16 arrays, float4 accumulation), the bit
+ *	  kernels (Hamming, Jaccard counts), the binary16 conversions and the
+ *	  SIMD-vs-scalar self check VaDistanceCheckKernels() live here too.
+ *
  *	  The environment variable VECTORANN_KERNELS=scalar, read when the library
  *	  is loaded, forces the scalar kernels (for testing the fallback path).
  */
@@ -21,6 +25,10 @@
 
 #include "distance/distance.h"
 #include "distance/distance_simd.h"
+
+#ifdef VA_HAVE_F16C_KERNELS
+#include <cpuid.h>
+#endif
 
 /* sum over i of (a[i] - b[i])^2, accumulated in float */
 static float
@@ -96,6 +104,227 @@ l1_double_scalar(const float *a, const float *b, int n)
 	return sum;
 }
 
+/* ---------------------------------------------------------------------
+ * IEEE binary16 conversions (portable C; see distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/* Exact widening of a binary16 bit pattern to float4. */
+float
+VaHalfToFloat(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
+	uint32_t	exponent = (h >> 10) & 0x1f;
+	uint32_t	mantissa = h & 0x3ff;
+	uint32_t	bits;
+	float		f;
+
+	if (exponent == 0)
+	{
+		/* zero or subnormal: mantissa * 2^-24, exact in float4 */
+		f = (float) mantissa * (1.0f / 16777216.0f);
+		return sign ? -f : f;
+	}
+	if (exponent == 31)
+		bits = sign | 0x7f800000 | (mantissa << 13);	/* infinity, NaN */
+	else
+		bits = sign | ((exponent - 15 + 127) << 23) | (mantissa << 13);
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+/* float4 to binary16, round to nearest even; see distance.h for edge cases. */
+uint16_t
+VaFloatToHalf(float f)
+{
+	uint32_t	bits;
+	uint32_t	sign;
+	uint32_t	absbits;
+
+	memcpy(&bits, &f, sizeof(bits));
+	sign = (bits >> 16) & 0x8000;
+	absbits = bits & 0x7fffffff;
+
+	if (absbits >= 0x7f800000)	/* infinity or NaN (keep it a NaN) */
+		return (uint16_t) (sign | 0x7c00 | (absbits > 0x7f800000 ? 0x200 : 0));
+	if (absbits >= 0x477ff000)	/* >= 65520 rounds past the largest half */
+		return (uint16_t) (sign | 0x7c00);
+	if (absbits < 0x38800000)
+	{
+		/*
+		 * Below 2^-14, the smallest normal half: a multiple of 2^-24.  The
+		 * scaling by 2^24 is exact and rintf() rounds half to even; 1024
+		 * (a carry into the exponent) is the right encoding of 2^-14.
+		 */
+		return (uint16_t) (sign | (uint32_t) rintf(fabsf(f) * 16777216.0f));
+	}
+	else
+	{
+		uint32_t	mantissa = absbits & 0x7fffff;
+		uint32_t	h = ((((absbits >> 23) - 127 + 15) << 10) | (mantissa >> 13));
+		uint32_t	rest = mantissa & 0x1fff;
+
+		/* round to nearest, ties to even; a carry may raise the exponent */
+		if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+			h++;
+		return (uint16_t) (sign | h);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Scalar halfvec and bit kernels
+ * ---------------------------------------------------------------------
+ */
+
+/* sum (a[i]-b[i])^2 over halves widened to float, accumulated in float */
+static float
+half_l2_squared_float_scalar(const uint16_t *a, const uint16_t *b, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = VaHalfToFloat(a[i]) - VaHalfToFloat(b[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/* sum a[i]*b[i] over halves, in float */
+static float
+half_inner_product_float_scalar(const uint16_t *a, const uint16_t *b, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += VaHalfToFloat(a[i]) * VaHalfToFloat(b[i]);
+	return sum;
+}
+
+/* sum |a[i]-b[i]| over halves, in float */
+static float
+half_l1_float_scalar(const uint16_t *a, const uint16_t *b, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += fabsf(VaHalfToFloat(a[i]) - VaHalfToFloat(b[i]));
+	return sum;
+}
+
+/* Bits set in one byte, by halving (no popcount instruction needed). */
+static inline uint64_t
+popcount8(uint8_t x)
+{
+	x = (uint8_t) (x - ((x >> 1) & 0x55));
+	x = (uint8_t) ((x & 0x33) + ((x >> 2) & 0x33));
+	return (uint64_t) ((x + (x >> 4)) & 0x0f);
+}
+
+/* number of differing bits, byte by byte */
+static uint64_t
+bit_hamming_scalar(const uint8_t *a, const uint8_t *b, int nbytes)
+{
+	uint64_t	count = 0;
+
+	for (int i = 0; i < nbytes; i++)
+		count += popcount8(a[i] ^ b[i]);
+	return count;
+}
+
+/* popcount(a & b) and popcount(a | b), byte by byte */
+static void
+bit_jaccard_counts_scalar(const uint8_t *a, const uint8_t *b, int nbytes,
+						  uint64_t *both, uint64_t *either)
+{
+	uint64_t	nboth = 0;
+	uint64_t	neither = 0;
+
+	for (int i = 0; i < nbytes; i++)
+	{
+		nboth += popcount8(a[i] & b[i]);
+		neither += popcount8(a[i] | b[i]);
+	}
+	*both = nboth;
+	*either = neither;
+}
+
+/* ---------------------------------------------------------------------
+ * sparsevec kernels (see distance.h): merges of two sorted index lists
+ * ---------------------------------------------------------------------
+ */
+
+/* sum over the union of indices of (a_i - b_i)^2, a missing value being 0 */
+double
+VaSparseL2SquaredDouble(const int32_t *ia, const float *va, int na,
+						const int32_t *ib, const float *vb, int nb)
+{
+	double		sum = 0.0;
+	int			i = 0;
+	int			j = 0;
+
+	while (i < na || j < nb)
+	{
+		double		d;
+
+		if (j >= nb || (i < na && ia[i] < ib[j]))
+			d = va[i++];
+		else if (i >= na || ib[j] < ia[i])
+			d = vb[j++];
+		else
+			d = (double) va[i++] - (double) vb[j++];
+		sum += d * d;
+	}
+	return sum;
+}
+
+/* sum over the common indices of a_i * b_i */
+double
+VaSparseInnerProductDouble(const int32_t *ia, const float *va, int na,
+						   const int32_t *ib, const float *vb, int nb)
+{
+	double		sum = 0.0;
+	int			i = 0;
+	int			j = 0;
+
+	while (i < na && j < nb)
+	{
+		if (ia[i] < ib[j])
+			i++;
+		else if (ib[j] < ia[i])
+			j++;
+		else
+			sum += (double) va[i++] * (double) vb[j++];
+	}
+	return sum;
+}
+
+/* sum over the union of indices of |a_i - b_i| */
+double
+VaSparseL1Double(const int32_t *ia, const float *va, int na,
+				 const int32_t *ib, const float *vb, int nb)
+{
+	double		sum = 0.0;
+	int			i = 0;
+	int			j = 0;
+
+	while (i < na || j < nb)
+	{
+		if (j >= nb || (i < na && ia[i] < ib[j]))
+			sum += fabs((double) va[i++]);
+		else if (i >= na || ib[j] < ia[i])
+			sum += fabs((double) vb[j++]);
+		else
+		{
+			sum += fabs((double) va[i] - (double) vb[j]);
+			i++;
+			j++;
+		}
+	}
+	return sum;
+}
+
 /* The kernels in use; scalar until VaDistanceInit() has run. */
 float		(*VaL2SquaredFloat) (const float *a, const float *b, int n) = l2_squared_float_scalar;
 float		(*VaInnerProductFloat) (const float *a, const float *b, int n) = inner_product_float_scalar;
@@ -104,7 +333,17 @@ double		(*VaL2SquaredDouble) (const float *a, const float *b, int n) = l2_square
 double		(*VaInnerProductDouble) (const float *a, const float *b, int n) = inner_product_double_scalar;
 double		(*VaL1Double) (const float *a, const float *b, int n) = l1_double_scalar;
 
+float		(*VaHalfL2SquaredFloat) (const uint16_t *a, const uint16_t *b, int n) = half_l2_squared_float_scalar;
+float		(*VaHalfInnerProductFloat) (const uint16_t *a, const uint16_t *b, int n) = half_inner_product_float_scalar;
+float		(*VaHalfL1Float) (const uint16_t *a, const uint16_t *b, int n) = half_l1_float_scalar;
+uint64_t	(*VaBitHamming) (const uint8_t *a, const uint8_t *b, int nbytes) = bit_hamming_scalar;
+void		(*VaBitJaccardCounts) (const uint8_t *a, const uint8_t *b, int nbytes,
+								   uint64_t *both, uint64_t *either) = bit_jaccard_counts_scalar;
+
 static const char *kernel_name = "scalar";
+
+/* "scalar", "avx2+fma", "avx2+fma+f16c+popcnt", ... built by VaDistanceInit */
+static char kernel_name_buf[64];
 
 #ifdef VA_HAVE_AVX2_KERNELS
 /*
@@ -116,6 +355,39 @@ cpu_has_avx2_fma(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+#ifdef VA_HAVE_F16C_KERNELS
+/*
+ * AVX2, FMA and F16C (the halfvec kernels use all three).  F16C is read from
+ * CPUID leaf 1, ECX bit 29, since not every compiler's
+ * __builtin_cpu_supports() knows it; the AVX2 check covers OS support for
+ * the YMM registers.
+ */
+static bool
+cpu_has_f16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	if (!cpu_has_avx2_fma())
+		return false;
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+		return false;
+	return (ecx & (1u << 29)) != 0;
+}
+#endif
+
+#ifdef VA_HAVE_POPCNT_KERNELS
+/* The POPCNT instruction. */
+static bool
+cpu_has_popcnt(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("popcnt");
 }
 #endif
 
@@ -135,7 +407,13 @@ VaDistanceInit(void)
 	VaL2SquaredDouble = l2_squared_double_scalar;
 	VaInnerProductDouble = inner_product_double_scalar;
 	VaL1Double = l1_double_scalar;
+	VaHalfL2SquaredFloat = half_l2_squared_float_scalar;
+	VaHalfInnerProductFloat = half_inner_product_float_scalar;
+	VaHalfL1Float = half_l1_float_scalar;
+	VaBitHamming = bit_hamming_scalar;
+	VaBitJaccardCounts = bit_jaccard_counts_scalar;
 	kernel_name = "scalar";
+	kernel_name_buf[0] = '\0';
 
 	if (force != NULL && strcmp(force, "scalar") == 0)
 		return;
@@ -149,14 +427,224 @@ VaDistanceInit(void)
 		VaL2SquaredDouble = VaL2SquaredDoubleAvx2;
 		VaInnerProductDouble = VaInnerProductDoubleAvx2;
 		VaL1Double = VaL1DoubleAvx2;
-		kernel_name = "avx2+fma";
+		strcat(kernel_name_buf, "+avx2+fma");
 	}
 #endif
+#ifdef VA_HAVE_F16C_KERNELS
+	if (cpu_has_f16c())
+	{
+		VaHalfL2SquaredFloat = VaHalfL2SquaredFloatF16c;
+		VaHalfInnerProductFloat = VaHalfInnerProductFloatF16c;
+		VaHalfL1Float = VaHalfL1FloatF16c;
+		strcat(kernel_name_buf, "+f16c");
+	}
+#endif
+#ifdef VA_HAVE_POPCNT_KERNELS
+	if (cpu_has_popcnt())
+	{
+		VaBitHamming = VaBitHammingPopcnt;
+		VaBitJaccardCounts = VaBitJaccardCountsPopcnt;
+		strcat(kernel_name_buf, "+popcnt");
+	}
+#endif
+	if (kernel_name_buf[0] != '\0')
+		kernel_name = kernel_name_buf + 1;	/* skip the leading '+' */
 }
 
-/* Name of the kernel set in use: "scalar" or "avx2+fma". */
+/*
+ * Name of the kernel set in use: "scalar", or the '+'-joined features whose
+ * kernels were picked, e.g. "avx2+fma+f16c+popcnt".
+ */
 const char *
 VaDistanceKernelName(void)
 {
 	return kernel_name;
+}
+
+/* ---------------------------------------------------------------------
+ * SIMD-vs-scalar comparison (see VaDistanceCheckKernels in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS)
+
+#define CHECK_MAXN 16000
+
+/* xorshift64: deterministic, platform-independent pseudo-random numbers */
+static uint64_t
+check_next(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/* A float in [-1, 1) with 24 random bits. */
+static float
+check_float(uint64_t *state)
+{
+	return (float) ((int64_t) (check_next(state) >> 40) - (1 << 23)) / (float) (1 << 23);
+}
+
+/* Does a float kernel agree with its reference within rel * scale? */
+static int
+check_close(double simd, double ref, double scale, double rel)
+{
+	return fabs(simd - ref) <= rel * scale + 1e-30;
+}
+#endif
+
+static const int check_lengths[] = {1, 7, 15, 16, 17, 1023, 16000};
+
+int
+VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
+{
+	int			failures = 0;
+
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS)
+	float	   *fa = malloc(sizeof(float) * CHECK_MAXN);
+	float	   *fb = malloc(sizeof(float) * CHECK_MAXN);
+	uint16_t   *ha = malloc(sizeof(uint16_t) * CHECK_MAXN);
+	uint16_t   *hb = malloc(sizeof(uint16_t) * CHECK_MAXN);
+	uint64_t	state = 0x9E3779B97F4A7C15ULL;
+
+	if (fa == NULL || fb == NULL || ha == NULL || hb == NULL)
+	{
+		free(fa);
+		free(fb);
+		free(ha);
+		free(hb);
+		return -1;
+	}
+
+	for (size_t li = 0; li < lengthof(check_lengths); li++)
+	{
+		int			n = check_lengths[li];
+		double		sabs_ip = 0.0;
+		double		sabs_l2 = 0.0;
+		double		sabs_l1 = 0.0;
+		double		hsabs_ip = 0.0;
+		double		hsabs_l2 = 0.0;
+		double		hsabs_l1 = 0.0;
+		int			ok;
+
+		/* fresh inputs for every length; halves scaled to [-64, 64) */
+		for (int i = 0; i < n; i++)
+		{
+			fa[i] = check_float(&state);
+			fb[i] = check_float(&state);
+			ha[i] = VaFloatToHalf(check_float(&state) * 64.0f);
+			hb[i] = VaFloatToHalf(check_float(&state) * 64.0f);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			double		d = (double) fa[i] - fb[i];
+			double		hd = (double) VaHalfToFloat(ha[i]) - VaHalfToFloat(hb[i]);
+
+			sabs_ip += fabs((double) fa[i] * fb[i]);
+			sabs_l2 += d * d;
+			sabs_l1 += fabs(d);
+			hsabs_ip += fabs((double) VaHalfToFloat(ha[i]) * VaHalfToFloat(hb[i]));
+			hsabs_l2 += hd * hd;
+			hsabs_l1 += fabs(hd);
+		}
+
+#ifdef VA_HAVE_AVX2_KERNELS
+		if (cpu_has_avx2_fma())
+		{
+			ok = check_close(VaL2SquaredFloatAvx2(fa, fb, n), l2_squared_float_scalar(fa, fb, n), sabs_l2, 1e-5);
+			report("l2_squared_float_avx2", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaInnerProductFloatAvx2(fa, fb, n), inner_product_float_scalar(fa, fb, n), sabs_ip, 1e-5);
+			report("inner_product_float_avx2", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL1FloatAvx2(fa, fb, n), l1_float_scalar(fa, fb, n), sabs_l1, 1e-5);
+			report("l1_float_avx2", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL2SquaredDoubleAvx2(fa, fb, n), l2_squared_double_scalar(fa, fb, n), sabs_l2, 1e-12);
+			report("l2_squared_double_avx2", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaInnerProductDoubleAvx2(fa, fb, n), inner_product_double_scalar(fa, fb, n), sabs_ip, 1e-12);
+			report("inner_product_double_avx2", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL1DoubleAvx2(fa, fb, n), l1_double_scalar(fa, fb, n), sabs_l1, 1e-12);
+			report("l1_double_avx2", n, ok, arg);
+			failures += !ok;
+		}
+#endif
+#ifdef VA_HAVE_F16C_KERNELS
+		if (cpu_has_f16c())
+		{
+			ok = check_close(VaHalfL2SquaredFloatF16c(ha, hb, n), half_l2_squared_float_scalar(ha, hb, n), hsabs_l2, 1e-5);
+			report("halfvec_l2_squared_float_f16c", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaHalfInnerProductFloatF16c(ha, hb, n), half_inner_product_float_scalar(ha, hb, n), hsabs_ip, 1e-5);
+			report("halfvec_inner_product_float_f16c", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaHalfL1FloatF16c(ha, hb, n), half_l1_float_scalar(ha, hb, n), hsabs_l1, 1e-5);
+			report("halfvec_l1_float_f16c", n, ok, arg);
+			failures += !ok;
+
+			/*
+			 * The portable conversions against the hardware's, bit for bit:
+			 * floats spread over the whole half range and past it (fb is
+			 * reused as scratch), and the halves in ha back to float.
+			 */
+			{
+				/* hb and fb become scratch; later checks need only bytes */
+				uint16_t   *hc = hb;
+				float	   *fc = fb;
+
+				for (int i = 0; i < n; i++)
+					fc[i] = ldexpf(fa[i], (int) (check_next(&state) % 48) - 30);
+				VaFloatToHalfF16c(fc, hc, n);
+				ok = 1;
+				for (int i = 0; i < n; i++)
+					ok &= (VaFloatToHalf(fc[i]) == hc[i]);
+				VaHalfToFloatF16c(ha, fc, n);
+				for (int i = 0; i < n; i++)
+				{
+					float		ref = VaHalfToFloat(ha[i]);
+
+					ok &= (memcmp(&fc[i], &ref, sizeof(float)) == 0);
+				}
+				report("halfvec_conversions_f16c", n, ok, arg);
+				failures += !ok;
+			}
+		}
+#endif
+#ifdef VA_HAVE_POPCNT_KERNELS
+		if (cpu_has_popcnt())
+		{
+			/* n bytes of the float bits: arbitrary patterns */
+			const uint8_t *ba = (const uint8_t *) fa;
+			const uint8_t *bb = (const uint8_t *) fb;
+			uint64_t	both1,
+						either1,
+						both2,
+						either2;
+
+			ok = VaBitHammingPopcnt(ba, bb, n) == bit_hamming_scalar(ba, bb, n);
+			report("bit_hamming_popcnt", n, ok, arg);
+			failures += !ok;
+			VaBitJaccardCountsPopcnt(ba, bb, n, &both1, &either1);
+			bit_jaccard_counts_scalar(ba, bb, n, &both2, &either2);
+			ok = both1 == both2 && either1 == either2;
+			report("bit_jaccard_counts_popcnt", n, ok, arg);
+			failures += !ok;
+		}
+#endif
+		(void) ok;
+	}
+
+	free(fa);
+	free(fb);
+	free(ha);
+	free(hb);
+#endif
+	return failures;
 }

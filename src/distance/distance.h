@@ -2,7 +2,8 @@
  * distance.h
  *	  Distance kernels on plain float arrays: no fmgr, no palloc, no Postgres
  *	  types.  Each kernel is a function pointer chosen once at load time by
- *	  VaDistanceInit() from the CPU's features (scalar, AVX2+FMA, ...).
+ *	  VaDistanceInit() from the CPU's features (scalar, AVX2+FMA, F16C,
+ *	  POPCNT, ...).
  *
  *	  *Float kernels accumulate in float4: they are the index hot path.
  *	  *Double kernels accumulate in float8: they back the SQL functions,
@@ -10,6 +11,8 @@
  */
 #ifndef VA_DISTANCE_H
 #define VA_DISTANCE_H
+
+#include <stdint.h>
 
 /* sum (a[i]-b[i])^2, n >= 0 */
 extern float (*VaL2SquaredFloat) (const float *a, const float *b, int n);
@@ -21,6 +24,74 @@ extern float (*VaL1Float) (const float *a, const float *b, int n);
 extern double (*VaL2SquaredDouble) (const float *a, const float *b, int n);
 extern double (*VaInnerProductDouble) (const float *a, const float *b, int n);
 extern double (*VaL1Double) (const float *a, const float *b, int n);
+
+/*
+ * halfvec kernels: arrays of n >= 0 IEEE binary16 values (raw bit patterns),
+ * each widened exactly to float4, accumulated in float4.  They back both
+ * the index and the SQL functions on halfvec (a half has 11 significant
+ * bits, so a float4 sum of products of halves is exact for short vectors of
+ * small integers and within float4 rounding otherwise).
+ */
+extern float (*VaHalfL2SquaredFloat) (const uint16_t *a, const uint16_t *b, int n);
+extern float (*VaHalfInnerProductFloat) (const uint16_t *a, const uint16_t *b, int n);
+extern float (*VaHalfL1Float) (const uint16_t *a, const uint16_t *b, int n);
+
+/*
+ * bit kernels on byte strings of nbytes >= 0 bytes (padding bits past the
+ * bit length must be zero, as Postgres keeps them).
+ * VaBitHamming: number of differing bits.
+ * VaBitJaccardCounts: sets *both = popcount(a & b) and *either =
+ * popcount(a | b).
+ */
+extern uint64_t (*VaBitHamming) (const uint8_t *a, const uint8_t *b, int nbytes);
+extern void (*VaBitJaccardCounts) (const uint8_t *a, const uint8_t *b, int nbytes,
+								   uint64_t *both, uint64_t *either);
+
+/*
+ * sparsevec kernels: two sparse vectors given as strictly increasing
+ * 0-based indices ia[0..na) / ib[0..nb) with their float4 values; only the
+ * non-zeros are visited (a merge of the two index lists), every term in
+ * float8.  Plain C, no dispatch (the merge, not arithmetic, dominates).
+ */
+extern double VaSparseL2SquaredDouble(const int32_t *ia, const float *va, int na,
+									  const int32_t *ib, const float *vb, int nb);
+extern double VaSparseInnerProductDouble(const int32_t *ia, const float *va, int na,
+										 const int32_t *ib, const float *vb, int nb);
+extern double VaSparseL1Double(const int32_t *ia, const float *va, int na,
+							   const int32_t *ib, const float *vb, int nb);
+
+/*
+ * IEEE binary16 <-> float4 in portable C.
+ * VaHalfToFloat is exact.  VaFloatToHalf rounds to nearest, ties to even;
+ * finite values of magnitude >= 65520 give an infinity (callers check with
+ * VaHalfIsInf), NaN gives a NaN, values below the smallest subnormal half
+ * round to (signed) zero.
+ */
+extern float VaHalfToFloat(uint16_t h);
+extern uint16_t VaFloatToHalf(float f);
+
+#define VA_HALF_MAX 65504.0f
+static inline int
+VaHalfIsInf(uint16_t h)
+{
+	return (h & 0x7fff) == 0x7c00;
+}
+
+/*
+ * Compare every SIMD kernel in this build that the CPU can run with its
+ * scalar reference on pseudo-random inputs of lengths 1, 7, 15, 16, 17,
+ * 1023 and 16000 (bit kernels: as many bytes).  Float kernels pass when
+ * |simd - scalar| <= 1e-5 * (sum of |terms|) + 1e-30 (a bound on the
+ * difference two summation orders can make in float4 accumulation at
+ * 16000 terms is far below that); double kernels with 1e-12; bit kernels
+ * must be equal, and so must the portable binary16 conversions and the
+ * F16C instructions' (n floats over and past the half range, n halves).
+ * For each comparison calls report(kernel, n, ok, arg);
+ * returns the number of failed comparisons.  Never allocates more than
+ * four arrays of 16000 floats (malloc; returns -1 if that fails).
+ */
+typedef void (*VaKernelCheckReport) (const char *kernel, int n, int ok, void *arg);
+extern int	VaDistanceCheckKernels(VaKernelCheckReport report, void *arg);
 
 /* Name of the kernel set in use, e.g. "avx2+fma" or "scalar". */
 extern const char *VaDistanceKernelName(void);

@@ -1,0 +1,31 @@
+-- vector_kernels: every SIMD distance kernel this build has and this CPU
+-- runs is compared with its scalar reference on pseudo-random inputs of
+-- lengths 1, 7, 15, 16, 17, 1023 and 16000 (bit kernels: as many bytes).
+-- Tolerance: float4-accumulating kernels within 1e-5 and float8 ones within
+-- 1e-12 of the sum of the absolute values of the terms; bit kernels and the
+-- binary16 conversions (portable C against F16C) bit for bit.
+-- Which kernels exist depends on the CPU, so only failures are shown.
+SELECT count(*) FILTER (WHERE NOT ok) AS failures FROM vectorann_kernel_check();
+SELECT kernel, n FROM vectorann_kernel_check() WHERE NOT ok;
+-- every kernel that ran was tried on all seven lengths
+SELECT count(*) AS kernels_without_all_lengths
+FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
+      HAVING array_agg(n ORDER BY n) <> '{1,7,15,16,17,1023,16000}') s;
+-- the kernel set is named (its value depends on the CPU)
+SELECT vectorann_kernels() ~ '^(scalar|[a-z0-9]+(\+[a-z0-9]+)*)$' AS named;
+
+-- the SQL functions agree whichever kernels run: exact results on inputs
+-- long enough for every SIMD body and tail
+SELECT vector_l2_squared_distance(a, b) AS l2sq, inner_product(a, b) AS ip, l1_distance(a, b) AS l1
+FROM (SELECT array_agg(i % 13 - 6)::vector AS a, array_agg(i % 5)::vector AS b
+      FROM generate_series(1, 1023) i) t;
+SELECT halfvec_l2_squared_distance(a, b) AS l2sq, inner_product(a, b) AS ip, l1_distance(a, b) AS l1
+FROM (SELECT array_agg(i % 13 - 6)::halfvec AS a, array_agg(i % 5)::halfvec AS b
+      FROM generate_series(1, 1023) i) t;
+SELECT sum((i % 13 - 6 - i % 5) ^ 2) AS l2sq, sum((i % 13 - 6) * (i % 5)) AS ip,
+       sum(abs(i % 13 - 6 - i % 5)) AS l1
+FROM generate_series(1, 1023) i;
+SELECT a <~> b AS hamming, a <%> b AS jaccard
+FROM (SELECT string_agg(CASE WHEN i % 3 = 0 THEN '1' ELSE '0' END, '')::varbit::bit(1023) AS a,
+             string_agg(CASE WHEN i % 2 = 0 THEN '1' ELSE '0' END, '')::varbit::bit(1023) AS b
+      FROM generate_series(1, 1023) i) t;

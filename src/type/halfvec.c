@@ -1,0 +1,1245 @@
+/*
+ * halfvec.c
+ *	  The halfvec type: a varlena of 1..VA_MAX_DIM finite IEEE binary16
+ *	  values.  Text and binary I/O, the halfvec(n) type modifier, casts to
+ *	  and from vector and arrays, comparison (for btree), element-wise
+ *	  arithmetic, the distance functions behind <->, <#>, <=> and <+>, the
+ *	  sum/avg aggregates, and the VaIndexOps through which the hnsw
+ *	  halfvec_*_ops operator classes reach the type.
+ *
+ *	  Every value built here is checked: dimensions in 1..VA_MAX_DIM, every
+ *	  element finite and within the half range (|x| <= 65504 after rounding
+ *	  to nearest); a value that would round to infinity is an error, never a
+ *	  silent infinity.  Values too small for a half round to (signed) zero.
+ *	  Distances use the halfvec kernels (elements widened exactly to float4,
+ *	  float4 accumulation); the SQL functions return that sum as float8.
+ */
+#include "vectorann.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/varbit.h"
+
+#include "distance/distance.h"
+#include "type/halfvec.h"
+#include "type/vector.h"
+
+/*
+ * Allocate a zeroed halfvec of dim dimensions in the current memory
+ * context, with its varlena header and dim set.  The caller guarantees
+ * 1 <= dim <= VA_MAX_DIM.
+ */
+HalfVector *
+InitHalfVector(int dim)
+{
+	Size		size = HALFVEC_SIZE(dim);
+	HalfVector *result;
+
+	Assert(dim >= 1 && dim <= VA_MAX_DIM);
+	result = (HalfVector *) palloc0(size);
+	SET_VARSIZE(result, size);
+	result->dim = dim;
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Checks shared by every way a halfvec is built
+ * ---------------------------------------------------------------------
+ */
+
+/* ERROR unless 1 <= dim <= VA_MAX_DIM. */
+static void
+check_dim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("halfvec must have at least 1 dimension")));
+	if (dim > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("halfvec cannot have more than %d dimensions", VA_MAX_DIM)));
+}
+
+/* ERROR when a typmod is given (>= 0) and dim differs from it. */
+static void
+check_expected_dim(int32 typmod, int dim)
+{
+	if (typmod >= 0 && dim != typmod)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* ERROR when two operands of a binary function differ in dimensions. */
+static void
+check_same_dims(const HalfVector *a, const HalfVector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different halfvec dimensions %d and %d", a->dim, b->dim)));
+}
+
+/*
+ * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
+ * values that round past 65504 (NUMERIC_VALUE_OUT_OF_RANGE).
+ */
+static half
+float_to_half_checked(float x)
+{
+	half		h;
+
+	if (isnan(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in halfvec")));
+	if (isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in halfvec")));
+	h = VaFloatToHalf(x);
+	if (VaHalfIsInf(h))
+	{
+		char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+		float_to_shortest_decimal_buf(x, buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("\"%s\" is out of range for type halfvec", buf),
+				 errdetail("The largest finite half-precision value is 65504.")));
+	}
+	return h;
+}
+
+/*
+ * The result of float arithmetic on two halves as a half: ERROR on overflow
+ * (past 65504).
+ */
+static inline half
+checked_result(float r)
+{
+	half		h = VaFloatToHalf(r);
+
+	if (unlikely(VaHalfIsInf(h)))
+		float_overflow_error();
+	return h;
+}
+
+#define H2F(h) VaHalfToFloat(h)
+
+/* ---------------------------------------------------------------------
+ * Text I/O
+ * ---------------------------------------------------------------------
+ */
+
+/* The whitespace halfvec_in skips: the C locale's isspace(). */
+static inline bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* ERROR for malformed halfvec text, quoting the whole input. */
+static void
+invalid_text(const char *str, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type halfvec: \"%s\"", str),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * halfvec_in(cstring, oid, integer) RETURNS halfvec
+ *
+ * Parses "[x1,x2,...,xn]" exactly like vector_in (whitespace around
+ * tokens, numbers as strtof() reads them, float4 range), then rounds each
+ * number to the nearest half.  1 <= n <= VA_MAX_DIM; with a typmod, n must
+ * equal it.
+ * Errors: INVALID_TEXT_REPRESENTATION for malformed text,
+ * NUMERIC_VALUE_OUT_OF_RANGE (outside float4 or half range),
+ * DATA_EXCEPTION (NaN, infinity, empty, typmod), PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(halfvec_in);
+Datum
+halfvec_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	const char *p = str;
+	int			dim = 0;
+	int			capacity = 16;
+	half	   *values;
+	HalfVector *result;
+
+	while (is_space(*p))
+		p++;
+	if (*p != '[')
+		invalid_text(str, "Vector contents must start with \"[\".");
+	p++;
+	while (is_space(*p))
+		p++;
+	if (*p == ']')
+		check_dim(0);
+
+	values = (half *) palloc(sizeof(half) * capacity);
+	for (;;)
+	{
+		char	   *end;
+		float		val;
+
+		while (is_space(*p))
+			p++;
+		if (*p == '\0' || *p == ',' || *p == ']')
+			invalid_text(str, "Expected a number.");
+
+		errno = 0;
+		val = strtof(p, &end);
+		if (end == p)
+			invalid_text(str, "Expected a number.");
+		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type halfvec",
+							pnstrdup(p, end - p))));
+
+		if (dim == VA_MAX_DIM)
+			check_dim(dim + 1);
+		if (dim == capacity)
+		{
+			capacity = Min(capacity * 2, VA_MAX_DIM);
+			values = (half *) repalloc(values, sizeof(half) * capacity);
+		}
+		values[dim++] = float_to_half_checked(val);
+
+		p = end;
+		while (is_space(*p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+		{
+			p++;
+			break;
+		}
+		if (*p == '\0')
+			invalid_text(str, "Unexpected end of input.");
+		invalid_text(str, "Expected \",\" or \"]\" after a number.");
+	}
+
+	while (is_space(*p))
+		p++;
+	if (*p != '\0')
+		invalid_text(str, "Junk after closing right bracket.");
+
+	check_expected_dim(typmod, dim);
+
+	result = InitHalfVector(dim);
+	memcpy(result->x, values, sizeof(half) * dim);
+	pfree(values);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_out(halfvec) RETURNS cstring
+ *
+ * "[x1,x2,...]", each element the shortest decimal that reads back as the
+ * same float4 (every half is exactly a float4), so text round-trips
+ * exactly.
+ */
+PG_FUNCTION_INFO_V1(halfvec_out);
+Datum
+halfvec_out(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	int			dim = vec->dim;
+	char	   *buf;
+	char	   *p;
+
+	buf = (char *) palloc((Size) dim * FLOAT_SHORTEST_DECIMAL_LEN + 2);
+	p = buf;
+	*p++ = '[';
+	for (int i = 0; i < dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(H2F(vec->x[i]), p);
+	}
+	*p++ = ']';
+	*p = '\0';
+
+	PG_FREE_IF_COPY(vec, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/*
+ * halfvec_typmod_in(cstring[]) RETURNS integer
+ *
+ * The n of halfvec(n): exactly one integer, 1..VA_MAX_DIM.
+ * Errors: INVALID_PARAMETER_VALUE.  (The output function is
+ * vector_typmod_out.)
+ */
+PG_FUNCTION_INFO_V1(halfvec_typmod_in);
+Datum
+halfvec_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier"),
+				 errdetail("Type halfvec takes exactly one modifier, its number of dimensions.")));
+	if (tl[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type halfvec must be at least 1")));
+	if (tl[0] > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type halfvec cannot exceed %d", VA_MAX_DIM)));
+	PG_RETURN_INT32(tl[0]);
+}
+
+/*
+ * halfvec(halfvec, integer, boolean) RETURNS halfvec
+ *
+ * Length-coercion cast to halfvec(n): the value unchanged when its
+ * dimension equals the typmod (or there is none), else DATA_EXCEPTION.
+ */
+PG_FUNCTION_INFO_V1(halfvec);
+Datum
+halfvec(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+
+	check_expected_dim(typmod, vec->dim);
+	PG_RETURN_HALFVEC_P(vec);
+}
+
+/* ---------------------------------------------------------------------
+ * Binary I/O: int16 dim, int16 unused (0), then dim binary16 bit patterns
+ * as uint16, network order
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * halfvec_recv(internal, oid, integer) RETURNS halfvec
+ *
+ * Reads the binary form; checks dim (1..VA_MAX_DIM), unused == 0, that the
+ * message holds the dim halves, finiteness and the typmod.
+ * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
+ * PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(halfvec_recv);
+Datum
+halfvec_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int16		dim;
+	int16		unused;
+	HalfVector *result;
+
+	dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	unused = (int16) pq_getmsgint(buf, sizeof(int16));
+
+	check_dim(dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type halfvec"),
+				 errdetail("The reserved field is %d, expected 0.", unused)));
+	if ((Size) (buf->len - buf->cursor) < sizeof(half) * (Size) dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type halfvec"),
+				 errdetail("The header says %d dimensions but only %d bytes follow.",
+						   dim, buf->len - buf->cursor)));
+	check_expected_dim(typmod, dim);
+
+	result = InitHalfVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		half		h = (half) pq_getmsgint(buf, sizeof(int16));
+
+		/* exponent all ones: a NaN or an infinity */
+		if ((h & 0x7c00) == 0x7c00)
+			float_to_half_checked(VaHalfToFloat(h));
+		result->x[i] = h;
+	}
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_send(halfvec) RETURNS bytea
+ *
+ * The binary form read by halfvec_recv.
+ */
+PG_FUNCTION_INFO_V1(halfvec_send);
+Datum
+halfvec_send(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, vec->dim);
+	pq_sendint16(&buf, 0);
+	for (int i = 0; i < vec->dim; i++)
+		pq_sendint16(&buf, vec->x[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Casts to and from vector and arrays
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_to_halfvec(vector, integer, boolean) RETURNS halfvec
+ *
+ * Each element rounded to the nearest half.  Errors: NUMERIC_VALUE_OUT_OF_RANGE
+ * for an element beyond the half range, DATA_EXCEPTION on a typmod mismatch.
+ */
+PG_FUNCTION_INFO_V1(vector_to_halfvec);
+Datum
+vector_to_halfvec(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	HalfVector *result;
+
+	check_expected_dim(typmod, vec->dim);
+	result = InitHalfVector(vec->dim);
+	for (int i = 0; i < vec->dim; i++)
+		result->x[i] = float_to_half_checked(vec->x[i]);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_to_vector(halfvec, integer, boolean) RETURNS vector
+ *
+ * Each element widened exactly to float4.  Errors: DATA_EXCEPTION on a
+ * typmod mismatch.
+ */
+PG_FUNCTION_INFO_V1(halfvec_to_vector);
+Datum
+halfvec_to_vector(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Vector	   *result;
+
+	check_expected_dim(typmod, vec->dim);
+	result = InitVector(vec->dim);
+	for (int i = 0; i < vec->dim; i++)
+		result->x[i] = H2F(vec->x[i]);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* One array element of element type elemtype as a float4, or ERROR. */
+static float
+array_element_to_float(Datum d, Oid elemtype)
+{
+	switch (elemtype)
+	{
+		case INT4OID:
+			return (float) DatumGetInt32(d);
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat4(DirectFunctionCall1(dtof, d));
+		case NUMERICOID:
+			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("cannot cast an array of %s to halfvec",
+							format_type_be(elemtype))));
+	}
+	return 0.0f;				/* keep the compiler quiet */
+}
+
+/*
+ * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
+ *					integer, boolean) RETURNS halfvec
+ *
+ * Cast of a one-dimensional array without nulls to halfvec(typmod): each
+ * element to float4 (the core casts), then rounded to the nearest half.
+ * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
+ * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(array_to_halfvec);
+Datum
+array_to_halfvec(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	HalfVector *result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	check_dim(ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
+	if (ARR_HASNULL(array) && array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, &nelems);
+	check_expected_dim(typmod, nelems);
+
+	result = InitHalfVector(nelems);
+	for (int i = 0; i < nelems; i++)
+		result->x[i] = float_to_half_checked(array_element_to_float(elems[i], elemtype));
+
+	pfree(elems);
+	pfree(nulls);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_to_float4(halfvec, integer, boolean) RETURNS real[]
+ *
+ * The elements widened exactly to a one-dimensional real[].  Never fails.
+ */
+PG_FUNCTION_INFO_V1(halfvec_to_float4);
+Datum
+halfvec_to_float4(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
+	ArrayType  *result;
+
+	for (int i = 0; i < vec->dim; i++)
+		datums[i] = Float4GetDatum(H2F(vec->x[i]));
+	result = construct_array(datums, vec->dim, FLOAT4OID,
+							 sizeof(float4), true, TYPALIGN_INT);
+	pfree(datums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Comparison (btree halfvec_ops): element by element, then by dimension
+ * ---------------------------------------------------------------------
+ */
+
+/* Three-way comparison by value (-0 equals 0); a prefix sorts first. */
+static int
+halfvec_cmp_internal(const HalfVector *a, const HalfVector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		float		fa = H2F(a->x[i]);
+		float		fb = H2F(b->x[i]);
+
+		if (fa < fb)
+			return -1;
+		if (fa > fb)
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+/* Detoast both arguments, compare them, free any copies. */
+static int
+halfvec_cmp_args(FunctionCallInfo fcinfo)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	int			c = halfvec_cmp_internal(a, b);
+
+	PG_FREE_IF_COPY(a, 0);
+	PG_FREE_IF_COPY(b, 1);
+	return c;
+}
+
+/* halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1) */
+PG_FUNCTION_INFO_V1(halfvec_cmp);
+Datum
+halfvec_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(halfvec_cmp_args(fcinfo));
+}
+
+/* halfvec_eq .. halfvec_ge(halfvec, halfvec) RETURNS boolean: = <> < <= > >= */
+PG_FUNCTION_INFO_V1(halfvec_eq);
+Datum
+halfvec_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) == 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_ne);
+Datum
+halfvec_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) != 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_lt);
+Datum
+halfvec_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) < 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_le);
+Datum
+halfvec_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) <= 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_gt);
+Datum
+halfvec_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) > 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_ge);
+Datum
+halfvec_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) >= 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Distances and norms.  Two-halfvec functions raise DATA_EXCEPTION when the
+ * dimensions differ.  Sums are accumulated in float4 by the halfvec kernels.
+ * ---------------------------------------------------------------------
+ */
+
+/* Sum of squares of a's elements, in float8 (for norms). */
+static double
+halfvec_norm_squared(const HalfVector *a)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < a->dim; i++)
+	{
+		double		x = H2F(a->x[i]);
+
+		sum += x * x;
+	}
+	return sum;
+}
+
+/* l2_distance(halfvec, halfvec) RETURNS double precision: <->, sqrt(sum (a-b)^2) */
+PG_FUNCTION_INFO_V1(halfvec_l2_distance);
+Datum
+halfvec_l2_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)));
+}
+
+/* halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision: sum (a-b)^2 */
+PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
+Datum
+halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim));
+}
+
+/* inner_product(halfvec, halfvec) RETURNS double precision: sum a*b */
+PG_FUNCTION_INFO_V1(halfvec_inner_product);
+Datum
+halfvec_inner_product(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8((double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
+}
+
+/* halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision: <#>, -sum a*b */
+PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
+Datum
+halfvec_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
+}
+
+/*
+ * cosine_distance(halfvec, halfvec) RETURNS double precision: <=>
+ *
+ * 1 - a.b / (|a| |b|), clamped to [0, 2]; NaN when either norm is zero.
+ */
+PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
+Datum
+halfvec_cosine_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	double		dot;
+	double		na;
+	double		nb;
+	double		cosine;
+
+	check_same_dims(a, b);
+	dot = VaHalfInnerProductFloat(a->x, b->x, a->dim);
+	na = VaHalfInnerProductFloat(a->x, a->x, a->dim);
+	nb = VaHalfInnerProductFloat(b->x, b->x, b->dim);
+	if (na == 0.0 || nb == 0.0)
+		PG_RETURN_FLOAT8(get_float8_nan());
+	cosine = dot / sqrt(na * nb);
+	if (cosine > 1.0)
+		cosine = 1.0;
+	else if (cosine < -1.0)
+		cosine = -1.0;
+	PG_RETURN_FLOAT8(1.0 - cosine);
+}
+
+/* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
+PG_FUNCTION_INFO_V1(halfvec_l1_distance);
+Datum
+halfvec_l1_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8((double) VaHalfL1Float(a->x, b->x, a->dim));
+}
+
+/* vector_dims(halfvec) RETURNS integer: the number of dimensions */
+PG_FUNCTION_INFO_V1(halfvec_vector_dims);
+Datum
+halfvec_vector_dims(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+
+	PG_RETURN_INT32(a->dim);
+}
+
+/* l2_norm(halfvec) RETURNS double precision: sqrt(sum a^2), in float8 */
+PG_FUNCTION_INFO_V1(halfvec_l2_norm);
+Datum
+halfvec_l2_norm(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+
+	PG_RETURN_FLOAT8(sqrt(halfvec_norm_squared(a)));
+}
+
+/*
+ * l2_normalize(halfvec) RETURNS halfvec
+ *
+ * a / |a| (norm in float8, each element rounded to the nearest half); the
+ * zero vector is returned unchanged.  Never fails.
+ */
+PG_FUNCTION_INFO_V1(halfvec_l2_normalize);
+Datum
+halfvec_l2_normalize(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	double		norm = sqrt(halfvec_norm_squared(a));
+	HalfVector *result = InitHalfVector(a->dim);
+
+	if (norm > 0.0)
+	{
+		for (int i = 0; i < a->dim; i++)
+			result->x[i] = VaFloatToHalf((float) ((double) H2F(a->x[i]) / norm));
+	}
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Element-wise arithmetic, concatenation, slicing, quantization
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * halfvec_add(halfvec, halfvec) RETURNS halfvec: operator +, a[i] + b[i]
+ * rounded to half.  Errors: DATA_EXCEPTION on different dimensions,
+ * NUMERIC_VALUE_OUT_OF_RANGE past 65504 (likewise - and *).
+ */
+PG_FUNCTION_INFO_V1(halfvec_add);
+Datum
+halfvec_add(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	check_same_dims(a, b);
+	result = InitHalfVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = checked_result(H2F(a->x[i]) + H2F(b->x[i]));
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* halfvec_sub(halfvec, halfvec) RETURNS halfvec: operator -, a[i] - b[i] */
+PG_FUNCTION_INFO_V1(halfvec_sub);
+Datum
+halfvec_sub(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	check_same_dims(a, b);
+	result = InitHalfVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = checked_result(H2F(a->x[i]) - H2F(b->x[i]));
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_mul(halfvec, halfvec) RETURNS halfvec: operator *, a[i] * b[i].
+ * A product of nonzero elements that rounds to zero is an ERROR
+ * (NUMERIC_VALUE_OUT_OF_RANGE, underflow), as for vector.
+ */
+PG_FUNCTION_INFO_V1(halfvec_mul);
+Datum
+halfvec_mul(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	check_same_dims(a, b);
+	result = InitHalfVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+	{
+		float		fa = H2F(a->x[i]);
+		float		fb = H2F(b->x[i]);
+		half		r = checked_result(fa * fb);
+
+		if (unlikely((r & 0x7fff) == 0) && fa != 0.0f && fb != 0.0f)
+			float_underflow_error();
+		result->x[i] = r;
+	}
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec_concat(halfvec, halfvec) RETURNS halfvec: operator ||.
+ * Errors: PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ */
+PG_FUNCTION_INFO_V1(halfvec_concat);
+Datum
+halfvec_concat(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	check_dim(a->dim + b->dim);
+	result = InitHalfVector(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(half) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(half) * b->dim);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * subvector(halfvec, start integer, count integer) RETURNS halfvec
+ *
+ * Elements start .. start+count-1 (1-based), clipped to the vector; at
+ * least one must remain.  Errors: DATA_EXCEPTION when nothing is left.
+ */
+PG_FUNCTION_INFO_V1(halfvec_subvector);
+Datum
+halfvec_subvector(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	int64		start = PG_GETARG_INT32(1);
+	int64		count = PG_GETARG_INT32(2);
+	int64		end = start + count;
+	int64		first = Max(start, 1);
+	int64		last = Min(end, (int64) a->dim + 1);
+	HalfVector *result;
+
+	if (count < 1 || last <= first)
+		check_dim(0);
+	result = InitHalfVector((int) (last - first));
+	memcpy(result->x, a->x + (first - 1), sizeof(half) * (last - first));
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * binary_quantize(halfvec) RETURNS bit
+ *
+ * One bit per element, set when the element is > 0; bit i (0-based from the
+ * left) is element i+1.  Never fails.
+ */
+PG_FUNCTION_INFO_V1(halfvec_binary_quantize);
+Datum
+halfvec_binary_quantize(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	int			len = VARBITTOTALLEN(a->dim);
+	VarBit	   *result = (VarBit *) palloc0(len);
+	bits8	   *bits = VARBITS(result);
+
+	SET_VARSIZE(result, len);
+	VARBITLEN(result) = a->dim;
+	for (int i = 0; i < a->dim; i++)
+	{
+		if (H2F(a->x[i]) > 0.0f)
+			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
+	}
+	PG_RETURN_VARBIT_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Aggregates: sum(halfvec) uses halfvec_add; avg(halfvec) keeps the same
+ * float8[] state as avg(vector), {count, sum_1, ..., sum_dim} ({0} before
+ * the first value), and shares its combine function vector_combine.
+ * ---------------------------------------------------------------------
+ */
+
+/* The state array's float8 elements and their number; ERROR if malformed. */
+static float8 *
+avg_state(ArrayType *state, int *nelems)
+{
+	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
+		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > VA_MAX_DIM + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("invalid state for halfvec average")));
+	*nelems = ARR_DIMS(state)[0];
+	return (float8 *) (((char *) state) + ARR_OVERHEAD_NONULLS(1));
+}
+
+/*
+ * halfvec_accum(double precision[], halfvec) RETURNS double precision[]
+ *
+ * avg transition: count + 1, sums + value.  Errors: DATA_EXCEPTION when the
+ * value's dimensions differ from earlier values'.
+ */
+PG_FUNCTION_INFO_V1(halfvec_accum);
+Datum
+halfvec_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	HalfVector *v = PG_GETARG_HALFVEC_P(1);
+	int			n;
+	float8	   *s = avg_state(state, &n);
+	Datum	   *datums;
+	ArrayType  *result;
+
+	if (s[0] == 0.0)
+		n = v->dim + 1;
+	else if (n - 1 != v->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different halfvec dimensions %d and %d", n - 1, v->dim)));
+
+	datums = (Datum *) palloc(sizeof(Datum) * n);
+	datums[0] = Float8GetDatum(s[0] + 1.0);
+	for (int i = 0; i < v->dim; i++)
+		datums[i + 1] = Float8GetDatum((s[0] == 0.0 ? 0.0 : s[i + 1]) + (double) H2F(v->x[i]));
+	result = construct_array(datums, n, FLOAT8OID, sizeof(float8),
+							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(datums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * halfvec_avg(double precision[]) RETURNS halfvec
+ *
+ * avg final: sums / count rounded to half; NULL when no value was seen.
+ */
+PG_FUNCTION_INFO_V1(halfvec_avg);
+Datum
+halfvec_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			n;
+	float8	   *s = avg_state(state, &n);
+	HalfVector *result;
+
+	if (s[0] == 0.0)
+		PG_RETURN_NULL();
+	check_dim(n - 1);
+	result = InitHalfVector(n - 1);
+	for (int i = 0; i < n - 1; i++)
+		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Index ops for the hnsw and ivfflat halfvec_*_ops operator classes
+ * (VaIndexOps; the k-means members serve ivfflat's l2, ip and cosine)
+ *
+ * The stored form is the HalfVector itself, HALFVEC_SIZE(dim) bytes; under
+ * cosine it is scaled to unit length (elements rounded to half), so the
+ * distance is 1 - a.b.
+ * ---------------------------------------------------------------------
+ */
+
+static Size
+halfvec_stored_size(Datum value)
+{
+	HalfVector *v = DatumGetHalfVector(value);
+
+	return HALFVEC_SIZE(v->dim);
+}
+
+/* Stored form for l2, ip and l1: a plain copy; always indexable. */
+static bool
+halfvec_to_stored_copy(Datum value, void *dst)
+{
+	HalfVector *v = DatumGetHalfVector(value);
+
+	memcpy(dst, v, HALFVEC_SIZE(v->dim));
+	return true;
+}
+
+/* Stored form for cosine: scaled to unit length; false for a zero norm. */
+static bool
+halfvec_to_stored_normalized(Datum value, void *dst)
+{
+	HalfVector *v = DatumGetHalfVector(value);
+	HalfVector *out = (HalfVector *) dst;
+	double		norm = sqrt(halfvec_norm_squared(v));
+
+	if (!(norm > 0.0))
+		return false;
+	SET_VARSIZE(out, HALFVEC_SIZE(v->dim));
+	out->dim = v->dim;
+	out->unused = 0;
+	for (int i = 0; i < v->dim; i++)
+		out->x[i] = VaFloatToHalf((float) ((double) H2F(v->x[i]) / norm));
+	return true;
+}
+
+/* l2: squared distance (no sqrt in the hot loop) */
+static float
+halfvec_index_l2_distance(const void *a, const void *b)
+{
+	const HalfVector *va = (const HalfVector *) a;
+	const HalfVector *vb = (const HalfVector *) b;
+
+	return VaHalfL2SquaredFloat(va->x, vb->x, va->dim);
+}
+
+/* ip: negative inner product */
+static float
+halfvec_index_ip_distance(const void *a, const void *b)
+{
+	const HalfVector *va = (const HalfVector *) a;
+	const HalfVector *vb = (const HalfVector *) b;
+
+	return -VaHalfInnerProductFloat(va->x, vb->x, va->dim);
+}
+
+/* cosine: 1 - inner product of unit vectors */
+static float
+halfvec_index_cosine_distance(const void *a, const void *b)
+{
+	const HalfVector *va = (const HalfVector *) a;
+	const HalfVector *vb = (const HalfVector *) b;
+
+	return 1.0f - VaHalfInnerProductFloat(va->x, vb->x, va->dim);
+}
+
+/* l1: taxicab distance */
+static float
+halfvec_index_l1_distance(const void *a, const void *b)
+{
+	const HalfVector *va = (const HalfVector *) a;
+	const HalfVector *vb = (const HalfVector *) b;
+
+	return VaHalfL1Float(va->x, vb->x, va->dim);
+}
+
+/* l2: <-> returns the root of the squared distance */
+static double
+halfvec_index_l2_to_sql(float distance)
+{
+	return sqrt((double) Max(distance, 0.0f));
+}
+
+/* ip, l1: the index distance is the operator's value */
+static double
+halfvec_index_identity_to_sql(float distance)
+{
+	return (double) distance;
+}
+
+/* cosine: clamped to [0, 2] like cosine_distance */
+static double
+halfvec_index_cosine_to_sql(float distance)
+{
+	if (distance < 0.0f)
+		return 0.0;
+	if (distance > 2.0f)
+		return 2.0;
+	return (double) distance;
+}
+
+static int
+halfvec_stored_dims(const void *stored)
+{
+	return ((const HalfVector *) stored)->dim;
+}
+
+/* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
+static void
+halfvec_index_accum(const void *stored, double *sum)
+{
+	const HalfVector *v = (const HalfVector *) stored;
+
+	for (int i = 0; i < v->dim; i++)
+		sum[i] += H2F(v->x[i]);
+}
+
+/* Write the HalfVector of mean[0..dim) / scale into dst, rounded to half. */
+static void
+halfvec_from_doubles(const double *mean, int dim, double scale, void *dst)
+{
+	HalfVector *out = (HalfVector *) dst;
+
+	SET_VARSIZE(out, HALFVEC_SIZE(dim));
+	out->dim = dim;
+	out->unused = 0;
+	for (int i = 0; i < dim; i++)
+		out->x[i] = VaFloatToHalf((float) (mean[i] / scale));
+}
+
+/* k-means centroid for l2 and ip: the mean (of halves, so in range). */
+static bool
+halfvec_index_from_mean(const double *mean, int dim, void *dst)
+{
+	halfvec_from_doubles(mean, dim, 1.0, dst);
+	return true;
+}
+
+/* k-means centroid for cosine: the mean at unit length; false when zero. */
+static bool
+halfvec_index_from_mean_normalized(const double *mean, int dim, void *dst)
+{
+	double		norm = 0.0;
+
+	for (int i = 0; i < dim; i++)
+		norm += mean[i] * mean[i];
+	norm = sqrt(norm);
+	if (!(norm > 0.0) || isinf(norm))
+		return false;
+	halfvec_from_doubles(mean, dim, norm, dst);
+	return true;
+}
+
+static const VaIndexOps halfvec_l2_ops = {
+	.stored_size = halfvec_stored_size,
+	.to_stored = halfvec_to_stored_copy,
+	.distance = halfvec_index_l2_distance,
+	.to_sql = halfvec_index_l2_to_sql,
+	.dims = halfvec_stored_dims,
+	.accum = halfvec_index_accum,
+	.from_mean = halfvec_index_from_mean,
+	.kmeans_distance = halfvec_index_l2_distance,
+};
+
+static const VaIndexOps halfvec_ip_ops = {
+	.stored_size = halfvec_stored_size,
+	.to_stored = halfvec_to_stored_copy,
+	.distance = halfvec_index_ip_distance,
+	.to_sql = halfvec_index_identity_to_sql,
+	.dims = halfvec_stored_dims,
+	.accum = halfvec_index_accum,
+	.from_mean = halfvec_index_from_mean,
+	.kmeans_distance = halfvec_index_l2_distance,
+};
+
+static const VaIndexOps halfvec_cosine_ops = {
+	.stored_size = halfvec_stored_size,
+	.to_stored = halfvec_to_stored_normalized,
+	.distance = halfvec_index_cosine_distance,
+	.to_sql = halfvec_index_cosine_to_sql,
+	.dims = halfvec_stored_dims,
+	.accum = halfvec_index_accum,
+	.from_mean = halfvec_index_from_mean_normalized,
+	.kmeans_distance = halfvec_index_cosine_distance,
+};
+
+static const VaIndexOps halfvec_l1_ops = {
+	.stored_size = halfvec_stored_size,
+	.to_stored = halfvec_to_stored_copy,
+	.distance = halfvec_index_l1_distance,
+	.to_sql = halfvec_index_identity_to_sql,
+	.dims = halfvec_stored_dims,
+};
+
+/*
+ * halfvec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
+ * l1 siblings: support function 1 of the hnsw halfvec_*_ops operator
+ * classes.  The argument is ignored; each returns a pointer to a static
+ * VaIndexOps.
+ */
+PG_FUNCTION_INFO_V1(halfvec_l2_index_ops);
+Datum
+halfvec_l2_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&halfvec_l2_ops);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_ip_index_ops);
+Datum
+halfvec_ip_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&halfvec_ip_ops);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_cosine_index_ops);
+Datum
+halfvec_cosine_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&halfvec_cosine_ops);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_l1_index_ops);
+Datum
+halfvec_l1_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&halfvec_l1_ops);
+}

@@ -1,0 +1,940 @@
+/*
+ * sparsevec.c
+ *	  The sparsevec type: up to SPARSEVEC_MAX_NNZ non-zero float4 values in a
+ *	  vector of up to SPARSEVEC_MAX_DIM dimensions, text form
+ *	  '{index:value,...}/dim' with 1-based indices.  Text and binary I/O
+ *	  (canonical: indices strictly increasing and in range, zeros dropped on
+ *	  text input, refused on binary input), the sparsevec(n) type modifier,
+ *	  casts to and from vector, halfvec and arrays, comparison (for btree),
+ *	  and the distance functions behind <->, <#>, <=> and <+>, computed on
+ *	  the non-zeros only.
+ */
+#include "vectorann.h"
+
+#include <limits.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+
+#include "distance/distance.h"
+#include "type/halfvec.h"
+#include "type/sparsevec.h"
+#include "type/vector.h"
+
+/*
+ * Allocate a zeroed sparsevec of dim dimensions with nnz non-zeros (palloc,
+ * current context).  The caller guarantees the limits and fills indices and
+ * values.
+ */
+SparseVector *
+InitSparseVector(int dim, int nnz)
+{
+	Size		size = SPARSEVEC_SIZE(nnz);
+	SparseVector *result = (SparseVector *) palloc0(size);
+
+	Assert(dim >= 1 && dim <= SPARSEVEC_MAX_DIM);
+	Assert(nnz >= 0 && nnz <= SPARSEVEC_MAX_NNZ && nnz <= dim);
+	SET_VARSIZE(result, size);
+	result->dim = dim;
+	result->nnz = nnz;
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Checks
+ * ---------------------------------------------------------------------
+ */
+
+/* ERROR unless 1 <= dim <= SPARSEVEC_MAX_DIM. */
+static void
+check_dim(int64 dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("sparsevec must have at least 1 dimension")));
+	if (dim > SPARSEVEC_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("sparsevec cannot have more than %d dimensions", SPARSEVEC_MAX_DIM)));
+}
+
+/* ERROR unless nnz <= SPARSEVEC_MAX_NNZ. */
+static void
+check_nnz(int64 nnz)
+{
+	if (nnz > SPARSEVEC_MAX_NNZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("sparsevec cannot have more than %d non-zero elements",
+						SPARSEVEC_MAX_NNZ)));
+}
+
+/* ERROR when a typmod is given (>= 0) and dim differs from it. */
+static void
+check_expected_dim(int32 typmod, int dim)
+{
+	if (typmod >= 0 && dim != typmod)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* ERROR when x is NaN or infinite. */
+static void
+check_element(float x)
+{
+	if (isnan(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in sparsevec")));
+	if (isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in sparsevec")));
+}
+
+/* ERROR when two operands of a binary function differ in dimensions. */
+static void
+check_same_dims(const SparseVector *a, const SparseVector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different sparsevec dimensions %d and %d", a->dim, b->dim)));
+}
+
+/*
+ * Build a sparsevec of dim dimensions from dense float values x[0..n) (n ==
+ * dim), keeping the non-zeros.  Errors as check_nnz.
+ */
+static SparseVector *
+sparsevec_from_dense(const float *x, int n)
+{
+	int			nnz = 0;
+	SparseVector *result;
+	float	   *values;
+	int			k = 0;
+
+	for (int i = 0; i < n; i++)
+		nnz += (x[i] != 0.0f);
+	check_nnz(nnz);
+	result = InitSparseVector(n, nnz);
+	values = SPARSEVEC_VALUES(result);
+	for (int i = 0; i < n; i++)
+	{
+		if (x[i] != 0.0f)
+		{
+			result->indices[k] = i;
+			values[k] = x[i];
+			k++;
+		}
+	}
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Text I/O
+ * ---------------------------------------------------------------------
+ */
+
+static inline bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* ERROR for malformed sparsevec text, quoting the whole input. */
+static void
+invalid_text(const char *str, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type sparsevec: \"%s\"", str),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * An unsigned decimal integer at *pp (digits only), advancing *pp past it.
+ * Values above INT_MAX come back as INT64 values > INT_MAX (never
+ * overflowing: digits past that are still consumed).  ERROR when there is
+ * no digit.
+ */
+static int64
+parse_uint(const char *str, const char **pp, const char *what)
+{
+	const char *p = *pp;
+	int64		v = 0;
+
+	if (!(*p >= '0' && *p <= '9'))
+		invalid_text(str, what);
+	while (*p >= '0' && *p <= '9')
+	{
+		if (v <= INT_MAX)
+			v = v * 10 + (*p - '0');
+		p++;
+	}
+	*pp = p;
+	return v;
+}
+
+/*
+ * sparsevec_in(cstring, oid, integer) RETURNS sparsevec
+ *
+ * Parses "{i1:x1,i2:x2,...}/dim" (whitespace allowed around every token,
+ * "{}/dim" for no non-zeros).  Indices are 1-based decimal integers,
+ * strictly increasing, at most dim; values are float4 numbers as strtof()
+ * reads them, finite; zero values are dropped.  1 <= dim <= 1e9, at most
+ * SPARSEVEC_MAX_NNZ non-zeros, dim equal to the typmod if there is one.
+ * Errors: INVALID_TEXT_REPRESENTATION (syntax, unsorted or duplicate
+ * indices), NUMERIC_VALUE_OUT_OF_RANGE (values, indices out of range),
+ * DATA_EXCEPTION (NaN, infinity, dim < 1, typmod), PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_in);
+Datum
+sparsevec_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	const char *p = str;
+	int			nnz = 0;
+	int			capacity = 16;
+	int32	   *indices;
+	float	   *values;
+	int64		last = 0;
+	int64		dim;
+	SparseVector *result;
+
+	while (is_space(*p))
+		p++;
+	if (*p != '{')
+		invalid_text(str, "Sparse vector contents must start with \"{\".");
+	p++;
+	while (is_space(*p))
+		p++;
+
+	indices = (int32 *) palloc(sizeof(int32) * capacity);
+	values = (float *) palloc(sizeof(float) * capacity);
+	if (*p == '}')
+		p++;
+	else
+	{
+		for (;;)
+		{
+			int64		index;
+			char	   *end;
+			float		val;
+			const char *start;
+
+			while (is_space(*p))
+				p++;
+			start = p;
+			index = parse_uint(str, &p, "Expected an index.");
+			if (index < 1 || index > SPARSEVEC_MAX_DIM)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("sparsevec index %s is out of range",
+								pnstrdup(start, p - start)),
+						 errdetail("Indices run from 1 to the number of dimensions.")));
+			if (index <= last)
+				invalid_text(str, "Indices must be strictly increasing.");
+			last = index;
+
+			while (is_space(*p))
+				p++;
+			if (*p != ':')
+				invalid_text(str, "Expected \":\" after an index.");
+			p++;
+			while (is_space(*p))
+				p++;
+			if (*p == '\0' || *p == ',' || *p == '}')
+				invalid_text(str, "Expected a number.");
+			errno = 0;
+			val = strtof(p, &end);
+			if (end == p)
+				invalid_text(str, "Expected a number.");
+			if (errno == ERANGE && (val == 0.0f || isinf(val)))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("\"%s\" is out of range for type sparsevec",
+								pnstrdup(p, end - p))));
+			check_element(val);
+			p = end;
+
+			if (val != 0.0f)
+			{
+				check_nnz(nnz + 1);
+				if (nnz == capacity)
+				{
+					capacity = Min(capacity * 2, SPARSEVEC_MAX_NNZ);
+					indices = (int32 *) repalloc(indices, sizeof(int32) * capacity);
+					values = (float *) repalloc(values, sizeof(float) * capacity);
+				}
+				indices[nnz] = (int32) (index - 1);
+				values[nnz] = val;
+				nnz++;
+			}
+
+			while (is_space(*p))
+				p++;
+			if (*p == ',')
+			{
+				p++;
+				continue;
+			}
+			if (*p == '}')
+			{
+				p++;
+				break;
+			}
+			if (*p == '\0')
+				invalid_text(str, "Unexpected end of input.");
+			invalid_text(str, "Expected \",\" or \"}\" after a value.");
+		}
+	}
+
+	while (is_space(*p))
+		p++;
+	if (*p != '/')
+		invalid_text(str, "Expected \"/\" and the number of dimensions after \"}\".");
+	p++;
+	while (is_space(*p))
+		p++;
+	if (*p == '-')
+		check_dim(0);
+	dim = parse_uint(str, &p, "Expected the number of dimensions.");
+	while (is_space(*p))
+		p++;
+	if (*p != '\0')
+		invalid_text(str, "Junk after the number of dimensions.");
+	check_dim(dim);
+	if (last > dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("sparsevec index %lld is out of range", (long long) last),
+				 errdetail("Indices run from 1 to the number of dimensions.")));
+	check_expected_dim(typmod, (int) dim);
+
+	result = InitSparseVector((int) dim, nnz);
+	memcpy(result->indices, indices, sizeof(int32) * nnz);
+	memcpy(SPARSEVEC_VALUES(result), values, sizeof(float) * nnz);
+	pfree(indices);
+	pfree(values);
+	PG_RETURN_SPARSEVEC_P(result);
+}
+
+/*
+ * sparsevec_out(sparsevec) RETURNS cstring
+ *
+ * "{i1:x1,...}/dim", 1-based indices in increasing order, each value in the
+ * shortest decimal that reads back as the same float4.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_out);
+Datum
+sparsevec_out(PG_FUNCTION_ARGS)
+{
+	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
+	float	   *values = SPARSEVEC_VALUES(v);
+	char	   *buf;
+	char	   *p;
+
+	/* per element: index (<= 10 digits), ':', value, ','; then "}/", dim */
+	buf = (char *) palloc((Size) v->nnz * (12 + FLOAT_SHORTEST_DECIMAL_LEN) + 16);
+	p = buf;
+	*p++ = '{';
+	for (int i = 0; i < v->nnz; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += sprintf(p, "%d:", v->indices[i] + 1);
+		p += float_to_shortest_decimal_bufn(values[i], p);
+	}
+	p += sprintf(p, "}/%d", v->dim);
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/*
+ * sparsevec_typmod_in(cstring[]) RETURNS integer
+ *
+ * The n of sparsevec(n): exactly one integer, 1..1e9.  Errors:
+ * INVALID_PARAMETER_VALUE.  (The output function is vector_typmod_out.)
+ */
+PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
+Datum
+sparsevec_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier"),
+				 errdetail("Type sparsevec takes exactly one modifier, its number of dimensions.")));
+	if (tl[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type sparsevec must be at least 1")));
+	if (tl[0] > SPARSEVEC_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type sparsevec cannot exceed %d", SPARSEVEC_MAX_DIM)));
+	PG_RETURN_INT32(tl[0]);
+}
+
+/*
+ * sparsevec(sparsevec, integer, boolean) RETURNS sparsevec
+ *
+ * Length-coercion cast to sparsevec(n): unchanged, or DATA_EXCEPTION when
+ * the dimension is not n.
+ */
+PG_FUNCTION_INFO_V1(sparsevec);
+Datum
+sparsevec(PG_FUNCTION_ARGS)
+{
+	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
+
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_SPARSEVEC_P(v);
+}
+
+/* ---------------------------------------------------------------------
+ * Binary I/O: int32 dim, int32 nnz, int32 unused (0), nnz int32 0-based
+ * indices, nnz float4 values, network order
+ * ---------------------------------------------------------------------
+ */
+
+/* ERROR for a malformed binary sparsevec. */
+static void
+invalid_binary(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary data for type sparsevec"),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * sparsevec_recv(internal, oid, integer) RETURNS sparsevec
+ *
+ * Reads the binary form, which must be canonical: dim in 1..1e9, nnz in
+ * 0..min(dim, SPARSEVEC_MAX_NNZ), unused 0, indices strictly increasing in
+ * 0..dim-1, values finite and non-zero; the typmod is checked.
+ * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
+ * PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_recv);
+Datum
+sparsevec_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int32		dim = (int32) pq_getmsgint(buf, sizeof(int32));
+	int32		nnz = (int32) pq_getmsgint(buf, sizeof(int32));
+	int32		unused = (int32) pq_getmsgint(buf, sizeof(int32));
+	SparseVector *result;
+	float	   *values;
+
+	check_dim(dim);
+	if (nnz < 0 || nnz > dim)
+		invalid_binary("The number of non-zero elements is negative or exceeds the dimensions.");
+	check_nnz(nnz);
+	if (unused != 0)
+		invalid_binary("The reserved field is not 0.");
+	if ((Size) (buf->len - buf->cursor) < (sizeof(int32) + sizeof(float)) * (Size) nnz)
+		invalid_binary("The message is shorter than its header says.");
+	check_expected_dim(typmod, dim);
+
+	result = InitSparseVector(dim, nnz);
+	values = SPARSEVEC_VALUES(result);
+	for (int i = 0; i < nnz; i++)
+	{
+		result->indices[i] = (int32) pq_getmsgint(buf, sizeof(int32));
+		if (result->indices[i] < 0 || result->indices[i] >= dim)
+			invalid_binary("An index is out of range.");
+		if (i > 0 && result->indices[i] <= result->indices[i - 1])
+			invalid_binary("Indices must be strictly increasing.");
+	}
+	for (int i = 0; i < nnz; i++)
+	{
+		values[i] = pq_getmsgfloat4(buf);
+		check_element(values[i]);
+		if (values[i] == 0.0f)
+			invalid_binary("A stored value is zero.");
+	}
+	PG_RETURN_SPARSEVEC_P(result);
+}
+
+/* sparsevec_send(sparsevec) RETURNS bytea: the form sparsevec_recv reads */
+PG_FUNCTION_INFO_V1(sparsevec_send);
+Datum
+sparsevec_send(PG_FUNCTION_ARGS)
+{
+	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
+	float	   *values = SPARSEVEC_VALUES(v);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, v->dim);
+	pq_sendint32(&buf, v->nnz);
+	pq_sendint32(&buf, 0);
+	for (int i = 0; i < v->nnz; i++)
+		pq_sendint32(&buf, v->indices[i]);
+	for (int i = 0; i < v->nnz; i++)
+		pq_sendfloat4(&buf, values[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Casts
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_to_sparsevec(vector, integer, boolean) RETURNS sparsevec: the
+ * non-zero elements.  Errors: DATA_EXCEPTION on a typmod mismatch.
+ */
+PG_FUNCTION_INFO_V1(vector_to_sparsevec);
+Datum
+vector_to_sparsevec(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_SPARSEVEC_P(sparsevec_from_dense(v->x, v->dim));
+}
+
+/*
+ * halfvec_to_sparsevec(halfvec, integer, boolean) RETURNS sparsevec: the
+ * non-zero elements, widened exactly.  Errors: DATA_EXCEPTION on a typmod
+ * mismatch.
+ */
+PG_FUNCTION_INFO_V1(halfvec_to_sparsevec);
+Datum
+halfvec_to_sparsevec(PG_FUNCTION_ARGS)
+{
+	HalfVector *h = PG_GETARG_HALFVEC_P(0);
+	float	   *x = (float *) palloc(sizeof(float) * h->dim);
+	SparseVector *result;
+
+	check_expected_dim(PG_GETARG_INT32(1), h->dim);
+	for (int i = 0; i < h->dim; i++)
+		x[i] = VaHalfToFloat(h->x[i]);
+	result = sparsevec_from_dense(x, h->dim);
+	pfree(x);
+	PG_RETURN_SPARSEVEC_P(result);
+}
+
+/* Dense float values of a sparsevec of at most VA_MAX_DIM dims, or ERROR. */
+static float *
+sparsevec_to_dense(const SparseVector *v, const char *target)
+{
+	float	   *x;
+	float	   *values = SPARSEVEC_VALUES(v);
+
+	if (v->dim > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s cannot have more than %d dimensions", target, VA_MAX_DIM)));
+	x = (float *) palloc0(sizeof(float) * v->dim);
+	for (int i = 0; i < v->nnz; i++)
+		x[v->indices[i]] = values[i];
+	return x;
+}
+
+/*
+ * sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector: the dense
+ * form.  Errors: PROGRAM_LIMIT_EXCEEDED beyond 16000 dimensions,
+ * DATA_EXCEPTION on a typmod mismatch.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_to_vector);
+Datum
+sparsevec_to_vector(PG_FUNCTION_ARGS)
+{
+	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
+	float	   *x;
+	Vector	   *result;
+
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	x = sparsevec_to_dense(v, "vector");
+	result = InitVector(v->dim);
+	memcpy(result->x, x, sizeof(float) * v->dim);
+	pfree(x);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * sparsevec_to_halfvec(sparsevec, integer, boolean) RETURNS halfvec: the
+ * dense form, rounded to half.  Errors: as sparsevec_to_vector, and
+ * NUMERIC_VALUE_OUT_OF_RANGE for a value beyond the half range.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_to_halfvec);
+Datum
+sparsevec_to_halfvec(PG_FUNCTION_ARGS)
+{
+	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
+	float	   *x;
+	HalfVector *result;
+
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	x = sparsevec_to_dense(v, "halfvec");
+	result = InitHalfVector(v->dim);
+	for (int i = 0; i < v->dim; i++)
+	{
+		result->x[i] = VaFloatToHalf(x[i]);
+		if (VaHalfIsInf(result->x[i]))
+		{
+			char		num[FLOAT_SHORTEST_DECIMAL_LEN];
+
+			float_to_shortest_decimal_buf(x[i], num);
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type halfvec", num)));
+		}
+	}
+	pfree(x);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* One array element of element type elemtype as a finite float4, or ERROR. */
+static float
+array_element_to_float(Datum d, Oid elemtype)
+{
+	float		f = 0.0f;
+
+	switch (elemtype)
+	{
+		case INT4OID:
+			f = (float) DatumGetInt32(d);
+			break;
+		case FLOAT4OID:
+			f = DatumGetFloat4(d);
+			break;
+		case FLOAT8OID:
+			f = DatumGetFloat4(DirectFunctionCall1(dtof, d));
+			break;
+		case NUMERICOID:
+			f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("cannot cast an array of %s to sparsevec",
+							format_type_be(elemtype))));
+	}
+	check_element(f);
+	return f;
+}
+
+/*
+ * array_to_sparsevec(integer[] | real[] | double precision[] | numeric[],
+ *					  integer, boolean) RETURNS sparsevec
+ *
+ * A one-dimensional array without nulls as a sparsevec of as many
+ * dimensions (at most 16000, the longest dense vector), zeros dropped.
+ * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite, typmod),
+ * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ */
+PG_FUNCTION_INFO_V1(array_to_sparsevec);
+Datum
+array_to_sparsevec(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	float	   *x;
+	SparseVector *result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	nelems = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	check_dim(nelems);
+	if (nelems > VA_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an array cast to sparsevec cannot have more than %d elements",
+						VA_MAX_DIM)));
+	if (ARR_HASNULL(array) && array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, &nelems);
+	check_expected_dim(typmod, nelems);
+
+	x = (float *) palloc(sizeof(float) * nelems);
+	for (int i = 0; i < nelems; i++)
+		x[i] = array_element_to_float(elems[i], elemtype);
+	result = sparsevec_from_dense(x, nelems);
+	pfree(x);
+	pfree(elems);
+	pfree(nulls);
+	PG_RETURN_SPARSEVEC_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * Comparison (btree sparsevec_ops): as dense vectors, element by element,
+ * then by dimension (shorter first)
+ * ---------------------------------------------------------------------
+ */
+
+static int
+sparsevec_cmp_internal(const SparseVector *a, const SparseVector *b)
+{
+	const float *va = SPARSEVEC_VALUES(a);
+	const float *vb = SPARSEVEC_VALUES(b);
+	int			n = Min(a->dim, b->dim);
+	int			i = 0;
+	int			j = 0;
+
+	for (;;)
+	{
+		int			ia = i < a->nnz ? a->indices[i] : INT_MAX;
+		int			ib = j < b->nnz ? b->indices[j] : INT_MAX;
+		int			pos = Min(ia, ib);
+		float		xa;
+		float		xb;
+
+		if (pos >= n)
+			break;
+		xa = (ia == pos) ? va[i++] : 0.0f;
+		xb = (ib == pos) ? vb[j++] : 0.0f;
+		if (xa < xb)
+			return -1;
+		if (xa > xb)
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+static int
+sparsevec_cmp_args(FunctionCallInfo fcinfo)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+	int			c = sparsevec_cmp_internal(a, b);
+
+	PG_FREE_IF_COPY(a, 0);
+	PG_FREE_IF_COPY(b, 1);
+	return c;
+}
+
+/* sparsevec_cmp(sparsevec, sparsevec) RETURNS integer: -1, 0 or 1 */
+PG_FUNCTION_INFO_V1(sparsevec_cmp);
+Datum
+sparsevec_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(sparsevec_cmp_args(fcinfo));
+}
+
+/* sparsevec_eq .. sparsevec_ge(sparsevec, sparsevec) RETURNS boolean */
+PG_FUNCTION_INFO_V1(sparsevec_eq);
+Datum
+sparsevec_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) == 0);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_ne);
+Datum
+sparsevec_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) != 0);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_lt);
+Datum
+sparsevec_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) < 0);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_le);
+Datum
+sparsevec_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) <= 0);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_gt);
+Datum
+sparsevec_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) > 0);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_ge);
+Datum
+sparsevec_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) >= 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Distances and norms, on the non-zeros only, in float8.  Two-argument
+ * functions raise DATA_EXCEPTION when the dimensions differ.
+ * ---------------------------------------------------------------------
+ */
+
+#define SPARSE_ARGS(a, b) \
+	(a)->indices, SPARSEVEC_VALUES(a), (a)->nnz, (b)->indices, SPARSEVEC_VALUES(b), (b)->nnz
+
+/* l2_distance(sparsevec, sparsevec) RETURNS double precision: <-> */
+PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
+Datum
+sparsevec_l2_distance(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))));
+}
+
+/* sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision */
+PG_FUNCTION_INFO_V1(sparsevec_l2_squared_distance);
+Datum
+sparsevec_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)));
+}
+
+/* inner_product(sparsevec, sparsevec) RETURNS double precision */
+PG_FUNCTION_INFO_V1(sparsevec_inner_product);
+Datum
+sparsevec_inner_product(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
+}
+
+/* sparsevec_negative_inner_product(sparsevec, sparsevec): <#> */
+PG_FUNCTION_INFO_V1(sparsevec_negative_inner_product);
+Datum
+sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
+}
+
+/*
+ * cosine_distance(sparsevec, sparsevec) RETURNS double precision: <=>,
+ * 1 - a.b / (|a| |b|) clamped to [0, 2]; NaN when a norm is zero.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
+Datum
+sparsevec_cosine_distance(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+	double		dot;
+	double		na;
+	double		nb;
+	double		cosine;
+
+	check_same_dims(a, b);
+	dot = VaSparseInnerProductDouble(SPARSE_ARGS(a, b));
+	na = VaSparseInnerProductDouble(SPARSE_ARGS(a, a));
+	nb = VaSparseInnerProductDouble(SPARSE_ARGS(b, b));
+	if (na == 0.0 || nb == 0.0)
+		PG_RETURN_FLOAT8(get_float8_nan());
+	cosine = dot / sqrt(na * nb);
+	if (cosine > 1.0)
+		cosine = 1.0;
+	else if (cosine < -1.0)
+		cosine = -1.0;
+	PG_RETURN_FLOAT8(1.0 - cosine);
+}
+
+/* l1_distance(sparsevec, sparsevec) RETURNS double precision: <+> */
+PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
+Datum
+sparsevec_l1_distance(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8(VaSparseL1Double(SPARSE_ARGS(a, b)));
+}
+
+/* l2_norm(sparsevec) RETURNS double precision: Euclidean norm */
+PG_FUNCTION_INFO_V1(sparsevec_l2_norm);
+Datum
+sparsevec_l2_norm(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+
+	PG_RETURN_FLOAT8(sqrt(VaSparseInnerProductDouble(SPARSE_ARGS(a, a))));
+}
+
+/*
+ * l2_normalize(sparsevec) RETURNS sparsevec: scaled to norm 1 (norm in
+ * float8, values rounded to float4; a value that underflows to zero is
+ * dropped); no non-zeros stays as it is.  Never fails.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_l2_normalize);
+Datum
+sparsevec_l2_normalize(PG_FUNCTION_ARGS)
+{
+	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
+	const float *va = SPARSEVEC_VALUES(a);
+	double		norm = sqrt(VaSparseInnerProductDouble(SPARSE_ARGS(a, a)));
+	SparseVector *result;
+	float	   *vr;
+	int			nnz = 0;
+
+	if (!(norm > 0.0))
+		PG_RETURN_SPARSEVEC_P(a);
+	for (int i = 0; i < a->nnz; i++)
+		nnz += ((float) (va[i] / norm) != 0.0f);
+	result = InitSparseVector(a->dim, nnz);
+	vr = SPARSEVEC_VALUES(result);
+	nnz = 0;
+	for (int i = 0; i < a->nnz; i++)
+	{
+		float		x = (float) (va[i] / norm);
+
+		if (x != 0.0f)
+		{
+			result->indices[nnz] = a->indices[i];
+			vr[nnz] = x;
+			nnz++;
+		}
+	}
+	PG_RETURN_SPARSEVEC_P(result);
+}
