@@ -48,6 +48,23 @@ typedef struct VaIndexOps
 
 	/* Number of dimensions of a stored form. */
 	int			(*dims) (const void *stored);
+
+	/*
+	 * k-means support for ivfflat (optional; NULL when the type cannot be
+	 * averaged, and ivfflat then refuses the operator class).
+	 *
+	 * accum adds the dims elements of a stored form to sum[0..dims).
+	 * from_mean writes into dst (as many bytes as a stored form of dims
+	 * dimensions) the stored form of the point mean[0..dims); under cosine
+	 * it is scaled to unit length (spherical k-means).  Returns false when
+	 * the point cannot be stored (zero norm under cosine).
+	 * kmeans_distance is the non-negative distance k-means minimises and
+	 * seeds with: squared L2 for l2 and ip, 1 - a.b of unit vectors for
+	 * cosine.
+	 */
+	void		(*accum) (const void *stored, double *sum);
+	bool		(*from_mean) (const double *mean, int dims, void *dst);
+	float		(*kmeans_distance) (const void *a, const void *b);
 } VaIndexOps;
 
 /* Fetch the VaIndexOps behind an opclass support function (see above). */
@@ -113,8 +130,19 @@ typedef unsigned short VaRandomState[3];
 #define VaGlobalRandomDouble() ((double) random() / ((double) MAX_RANDOM_VALUE + 1))
 #endif
 
+/*
+ * Hint the CPU to start loading the cache line at addr (no effect on
+ * compilers without the builtin).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define VaPrefetch(addr) __builtin_prefetch(addr)
+#else
+#define VaPrefetch(addr) ((void) (addr))
+#endif
+
 /* Module initialisers, called from _PG_init in vectorann.c. */
 extern void VaDistanceInit(void);
 extern void HnswInit(void);
+extern void IvfflatInit(void);
 
 #endif							/* VECTORANN_H */

@@ -15,6 +15,8 @@
 
 #include "vectorann.h"
 
+#include "storage/itemptr.h"
+
 typedef struct VaCandidate
 {
 	float		distance;
@@ -30,6 +32,20 @@ typedef struct VaHeap
 	int			capacity;
 	bool		max_on_top;		/* true: furthest on top; false: nearest */
 } VaHeap;
+
+/* A TID packed into a 64-bit candidate id or aux (block << 16 | offset). */
+static inline uint64
+VaTidToId(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+VaIdToTid(uint64 id, ItemPointerData *tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
+}
 
 /* Allocate the heap's array (capacity >= 1) in the current memory context. */
 extern void VaHeapInit(VaHeap *heap, int capacity, bool max_on_top);

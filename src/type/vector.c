@@ -4,7 +4,8 @@
  *	  Text and binary I/O, the vector(n) type modifier, casts to and from
  *	  arrays, comparison (for btree), element-wise arithmetic, the distance
  *	  functions behind <->, <#>, <=> and <+>, the sum/avg aggregates, and the
- *	  VaIndexOps through which the hnsw operator classes reach the type.
+ *	  VaIndexOps through which the hnsw and ivfflat operator classes reach
+ *	  the type (with the k-means members for l2, ip and cosine).
  *
  *	  Every value built here is checked: dimensions in 1..VA_MAX_DIM, every
  *	  element finite.  SQL distance functions accumulate in float8 (the
@@ -1042,7 +1043,8 @@ vector_avg(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * Index ops for the hnsw operator classes (see VaIndexOps in vectorann.h)
+ * Index ops for the hnsw and ivfflat operator classes (see VaIndexOps in
+ * vectorann.h; the k-means members serve ivfflat's l2, ip and cosine)
  *
  * The stored form is the Vector itself (4-byte varlena header, dim, unused,
  * floats): VECTOR_SIZE(dim) bytes.  Under cosine it is scaled to unit
@@ -1163,12 +1165,62 @@ vector_stored_dims(const void *stored)
 	return ((const Vector *) stored)->dim;
 }
 
+/* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
+static void
+vector_index_accum(const void *stored, double *sum)
+{
+	const Vector *v = (const Vector *) stored;
+
+	for (int i = 0; i < v->dim; i++)
+		sum[i] += v->x[i];
+}
+
+/* Write the Vector of the point mean[0..dim) / scale into out, as float4. */
+static void
+vector_from_doubles(const double *mean, int dim, double scale, Vector *out)
+{
+	SET_VARSIZE(out, VECTOR_SIZE(dim));
+	out->dim = dim;
+	out->unused = 0;
+	for (int i = 0; i < dim; i++)
+		out->x[i] = (float) (mean[i] / scale);
+}
+
+/* k-means centroid for l2 and ip: the mean itself; always storable. */
+static bool
+vector_index_from_mean(const double *mean, int dim, void *dst)
+{
+	vector_from_doubles(mean, dim, 1.0, (Vector *) dst);
+	return true;
+}
+
+/*
+ * k-means centroid for cosine: the mean scaled to unit length (spherical
+ * k-means); false for a zero mean.
+ */
+static bool
+vector_index_from_mean_normalized(const double *mean, int dim, void *dst)
+{
+	double		norm = 0.0;
+
+	for (int i = 0; i < dim; i++)
+		norm += mean[i] * mean[i];
+	norm = sqrt(norm);
+	if (!(norm > 0.0) || isinf(norm))
+		return false;
+	vector_from_doubles(mean, dim, norm, (Vector *) dst);
+	return true;
+}
+
 static const VaIndexOps vector_l2_ops = {
 	.stored_size = vector_stored_size,
 	.to_stored = vector_to_stored_copy,
 	.distance = vector_index_l2_distance,
 	.to_sql = vector_index_l2_to_sql,
 	.dims = vector_stored_dims,
+	.accum = vector_index_accum,
+	.from_mean = vector_index_from_mean,
+	.kmeans_distance = vector_index_l2_distance,
 };
 
 static const VaIndexOps vector_ip_ops = {
@@ -1177,6 +1229,9 @@ static const VaIndexOps vector_ip_ops = {
 	.distance = vector_index_ip_distance,
 	.to_sql = vector_index_identity_to_sql,
 	.dims = vector_stored_dims,
+	.accum = vector_index_accum,
+	.from_mean = vector_index_from_mean,
+	.kmeans_distance = vector_index_l2_distance,
 };
 
 static const VaIndexOps vector_cosine_ops = {
@@ -1185,6 +1240,9 @@ static const VaIndexOps vector_cosine_ops = {
 	.distance = vector_index_cosine_distance,
 	.to_sql = vector_index_cosine_to_sql,
 	.dims = vector_stored_dims,
+	.accum = vector_index_accum,
+	.from_mean = vector_index_from_mean_normalized,
+	.kmeans_distance = vector_index_cosine_distance,
 };
 
 static const VaIndexOps vector_l1_ops = {

@@ -1,0 +1,43 @@
+-- ivfflat: every error path of the access method's options, settings and input.
+CREATE TABLE ix (id int, v vector(3));
+INSERT INTO ix VALUES (1, '[1,2,3]'), (2, '[4,5,6]');
+
+-- index options out of range
+CREATE INDEX ON ix USING ivfflat (v) WITH (lists = 0);
+CREATE INDEX ON ix USING ivfflat (v) WITH (lists = 32769);
+CREATE INDEX ON ix USING ivfflat (v) WITH (lists = 'many');
+CREATE INDEX ON ix USING ivfflat (v) WITH (m = 16);
+-- ivfflat indexes one column, orders only
+CREATE INDEX ON ix USING ivfflat (v, id);
+CREATE INDEX ON ix USING ivfflat (id);
+CREATE UNIQUE INDEX ON ix USING ivfflat (v);
+-- the l1 distance has no ivfflat operator class
+CREATE INDEX ON ix USING ivfflat (v vector_l1_ops);
+
+-- settings out of range
+SET ivfflat.probes = 0;
+SET ivfflat.probes = 32769;
+SET ivfflat.probes = 'x';
+SET ivfflat.max_probes = 0;
+SET ivfflat.iterative_scan = strict_order;
+SET ivfflat.no_such_setting = 1;
+
+-- a query of other dimensions
+CREATE INDEX ix_idx ON ix USING ivfflat (v) WITH (lists = 1);
+SET enable_seqscan = off;
+SELECT id FROM ix ORDER BY v <-> '[1,2]' LIMIT 1;
+-- a row of other dimensions cannot reach the index
+INSERT INTO ix VALUES (3, '[1,2]');
+
+-- vectors too large for an index page
+CREATE TABLE ibig (v vector(3000));
+INSERT INTO ibig SELECT array_fill(1, ARRAY[3000])::real[]::vector;
+CREATE INDEX ON ibig USING ivfflat (v) WITH (lists = 1);
+-- but an empty table builds, and the first insert says why it cannot
+CREATE TABLE ibig2 (v vector(3000));
+SET client_min_messages = warning;
+CREATE INDEX ON ibig2 USING ivfflat (v) WITH (lists = 1);
+RESET client_min_messages;
+INSERT INTO ibig2 SELECT array_fill(1, ARRAY[3000])::real[]::vector;
+
+DROP TABLE ix, ibig, ibig2;

@@ -1,0 +1,276 @@
+/*
+ * insert.c
+ *	  Insert one row into an ivfflat index: find the list whose centroid is
+ *	  nearest (the opclass distance) and append the row to the tail page of
+ *	  that list's chain, extending the chain with a new page when the tail is
+ *	  full.  An index built on no rows has no list yet; its first insert
+ *	  makes the row's own vector the centroid of a single list.
+ *
+ *	  Also holds the reader of the centroid pages shared with the scan.
+ *	  Locking: at most one list page plus a new page plus one centroid page,
+ *	  taken in that order; see README.md.
+ */
+#include "ivfflat/ivfflat.h"
+
+#include "common/wal.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+/*
+ * Read every list of index (centroid pages from block 1, share lock, one
+ * page at a time): refs[i] says where list i's centroid item and pages are,
+ * dists[i] the opclass distance from query to its centroid (not set when
+ * query is NULL).  At most cap lists are read; returns how many were.
+ */
+int
+IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
+				 IvfflatListRef *refs, float *dists, int cap)
+{
+	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
+	int			n = 0;
+
+	while (blkno != InvalidBlockNumber && n < cap)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		OffsetNumber maxoff;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < cap; off++)
+		{
+			IvfflatCentroidTuple ctup =
+				(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			ItemPointerSet(&refs[n].centroid, blkno, off);
+			refs[n].startpage = ctup->startpage;
+			refs[n].insertpage = ctup->insertpage;
+			if (query != NULL)
+				dists[n] = ops->distance(query, ctup->centroid);
+			n++;
+		}
+		blkno = VaPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	return n;
+}
+
+/*
+ * Append tup (size bytes) to list.  Starts at the list's insert page and
+ * follows nextblkno to the true tail (another backend may have extended
+ * the chain since the hint was read).  A full tail gets a new page linked
+ * after it, and the list's centroid item then points its insertpage at the
+ * new page, all in one WAL record.  building: inside ivfflatbuild (no WAL
+ * now; the build logs every page at its end).  Returns the block the row
+ * went to.
+ */
+BlockNumber
+IvfflatAppend(Relation index, const IvfflatListRef *list,
+			  IvfflatListTuple tup, Size size, bool building)
+{
+	BlockNumber blkno = list->insertpage;
+	Buffer		buf;
+	Buffer		newbuf;
+	Buffer		cbuf;
+	Page		page;
+	Page		newpage;
+	Page		cpage;
+	IvfflatCentroidTuple ctup;
+	VaWal		wal;
+
+	for (;;)
+	{
+		BlockNumber next;
+
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+		next = VaPageGetOpaque(BufferGetPage(buf))->nextblkno;
+		if (next == InvalidBlockNumber)
+			break;
+		UnlockReleaseBuffer(buf);
+		blkno = next;
+	}
+
+	VaWalBegin(&wal, index, building);
+	page = VaWalRegister(&wal, buf, false);
+	if (PageGetFreeSpace(page) >= MAXALIGN(size))
+	{
+		if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) ==
+			InvalidOffsetNumber)
+			elog(ERROR, "failed to add row to ivfflat index \"%s\"",
+				 RelationGetRelationName(index));
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(buf);
+		return blkno;
+	}
+
+	/* the tail is full: chain a new page after it */
+	newbuf = VaNewBuffer(index, MAIN_FORKNUM);
+	newpage = VaWalRegister(&wal, newbuf, true);
+	VaInitPage(newpage, VA_PAGE_ID_IVFFLAT);
+	VaPageGetOpaque(newpage)->flags = IVFFLAT_PAGE_LIST;
+	if (PageAddItem(newpage, (Item) tup, size, InvalidOffsetNumber, false, false) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
+			 RelationGetRelationName(index));
+	VaPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(newbuf);
+
+	cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&list->centroid));
+	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+	cpage = VaWalRegister(&wal, cbuf, false);
+	ctup = (IvfflatCentroidTuple)
+		PageGetItem(cpage, PageGetItemId(cpage, ItemPointerGetOffsetNumber(&list->centroid)));
+	ctup->insertpage = BufferGetBlockNumber(newbuf);
+	blkno = BufferGetBlockNumber(newbuf);
+	VaWalFinish(&wal);
+	UnlockReleaseBuffer(cbuf);
+	UnlockReleaseBuffer(newbuf);
+	UnlockReleaseBuffer(buf);
+	return blkno;
+}
+
+/*
+ * The first row of an index without lists: its vector becomes the centroid
+ * of list 0, whose first page holds the row.  Returns false (nothing done)
+ * if another backend created the list first.
+ */
+static bool
+create_first_list(Relation index, const void *stored, int dimensions,
+				  Size vector_size, IvfflatListTuple tup, Size size)
+{
+	Buffer		metabuf;
+	Buffer		cbuf;
+	Buffer		newbuf;
+	Page		cpage;
+	Page		newpage;
+	IvfflatMetaPage meta;
+	IvfflatCentroidTuple ctup;
+	Size		csize = IVFFLAT_CENTROID_SIZE(vector_size);
+	VaWal		wal;
+
+	metabuf = ReadBuffer(index, IVFFLAT_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	if (IvfflatPageGetMeta(BufferGetPage(metabuf))->nlists > 0)
+	{
+		UnlockReleaseBuffer(metabuf);
+		return false;
+	}
+	cbuf = ReadBuffer(index, IVFFLAT_FIRST_CENTROID_BLKNO);
+	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+	VaCheckPage(index, cbuf, VA_PAGE_ID_IVFFLAT);
+	newbuf = VaNewBuffer(index, MAIN_FORKNUM);
+
+	VaWalBegin(&wal, index, false);
+	meta = IvfflatPageGetMeta(VaWalRegister(&wal, metabuf, false));
+	cpage = VaWalRegister(&wal, cbuf, false);
+	newpage = VaWalRegister(&wal, newbuf, true);
+
+	VaInitPage(newpage, VA_PAGE_ID_IVFFLAT);
+	VaPageGetOpaque(newpage)->flags = IVFFLAT_PAGE_LIST;
+	if (PageAddItem(newpage, (Item) tup, size, InvalidOffsetNumber, false, false) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
+			 RelationGetRelationName(index));
+
+	ctup = palloc0(csize);
+	ctup->startpage = ctup->insertpage = BufferGetBlockNumber(newbuf);
+	memcpy(ctup->centroid, stored, vector_size);
+	if (PageAddItem(cpage, (Item) ctup, csize, InvalidOffsetNumber, false, false) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "failed to add list to ivfflat index \"%s\"",
+			 RelationGetRelationName(index));
+
+	meta->nlists = 1;
+	meta->dimensions = dimensions;
+	meta->vector_size = (uint32) vector_size;
+	VaWalFinish(&wal);
+	UnlockReleaseBuffer(newbuf);
+	UnlockReleaseBuffer(cbuf);
+	UnlockReleaseBuffer(metabuf);
+	return true;
+}
+
+/* Insert the stored form of one value for heap row heap_tid (see ivfflatinsert). */
+static void
+insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
+			  Size vector_size, ItemPointer heap_tid)
+{
+	IvfflatMetaPageData meta;
+	int			dimensions = ops->dims(stored);
+	Size		size = IVFFLAT_LIST_TUPLE_SIZE(vector_size);
+	IvfflatListTuple tup;
+	IvfflatListRef *refs;
+	float	   *dists;
+	int			n;
+	int			best = 0;
+
+	IvfflatCheckVectorSize(vector_size);
+	tup = palloc0(size);
+	tup->heaptid = *heap_tid;
+	memcpy(tup->vector, stored, vector_size);
+
+	for (;;)
+	{
+		IvfflatReadMeta(index, &meta);
+		if (meta.dimensions >= 0 && meta.dimensions != dimensions)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("expected %d dimensions, not %d", meta.dimensions, dimensions)));
+		if (meta.dimensions >= 0 && meta.vector_size != vector_size)
+			elog(ERROR, "ivfflat value of %zu bytes does not match the index's %u",
+				 vector_size, meta.vector_size);
+		if (meta.nlists > 0)
+			break;
+		if (create_first_list(index, stored, dimensions, vector_size, tup, size))
+			return;
+	}
+
+	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
+	dists = palloc(sizeof(float) * meta.nlists);
+	n = IvfflatReadLists(index, ops, stored, refs, dists, meta.nlists);
+	if (n == 0)
+		elog(ERROR, "ivfflat index \"%s\" has no lists", RelationGetRelationName(index));
+	for (int i = 1; i < n; i++)
+		if (dists[i] < dists[best])
+			best = i;
+	IvfflatAppend(index, &refs[best], tup, size, false);
+}
+
+/*
+ * aminsert: index one new heap row.  NULLs and values the opclass declines
+ * (zero vectors under cosine) are not indexed.  Errors: dimensions differ
+ * from the index's, vector too large for a page.  Returns false (no
+ * uniqueness to report).
+ */
+bool
+ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			  Relation heap, IndexUniqueCheck checkUnique
+			  VA_INDEX_UNCHANGED_PARAM,
+			  IndexInfo *indexInfo)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+	const VaIndexOps *ops;
+	Datum		value;
+	void	   *stored;
+	Size		size;
+
+	if (isnull[0])
+		return false;
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	ops = IvfflatGetIndexOps(index);
+	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
+	size = ops->stored_size(value);
+	stored = palloc(size);
+	if (ops->to_stored(value, stored))
+		insert_stored(index, ops, stored, size, heap_tid);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}

@@ -1,0 +1,268 @@
+/*
+ * ivfflat.c
+ *	  IVFFlat access method: the handler (ivfflathandler), the index option
+ *	  lists, the settings ivfflat.probes, ivfflat.iterative_scan and
+ *	  ivfflat.max_probes, the planner's cost estimate, and the accessors the
+ *	  AM's files share (operator class ops, metapage).
+ */
+#include "ivfflat/ivfflat.h"
+
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "common/validate.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
+int			ivfflat_iterative_scan = IVFFLAT_ITERATIVE_SCAN_OFF;
+int			ivfflat_max_probes = IVFFLAT_MAX_PROBES;
+
+static relopt_kind ivfflat_relopt_kind;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", IVFFLAT_ITERATIVE_SCAN_OFF, false},
+	{"relaxed_order", IVFFLAT_ITERATIVE_SCAN_RELAXED, false},
+	{NULL, 0, false}
+};
+
+/* Register the reloption and settings; called once from _PG_init. */
+void
+IvfflatInit(void)
+{
+	ivfflat_relopt_kind = add_reloption_kind();
+	add_int_reloption(ivfflat_relopt_kind, "lists",
+					  "Number of inverted lists (k-means centroids)",
+					  IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS,
+					  AccessExclusiveLock);
+
+	DefineCustomIntVariable("ivfflat.probes",
+							"Number of lists searched per query.",
+							"Larger values give better recall and slower queries.",
+							&ivfflat_probes, IVFFLAT_DEFAULT_PROBES,
+							1, IVFFLAT_MAX_PROBES,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ivfflat.iterative_scan",
+							 "Whether a scan searches more lists when the first ones run out of rows.",
+							 "relaxed_order returns the rows of each further batch of lists in distance order, "
+							 "but a row may follow a nearer one from an earlier batch.",
+							 &ivfflat_iterative_scan, IVFFLAT_ITERATIVE_SCAN_OFF,
+							 iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfflat.max_probes",
+							"Largest number of lists an iterative scan searches.",
+							"Only used with ivfflat.iterative_scan; never fewer than ivfflat.probes.",
+							&ivfflat_max_probes, IVFFLAT_MAX_PROBES,
+							1, IVFFLAT_MAX_PROBES,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	VaReserveGucPrefix("ivfflat");
+}
+
+/* amoptions: parse and check WITH (lists = ...). */
+static bytea *
+ivfflatoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(IvfflatOptions, lists)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate,
+									  ivfflat_relopt_kind,
+									  sizeof(IvfflatOptions),
+									  tab, lengthof(tab));
+}
+
+int
+IvfflatGetLists(Relation index)
+{
+	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
+
+	return opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
+}
+
+/*
+ * The opclass's VaIndexOps (support function 1 of the index's column).
+ * Errors (feature_not_supported) when the type has no k-means support.
+ */
+const VaIndexOps *
+IvfflatGetIndexOps(Relation index)
+{
+	const VaIndexOps *ops =
+		VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
+
+	if (ops->accum == NULL || ops->from_mean == NULL || ops->kmeans_distance == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("operator class of index \"%s\" does not support ivfflat",
+						RelationGetRelationName(index)),
+				 errdetail("Its type cannot be averaged into k-means centroids.")));
+	return ops;
+}
+
+/* Copy the metapage of index into *meta; ERROR if it is not ours. */
+void
+IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, IVFFLAT_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+	*meta = *IvfflatPageGetMeta(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	if (meta->header.magic != IVFFLAT_MAGIC || meta->header.version != IVFFLAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a vectorann ivfflat index of version %d",
+						RelationGetRelationName(index), IVFFLAT_VERSION),
+				 errhint("Please REINDEX it.")));
+}
+
+/*
+ * ERROR (program_limit_exceeded) when a stored vector of vector_size bytes
+ * does not fit one page as a list or centroid item.
+ */
+void
+IvfflatCheckVectorSize(Size vector_size)
+{
+	Size		item = Max(IVFFLAT_LIST_TUPLE_SIZE(vector_size),
+						   IVFFLAT_CENTROID_SIZE(vector_size));
+
+	if (MAXALIGN(item) > VA_MAX_ITEM_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector of %zu bytes is too large for an ivfflat index", vector_size),
+				 errdetail("An ivfflat item must fit one page: at most %zu bytes of vector.",
+						   (Size) (VA_MAX_ITEM_SIZE - MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(0))))));
+}
+
+/*
+ * amcostestimate.  Without an ORDER BY on our operator the index is useless
+ * (disable_cost).  Otherwise a scan computes one distance per list to pick
+ * the probes nearest, then reads probes/lists of the list pages and
+ * computes one distance per row on them; list pages are charged at
+ * random_page_cost for the share of the index that does not fit
+ * effective_cache_size.  All work happens before the first row, so startup
+ * cost equals total cost.
+ */
+static void
+ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+					Cost *indexStartupCost, Cost *indexTotalCost,
+					Selectivity *indexSelectivity, double *indexCorrelation,
+					double *indexPages)
+{
+	IndexOptInfo *index = path->indexinfo;
+	double		tuples = Max(index->tuples, 1);
+	double		lists;
+	double		ratio;
+	double		uncached;
+	double		spc_random_page_cost;
+	Relation	rel;
+	Cost		cost;
+
+	*indexCorrelation = 0;
+	*indexSelectivity = 1.0;
+	*indexPages = index->pages;
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = disable_cost;
+		*indexTotalCost = disable_cost;
+		return;
+	}
+
+	rel = index_open(index->indexoid, NoLock);
+	lists = IvfflatGetLists(rel);
+	index_close(rel, NoLock);
+
+	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
+	ratio = Min((double) ivfflat_probes / lists, 1.0);
+	uncached = index->pages > 0 ?
+		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
+	cost = (lists + tuples * ratio) * 2 * cpu_operator_cost +
+		tuples * ratio * cpu_index_tuple_cost +
+		index->pages * ratio * uncached * spc_random_page_cost;
+
+	*indexStartupCost = cost;
+	*indexTotalCost = cost;
+}
+
+static char *
+ivfflatbuildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case 2:
+			return "sampling rows";
+		case 3:
+			return "performing k-means";
+		case 4:
+			return "assigning tuples";
+		default:
+			return NULL;
+	}
+}
+
+static bool
+ivfflatvalidate(Oid opclassoid)
+{
+	return VaValidateOpclass(opclassoid, "ivfflat", IVFFLAT_NPROCS);
+}
+
+/*
+ * ivfflathandler: the index access method handler, SQL
+ * ivfflathandler(internal) RETURNS index_am_handler.
+ */
+PG_FUNCTION_INFO_V1(ivfflathandler);
+Datum
+ivfflathandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = IVFFLAT_NPROCS;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = ivfflatbuild;
+	am->ambuildempty = ivfflatbuildempty;
+	am->aminsert = ivfflatinsert;
+	am->ambulkdelete = ivfflatbulkdelete;
+	am->amvacuumcleanup = ivfflatvacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = ivfflatcostestimate;
+	am->amoptions = ivfflatoptions;
+	am->amproperty = NULL;
+	am->ambuildphasename = ivfflatbuildphasename;
+	am->amvalidate = ivfflatvalidate;
+	am->ambeginscan = ivfflatbeginscan;
+	am->amrescan = ivfflatrescan;
+	am->amgettuple = ivfflatgettuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = ivfflatendscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(am);
+}

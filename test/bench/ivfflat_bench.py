@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""IVFFlat on Fashion-MNIST: vectorann (inside PostgreSQL) against FAISS IndexIVFFlat.
+
+Same data, ground truth and timing rules as hnsw_bench.py (whose helpers this script
+imports): the 60,000 training images are the base set, the first N test images the
+queries (784 dimensions, L2, k = 10). Every engine builds an inverted file with
+`lists` = 245 k-means centroids on one thread, then sweeps the number of lists probed
+per query (ivfflat.probes / FAISS nprobe), reporting build seconds, index size,
+recall@10 against exact ground truth and queries per second, one query at a time.
+
+PostgreSQL is reached through libpq's environment (PGHOST, PGPORT, PGUSER,
+PGDATABASE); start a cluster first (test/main.sh shows how). The table `items` in
+that database is dropped and recreated. Not run by test/main.sh.
+
+    /usr/bin/python3 test/bench/ivfflat_bench.py                      # full run
+    /usr/bin/python3 test/bench/ivfflat_bench.py --base 5000 --queries 100 --lists 50
+"""
+
+import argparse
+import io
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hnsw_bench as hb  # noqa: E402  (data loading, ground truth, timing, report bits)
+
+ENGINES = ("vectorann", "faiss")
+K = hb.K
+MIB = hb.MIB
+
+
+def bench_faiss(base, queries, lists, probes, warmup, runs):
+    import faiss
+    faiss.omp_set_num_threads(1)
+    dim = base.shape[1]
+    quantizer = faiss.IndexFlatL2(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_L2)
+    index.cp.seed = 1234
+    t0 = time.perf_counter()
+    index.train(base)
+    index.add(base)
+    build_s = time.perf_counter() - t0
+    size = faiss.serialize_index(index).size
+
+    def set_probes(p):
+        index.nprobe = p
+
+    def search_one(i):
+        _, ids = index.search(queries[i:i + 1], K)
+        return ids[0]
+
+    return build_s, size, hb.timed_sweep(search_one, len(queries), probes, set_probes,
+                                         warmup, runs)
+
+
+def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
+    import psycopg2
+    n, dim = base.shape
+    conn = psycopg2.connect("")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SHOW server_version")
+    info["postgres"] = cur.fetchone()[0]
+    cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
+    cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vectorann'")
+    info["vectorann"] = cur.fetchone()[0]
+
+    cur.execute("DROP TABLE IF EXISTS items")
+    cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({dim}))")
+    hb.log(f"vectorann: loading {n} rows with COPY")
+    chunk = 5000
+    for start in range(0, n, chunk):
+        lits = hb.vector_literals(base[start:start + chunk])
+        text = "".join(f"{start + j}\t{lit}\n" for j, lit in enumerate(lits))
+        cur.copy_expert("COPY items (id, embedding) FROM STDIN", io.StringIO(text))
+    cur.execute("ANALYZE items")
+
+    cur.execute("SET maintenance_work_mem = '2GB'")
+    cur.execute("SET max_parallel_maintenance_workers = 0")
+    hb.log("vectorann: CREATE INDEX")
+    t0 = time.perf_counter()
+    cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding vector_l2_ops) "
+                f"WITH (lists = {lists})")
+    build_s = time.perf_counter() - t0
+    cur.execute("SELECT pg_relation_size('items_ivf')")
+    size = cur.fetchone()[0]
+    try:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        cur.execute("SELECT pg_prewarm('items'), pg_prewarm('items_ivf')")
+    except psycopg2.Error as e:
+        hb.log(f"vectorann: pg_prewarm unavailable ({e.pgerror or e})")
+
+    qlits = hb.vector_literals(queries)
+    cur.execute("PREPARE knn AS SELECT id FROM items ORDER BY embedding <-> $1::vector LIMIT 10")
+    cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(%s)", (qlits[0],))
+    plan = "\n".join(r[0] for r in cur.fetchall())
+    info["pg_plan_uses_index"] = "items_ivf" in plan
+    statements = [f"EXECUTE knn('{lit}')" for lit in qlits]
+
+    def set_probes(p):
+        cur.execute(f"SET ivfflat.probes = {int(p)}")
+
+    def search_one(i):
+        cur.execute(statements[i])
+        return [r[0] for r in cur.fetchall()]
+
+    sweep = hb.timed_sweep(search_one, len(queries), probes, set_probes, warmup, runs)
+    cur.execute("DEALLOCATE knn")
+    conn.close()
+    return build_s, size, sweep
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", type=int, default=60000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--lists", type=int, default=245)
+    ap.add_argument("--probes", default="1,2,4,8,16,32")
+    ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", help="markdown report (default test/bench/out/"
+                                  "ivfflat_fashion_mnist[_bBASE_qQUERIES].md)")
+    ap.add_argument("--data-dir", default=hb.DATA_DIR)
+    args = ap.parse_args()
+    if args.out is None:
+        name = "ivfflat_fashion_mnist.md"
+        if (args.base, args.queries) != (60000, 1000):
+            name = f"ivfflat_fashion_mnist_b{args.base}_q{args.queries}.md"
+        args.out = os.path.join(hb.HERE, "out", name)
+    probes = [int(v) for v in args.probes.split(",") if v.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for e in engines:
+        if e not in ENGINES:
+            ap.error(f"unknown engine {e!r}; choose from {', '.join(ENGINES)}")
+
+    base = hb.read_idx_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz"),
+                              args.base)
+    queries = hb.read_idx_images(os.path.join(args.data_dir, "t10k-images-idx3-ubyte.gz"),
+                                 args.queries)
+    hb.log(f"base {base.shape}, queries {queries.shape}; ground truth")
+    truth = hb.ground_truth(base, queries)
+
+    info = hb.machine_info()
+    rows, errors = [], []
+    for engine in engines:
+        hb.log(f"{engine}: build + sweep")
+        try:
+            if engine == "faiss":
+                build_s, size, sweep = bench_faiss(base, queries, args.lists, probes,
+                                                   args.warmup, args.runs)
+            else:
+                build_s, size, sweep = bench_vectorann(base, queries, args.lists, probes,
+                                                       args.warmup, args.runs, info)
+        except Exception as e:
+            hb.log(f"{engine} FAILED: {type(e).__name__}: {e}")
+            errors.append((engine, f"{type(e).__name__}: {str(e).strip()}"))
+            continue
+        for p, found, qps in sweep:
+            recall = hb.recall_at_k(found, truth)
+            rows.append((engine, build_s, size, p, recall, qps))
+            hb.log(f"{engine}: probes {p}: recall@10 {recall:.4f}, {qps:.0f} QPS")
+
+    lines = ["# IVFFlat on Fashion-MNIST: vectorann vs FAISS IndexIVFFlat", "",
+             f"- data: {len(base)} base vectors (train images), {len(queries)} queries "
+             f"(first t10k images), 784 dims, L2, k = {K}",
+             f"- index: lists = {args.lists}, built on one thread (FAISS trains on all base "
+             "vectors; vectorann on a sample of 50 rows per list)",
+             f"- queries one at a time; QPS best of {args.runs} passes; vectorann through a "
+             "prepared statement over a unix socket (round trip included)",
+             f"- machine: {info.get('cpu')}, {info.get('cores')} cores; PostgreSQL "
+             f"{info.get('postgres', 'not run')}", "",
+             "| engine | build s | index MB | probes | recall@10 | QPS |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for engine, build_s, size, p, recall, qps in rows:
+        lines.append(f"| {engine} | {build_s:.1f} | {size / MIB:.1f} | {p} | "
+                     f"{recall:.4f} | {qps:.0f} |")
+    if "pg_plan_uses_index" in info:
+        lines.append("")
+        lines.append("PostgreSQL: the query plan uses the ivfflat index: "
+                     + ("yes." if info["pg_plan_uses_index"] else "NO."))
+    for engine, err in errors:
+        lines.append(f"ERROR ({engine}): {err}")
+    report = "\n".join(lines) + "\n"
+    print(report, end="")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(report)
+    hb.log(f"wrote {args.out}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
