@@ -48,13 +48,17 @@ load_candidates(Relation index, const VaIndexOps *ops, Size vector_size,
 
 /*
  * Add newtid to the layer list of the element at nbtid.  A full list is
- * pruned with the selection heuristic over its members plus newtid.
+ * pruned with the selection heuristic over its members plus newtid, or,
+ * with force, loses its last member to newtid.  Returns whether newtid is
+ * in the list afterwards.
  */
-static void
+static bool
 add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
-			 int layer, bool building)
+			 int layer, bool building, bool force)
 {
+	bool		kept = false;
+
 	int			cap = HnswLayerCapacity(layer, m);
 	Buffer		buf;
 	Page		page;
@@ -75,7 +79,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 		{
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
-			return;
+			return false;
 		}
 		slots = HnswElementNeighbours(tup, vector_size) + HnswLayerStart(layer, m);
 
@@ -85,7 +89,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
 			VaWalFinish(&wal);
 			UnlockReleaseBuffer(buf);
-			return;
+			return kept;
 		}
 
 		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
@@ -103,7 +107,14 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			else
 				VaWalAbort(&wal);	/* already linked */
 			UnlockReleaseBuffer(buf);
-			return;
+			return true;
+		}
+		else if (force)
+		{
+			slots[cap - 1] = *newtid;
+			VaWalFinish(&wal);
+			UnlockReleaseBuffer(buf);
+			return true;
 		}
 		else
 		{
@@ -129,7 +140,11 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < k)
+				{
 					HnswIdToTid(cands[selected[i]].id, &newlist[i]);
+					if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
+						kept = true;
+				}
 				else
 					ItemPointerSetInvalid(&newlist[i]);
 			}
@@ -306,9 +321,19 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	nlayers = top + 1;
 	for (int layer = 0; layer < nlayers; layer++)
 	{
+		bool		linked = false;
+
 		for (int j = 0; j < nlinks[layer]; j++)
-			add_backlink(index, ops, vector_size, m, &links[layer][j], &tid,
-						 layer, building);
+			linked |= add_backlink(index, ops, vector_size, m, &links[layer][j],
+								   &tid, layer, building, false);
+
+		/*
+		 * If every neighbour pruned the newcomer away, nothing would lead to
+		 * it on layer 0: make its nearest neighbour keep it.
+		 */
+		if (layer == 0 && !linked && nlinks[0] > 0)
+			add_backlink(index, ops, vector_size, m, &links[0][0], &tid, 0,
+						 building, true);
 	}
 
 	if (!building)
