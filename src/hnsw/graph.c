@@ -252,6 +252,13 @@ HnswIdSetAdd(HnswIdSet *set, uint64 id)
 	return !found;
 }
 
+/* Is id in the set? */
+bool
+HnswIdSetContains(HnswIdSet *set, uint64 id)
+{
+	return hnsw_visited_lookup((struct hnsw_visited_hash *) set, id) != NULL;
+}
+
 void
 HnswIdSetReset(HnswIdSet *set)
 {
@@ -289,6 +296,37 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->query = NULL;
 	dg->vector_size = vector_size;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
+}
+
+/*
+ * For candidates cands[0..n) (ids set), read each element (palloc'd copy),
+ * set its distance to base (a stored vector) and its deleted flag, sort
+ * cands nearest first and point vectors[i] at cands[i]'s vector.  For the
+ * neighbour-selection heuristic on disk.
+ */
+void
+HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
+				const void *base, VaCandidate *cands, int n, const void **vectors)
+{
+	VaHeap		heap;
+
+	VaHeapInit(&heap, n, false);
+	for (int i = 0; i < n; i++)
+	{
+		ItemPointerData tid;
+		HnswElementTuple e;
+
+		HnswIdToTid(cands[i].id, &tid);
+		e = HnswReadElement(index, &tid, vector_size);
+		cands[i].distance = ops->distance(base, HnswElementVector(e));
+		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		cands[i].aux = (uint64) (uintptr_t) e;
+		VaHeapPush(&heap, &cands[i]);
+	}
+	VaHeapDrainSorted(&heap, cands);
+	for (int i = 0; i < n; i++)
+		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
+	VaHeapFree(&heap);
 }
 
 /* A palloc'd copy of the element at tid (vector_size: bytes of its vector). */

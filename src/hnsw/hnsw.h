@@ -177,6 +177,7 @@ extern int	HnswMaxLevel(Size vector_size, int m);
 typedef struct HnswIdSet HnswIdSet;
 extern HnswIdSet *HnswIdSetCreate(int size);
 extern bool HnswIdSetAdd(HnswIdSet *set, uint64 id);
+extern bool HnswIdSetContains(HnswIdSet *set, uint64 id);
 extern void HnswIdSetReset(HnswIdSet *set);
 
 /* The on-disk graph used by insert and scan. */
@@ -196,6 +197,9 @@ extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid,
 										Size vector_size);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
+							   Size vector_size, const void *base,
+							   VaCandidate *cands, int n, const void **vectors);
 
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan

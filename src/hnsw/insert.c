@@ -18,35 +18,6 @@
 #include "utils/memutils.h"
 
 /*
- * Fill cands[0..n) with distances to base (a stored vector) and return
- * palloc'd copies of their vectors in vectors[]; cands come out sorted.
- */
-static void
-load_candidates(Relation index, const VaIndexOps *ops, Size vector_size,
-				const void *base, VaCandidate *cands, int n, const void **vectors)
-{
-	VaHeap		heap;
-
-	VaHeapInit(&heap, n, false);
-	for (int i = 0; i < n; i++)
-	{
-		ItemPointerData tid;
-		HnswElementTuple e;
-
-		HnswIdToTid(cands[i].id, &tid);
-		e = HnswReadElement(index, &tid, vector_size);
-		cands[i].distance = ops->distance(base, HnswElementVector(e));
-		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
-		cands[i].aux = (uint64) (uintptr_t) e;
-		VaHeapPush(&heap, &cands[i]);
-	}
-	VaHeapDrainSorted(&heap, cands);
-	for (int i = 0; i < n; i++)
-		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
-	VaHeapFree(&heap);
-}
-
-/*
  * Add newtid to the layer list of the element at nbtid.  A full list is
  * pruned with the selection heuristic over its members plus newtid, or,
  * with force, loses its last member to newtid.  Returns whether newtid is
@@ -133,7 +104,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			for (int i = 0; i < cap; i++)
 				cands[i].id = HnswTidToId(&slots[i]);
 			cands[cap].id = HnswTidToId(newtid);
-			load_candidates(index, ops, vector_size, HnswElementVector(base),
+			HnswLoadCandidates(index, ops, vector_size, HnswElementVector(base),
 							cands, cap + 1, vectors);
 			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
@@ -307,7 +278,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			n = VaHeapDrainSorted(&result, sorted);
 			memcpy(entries, sorted, sizeof(VaCandidate) * n);
 			nentries = n;
-			load_candidates(index, ops, vector_size, stored, sorted, n, vectors);
+			HnswLoadCandidates(index, ops, vector_size, stored, sorted, n, vectors);
 			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
 			for (int j = 0; j < k; j++)
 				HnswIdToTid(sorted[selected[j]].id, &slots[j]);

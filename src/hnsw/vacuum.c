@@ -1,18 +1,259 @@
 /*
  * vacuum.c
- *	  VACUUM for HNSW.  ambulkdelete visits every element page once and marks
- *	  the elements whose heap rows are dead as deleted (flag set, heap TID
- *	  cleared) in one WAL record per page.  Deleted elements stay in the graph
- *	  as routing points: searches pass through them but never return them, so
- *	  recall does not collapse while the graph is not yet repaired, and the
- *	  heap TID can be reused safely.  Graph repair and space reuse are not
- *	  done yet (see README.md).
+ *	  VACUUM for HNSW.  ambulkdelete first visits every element page once and
+ *	  marks the elements whose heap rows are dead as deleted (flag set, heap
+ *	  TID cleared) in one WAL record per page, so scans stop returning them
+ *	  and the heap TIDs can be reused.  Then it repairs the graph: every live
+ *	  element whose list on some layer links to a deleted element gets that
+ *	  list chosen anew by the neighbour heuristic (Malkov & Yashunin 2018,
+ *	  Algorithm 4) from its live neighbours and the live neighbours of the
+ *	  deleted ones (the usual local repair), and a deleted entry point is
+ *	  replaced by a live element of the highest level.  Inserts wait during
+ *	  the repair.  The deleted elements' space is not reused yet.
  */
 #include "hnsw/hnsw.h"
 
 #include "commands/vacuum.h"
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+/* Does tup (live) link to a deleted element on any layer? */
+static bool
+links_to_dead(HnswElementTuple tup, Size vector_size, int m, HnswIdSet *dead)
+{
+	ItemPointerData *slots = HnswElementNeighbours(tup, vector_size);
+	int			nslots = HnswSlotCount(tup->level, m);
+	uint64		id;
+
+	for (int i = 0; i < nslots; i++)
+	{
+		if (!ItemPointerIsValid(&slots[i]))
+			continue;
+		id = HnswTidToId(&slots[i]);
+		if (HnswIdSetContains(dead, id))
+			return true;
+	}
+	return false;
+}
+
+/* Add id to ids[0..*n) unless present or excluded (self, dead). */
+static void
+add_candidate(uint64 *ids, int *n, uint64 id, uint64 self, HnswIdSet *dead)
+{
+	if (id == self || HnswIdSetContains(dead, id))
+		return;
+	for (int i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	ids[(*n)++] = id;
+}
+
+/*
+ * Choose new lists for every layer of the live element at tid that links to
+ * a deleted element, and write them (one WAL record per changed element).
+ */
+static void
+repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
+			   const ItemPointerData *tid, HnswIdSet *dead)
+{
+	Size		vector_size = meta->vector_size;
+	int			m = meta->m;
+	HnswElementTuple copy = HnswReadElement(index, tid, vector_size);
+	ItemPointerData *slots = HnswElementNeighbours(copy, vector_size);
+	uint64		self = HnswTidToId(tid);
+	bool		changed = false;
+
+	for (int layer = 0; layer <= copy->level; layer++)
+	{
+		ItemPointerData *list = slots + HnswLayerStart(layer, m);
+		int			cap = HnswLayerCapacity(layer, m);
+		int			maxcand = cap + cap * cap;
+		uint64	   *ids = palloc(sizeof(uint64) * maxcand);
+		int			n = 0;
+		bool		has_dead = false;
+		VaCandidate *cands;
+		const void **vectors;
+		int		   *selected;
+		int			k;
+
+		for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
+		{
+			uint64		id = HnswTidToId(&list[i]);
+
+			if (HnswIdSetContains(dead, id))
+			{
+				/* a deleted neighbour: offer its live neighbours instead */
+				HnswElementTuple d = HnswReadElement(index, &list[i], vector_size);
+
+				has_dead = true;
+				if (layer <= d->level)
+				{
+					ItemPointerData *dl = HnswElementNeighbours(d, vector_size) +
+						HnswLayerStart(layer, m);
+
+					for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
+						add_candidate(ids, &n, HnswTidToId(&dl[j]), self, dead);
+				}
+				pfree(d);
+			}
+			else
+				add_candidate(ids, &n, id, self, dead);
+		}
+		if (!has_dead)
+			continue;
+
+		cands = palloc(sizeof(VaCandidate) * Max(n, 1));
+		vectors = palloc(sizeof(void *) * Max(n, 1));
+		selected = palloc(sizeof(int) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			cands[i].id = ids[i];
+		HnswLoadCandidates(index, ops, vector_size, HnswElementVector(copy),
+						   cands, n, vectors);
+		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected);
+		for (int i = 0; i < cap; i++)
+		{
+			if (i < k)
+				HnswIdToTid(cands[selected[i]].id, &list[i]);
+			else
+				ItemPointerSetInvalid(&list[i]);
+		}
+		changed = true;
+	}
+
+	if (changed)
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+		Page		page;
+		HnswElementTuple tup;
+		VaWal		wal;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		VaWalBegin(&wal, index, false);
+		page = VaWalRegister(&wal, buf, false);
+		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+		memcpy(HnswElementNeighbours(tup, vector_size), slots,
+			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Repair every live element that links to a deleted one, and move a deleted
+ * entry point to a live element of the highest level.  Runs with inserts
+ * locked out, so lists change only here.
+ */
+static void
+repair_graph(IndexVacuumInfo *info)
+{
+	Relation	index = info->index;
+	const VaIndexOps *ops = HnswGetIndexOps(index);
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	HnswIdSet  *dead;
+	MemoryContext ctx;
+	MemoryContext old;
+	ItemPointerData best;
+	int			best_level = -1;
+	bool		entry_dead = false;
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum repair",
+								ALLOCSET_DEFAULT_SIZES);
+	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	HnswReadMeta(index, &meta);
+	nblocks = RelationGetNumberOfBlocks(index);
+	ItemPointerSetInvalid(&best);
+
+	/* the deleted elements */
+	dead = HnswIdSetCreate(1024);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData tid;
+
+			ItemPointerSet(&tid, blkno, off);
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+			{
+				HnswIdSetAdd(dead, HnswTidToId(&tid));
+				if (ItemPointerEquals(&tid, &meta.entry_point))
+					entry_dead = true;
+			}
+			else if (tup->level > best_level)
+			{
+				best_level = tup->level;
+				best = tid;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* the lists that link to them */
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		OffsetNumber *todo;
+		int			ntodo = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (!(tup->flags & HNSW_ELEMENT_DELETED) &&
+				links_to_dead(tup, meta.vector_size, meta.m, dead))
+				todo[ntodo++] = off;
+		}
+		UnlockReleaseBuffer(buf);
+
+		old = MemoryContextSwitchTo(ctx);
+		for (int i = 0; i < ntodo; i++)
+		{
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			ItemPointerSet(&tid, blkno, todo[i]);
+			repair_element(index, ops, &meta, &tid, dead);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+	}
+
+	if (entry_dead)
+	{
+		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		HnswMetaPage m;
+		VaWal		wal;
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		VaWalBegin(&wal, index, false);
+		m = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
+		m->entry_point = best;	/* invalid if nothing lives */
+		m->entry_level = (int16) best_level;
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(metabuf);
+	}
+
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	MemoryContextDelete(ctx);
+}
 
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -21,8 +262,11 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
+	double		removed_before;
+
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	removed_before = stats->tuples_removed;
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
@@ -71,6 +315,9 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		}
 		ReleaseBuffer(buf);
 	}
+
+	if (stats->tuples_removed > removed_before)
+		repair_graph(info);
 	return stats;
 }
 
