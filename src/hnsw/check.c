@@ -249,13 +249,7 @@ check_links(CheckState *cs)
 static void
 check_entry_and_reach(CheckState *cs)
 {
-	Size		vector_size = cs->meta.vector_size;
-	int			m = cs->meta.m;
-	bool	   *seen;
-	uint32	   *queue;
-	ItemPointerData *queue_tid;
-	uint32		head = 0;
-	uint32		tail = 0;
+	HnswReach	reach;
 	int			top = -1;
 
 	for (uint32 n = 0; n < cs->nelements; n++)
@@ -282,54 +276,14 @@ check_entry_and_reach(CheckState *cs)
 		problem(cs, PROBLEM_ENTRY, "an element has level %d, above the entry level %d",
 				top, cs->meta.entry_level);
 
-	seen = palloc0(sizeof(bool) * cs->nelements);
-	queue = palloc(sizeof(uint32) * cs->nelements);
-	queue_tid = palloc(sizeof(ItemPointerData) * cs->nelements);
-	seen[element_number(cs, &cs->meta.entry_point)] = true;
-	queue[tail] = element_number(cs, &cs->meta.entry_point);
-	queue_tid[tail++] = cs->meta.entry_point;
-	while (head < tail)
+	HnswComputeReach(cs->index, &cs->meta, NULL, &reach);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < reach.nblocks; blkno++)
 	{
-		ItemPointerData tid = queue_tid[head++];
-		Buffer		buf = ReadBuffer(cs->index, ItemPointerGetBlockNumber(&tid));
-		Page		page;
-		HnswElementTuple tup;
-		ItemPointerData *slots;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&tid)));
-		if (ItemIdGetLength(PageGetItemId(page, ItemPointerGetOffsetNumber(&tid))) ==
-			HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m))
+		for (OffsetNumber off = FirstOffsetNumber; off <= reach.maxoff[blkno]; off++)
 		{
-			/* every layer's links: searches enter layer 0 from above */
-			slots = HnswElementNeighbours(tup, vector_size);
-			for (int i = 0; i < HnswSlotCount(tup->level, m); i++)
-			{
-				uint32		n;
+			uint32		n = reach.base[blkno] + off - FirstOffsetNumber;
 
-				if (!ItemPointerIsValid(&slots[i]) || !item_exists(cs, &slots[i]))
-					continue;
-				n = element_number(cs, &slots[i]);
-				if (!seen[n])
-				{
-					seen[n] = true;
-					queue[tail] = n;
-					queue_tid[tail++] = slots[i];
-				}
-			}
-		}
-		UnlockReleaseBuffer(buf);
-	}
-
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
-	{
-		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
-		{
-			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
-
-			if (!seen[n] && !cs->deleted[n])
+			if (reach.live[n] && !reach.seen[n])
 				problem(cs, PROBLEM_UNREACHABLE,
 						"live element (%u,%u) is unreachable from the entry point", blkno, off);
 		}

@@ -201,6 +201,22 @@ extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
 							   Size vector_size, const void *base,
 							   VaCandidate *cands, int n, const void **vectors);
 
+/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
+typedef struct HnswReach
+{
+	BlockNumber nblocks;
+	OffsetNumber *maxoff;		/* items per block, 0 for pages not ours */
+	uint32	   *base;			/* element number of (block, 1) */
+	uint32		nelements;
+	bool	   *seen;			/* reached from the entry point */
+	bool	   *live;			/* well-formed and not deleted */
+	int32	   *indegree;		/* links to it, all layers */
+} HnswReach;
+
+extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
+							 BufferAccessStrategy strategy, HnswReach *reach);
+extern int64 HnswReachNumber(const HnswReach *reach, const ItemPointerData *tid);
+
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan
 {

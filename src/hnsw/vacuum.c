@@ -7,9 +7,10 @@
  *	  element whose list on some layer links to a deleted element gets that
  *	  list chosen anew by the neighbour heuristic (Malkov & Yashunin 2018,
  *	  Algorithm 4) from its live neighbours and the live neighbours of the
- *	  deleted ones (the usual local repair), and a deleted entry point is
- *	  replaced by a live element of the highest level.  Inserts wait during
- *	  the repair.  The deleted elements' space is not reused yet.
+ *	  deleted ones (the usual local repair), a deleted entry point is
+ *	  replaced by a live element of the highest level, and live elements the
+ *	  repair left without a way in are linked again.  Inserts wait during the
+ *	  repair.  The deleted elements' space is not reused yet.
  */
 #include "hnsw/hnsw.h"
 
@@ -141,6 +142,94 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 }
 
 /*
+ * Give every live element a way in again: the repair can drop an element's
+ * last in-link.  Each live element no chain of links from the entry point
+ * reaches gets a layer-0 link from the first reachable element of its own
+ * layer-0 list, in a free slot or in place of a link whose target has other
+ * in-links (one WAL record each).
+ */
+static void
+reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
+					  BufferAccessStrategy strategy)
+{
+	HnswReach	r;
+	int			cap0 = HnswLayerCapacity(0, meta->m);
+
+	HnswComputeReach(index, meta, strategy, &r);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
+		{
+			uint32		u = r.base[blkno] + off - FirstOffsetNumber;
+			ItemPointerData utid;
+			HnswElementTuple copy;
+			ItemPointerData *mine;
+			ItemPointerData from;
+			Buffer		buf;
+			Page		page;
+			HnswElementTuple tup;
+			ItemPointerData *list;
+			int			slot;
+			VaWal		wal;
+
+			if (!r.live[u] || r.seen[u])
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			ItemPointerSet(&utid, blkno, off);
+			copy = HnswReadElement(index, &utid, meta->vector_size);
+			mine = HnswElementNeighbours(copy, meta->vector_size);
+			ItemPointerSetInvalid(&from);
+			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]); i++)
+			{
+				int64		t = HnswReachNumber(&r, &mine[i]);
+
+				if (t >= 0 && r.seen[t] && r.live[t])
+				{
+					from = mine[i];
+					break;
+				}
+			}
+			pfree(copy);
+			if (!ItemPointerIsValid(&from))
+				continue;
+
+			buf = ReadBuffer(index, ItemPointerGetBlockNumber(&from));
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			VaWalBegin(&wal, index, false);
+			page = VaWalRegister(&wal, buf, false);
+			tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&from)));
+			list = HnswElementNeighbours(tup, meta->vector_size);
+			for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
+				;
+			if (slot == cap0)
+			{
+				for (slot = cap0 - 1; slot >= 0; slot--)
+				{
+					int64		t = HnswReachNumber(&r, &list[slot]);
+
+					if (t < 0 || r.indegree[t] > 1)
+						break;
+				}
+			}
+			if (slot >= 0)
+			{
+				int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(&r, &list[slot]) : -1;
+
+				if (old >= 0)
+					r.indegree[old]--;
+				list[slot] = utid;
+				r.indegree[u]++;
+				r.seen[u] = true;
+				VaWalFinish(&wal);
+			}
+			else
+				VaWalAbort(&wal);
+			UnlockReleaseBuffer(buf);
+		}
+	}
+}
+
+/*
  * Repair every live element that links to a deleted one, and move a deleted
  * entry point to a live element of the highest level.  Runs with inserts
  * locked out, so lists change only here.
@@ -250,6 +339,11 @@ repair_graph(IndexVacuumInfo *info)
 		VaWalFinish(&wal);
 		UnlockReleaseBuffer(metabuf);
 	}
+
+	HnswReadMeta(index, &meta);
+	old = MemoryContextSwitchTo(ctx);
+	reconnect_unreachable(index, &meta, info->strategy);
+	MemoryContextSwitchTo(old);
 
 	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	MemoryContextDelete(ctx);
