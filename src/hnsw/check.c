@@ -252,8 +252,10 @@ check_entry_and_reach(CheckState *cs)
 	HnswReach	reach;
 	int			top = -1;
 
+	/* deleted elements keep their level but are unlinked: only live ones count */
 	for (uint32 n = 0; n < cs->nelements; n++)
-		top = Max(top, (int) cs->level[n]);
+		if (!cs->deleted[n])
+			top = Max(top, (int) cs->level[n]);
 
 	if (!ItemPointerIsValid(&cs->meta.entry_point))
 	{
@@ -273,7 +275,7 @@ check_entry_and_reach(CheckState *cs)
 		problem(cs, PROBLEM_ENTRY, "entry point level is %d, metapage says %d",
 				cs->level[element_number(cs, &cs->meta.entry_point)], cs->meta.entry_level);
 	if (top > cs->meta.entry_level)
-		problem(cs, PROBLEM_ENTRY, "an element has level %d, above the entry level %d",
+		problem(cs, PROBLEM_ENTRY, "a live element has level %d, above the entry level %d",
 				top, cs->meta.entry_level);
 
 	HnswComputeReach(cs->index, &cs->meta, NULL, &reach);

@@ -415,7 +415,11 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
-/* amvacuumcleanup: count pages and live elements. */
+/*
+ * amvacuumcleanup: count pages and live elements.  When this VACUUM deleted
+ * nothing (so bulkdelete's repair did not run), still relink elements that
+ * inserts' pruning left unreachable.
+ */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -425,7 +429,21 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (info->analyze_only)
 		return stats;
 	if (stats == NULL)
+	{
+		HnswMetaPageData meta;
+		MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
+												  "hnsw vacuum relink",
+												  ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+
+		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+		HnswReadMeta(index, &meta);
+		reconnect_unreachable(index, &meta, info->strategy);
+		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	}
 
 	nblocks = RelationGetNumberOfBlocks(index);
 	stats->num_pages = nblocks;
