@@ -41,7 +41,10 @@ SELECT count(*) AS live,
        count(*) FILTER (WHERE (SELECT h2.id FROM hd h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hd h1;
 -- new rows may reuse deleted heap slots: they are found, the old ones are not
+CREATE TEMP TABLE size_before AS SELECT pg_relation_size('hd_idx') AS bytes;
 INSERT INTO hd SELECT id + 10000, v FROM hd_deleted WHERE id <= 300;
+-- and they go into the index slots VACUUM freed: the index does not grow
+SELECT pg_relation_size('hd_idx') = bytes AS same_size FROM size_before;
 SELECT count(*) AS reinserted,
        count(*) FILTER (WHERE (SELECT h.id FROM hd h ORDER BY h.v <-> d.v LIMIT 1) = d.id + 10000) AS found
 FROM hd_deleted d WHERE id <= 300;

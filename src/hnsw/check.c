@@ -191,7 +191,8 @@ check_links(CheckState *cs)
 			ItemPointerData self;
 
 			if (!ItemIdIsNormal(iid) ||
-				ItemIdGetLength(iid) != HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m))
+				ItemIdGetLength(iid) != HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m) ||
+				(tup->flags & HNSW_ELEMENT_FREE))
 				continue;
 			ItemPointerSet(&self, blkno, off);
 			for (int layer = 0; layer <= tup->level; layer++)

@@ -93,7 +93,8 @@ typedef struct HnswElementTupleData
 
 typedef HnswElementTupleData *HnswElementTuple;
 
-#define HNSW_ELEMENT_DELETED		0x01
+#define HNSW_ELEMENT_DELETED		0x01	/* heap row dead: never returned */
+#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup, vector_size) \

@@ -14,6 +14,7 @@
 
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
@@ -124,8 +125,77 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 }
 
 /*
- * Write tup (size bytes) on the insert page, or on a new page when it does
- * not fit, and update the metapage as needed (insert page, first element's
+ * Largest free element slot on page other than skip (bytes; 0 if none).
+ */
+static Size
+largest_free_slot(Page page, OffsetNumber skip)
+{
+	Size		largest = 0;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		iid = PageGetItemId(page, off);
+		HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+
+		if (off != skip && (e->flags & HNSW_ELEMENT_FREE))
+			largest = Max(largest, ItemIdGetLength(iid));
+	}
+	return largest;
+}
+
+/*
+ * Find a slot VACUUM freed that can hold size bytes, through the free space
+ * map (which records each page's largest free slot).  Returns the page's
+ * buffer exclusively locked and the slot in *off, or InvalidBuffer.
+ */
+static Buffer
+find_free_slot(Relation index, Size size, OffsetNumber *off)
+{
+	/*
+	 * The map keeps space in BLCKSZ / 256 byte steps, rounding what is
+	 * recorded down and what is asked for up; ask for size rounded down so
+	 * a slot of exactly size bytes is found (the page is checked anyway).
+	 */
+	Size		ask = size - size % (BLCKSZ / 256);
+
+	for (int tries = 0; tries < 4; tries++)
+	{
+		BlockNumber blkno = GetPageWithFreeSpace(index, ask);
+		Buffer		buf;
+		Page		page;
+
+		if (blkno == InvalidBlockNumber)
+			return InvalidBuffer;
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW &&
+			blkno != HNSW_METAPAGE_BLKNO)
+		{
+			for (OffsetNumber o = FirstOffsetNumber; o <= PageGetMaxOffsetNumber(page); o++)
+			{
+				ItemId		iid = PageGetItemId(page, o);
+				HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+
+				if ((e->flags & HNSW_ELEMENT_FREE) && ItemIdGetLength(iid) >= size)
+				{
+					*off = o;
+					return buf;
+				}
+			}
+			/* stale entry: record what the page really has */
+			RecordPageWithFreeSpace(index, blkno, largest_free_slot(page, InvalidOffsetNumber));
+		}
+		else
+			RecordPageWithFreeSpace(index, blkno, 0);
+		UnlockReleaseBuffer(buf);
+	}
+	return InvalidBuffer;
+}
+
+/*
+ * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
+ * else on a new page, and update the metapage as needed (insert page, first element's
  * dimensions, entry point when the new element's level is the highest).
  * Returns the element's TID in *tid.
  */
@@ -142,9 +212,14 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
 		tup->level > metacopy->entry_level;
 	OffsetNumber off;
+	OffsetNumber reuse = InvalidOffsetNumber;
+	Size		left = 0;
 	VaWal		wal;
 
-	if (metacopy->insert_page != InvalidBlockNumber)
+	/* a slot VACUUM freed first (none exist during a build) */
+	if (!building)
+		buf = find_free_slot(index, size, &reuse);
+	if (!BufferIsValid(buf) && metacopy->insert_page != InvalidBlockNumber)
 	{
 		buf = ReadBuffer(index, metacopy->insert_page);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -164,7 +239,17 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	page = VaWalRegister(&wal, buf, new_page);
 	if (new_page)
 		VaInitPage(page, VA_PAGE_ID_HNSW);
-	off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
+	if (reuse != InvalidOffsetNumber)
+	{
+		/* the slot keeps its line pointer; the item shrinks to size */
+		if (!PageIndexTupleOverwrite(page, reuse, (Item) tup, size))
+			elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
+				 BufferGetBlockNumber(buf), reuse, RelationGetRelationName(index));
+		off = reuse;
+		left = largest_free_slot(page, InvalidOffsetNumber);
+	}
+	else
+		off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add hnsw element to index \"%s\"",
 			 RelationGetRelationName(index));
@@ -192,6 +277,8 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	}
 	else
 		VaWalFinish(&wal);
+	if (reuse != InvalidOffsetNumber)
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
 }
 

@@ -10,13 +10,15 @@
  *	  deleted ones (the usual local repair), a deleted entry point is
  *	  replaced by a live element of the highest level, and live elements the
  *	  repair left without a way in are linked again.  Inserts wait during the
- *	  repair.  The deleted elements' space is not reused yet.
+ *	  repair.  Finally the deleted elements are marked free and their pages'
+ *	  largest free slots recorded in the free space map for inserts to reuse.
  */
 #include "hnsw/hnsw.h"
 
 #include "commands/vacuum.h"
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
@@ -230,6 +232,68 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 }
 
 /*
+ * After the repair no list links to a deleted element any more: mark them
+ * free (lists cleared, one WAL record per page) and record each page's
+ * largest free slot in the free space map, where inserts look for room.
+ */
+static void
+free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy strategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		bool		to_free = false;
+		Size		largest = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+
+			if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+				to_free = true;
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+				largest = Max(largest, ItemIdGetLength(iid));
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		if (to_free)
+		{
+			VaWal		wal;
+
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			VaWalBegin(&wal, index, false);
+			page = VaWalRegister(&wal, buf, false);
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+				if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+				{
+					ItemPointerData *slots = HnswElementNeighbours(tup, meta->vector_size);
+
+					tup->flags |= HNSW_ELEMENT_FREE;
+					for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+						ItemPointerSetInvalid(&slots[i]);
+				}
+			}
+			VaWalFinish(&wal);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+		RecordPageWithFreeSpace(index, blkno, largest);
+	}
+	FreeSpaceMapVacuum(index);
+}
+
+/*
  * Repair every live element that links to a deleted one, and move a deleted
  * entry point to a live element of the highest level.  Runs with inserts
  * locked out, so lists change only here.
@@ -343,6 +407,7 @@ repair_graph(IndexVacuumInfo *info)
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
 	reconnect_unreachable(index, &meta, info->strategy);
+	free_deleted(index, &meta, info->strategy);
 	MemoryContextSwitchTo(old);
 
 	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
