@@ -14,6 +14,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "storage/bufmgr.h"
 
 /* The visited set of the on-disk graph: a simplehash of element ids. */
@@ -191,12 +192,63 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
 	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 }
 
+#define RECENT_CHUNK 1024
+
+/*
+ * Which shared buffer held each block of the index searched last, kept for
+ * the backend's life: queries touch largely the same pages, and a buffer
+ * that still holds its block is pinned by ReadRecentBuffer without the
+ * buffer mapping lookup.  A wrong guess only costs that lookup.
+ */
+static Oid	recent_relid = InvalidOid;
+static BlockNumber recent_nblocks = 0;
+static Buffer **recent_chunks = NULL;
+
+static void
+recent_reset(Relation index)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	if (recent_chunks != NULL)
+	{
+		for (BlockNumber i = 0; i < recent_nblocks / RECENT_CHUNK + 1; i++)
+			if (recent_chunks[i])
+				pfree(recent_chunks[i]);
+		pfree(recent_chunks);
+	}
+	recent_relid = RelationGetRelid(index);
+	recent_nblocks = nblocks;
+	recent_chunks = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
+}
+
+/* Pin block blkno of the graph's index (see above). */
+Buffer
+HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
+{
+	Buffer	   *chunk;
+	Buffer		buf;
+
+	if (blkno >= recent_nblocks)
+		return ReadBuffer(dg->index, blkno);
+	chunk = recent_chunks[blkno / RECENT_CHUNK];
+	if (chunk == NULL)
+		chunk = recent_chunks[blkno / RECENT_CHUNK] =
+			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
+	buf = chunk[blkno % RECENT_CHUNK];
+	if (buf != InvalidBuffer && VaReadRecentBuffer(dg->index, blkno, buf))
+		return buf;
+	buf = ReadBuffer(dg->index, blkno);
+	chunk[blkno % RECENT_CHUNK] = buf;
+	return buf;
+}
+
 static void
 disk_evaluate(HnswGraph *graph, VaCandidate *c)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
 	BlockNumber blkno = (BlockNumber) (c->id >> 16);
-	Buffer		buf = ReadBuffer(dg->index, blkno);
+	Buffer		buf = HnswReadBuffer(dg, blkno);
 	HnswElementTuple tup;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -213,7 +265,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
 	BlockNumber blkno = (BlockNumber) (id >> 16);
-	Buffer		buf = ReadBuffer(dg->index, blkno);
+	Buffer		buf = HnswReadBuffer(dg, blkno);
 	HnswElementTuple tup;
 	int			n = 0;
 
@@ -297,6 +349,9 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->query = NULL;
 	dg->vector_size = vector_size;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
+	if (RelationGetRelid(index) != recent_relid ||
+		RelationGetNumberOfBlocks(index) > recent_nblocks + RECENT_CHUNK)
+		recent_reset(index);
 }
 
 /*

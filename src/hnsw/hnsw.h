@@ -192,6 +192,8 @@ typedef struct HnswDiskGraph
 	HnswIdSet  *visited;
 } HnswDiskGraph;
 
+extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);
+
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, Size vector_size,
 							  int ef);

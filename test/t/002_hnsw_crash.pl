@@ -71,11 +71,11 @@ my $missing = $node->safe_psql('postgres', q{
 is($missing, '0', 'every committed row is found by an exact-match kNN query');
 
 # the recovered index keeps accepting inserts
-$node->safe_psql('postgres', "INSERT INTO items (embedding) VALUES (array_fill(7, ARRAY[$dim])::real[]::vector)");
+$node->safe_psql('postgres', "INSERT INTO items (embedding) VALUES (array_fill(0.5, ARRAY[$dim])::real[]::vector)");
 is($node->safe_psql('postgres', qq{
 	SET enable_seqscan = off;
-	SELECT embedding = array_fill(7, ARRAY[$dim])::real[]::vector FROM items
-	ORDER BY embedding <-> array_fill(7, ARRAY[$dim])::real[]::vector LIMIT 1}),
+	SELECT embedding = array_fill(0.5, ARRAY[$dim])::real[]::vector FROM items
+	ORDER BY embedding <-> array_fill(0.5, ARRAY[$dim])::real[]::vector LIMIT 1}),
 	't', 'an insert after recovery is found');
 
 $node->stop;
