@@ -78,6 +78,7 @@ DROP INDEX hb_default;
 
 -- a distance the index does not serve is not planned on it
 CREATE INDEX hb_l2 ON hb USING hnsw (v vector_l2_ops);
+SELECT * FROM hnsw_check('hb_l2');
 EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY v <=> '[1,2,3,4,5,6,7,8]' LIMIT 10;
 
 -- without enable_seqscan = off the planner still picks the index for kNN
@@ -140,6 +141,7 @@ ANALYZE hs;
 SET maintenance_work_mem = '1MB';
 CREATE INDEX hs_idx ON hs USING hnsw (v);
 RESET maintenance_work_mem;
+SELECT * FROM hnsw_check('hs_idx');
 SELECT count(*) AS rows,
        count(*) FILTER (WHERE (SELECT h2.id FROM hs h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hs h1;

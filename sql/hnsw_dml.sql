@@ -10,6 +10,9 @@ SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 16) WHERE i > 0)::
 FROM generate_series(1, 1000) i;
 CREATE INDEX hd_idx ON hd USING hnsw (v) WITH (m = 8, ef_construction = 32);
 
+-- a sound index: hnsw_check finds nothing
+SELECT * FROM hnsw_check('hd_idx');
+
 -- every row inserted after the build is its own nearest neighbour
 INSERT INTO hd
 SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 16) WHERE i > 0)::vector
@@ -17,6 +20,8 @@ FROM generate_series(1001, 1500) i;
 SELECT count(*) AS inserted,
        count(*) FILTER (WHERE (SELECT h2.id FROM hd h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hd h1 WHERE id > 1000;
+
+SELECT problem FROM hnsw_check('hd_idx') WHERE problem <> 'unreachable';
 
 -- so is every row of the build
 SELECT count(*) AS built,
@@ -36,16 +41,21 @@ SELECT count(*) AS live,
        count(*) FILTER (WHERE (SELECT h2.id FROM hd h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hd h1;
 -- new rows may reuse deleted heap slots: they are found, the old ones are not
+CREATE TEMP TABLE size_before AS SELECT pg_relation_size('hd_idx') AS bytes;
 INSERT INTO hd SELECT id + 10000, v FROM hd_deleted WHERE id <= 300;
+-- and they go into the index slots VACUUM freed: the index does not grow
+SELECT pg_relation_size('hd_idx') = bytes AS same_size FROM size_before;
 SELECT count(*) AS reinserted,
        count(*) FILTER (WHERE (SELECT h.id FROM hd h ORDER BY h.v <-> d.v LIMIT 1) = d.id + 10000) AS found
 FROM hd_deleted d WHERE id <= 300;
+SELECT problem FROM hnsw_check('hd_idx') WHERE problem <> 'unreachable';
 -- VACUUM reports the live index tuples
 VACUUM hd;
 SELECT reltuples FROM pg_class WHERE relname = 'hd_idx';
 
 -- REINDEX gives an index that answers the same
 REINDEX INDEX hd_idx;
+SELECT * FROM hnsw_check('hd_idx');
 SELECT count(*) AS live,
        count(*) FILTER (WHERE (SELECT h2.id FROM hd h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hd h1;

@@ -38,3 +38,9 @@ CREATE INDEX ON hbig2 USING hnsw (v);
 INSERT INTO hbig2 SELECT array_fill(1, ARRAY[3000])::real[]::vector;
 
 DROP TABLE hx, hbig, hbig2;
+
+-- hnsw_check accepts only hnsw indexes
+CREATE TABLE hc (id int PRIMARY KEY, v vector(2));
+SELECT * FROM hnsw_check('hc_pkey');
+SELECT * FROM hnsw_check('hc');
+DROP TABLE hc;

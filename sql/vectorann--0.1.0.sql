@@ -943,6 +943,15 @@ CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
 
 COMMENT ON ACCESS METHOD hnsw IS 'HNSW graph index for approximate nearest-neighbour search';
 
+-- hnsw_check(index regclass): one row per structural violation of an hnsw
+-- index; problem is the kind (page, element, link, entry point, unreachable:
+-- a live element no chain of links from the entry point reaches), detail
+-- says where.  No rows when sound.  Errors: not an hnsw index.  Blocks
+-- inserts into the index while it runs.
+CREATE FUNCTION hnsw_check(index regclass, OUT problem text, OUT detail text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
 -- Each operator class pairs one ORDER BY operator with the support function
 -- that tells the index how to store values and measure distance.
 CREATE OPERATOR CLASS vector_l2_ops

@@ -108,6 +108,22 @@ VaExtendBuffer(Relation rel, ForkNumber fork)
 #endif
 }
 
+/*
+ * Pin blkno of rel's main fork if buffer recent still holds it (no buffer
+ * mapping lookup); false otherwise.  PG 14 added ReadRecentBuffer.
+ */
+static inline bool
+VaReadRecentBuffer(Relation rel, BlockNumber blkno, Buffer recent)
+{
+#if PG_VERSION_NUM >= 160000
+	return ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, blkno, recent);
+#elif PG_VERSION_NUM >= 140000
+	return ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blkno, recent);
+#else
+	return false;
+#endif
+}
+
 /* Reserve a GUC prefix so misspelt settings under it are reported. */
 #if PG_VERSION_NUM >= 150000
 #define VaReserveGucPrefix(prefix) MarkGUCPrefixReserved(prefix)

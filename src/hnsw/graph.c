@@ -13,6 +13,8 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
 #include "storage/bufmgr.h"
 
 /* The visited set of the on-disk graph: a simplehash of element ids. */
@@ -190,12 +192,63 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
 	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 }
 
+#define RECENT_CHUNK 1024
+
+/*
+ * Which shared buffer held each block of the index searched last, kept for
+ * the backend's life: queries touch largely the same pages, and a buffer
+ * that still holds its block is pinned by ReadRecentBuffer without the
+ * buffer mapping lookup.  A wrong guess only costs that lookup.
+ */
+static Oid	recent_relid = InvalidOid;
+static BlockNumber recent_nblocks = 0;
+static Buffer **recent_chunks = NULL;
+
+static void
+recent_reset(Relation index)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	if (recent_chunks != NULL)
+	{
+		for (BlockNumber i = 0; i < recent_nblocks / RECENT_CHUNK + 1; i++)
+			if (recent_chunks[i])
+				pfree(recent_chunks[i]);
+		pfree(recent_chunks);
+	}
+	recent_relid = RelationGetRelid(index);
+	recent_nblocks = nblocks;
+	recent_chunks = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
+}
+
+/* Pin block blkno of the graph's index (see above). */
+Buffer
+HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
+{
+	Buffer	   *chunk;
+	Buffer		buf;
+
+	if (blkno >= recent_nblocks)
+		return ReadBuffer(dg->index, blkno);
+	chunk = recent_chunks[blkno / RECENT_CHUNK];
+	if (chunk == NULL)
+		chunk = recent_chunks[blkno / RECENT_CHUNK] =
+			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
+	buf = chunk[blkno % RECENT_CHUNK];
+	if (buf != InvalidBuffer && VaReadRecentBuffer(dg->index, blkno, buf))
+		return buf;
+	buf = ReadBuffer(dg->index, blkno);
+	chunk[blkno % RECENT_CHUNK] = buf;
+	return buf;
+}
+
 static void
 disk_evaluate(HnswGraph *graph, VaCandidate *c)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
 	BlockNumber blkno = (BlockNumber) (c->id >> 16);
-	Buffer		buf = ReadBuffer(dg->index, blkno);
+	Buffer		buf = HnswReadBuffer(dg, blkno);
 	HnswElementTuple tup;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -212,7 +265,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
 	BlockNumber blkno = (BlockNumber) (id >> 16);
-	Buffer		buf = ReadBuffer(dg->index, blkno);
+	Buffer		buf = HnswReadBuffer(dg, blkno);
 	HnswElementTuple tup;
 	int			n = 0;
 
@@ -252,6 +305,13 @@ HnswIdSetAdd(HnswIdSet *set, uint64 id)
 	return !found;
 }
 
+/* Is id in the set? */
+bool
+HnswIdSetContains(HnswIdSet *set, uint64 id)
+{
+	return hnsw_visited_lookup((struct hnsw_visited_hash *) set, id) != NULL;
+}
+
 void
 HnswIdSetReset(HnswIdSet *set)
 {
@@ -289,6 +349,40 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->query = NULL;
 	dg->vector_size = vector_size;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
+	if (RelationGetRelid(index) != recent_relid ||
+		RelationGetNumberOfBlocks(index) > recent_nblocks + RECENT_CHUNK)
+		recent_reset(index);
+}
+
+/*
+ * For candidates cands[0..n) (ids set), read each element (palloc'd copy),
+ * set its distance to base (a stored vector) and its deleted flag, sort
+ * cands nearest first and point vectors[i] at cands[i]'s vector.  For the
+ * neighbour-selection heuristic on disk.
+ */
+void
+HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
+				const void *base, VaCandidate *cands, int n, const void **vectors)
+{
+	VaHeap		heap;
+
+	VaHeapInit(&heap, n, false);
+	for (int i = 0; i < n; i++)
+	{
+		ItemPointerData tid;
+		HnswElementTuple e;
+
+		HnswIdToTid(cands[i].id, &tid);
+		e = HnswReadElement(index, &tid, vector_size);
+		cands[i].distance = ops->distance(base, HnswElementVector(e));
+		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		cands[i].aux = (uint64) (uintptr_t) e;
+		VaHeapPush(&heap, &cands[i]);
+	}
+	VaHeapDrainSorted(&heap, cands);
+	for (int i = 0; i < n; i++)
+		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
+	VaHeapFree(&heap);
 }
 
 /* A palloc'd copy of the element at tid (vector_size: bytes of its vector). */
@@ -328,4 +422,151 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 				 errmsg("index \"%s\" is not a vectorann hnsw index of version %d",
 						RelationGetRelationName(index), HNSW_VERSION),
 				 errhint("Please REINDEX it.")));
+}
+
+/* ---- reachability over a whole on-disk index ---- */
+
+static inline bool
+reach_exists(const HnswReach *r, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return blkno > HNSW_METAPAGE_BLKNO && blkno < r->nblocks &&
+		off >= FirstOffsetNumber && off <= r->maxoff[blkno];
+}
+
+/* Element number of tid in r, or -1 if no such item. */
+int64
+HnswReachNumber(const HnswReach *r, const ItemPointerData *tid)
+{
+	if (!reach_exists(r, tid))
+		return -1;
+	return r->base[ItemPointerGetBlockNumber(tid)] +
+		ItemPointerGetOffsetNumber(tid) - FirstOffsetNumber;
+}
+
+/* Is the item at tid an element whose size matches its level? */
+static inline bool
+well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+
+	return ItemIdIsNormal(iid) &&
+		ItemIdGetLength(iid) >= offsetof(HnswElementTupleData, data) &&
+		tup->level <= HNSW_MAX_LEVEL &&
+		ItemIdGetLength(iid) == HnswElementSize(meta->vector_size, tup->level, meta->m);
+}
+
+/*
+ * Which elements of index can a search reach?  Numbers every item as
+ * base[block] + offset - 1, counts each element's in-links (all layers) and
+ * marks breadth first from the entry point over the links of every layer.
+ * Links to missing items and items that are not well-formed elements are
+ * ignored (hnsw_check reports them).  Pages that are not ours count as
+ * empty.  Reads every page twice; allocations in the current context.
+ */
+void
+HnswComputeReach(Relation index, const HnswMetaPageData *meta,
+				 BufferAccessStrategy strategy, HnswReach *r)
+{
+	ItemPointerData *queue;
+	uint32		head = 0;
+	uint32		tail = 0;
+	int64		entry;
+
+	r->nblocks = RelationGetNumberOfBlocks(index);
+	r->maxoff = palloc0(sizeof(OffsetNumber) * r->nblocks);
+	r->base = palloc0(sizeof(uint32) * (r->nblocks + 1));
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+	{
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) &&
+			PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
+			VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW)
+			r->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		UnlockReleaseBuffer(buf);
+		r->base[blkno + 1] = r->base[blkno] + r->maxoff[blkno];
+	}
+	r->nelements = r->base[r->nblocks];
+	r->seen = palloc0(sizeof(bool) * Max(r->nelements, 1));
+	r->live = palloc0(sizeof(bool) * Max(r->nelements, 1));
+	r->indegree = palloc0(sizeof(int32) * Max(r->nelements, 1));
+	queue = palloc(sizeof(ItemPointerData) * Max(r->nelements, 1));
+
+	/* in-links, live elements */
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (r->maxoff[blkno] == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= r->maxoff[blkno]; off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData *slots;
+
+			if (!well_formed(page, off, meta))
+				continue;
+			r->live[r->base[blkno] + off - 1] = !(tup->flags & HNSW_ELEMENT_DELETED);
+			slots = HnswElementNeighbours(tup, meta->vector_size);
+			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+			{
+				int64		n = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
+
+				if (n >= 0)
+					r->indegree[n]++;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* breadth first from the entry point */
+	entry = ItemPointerIsValid(&meta->entry_point) ? HnswReachNumber(r, &meta->entry_point) : -1;
+	if (entry < 0)
+		return;
+	r->seen[entry] = true;
+	queue[tail++] = meta->entry_point;
+	while (head < tail)
+	{
+		ItemPointerData tid = queue[head++];
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tid);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tid);
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (off <= PageGetMaxOffsetNumber(page) && well_formed(page, off, meta))
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData *slots = HnswElementNeighbours(tup, meta->vector_size);
+
+			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+			{
+				int64		t = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
+
+				if (t >= 0 && !r->seen[t])
+				{
+					r->seen[t] = true;
+					queue[tail++] = slots[i];
+				}
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(queue);
 }

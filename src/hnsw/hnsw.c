@@ -120,9 +120,12 @@ HnswGetIndexOps(Relation index)
 /*
  * amcostestimate.  Without an ORDER BY on our operator the index is useless
  * (disable_cost).  Otherwise a search evaluates about ef_search * 2m
- * elements per layer-0 walk plus a few per upper layer, each one page
- * access and one distance; pages are charged at random_page_cost only for
- * the share of the index that does not fit effective_cache_size.  All work
+ * elements on layer 0 plus a few per upper layer, each one page access and
+ * one distance; pages are charged at random_page_cost only for the share of
+ * the index that does not fit effective_cache_size.  With an iterative scan
+ * and a WHERE filter of selectivity s the scan goes on until about 1/s times
+ * as many candidates were seen (bounded by hnsw.max_scan_tuples), so the
+ * cost grows accordingly and a selective btree path can win.  All work
  * happens before the first row, so startup cost equals total cost.
  */
 static void
@@ -150,7 +153,17 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
-	visited = Min(tuples, hnsw_ef_search * 2.0 * m + log(tuples) * m);
+	visited = hnsw_ef_search * 2.0 * m + log(tuples) * m;
+	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF && index->rel->baserestrictinfo != NIL)
+	{
+		Selectivity s = clauselist_selectivity(root, index->rel->baserestrictinfo,
+											   index->rel->relid, JOIN_INNER, NULL);
+		double		growth = Min(1.0 / Max(s, 1e-6),
+								 (double) hnsw_max_scan_tuples / hnsw_ef_search);
+
+		visited *= Max(growth, 1.0);
+	}
+	visited = Min(visited, tuples);
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	cost = visited * (cpu_index_tuple_cost + 2 * cpu_operator_cost) +

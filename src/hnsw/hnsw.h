@@ -93,7 +93,8 @@ typedef struct HnswElementTupleData
 
 typedef HnswElementTupleData *HnswElementTuple;
 
-#define HNSW_ELEMENT_DELETED		0x01
+#define HNSW_ELEMENT_DELETED		0x01	/* heap row dead: never returned */
+#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup, vector_size) \
@@ -177,6 +178,7 @@ extern int	HnswMaxLevel(Size vector_size, int m);
 typedef struct HnswIdSet HnswIdSet;
 extern HnswIdSet *HnswIdSetCreate(int size);
 extern bool HnswIdSetAdd(HnswIdSet *set, uint64 id);
+extern bool HnswIdSetContains(HnswIdSet *set, uint64 id);
 extern void HnswIdSetReset(HnswIdSet *set);
 
 /* The on-disk graph used by insert and scan. */
@@ -190,12 +192,33 @@ typedef struct HnswDiskGraph
 	HnswIdSet  *visited;
 } HnswDiskGraph;
 
+extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);
+
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, Size vector_size,
 							  int ef);
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid,
 										Size vector_size);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
+							   Size vector_size, const void *base,
+							   VaCandidate *cands, int n, const void **vectors);
+
+/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
+typedef struct HnswReach
+{
+	BlockNumber nblocks;
+	OffsetNumber *maxoff;		/* items per block, 0 for pages not ours */
+	uint32	   *base;			/* element number of (block, 1) */
+	uint32		nelements;
+	bool	   *seen;			/* reached from the entry point */
+	bool	   *live;			/* well-formed and not deleted */
+	int32	   *indegree;		/* links to it, all layers */
+} HnswReach;
+
+extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
+							 BufferAccessStrategy strategy, HnswReach *reach);
+extern int64 HnswReachNumber(const HnswReach *reach, const ItemPointerData *tid);
 
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan

@@ -14,47 +14,23 @@
 
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
 /*
- * Fill cands[0..n) with distances to base (a stored vector) and return
- * palloc'd copies of their vectors in vectors[]; cands come out sorted.
- */
-static void
-load_candidates(Relation index, const VaIndexOps *ops, Size vector_size,
-				const void *base, VaCandidate *cands, int n, const void **vectors)
-{
-	VaHeap		heap;
-
-	VaHeapInit(&heap, n, false);
-	for (int i = 0; i < n; i++)
-	{
-		ItemPointerData tid;
-		HnswElementTuple e;
-
-		HnswIdToTid(cands[i].id, &tid);
-		e = HnswReadElement(index, &tid, vector_size);
-		cands[i].distance = ops->distance(base, HnswElementVector(e));
-		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
-		cands[i].aux = (uint64) (uintptr_t) e;
-		VaHeapPush(&heap, &cands[i]);
-	}
-	VaHeapDrainSorted(&heap, cands);
-	for (int i = 0; i < n; i++)
-		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
-	VaHeapFree(&heap);
-}
-
-/*
  * Add newtid to the layer list of the element at nbtid.  A full list is
- * pruned with the selection heuristic over its members plus newtid.
+ * pruned with the selection heuristic over its members plus newtid, or,
+ * with force, loses its last member to newtid.  Returns whether newtid is
+ * in the list afterwards.
  */
-static void
+static bool
 add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
-			 int layer, bool building)
+			 int layer, bool building, bool force)
 {
+	bool		kept = false;
+
 	int			cap = HnswLayerCapacity(layer, m);
 	Buffer		buf;
 	Page		page;
@@ -75,7 +51,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 		{
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
-			return;
+			return false;
 		}
 		slots = HnswElementNeighbours(tup, vector_size) + HnswLayerStart(layer, m);
 
@@ -85,7 +61,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
 			VaWalFinish(&wal);
 			UnlockReleaseBuffer(buf);
-			return;
+			return kept;
 		}
 
 		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
@@ -103,7 +79,14 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			else
 				VaWalAbort(&wal);	/* already linked */
 			UnlockReleaseBuffer(buf);
-			return;
+			return true;
+		}
+		else if (force)
+		{
+			slots[cap - 1] = *newtid;
+			VaWalFinish(&wal);
+			UnlockReleaseBuffer(buf);
+			return true;
 		}
 		else
 		{
@@ -122,14 +105,18 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			for (int i = 0; i < cap; i++)
 				cands[i].id = HnswTidToId(&slots[i]);
 			cands[cap].id = HnswTidToId(newtid);
-			load_candidates(index, ops, vector_size, HnswElementVector(base),
+			HnswLoadCandidates(index, ops, vector_size, HnswElementVector(base),
 							cands, cap + 1, vectors);
 			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < k)
+				{
 					HnswIdToTid(cands[selected[i]].id, &newlist[i]);
+					if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
+						kept = true;
+				}
 				else
 					ItemPointerSetInvalid(&newlist[i]);
 			}
@@ -138,8 +125,77 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 }
 
 /*
- * Write tup (size bytes) on the insert page, or on a new page when it does
- * not fit, and update the metapage as needed (insert page, first element's
+ * Largest free element slot on page other than skip (bytes; 0 if none).
+ */
+static Size
+largest_free_slot(Page page, OffsetNumber skip)
+{
+	Size		largest = 0;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		iid = PageGetItemId(page, off);
+		HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+
+		if (off != skip && (e->flags & HNSW_ELEMENT_FREE))
+			largest = Max(largest, ItemIdGetLength(iid));
+	}
+	return largest;
+}
+
+/*
+ * Find a slot VACUUM freed that can hold size bytes, through the free space
+ * map (which records each page's largest free slot).  Returns the page's
+ * buffer exclusively locked and the slot in *off, or InvalidBuffer.
+ */
+static Buffer
+find_free_slot(Relation index, Size size, OffsetNumber *off)
+{
+	/*
+	 * The map keeps space in BLCKSZ / 256 byte steps, rounding what is
+	 * recorded down and what is asked for up; ask for size rounded down so
+	 * a slot of exactly size bytes is found (the page is checked anyway).
+	 */
+	Size		ask = size - size % (BLCKSZ / 256);
+
+	for (int tries = 0; tries < 4; tries++)
+	{
+		BlockNumber blkno = GetPageWithFreeSpace(index, ask);
+		Buffer		buf;
+		Page		page;
+
+		if (blkno == InvalidBlockNumber)
+			return InvalidBuffer;
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW &&
+			blkno != HNSW_METAPAGE_BLKNO)
+		{
+			for (OffsetNumber o = FirstOffsetNumber; o <= PageGetMaxOffsetNumber(page); o++)
+			{
+				ItemId		iid = PageGetItemId(page, o);
+				HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+
+				if ((e->flags & HNSW_ELEMENT_FREE) && ItemIdGetLength(iid) >= size)
+				{
+					*off = o;
+					return buf;
+				}
+			}
+			/* stale entry: record what the page really has */
+			RecordPageWithFreeSpace(index, blkno, largest_free_slot(page, InvalidOffsetNumber));
+		}
+		else
+			RecordPageWithFreeSpace(index, blkno, 0);
+		UnlockReleaseBuffer(buf);
+	}
+	return InvalidBuffer;
+}
+
+/*
+ * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
+ * else on a new page, and update the metapage as needed (insert page, first element's
  * dimensions, entry point when the new element's level is the highest).
  * Returns the element's TID in *tid.
  */
@@ -156,9 +212,14 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
 		tup->level > metacopy->entry_level;
 	OffsetNumber off;
+	OffsetNumber reuse = InvalidOffsetNumber;
+	Size		left = 0;
 	VaWal		wal;
 
-	if (metacopy->insert_page != InvalidBlockNumber)
+	/* a slot VACUUM freed first (none exist during a build) */
+	if (!building)
+		buf = find_free_slot(index, size, &reuse);
+	if (!BufferIsValid(buf) && metacopy->insert_page != InvalidBlockNumber)
 	{
 		buf = ReadBuffer(index, metacopy->insert_page);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -178,7 +239,17 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	page = VaWalRegister(&wal, buf, new_page);
 	if (new_page)
 		VaInitPage(page, VA_PAGE_ID_HNSW);
-	off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
+	if (reuse != InvalidOffsetNumber)
+	{
+		/* the slot keeps its line pointer; the item shrinks to size */
+		if (!PageIndexTupleOverwrite(page, reuse, (Item) tup, size))
+			elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
+				 BufferGetBlockNumber(buf), reuse, RelationGetRelationName(index));
+		off = reuse;
+		left = largest_free_slot(page, InvalidOffsetNumber);
+	}
+	else
+		off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add hnsw element to index \"%s\"",
 			 RelationGetRelationName(index));
@@ -206,6 +277,8 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	}
 	else
 		VaWalFinish(&wal);
+	if (reuse != InvalidOffsetNumber)
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
 }
 
@@ -292,7 +365,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			n = VaHeapDrainSorted(&result, sorted);
 			memcpy(entries, sorted, sizeof(VaCandidate) * n);
 			nentries = n;
-			load_candidates(index, ops, vector_size, stored, sorted, n, vectors);
+			HnswLoadCandidates(index, ops, vector_size, stored, sorted, n, vectors);
 			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
 			for (int j = 0; j < k; j++)
 				HnswIdToTid(sorted[selected[j]].id, &slots[j]);
@@ -306,9 +379,19 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	nlayers = top + 1;
 	for (int layer = 0; layer < nlayers; layer++)
 	{
+		bool		linked = false;
+
 		for (int j = 0; j < nlinks[layer]; j++)
-			add_backlink(index, ops, vector_size, m, &links[layer][j], &tid,
-						 layer, building);
+			linked |= add_backlink(index, ops, vector_size, m, &links[layer][j],
+								   &tid, layer, building, false);
+
+		/*
+		 * If every neighbour pruned the newcomer away, nothing would lead to
+		 * it on layer 0: make its nearest neighbour keep it.
+		 */
+		if (layer == 0 && !linked && nlinks[0] > 0)
+			add_backlink(index, ops, vector_size, m, &links[0][0], &tid, 0,
+						 building, true);
 	}
 
 	if (!building)

@@ -1,18 +1,418 @@
 /*
  * vacuum.c
- *	  VACUUM for HNSW.  ambulkdelete visits every element page once and marks
- *	  the elements whose heap rows are dead as deleted (flag set, heap TID
- *	  cleared) in one WAL record per page.  Deleted elements stay in the graph
- *	  as routing points: searches pass through them but never return them, so
- *	  recall does not collapse while the graph is not yet repaired, and the
- *	  heap TID can be reused safely.  Graph repair and space reuse are not
- *	  done yet (see README.md).
+ *	  VACUUM for HNSW.  ambulkdelete first visits every element page once and
+ *	  marks the elements whose heap rows are dead as deleted (flag set, heap
+ *	  TID cleared) in one WAL record per page, so scans stop returning them
+ *	  and the heap TIDs can be reused.  Then it repairs the graph: every live
+ *	  element whose list on some layer links to a deleted element gets that
+ *	  list chosen anew by the neighbour heuristic (Malkov & Yashunin 2018,
+ *	  Algorithm 4) from its live neighbours and the live neighbours of the
+ *	  deleted ones (the usual local repair), a deleted entry point is
+ *	  replaced by a live element of the highest level, and live elements the
+ *	  repair left without a way in are linked again.  Inserts wait during the
+ *	  repair.  Finally the deleted elements are marked free and their pages'
+ *	  largest free slots recorded in the free space map for inserts to reuse.
  */
 #include "hnsw/hnsw.h"
 
 #include "commands/vacuum.h"
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+/* Does tup (live) link to a deleted element on any layer? */
+static bool
+links_to_dead(HnswElementTuple tup, Size vector_size, int m, HnswIdSet *dead)
+{
+	ItemPointerData *slots = HnswElementNeighbours(tup, vector_size);
+	int			nslots = HnswSlotCount(tup->level, m);
+	uint64		id;
+
+	for (int i = 0; i < nslots; i++)
+	{
+		if (!ItemPointerIsValid(&slots[i]))
+			continue;
+		id = HnswTidToId(&slots[i]);
+		if (HnswIdSetContains(dead, id))
+			return true;
+	}
+	return false;
+}
+
+/* Add id to ids[0..*n) unless present or excluded (self, dead). */
+static void
+add_candidate(uint64 *ids, int *n, uint64 id, uint64 self, HnswIdSet *dead)
+{
+	if (id == self || HnswIdSetContains(dead, id))
+		return;
+	for (int i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	ids[(*n)++] = id;
+}
+
+/*
+ * Choose new lists for every layer of the live element at tid that links to
+ * a deleted element, and write them (one WAL record per changed element).
+ */
+static void
+repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
+			   const ItemPointerData *tid, HnswIdSet *dead)
+{
+	Size		vector_size = meta->vector_size;
+	int			m = meta->m;
+	HnswElementTuple copy = HnswReadElement(index, tid, vector_size);
+	ItemPointerData *slots = HnswElementNeighbours(copy, vector_size);
+	uint64		self = HnswTidToId(tid);
+	bool		changed = false;
+
+	for (int layer = 0; layer <= copy->level; layer++)
+	{
+		ItemPointerData *list = slots + HnswLayerStart(layer, m);
+		int			cap = HnswLayerCapacity(layer, m);
+		int			maxcand = cap + cap * cap;
+		uint64	   *ids = palloc(sizeof(uint64) * maxcand);
+		int			n = 0;
+		bool		has_dead = false;
+		VaCandidate *cands;
+		const void **vectors;
+		int		   *selected;
+		int			k;
+
+		for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
+		{
+			uint64		id = HnswTidToId(&list[i]);
+
+			if (HnswIdSetContains(dead, id))
+			{
+				/* a deleted neighbour: offer its live neighbours instead */
+				HnswElementTuple d = HnswReadElement(index, &list[i], vector_size);
+
+				has_dead = true;
+				if (layer <= d->level)
+				{
+					ItemPointerData *dl = HnswElementNeighbours(d, vector_size) +
+						HnswLayerStart(layer, m);
+
+					for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
+						add_candidate(ids, &n, HnswTidToId(&dl[j]), self, dead);
+				}
+				pfree(d);
+			}
+			else
+				add_candidate(ids, &n, id, self, dead);
+		}
+		if (!has_dead)
+			continue;
+
+		cands = palloc(sizeof(VaCandidate) * Max(n, 1));
+		vectors = palloc(sizeof(void *) * Max(n, 1));
+		selected = palloc(sizeof(int) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			cands[i].id = ids[i];
+		HnswLoadCandidates(index, ops, vector_size, HnswElementVector(copy),
+						   cands, n, vectors);
+		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected);
+		for (int i = 0; i < cap; i++)
+		{
+			if (i < k)
+				HnswIdToTid(cands[selected[i]].id, &list[i]);
+			else
+				ItemPointerSetInvalid(&list[i]);
+		}
+		changed = true;
+	}
+
+	if (changed)
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+		Page		page;
+		HnswElementTuple tup;
+		VaWal		wal;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		VaWalBegin(&wal, index, false);
+		page = VaWalRegister(&wal, buf, false);
+		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+		memcpy(HnswElementNeighbours(tup, vector_size), slots,
+			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Give every live element a way in again: the repair can drop an element's
+ * last in-link.  Each live element no chain of links from the entry point
+ * reaches gets a layer-0 link from the first reachable element of its own
+ * layer-0 list, in a free slot or in place of a link whose target has other
+ * in-links (one WAL record each).
+ */
+static void
+reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
+					  BufferAccessStrategy strategy)
+{
+	HnswReach	r;
+	int			cap0 = HnswLayerCapacity(0, meta->m);
+
+	HnswComputeReach(index, meta, strategy, &r);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
+		{
+			uint32		u = r.base[blkno] + off - FirstOffsetNumber;
+			ItemPointerData utid;
+			HnswElementTuple copy;
+			ItemPointerData *mine;
+			ItemPointerData from;
+			Buffer		buf;
+			Page		page;
+			HnswElementTuple tup;
+			ItemPointerData *list;
+			int			slot;
+			VaWal		wal;
+
+			if (!r.live[u] || r.seen[u])
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			ItemPointerSet(&utid, blkno, off);
+			copy = HnswReadElement(index, &utid, meta->vector_size);
+			mine = HnswElementNeighbours(copy, meta->vector_size);
+			ItemPointerSetInvalid(&from);
+			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]); i++)
+			{
+				int64		t = HnswReachNumber(&r, &mine[i]);
+
+				if (t >= 0 && r.seen[t] && r.live[t])
+				{
+					from = mine[i];
+					break;
+				}
+			}
+			pfree(copy);
+			if (!ItemPointerIsValid(&from))
+				continue;
+
+			buf = ReadBuffer(index, ItemPointerGetBlockNumber(&from));
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			VaWalBegin(&wal, index, false);
+			page = VaWalRegister(&wal, buf, false);
+			tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&from)));
+			list = HnswElementNeighbours(tup, meta->vector_size);
+			for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
+				;
+			if (slot == cap0)
+			{
+				for (slot = cap0 - 1; slot >= 0; slot--)
+				{
+					int64		t = HnswReachNumber(&r, &list[slot]);
+
+					if (t < 0 || r.indegree[t] > 1)
+						break;
+				}
+			}
+			if (slot >= 0)
+			{
+				int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(&r, &list[slot]) : -1;
+
+				if (old >= 0)
+					r.indegree[old]--;
+				list[slot] = utid;
+				r.indegree[u]++;
+				r.seen[u] = true;
+				VaWalFinish(&wal);
+			}
+			else
+				VaWalAbort(&wal);
+			UnlockReleaseBuffer(buf);
+		}
+	}
+}
+
+/*
+ * After the repair no list links to a deleted element any more: mark them
+ * free (lists cleared, one WAL record per page) and record each page's
+ * largest free slot in the free space map, where inserts look for room.
+ */
+static void
+free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy strategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		bool		to_free = false;
+		Size		largest = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+
+			if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+				to_free = true;
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+				largest = Max(largest, ItemIdGetLength(iid));
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		if (to_free)
+		{
+			VaWal		wal;
+
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			VaWalBegin(&wal, index, false);
+			page = VaWalRegister(&wal, buf, false);
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+				if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+				{
+					ItemPointerData *slots = HnswElementNeighbours(tup, meta->vector_size);
+
+					tup->flags |= HNSW_ELEMENT_FREE;
+					for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+						ItemPointerSetInvalid(&slots[i]);
+				}
+			}
+			VaWalFinish(&wal);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+		RecordPageWithFreeSpace(index, blkno, largest);
+	}
+	FreeSpaceMapVacuum(index);
+}
+
+/*
+ * Repair every live element that links to a deleted one, and move a deleted
+ * entry point to a live element of the highest level.  Runs with inserts
+ * locked out, so lists change only here.
+ */
+static void
+repair_graph(IndexVacuumInfo *info)
+{
+	Relation	index = info->index;
+	const VaIndexOps *ops = HnswGetIndexOps(index);
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	HnswIdSet  *dead;
+	MemoryContext ctx;
+	MemoryContext old;
+	ItemPointerData best;
+	int			best_level = -1;
+	bool		entry_dead = false;
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum repair",
+								ALLOCSET_DEFAULT_SIZES);
+	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	HnswReadMeta(index, &meta);
+	nblocks = RelationGetNumberOfBlocks(index);
+	ItemPointerSetInvalid(&best);
+
+	/* the deleted elements */
+	dead = HnswIdSetCreate(1024);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData tid;
+
+			ItemPointerSet(&tid, blkno, off);
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+			{
+				HnswIdSetAdd(dead, HnswTidToId(&tid));
+				if (ItemPointerEquals(&tid, &meta.entry_point))
+					entry_dead = true;
+			}
+			else if (tup->level > best_level)
+			{
+				best_level = tup->level;
+				best = tid;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* the lists that link to them */
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		OffsetNumber *todo;
+		int			ntodo = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (!(tup->flags & HNSW_ELEMENT_DELETED) &&
+				links_to_dead(tup, meta.vector_size, meta.m, dead))
+				todo[ntodo++] = off;
+		}
+		UnlockReleaseBuffer(buf);
+
+		old = MemoryContextSwitchTo(ctx);
+		for (int i = 0; i < ntodo; i++)
+		{
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			ItemPointerSet(&tid, blkno, todo[i]);
+			repair_element(index, ops, &meta, &tid, dead);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+	}
+
+	if (entry_dead)
+	{
+		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		HnswMetaPage m;
+		VaWal		wal;
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		VaWalBegin(&wal, index, false);
+		m = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
+		m->entry_point = best;	/* invalid if nothing lives */
+		m->entry_level = (int16) best_level;
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(metabuf);
+	}
+
+	HnswReadMeta(index, &meta);
+	old = MemoryContextSwitchTo(ctx);
+	reconnect_unreachable(index, &meta, info->strategy);
+	free_deleted(index, &meta, info->strategy);
+	MemoryContextSwitchTo(old);
+
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	MemoryContextDelete(ctx);
+}
 
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -21,8 +421,11 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
+	double		removed_before;
+
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	removed_before = stats->tuples_removed;
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
@@ -71,10 +474,17 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		}
 		ReleaseBuffer(buf);
 	}
+
+	if (stats->tuples_removed > removed_before)
+		repair_graph(info);
 	return stats;
 }
 
-/* amvacuumcleanup: count pages and live elements. */
+/*
+ * amvacuumcleanup: count pages and live elements.  When this VACUUM deleted
+ * nothing (so bulkdelete's repair did not run), still relink elements that
+ * inserts' pruning left unreachable.
+ */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -84,7 +494,21 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (info->analyze_only)
 		return stats;
 	if (stats == NULL)
+	{
+		HnswMetaPageData meta;
+		MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
+												  "hnsw vacuum relink",
+												  ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+
+		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+		HnswReadMeta(index, &meta);
+		reconnect_unreachable(index, &meta, info->strategy);
+		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	}
 
 	nblocks = RelationGetNumberOfBlocks(index);
 	stats->num_pages = nblocks;

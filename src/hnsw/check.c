@@ -1,0 +1,370 @@
+/*
+ * check.c
+ *	  hnsw_check(regclass): walk an HNSW index and report structural
+ *	  violations, in the spirit of amcheck: pages that are not ours, element
+ *	  sizes that do not match their level, neighbour lists that are not
+ *	  compact or hold duplicates or self-links, links to missing items or to
+ *	  elements without that layer, an entry point that is missing or not on
+ *	  the top layer, and live elements that no chain of links from the entry
+ *	  point reaches (which searches could therefore never return).
+ */
+#include "hnsw/hnsw.h"
+
+#include "access/relation.h"
+#include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+
+/* Report at most this many problems of one kind individually. */
+#define MAX_REPORTS_PER_KIND 50
+
+typedef enum ProblemKind
+{
+	PROBLEM_PAGE,
+	PROBLEM_ELEMENT,
+	PROBLEM_LINK,
+	PROBLEM_ENTRY,
+	PROBLEM_UNREACHABLE,
+	NUM_PROBLEM_KINDS
+} ProblemKind;
+
+typedef struct CheckState
+{
+	Relation	index;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	OffsetNumber *maxoff;		/* items per block (0 for bad pages) */
+	uint32	   *base;			/* element number of (block, 1) */
+	uint32		nelements;
+	uint8	   *level;			/* by element number */
+	bool	   *deleted;
+	List	   *problems;		/* of char *: "kind\tdetail" */
+	int			counts[NUM_PROBLEM_KINDS];
+} CheckState;
+
+static const char *const kind_names[NUM_PROBLEM_KINDS] = {
+	"page", "element", "link", "entry point", "unreachable"
+};
+
+static void
+problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
+pg_attribute_printf(3, 4);
+
+static void
+problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
+{
+	va_list		args;
+	StringInfoData buf;
+
+	if (cs->counts[kind]++ >= MAX_REPORTS_PER_KIND)
+		return;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	cs->problems = lappend(cs->problems, psprintf("%s\t%s", kind_names[kind], buf.data));
+}
+
+static inline bool
+item_exists(CheckState *cs, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return blkno > HNSW_METAPAGE_BLKNO && blkno < cs->nblocks &&
+		off >= FirstOffsetNumber && off <= cs->maxoff[blkno];
+}
+
+static inline uint32
+element_number(CheckState *cs, const ItemPointerData *tid)
+{
+	return cs->base[ItemPointerGetBlockNumberNoCheck(tid)] +
+		ItemPointerGetOffsetNumberNoCheck(tid) - FirstOffsetNumber;
+}
+
+/* Pass 1: pages, element sizes and levels. */
+static void
+check_elements(CheckState *cs)
+{
+	Size		vector_size = cs->meta.vector_size;
+	int			m = cs->meta.m;
+
+	cs->maxoff = palloc0(sizeof(OffsetNumber) * cs->nblocks);
+	cs->base = palloc0(sizeof(uint32) * (cs->nblocks + 1));
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(cs->index, blkno);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) ||
+			PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
+			VaPageGetOpaque(page)->page_id != VA_PAGE_ID_HNSW)
+			problem(cs, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
+		else
+			cs->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		UnlockReleaseBuffer(buf);
+	}
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+		cs->base[blkno + 1] = cs->base[blkno] + cs->maxoff[blkno];
+	cs->nelements = cs->base[cs->nblocks];
+	cs->level = palloc0(Max(cs->nelements, 1));
+	cs->deleted = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (cs->maxoff[blkno] == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(cs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
+
+			if (!ItemIdIsNormal(iid) ||
+				ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
+			{
+				problem(cs, PROBLEM_ELEMENT, "item (%u,%u) is not an element", blkno, off);
+				cs->deleted[n] = true;
+				continue;
+			}
+			cs->level[n] = tup->level;
+			cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
+			if (tup->level > HNSW_MAX_LEVEL ||
+				ItemIdGetLength(iid) != HnswElementSize(vector_size, tup->level, m))
+			{
+				problem(cs, PROBLEM_ELEMENT,
+						"element (%u,%u) of level %d has %u bytes, expected %zu",
+						blkno, off, tup->level, ItemIdGetLength(iid),
+						HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m));
+				cs->deleted[n] = true;	/* do not follow its links */
+				cs->level[n] = 0;
+			}
+			else if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
+				problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID", blkno, off);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Pass 2: every neighbour list of every well-formed element. */
+static void
+check_links(CheckState *cs)
+{
+	Size		vector_size = cs->meta.vector_size;
+	int			m = cs->meta.m;
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (cs->maxoff[blkno] == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(cs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+			ItemPointerData self;
+
+			if (!ItemIdIsNormal(iid) ||
+				ItemIdGetLength(iid) != HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m) ||
+				(tup->flags & HNSW_ELEMENT_FREE))
+				continue;
+			ItemPointerSet(&self, blkno, off);
+			for (int layer = 0; layer <= tup->level; layer++)
+			{
+				ItemPointerData *slots = HnswElementNeighbours(tup, vector_size) +
+					HnswLayerStart(layer, m);
+				int			cap = HnswLayerCapacity(layer, m);
+				bool		ended = false;
+
+				for (int i = 0; i < cap; i++)
+				{
+					if (!ItemPointerIsValid(&slots[i]))
+					{
+						ended = true;
+						continue;
+					}
+					if (ended)
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d follows an empty slot",
+								blkno, off, layer, i);
+					if (!item_exists(cs, &slots[i]))
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to missing item (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumberNoCheck(&slots[i]),
+								ItemPointerGetOffsetNumberNoCheck(&slots[i]));
+					else if (cs->level[element_number(cs, &slots[i])] < layer)
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]), layer);
+					if (ItemPointerEquals(&slots[i], &self))
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d links to itself", blkno, off, layer);
+					for (int j = 0; j < i; j++)
+					{
+						if (ItemPointerEquals(&slots[i], &slots[j]))
+							problem(cs, PROBLEM_LINK,
+									"element (%u,%u) layer %d: links %d and %d are the same",
+									blkno, off, layer, j, i);
+					}
+				}
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Pass 3: the entry point, then reachability: breadth first from the entry
+ * point over the links of every layer.  An element no link leads to can
+ * never be returned by a search.
+ */
+static void
+check_entry_and_reach(CheckState *cs)
+{
+	HnswReach	reach;
+	int			top = -1;
+
+	/* deleted elements keep their level but are unlinked: only live ones count */
+	for (uint32 n = 0; n < cs->nelements; n++)
+		if (!cs->deleted[n])
+			top = Max(top, (int) cs->level[n]);
+
+	if (!ItemPointerIsValid(&cs->meta.entry_point))
+	{
+		if (cs->nelements > 0)
+			problem(cs, PROBLEM_ENTRY, "index has %u elements but no entry point",
+					cs->nelements);
+		return;
+	}
+	if (!item_exists(cs, &cs->meta.entry_point))
+	{
+		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is missing",
+				ItemPointerGetBlockNumberNoCheck(&cs->meta.entry_point),
+				ItemPointerGetOffsetNumberNoCheck(&cs->meta.entry_point));
+		return;
+	}
+	if (cs->level[element_number(cs, &cs->meta.entry_point)] != cs->meta.entry_level)
+		problem(cs, PROBLEM_ENTRY, "entry point level is %d, metapage says %d",
+				cs->level[element_number(cs, &cs->meta.entry_point)], cs->meta.entry_level);
+	if (top > cs->meta.entry_level)
+		problem(cs, PROBLEM_ENTRY, "a live element has level %d, above the entry level %d",
+				top, cs->meta.entry_level);
+
+	HnswComputeReach(cs->index, &cs->meta, NULL, &reach);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < reach.nblocks; blkno++)
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= reach.maxoff[blkno]; off++)
+		{
+			uint32		n = reach.base[blkno] + off - FirstOffsetNumber;
+
+			if (reach.live[n] && !reach.seen[n])
+				problem(cs, PROBLEM_UNREACHABLE,
+						"live element (%u,%u) is unreachable from the entry point", blkno, off);
+		}
+	}
+}
+
+/*
+ * hnsw_check(index regclass) RETURNS TABLE (problem text, detail text):
+ * one row per violation, problem being its kind (page, element, link,
+ * entry point, unreachable), at most 50 per kind and then one row with the
+ * kind's total; no rows for a sound index.  Takes AccessShareLock on the index and blocks inserts
+ * (not scans or VACUUM) while it runs.  Errors: not an hnsw index.
+ */
+PG_FUNCTION_INFO_V1(hnsw_check);
+Datum
+hnsw_check(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	List	   *problems;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		Oid			indexoid = PG_GETARG_OID(0);
+		MemoryContext old;
+		CheckState	cs;
+		TupleDesc	tupdesc;
+
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+
+		memset(&cs, 0, sizeof(cs));
+		cs.index = relation_open(indexoid, AccessShareLock);
+		if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
+			cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != hnswbuild)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not an hnsw index",
+							RelationGetRelationName(cs.index))));
+
+		LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
+		HnswReadMeta(cs.index, &cs.meta);
+		cs.nblocks = RelationGetNumberOfBlocks(cs.index);
+		if (cs.meta.insert_page != InvalidBlockNumber && cs.meta.insert_page >= cs.nblocks)
+			problem(&cs, PROBLEM_PAGE, "metapage insert page %u is past the end (%u blocks)",
+					cs.meta.insert_page, cs.nblocks);
+		check_elements(&cs);
+		check_links(&cs);
+		check_entry_and_reach(&cs);
+		UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
+		relation_close(cs.index, AccessShareLock);
+
+		for (int k = 0; k < NUM_PROBLEM_KINDS; k++)
+		{
+			if (cs.counts[k] > MAX_REPORTS_PER_KIND)
+				cs.problems = lappend(cs.problems,
+									  psprintf("%s\t%d problems of this kind in all",
+											   kind_names[k], cs.counts[k]));
+		}
+		funcctx->user_fctx = cs.problems;
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "hnsw_check must return a row type");
+		funcctx->attinmeta = TupleDescGetAttInMetadata(tupdesc);
+		MemoryContextSwitchTo(old);
+	}
+
+	funcctx = SRF_PERCALL_SETUP();
+	problems = (List *) funcctx->user_fctx;
+	if (funcctx->call_cntr < (uint64) list_length(problems))
+	{
+		char	   *line = pstrdup(list_nth(problems, (int) funcctx->call_cntr));
+		char	   *values[2];
+		Datum		result;
+
+		values[0] = line;
+		values[1] = strchr(line, '\t');
+		*values[1]++ = '\0';
+		result = HeapTupleGetDatum(BuildTupleFromCStrings(funcctx->attinmeta, values));
+		SRF_RETURN_NEXT(funcctx, result);
+	}
+	SRF_RETURN_DONE(funcctx);
+}

@@ -1,0 +1,82 @@
+# Crash recovery: kill -9 the postmaster while several backends insert into
+# an hnsw index, restart, and check that WAL replay left a sound index in
+# which every committed row is found by an exact-match kNN query.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use IPC::Run;
+use Test::More;
+
+my $dim = 16;
+my $node = PostgreSQL::Test::Cluster->new('crash');
+$node->init;
+$node->append_conf('postgresql.conf', "restart_after_crash = off\n");
+$node->start;
+$node->safe_psql('postgres', qq{
+	CREATE EXTENSION vectorann;
+	CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector($dim));
+	SELECT setseed(0.5);
+	INSERT INTO items (embedding)
+	SELECT ARRAY(SELECT random()::real FROM generate_series(1, $dim) WHERE i > 0)::vector
+	FROM generate_series(1, 2000) i;
+	CREATE INDEX items_idx ON items USING hnsw (embedding);
+	CHECKPOINT;
+});
+
+# four backends insert random vectors until the crash
+my $script = "$PostgreSQL::Test::Utils::tmp_check/insert.sql";
+open(my $fh, '>', $script) or die;
+print $fh "INSERT INTO items (embedding) SELECT ARRAY(SELECT random()::real FROM generate_series(1, $dim))::vector;\n";
+close $fh;
+my ($out, $err) = ('', '');
+my $pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '60', '-f', $script,
+	  '-h', $node->host, '-p', $node->port, 'postgres' ],
+	'>', \$out, '2>', \$err);
+
+# let the load run until enough rows have been committed, then crash
+$node->poll_query_until('postgres', 'SELECT count(*) > 4000 FROM items')
+  or die 'inserts did not progress';
+$node->kill9;
+$pgbench->finish;
+ok(1, 'postmaster killed during concurrent inserts');
+
+# backends of the killed postmaster may linger a moment
+my $started = 0;
+for (1 .. 30)
+{
+	last if ($started = $node->start(fail_ok => 1));
+	$node->{_pid} = undef;		# the failed start read the stale pid file
+	sleep 1;
+}
+ok($started, 'restarted after the crash');
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+cmp_ok($rows, '>', 4000, "recovered $rows committed rows");
+
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
+	'0', 'hnsw_check finds no structural violation after recovery');
+
+# VACUUM relinks anything the inserts' pruning left unreachable
+$node->safe_psql('postgres', 'VACUUM items');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}),
+	'0', 'hnsw_check finds nothing after VACUUM');
+
+my $missing = $node->safe_psql('postgres', q{
+	SET enable_seqscan = off;
+	SELECT count(*) FROM items i1
+	WHERE (SELECT i2.id FROM items i2 ORDER BY i2.embedding <-> i1.embedding LIMIT 1) <> i1.id;
+});
+is($missing, '0', 'every committed row is found by an exact-match kNN query');
+
+# the recovered index keeps accepting inserts
+$node->safe_psql('postgres', "INSERT INTO items (embedding) VALUES (array_fill(0.5, ARRAY[$dim])::real[]::vector)");
+is($node->safe_psql('postgres', qq{
+	SET enable_seqscan = off;
+	SELECT embedding = array_fill(0.5, ARRAY[$dim])::real[]::vector FROM items
+	ORDER BY embedding <-> array_fill(0.5, ARRAY[$dim])::real[]::vector LIMIT 1}),
+	't', 'an insert after recovery is found');
+
+$node->stop;
+done_testing();
