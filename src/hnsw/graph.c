@@ -256,7 +256,7 @@ disk_evaluate(HnswGraph *graph, VaCandidate *c)
 						  (OffsetNumber) (c->id & 0xFFFF));
 	c->distance = dg->ops->distance(dg->query, HnswElementVector(tup));
 	c->flags = (tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
-	c->aux = HnswTidToId(&tup->heaptid);
+	c->aux = VaTidToId(&tup->heaptid);
 	UnlockReleaseBuffer(buf);
 }
 
@@ -280,7 +280,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 
 		while (n < cap && ItemPointerIsValid(&slots[n]))
 		{
-			out[n] = HnswTidToId(&slots[n]);
+			out[n] = VaTidToId(&slots[n]);
 			n++;
 		}
 	}
@@ -372,7 +372,7 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
 		ItemPointerData tid;
 		HnswElementTuple e;
 
-		HnswIdToTid(cands[i].id, &tid);
+		VaIdToTid(cands[i].id, &tid);
 		e = HnswReadElement(index, &tid, vector_size);
 		cands[i].distance = ops->distance(base, HnswElementVector(e));
 		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;

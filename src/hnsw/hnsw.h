@@ -125,20 +125,6 @@ HnswElementSize(Size vector_size, int level, int m)
 		sizeof(ItemPointerData) * HnswSlotCount(level, m);
 }
 
-/* Element ids in searches: an index TID packed into 64 bits. */
-static inline uint64
-HnswTidToId(const ItemPointerData *tid)
-{
-	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
-		ItemPointerGetOffsetNumberNoCheck(tid);
-}
-
-static inline void
-HnswIdToTid(uint64 id, ItemPointerData *tid)
-{
-	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
-}
-
 /* candidate flags */
 #define HNSW_CANDIDATE_DELETED		0x01
 

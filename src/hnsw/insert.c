@@ -103,8 +103,8 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			slots = HnswElementNeighbours(base, vector_size) + HnswLayerStart(layer, m);
 
 			for (int i = 0; i < cap; i++)
-				cands[i].id = HnswTidToId(&slots[i]);
-			cands[cap].id = HnswTidToId(newtid);
+				cands[i].id = VaTidToId(&slots[i]);
+			cands[cap].id = VaTidToId(newtid);
 			HnswLoadCandidates(index, ops, vector_size, HnswElementVector(base),
 							cands, cap + 1, vectors);
 			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
@@ -113,7 +113,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			{
 				if (i < k)
 				{
-					HnswIdToTid(cands[selected[i]].id, &newlist[i]);
+					VaIdToTid(cands[selected[i]].id, &newlist[i]);
 					if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
 						kept = true;
 				}
@@ -347,7 +347,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		vectors = palloc(sizeof(void *) * (ef + 1));
 		selected = palloc(sizeof(int) * (ef + 1));
 
-		ep.id = HnswTidToId(&meta.entry_point);
+		ep.id = VaTidToId(&meta.entry_point);
 		dg.graph.evaluate(&dg.graph, &ep);
 		HnswGreedyDescend(&dg.graph, &ep, meta.entry_level, level, &result);
 		entries[0] = ep;
@@ -368,7 +368,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			HnswLoadCandidates(index, ops, vector_size, stored, sorted, n, vectors);
 			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
 			for (int j = 0; j < k; j++)
-				HnswIdToTid(sorted[selected[j]].id, &slots[j]);
+				VaIdToTid(sorted[selected[j]].id, &slots[j]);
 			links[layer] = slots;
 			nlinks[layer] = k;
 		}

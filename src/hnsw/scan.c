@@ -110,7 +110,7 @@ collect_all(Relation index, HnswScanOpaque so)
 			c = &so->results[so->nresults++];
 			c->distance = 0;
 			c->flags = 0;
-			c->aux = HnswTidToId(&tup->heaptid);
+			c->aux = VaTidToId(&tup->heaptid);
 			c->id = 0;
 		}
 		UnlockReleaseBuffer(buf);
@@ -126,7 +126,7 @@ search_batch(HnswScanOpaque so)
 {
 	VaCandidate ep;
 
-	ep.id = HnswTidToId(&so->meta.entry_point);
+	ep.id = VaTidToId(&so->meta.entry_point);
 	so->dg.graph.evaluate(&so->dg.graph, &ep);
 	HnswGreedyDescend(&so->dg.graph, &ep, so->meta.entry_level, 0, &so->result);
 	HnswSearchLayer(&so->dg.graph, &ep, 1, so->ef, 0, &so->result);
@@ -246,7 +246,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					c->distance < so->last_distance)
 					continue;
 			}
-			HnswIdToTid(c->aux, &scan->xs_heaptid);
+			VaIdToTid(c->aux, &scan->xs_heaptid);
 			if (!ItemPointerIsValid(&scan->xs_heaptid))
 				continue;
 			so->last_distance = c->distance;

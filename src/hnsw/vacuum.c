@@ -34,7 +34,7 @@ links_to_dead(HnswElementTuple tup, Size vector_size, int m, HnswIdSet *dead)
 	{
 		if (!ItemPointerIsValid(&slots[i]))
 			continue;
-		id = HnswTidToId(&slots[i]);
+		id = VaTidToId(&slots[i]);
 		if (HnswIdSetContains(dead, id))
 			return true;
 	}
@@ -65,7 +65,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 	int			m = meta->m;
 	HnswElementTuple copy = HnswReadElement(index, tid, vector_size);
 	ItemPointerData *slots = HnswElementNeighbours(copy, vector_size);
-	uint64		self = HnswTidToId(tid);
+	uint64		self = VaTidToId(tid);
 	bool		changed = false;
 
 	for (int layer = 0; layer <= copy->level; layer++)
@@ -83,7 +83,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 
 		for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
 		{
-			uint64		id = HnswTidToId(&list[i]);
+			uint64		id = VaTidToId(&list[i]);
 
 			if (HnswIdSetContains(dead, id))
 			{
@@ -97,7 +97,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 						HnswLayerStart(layer, m);
 
 					for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
-						add_candidate(ids, &n, HnswTidToId(&dl[j]), self, dead);
+						add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
 				}
 				pfree(d);
 			}
@@ -118,7 +118,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < k)
-				HnswIdToTid(cands[selected[i]].id, &list[i]);
+				VaIdToTid(cands[selected[i]].id, &list[i]);
 			else
 				ItemPointerSetInvalid(&list[i]);
 		}
@@ -338,7 +338,7 @@ repair_graph(IndexVacuumInfo *info)
 			ItemPointerSet(&tid, blkno, off);
 			if (tup->flags & HNSW_ELEMENT_DELETED)
 			{
-				HnswIdSetAdd(dead, HnswTidToId(&tid));
+				HnswIdSetAdd(dead, VaTidToId(&tid));
 				if (ItemPointerEquals(&tid, &meta.entry_point))
 					entry_dead = true;
 			}
