@@ -648,3 +648,25 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 #endif
 	return failures;
 }
+
+double
+VaToSqlSqrt(float distance)
+{
+	return sqrt((double) Max(distance, 0.0f));
+}
+
+double
+VaToSqlIdentity(float distance)
+{
+	return (double) distance;
+}
+
+double
+VaToSqlCosine(float distance)
+{
+	if (distance < 0.0f)
+		return 0.0;
+	if (distance > 2.0f)
+		return 2.0;
+	return (double) distance;
+}

@@ -96,4 +96,13 @@ extern int	VaDistanceCheckKernels(VaKernelCheckReport report, void *arg);
 /* Name of the kernel set in use, e.g. "avx2+fma" or "scalar". */
 extern const char *VaDistanceKernelName(void);
 
+/*
+ * Maps from an index distance to the value of the SQL operator, for
+ * VaIndexOps.to_sql: root of a squared L2 distance (negative rounding
+ * clamped to 0), the value itself, and a cosine distance clamped to [0, 2].
+ */
+extern double VaToSqlSqrt(float distance);
+extern double VaToSqlIdentity(float distance);
+extern double VaToSqlCosine(float distance);
+
 #endif							/* VA_DISTANCE_H */

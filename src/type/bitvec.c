@@ -121,12 +121,6 @@ bit_index_jaccard_distance(const void *a, const void *b)
 	return (float) jaccard_from_counts(both, either);
 }
 
-static double
-bit_index_to_sql(float distance)
-{
-	return (double) distance;
-}
-
 static int
 bit_stored_dims(const void *stored)
 {
@@ -137,7 +131,7 @@ static const VaIndexOps bit_hamming_ops = {
 	.stored_size = bit_stored_size,
 	.to_stored = bit_to_stored,
 	.distance = bit_index_hamming_distance,
-	.to_sql = bit_index_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = bit_stored_dims,
 };
 
@@ -145,7 +139,7 @@ static const VaIndexOps bit_jaccard_ops = {
 	.stored_size = bit_stored_size,
 	.to_stored = bit_to_stored,
 	.distance = bit_index_jaccard_distance,
-	.to_sql = bit_index_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = bit_stored_dims,
 };
 

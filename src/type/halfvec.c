@@ -1092,31 +1092,6 @@ halfvec_index_l1_distance(const void *a, const void *b)
 	return VaHalfL1Float(va->x, vb->x, va->dim);
 }
 
-/* l2: <-> returns the root of the squared distance */
-static double
-halfvec_index_l2_to_sql(float distance)
-{
-	return sqrt((double) Max(distance, 0.0f));
-}
-
-/* ip, l1: the index distance is the operator's value */
-static double
-halfvec_index_identity_to_sql(float distance)
-{
-	return (double) distance;
-}
-
-/* cosine: clamped to [0, 2] like cosine_distance */
-static double
-halfvec_index_cosine_to_sql(float distance)
-{
-	if (distance < 0.0f)
-		return 0.0;
-	if (distance > 2.0f)
-		return 2.0;
-	return (double) distance;
-}
-
 static int
 halfvec_stored_dims(const void *stored)
 {
@@ -1173,7 +1148,7 @@ static const VaIndexOps halfvec_l2_ops = {
 	.stored_size = halfvec_stored_size,
 	.to_stored = halfvec_to_stored_copy,
 	.distance = halfvec_index_l2_distance,
-	.to_sql = halfvec_index_l2_to_sql,
+	.to_sql = VaToSqlSqrt,
 	.dims = halfvec_stored_dims,
 	.accum = halfvec_index_accum,
 	.from_mean = halfvec_index_from_mean,
@@ -1184,7 +1159,7 @@ static const VaIndexOps halfvec_ip_ops = {
 	.stored_size = halfvec_stored_size,
 	.to_stored = halfvec_to_stored_copy,
 	.distance = halfvec_index_ip_distance,
-	.to_sql = halfvec_index_identity_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = halfvec_stored_dims,
 	.accum = halfvec_index_accum,
 	.from_mean = halfvec_index_from_mean,
@@ -1195,7 +1170,7 @@ static const VaIndexOps halfvec_cosine_ops = {
 	.stored_size = halfvec_stored_size,
 	.to_stored = halfvec_to_stored_normalized,
 	.distance = halfvec_index_cosine_distance,
-	.to_sql = halfvec_index_cosine_to_sql,
+	.to_sql = VaToSqlCosine,
 	.dims = halfvec_stored_dims,
 	.accum = halfvec_index_accum,
 	.from_mean = halfvec_index_from_mean_normalized,
@@ -1206,7 +1181,7 @@ static const VaIndexOps halfvec_l1_ops = {
 	.stored_size = halfvec_stored_size,
 	.to_stored = halfvec_to_stored_copy,
 	.distance = halfvec_index_l1_distance,
-	.to_sql = halfvec_index_identity_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = halfvec_stored_dims,
 };
 

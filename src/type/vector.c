@@ -1133,31 +1133,6 @@ vector_index_l1_distance(const void *a, const void *b)
 	return VaL1Float(va->x, vb->x, va->dim);
 }
 
-/* l2: the index orders by squared distance, <-> returns its root */
-static double
-vector_index_l2_to_sql(float distance)
-{
-	return sqrt((double) Max(distance, 0.0f));
-}
-
-/* ip, l1: the index distance is what the operator returns */
-static double
-vector_index_identity_to_sql(float distance)
-{
-	return (double) distance;
-}
-
-/* cosine: clamped to [0, 2] like cosine_distance */
-static double
-vector_index_cosine_to_sql(float distance)
-{
-	if (distance < 0.0f)
-		return 0.0;
-	if (distance > 2.0f)
-		return 2.0;
-	return (double) distance;
-}
-
 /* Dimensions of a stored form. */
 static int
 vector_stored_dims(const void *stored)
@@ -1216,7 +1191,7 @@ static const VaIndexOps vector_l2_ops = {
 	.stored_size = vector_stored_size,
 	.to_stored = vector_to_stored_copy,
 	.distance = vector_index_l2_distance,
-	.to_sql = vector_index_l2_to_sql,
+	.to_sql = VaToSqlSqrt,
 	.dims = vector_stored_dims,
 	.accum = vector_index_accum,
 	.from_mean = vector_index_from_mean,
@@ -1227,7 +1202,7 @@ static const VaIndexOps vector_ip_ops = {
 	.stored_size = vector_stored_size,
 	.to_stored = vector_to_stored_copy,
 	.distance = vector_index_ip_distance,
-	.to_sql = vector_index_identity_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = vector_stored_dims,
 	.accum = vector_index_accum,
 	.from_mean = vector_index_from_mean,
@@ -1238,7 +1213,7 @@ static const VaIndexOps vector_cosine_ops = {
 	.stored_size = vector_stored_size,
 	.to_stored = vector_to_stored_normalized,
 	.distance = vector_index_cosine_distance,
-	.to_sql = vector_index_cosine_to_sql,
+	.to_sql = VaToSqlCosine,
 	.dims = vector_stored_dims,
 	.accum = vector_index_accum,
 	.from_mean = vector_index_from_mean_normalized,
@@ -1249,7 +1224,7 @@ static const VaIndexOps vector_l1_ops = {
 	.stored_size = vector_stored_size,
 	.to_stored = vector_to_stored_copy,
 	.distance = vector_index_l1_distance,
-	.to_sql = vector_index_identity_to_sql,
+	.to_sql = VaToSqlIdentity,
 	.dims = vector_stored_dims,
 };
 
