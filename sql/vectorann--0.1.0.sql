@@ -950,7 +950,10 @@ COMMENT ON ACCESS METHOD hnsw IS 'HNSW graph index for approximate nearest-neigh
 -- inserts into the index while it runs.
 CREATE FUNCTION hnsw_check(index regclass, OUT problem text, OUT detail text)
 	RETURNS SETOF record
-	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+-- It can hold up inserts for a whole walk of the index: like amcheck's
+-- functions, only for roles granted it.
+REVOKE ALL ON FUNCTION hnsw_check(regclass) FROM PUBLIC;
 
 -- Each operator class pairs one ORDER BY operator with the support function
 -- that tells the index how to store values and measure distance.

@@ -40,6 +40,7 @@ typedef struct CheckState
 	uint32		nelements;
 	uint8	   *level;			/* by element number */
 	bool	   *deleted;
+	bool	   *freed;			/* marked free by VACUUM (slot reusable) */
 	List	   *problems;		/* of char *: "kind\tdetail" */
 	int			counts[NUM_PROBLEM_KINDS];
 } CheckState;
@@ -109,9 +110,10 @@ check_elements(CheckState *cs)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (PageIsNew(page) ||
-			PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
-			VaPageGetOpaque(page)->page_id != VA_PAGE_ID_HNSW)
+		if (PageIsNew(page))
+			;					/* left by a crash while extending: harmless */
+		else if (PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
+				 VaPageGetOpaque(page)->page_id != VA_PAGE_ID_HNSW)
 			problem(cs, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
 		else
 			cs->maxoff[blkno] = PageGetMaxOffsetNumber(page);
@@ -122,6 +124,7 @@ check_elements(CheckState *cs)
 	cs->nelements = cs->base[cs->nblocks];
 	cs->level = palloc0(Max(cs->nelements, 1));
 	cs->deleted = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+	cs->freed = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
 	{
@@ -149,6 +152,7 @@ check_elements(CheckState *cs)
 			}
 			cs->level[n] = tup->level;
 			cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
+			cs->freed[n] = (tup->flags & HNSW_ELEMENT_FREE) != 0;
 			if (tup->level > HNSW_MAX_LEVEL ||
 				ItemIdGetLength(iid) != HnswElementSize(vector_size, tup->level, m))
 			{
@@ -190,8 +194,8 @@ check_links(CheckState *cs)
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
 			ItemPointerData self;
 
-			if (!ItemIdIsNormal(iid) ||
-				ItemIdGetLength(iid) != HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m) ||
+			if (!ItemIdIsNormal(iid) || tup->level > HNSW_MAX_LEVEL ||
+				ItemIdGetLength(iid) != HnswElementSize(vector_size, tup->level, m) ||
 				(tup->flags & HNSW_ELEMENT_FREE))
 				continue;
 			ItemPointerSet(&self, blkno, off);
@@ -219,6 +223,13 @@ check_links(CheckState *cs)
 								blkno, off, layer, i,
 								ItemPointerGetBlockNumberNoCheck(&slots[i]),
 								ItemPointerGetOffsetNumberNoCheck(&slots[i]));
+					else if (cs->freed[element_number(cs, &slots[i])] &&
+							 !(tup->flags & HNSW_ELEMENT_DELETED))
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to freed slot (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]));
 					else if (cs->level[element_number(cs, &slots[i])] < layer)
 						problem(cs, PROBLEM_LINK,
 								"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
@@ -260,9 +271,13 @@ check_entry_and_reach(CheckState *cs)
 
 	if (!ItemPointerIsValid(&cs->meta.entry_point))
 	{
-		if (cs->nelements > 0)
-			problem(cs, PROBLEM_ENTRY, "index has %u elements but no entry point",
-					cs->nelements);
+		uint32		live = 0;
+
+		for (uint32 n = 0; n < cs->nelements; n++)
+			live += !cs->deleted[n];
+		if (live > 0)
+			problem(cs, PROBLEM_ENTRY, "index has %u live elements but no entry point",
+					live);
 		return;
 	}
 	if (!item_exists(cs, &cs->meta.entry_point))
@@ -272,6 +287,10 @@ check_entry_and_reach(CheckState *cs)
 				ItemPointerGetOffsetNumberNoCheck(&cs->meta.entry_point));
 		return;
 	}
+	if (cs->freed[element_number(cs, &cs->meta.entry_point)])
+		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is a freed slot",
+				ItemPointerGetBlockNumber(&cs->meta.entry_point),
+				ItemPointerGetOffsetNumber(&cs->meta.entry_point));
 	if (cs->level[element_number(cs, &cs->meta.entry_point)] != cs->meta.entry_level)
 		problem(cs, PROBLEM_ENTRY, "entry point level is %d, metapage says %d",
 				cs->level[element_number(cs, &cs->meta.entry_point)], cs->meta.entry_level);
@@ -297,8 +316,9 @@ check_entry_and_reach(CheckState *cs)
  * hnsw_check(index regclass) RETURNS TABLE (problem text, detail text):
  * one row per violation, problem being its kind (page, element, link,
  * entry point, unreachable), at most 50 per kind and then one row with the
- * kind's total; no rows for a sound index.  Takes AccessShareLock on the index and blocks inserts
- * (not scans or VACUUM) while it runs.  Errors: not an hnsw index.
+ * kind's total; no rows for a sound index.  Takes AccessShareLock on the
+ * index and blocks inserts and VACUUM's list writes (not scans) while it
+ * runs.  EXECUTE is revoked from PUBLIC.  Errors: not an hnsw index.
  */
 PG_FUNCTION_INFO_V1(hnsw_check);
 Datum

@@ -211,15 +211,21 @@ recent_reset(Relation index)
 
 	if (recent_chunks != NULL)
 	{
+		Buffer	  **old = recent_chunks;
+
+		/* forget the old map first, so a failed allocation leaves none */
 		for (BlockNumber i = 0; i < recent_nblocks / RECENT_CHUNK + 1; i++)
-			if (recent_chunks[i])
-				pfree(recent_chunks[i]);
-		pfree(recent_chunks);
+			if (old[i])
+				pfree(old[i]);
+		recent_chunks = NULL;
+		recent_nblocks = 0;
+		recent_relid = InvalidOid;
+		pfree(old);
 	}
-	recent_relid = RelationGetRelid(index);
-	recent_nblocks = nblocks;
 	recent_chunks = MemoryContextAllocZero(TopMemoryContext,
 										   sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
+	recent_nblocks = nblocks;
+	recent_relid = RelationGetRelid(index);
 }
 
 /* Pin block blkno of the graph's index (see above). */
@@ -229,7 +235,7 @@ HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
 	Buffer	   *chunk;
 	Buffer		buf;
 
-	if (blkno >= recent_nblocks)
+	if (blkno >= recent_nblocks || RelationUsesLocalBuffers(dg->index))
 		return ReadBuffer(dg->index, blkno);
 	chunk = recent_chunks[blkno / RECENT_CHUNK];
 	if (chunk == NULL)
@@ -461,7 +467,8 @@ well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
 
 /*
  * Which elements of index can a search reach?  Numbers every item as
- * base[block] + offset - 1, counts each element's in-links (all layers) and
+ * base[block] + offset - 1, counts each element's in-links from live
+ * elements (all layers) and
  * marks breadth first from the entry point over the links of every layer.
  * Links to missing items and items that are not well-formed elements are
  * ignored (hnsw_check reports them).  Pages that are not ours count as
@@ -477,8 +484,8 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 	int64		entry;
 
 	r->nblocks = RelationGetNumberOfBlocks(index);
-	r->maxoff = palloc0(sizeof(OffsetNumber) * r->nblocks);
-	r->base = palloc0(sizeof(uint32) * (r->nblocks + 1));
+	r->maxoff = palloc_extended(sizeof(OffsetNumber) * r->nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->base = palloc_extended(sizeof(uint32) * (r->nblocks + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
@@ -495,10 +502,11 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		r->base[blkno + 1] = r->base[blkno] + r->maxoff[blkno];
 	}
 	r->nelements = r->base[r->nblocks];
-	r->seen = palloc0(sizeof(bool) * Max(r->nelements, 1));
-	r->live = palloc0(sizeof(bool) * Max(r->nelements, 1));
-	r->indegree = palloc0(sizeof(int32) * Max(r->nelements, 1));
-	queue = palloc(sizeof(ItemPointerData) * Max(r->nelements, 1));
+	/* large indexes need more than 1 GB here: allow huge allocations */
+	r->seen = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->live = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->indegree = palloc_extended(sizeof(int32) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	queue = palloc_extended(sizeof(ItemPointerData) * Max(r->nelements, 1), MCXT_ALLOC_HUGE);
 
 	/* in-links, live elements */
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
@@ -520,6 +528,9 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 			if (!well_formed(page, off, meta))
 				continue;
 			r->live[r->base[blkno] + off - 1] = !(tup->flags & HNSW_ELEMENT_DELETED);
+			/* only live elements' links count as in-links */
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+				continue;
 			slots = HnswElementNeighbours(tup, meta->vector_size);
 			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 			{

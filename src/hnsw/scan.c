@@ -126,6 +126,16 @@ search_batch(HnswScanOpaque so)
 {
 	VaCandidate ep;
 
+	/*
+	 * Each batch starts from the current entry point: between batches VACUUM
+	 * may have moved it and freed the old one.
+	 */
+	HnswReadMeta(so->dg.index, &so->meta);
+	if (!ItemPointerIsValid(&so->meta.entry_point))
+	{
+		so->nresults = so->next = 0;
+		return;
+	}
 	ep.id = VaTidToId(&so->meta.entry_point);
 	so->dg.graph.evaluate(&so->dg.graph, &ep);
 	HnswGreedyDescend(&so->dg.graph, &ep, so->meta.entry_level, 0, &so->result);

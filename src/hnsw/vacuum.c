@@ -157,7 +157,14 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	HnswReach	r;
 	int			cap0 = HnswLayerCapacity(0, meta->m);
 
+	/*
+	 * The walk runs without the insert lock; an element an insert links
+	 * meanwhile may look unreachable and get one more link, which is
+	 * harmless.  The writes below hold the lock, so lists change under it
+	 * only.
+	 */
 	HnswComputeReach(index, meta, strategy, &r);
+	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
 	{
 		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
@@ -229,6 +236,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			UnlockReleaseBuffer(buf);
 		}
 	}
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 }
 
 /*
@@ -319,14 +327,14 @@ repair_graph(IndexVacuumInfo *info)
 	nblocks = RelationGetNumberOfBlocks(index);
 	ItemPointerSetInvalid(&best);
 
-	/* the deleted elements */
+	/* the deleted elements (no cost-delay sleeps while inserts wait) */
 	dead = HnswIdSetCreate(1024);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
 
-		vacuum_delay_point();
+		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -360,7 +368,7 @@ repair_graph(IndexVacuumInfo *info)
 		OffsetNumber *todo;
 		int			ntodo = 0;
 
-		vacuum_delay_point();
+		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -404,13 +412,19 @@ repair_graph(IndexVacuumInfo *info)
 		UnlockReleaseBuffer(metabuf);
 	}
 
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+
+	/*
+	 * From here on no list links to a deleted element and inserts never
+	 * pick one (they skip deleted candidates), so freeing needs no insert
+	 * lock.  Free first, so that relinking counts no link from a deleted
+	 * element as an in-link.
+	 */
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
-	reconnect_unreachable(index, &meta, info->strategy);
 	free_deleted(index, &meta, info->strategy);
+	reconnect_unreachable(index, &meta, info->strategy);
 	MemoryContextSwitchTo(old);
-
-	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	MemoryContextDelete(ctx);
 }
 
@@ -501,10 +515,8 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 												  ALLOCSET_DEFAULT_SIZES);
 		MemoryContext old = MemoryContextSwitchTo(ctx);
 
-		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 		HnswReadMeta(index, &meta);
 		reconnect_unreachable(index, &meta, info->strategy);
-		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
@@ -518,6 +530,7 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff;
+		Size		largest;
 
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
@@ -525,14 +538,25 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
+		largest = 0;
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
 
 			if (!(tup->flags & HNSW_ELEMENT_DELETED))
 				stats->num_index_tuples++;
+			else if (tup->flags & HNSW_ELEMENT_FREE)
+				largest = Max(largest, ItemIdGetLength(iid));
 		}
 		UnlockReleaseBuffer(buf);
+
+		/*
+		 * The free space map is not WAL-logged: record free slots on every
+		 * VACUUM, so that they are found again after a crash or promotion.
+		 */
+		RecordPageWithFreeSpace(index, blkno, largest);
 	}
+	FreeSpaceMapVacuum(index);
 	return stats;
 }
