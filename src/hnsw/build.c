@@ -17,7 +17,7 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 
-#define VECTORS_PER_CHUNK 1024
+#define ARENA_BLOCK (1024 * 1024)
 
 /* One element of the in-memory graph. */
 typedef struct BuildElement
@@ -25,6 +25,7 @@ typedef struct BuildElement
 	ItemPointerData heaptid;
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
+	void	   *vector;			/* stored form, in the arena */
 	int32	   *neighbours;		/* HnswSlotCount(level, m) ids, -1 = empty */
 } BuildElement;
 
@@ -37,15 +38,13 @@ typedef struct HnswBuildState
 	int			m;
 	int			ef_construction;
 	int			dimensions;		/* -1 until the first value */
-	Size		vector_size;
-	int			max_level;		/* highest level whose element fits a page */
 
 	/* the in-memory graph */
 	BuildElement *elements;
 	int			nelements;
 	int			capacity;
-	char	  **chunks;			/* vectors, VECTORS_PER_CHUNK per chunk */
-	int			nchunks;
+	char	   *arena;			/* stored vectors are carved from blocks */
+	Size		arena_left;
 	uint32	   *marks;			/* visited marks, epoch-stamped */
 	uint32		epoch;
 	const void *query;
@@ -71,8 +70,7 @@ typedef struct HnswBuildState
 static inline void *
 element_vector(HnswBuildState *bs, int i)
 {
-	return bs->chunks[i / VECTORS_PER_CHUNK] +
-		(Size) (i % VECTORS_PER_CHUNK) * bs->vector_size;
+	return bs->elements[i].vector;
 }
 
 static inline int32 *
@@ -355,7 +353,7 @@ flush_graph(HnswBuildState *bs)
 	blkno = HNSW_METAPAGE_BLKNO;
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		Size		need = MAXALIGN(HnswElementSize(bs->vector_size,
+		Size		need = MAXALIGN(HnswElementSize(HnswStoredSize(bs->elements[i].vector),
 													bs->elements[i].level, bs->m)) +
 			sizeof(ItemIdData);
 
@@ -377,7 +375,7 @@ flush_graph(HnswBuildState *bs)
 	{
 		BuildElement *e = &bs->elements[i];
 		int			nslots = HnswSlotCount(e->level, bs->m);
-		Size		size = HnswElementSize(bs->vector_size, e->level, bs->m);
+		Size		size = HnswElementSize(HnswStoredSize(e->vector), e->level, bs->m);
 		ItemPointerData *slots;
 
 		CHECK_FOR_INTERRUPTS();
@@ -397,11 +395,12 @@ flush_graph(HnswBuildState *bs)
 			VaInitPage(page, VA_PAGE_ID_HNSW);
 		}
 
+		memset(tup, 0, size);
 		tup->heaptid = e->heaptid;
 		tup->level = e->level;
 		tup->flags = 0;
-		memcpy(HnswElementVector(tup), element_vector(bs, i), bs->vector_size);
-		slots = HnswElementNeighbours(tup, bs->vector_size);
+		memcpy(HnswElementVector(tup), e->vector, VARSIZE(e->vector));
+		slots = HnswElementNeighbours(tup);
 		for (int s = 0; s < nslots; s++)
 		{
 			if (e->neighbours[s] >= 0)
@@ -423,7 +422,7 @@ flush_graph(HnswBuildState *bs)
 	VaWalBegin(&wal, bs->index, true);
 	meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 	meta->dimensions = bs->dimensions;
-	meta->vector_size = (uint32) bs->vector_size;
+	meta->vector_size = (uint32) HnswStoredSize(bs->elements[0].vector);
 	meta->insert_page = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
 	meta->entry_point = bs->elements[bs->entry].tid;
 	meta->entry_level = (int16) bs->entry_level;
@@ -454,7 +453,8 @@ spill_to_disk(HnswBuildState *bs)
 	MemoryContextDelete(bs->graphctx);
 	bs->graphctx = NULL;
 	bs->elements = NULL;
-	bs->chunks = NULL;
+	bs->arena = NULL;
+	bs->arena_left = 0;
 	bs->marks = NULL;
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
 }
@@ -475,15 +475,36 @@ grow(HnswBuildState *bs)
 		bs->memory_used += (sizeof(BuildElement) + sizeof(uint32)) * (newcap - bs->capacity);
 		bs->capacity = newcap;
 	}
-	if (bs->nelements % VECTORS_PER_CHUNK == 0 &&
-		bs->nelements / VECTORS_PER_CHUNK >= bs->nchunks)
-	{
-		bs->chunks = repalloc(bs->chunks, sizeof(char *) * (bs->nchunks + 1));
-		bs->chunks[bs->nchunks++] =
-			MemoryContextAllocHuge(bs->graphctx, bs->vector_size * VECTORS_PER_CHUNK);
-		bs->memory_used += bs->vector_size * VECTORS_PER_CHUNK;
-	}
 	MemoryContextSwitchTo(old);
+}
+
+/* size bytes (MAXALIGNed) for a stored vector, carved from arena blocks. */
+static void *
+arena_alloc(HnswBuildState *bs, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > bs->arena_left)
+	{
+		Size		block = Max(ARENA_BLOCK, size);
+
+		bs->arena = MemoryContextAllocHuge(bs->graphctx, block);
+		bs->arena_left = block;
+	}
+	p = bs->arena;
+	bs->arena += size;
+	bs->arena_left -= size;
+	return p;
+}
+
+/* Give back the last arena_alloc of size bytes. */
+static void
+arena_unalloc(HnswBuildState *bs, Size size)
+{
+	size = MAXALIGN(size);
+	bs->arena -= size;
+	bs->arena_left += size;
 }
 
 static void
@@ -506,12 +527,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 	size = bs->ops->stored_size(value);
 
-	if (bs->dimensions < 0)
-	{
-		bs->vector_size = size;
-		bs->max_level = HnswMaxLevel(size, bs->m);
-	}
-
 	if (bs->on_disk)
 	{
 		void	   *stored = palloc(size);
@@ -527,32 +542,33 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;
 	}
 
-	if (size != bs->vector_size)
-	{
-		void	   *stored = palloc(size);
-
-		bs->ops->to_stored(value, stored);
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d",
-						bs->dimensions, bs->ops->dims(stored)),
-				 errdetail("All values in an hnsw index must have the same dimensions.")));
-	}
-
 	grow(bs);
 	i = bs->nelements;
-	if (!bs->ops->to_stored(value, element_vector(bs, i)))
+	e = &bs->elements[i];
+	e->vector = arena_alloc(bs, size);
+	if (!bs->ops->to_stored(value, e->vector))
 	{
+		arena_unalloc(bs, size);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(bs->tmpctx);
 		return;					/* e.g. zero vector under cosine: not indexed */
 	}
+	if (VARSIZE(e->vector) != size)
+		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
+			 size, (Size) VARSIZE(e->vector));
 	if (bs->dimensions < 0)
-		bs->dimensions = bs->ops->dims(element_vector(bs, i));
+		bs->dimensions = bs->ops->dims(e->vector);
+	else if (bs->ops->dims(e->vector) != bs->dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d",
+						bs->dimensions, bs->ops->dims(e->vector)),
+				 errdetail("All values in an hnsw index must have the same dimensions.")));
 
-	e = &bs->elements[i];
+	bs->memory_used += MAXALIGN(size);
 	e->heaptid = *tid;
-	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng), bs->max_level);
+	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
+						   HnswMaxLevel(HnswStoredSize(e->vector), bs->m));
 	nslots = HnswSlotCount(e->level, bs->m);
 	e->neighbours = MemoryContextAlloc(bs->graphctx, sizeof(int32) * nslots);
 	memset(e->neighbours, 0xFF, sizeof(int32) * nslots);	/* all -1 */
@@ -634,7 +650,6 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs->elements = MemoryContextAllocHuge(bs->graphctx, sizeof(BuildElement) * initial);
 	bs->marks = MemoryContextAllocHuge(bs->graphctx, sizeof(uint32) * initial);
 	memset(bs->marks, 0, sizeof(uint32) * initial);
-	bs->chunks = MemoryContextAlloc(bs->graphctx, sizeof(char *));
 	bs->memory_used = (sizeof(BuildElement) + sizeof(uint32)) * initial;
 
 	HnswGraphInitCommon(&bs->graph, bs->m, bs->ef_construction);

@@ -97,7 +97,6 @@ element_number(CheckState *cs, const ItemPointerData *tid)
 static void
 check_elements(CheckState *cs)
 {
-	Size		vector_size = cs->meta.vector_size;
 	int			m = cs->meta.m;
 
 	cs->maxoff = palloc0(sizeof(OffsetNumber) * cs->nblocks);
@@ -153,13 +152,11 @@ check_elements(CheckState *cs)
 			cs->level[n] = tup->level;
 			cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
 			cs->freed[n] = (tup->flags & HNSW_ELEMENT_FREE) != 0;
-			if (tup->level > HNSW_MAX_LEVEL ||
-				ItemIdGetLength(iid) != HnswElementSize(vector_size, tup->level, m))
+			if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
 			{
 				problem(cs, PROBLEM_ELEMENT,
-						"element (%u,%u) of level %d has %u bytes, expected %zu",
-						blkno, off, tup->level, ItemIdGetLength(iid),
-						HnswElementSize(vector_size, Min(tup->level, HNSW_MAX_LEVEL), m));
+						"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
+						blkno, off, tup->level, ItemIdGetLength(iid));
 				cs->deleted[n] = true;	/* do not follow its links */
 				cs->level[n] = 0;
 			}
@@ -174,7 +171,6 @@ check_elements(CheckState *cs)
 static void
 check_links(CheckState *cs)
 {
-	Size		vector_size = cs->meta.vector_size;
 	int			m = cs->meta.m;
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
@@ -194,14 +190,13 @@ check_links(CheckState *cs)
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
 			ItemPointerData self;
 
-			if (!ItemIdIsNormal(iid) || tup->level > HNSW_MAX_LEVEL ||
-				ItemIdGetLength(iid) != HnswElementSize(vector_size, tup->level, m) ||
+			if (!ItemIdIsNormal(iid) || !HnswElementFits(tup, ItemIdGetLength(iid), m) ||
 				(tup->flags & HNSW_ELEMENT_FREE))
 				continue;
 			ItemPointerSet(&self, blkno, off);
 			for (int layer = 0; layer <= tup->level; layer++)
 			{
-				ItemPointerData *slots = HnswElementNeighbours(tup, vector_size) +
+				ItemPointerData *slots = HnswElementNeighbours(tup) +
 					HnswLayerStart(layer, m);
 				int			cap = HnswLayerCapacity(layer, m);
 				bool		ended = false;

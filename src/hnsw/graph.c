@@ -280,7 +280,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 						  (OffsetNumber) (id & 0xFFFF));
 	if (layer <= tup->level)
 	{
-		ItemPointerData *slots = HnswElementNeighbours(tup, dg->vector_size) +
+		ItemPointerData *slots = HnswElementNeighbours(tup) +
 			HnswLayerStart(layer, graph->m);
 		int			cap = HnswLayerCapacity(layer, graph->m);
 
@@ -343,7 +343,7 @@ disk_reset_visited(HnswGraph *graph)
  */
 void
 HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
-				  int m, Size vector_size, int ef)
+				  int m, int ef)
 {
 	HnswGraphInitCommon(&dg->graph, m, ef);
 	dg->graph.evaluate = disk_evaluate;
@@ -353,7 +353,6 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->index = index;
 	dg->ops = ops;
 	dg->query = NULL;
-	dg->vector_size = vector_size;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
 	if (RelationGetRelid(index) != recent_relid ||
 		RelationGetNumberOfBlocks(index) > recent_nblocks + RECENT_CHUNK)
@@ -367,8 +366,8 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
  * neighbour-selection heuristic on disk.
  */
 void
-HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
-				const void *base, VaCandidate *cands, int n, const void **vectors)
+HnswLoadCandidates(Relation index, const VaIndexOps *ops, const void *base,
+				   VaCandidate *cands, int n, const void **vectors)
 {
 	VaHeap		heap;
 
@@ -379,7 +378,7 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
 		HnswElementTuple e;
 
 		VaIdToTid(cands[i].id, &tid);
-		e = HnswReadElement(index, &tid, vector_size);
+		e = HnswReadElement(index, &tid);
 		cands[i].distance = ops->distance(base, HnswElementVector(e));
 		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
 		cands[i].aux = (uint64) (uintptr_t) e;
@@ -391,9 +390,9 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, Size vector_size,
 	VaHeapFree(&heap);
 }
 
-/* A palloc'd copy of the element at tid (vector_size: bytes of its vector). */
+/* A palloc'd copy of the element at tid. */
 HnswElementTuple
-HnswReadElement(Relation index, const ItemPointerData *tid, Size vector_size)
+HnswReadElement(Relation index, const ItemPointerData *tid)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	Buffer		buf = ReadBuffer(index, blkno);
@@ -459,10 +458,7 @@ well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
 	ItemId		iid = PageGetItemId(page, off);
 	HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
 
-	return ItemIdIsNormal(iid) &&
-		ItemIdGetLength(iid) >= offsetof(HnswElementTupleData, data) &&
-		tup->level <= HNSW_MAX_LEVEL &&
-		ItemIdGetLength(iid) == HnswElementSize(meta->vector_size, tup->level, meta->m);
+	return ItemIdIsNormal(iid) && HnswElementFits(tup, ItemIdGetLength(iid), meta->m);
 }
 
 /*
@@ -531,7 +527,7 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 			/* only live elements' links count as in-links */
 			if (tup->flags & HNSW_ELEMENT_DELETED)
 				continue;
-			slots = HnswElementNeighbours(tup, meta->vector_size);
+			slots = HnswElementNeighbours(tup);
 			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 			{
 				int64		n = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
@@ -564,7 +560,7 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		if (off <= PageGetMaxOffsetNumber(page) && well_formed(page, off, meta))
 		{
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			ItemPointerData *slots = HnswElementNeighbours(tup, meta->vector_size);
+			ItemPointerData *slots = HnswElementNeighbours(tup);
 
 			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 			{

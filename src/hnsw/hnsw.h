@@ -97,8 +97,20 @@ typedef HnswElementTupleData *HnswElementTuple;
 #define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
-#define HnswElementNeighbours(tup, vector_size) \
-	((ItemPointerData *) ((tup)->data + (vector_size)))
+#define HnswElementNeighbours(tup) \
+	((ItemPointerData *) ((tup)->data + HnswStoredSize((tup)->data)))
+
+/*
+ * Bytes a stored vector takes in an element: its varlena size (stored forms
+ * are varlenas with 4-byte headers), rounded up for the TIDs that follow.
+ * Stored forms may differ in size (sparsevec), so each element's own size
+ * places its neighbour TIDs.
+ */
+static inline Size
+HnswStoredSize(const void *stored)
+{
+	return SHORTALIGN(VARSIZE(stored));
+}
 
 static inline int
 HnswSlotCount(int level, int m)
@@ -118,11 +130,26 @@ HnswLayerCapacity(int layer, int m)
 	return layer == 0 ? 2 * m : m;
 }
 
+/* Bytes of an element whose stored vector takes vector_size (HnswStoredSize). */
 static inline Size
 HnswElementSize(Size vector_size, int level, int m)
 {
 	return offsetof(HnswElementTupleData, data) + vector_size +
 		sizeof(ItemPointerData) * HnswSlotCount(level, m);
+}
+
+/*
+ * Is the item of length len a well-formed element (header, vector and
+ * neighbour area exactly filling it)?  Safe on garbage.
+ */
+static inline bool
+HnswElementFits(HnswElementTuple tup, Size len, int m)
+{
+	if (len < offsetof(HnswElementTupleData, data) + VARHDRSZ ||
+		tup->level > HNSW_MAX_LEVEL ||
+		VARSIZE(tup->data) > len - offsetof(HnswElementTupleData, data))
+		return false;
+	return len == HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
 }
 
 /* candidate flags */
@@ -174,21 +201,18 @@ typedef struct HnswDiskGraph
 	Relation	index;
 	const VaIndexOps *ops;
 	const void *query;			/* stored form of the query */
-	Size		vector_size;
 	HnswIdSet  *visited;
 } HnswDiskGraph;
 
 extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);
 
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
-							  const VaIndexOps *ops, int m, Size vector_size,
-							  int ef);
-extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid,
-										Size vector_size);
+							  const VaIndexOps *ops, int m, int ef);
+extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
-							   Size vector_size, const void *base,
-							   VaCandidate *cands, int n, const void **vectors);
+							   const void *base, VaCandidate *cands, int n,
+							   const void **vectors);
 
 /* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
 typedef struct HnswReach

@@ -25,7 +25,7 @@
  * in the list afterwards.
  */
 static bool
-add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
+add_backlink(Relation index, const VaIndexOps *ops, int m,
 			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
 			 int layer, bool building, bool force)
 {
@@ -53,7 +53,7 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 			UnlockReleaseBuffer(buf);
 			return false;
 		}
-		slots = HnswElementNeighbours(tup, vector_size) + HnswLayerStart(layer, m);
+		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
 
 		if (newlist != NULL)
 		{
@@ -91,21 +91,22 @@ add_backlink(Relation index, const VaIndexOps *ops, Size vector_size, int m,
 		else
 		{
 			/* full: choose the survivors without holding the lock */
-			HnswElementTuple base = palloc(HnswElementSize(vector_size, tup->level, m));
+			Size		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
+			HnswElementTuple base = palloc(tupsize);
 			VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
 			const void **vectors = palloc(sizeof(void *) * (cap + 1));
 			int		   *selected = palloc(sizeof(int) * (cap + 1));
 			int			k;
 
-			memcpy(base, tup, HnswElementSize(vector_size, tup->level, m));
+			memcpy(base, tup, tupsize);
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
-			slots = HnswElementNeighbours(base, vector_size) + HnswLayerStart(layer, m);
+			slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
 
 			for (int i = 0; i < cap; i++)
 				cands[i].id = VaTidToId(&slots[i]);
 			cands[cap].id = VaTidToId(newtid);
-			HnswLoadCandidates(index, ops, vector_size, HnswElementVector(base),
+			HnswLoadCandidates(index, ops, HnswElementVector(base),
 							cands, cap + 1, vectors);
 			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
@@ -315,12 +316,12 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", meta.dimensions, dimensions)));
-	if (meta.dimensions >= 0 && meta.vector_size != vector_size)
-		elog(ERROR, "hnsw value of %zu bytes does not match the index's %u",
-			 vector_size, meta.vector_size);
+	if (VARSIZE(stored) != vector_size)
+		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
+			 vector_size, (Size) VARSIZE(stored));
 
-	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(vector_size, m));
-	size = HnswElementSize(vector_size, level, m);
+	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(HnswStoredSize(stored), m));
+	size = HnswElementSize(HnswStoredSize(stored), level, m);
 	tup = palloc0(size);
 	tup->heaptid = *heap_tid;
 	tup->level = (uint8) level;
@@ -339,7 +340,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		int		   *selected;
 		int			ef = meta.ef_construction;
 
-		HnswDiskGraphInit(&dg, index, ops, m, vector_size, ef);
+		HnswDiskGraphInit(&dg, index, ops, m, ef);
 		dg.query = stored;
 		VaHeapInit(&result, ef + 1, true);
 		entries = palloc(sizeof(VaCandidate) * (ef + 1));
@@ -355,7 +356,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		top = Min(level, meta.entry_level);
 		for (int layer = top; layer >= 0; layer--)
 		{
-			ItemPointerData *slots = HnswElementNeighbours(tup, vector_size) +
+			ItemPointerData *slots = HnswElementNeighbours(tup) +
 				HnswLayerStart(layer, m);
 			int			n;
 			int			k;
@@ -365,7 +366,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			n = VaHeapDrainSorted(&result, sorted);
 			memcpy(entries, sorted, sizeof(VaCandidate) * n);
 			nentries = n;
-			HnswLoadCandidates(index, ops, vector_size, stored, sorted, n, vectors);
+			HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
 			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
 			for (int j = 0; j < k; j++)
 				VaIdToTid(sorted[selected[j]].id, &slots[j]);
@@ -382,7 +383,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		bool		linked = false;
 
 		for (int j = 0; j < nlinks[layer]; j++)
-			linked |= add_backlink(index, ops, vector_size, m, &links[layer][j],
+			linked |= add_backlink(index, ops, m, &links[layer][j],
 								   &tid, layer, building, false);
 
 		/*
@@ -390,7 +391,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		 * it on layer 0: make its nearest neighbour keep it.
 		 */
 		if (layer == 0 && !linked && nlinks[0] > 0)
-			add_backlink(index, ops, vector_size, m, &links[0][0], &tid, 0,
+			add_backlink(index, ops, m, &links[0][0], &tid, 0,
 						 building, true);
 	}
 

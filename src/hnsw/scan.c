@@ -191,7 +191,7 @@ search_first(IndexScanDesc scan)
 	so->last_distance = -get_float4_infinity();
 	if (so->iterative != HNSW_ITERATIVE_SCAN_OFF)
 		so->returned = HnswIdSetCreate(so->ef * 2);
-	HnswDiskGraphInit(&so->dg, index, so->ops, so->meta.m, so->meta.vector_size, so->ef);
+	HnswDiskGraphInit(&so->dg, index, so->ops, so->meta.m, so->ef);
 	so->dg.query = query;
 	VaHeapInit(&so->result, so->ef + 1, true);
 	search_batch(so);

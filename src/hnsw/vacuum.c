@@ -24,9 +24,9 @@
 
 /* Does tup (live) link to a deleted element on any layer? */
 static bool
-links_to_dead(HnswElementTuple tup, Size vector_size, int m, HnswIdSet *dead)
+links_to_dead(HnswElementTuple tup, int m, HnswIdSet *dead)
 {
-	ItemPointerData *slots = HnswElementNeighbours(tup, vector_size);
+	ItemPointerData *slots = HnswElementNeighbours(tup);
 	int			nslots = HnswSlotCount(tup->level, m);
 	uint64		id;
 
@@ -61,10 +61,9 @@ static void
 repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
 			   const ItemPointerData *tid, HnswIdSet *dead)
 {
-	Size		vector_size = meta->vector_size;
 	int			m = meta->m;
-	HnswElementTuple copy = HnswReadElement(index, tid, vector_size);
-	ItemPointerData *slots = HnswElementNeighbours(copy, vector_size);
+	HnswElementTuple copy = HnswReadElement(index, tid);
+	ItemPointerData *slots = HnswElementNeighbours(copy);
 	uint64		self = VaTidToId(tid);
 	bool		changed = false;
 
@@ -88,12 +87,12 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 			if (HnswIdSetContains(dead, id))
 			{
 				/* a deleted neighbour: offer its live neighbours instead */
-				HnswElementTuple d = HnswReadElement(index, &list[i], vector_size);
+				HnswElementTuple d = HnswReadElement(index, &list[i]);
 
 				has_dead = true;
 				if (layer <= d->level)
 				{
-					ItemPointerData *dl = HnswElementNeighbours(d, vector_size) +
+					ItemPointerData *dl = HnswElementNeighbours(d) +
 						HnswLayerStart(layer, m);
 
 					for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
@@ -112,7 +111,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 		selected = palloc(sizeof(int) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 			cands[i].id = ids[i];
-		HnswLoadCandidates(index, ops, vector_size, HnswElementVector(copy),
+		HnswLoadCandidates(index, ops, HnswElementVector(copy),
 						   cands, n, vectors);
 		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected);
 		for (int i = 0; i < cap; i++)
@@ -136,7 +135,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 		VaWalBegin(&wal, index, false);
 		page = VaWalRegister(&wal, buf, false);
 		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
-		memcpy(HnswElementNeighbours(tup, vector_size), slots,
+		memcpy(HnswElementNeighbours(tup), slots,
 			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
 		VaWalFinish(&wal);
 		UnlockReleaseBuffer(buf);
@@ -185,8 +184,8 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 				continue;
 			CHECK_FOR_INTERRUPTS();
 			ItemPointerSet(&utid, blkno, off);
-			copy = HnswReadElement(index, &utid, meta->vector_size);
-			mine = HnswElementNeighbours(copy, meta->vector_size);
+			copy = HnswReadElement(index, &utid);
+			mine = HnswElementNeighbours(copy);
 			ItemPointerSetInvalid(&from);
 			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]); i++)
 			{
@@ -207,7 +206,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			VaWalBegin(&wal, index, false);
 			page = VaWalRegister(&wal, buf, false);
 			tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&from)));
-			list = HnswElementNeighbours(tup, meta->vector_size);
+			list = HnswElementNeighbours(tup);
 			for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
 				;
 			if (slot == cap0)
@@ -285,7 +284,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 				if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
 				{
-					ItemPointerData *slots = HnswElementNeighbours(tup, meta->vector_size);
+					ItemPointerData *slots = HnswElementNeighbours(tup);
 
 					tup->flags |= HNSW_ELEMENT_FREE;
 					for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
@@ -379,7 +378,7 @@ repair_graph(IndexVacuumInfo *info)
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			if (!(tup->flags & HNSW_ELEMENT_DELETED) &&
-				links_to_dead(tup, meta.vector_size, meta.m, dead))
+				links_to_dead(tup, meta.m, dead))
 				todo[ntodo++] = off;
 		}
 		UnlockReleaseBuffer(buf);
