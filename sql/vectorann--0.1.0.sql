@@ -1008,6 +1008,38 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 (bit, bit) bit_jaccard_index_ops(internal);
 
+-- sparsevec: stored as the sparse vector itself (so elements differ in size);
+-- distances visit the non-zeros only.  Support function 1 points the index
+-- to them (the argument is ignored; not STRICT, the index passes no value).
+CREATE FUNCTION sparsevec_l2_index_ops(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION sparsevec_ip_index_ops(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION sparsevec_cosine_index_ops(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION sparsevec_l1_index_ops(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C PARALLEL SAFE;
+
+CREATE OPERATOR CLASS sparsevec_l2_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 (sparsevec, sparsevec) sparsevec_l2_index_ops(internal);
+
+CREATE OPERATOR CLASS sparsevec_ip_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 (sparsevec, sparsevec) sparsevec_ip_index_ops(internal);
+
+CREATE OPERATOR CLASS sparsevec_cosine_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 (sparsevec, sparsevec) sparsevec_cosine_index_ops(internal);
+
+CREATE OPERATOR CLASS sparsevec_l1_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 (sparsevec, sparsevec) sparsevec_l1_index_ops(internal);
+
 -- ivfflat access method and operator classes (appended by the ivfflat work)
 
 -- ivfflathandler(internal): the handler of the ivfflat index access method,

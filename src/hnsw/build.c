@@ -238,8 +238,11 @@ mem_insert(HnswBuildState *bs, int i)
  * to an element, which searches then can never reach (a few in ten thousand
  * on real data).  Breadth first from the entry point over all layers; each
  * element not reached gets a layer-0 link from the first reached element in
- * its own layer-0 list, in a free slot or in place of a link whose target
- * has other links in.  Repeated while it helps (at most a few rounds).
+ * its own layer-0 list (or, when its whole list is cut off too, from the
+ * nearest elements a search from the entry point finds), the first that
+ * has a free slot, a link whose target has other links in, or a link to one
+ * of the element's own neighbours (still reached, through the element).  Repeated while it
+ * helps (at most 64 rounds).
  */
 static void
 repair_unreachable(HnswBuildState *bs)
@@ -248,6 +251,7 @@ repair_unreachable(HnswBuildState *bs)
 	int32	   *indegree;
 	bool	   *seen;
 	int32	   *queue;
+	int32	   *cands;
 	int			cap0 = HnswLayerCapacity(0, bs->m);
 
 	if (n < 2)
@@ -255,12 +259,13 @@ repair_unreachable(HnswBuildState *bs)
 	indegree = palloc0(sizeof(int32) * n);
 	seen = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int32) * n);
+	cands = palloc(sizeof(int32) * cap0);
 	for (int i = 0; i < n; i++)
 		for (int s = 0; s < HnswSlotCount(bs->elements[i].level, bs->m); s++)
 			if (bs->elements[i].neighbours[s] >= 0)
 				indegree[bs->elements[i].neighbours[s]]++;
 
-	for (int round = 0; round < 4; round++)
+	for (int round = 0; round < 64; round++)
 	{
 		int			head = 0;
 		int			tail = 0;
@@ -289,17 +294,42 @@ repair_unreachable(HnswBuildState *bs)
 		for (int i = 0; i < n; i++)
 		{
 			int32	   *mine = element_layer(bs, i, 0);
-			int			from = -1;
+			int			ncand = 0;
+			bool		linked = false;
 
 			if (seen[i])
 				continue;
 			missing++;
-			for (int s = 0; s < cap0 && mine[s] >= 0 && from < 0; s++)
+
+			/* who could link to it: reachable members of its own list ... */
+			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
 				if (seen[mine[s]])
-					from = mine[s];
-			if (from >= 0)
+					cands[ncand++] = mine[s];
+			if (ncand == 0)
 			{
-				int32	   *list = element_layer(bs, from, 0);
+				/*
+				 * ... or, when its whole neighbourhood is cut off too (e.g. a
+				 * cluster no link leads into), the nearest elements a search
+				 * from the entry point finds, which are all reachable.
+				 */
+				VaCandidate ep;
+				int			k;
+
+				bs->query = element_vector(bs, i);
+				ep.id = (uint64) bs->entry;
+				mem_evaluate(&bs->graph, &ep);
+				HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
+				HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
+				k = VaHeapDrainSorted(&bs->result, bs->sorted);
+				for (int j = 0; j < k && ncand < cap0; j++)
+					if ((int) bs->sorted[j].id != i && seen[bs->sorted[j].id])
+						cands[ncand++] = (int) bs->sorted[j].id;
+			}
+
+			/* the first with a free slot or a link it can spare */
+			for (int c = 0; c < ncand && !linked; c++)
+			{
+				int32	   *list = element_layer(bs, cands[c], 0);
 				int			slot = 0;
 
 				while (slot < cap0 && list[slot] >= 0)
@@ -310,6 +340,14 @@ repair_unreachable(HnswBuildState *bs)
 						if (indegree[list[slot]] > 1)
 							break;
 				}
+				/* or a link to one of its own neighbours: reached via it then */
+				for (int t = cap0 - 1; slot < 0 && t >= 0; t--)
+					for (int s = 0; s < cap0 && mine[s] >= 0; s++)
+						if (list[t] == mine[s])
+						{
+							slot = t;
+							break;
+						}
 				if (slot >= 0)
 				{
 					if (list[slot] >= 0)
@@ -317,6 +355,7 @@ repair_unreachable(HnswBuildState *bs)
 					list[slot] = i;
 					indegree[i]++;
 					fixed++;
+					linked = true;
 				}
 			}
 		}
@@ -326,6 +365,7 @@ repair_unreachable(HnswBuildState *bs)
 	pfree(indegree);
 	pfree(seen);
 	pfree(queue);
+	pfree(cands);
 }
 
 /* Write the in-memory graph to pages 1.. and point the metapage at it. */

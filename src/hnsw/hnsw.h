@@ -63,7 +63,7 @@ typedef struct HnswMetaPageData
 	uint16		m;
 	uint16		ef_construction;
 	int32		dimensions;		/* -1 until the first element */
-	uint32		vector_size;	/* bytes of a stored vector, 0 until known */
+	uint32		vector_size;	/* first element's stored size (informational) */
 	BlockNumber insert_page;
 	ItemPointerData entry_point;
 	int16		entry_level;
@@ -262,6 +262,10 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
 					   IndexUniqueCheck checkUnique
 					   VA_INDEX_UNCHANGED_PARAM,
 					   IndexInfo *indexInfo);
+extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
+							const ItemPointerData *nbtid,
+							const ItemPointerData *newtid, int layer,
+							bool building, bool force);
 extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 const void *stored, Size vector_size,
 							 ItemPointer heap_tid, bool building,

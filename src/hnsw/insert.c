@@ -22,10 +22,10 @@
  * Add newtid to the layer list of the element at nbtid.  A full list is
  * pruned with the selection heuristic over its members plus newtid, or,
  * with force, loses its last member to newtid.  Returns whether newtid is
- * in the list afterwards.
+ * in the list afterwards.  Caller holds HNSW_INSERT_LOCK (or builds).
  */
-static bool
-add_backlink(Relation index, const VaIndexOps *ops, int m,
+bool
+HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
 			 int layer, bool building, bool force)
 {
@@ -383,7 +383,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		bool		linked = false;
 
 		for (int j = 0; j < nlinks[layer]; j++)
-			linked |= add_backlink(index, ops, m, &links[layer][j],
+			linked |= HnswAddBacklink(index, ops, m, &links[layer][j],
 								   &tid, layer, building, false);
 
 		/*
@@ -391,7 +391,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		 * it on layer 0: make its nearest neighbour keep it.
 		 */
 		if (layer == 0 && !linked && nlinks[0] > 0)
-			add_backlink(index, ops, m, &links[0][0], &tid, 0,
+			HnswAddBacklink(index, ops, m, &links[0][0], &tid, 0,
 						 building, true);
 	}
 

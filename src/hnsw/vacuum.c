@@ -6,8 +6,8 @@
  *	  and the heap TIDs can be reused.  Then it repairs the graph: every live
  *	  element whose list on some layer links to a deleted element gets that
  *	  list chosen anew by the neighbour heuristic (Malkov & Yashunin 2018,
- *	  Algorithm 4) from its live neighbours and the live neighbours of the
- *	  deleted ones (the usual local repair), a deleted entry point is
+ *	  Algorithm 4) from its live neighbours, the live neighbours of the
+ *	  deleted ones, and what a search for it on that layer finds, a deleted entry point is
  *	  replaced by a live element of the highest level, and live elements the
  *	  repair left without a way in are linked again.  Inserts wait during the
  *	  repair.  Finally the deleted elements are marked free and their pages'
@@ -59,19 +59,21 @@ add_candidate(uint64 *ids, int *n, uint64 id, uint64 self, HnswIdSet *dead)
  */
 static void
 repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
-			   const ItemPointerData *tid, HnswIdSet *dead)
+			   const ItemPointerData *tid, HnswIdSet *dead, HnswDiskGraph *dg,
+			   VaHeap *result)
 {
 	int			m = meta->m;
 	HnswElementTuple copy = HnswReadElement(index, tid);
 	ItemPointerData *slots = HnswElementNeighbours(copy);
 	uint64		self = VaTidToId(tid);
 	bool		changed = false;
+	bool		relinked[HNSW_MAX_LEVEL + 1] = {false};
 
 	for (int layer = 0; layer <= copy->level; layer++)
 	{
 		ItemPointerData *list = slots + HnswLayerStart(layer, m);
 		int			cap = HnswLayerCapacity(layer, m);
-		int			maxcand = cap + cap * cap;
+		int			maxcand = cap + cap * cap + meta->ef_construction;
 		uint64	   *ids = palloc(sizeof(uint64) * maxcand);
 		int			n = 0;
 		bool		has_dead = false;
@@ -106,6 +108,29 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 		if (!has_dead)
 			continue;
 
+		/*
+		 * Also what a search for the element finds on this layer, as an
+		 * insert would (deleted elements still guide it): the local
+		 * candidates alone leave holes where many neighbours died.
+		 */
+		if (ItemPointerIsValid(&meta->entry_point))
+		{
+			VaCandidate ep;
+			int			nfound;
+
+			dg->query = HnswElementVector(copy);
+			ep.id = VaTidToId(&meta->entry_point);
+			dg->graph.evaluate(&dg->graph, &ep);
+			HnswGreedyDescend(&dg->graph, &ep, meta->entry_level, layer, result);
+			if (layer <= meta->entry_level)
+			{
+				HnswSearchLayer(&dg->graph, &ep, 1, meta->ef_construction, layer, result);
+				nfound = result->count;
+				for (int i = 0; i < nfound && n < maxcand; i++)
+					add_candidate(ids, &n, result->items[i].id, self, dead);
+			}
+		}
+
 		cands = palloc(sizeof(VaCandidate) * Max(n, 1));
 		vectors = palloc(sizeof(void *) * Max(n, 1));
 		selected = palloc(sizeof(int) * Max(n, 1));
@@ -122,6 +147,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 				ItemPointerSetInvalid(&list[i]);
 		}
 		changed = true;
+		relinked[layer] = true;
 	}
 
 	if (changed)
@@ -139,6 +165,17 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
 		VaWalFinish(&wal);
 		UnlockReleaseBuffer(buf);
+
+		/* and, as an insert does, links back from the new neighbours */
+		for (int layer = 0; layer <= copy->level; layer++)
+		{
+			ItemPointerData *list = slots + HnswLayerStart(layer, m);
+
+			if (!relinked[layer])
+				continue;
+			for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
+				HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
+		}
 	}
 }
 
@@ -318,11 +355,15 @@ repair_graph(IndexVacuumInfo *info)
 	ItemPointerData best;
 	int			best_level = -1;
 	bool		entry_dead = false;
+	HnswDiskGraph dg;
+	VaHeap		result;
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum repair",
 								ALLOCSET_DEFAULT_SIZES);
 	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	HnswReadMeta(index, &meta);
+	HnswDiskGraphInit(&dg, index, ops, meta.m, meta.ef_construction);
+	VaHeapInit(&result, meta.ef_construction + 1, true);
 	nblocks = RelationGetNumberOfBlocks(index);
 	ItemPointerSetInvalid(&best);
 
@@ -390,7 +431,7 @@ repair_graph(IndexVacuumInfo *info)
 
 			CHECK_FOR_INTERRUPTS();
 			ItemPointerSet(&tid, blkno, todo[i]);
-			repair_element(index, ops, &meta, &tid, dead);
+			repair_element(index, ops, &meta, &tid, dead, &dg, &result);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx);

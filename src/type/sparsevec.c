@@ -938,3 +938,152 @@ sparsevec_l2_normalize(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_SPARSEVEC_P(result);
 }
+
+/*
+ * Index ops for the hnsw sparsevec_*_ops operator classes (VaIndexOps).
+ * The stored form is the SparseVector itself (values scaled to unit norm
+ * for cosine; an all-zero vector is then not indexed), so stored forms
+ * differ in size with the number of non-zeros.  Distances visit the
+ * non-zeros only: squared L2 for l2, negative inner product for ip,
+ * 1 - inner product of unit vectors for cosine, L1 for l1.
+ */
+static Size
+sparsevec_stored_size(Datum value)
+{
+	return VARSIZE(DatumGetPointer(value));
+}
+
+static bool
+sparsevec_to_stored(Datum value, void *dst)
+{
+	const SparseVector *v = (const SparseVector *) DatumGetPointer(value);
+
+	memcpy(dst, v, VARSIZE(v));
+	return true;
+}
+
+static bool
+sparsevec_to_stored_normalized(Datum value, void *dst)
+{
+	SparseVector *v = (SparseVector *) dst;
+	float	   *values;
+	double		norm = 0.0;
+
+	memcpy(dst, DatumGetPointer(value), VARSIZE(DatumGetPointer(value)));
+	values = SPARSEVEC_VALUES(v);
+	for (int i = 0; i < v->nnz; i++)
+		norm += (double) values[i] * values[i];
+	norm = sqrt(norm);
+	if (!(norm > 0.0) || isinf(norm))
+		return false;
+	for (int i = 0; i < v->nnz; i++)
+		values[i] = (float) (values[i] / norm);
+	return true;
+}
+
+static float
+sparsevec_index_l2_distance(const void *a, const void *b)
+{
+	const SparseVector *sa = (const SparseVector *) a;
+	const SparseVector *sb = (const SparseVector *) b;
+
+	return (float) VaSparseL2SquaredDouble(SPARSE_ARGS(sa, sb));
+}
+
+static float
+sparsevec_index_ip_distance(const void *a, const void *b)
+{
+	const SparseVector *sa = (const SparseVector *) a;
+	const SparseVector *sb = (const SparseVector *) b;
+
+	return (float) -VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb));
+}
+
+static float
+sparsevec_index_cosine_distance(const void *a, const void *b)
+{
+	const SparseVector *sa = (const SparseVector *) a;
+	const SparseVector *sb = (const SparseVector *) b;
+
+	return (float) (1.0 - VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)));
+}
+
+static float
+sparsevec_index_l1_distance(const void *a, const void *b)
+{
+	const SparseVector *sa = (const SparseVector *) a;
+	const SparseVector *sb = (const SparseVector *) b;
+
+	return (float) VaSparseL1Double(SPARSE_ARGS(sa, sb));
+}
+
+static int
+sparsevec_stored_dims(const void *stored)
+{
+	return ((const SparseVector *) stored)->dim;
+}
+
+static const VaIndexOps sparsevec_l2_ops = {
+	.stored_size = sparsevec_stored_size,
+	.to_stored = sparsevec_to_stored,
+	.distance = sparsevec_index_l2_distance,
+	.to_sql = VaToSqlSqrt,
+	.dims = sparsevec_stored_dims,
+};
+
+static const VaIndexOps sparsevec_ip_ops = {
+	.stored_size = sparsevec_stored_size,
+	.to_stored = sparsevec_to_stored,
+	.distance = sparsevec_index_ip_distance,
+	.to_sql = VaToSqlIdentity,
+	.dims = sparsevec_stored_dims,
+};
+
+static const VaIndexOps sparsevec_cosine_ops = {
+	.stored_size = sparsevec_stored_size,
+	.to_stored = sparsevec_to_stored_normalized,
+	.distance = sparsevec_index_cosine_distance,
+	.to_sql = VaToSqlCosine,
+	.dims = sparsevec_stored_dims,
+};
+
+static const VaIndexOps sparsevec_l1_ops = {
+	.stored_size = sparsevec_stored_size,
+	.to_stored = sparsevec_to_stored,
+	.distance = sparsevec_index_l1_distance,
+	.to_sql = VaToSqlIdentity,
+	.dims = sparsevec_stored_dims,
+};
+
+/*
+ * sparsevec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
+ * l1 variants: support function 1 of the hnsw sparsevec operator classes;
+ * the argument is ignored, the result points to a static VaIndexOps.
+ */
+PG_FUNCTION_INFO_V1(sparsevec_l2_index_ops);
+Datum
+sparsevec_l2_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&sparsevec_l2_ops);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_ip_index_ops);
+Datum
+sparsevec_ip_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&sparsevec_ip_ops);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_cosine_index_ops);
+Datum
+sparsevec_cosine_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&sparsevec_cosine_ops);
+}
+
+PG_FUNCTION_INFO_V1(sparsevec_l1_index_ops);
+Datum
+sparsevec_l1_index_ops(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&sparsevec_l1_ops);
+}
