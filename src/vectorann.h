@@ -156,6 +156,35 @@ typedef unsigned short VaRandomState[3];
 #define VaPrefetch(addr) ((void) (addr))
 #endif
 
+/*
+ * A type's btree support and comparison functions, all from one
+ * static int prefix_cmp_args(FunctionCallInfo) that detoasts both
+ * arguments, compares them (-1, 0 or 1) and frees any copies:
+ * prefix_cmp RETURNS integer (btree support 1) and prefix_eq, _ne, _lt,
+ * _le, _gt, _ge RETURNS boolean (operators = <> < <= > >=).
+ */
+#define VA_COMPARISON_FUNCTION(prefix, name, test) \
+	PG_FUNCTION_INFO_V1(prefix##_##name); \
+	Datum \
+	prefix##_##name(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_BOOL(prefix##_cmp_args(fcinfo) test); \
+	}
+
+#define VA_DEFINE_COMPARISONS(prefix) \
+	PG_FUNCTION_INFO_V1(prefix##_cmp); \
+	Datum \
+	prefix##_cmp(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_INT32(prefix##_cmp_args(fcinfo)); \
+	} \
+	VA_COMPARISON_FUNCTION(prefix, eq, == 0) \
+	VA_COMPARISON_FUNCTION(prefix, ne, != 0) \
+	VA_COMPARISON_FUNCTION(prefix, lt, < 0) \
+	VA_COMPARISON_FUNCTION(prefix, le, <= 0) \
+	VA_COMPARISON_FUNCTION(prefix, gt, > 0) \
+	VA_COMPARISON_FUNCTION(prefix, ge, >= 0)
+
 /* Module initialisers, called from _PG_init in vectorann.c. */
 extern void VaDistanceInit(void);
 extern void HnswInit(void);

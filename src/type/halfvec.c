@@ -587,56 +587,11 @@ halfvec_cmp_args(FunctionCallInfo fcinfo)
 	return c;
 }
 
-/* halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1) */
-PG_FUNCTION_INFO_V1(halfvec_cmp);
-Datum
-halfvec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(halfvec_cmp_args(fcinfo));
-}
-
-/* halfvec_eq .. halfvec_ge(halfvec, halfvec) RETURNS boolean: = <> < <= > >= */
-PG_FUNCTION_INFO_V1(halfvec_eq);
-Datum
-halfvec_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) == 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ne);
-Datum
-halfvec_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) != 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_lt);
-Datum
-halfvec_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) < 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_le);
-Datum
-halfvec_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) <= 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_gt);
-Datum
-halfvec_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) > 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ge);
-Datum
-halfvec_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(halfvec_cmp_args(fcinfo) >= 0);
-}
+/*
+ * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1), and
+ * halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= > >=.
+ */
+VA_DEFINE_COMPARISONS(halfvec)
 
 /* ---------------------------------------------------------------------
  * Distances and norms.  Two-halfvec functions raise DATA_EXCEPTION when the

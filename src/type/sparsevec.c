@@ -743,56 +743,11 @@ sparsevec_cmp_args(FunctionCallInfo fcinfo)
 	return c;
 }
 
-/* sparsevec_cmp(sparsevec, sparsevec) RETURNS integer: -1, 0 or 1 */
-PG_FUNCTION_INFO_V1(sparsevec_cmp);
-Datum
-sparsevec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(sparsevec_cmp_args(fcinfo));
-}
-
-/* sparsevec_eq .. sparsevec_ge(sparsevec, sparsevec) RETURNS boolean */
-PG_FUNCTION_INFO_V1(sparsevec_eq);
-Datum
-sparsevec_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) == 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_ne);
-Datum
-sparsevec_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) != 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_lt);
-Datum
-sparsevec_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) < 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_le);
-Datum
-sparsevec_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) <= 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_gt);
-Datum
-sparsevec_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) > 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_ge);
-Datum
-sparsevec_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sparsevec_cmp_args(fcinfo) >= 0);
-}
+/*
+ * sparsevec_cmp(sparsevec, sparsevec) RETURNS integer: -1, 0 or 1 (btree support 1), and
+ * sparsevec_eq .. sparsevec_ge RETURNS boolean: operators = <> < <= > >=.
+ */
+VA_DEFINE_COMPARISONS(sparsevec)
 
 /* ---------------------------------------------------------------------
  * Distances and norms, on the non-zeros only, in float8.  Two-argument

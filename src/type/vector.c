@@ -571,61 +571,11 @@ vector_cmp_args(FunctionCallInfo fcinfo)
 	return c;
 }
 
-/* vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1) */
-PG_FUNCTION_INFO_V1(vector_cmp);
-Datum
-vector_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(vector_cmp_args(fcinfo));
-}
-
-/* vector_eq(vector, vector) RETURNS boolean: operator = */
-PG_FUNCTION_INFO_V1(vector_eq);
-Datum
-vector_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) == 0);
-}
-
-/* vector_ne(vector, vector) RETURNS boolean: operator <> */
-PG_FUNCTION_INFO_V1(vector_ne);
-Datum
-vector_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) != 0);
-}
-
-/* vector_lt(vector, vector) RETURNS boolean: operator < */
-PG_FUNCTION_INFO_V1(vector_lt);
-Datum
-vector_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) < 0);
-}
-
-/* vector_le(vector, vector) RETURNS boolean: operator <= */
-PG_FUNCTION_INFO_V1(vector_le);
-Datum
-vector_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) <= 0);
-}
-
-/* vector_gt(vector, vector) RETURNS boolean: operator > */
-PG_FUNCTION_INFO_V1(vector_gt);
-Datum
-vector_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) > 0);
-}
-
-/* vector_ge(vector, vector) RETURNS boolean: operator >= */
-PG_FUNCTION_INFO_V1(vector_ge);
-Datum
-vector_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(vector_cmp_args(fcinfo) >= 0);
-}
+/*
+ * vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1), and
+ * vector_eq .. vector_ge RETURNS boolean: operators = <> < <= > >=.
+ */
+VA_DEFINE_COMPARISONS(vector)
 
 /* ---------------------------------------------------------------------
  * Distances and norms (float8 accumulation)
