@@ -141,33 +141,13 @@ checked_result(float r)
  * ---------------------------------------------------------------------
  */
 
-/* The whitespace halfvec_in skips: the C locale's isspace(). */
-static inline bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* ERROR for malformed halfvec text, quoting the whole input. */
-static void
-invalid_text(const char *str, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type halfvec: \"%s\"", str),
-			 errdetail_internal("%s", detail)));
-}
-
 /*
  * halfvec_in(cstring, oid, integer) RETURNS halfvec
  *
- * Parses "[x1,x2,...,xn]" exactly like vector_in (whitespace around
- * tokens, numbers as strtof() reads them, float4 range), then rounds each
- * number to the nearest half.  1 <= n <= VA_MAX_DIM; with a typmod, n must
- * equal it.
- * Errors: INVALID_TEXT_REPRESENTATION for malformed text,
- * NUMERIC_VALUE_OUT_OF_RANGE (outside float4 or half range),
- * DATA_EXCEPTION (NaN, infinity, empty, typmod), PROGRAM_LIMIT_EXCEEDED.
+ * Parses "[x1,x2,...,xn]" exactly like vector_in (VaParseVectorText), then
+ * rounds each number to the nearest half.  With a typmod, n must equal it.
+ * Errors: those of VaParseVectorText naming halfvec, NUMERIC_VALUE_OUT_OF_RANGE
+ * outside the half range, DATA_EXCEPTION for the typmod.
  */
 PG_FUNCTION_INFO_V1(halfvec_in);
 Datum
@@ -175,79 +155,14 @@ halfvec_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	const char *p = str;
-	int			dim = 0;
-	int			capacity = 16;
-	half	   *values;
+	int			dim;
+	float	   *values = VaParseVectorText(str, "halfvec", &dim);
 	HalfVector *result;
 
-	while (is_space(*p))
-		p++;
-	if (*p != '[')
-		invalid_text(str, "Vector contents must start with \"[\".");
-	p++;
-	while (is_space(*p))
-		p++;
-	if (*p == ']')
-		check_dim(0);
-
-	values = (half *) palloc(sizeof(half) * capacity);
-	for (;;)
-	{
-		char	   *end;
-		float		val;
-
-		while (is_space(*p))
-			p++;
-		if (*p == '\0' || *p == ',' || *p == ']')
-			invalid_text(str, "Expected a number.");
-
-		errno = 0;
-		val = strtof(p, &end);
-		if (end == p)
-			invalid_text(str, "Expected a number.");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type halfvec",
-							pnstrdup(p, end - p))));
-
-		if (dim == VA_MAX_DIM)
-			check_dim(dim + 1);
-		if (dim == capacity)
-		{
-			capacity = Min(capacity * 2, VA_MAX_DIM);
-			values = (half *) repalloc(values, sizeof(half) * capacity);
-		}
-		values[dim++] = float_to_half_checked(val);
-
-		p = end;
-		while (is_space(*p))
-			p++;
-		if (*p == ',')
-		{
-			p++;
-			continue;
-		}
-		if (*p == ']')
-		{
-			p++;
-			break;
-		}
-		if (*p == '\0')
-			invalid_text(str, "Unexpected end of input.");
-		invalid_text(str, "Expected \",\" or \"]\" after a number.");
-	}
-
-	while (is_space(*p))
-		p++;
-	if (*p != '\0')
-		invalid_text(str, "Junk after closing right bracket.");
-
 	check_expected_dim(typmod, dim);
-
 	result = InitHalfVector(dim);
-	memcpy(result->x, values, sizeof(half) * dim);
+	for (int i = 0; i < dim; i++)
+		result->x[i] = float_to_half_checked(values[i]);
 	pfree(values);
 	PG_RETURN_HALFVEC_P(result);
 }

@@ -52,18 +52,24 @@ InitVector(int dim)
  * ---------------------------------------------------------------------
  */
 
-/* ERROR unless 1 <= dim <= VA_MAX_DIM. */
+/* ERROR unless 1 <= dim <= VA_MAX_DIM; typname names the type. */
 static void
-check_dim(int dim)
+check_dim_of(const char *typname, int dim)
 {
 	if (dim < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
+				 errmsg("%s must have at least 1 dimension", typname)));
 	if (dim > VA_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions", VA_MAX_DIM)));
+				 errmsg("%s cannot have more than %d dimensions", typname, VA_MAX_DIM)));
+}
+
+static void
+check_dim(int dim)
+{
+	check_dim_of("vector", dim);
 }
 
 /* ERROR when a typmod is given (>= 0) and dim differs from it. */
@@ -76,18 +82,24 @@ check_expected_dim(int32 typmod, int dim)
 				 errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-/* ERROR when x is NaN or infinite. */
+/* ERROR when x is NaN or infinite; typname names the type. */
 static void
-check_element(float x)
+check_element_of(const char *typname, float x)
 {
 	if (isnan(x))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in vector")));
+				 errmsg("NaN not allowed in %s", typname)));
 	if (isinf(x))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in vector")));
+				 errmsg("infinite value not allowed in %s", typname)));
+}
+
+static void
+check_element(float x)
+{
+	check_element_of("vector", x);
 }
 
 /* ERROR when two operands of a binary function differ in dimensions. */
@@ -121,49 +133,43 @@ is_vector_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* ERROR for malformed vector text, quoting the whole input. */
+/* ERROR for malformed text of type typname, quoting the whole input. */
 static void
-invalid_vector_text(const char *str, const char *detail)
+invalid_vector_text(const char *typname, const char *str, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", str),
+			 errmsg("invalid input syntax for type %s: \"%s\"", typname, str),
 			 errdetail_internal("%s", detail)));
 }
 
 /*
- * vector_in(cstring, oid, integer) RETURNS vector
- *
- * Parses "[x1,x2,...,xn]": whitespace may surround the brackets, commas and
- * numbers; each number is anything strtof() accepts whole.  1 <= n <=
- * VA_MAX_DIM; every value must be finite and in float4 range (denormals are
- * kept, values that underflow to zero are rejected, as for type real).
- * With a typmod, n must equal it.
- * Errors: INVALID_TEXT_REPRESENTATION for malformed text,
- * NUMERIC_VALUE_OUT_OF_RANGE, DATA_EXCEPTION (NaN, infinity, empty, typmod),
- * PROGRAM_LIMIT_EXCEEDED (too many dimensions).
+ * Parse "[x1,x2,...,xn]", the text form of vector and halfvec, into a
+ * palloc'd array of n floats (*dim = n).  Whitespace may surround the
+ * brackets, commas and numbers; each number is anything strtof() accepts
+ * whole.  1 <= n <= VA_MAX_DIM; every value must be finite and in float4
+ * range (denormals are kept, values that underflow to zero are rejected, as
+ * for type real).  Errors name typname: INVALID_TEXT_REPRESENTATION for
+ * malformed text, NUMERIC_VALUE_OUT_OF_RANGE, DATA_EXCEPTION (NaN,
+ * infinity, empty), PROGRAM_LIMIT_EXCEEDED (too many dimensions).
  */
-PG_FUNCTION_INFO_V1(vector_in);
-Datum
-vector_in(PG_FUNCTION_ARGS)
+float *
+VaParseVectorText(const char *str, const char *typname, int *dim)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	const char *p = str;
-	int			dim = 0;
+	int			n = 0;
 	int			capacity = 16;
 	float	   *values;
-	Vector	   *result;
 
 	while (is_vector_space(*p))
 		p++;
 	if (*p != '[')
-		invalid_vector_text(str, "Vector contents must start with \"[\".");
+		invalid_vector_text(typname, str, "Vector contents must start with \"[\".");
 	p++;
 	while (is_vector_space(*p))
 		p++;
 	if (*p == ']')
-		check_dim(0);
+		check_dim_of(typname, 0);
 
 	values = (float *) palloc(sizeof(float) * capacity);
 	for (;;)
@@ -175,27 +181,27 @@ vector_in(PG_FUNCTION_ARGS)
 			p++;
 		/* an empty token is a syntax error (strtof would report it less clearly) */
 		if (*p == '\0' || *p == ',' || *p == ']')
-			invalid_vector_text(str, "Expected a number.");
+			invalid_vector_text(typname, str, "Expected a number.");
 
 		errno = 0;
 		val = strtof(p, &end);
 		if (end == p)
-			invalid_vector_text(str, "Expected a number.");
+			invalid_vector_text(typname, str, "Expected a number.");
 		if (errno == ERANGE && (val == 0.0f || isinf(val)))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type vector",
-							pnstrdup(p, end - p))));
-		check_element(val);
+					 errmsg("\"%s\" is out of range for type %s",
+							pnstrdup(p, end - p), typname)));
+		check_element_of(typname, val);
 
-		if (dim == VA_MAX_DIM)
-			check_dim(dim + 1);
-		if (dim == capacity)
+		if (n == VA_MAX_DIM)
+			check_dim_of(typname, n + 1);
+		if (n == capacity)
 		{
 			capacity = Min(capacity * 2, VA_MAX_DIM);
 			values = (float *) repalloc(values, sizeof(float) * capacity);
 		}
-		values[dim++] = val;
+		values[n++] = val;
 
 		p = end;
 		while (is_vector_space(*p))
@@ -211,17 +217,36 @@ vector_in(PG_FUNCTION_ARGS)
 			break;
 		}
 		if (*p == '\0')
-			invalid_vector_text(str, "Unexpected end of input.");
-		invalid_vector_text(str, "Expected \",\" or \"]\" after a number.");
+			invalid_vector_text(typname, str, "Unexpected end of input.");
+		invalid_vector_text(typname, str, "Expected \",\" or \"]\" after a number.");
 	}
 
 	while (is_vector_space(*p))
 		p++;
 	if (*p != '\0')
-		invalid_vector_text(str, "Junk after closing right bracket.");
+		invalid_vector_text(typname, str, "Junk after closing right bracket.");
+
+	*dim = n;
+	return values;
+}
+
+/*
+ * vector_in(cstring, oid, integer) RETURNS vector
+ *
+ * The text form as VaParseVectorText reads it; with a typmod, the number of
+ * dimensions must equal it (DATA_EXCEPTION).
+ */
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			dim;
+	float	   *values = VaParseVectorText(str, "vector", &dim);
+	Vector	   *result;
 
 	check_expected_dim(typmod, dim);
-
 	result = InitVector(dim);
 	memcpy(result->x, values, sizeof(float) * dim);
 	pfree(values);

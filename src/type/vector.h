@@ -25,4 +25,10 @@ typedef struct Vector
 /* Allocate a zeroed vector of dim dimensions (palloc, current context). */
 extern Vector *InitVector(int dim);
 
+/*
+ * Parse the "[x1,...,xn]" text of vector and halfvec into a palloc'd array
+ * of n finite float4 values (1 <= n <= VA_MAX_DIM); errors name typname.
+ */
+extern float *VaParseVectorText(const char *str, const char *typname, int *dim);
+
 #endif							/* VA_VECTOR_H */
