@@ -18,7 +18,10 @@
 # exit, whether the script succeeds or fails.
 
 VA_PG_MAJOR=15
-VA_PGBIN=/usr/lib/postgresql/${VA_PG_MAJOR}/bin
+# VA_PGBIN may name another PostgreSQL 15 bin directory, e.g. a private copy of the
+# installation, so that several checkouts on one machine do not overwrite each
+# other's installed extension. The default is Debian's.
+VA_PGBIN=${VA_PGBIN:-/usr/lib/postgresql/${VA_PG_MAJOR}/bin}
 VA_PG_CONFIG=${VA_PGBIN}/pg_config
 # Debian's python3, not whatever python3 comes first on PATH (pyenv and such lack
 # the python3-* packages).
