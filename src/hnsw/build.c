@@ -10,24 +10,84 @@
  */
 #include "hnsw/hnsw.h"
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/wal.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #define ARENA_BLOCK (1024 * 1024)
 
-/* One element of the in-memory graph. */
+/*
+ * One element of the in-memory graph.  vector and neighbours are offsets
+ * from HnswBuildState.base: in a serial build base is 0 and they are the
+ * addresses themselves; in a parallel build base is where this process
+ * mapped the shared graph area, which differs between processes.
+ */
 typedef struct BuildElement
 {
 	ItemPointerData heaptid;
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
-	void	   *vector;			/* stored form, in the arena */
-	int32	   *neighbours;		/* HnswSlotCount(level, m) ids, -1 = empty */
+	Size		vector;			/* stored form, in the arena */
+	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 = empty */
 } BuildElement;
+
+/*
+ * State shared by the participants of a parallel build (one DSM chunk; the
+ * heap's ParallelTableScanDesc follows it, the graph area is a chunk of its
+ * own).  The graph area holds capacity BuildElements, capacity LWLocks (one
+ * per element, guarding its neighbour lists) and the arena the elements'
+ * vectors and lists are carved from.
+ */
+typedef struct HnswShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			tranche_id;		/* of the element locks */
+
+	/* graph area layout (offsets from the area's start) */
+	uint32		capacity;		/* elements the area has room for */
+	Size		elements_off;
+	Size		locks_off;
+	Size		arena_off;
+	Size		arena_size;
+	pg_atomic_uint64 arena_used;
+	pg_atomic_uint32 nelements; /* ids handed out; may pass capacity */
+	pg_atomic_uint64 tuples_done;	/* rows indexed, in memory or on disk */
+
+	/* the entry point, guarded by entry_lock */
+	LWLock		entry_lock;
+	int32		entry;
+	int32		entry_level;
+
+	/* the rest is guarded by mutex */
+	slock_t		mutex;
+	ConditionVariable cv;		/* stopped or flushed changed */
+	int32		dimensions;		/* -1 until the first value */
+	bool		full;			/* the graph area ran out */
+	bool		flushed;		/* the leader wrote the graph out */
+	int			stopped;		/* participants done scanning or waiting */
+	double		reltuples;		/* heap rows scanned, all participants */
+} HnswShared;
+
+#define HNSW_SHM_KEY_SHARED		UINT64CONST(0xA51D000000000001)
+#define HNSW_SHM_KEY_AREA		UINT64CONST(0xA51D000000000002)
+
+#define HnswSharedScan(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(HnswShared))))
 
 typedef struct HnswBuildState
 {
@@ -40,7 +100,12 @@ typedef struct HnswBuildState
 	int			dimensions;		/* -1 until the first value */
 
 	/* the in-memory graph */
+	uintptr_t	base;			/* BuildElement offsets are relative to it */
 	BuildElement *elements;
+	LWLock	   *locks;			/* parallel build: one per element, else NULL */
+	HnswShared *shared;			/* parallel build, else NULL */
+	bool		is_leader;
+	int			nparticipants;	/* leader: workers launched + itself */
 	int			nelements;
 	int			capacity;
 	char	   *arena;			/* stored vectors are carved from blocks */
@@ -70,13 +135,59 @@ typedef struct HnswBuildState
 static inline void *
 element_vector(HnswBuildState *bs, int i)
 {
-	return bs->elements[i].vector;
+	return (void *) (bs->base + bs->elements[i].vector);
+}
+
+/* All neighbour slots of element i, layer 0 first. */
+static inline int32 *
+element_slots(HnswBuildState *bs, int i)
+{
+	return (int32 *) (bs->base + bs->elements[i].neighbours);
 }
 
 static inline int32 *
 element_layer(HnswBuildState *bs, int i, int layer)
 {
-	return bs->elements[i].neighbours + HnswLayerStart(layer, bs->m);
+	return element_slots(bs, i) + HnswLayerStart(layer, bs->m);
+}
+
+/*
+ * Element i's lists may be read (LW_SHARED) or changed (LW_EXCLUSIVE) by
+ * the caller.  Only a parallel build has locks; a process holds at most one
+ * element lock at a time and never the entry lock with it, so there is no
+ * deadlock.  The stored vector and level never change once the element is
+ * published and need no lock.
+ */
+static inline void
+lock_element(HnswBuildState *bs, int i, LWLockMode mode)
+{
+	if (bs->locks)
+		LWLockAcquire(&bs->locks[i], mode);
+}
+
+static inline void
+unlock_element(HnswBuildState *bs, int i)
+{
+	if (bs->locks)
+		LWLockRelease(&bs->locks[i]);
+}
+
+/* The entry point and its level (read under the entry lock when shared). */
+static void
+get_entry(HnswBuildState *bs, int *entry, int *level)
+{
+	if (bs->shared)
+	{
+		LWLockAcquire(&bs->shared->entry_lock, LW_SHARED);
+		*entry = bs->shared->entry;
+		*level = bs->shared->entry_level;
+		LWLockRelease(&bs->shared->entry_lock);
+	}
+	else
+	{
+		*entry = bs->entry;
+		*level = bs->entry_level;
+	}
 }
 
 static void
@@ -100,11 +211,13 @@ mem_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 		int32	   *list = element_layer(bs, (int) id, layer);
 		int			cap = HnswLayerCapacity(layer, bs->m);
 
+		lock_element(bs, (int) id, LW_SHARED);
 		while (n < cap && list[n] >= 0)
 		{
 			out[n] = (uint64) list[n];
 			n++;
 		}
+		unlock_element(bs, (int) id);
 	}
 	return n;
 }
@@ -134,7 +247,8 @@ mem_reset_visited(HnswGraph *graph)
 
 /*
  * Replace the layer list of element base (in memory) by the best cap of its
- * current neighbours plus newcomer, chosen with the heuristic.
+ * current neighbours plus newcomer, chosen with the heuristic.  The caller
+ * holds base's lock exclusively (parallel build).
  */
 static void
 mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
@@ -166,67 +280,144 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 		list[i] = i < k ? (int32) bs->sorted[bs->selected[i]].id : -1;
 }
 
-/* Insert element i (vector, level and heaptid already set) into the graph. */
+/*
+ * Insert element i (vector, level and heaptid already set, lists empty) into
+ * the graph: Malkov & Yashunin's Algorithm 1 over the in-memory graph.  In a
+ * parallel build other participants insert at the same time: lists are read
+ * and changed under their element's lock, and another inserter may already
+ * have linked back to i on a layer before i chose its own list there, so i's
+ * list keeps such links while it has room.
+ */
 static void
 mem_insert(HnswBuildState *bs, int i)
 {
 	int			level = bs->elements[i].level;
+	int			entry;
+	int			entry_level;
 	VaCandidate ep;
 	VaCandidate *entries;
 	int			nentries;
 
-	if (bs->entry < 0)
+	get_entry(bs, &entry, &entry_level);
+	if (entry < 0)
 	{
-		bs->entry = i;
-		bs->entry_level = level;
-		return;
+		if (!bs->shared)
+		{
+			bs->entry = i;
+			bs->entry_level = level;
+			return;
+		}
+		LWLockAcquire(&bs->shared->entry_lock, LW_EXCLUSIVE);
+		if (bs->shared->entry < 0)
+		{
+			bs->shared->entry = i;
+			bs->shared->entry_level = level;
+			LWLockRelease(&bs->shared->entry_lock);
+			return;
+		}
+		entry = bs->shared->entry;
+		entry_level = bs->shared->entry_level;
+		LWLockRelease(&bs->shared->entry_lock);
 	}
 
 	bs->query = element_vector(bs, i);
-	ep.id = (uint64) bs->entry;
+	ep.id = (uint64) entry;
 	mem_evaluate(&bs->graph, &ep);
-	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, level, &bs->result);
+	HnswGreedyDescend(&bs->graph, &ep, entry_level, level, &bs->result);
 
 	entries = palloc(sizeof(VaCandidate) * (bs->ef_construction + 1));
 	entries[0] = ep;
 	nentries = 1;
-	for (int layer = Min(level, bs->entry_level); layer >= 0; layer--)
+	for (int layer = Min(level, entry_level); layer >= 0; layer--)
 	{
 		int			n;
 		int			k;
+		int			cap = HnswLayerCapacity(layer, bs->m);
 		int32	   *mine = element_layer(bs, i, layer);
+		int32		chosen[HNSW_MAX_M * 2];
 
 		HnswSearchLayer(&bs->graph, entries, nentries, bs->ef_construction,
 						layer, &bs->result);
 		n = VaHeapDrainSorted(&bs->result, bs->sorted);
+
+		/*
+		 * In a parallel build another inserter may have linked back to i
+		 * already, so the search can find i itself: drop it.
+		 */
+		for (int j = 0; j < n; j++)
+			if (bs->sorted[j].id == (uint64) i)
+			{
+				memmove(&bs->sorted[j], &bs->sorted[j + 1],
+						sizeof(VaCandidate) * (n - j - 1));
+				n--;
+				break;
+			}
 		for (int j = 0; j < n; j++)
 			bs->vectors[j] = element_vector(bs, (int) bs->sorted[j].id);
 		k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, bs->m, bs->ops,
 								 bs->selected);
 		for (int j = 0; j < k; j++)
-			mine[j] = (int32) bs->sorted[bs->selected[j]].id;
+			chosen[j] = (int32) bs->sorted[bs->selected[j]].id;
+
+		/* chosen first, then back-links others added meanwhile, while room */
+		lock_element(bs, i, LW_EXCLUSIVE);
+		{
+			int32		old[HNSW_MAX_M * 2];
+			int			nold = 0;
+			int			nmine = k;
+
+			while (nold < cap && mine[nold] >= 0)
+			{
+				old[nold] = mine[nold];
+				nold++;
+			}
+			memcpy(mine, chosen, sizeof(int32) * k);
+			for (int j = 0; j < nold && nmine < cap; j++)
+			{
+				bool		dup = false;
+
+				for (int c = 0; c < k && !dup; c++)
+					dup = (chosen[c] == old[j]);
+				if (!dup)
+					mine[nmine++] = old[j];
+			}
+			for (int j = nmine; j < cap; j++)
+				mine[j] = -1;
+		}
+		unlock_element(bs, i);
 		memcpy(entries, bs->sorted, sizeof(VaCandidate) * n);
 		nentries = n;
 
 		/* link back; prune a full list with the heuristic */
 		for (int j = 0; j < k; j++)
 		{
-			int			nb = mine[j];
+			int			nb = chosen[j];
 			int32	   *list = element_layer(bs, nb, layer);
-			int			cap = HnswLayerCapacity(layer, bs->m);
 			int			slot = 0;
 
-			while (slot < cap && list[slot] >= 0)
+			lock_element(bs, nb, LW_EXCLUSIVE);
+			while (slot < cap && list[slot] >= 0 && list[slot] != i)
 				slot++;
 			if (slot < cap)
 				list[slot] = i;
 			else
 				mem_prune(bs, nb, layer, i);
+			unlock_element(bs, nb);
 		}
 	}
 	pfree(entries);
 
-	if (level > bs->entry_level)
+	if (bs->shared)
+	{
+		LWLockAcquire(&bs->shared->entry_lock, LW_EXCLUSIVE);
+		if (level > bs->shared->entry_level)
+		{
+			bs->shared->entry = i;
+			bs->shared->entry_level = level;
+		}
+		LWLockRelease(&bs->shared->entry_lock);
+	}
+	else if (level > bs->entry_level)
 	{
 		bs->entry = i;
 		bs->entry_level = level;
@@ -262,8 +453,8 @@ repair_unreachable(HnswBuildState *bs)
 	cands = palloc(sizeof(int32) * cap0);
 	for (int i = 0; i < n; i++)
 		for (int s = 0; s < HnswSlotCount(bs->elements[i].level, bs->m); s++)
-			if (bs->elements[i].neighbours[s] >= 0)
-				indegree[bs->elements[i].neighbours[s]]++;
+			if (element_slots(bs, i)[s] >= 0)
+				indegree[element_slots(bs, i)[s]]++;
 
 	for (int round = 0; round < 64; round++)
 	{
@@ -277,11 +468,12 @@ repair_unreachable(HnswBuildState *bs)
 		queue[tail++] = bs->entry;
 		while (head < tail)
 		{
-			BuildElement *e = &bs->elements[queue[head++]];
+			int			q = queue[head++];
+			BuildElement *e = &bs->elements[q];
 
 			for (int s = 0; s < HnswSlotCount(e->level, bs->m); s++)
 			{
-				int32		t = e->neighbours[s];
+				int32		t = element_slots(bs, q)[s];
 
 				if (t >= 0 && !seen[t])
 				{
@@ -393,7 +585,7 @@ flush_graph(HnswBuildState *bs)
 	blkno = HNSW_METAPAGE_BLKNO;
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		Size		need = MAXALIGN(HnswElementSize(HnswStoredSize(bs->elements[i].vector),
+		Size		need = MAXALIGN(HnswElementSize(HnswStoredSize(element_vector(bs, i)),
 													bs->elements[i].level, bs->m)) +
 			sizeof(ItemIdData);
 
@@ -415,7 +607,8 @@ flush_graph(HnswBuildState *bs)
 	{
 		BuildElement *e = &bs->elements[i];
 		int			nslots = HnswSlotCount(e->level, bs->m);
-		Size		size = HnswElementSize(HnswStoredSize(e->vector), e->level, bs->m);
+		void	   *vector = element_vector(bs, i);
+		Size		size = HnswElementSize(HnswStoredSize(vector), e->level, bs->m);
 		ItemPointerData *slots;
 
 		CHECK_FOR_INTERRUPTS();
@@ -439,12 +632,14 @@ flush_graph(HnswBuildState *bs)
 		tup->heaptid = e->heaptid;
 		tup->level = e->level;
 		tup->flags = 0;
-		memcpy(HnswElementVector(tup), e->vector, VARSIZE(e->vector));
+		memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
 		slots = HnswElementNeighbours(tup);
 		for (int s = 0; s < nslots; s++)
 		{
-			if (e->neighbours[s] >= 0)
-				slots[s] = bs->elements[e->neighbours[s]].tid;
+			int32		nb = element_slots(bs, i)[s];
+
+			if (nb >= 0)
+				slots[s] = bs->elements[nb].tid;
 			else
 				ItemPointerSetInvalid(&slots[s]);
 		}
@@ -462,7 +657,7 @@ flush_graph(HnswBuildState *bs)
 	VaWalBegin(&wal, bs->index, true);
 	meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 	meta->dimensions = bs->dimensions;
-	meta->vector_size = (uint32) HnswStoredSize(bs->elements[0].vector);
+	meta->vector_size = (uint32) HnswStoredSize(element_vector(bs, 0));
 	meta->insert_page = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
 	meta->entry_point = bs->elements[bs->entry].tid;
 	meta->entry_level = (int16) bs->entry_level;
@@ -470,24 +665,33 @@ flush_graph(HnswBuildState *bs)
 	UnlockReleaseBuffer(metabuf);
 }
 
-/* Switch from the in-memory graph to inserting on disk. */
+/*
+ * NOTICE that the graph outgrew maintenance_work_mem after done rows, each
+ * of which took per_element bytes on average.
+ */
 static void
-spill_to_disk(HnswBuildState *bs)
+report_spill(HnswBuildState *bs, double per_element, double done)
 {
-	double		per_element = (double) bs->memory_used / Max(bs->nelements, 1);
-	bool		known = bs->reltuples > bs->indtuples;
-	double		need_mb = per_element * (known ? bs->reltuples : bs->indtuples) /
+	bool		known = bs->reltuples > done;
+	double		need_mb = per_element * (known ? bs->reltuples : done) /
 		(1024.0 * 1024.0) + 1;
 
 	ereport(NOTICE,
 			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-					bs->indtuples),
+					done),
 			 errdetail("The rest of the build inserts into the on-disk graph and takes significantly longer."),
 			 known ?
 			 errhint("Increase maintenance_work_mem to about %.0f MB to build this index in memory.",
 					 need_mb) :
 			 errhint("Increase maintenance_work_mem to well over %.0f MB to build this index in memory.",
 					 need_mb)));
+}
+
+/* Serial build: switch from the in-memory graph to inserting on disk. */
+static void
+spill_to_disk(HnswBuildState *bs)
+{
+	report_spill(bs, (double) bs->memory_used / Max(bs->nelements, 1), bs->indtuples);
 	flush_graph(bs);
 	bs->on_disk = true;
 	MemoryContextDelete(bs->graphctx);
@@ -547,6 +751,183 @@ arena_unalloc(HnswBuildState *bs, Size size)
 	bs->arena_left += size;
 }
 
+/* Stored form of one row, in a row of the build's own. */
+static void
+insert_on_disk(HnswBuildState *bs, Relation index, Datum value, Size size,
+			   ItemPointer tid)
+{
+	void	   *stored = palloc(size);
+
+	if (bs->ops->to_stored(value, stored))
+	{
+		HnswInsertStored(index, bs->ops, stored, size, tid, true, &bs->rng);
+		bs->indtuples++;
+		if (bs->shared)
+			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
+	}
+}
+
+/* Raise the mixed-dimensions error if stored's dimensions are not expected. */
+static void
+check_dimensions(int expected, const VaIndexOps *ops, const void *stored)
+{
+	if (ops->dims(stored) != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", expected, ops->dims(stored)),
+				 errdetail("All values in an hnsw index must have the same dimensions.")));
+}
+
+/*
+ * Parallel build: copy a row's stored form (size bytes) into the shared
+ * graph as a new element with its level drawn, lists empty.  Returns its
+ * id, or -1 when the graph area is full (nothing is added then).
+ */
+static int
+shared_add_element(HnswBuildState *bs, const void *stored, Size size,
+				   ItemPointer tid)
+{
+	HnswShared *shared = bs->shared;
+	int			level;
+	int			nslots;
+	Size		need;
+	uint64		off;
+	uint32		i;
+	BuildElement *e;
+
+	SpinLockAcquire(&shared->mutex);
+	if (shared->dimensions < 0)
+		shared->dimensions = bs->ops->dims(stored);
+	bs->dimensions = shared->dimensions;
+	SpinLockRelease(&shared->mutex);
+	check_dimensions(bs->dimensions, bs->ops, stored);
+
+	level = Min(HnswRandomLevel(bs->m, &bs->rng),
+				HnswMaxLevel(HnswStoredSize(stored), bs->m));
+	nslots = HnswSlotCount(level, bs->m);
+	need = MAXALIGN(size) + MAXALIGN(sizeof(int32) * nslots);
+
+	/* space first, then an id, so every id below capacity is complete */
+	off = pg_atomic_fetch_add_u64(&shared->arena_used, need);
+	if (off + need > shared->arena_size)
+		return -1;
+	i = pg_atomic_fetch_add_u32(&shared->nelements, 1);
+	if (i >= shared->capacity)
+		return -1;
+
+	e = &bs->elements[i];
+	e->heaptid = *tid;
+	e->level = (uint8) level;
+	ItemPointerSetInvalid(&e->tid);
+	e->vector = shared->arena_off + off;
+	e->neighbours = e->vector + MAXALIGN(size);
+	memcpy(element_vector(bs, i), stored, size);
+	memset(element_slots(bs, i), 0xFF, sizeof(int32) * nslots); /* all -1 */
+	return (int) i;
+}
+
+/*
+ * Parallel build, leader: once every participant has stopped (finished its
+ * share of the scan, or waits because the graph area is full), write the
+ * shared graph out, then let the waiting participants go on inserting on
+ * disk.  Runs once.
+ */
+static void
+leader_flush(HnswBuildState *bs)
+{
+	HnswShared *shared = bs->shared;
+	bool		full;
+	uint32		n;
+
+	for (;;)
+	{
+		bool		all;
+
+		SpinLockAcquire(&shared->mutex);
+		all = shared->stopped >= bs->nparticipants;
+		SpinLockRelease(&shared->mutex);
+		if (all)
+			break;
+		ConditionVariableSleep(&shared->cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	SpinLockAcquire(&shared->mutex);
+	full = shared->full;
+	bs->dimensions = shared->dimensions;
+	SpinLockRelease(&shared->mutex);
+	n = Min(pg_atomic_read_u32(&shared->nelements), shared->capacity);
+	bs->nelements = (int) n;
+	bs->entry = shared->entry;
+	bs->entry_level = shared->entry_level;
+	if (full && pg_atomic_read_u32(&shared->nelements) >= shared->capacity)
+		ereport(NOTICE,
+				(errmsg("hnsw parallel build made room for only %u elements, and the table has more rows",
+						shared->capacity),
+				 errdetail("The rest of the build inserts into the on-disk graph and takes significantly longer."),
+				 errhint("Run ANALYZE on the table before building the index.")));
+	else if (full)
+		report_spill(bs,
+					 (double) (shared->arena_off + pg_atomic_read_u64(&shared->arena_used)) /
+					 Max(n, 1), (double) n);
+	flush_graph(bs);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->flushed = true;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->cv);
+	bs->on_disk = true;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+}
+
+/*
+ * Parallel build: the graph area is full.  A worker stops and waits until
+ * the leader has written the graph out; the leader does that itself.  Then
+ * the caller inserts on disk.
+ */
+static void
+stop_for_flush(HnswBuildState *bs)
+{
+	HnswShared *shared = bs->shared;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->full = true;
+	shared->stopped++;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->cv);
+
+	if (bs->is_leader)
+	{
+		leader_flush(bs);
+		return;
+	}
+	for (;;)
+	{
+		bool		flushed;
+
+		SpinLockAcquire(&shared->mutex);
+		flushed = shared->flushed;
+		SpinLockRelease(&shared->mutex);
+		if (flushed)
+			break;
+		ConditionVariableSleep(&shared->cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	bs->on_disk = true;
+}
+
+/* Is the shared graph area full (parallel build)? */
+static bool
+shared_full(HnswBuildState *bs)
+{
+	bool		full;
+
+	SpinLockAcquire(&bs->shared->mutex);
+	full = bs->shared->full;
+	SpinLockRelease(&bs->shared->mutex);
+	return full;
+}
+
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
@@ -567,62 +948,77 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 	size = bs->ops->stored_size(value);
 
-	if (bs->on_disk)
+	if (bs->shared && !bs->on_disk)
 	{
 		void	   *stored = palloc(size);
 
-		if (bs->ops->to_stored(value, stored))
+		if (!bs->ops->to_stored(value, stored))
+			;					/* e.g. zero vector under cosine: not indexed */
+		else if (VARSIZE(stored) != size)
+			elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
+				 size, (Size) VARSIZE(stored));
+		else if (!shared_full(bs) &&
+				 (i = shared_add_element(bs, stored, size, tid)) >= 0)
 		{
+			mem_insert(bs, i);
+			bs->indtuples++;
+			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
+		}
+		else
+		{
+			stop_for_flush(bs);
 			HnswInsertStored(index, bs->ops, stored, size, tid, true, &bs->rng);
 			bs->indtuples++;
+			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
 		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(bs->tmpctx);
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
-		return;
 	}
-
-	grow(bs);
-	i = bs->nelements;
-	e = &bs->elements[i];
-	e->vector = arena_alloc(bs, size);
-	if (!bs->ops->to_stored(value, e->vector))
+	else if (bs->on_disk)
+		insert_on_disk(bs, index, value, size, tid);
+	else
 	{
-		arena_unalloc(bs, size);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(bs->tmpctx);
-		return;					/* e.g. zero vector under cosine: not indexed */
+		grow(bs);
+		i = bs->nelements;
+		e = &bs->elements[i];
+		e->vector = (Size) (uintptr_t) arena_alloc(bs, size);
+		if (!bs->ops->to_stored(value, element_vector(bs, i)))
+		{
+			arena_unalloc(bs, size);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(bs->tmpctx);
+			return;				/* e.g. zero vector under cosine: not indexed */
+		}
+		if (VARSIZE(element_vector(bs, i)) != size)
+			elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
+				 size, (Size) VARSIZE(element_vector(bs, i)));
+		if (bs->dimensions < 0)
+			bs->dimensions = bs->ops->dims(element_vector(bs, i));
+		else
+			check_dimensions(bs->dimensions, bs->ops, element_vector(bs, i));
+
+		bs->memory_used += MAXALIGN(size);
+		e->heaptid = *tid;
+		e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
+							   HnswMaxLevel(HnswStoredSize(element_vector(bs, i)), bs->m));
+		nslots = HnswSlotCount(e->level, bs->m);
+		e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
+															  sizeof(int32) * nslots);
+		memset(element_slots(bs, i), 0xFF, sizeof(int32) * nslots); /* all -1 */
+		bs->memory_used += sizeof(int32) * nslots + 16;
+		bs->nelements++;
+
+		mem_insert(bs, i);
+		bs->indtuples++;
 	}
-	if (VARSIZE(e->vector) != size)
-		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
-			 size, (Size) VARSIZE(e->vector));
-	if (bs->dimensions < 0)
-		bs->dimensions = bs->ops->dims(e->vector);
-	else if (bs->ops->dims(e->vector) != bs->dimensions)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d",
-						bs->dimensions, bs->ops->dims(e->vector)),
-				 errdetail("All values in an hnsw index must have the same dimensions.")));
-
-	bs->memory_used += MAXALIGN(size);
-	e->heaptid = *tid;
-	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
-						   HnswMaxLevel(HnswStoredSize(e->vector), bs->m));
-	nslots = HnswSlotCount(e->level, bs->m);
-	e->neighbours = MemoryContextAlloc(bs->graphctx, sizeof(int32) * nslots);
-	memset(e->neighbours, 0xFF, sizeof(int32) * nslots);	/* all -1 */
-	bs->memory_used += sizeof(int32) * nslots + 16;
-	bs->nelements++;
-
-	mem_insert(bs, i);
-	bs->indtuples++;
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(bs->tmpctx);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+	if (!bs->shared)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+	else if (bs->is_leader)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+									 (int64) pg_atomic_read_u64(&bs->shared->tuples_done));
 
-	if (bs->memory_used > bs->memory_limit)
+	if (!bs->shared && !bs->on_disk && bs->memory_used > bs->memory_limit)
 		spill_to_disk(bs);
 }
 
@@ -652,22 +1048,10 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction)
 	UnlockReleaseBuffer(buf);
 }
 
-/*
- * ambuild: build the index over all rows of heap.  Errors: vectors too
- * large for a page, mixed dimensions.  Reports tuple counts and phases to
- * pg_stat_progress_create_index.
- */
-IndexBuildResult *
-hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+/* Fill in what every build process needs; the graph itself is set up later. */
+static void
+init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 {
-	HnswBuildState *bs = palloc0(sizeof(HnswBuildState));
-	IndexBuildResult *result;
-	double		reltuples;
-	int			initial;
-
-	if (RelationGetNumberOfBlocks(index) != 0)
-		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-
 	bs->heap = heap;
 	bs->index = index;
 	bs->ops = HnswGetIndexOps(index);
@@ -681,17 +1065,8 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs->reltuples = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples : 0;
 	VaRandomSeed(&bs->rng, 0x5EED);
 
-	bs->graphctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
-										 ALLOCSET_DEFAULT_SIZES);
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
-	initial = 1024;
-	bs->capacity = initial;
-	bs->elements = MemoryContextAllocHuge(bs->graphctx, sizeof(BuildElement) * initial);
-	bs->marks = MemoryContextAllocHuge(bs->graphctx, sizeof(uint32) * initial);
-	memset(bs->marks, 0, sizeof(uint32) * initial);
-	bs->memory_used = (sizeof(BuildElement) + sizeof(uint32)) * initial;
-
 	HnswGraphInitCommon(&bs->graph, bs->m, bs->ef_construction);
 	bs->graph.evaluate = mem_evaluate;
 	bs->graph.neighbours = mem_neighbours;
@@ -701,18 +1076,262 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs->sorted = palloc(sizeof(VaCandidate) * (Max(bs->ef_construction, 2 * bs->m) + 2));
 	bs->vectors = palloc(sizeof(void *) * (Max(bs->ef_construction, 2 * bs->m) + 2));
 	bs->selected = palloc(sizeof(int) * (Max(bs->ef_construction, 2 * bs->m) + 2));
+}
 
+/*
+ * Parallel build: point bs at the shared graph in area (mapped at this
+ * process's address) and give it its own visited marks and level seed.
+ */
+static void
+attach_shared(HnswBuildState *bs, HnswShared *shared, char *area, int participant)
+{
+	bs->shared = shared;
+	bs->base = (uintptr_t) area;
+	bs->elements = (BuildElement *) (area + shared->elements_off);
+	bs->locks = (LWLock *) (area + shared->locks_off);
+	bs->capacity = (int) shared->capacity;
+	bs->marks = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * shared->capacity);
+	memset(bs->marks, 0, sizeof(uint32) * shared->capacity);
+	LWLockRegisterTranche(shared->tranche_id, "hnsw build");
+	VaRandomSeed(&bs->rng, 0x5EED + (uint64) participant * 0x9E3779B9);
+}
+
+/*
+ * Parallel build: scan this participant's share of the heap (blocks handed
+ * out by the parallel table scan) into the shared graph, then count itself
+ * stopped.  Returns the heap rows it scanned.
+ */
+static double
+participate(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	TableScanDesc scan;
+	double		reltuples;
+	bool		flushed;
+
+	scan = table_beginscan_parallel(heap, HnswSharedScan(bs->shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->is_leader,
+									   build_callback, bs, scan);
+
+	SpinLockAcquire(&bs->shared->mutex);
+	bs->shared->reltuples += reltuples;
+	flushed = bs->shared->flushed;
+	if (!flushed)
+		bs->shared->stopped++;
+	SpinLockRelease(&bs->shared->mutex);
+	ConditionVariableBroadcast(&bs->shared->cv);
+	return reltuples;
+}
+
+/*
+ * Entry point of a parallel build worker (CreateParallelContext calls it by
+ * name): open the relations the leader named, attach to the shared graph
+ * and insert its share of the rows.
+ */
+PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+
+void
+HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	HnswShared *shared = shm_toc_lookup(toc, HNSW_SHM_KEY_SHARED, false);
+	char	   *area = shm_toc_lookup(toc, HNSW_SHM_KEY_AREA, false);
+	LOCKMODE	heap_lockmode = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	index_lockmode = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap = table_open(shared->heaprelid, heap_lockmode);
+	Relation	index = index_open(shared->indexrelid, index_lockmode);
+	IndexInfo  *indexInfo = BuildIndexInfo(index);
+	HnswBuildState *bs = palloc0(sizeof(HnswBuildState));
+
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	init_build_state(bs, heap, index);
+	attach_shared(bs, shared, area, ParallelWorkerNumber + 1);
+	participate(bs, heap, index, indexInfo);
+
+	index_close(index, index_lockmode);
+	table_close(heap, heap_lockmode);
+}
+
+/*
+ * Bytes of shared graph area a parallel build asks for: all of
+ * maintenance_work_mem, but no more than about three times the heap's size
+ * (TOAST included), since the DSM segment is reserved in full up front.
+ */
+static Size
+shared_area_size(HnswBuildState *bs, Relation heap)
+{
+	double		bytes = (double) RelationGetNumberOfBlocks(heap) * BLCKSZ;
+
+	if (OidIsValid(heap->rd_rel->reltoastrelid))
+	{
+		Relation	toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+
+		bytes += (double) RelationGetNumberOfBlocks(toast) * BLCKSZ;
+		table_close(toast, AccessShareLock);
+	}
+	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
+	return (Size) Min((double) bs->memory_limit, bytes);
+}
+
+/*
+ * Build the graph with nworkers parallel workers plus the leader, all
+ * inserting into one graph in dynamic shared memory (element locks as in
+ * mem_insert); the leader then writes it out.  Returns false, having done
+ * nothing, when no DSM segment could be had; the caller builds serially.
+ */
+static bool
+build_parallel(HnswBuildState *bs, Relation heap, Relation index,
+			   IndexInfo *indexInfo, int nworkers, double *reltuples)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		shared_size;
+	Size		area_size;
+	Size		per_element;
+	HnswShared *shared;
+	char	   *area;
+	uint32		capacity;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vectorann", "HnswParallelBuildMain", nworkers);
+
+	/* as nbtree: all rows for a plain build, an MVCC snapshot for CIC */
+	if (!indexInfo->ii_Concurrent)
+		snapshot = SnapshotAny;
+	else
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+	shared_size = add_size(BUFFERALIGN(sizeof(HnswShared)),
+						   table_parallelscan_estimate(heap, snapshot));
+	area_size = shared_area_size(bs, heap);
+
+	/*
+	 * Elements get ids up to capacity: as many as could fit if each had the
+	 * smallest possible vector, unless the table's row count is known.
+	 */
+	per_element = sizeof(BuildElement) + sizeof(LWLock);
+	capacity = (uint32) Min((double) PG_INT32_MAX / 2,
+							area_size / (per_element + MAXALIGN(VARHDRSZ + 4) +
+										 MAXALIGN(sizeof(int32) * 2 * bs->m)));
+	if (bs->reltuples > 0)
+		capacity = (uint32) Min((double) capacity, bs->reltuples * 1.2 + 1024);
+
+	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, area_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, shared_size);
+	memset(shared, 0, sizeof(HnswShared));
+	shared->heaprelid = RelationGetRelid(heap);
+	shared->indexrelid = RelationGetRelid(index);
+	shared->isconcurrent = indexInfo->ii_Concurrent;
+	shared->tranche_id = LWLockNewTrancheId();
+	shared->capacity = capacity;
+	shared->elements_off = 0;
+	shared->locks_off = MAXALIGN(sizeof(BuildElement) * (Size) capacity);
+	shared->arena_off = shared->locks_off + MAXALIGN(sizeof(LWLock) * (Size) capacity);
+	shared->arena_size = area_size > shared->arena_off ? area_size - shared->arena_off : 0;
+	pg_atomic_init_u64(&shared->arena_used, 0);
+	pg_atomic_init_u32(&shared->nelements, 0);
+	pg_atomic_init_u64(&shared->tuples_done, 0);
+	LWLockInitialize(&shared->entry_lock, shared->tranche_id);
+	shared->entry = -1;
+	shared->entry_level = -1;
+	SpinLockInit(&shared->mutex);
+	ConditionVariableInit(&shared->cv);
+	shared->dimensions = -1;
+	table_parallelscan_initialize(heap, HnswSharedScan(shared), snapshot);
+	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_SHARED, shared);
+
+	area = shm_toc_allocate(pcxt->toc, area_size);
+	for (uint32 i = 0; i < capacity; i++)
+		LWLockInitialize((LWLock *) (area + shared->locks_off) + i, shared->tranche_id);
+	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_AREA, area);
+
+	LaunchParallelWorkers(pcxt);
+	/* a worker that failed to start must not leave leader_flush waiting */
+	if (pcxt->nworkers_launched > 0)
+		WaitForParallelWorkersToAttach(pcxt);
+	bs->is_leader = true;
+	bs->nparticipants = pcxt->nworkers_launched + 1;
+	attach_shared(bs, shared, area, 0);
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw parallel build: %d workers launched, room for %u elements in %zu bytes",
+							 pcxt->nworkers_launched, capacity, area_size)));
+
+	participate(bs, heap, index, indexInfo);
+	if (!bs->on_disk)
+		leader_flush(bs);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	*reltuples = shared->reltuples;
+	bs->indtuples = (double) pg_atomic_read_u64(&shared->tuples_done);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/*
+ * ambuild: build the index over all rows of heap.  Errors: vectors too
+ * large for a page, mixed dimensions.  Reports tuple counts and phases to
+ * pg_stat_progress_create_index.  With parallel workers (the planner's
+ * plan_create_index_workers: max_parallel_maintenance_workers, the table's
+ * parallel_workers and size) the graph is built in shared memory by all of
+ * them; otherwise in this backend's memory.
+ */
+IndexBuildResult *
+hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	HnswBuildState *bs = palloc0(sizeof(HnswBuildState));
+	IndexBuildResult *result;
+	double		reltuples = 0;
+	int			initial;
+	int			nworkers;
+	bool		parallel = false;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	init_build_state(bs, heap, index);
 	HnswWriteMetaPage(index, MAIN_FORKNUM, bs->m, bs->ef_construction);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->reltuples);
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   build_callback, bs, NULL);
 
-	if (!bs->on_disk)
+	nworkers = IsNormalProcessingMode() ?
+		plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
+	if (nworkers > 0)
+		parallel = build_parallel(bs, heap, index, indexInfo, nworkers, &reltuples);
+
+	if (!parallel)
 	{
-		flush_graph(bs);
-		MemoryContextDelete(bs->graphctx);
+		bs->graphctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
+											 ALLOCSET_DEFAULT_SIZES);
+		initial = 1024;
+		bs->capacity = initial;
+		bs->elements = MemoryContextAllocHuge(bs->graphctx, sizeof(BuildElement) * initial);
+		bs->marks = MemoryContextAllocHuge(bs->graphctx, sizeof(uint32) * initial);
+		memset(bs->marks, 0, sizeof(uint32) * initial);
+		bs->memory_used = (sizeof(BuildElement) + sizeof(uint32)) * initial;
+
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   build_callback, bs, NULL);
+		if (!bs->on_disk)
+		{
+			flush_graph(bs);
+			MemoryContextDelete(bs->graphctx);
+		}
 	}
 	MemoryContextDelete(bs->tmpctx);
 

@@ -52,7 +52,8 @@ like($out2, qr{actually processed: 8/8}, 'every VACUUM ran');
 
 is($node->safe_psql('postgres',
 	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
-	'0', 'no structural violation after the concurrent load');
+	'0', 'no structural violation after the concurrent load')
+  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
 
 $node->safe_psql('postgres', 'VACUUM items');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}),

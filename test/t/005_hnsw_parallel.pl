@@ -1,0 +1,135 @@
+# Parallel hnsw build: workers really run, the graph passes hnsw_check and
+# has the recall of a serial build (within 0.02) on seeded clustered data;
+# a build that outgrows maintenance_work_mem in parallel finishes on disk
+# with the NOTICE; CREATE INDEX CONCURRENTLY builds in parallel too; a
+# standby replaying the parallel build answers like the primary.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dim = 24;
+my $node = PostgreSQL::Test::Cluster->new('parallel');
+$node->init(allows_streaming => 1);
+$node->append_conf('postgresql.conf', qq{
+shared_buffers = 128MB
+autovacuum = off
+max_worker_processes = 8
+max_parallel_workers = 8
+max_parallel_maintenance_workers = 2
+});
+$node->start;
+$node->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($node, 'b', has_streaming => 1);
+$standby->start;
+
+$node->safe_psql('postgres', qq{
+	CREATE EXTENSION vectorann;
+	SELECT setseed(0.21);
+	CREATE TABLE centres AS
+	SELECT c, ARRAY(SELECT random()::real FROM generate_series(1, $dim) WHERE c >= 0) AS x
+	FROM generate_series(0, 49) c;
+	CREATE TABLE items (id int PRIMARY KEY, embedding vector($dim)) WITH (parallel_workers = 2);
+	CREATE TABLE queries (id int PRIMARY KEY, embedding vector($dim));
+	CREATE FUNCTION point(i int) RETURNS vector LANGUAGE sql AS \$\$
+		SELECT ARRAY(SELECT x[d] + (random() - 0.5) * 0.2 FROM generate_series(1, $dim) d)::real[]::vector
+		FROM centres WHERE c = i % 50 \$\$;
+	INSERT INTO items SELECT i, point(i) FROM generate_series(1, 20000) i;
+	INSERT INTO items VALUES (0, NULL);
+	INSERT INTO queries SELECT i, point(i * 7) FROM generate_series(1, 100) i;
+	ANALYZE items;
+});
+
+sub recall
+{
+	my ($n) = @_;
+	my $r = $n->safe_psql('postgres', q{
+		SET enable_seqscan = off;
+		SET hnsw.ef_search = 40;
+		SELECT round(avg((SELECT count(*) FROM unnest(
+			ARRAY(SELECT i.id FROM items i ORDER BY i.embedding <-> q.embedding LIMIT 10)) a
+			WHERE a = ANY(ARRAY(SELECT i.id FROM items i ORDER BY (i.embedding <-> q.embedding) + 0 LIMIT 10))) / 10.0), 4)
+		FROM queries q;
+	});
+	return (split /\n/, $r)[-1];
+}
+
+sub check_clean
+{
+	my ($name) = @_;
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}),
+		'0', "hnsw_check finds nothing: $name")
+	  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
+}
+
+# serial reference
+$node->safe_psql('postgres', q{
+	SET max_parallel_maintenance_workers = 0;
+	CREATE INDEX items_idx ON items USING hnsw (embedding);
+});
+my $serial = recall($node);
+cmp_ok($serial, '>=', 0.95, "recall\@10 of the serial build: $serial");
+$node->safe_psql('postgres', 'DROP INDEX items_idx');
+
+# parallel: the leader reports the workers it launched at DEBUG1
+my ($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	CREATE INDEX items_idx ON items USING hnsw (embedding);
+});
+is($ret, 0, 'parallel build succeeds');
+like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+check_clean('parallel build');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 1234)
+	LIMIT 1) x WHERE id = 1234}), '1', 'an indexed row finds itself');
+my $parallel = recall($node);
+cmp_ok($parallel, '>=', $serial - 0.02,
+	"recall\@10 of the parallel build ($parallel) within 0.02 of the serial build ($serial)");
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order; SET hnsw.max_scan_tuples = 100000;
+	SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1)) x}),
+	'20000', 'an iterative scan reaches every indexed row');
+
+# the standby replays the parallel build
+$node->wait_for_catchup($standby);
+is(recall($standby), $parallel, 'the standby answers like the primary');
+
+# past maintenance_work_mem: the graph so far is written out and the rest is
+# inserted on disk by all participants
+$node->safe_psql('postgres', 'DROP INDEX items_idx');
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET maintenance_work_mem = '1MB';
+	SET client_min_messages = debug1;
+	CREATE INDEX items_idx ON items USING hnsw (embedding);
+});
+is($ret, 0, 'parallel build past maintenance_work_mem succeeds');
+like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part again');
+like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem/, 'with the NOTICE');
+# on-disk inserts may prune away an older element's last in-link (as
+# concurrent inserts may); VACUUM relinks such elements
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
+	'0', 'no structural violation after the parallel build on disk')
+  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
+$node->safe_psql('postgres', 'VACUUM items');
+check_clean('parallel build on disk, then VACUUM');
+my $spilled = recall($node);
+cmp_ok($spilled, '>=', $serial - 0.02,
+	"recall\@10 of the parallel build on disk ($spilled) within 0.02 of the serial build");
+
+# CREATE INDEX CONCURRENTLY in parallel (an MVCC snapshot for the scan)
+$node->safe_psql('postgres', 'DROP INDEX items_idx');
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	CREATE INDEX CONCURRENTLY items_idx ON items USING hnsw (embedding);
+});
+is($ret, 0, 'parallel CREATE INDEX CONCURRENTLY succeeds');
+like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part in CIC');
+check_clean('parallel CIC');
+cmp_ok(recall($node), '>=', $serial - 0.02, 'recall of the CIC build');
+
+$standby->stop;
+$node->stop;
+done_testing();
