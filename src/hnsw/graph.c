@@ -40,6 +40,8 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
 {
 	graph->m = m;
 	graph->scratch = palloc(sizeof(uint64) * 2 * m);
+	graph->batch = palloc(sizeof(VaCandidate) * 2 * m);
+	graph->evaluate_many = NULL;
 	VaHeapInit(&graph->candidates, Max(ef, 1) * 4, false);
 }
 
@@ -77,6 +79,26 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 			break;
 
 		n = graph->neighbours(graph, c.id, layer, ids);
+		if (graph->evaluate_many)
+		{
+			/* all unvisited neighbours at once, then keep the near ones */
+			VaCandidate *batch = graph->batch;
+			int			nbatch = 0;
+
+			for (int i = 0; i < n; i++)
+				if (graph->visit(graph, ids[i]))
+					batch[nbatch++].id = ids[i];
+			graph->evaluate_many(graph, batch, nbatch);
+			for (int i = 0; i < nbatch; i++)
+			{
+				if (result->count < ef || batch[i].distance < VaHeapTop(result)->distance)
+				{
+					VaHeapPush(cand, &batch[i]);
+					VaHeapPushBounded(result, &batch[i], ef);
+				}
+			}
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 		{
 			VaCandidate e;
@@ -266,6 +288,72 @@ disk_evaluate(HnswGraph *graph, VaCandidate *c)
 	UnlockReleaseBuffer(buf);
 }
 
+/*
+ * Evaluate cs[0..n-1] (n <= 2m) as disk_evaluate does, overlapping their
+ * memory loads: first pin every page and prefetch its line pointer, then,
+ * one element ahead of the distance computation, prefetch the start of the
+ * element (the hardware prefetcher streams the rest of the vector).  The
+ * line pointer read for the prefetch is read without the content lock; it
+ * is only a hint, clamped to the page, and the element is located again
+ * under the lock.
+ */
+#define HNSW_EVALUATE_CHUNK 6
+
+static void
+disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+	Buffer		bufs[HNSW_EVALUATE_CHUNK];
+
+	/* in chunks: a backend tracks its first few pins without a hash table */
+	if (n > HNSW_EVALUATE_CHUNK)
+	{
+		for (int i = 0; i < n; i += HNSW_EVALUATE_CHUNK)
+			disk_evaluate_many(graph, cs + i, Min(HNSW_EVALUATE_CHUNK, n - i));
+		return;
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		OffsetNumber off = (OffsetNumber) (cs[i].id & 0xFFFF);
+		Page		page;
+
+		bufs[i] = HnswReadBuffer(dg, (BlockNumber) (cs[i].id >> 16));
+		page = BufferGetPage(bufs[i]);
+		if (off >= FirstOffsetNumber && off <= MaxOffsetNumber)
+			VaPrefetch(PageGetItemId(page, off));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = (BlockNumber) (cs[i].id >> 16);
+		HnswElementTuple tup;
+
+		if (i + 1 < n)
+		{
+			OffsetNumber off = (OffsetNumber) (cs[i + 1].id & 0xFFFF);
+			char	   *page = (char *) BufferGetPage(bufs[i + 1]);
+
+			if (off >= FirstOffsetNumber && off <= MaxOffsetNumber)
+			{
+				ItemId		lp = PageGetItemId((Page) page, off);
+				unsigned	start = Min(ItemIdGetOffset(lp), BLCKSZ - 256);
+
+				for (int line = 0; line < 256; line += 64)
+					VaPrefetch(page + start + line);
+			}
+		}
+		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		tup = element_on_page(dg->index, BufferGetPage(bufs[i]), blkno,
+							  (OffsetNumber) (cs[i].id & 0xFFFF));
+		cs[i].distance = dg->ops->distance(dg->query, HnswElementVector(tup));
+		cs[i].flags = (tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		cs[i].aux = VaTidToId(&tup->heaptid);
+		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+	}
+	for (int i = 0; i < n; i++)
+		ReleaseBuffer(bufs[i]);
+}
+
 static int
 disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 {
@@ -347,6 +435,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 {
 	HnswGraphInitCommon(&dg->graph, m, ef);
 	dg->graph.evaluate = disk_evaluate;
+	dg->graph.evaluate_many = disk_evaluate_many;
 	dg->graph.neighbours = disk_neighbours;
 	dg->graph.visit = disk_visit;
 	dg->graph.reset_visited = disk_reset_visited;

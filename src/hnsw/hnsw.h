@@ -164,6 +164,8 @@ struct HnswGraph
 {
 	/* Set c->distance (to the current query), c->aux and c->flags for c->id. */
 	void		(*evaluate) (HnswGraph *graph, VaCandidate *c);
+	/* Optional: evaluate cs[0..n-1] at once (may overlap their memory loads). */
+	void		(*evaluate_many) (HnswGraph *graph, VaCandidate *cs, int n);
 	/* Copy the ids of id's neighbours on layer into out; return how many. */
 	int			(*neighbours) (HnswGraph *graph, uint64 id, int layer, uint64 *out);
 	/* Mark id visited; true if it had not been visited since the last reset. */
@@ -172,6 +174,7 @@ struct HnswGraph
 	void		(*reset_visited) (HnswGraph *graph);
 	int			m;
 	uint64	   *scratch;		/* 2m ids, for neighbours() */
+	VaCandidate *batch;			/* 2m candidates, for evaluate_many() */
 	VaHeap		candidates;		/* min-heap, scratch for HnswSearchLayer */
 };
 
