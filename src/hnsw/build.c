@@ -661,6 +661,8 @@ flush_graph(HnswBuildState *bs)
 	meta->insert_page = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
 	meta->entry_point = bs->elements[bs->entry].tid;
 	meta->entry_level = (int16) bs->entry_level;
+	/* repair_unreachable above did what a VACUUM's relink pass does */
+	meta->relink_nblocks = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid) + 1;
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(metabuf);
 }
@@ -1043,6 +1045,7 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction)
 	meta->insert_page = InvalidBlockNumber;
 	ItemPointerSetInvalid(&meta->entry_point);
 	meta->entry_level = -1;
+	meta->relink_nblocks = 0;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);

@@ -55,7 +55,10 @@ typedef struct HnswOptions
  * Metapage contents (block 0, after the page header).  entry_point is the
  * element searches start from, on layer entry_level; both are invalid/-1
  * while the index is empty.  insert_page is the last page, where new
- * elements go.
+ * elements go.  relink_nblocks lets a VACUUM that deleted nothing skip its
+ * relink pass while the index has not grown by a tenth since the last one
+ * (indexes written before the field existed read 0 there: the hole between
+ * pd_lower and pd_upper is zeros).
  */
 typedef struct HnswMetaPageData
 {
@@ -67,6 +70,7 @@ typedef struct HnswMetaPageData
 	BlockNumber insert_page;
 	ItemPointerData entry_point;
 	int16		entry_level;
+	BlockNumber relink_nblocks; /* index size at the last relink (0: never) */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;

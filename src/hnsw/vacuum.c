@@ -179,6 +179,25 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 	}
 }
 
+/* Note in the metapage (WAL-logged) that a relink pass covered nblocks. */
+static void
+record_relink(Relation index, BlockNumber nblocks)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	Page		page;
+	VaWal		wal;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(&wal, index, false);
+	page = VaWalRegister(&wal, buf, false);
+	HnswPageGetMeta(page)->relink_nblocks = nblocks;
+	((PageHeader) page)->pd_lower = Max(((PageHeader) page)->pd_lower,
+										(LocationIndex) ((char *) HnswPageGetMeta(page) +
+														 sizeof(HnswMetaPageData) - (char *) page));
+	VaWalFinish(&wal);
+	UnlockReleaseBuffer(buf);
+}
+
 /*
  * Give every live element a way in again: the repair can drop an element's
  * last in-link.  Each live element no chain of links from the entry point
@@ -273,6 +292,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 		}
 	}
 	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	record_relink(index, r.nblocks);
 }
 
 /*
@@ -550,12 +570,30 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		HnswMetaPageData meta;
-		MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
-												  "hnsw vacuum relink",
-												  ALLOCSET_DEFAULT_SIZES);
-		MemoryContext old = MemoryContextSwitchTo(ctx);
+		MemoryContext ctx;
+		MemoryContext old;
 
+		/*
+		 * Nothing was deleted (e.g. an autovacuum of an insert-only table):
+		 * relinking elements that inserts' pruning cut off is worth a walk
+		 * of the whole index only once it has grown by a tenth since the
+		 * last walk.  Then the index is not read at all; the tuple count is
+		 * the heap's.
+		 */
 		HnswReadMeta(index, &meta);
+		nblocks = RelationGetNumberOfBlocks(index);
+		if (meta.relink_nblocks != 0 &&
+			nblocks <= meta.relink_nblocks + meta.relink_nblocks / 10)
+		{
+			stats = palloc0(sizeof(IndexBulkDeleteResult));
+			stats->num_pages = nblocks;
+			stats->num_index_tuples = info->num_heap_tuples;
+			stats->estimated_count = info->estimated_count;
+			return stats;
+		}
+		ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum relink",
+									ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(ctx);
 		reconnect_unreachable(index, &meta, info->strategy);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
