@@ -605,9 +605,9 @@ check_close(double simd, double ref, double scale, double rel)
 {
 	return fabs(simd - ref) <= rel * scale + 1e-30;
 }
-#endif
 
 static const int check_lengths[] = {1, 7, 15, 16, 17, 1023, 16000};
+#endif
 
 int
 VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
