@@ -3,6 +3,8 @@
 #   make installcheck               pg_regress suite (sql/*.sql vs expected/*.out)
 #   make prove-installcheck         TAP suite in test/t (needs a PostgreSQL server install)
 #   make WERROR=1                   treat warnings as errors (CI does)
+#   make emulated-kernel-check      the AVX-512 kernels against scalar on any CPU
+#                                   (SIMDe emulation; needs libsimde-dev)
 
 EXTENSION = vectorann
 MODULE_big = vectorann
@@ -37,3 +39,19 @@ include $(PGXS)
 .PHONY: prove-installcheck
 prove-installcheck:
 	$(prove_installcheck)
+
+# test/kernels/avx512_emulated: src/distance/distance_avx512.c compiled with
+# VA_KERNEL_EMULATE (intrinsics from SIMDe, portable C) and linked with the
+# other distance sources as they are, so the AVX-512 kernels' logic is
+# checked against the scalar ones on a CPU without AVX-512.  Same flags as
+# the extension (PGXS CPPFLAGS/CFLAGS, so WERROR=1 applies); no -march.
+# -Wno-psabi: GCC notes that SIMDe's 64-byte vector types are passed by value.
+EMULATED_KERNEL_TEST = test/kernels/avx512_emulated
+EXTRA_CLEAN += $(EMULATED_KERNEL_TEST)
+
+$(EMULATED_KERNEL_TEST): test/kernels/avx512_emulated.c $(wildcard src/distance/*.c src/distance/*.h) src/vectorann.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-psabi -o $@ $< $(filter-out src/distance/distance_avx512.c,$(wildcard src/distance/*.c)) -lm
+
+.PHONY: emulated-kernel-check
+emulated-kernel-check: $(EMULATED_KERNEL_TEST)
+	./$(EMULATED_KERNEL_TEST)

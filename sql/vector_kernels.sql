@@ -4,7 +4,9 @@
 -- Tolerance: float4-accumulating kernels within 1e-5 and float8 ones within
 -- 1e-12 of the sum of the absolute values of the terms; bit kernels and the
 -- binary16 conversions (portable C against F16C) bit for bit.
--- Which kernels exist depends on the CPU, so only failures are shown.
+-- Which kernels exist depends on the CPU (AVX-512 ones only where the CPU
+-- has them; test/kernels/avx512_emulated.c checks those everywhere), so
+-- only failures are shown.
 SELECT count(*) FILTER (WHERE NOT ok) AS failures FROM vectorann_kernel_check();
 SELECT kernel, n FROM vectorann_kernel_check() WHERE NOT ok;
 -- every kernel that ran was tried on all seven lengths

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # test/check.sh: the test suite. Installs the dependencies (Debian 12 packages),
-# builds vectorann with warnings as errors and installs it, then, as the postgres
-# system user in a temporary copy of the source tree:
+# builds vectorann with warnings as errors and installs it, runs the emulated
+# AVX-512 kernel test (`make emulated-kernel-check`: the AVX-512 distance kernels,
+# compiled against SIMDe, against the scalar ones, on any CPU), then, as the
+# postgres system user in a temporary copy of the source tree:
 #   1. pg_regress (`make installcheck`, sql/*.sql vs expected/*.out) against a
 #      throwaway cluster,
 #   2. the TAP tests (`make prove-installcheck`, test/t/*.pl), one file at a time;
 #      each makes its own clusters.
 # Prints regression.diffs and TAP logs for failures and ends with the line
 #   check: N passed, M failed
-# (pg_regress tests + TAP files). Exits 0 only if everything passed.
+# (the emulated kernel test + pg_regress tests + TAP files). Exits 0 only if
+# everything passed.
 #
 # Works as root or as a user with sudo. The copy is needed because pg_regress
 # writes results/ into the current directory and initdb refuses to run as root,
@@ -87,6 +90,17 @@ if ! va_as_root make -C "$SRC" PG_CONFIG="$VA_PG_CONFIG" install >/dev/null; the
     fail_step install
     summary
     exit 1
+fi
+
+# ---- emulated AVX-512 kernels ---------------------------------------------------------
+
+# One counted test: exits non-zero (and prints FAIL lines) if any kernel disagrees
+# with the scalar reference or reads past its input.
+va_log "emulated AVX-512 kernels: make emulated-kernel-check"
+if va_make -C "$SRC" WERROR=1 emulated-kernel-check; then
+    PASSED=$((PASSED + 1))
+else
+    FAILED=$((FAILED + 1)); FAILED_NAMES+=(emulated-kernel-check)
 fi
 
 # postgres owns the copy (pg_regress and the TAP tests write into it); $WORK itself

@@ -40,6 +40,7 @@ VA_DEPS=(
     python3-numpy
     python3-psycopg2
     dataset-fashion-mnist
+    libsimde-dev
 )
 
 va_log() { printf '[vectorann] %s\n' "$*" >&2; }

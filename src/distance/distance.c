@@ -14,8 +14,10 @@
  *	  kernels (Hamming, Jaccard counts), the binary16 conversions and the
  *	  SIMD-vs-scalar self check VaDistanceCheckKernels() live here too.
  *
- *	  The environment variable VECTORANN_KERNELS=scalar, read when the library
- *	  is loaded, forces the scalar kernels (for testing the fallback path).
+ *	  The environment variable VECTORANN_KERNELS, read when the library is
+ *	  loaded, caps the choice (for testing the fallback paths): "scalar"
+ *	  forces the portable kernels, "avx2" everything short of AVX-512 (AVX2,
+ *	  FMA, F16C, POPCNT); unset or any other value picks the best the CPU has.
  */
 #include "vectorann.h"
 
@@ -26,7 +28,7 @@
 #include "distance/distance.h"
 #include "distance/distance_simd.h"
 
-#ifdef VA_HAVE_F16C_KERNELS
+#if defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_AVX512_KERNELS)
 #include <cpuid.h>
 #endif
 
@@ -391,15 +393,90 @@ cpu_has_popcnt(void)
 }
 #endif
 
+#ifdef VA_HAVE_AVX512_KERNELS
 /*
- * Choose the kernel set for this process: AVX2+FMA when the build has those
- * kernels and the CPU supports them, else the scalar ones.  Called once from
+ * Has the OS enabled saving of the AVX-512 state?  XCR0 (read with XGETBV,
+ * which exists once CPUID leaf 1 reports OSXSAVE, ECX bit 27) must have
+ * the SSE, AVX, opmask, ZMM_Hi256 and Hi16_ZMM bits: 0xE6.  The instruction
+ * is written out so that no xsave target flag is needed.
+ */
+static bool
+os_saves_avx512_state(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+	unsigned int xcr0_lo,
+				xcr0_hi;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & (1u << 27)) == 0)
+		return false;
+	__asm__ __volatile__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	(void) xcr0_hi;
+	return (xcr0_lo & 0xE6) == 0xE6;
+}
+
+/*
+ * CPUID leaf 7, sub-leaf 0, into *ebx and *ecx; false if the CPU has no
+ * such leaf.
+ */
+static bool
+cpuid_leaf7(unsigned int *ebx, unsigned int *ecx)
+{
+	unsigned int eax,
+				edx;
+
+	if (__get_cpuid_max(0, NULL) < 7)
+		return false;
+	__cpuid_count(7, 0, eax, *ebx, *ecx, edx);
+	return true;
+}
+
+/*
+ * AVX512F (CPUID leaf 7 EBX bit 16) with OS support for its registers: the
+ * float and halfvec AVX-512 kernels need nothing more.
+ */
+static bool
+cpu_has_avx512f(void)
+{
+	unsigned int ebx,
+				ecx;
+
+	if (!cpuid_leaf7(&ebx, &ecx) || (ebx & (1u << 16)) == 0)
+		return false;
+	return os_saves_avx512_state();
+}
+
+/*
+ * AVX512F and AVX512_VPOPCNTDQ (leaf 7 ECX bit 14), for the bit kernels.
+ */
+static bool
+cpu_has_avx512_vpopcntdq(void)
+{
+	unsigned int ebx,
+				ecx;
+
+	if (!cpu_has_avx512f() || !cpuid_leaf7(&ebx, &ecx))
+		return false;
+	return (ecx & (1u << 14)) != 0;
+}
+#endif
+
+/*
+ * Choose the kernel set for this process: for each of float4 vectors,
+ * halfvec and bit the best kernels this build has and the CPU (and OS)
+ * supports, AVX-512 before AVX2/F16C/POPCNT before scalar, within the cap
+ * set by VECTORANN_KERNELS (see the file header).  Called once from
  * _PG_init; calling it again is harmless.  Never fails.
  */
 void
 VaDistanceInit(void)
 {
 	const char *force = getenv("VECTORANN_KERNELS");
+	bool		allow_avx512 = !(force != NULL && strcmp(force, "avx2") == 0);
+	bool		have_avx512f = false;
+	bool		have_avx512_popcnt = false;
 
 	VaL2SquaredFloat = l2_squared_float_scalar;
 	VaInnerProductFloat = inner_product_float_scalar;
@@ -418,8 +495,39 @@ VaDistanceInit(void)
 	if (force != NULL && strcmp(force, "scalar") == 0)
 		return;
 
+#ifdef VA_HAVE_AVX512_KERNELS
+	if (allow_avx512)
+	{
+		have_avx512f = cpu_has_avx512f();
+		have_avx512_popcnt = cpu_has_avx512_vpopcntdq();
+	}
+	if (have_avx512f)
+	{
+		VaL2SquaredFloat = VaL2SquaredFloatAvx512;
+		VaInnerProductFloat = VaInnerProductFloatAvx512;
+		VaL1Float = VaL1FloatAvx512;
+		VaL2SquaredDouble = VaL2SquaredDoubleAvx512;
+		VaInnerProductDouble = VaInnerProductDoubleAvx512;
+		VaL1Double = VaL1DoubleAvx512;
+		VaHalfL2SquaredFloat = VaHalfL2SquaredFloatAvx512;
+		VaHalfInnerProductFloat = VaHalfInnerProductFloatAvx512;
+		VaHalfL1Float = VaHalfL1FloatAvx512;
+		strcat(kernel_name_buf, "+avx512f");
+	}
+	if (have_avx512_popcnt)
+	{
+		VaBitHamming = VaBitHammingAvx512;
+		VaBitJaccardCounts = VaBitJaccardCountsAvx512;
+		strcat(kernel_name_buf, "+avx512vpopcntdq");
+	}
+#endif
+	/* not every build reads all three */
+	(void) allow_avx512;
+	(void) have_avx512f;
+	(void) have_avx512_popcnt;
+
 #ifdef VA_HAVE_AVX2_KERNELS
-	if (cpu_has_avx2_fma())
+	if (!have_avx512f && cpu_has_avx2_fma())
 	{
 		VaL2SquaredFloat = VaL2SquaredFloatAvx2;
 		VaInnerProductFloat = VaInnerProductFloatAvx2;
@@ -431,7 +539,7 @@ VaDistanceInit(void)
 	}
 #endif
 #ifdef VA_HAVE_F16C_KERNELS
-	if (cpu_has_f16c())
+	if (!have_avx512f && cpu_has_f16c())
 	{
 		VaHalfL2SquaredFloat = VaHalfL2SquaredFloatF16c;
 		VaHalfInnerProductFloat = VaHalfInnerProductFloatF16c;
@@ -440,7 +548,7 @@ VaDistanceInit(void)
 	}
 #endif
 #ifdef VA_HAVE_POPCNT_KERNELS
-	if (cpu_has_popcnt())
+	if (!have_avx512_popcnt && cpu_has_popcnt())
 	{
 		VaBitHamming = VaBitHammingPopcnt;
 		VaBitJaccardCounts = VaBitJaccardCountsPopcnt;
@@ -453,7 +561,8 @@ VaDistanceInit(void)
 
 /*
  * Name of the kernel set in use: "scalar", or the '+'-joined features whose
- * kernels were picked, e.g. "avx2+fma+f16c+popcnt".
+ * kernels were picked, e.g. "avx2+fma+f16c+popcnt", "avx512f+popcnt" or
+ * "avx512f+avx512vpopcntdq".
  */
 const char *
 VaDistanceKernelName(void)
@@ -466,7 +575,7 @@ VaDistanceKernelName(void)
  * ---------------------------------------------------------------------
  */
 
-#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS)
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS) || defined(VA_HAVE_AVX512_KERNELS)
 
 #define CHECK_MAXN 16000
 
@@ -496,16 +605,16 @@ check_close(double simd, double ref, double scale, double rel)
 {
 	return fabs(simd - ref) <= rel * scale + 1e-30;
 }
-#endif
 
 static const int check_lengths[] = {1, 7, 15, 16, 17, 1023, 16000};
+#endif
 
 int
 VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 {
 	int			failures = 0;
 
-#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS)
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_POPCNT_KERNELS) || defined(VA_HAVE_AVX512_KERNELS)
 	float	   *fa = malloc(sizeof(float) * CHECK_MAXN);
 	float	   *fb = malloc(sizeof(float) * CHECK_MAXN);
 	uint16_t   *ha = malloc(sizeof(uint16_t) * CHECK_MAXN);
@@ -576,6 +685,38 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 			failures += !ok;
 		}
 #endif
+#ifdef VA_HAVE_AVX512_KERNELS
+		if (cpu_has_avx512f())
+		{
+			ok = check_close(VaL2SquaredFloatAvx512(fa, fb, n), l2_squared_float_scalar(fa, fb, n), sabs_l2, 1e-5);
+			report("l2_squared_float_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaInnerProductFloatAvx512(fa, fb, n), inner_product_float_scalar(fa, fb, n), sabs_ip, 1e-5);
+			report("inner_product_float_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL1FloatAvx512(fa, fb, n), l1_float_scalar(fa, fb, n), sabs_l1, 1e-5);
+			report("l1_float_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL2SquaredDoubleAvx512(fa, fb, n), l2_squared_double_scalar(fa, fb, n), sabs_l2, 1e-12);
+			report("l2_squared_double_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaInnerProductDoubleAvx512(fa, fb, n), inner_product_double_scalar(fa, fb, n), sabs_ip, 1e-12);
+			report("inner_product_double_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaL1DoubleAvx512(fa, fb, n), l1_double_scalar(fa, fb, n), sabs_l1, 1e-12);
+			report("l1_double_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaHalfL2SquaredFloatAvx512(ha, hb, n), half_l2_squared_float_scalar(ha, hb, n), hsabs_l2, 1e-5);
+			report("halfvec_l2_squared_float_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaHalfInnerProductFloatAvx512(ha, hb, n), half_inner_product_float_scalar(ha, hb, n), hsabs_ip, 1e-5);
+			report("halfvec_inner_product_float_avx512", n, ok, arg);
+			failures += !ok;
+			ok = check_close(VaHalfL1FloatAvx512(ha, hb, n), half_l1_float_scalar(ha, hb, n), hsabs_l1, 1e-5);
+			report("halfvec_l1_float_avx512", n, ok, arg);
+			failures += !ok;
+		}
+#endif
 #ifdef VA_HAVE_F16C_KERNELS
 		if (cpu_has_f16c())
 		{
@@ -635,6 +776,26 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 			bit_jaccard_counts_scalar(ba, bb, n, &both2, &either2);
 			ok = both1 == both2 && either1 == either2;
 			report("bit_jaccard_counts_popcnt", n, ok, arg);
+			failures += !ok;
+		}
+#endif
+#ifdef VA_HAVE_AVX512_KERNELS
+		if (cpu_has_avx512_vpopcntdq())
+		{
+			const uint8_t *ba = (const uint8_t *) fa;
+			const uint8_t *bb = (const uint8_t *) fb;
+			uint64_t	both1,
+						either1,
+						both2,
+						either2;
+
+			ok = VaBitHammingAvx512(ba, bb, n) == bit_hamming_scalar(ba, bb, n);
+			report("bit_hamming_avx512", n, ok, arg);
+			failures += !ok;
+			VaBitJaccardCountsAvx512(ba, bb, n, &both1, &either1);
+			bit_jaccard_counts_scalar(ba, bb, n, &both2, &either2);
+			ok = both1 == both2 && either1 == either2;
+			report("bit_jaccard_counts_avx512", n, ok, arg);
 			failures += !ok;
 		}
 #endif

@@ -3,7 +3,7 @@
  *	  Distance kernels on plain float arrays: no fmgr, no palloc, no Postgres
  *	  types.  Each kernel is a function pointer chosen once at load time by
  *	  VaDistanceInit() from the CPU's features (scalar, AVX2+FMA, F16C,
- *	  POPCNT, ...).
+ *	  POPCNT, AVX-512F, AVX-512 VPOPCNTDQ).
  *
  *	  *Float kernels accumulate in float4: they are the index hot path.
  *	  *Double kernels accumulate in float8: they back the SQL functions,
@@ -78,9 +78,10 @@ VaHalfIsInf(uint16_t h)
 }
 
 /*
- * Compare every SIMD kernel in this build that the CPU can run with its
- * scalar reference on pseudo-random inputs of lengths 1, 7, 15, 16, 17,
- * 1023 and 16000 (bit kernels: as many bytes).  Float kernels pass when
+ * Compare every SIMD kernel in this build that the CPU can run (whether or
+ * not VECTORANN_KERNELS kept it from being picked) with its scalar
+ * reference on pseudo-random inputs of lengths 1, 7, 15, 16, 17, 1023 and
+ * 16000 (bit kernels: as many bytes).  Float kernels pass when
  * |simd - scalar| <= 1e-5 * (sum of |terms|) + 1e-30 (a bound on the
  * difference two summation orders can make in float4 accumulation at
  * 16000 terms is far below that); double kernels with 1e-12; bit kernels

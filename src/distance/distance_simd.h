@@ -1,8 +1,9 @@
 /*
  * distance_simd.h
  *	  Private to src/distance: the SIMD kernel sets that distance.c may pick
- *	  at load time (AVX2+FMA for vector, AVX2+FMA+F16C for halfvec, POPCNT
- *	  for bit), and the macros saying whether this build has them.  The
+ *	  at load time (AVX-512F, else AVX2+FMA, for vector; AVX-512F, else
+ *	  AVX2+FMA+F16C, for halfvec; AVX-512 VPOPCNTDQ, else POPCNT, for bit),
+ *	  and the macros saying whether this build has them.  The
  *	  kernels take the same arguments and promise the same results (up to
  *	  floating-point summation order) as the scalar ones in distance.c.
  */
@@ -44,6 +45,37 @@ extern void VaHalfToFloatF16c(const uint16_t *src, float *dst, int n);
 
 extern uint64_t VaBitHammingPopcnt(const uint8_t *a, const uint8_t *b, int nbytes);
 extern void VaBitJaccardCountsPopcnt(const uint8_t *a, const uint8_t *b, int nbytes,
+									 uint64_t *both, uint64_t *either);
+
+/*
+ * AVX-512 kernels (distance_avx512.c), for compilers that know the
+ * avx512f and avx512vpopcntdq targets (GCC 8, clang 6 and later).  The
+ * float and halfvec ones need AVX512F, the bit ones AVX512F and
+ * AVX512_VPOPCNTDQ, each with the OS saving the opmask and ZMM registers;
+ * distance.c checks all of that before calling them.
+ */
+#if defined(__clang__) ? (__clang_major__ >= 6) : (__GNUC__ >= 8)
+#define VA_HAVE_AVX512_KERNELS 1
+#endif
+#endif							/* x86-64 with GCC or clang */
+
+/*
+ * The AVX-512 kernels' prototypes, also when the test build compiles them
+ * against the SIMDe emulation (VA_KERNEL_EMULATE, see distance_intrin.h),
+ * which it may do on any CPU.
+ */
+#if defined(VA_HAVE_AVX512_KERNELS) || defined(VA_KERNEL_EMULATE)
+extern float VaL2SquaredFloatAvx512(const float *a, const float *b, int n);
+extern float VaInnerProductFloatAvx512(const float *a, const float *b, int n);
+extern float VaL1FloatAvx512(const float *a, const float *b, int n);
+extern double VaL2SquaredDoubleAvx512(const float *a, const float *b, int n);
+extern double VaInnerProductDoubleAvx512(const float *a, const float *b, int n);
+extern double VaL1DoubleAvx512(const float *a, const float *b, int n);
+extern float VaHalfL2SquaredFloatAvx512(const uint16_t *a, const uint16_t *b, int n);
+extern float VaHalfInnerProductFloatAvx512(const uint16_t *a, const uint16_t *b, int n);
+extern float VaHalfL1FloatAvx512(const uint16_t *a, const uint16_t *b, int n);
+extern uint64_t VaBitHammingAvx512(const uint8_t *a, const uint8_t *b, int nbytes);
+extern void VaBitJaccardCountsAvx512(const uint8_t *a, const uint8_t *b, int nbytes,
 									 uint64_t *both, uint64_t *either);
 #endif
 

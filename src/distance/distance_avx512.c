@@ -1,0 +1,438 @@
+/*
+ * distance_avx512.c
+ *	  AVX-512 distance kernels for x86-64: float4 vectors and halfvec with
+ *	  AVX512F (16 lanes; vcvtph2ps widens 16 halves at once), bit strings
+ *	  with AVX512_VPOPCNTDQ (popcount of eight 64-bit words at once).  Every
+ *	  function carries a per-function target attribute (VA_AVX512,
+ *	  VA_AVX512_POPCNT from distance_intrin.h), so the file builds with the
+ *	  default baseline flags and the instructions run only when
+ *	  VaDistanceInit() has checked the CPU and the OS.
+ *
+ *	  Same contracts as the scalar kernels in distance.c: n >= 0, exactly n
+ *	  elements (nbytes bytes) of each array are read, no allocation.  Float
+ *	  tails are read with masked loads, which touch only the selected lanes;
+ *	  AVX512F has no 16-bit or 8-bit masks (those are AVX512BW), so the tails
+ *	  of halfvec and bit inputs are copied into a zero-filled 64-byte buffer
+ *	  first.  Zero lanes add nothing to any of the sums.  Results may differ
+ *	  from the scalar kernels in the last bits because the summation order
+ *	  differs (32 partial sums for float4); bit results are equal.
+ *
+ *	  Compiled a second time, against SIMDe instead of the hardware, by the
+ *	  emulated kernel test (VA_KERNEL_EMULATE; test/kernels/).
+ */
+#include "vectorann.h"
+
+#include <string.h>
+
+#include "distance/distance_simd.h"
+
+#if defined(VA_HAVE_AVX512_KERNELS) || defined(VA_KERNEL_EMULATE)
+
+#include "distance/distance_intrin.h"
+
+/* Mask selecting the first r of 16 lanes, 0 <= r <= 16. */
+static inline __mmask16
+first_lanes(int r)
+{
+	return (__mmask16) ((1u << r) - 1u);
+}
+
+/* Sum of the sixteen lanes of a float vector (pairwise halving). */
+static inline VA_AVX512 float
+hsum16_ps(__m512 v)
+{
+	__m256		lo = _mm512_castps512_ps256(v);
+	__m256		hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+	__m256		s8 = _mm256_add_ps(lo, hi);
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* Sum of the eight lanes of a double vector (pairwise halving). */
+static inline VA_AVX512 double
+hsum8_pd(__m512d v)
+{
+	__m256d		s4 = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+	__m128d		s = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+
+	s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+	return _mm_cvtsd_f64(s);
+}
+
+/* The low eight floats of v widened to double. */
+static inline VA_AVX512 __m512d
+low8_pd(__m512 v)
+{
+	return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+
+/* The high eight floats of v widened to double. */
+static inline VA_AVX512 __m512d
+high8_pd(__m512 v)
+{
+	return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/* ---------------------------------------------------------------------
+ * float4 vectors
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * sum (a[i]-b[i])^2 in float: two 16-lane accumulators over blocks of 32,
+ * one more block of 16, then one masked block for the last n % 16.
+ */
+VA_AVX512 float
+VaL2SquaredFloatAvx512(const float *a, const float *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+	}
+	if (i + 16 <= n)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+		i += 16;
+	}
+	if (i < n)
+	{
+		__mmask16	k = first_lanes(n - i);
+		__m512		d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, a + i),
+									   _mm512_maskz_loadu_ps(k, b + i));
+
+		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+	}
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* sum a[i]*b[i] in float; blocks and tail as in VaL2SquaredFloatAvx512 */
+VA_AVX512 float
+VaInnerProductFloatAvx512(const float *a, const float *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+		acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+	}
+	if (i + 16 <= n)
+	{
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+		i += 16;
+	}
+	if (i < n)
+	{
+		__mmask16	k = first_lanes(n - i);
+
+		acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i),
+							   _mm512_maskz_loadu_ps(k, b + i), acc1);
+	}
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* sum |a[i]-b[i]| in float; blocks and tail as in VaL2SquaredFloatAvx512 */
+VA_AVX512 float
+VaL1FloatAvx512(const float *a, const float *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(d0));
+		acc1 = _mm512_add_ps(acc1, _mm512_abs_ps(d1));
+	}
+	if (i + 16 <= n)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(d0));
+		i += 16;
+	}
+	if (i < n)
+	{
+		__mmask16	k = first_lanes(n - i);
+		__m512		d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, a + i),
+									   _mm512_maskz_loadu_ps(k, b + i));
+
+		acc1 = _mm512_add_ps(acc1, _mm512_abs_ps(d1));
+	}
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/*
+ * sum (a[i]-b[i])^2 with elements widened to double, accumulated in double:
+ * 16 floats per step (masked for the last n % 16), each half widened to
+ * eight doubles into its own accumulator.
+ */
+VA_AVX512 double
+VaL2SquaredDoubleAvx512(const float *a, const float *b, int n)
+{
+	__m512d		acc0 = _mm512_setzero_pd();
+	__m512d		acc1 = _mm512_setzero_pd();
+
+	for (int i = 0; i < n; i += 16)
+	{
+		__mmask16	k = first_lanes(Min(n - i, 16));
+		__m512		fa = _mm512_maskz_loadu_ps(k, a + i);
+		__m512		fb = _mm512_maskz_loadu_ps(k, b + i);
+		__m512d		d0 = _mm512_sub_pd(low8_pd(fa), low8_pd(fb));
+		__m512d		d1 = _mm512_sub_pd(high8_pd(fa), high8_pd(fb));
+
+		acc0 = _mm512_fmadd_pd(d0, d0, acc0);
+		acc1 = _mm512_fmadd_pd(d1, d1, acc1);
+	}
+	return hsum8_pd(_mm512_add_pd(acc0, acc1));
+}
+
+/* sum a[i]*b[i] in double (each product of two floats is exact in double) */
+VA_AVX512 double
+VaInnerProductDoubleAvx512(const float *a, const float *b, int n)
+{
+	__m512d		acc0 = _mm512_setzero_pd();
+	__m512d		acc1 = _mm512_setzero_pd();
+
+	for (int i = 0; i < n; i += 16)
+	{
+		__mmask16	k = first_lanes(Min(n - i, 16));
+		__m512		fa = _mm512_maskz_loadu_ps(k, a + i);
+		__m512		fb = _mm512_maskz_loadu_ps(k, b + i);
+
+		acc0 = _mm512_fmadd_pd(low8_pd(fa), low8_pd(fb), acc0);
+		acc1 = _mm512_fmadd_pd(high8_pd(fa), high8_pd(fb), acc1);
+	}
+	return hsum8_pd(_mm512_add_pd(acc0, acc1));
+}
+
+/* sum |a[i]-b[i]| in double */
+VA_AVX512 double
+VaL1DoubleAvx512(const float *a, const float *b, int n)
+{
+	__m512d		acc0 = _mm512_setzero_pd();
+	__m512d		acc1 = _mm512_setzero_pd();
+
+	for (int i = 0; i < n; i += 16)
+	{
+		__mmask16	k = first_lanes(Min(n - i, 16));
+		__m512		fa = _mm512_maskz_loadu_ps(k, a + i);
+		__m512		fb = _mm512_maskz_loadu_ps(k, b + i);
+
+		acc0 = _mm512_add_pd(acc0, _mm512_abs_pd(_mm512_sub_pd(low8_pd(fa), low8_pd(fb))));
+		acc1 = _mm512_add_pd(acc1, _mm512_abs_pd(_mm512_sub_pd(high8_pd(fa), high8_pd(fb))));
+	}
+	return hsum8_pd(_mm512_add_pd(acc0, acc1));
+}
+
+/* ---------------------------------------------------------------------
+ * halfvec (binary16 arrays, float4 accumulation)
+ * ---------------------------------------------------------------------
+ */
+
+/* Sixteen halves at p widened to float4. */
+static inline VA_AVX512 __m512
+load16_ph(const uint16_t *p)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) p));
+}
+
+/*
+ * The last r < 16 halves at p widened to float4, the other lanes 0: copied
+ * into a zeroed buffer, since AVX512F cannot mask 16-bit lanes.
+ */
+static inline VA_AVX512 __m512
+load_tail_ph(const uint16_t *p, int r)
+{
+	uint16_t	buf[16] = {0};
+
+	memcpy(buf, p, sizeof(uint16_t) * r);
+	return load16_ph(buf);
+}
+
+/* sum (a[i]-b[i])^2 over halves, in float4: blocks of 32, 16, then the tail */
+VA_AVX512 float
+VaHalfL2SquaredFloatAvx512(const uint16_t *a, const uint16_t *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(load16_ph(a + i), load16_ph(b + i));
+		__m512		d1 = _mm512_sub_ps(load16_ph(a + i + 16), load16_ph(b + i + 16));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+	}
+	if (i + 16 <= n)
+	{
+		__m512		d0 = _mm512_sub_ps(load16_ph(a + i), load16_ph(b + i));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+		i += 16;
+	}
+	if (i < n)
+	{
+		__m512		d1 = _mm512_sub_ps(load_tail_ph(a + i, n - i), load_tail_ph(b + i, n - i));
+
+		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+	}
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* sum a[i]*b[i] over halves, in float4 */
+VA_AVX512 float
+VaHalfInnerProductFloatAvx512(const uint16_t *a, const uint16_t *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		acc0 = _mm512_fmadd_ps(load16_ph(a + i), load16_ph(b + i), acc0);
+		acc1 = _mm512_fmadd_ps(load16_ph(a + i + 16), load16_ph(b + i + 16), acc1);
+	}
+	if (i + 16 <= n)
+	{
+		acc0 = _mm512_fmadd_ps(load16_ph(a + i), load16_ph(b + i), acc0);
+		i += 16;
+	}
+	if (i < n)
+		acc1 = _mm512_fmadd_ps(load_tail_ph(a + i, n - i), load_tail_ph(b + i, n - i), acc1);
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* sum |a[i]-b[i]| over halves, in float4 */
+VA_AVX512 float
+VaHalfL1FloatAvx512(const uint16_t *a, const uint16_t *b, int n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(load16_ph(a + i), load16_ph(b + i));
+		__m512		d1 = _mm512_sub_ps(load16_ph(a + i + 16), load16_ph(b + i + 16));
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(d0));
+		acc1 = _mm512_add_ps(acc1, _mm512_abs_ps(d1));
+	}
+	if (i + 16 <= n)
+	{
+		__m512		d0 = _mm512_sub_ps(load16_ph(a + i), load16_ph(b + i));
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(d0));
+		i += 16;
+	}
+	if (i < n)
+	{
+		__m512		d1 = _mm512_sub_ps(load_tail_ph(a + i, n - i), load_tail_ph(b + i, n - i));
+
+		acc1 = _mm512_add_ps(acc1, _mm512_abs_ps(d1));
+	}
+	return hsum16_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* ---------------------------------------------------------------------
+ * bit strings (AVX512_VPOPCNTDQ)
+ * ---------------------------------------------------------------------
+ */
+
+/* 64 bytes at p; for the tail (r < 64 bytes) they are copied, zero-padded. */
+static inline VA_AVX512_POPCNT __m512i
+load_tail_bytes(const uint8_t *p, int r)
+{
+	uint8_t		buf[64] = {0};
+
+	memcpy(buf, p, r);
+	return _mm512_loadu_si512(buf);
+}
+
+/* Sum of the eight 64-bit lanes. */
+static inline VA_AVX512_POPCNT uint64_t
+hsum8_epi64(__m512i v)
+{
+	uint64_t	lanes[8];
+	uint64_t	sum = 0;
+
+	_mm512_storeu_si512(lanes, v);
+	for (int i = 0; i < 8; i++)
+		sum += lanes[i];
+	return sum;
+}
+
+/* number of bits that differ between a and b: 64 bytes per step */
+VA_AVX512_POPCNT uint64_t
+VaBitHammingAvx512(const uint8_t *a, const uint8_t *b, int nbytes)
+{
+	__m512i		acc = _mm512_setzero_si512();
+	int			i = 0;
+
+	for (; i + 64 <= nbytes; i += 64)
+		acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(a + i),
+																		 _mm512_loadu_si512(b + i))));
+	if (i < nbytes)
+		acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(load_tail_bytes(a + i, nbytes - i),
+																		 load_tail_bytes(b + i, nbytes - i))));
+	return hsum8_epi64(acc);
+}
+
+/* popcount(a & b) and popcount(a | b): 64 bytes per step */
+VA_AVX512_POPCNT void
+VaBitJaccardCountsAvx512(const uint8_t *a, const uint8_t *b, int nbytes,
+						 uint64_t *both, uint64_t *either)
+{
+	__m512i		acc_both = _mm512_setzero_si512();
+	__m512i		acc_either = _mm512_setzero_si512();
+	int			i = 0;
+
+	for (; i < nbytes; i += 64)
+	{
+		__m512i		wa;
+		__m512i		wb;
+
+		if (i + 64 <= nbytes)
+		{
+			wa = _mm512_loadu_si512(a + i);
+			wb = _mm512_loadu_si512(b + i);
+		}
+		else
+		{
+			wa = load_tail_bytes(a + i, nbytes - i);
+			wb = load_tail_bytes(b + i, nbytes - i);
+		}
+		acc_both = _mm512_add_epi64(acc_both, _mm512_popcnt_epi64(_mm512_and_si512(wa, wb)));
+		acc_either = _mm512_add_epi64(acc_either, _mm512_popcnt_epi64(_mm512_or_si512(wa, wb)));
+	}
+	*both = hsum8_epi64(acc_both);
+	*either = hsum8_epi64(acc_either);
+}
+
+#else							/* no AVX-512 kernels */
+
+/* Nothing to build on this platform; keep the translation unit non-empty. */
+typedef int VaDistanceAvx512Unavailable;
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * distance_intrin.h
+ *	  Private to src/distance: where the AVX-512 kernels get their intrinsics
+ *	  from.  Normally that is the compiler's <immintrin.h>, and VA_AVX512 /
+ *	  VA_AVX512_POPCNT are the per-function target attributes that let the
+ *	  kernels use AVX-512 in an otherwise baseline x86-64 build.
+ *
+ *	  With VA_KERNEL_EMULATE defined (only test/kernels/avx512_emulated.c's
+ *	  build does that) the same kernel source is compiled against SIMD
+ *	  Everywhere (Debian's libsimde-dev): portable C versions of the x86
+ *	  intrinsics under their usual names, so the kernels' logic (blocking,
+ *	  masks, tails, reductions) can be tested on a CPU without AVX-512, or on
+ *	  any CPU at all.  The target attributes are then empty: the emulated code
+ *	  must not be compiled for AVX-512.  The few AVX-512F intrinsics the
+ *	  packaged SIMDe (0.7.4) lacks are written out below from the ones it
+ *	  has, lane by lane where that is the point (a masked load reads only the
+ *	  lanes its mask selects, so a test with a guard page after the data
+ *	  catches a kernel that over-reads).
+ */
+#ifndef VA_DISTANCE_INTRIN_H
+#define VA_DISTANCE_INTRIN_H
+
+#ifdef VA_KERNEL_EMULATE
+
+#include <stdint.h>
+#include <string.h>
+
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#include <simde/x86/f16c.h>
+
+#define VA_AVX512
+#define VA_AVX512_POPCNT
+
+/* SIMDe names the opmask type only with its own prefix. */
+#define __mmask16 simde__mmask16
+
+#ifndef _mm512_maskz_loadu_ps
+/* Sixteen floats at p where mask k has a 1 bit, 0.0f elsewhere; reads only those. */
+static inline __m512
+va_emulated_mm512_maskz_loadu_ps(__mmask16 k, const void *p)
+{
+	float		lanes[16];
+
+	for (int i = 0; i < 16; i++)
+	{
+		lanes[i] = 0.0f;
+		if ((k >> i) & 1)
+			memcpy(&lanes[i], (const char *) p + i * sizeof(float), sizeof(float));
+	}
+	return _mm512_loadu_ps(lanes);
+}
+#define _mm512_maskz_loadu_ps(k, p) va_emulated_mm512_maskz_loadu_ps((k), (p))
+#endif
+
+#ifndef _mm512_cvtph_ps
+/* Sixteen binary16 values widened to float, from two 8-lane F16C conversions. */
+static inline __m512
+va_emulated_mm512_cvtph_ps(__m256i h)
+{
+	__m256		lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+	__m256		hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+
+	return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+#define _mm512_cvtph_ps(h) va_emulated_mm512_cvtph_ps(h)
+#endif
+
+#ifndef _mm512_cvtps_pd
+/* Eight floats widened to double, from two 4-lane AVX conversions. */
+static inline __m512d
+va_emulated_mm512_cvtps_pd(__m256 v)
+{
+	__m256d		lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+	__m256d		hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+
+	return _mm512_insertf64x4(_mm512_castpd256_pd512(lo), hi, 1);
+}
+#define _mm512_cvtps_pd(v) va_emulated_mm512_cvtps_pd(v)
+#endif
+
+#else							/* !VA_KERNEL_EMULATE */
+
+#include <immintrin.h>
+
+/* AVX-512 Foundation: 16 float lanes, opmask registers, vcvtph2ps on zmm. */
+#define VA_AVX512 __attribute__((target("avx512f")))
+/* ... plus VPOPCNTQ on zmm (the AVX512_VPOPCNTDQ extension). */
+#define VA_AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
+
+#endif							/* VA_KERNEL_EMULATE */
+
+#endif							/* VA_DISTANCE_INTRIN_H */

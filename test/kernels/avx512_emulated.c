@@ -1,0 +1,228 @@
+/*
+ * avx512_emulated.c
+ *	  Tests the AVX-512 distance kernels on any CPU: src/distance/
+ *	  distance_avx512.c is compiled into this program with VA_KERNEL_EMULATE,
+ *	  so its intrinsics come from SIMD Everywhere (libsimde-dev, portable C;
+ *	  see src/distance/distance_intrin.h) instead of the hardware, and every
+ *	  kernel is compared with the scalar reference in distance.c, which is
+ *	  linked in unchanged.  The SQL self check (vectorann_kernel_check) runs
+ *	  the real instructions, but only on a CPU that has AVX-512; this test
+ *	  covers the kernels' logic (blocks, masks, tails, reductions) everywhere.
+ *
+ *	  Inputs: pseudo-random, lengths 0, 1, 7, 15, 16, 17, 1023, 16000 (the
+ *	  lengths of the SQL check, plus 0) and 31, 32, 33, 63, 64, 65 (the edges
+ *	  of the kernels' 32-float and 64-byte blocks); bit kernels get that many
+ *	  bytes.  Every array ends right before a page the program has made
+ *	  inaccessible, so a kernel that reads past the n-th element crashes the
+ *	  test instead of passing it.
+ *
+ *	  Tolerance, the same as VaDistanceCheckKernels in distance.c: float4
+ *	  kernels within 1e-5, float8 kernels within 1e-12 of the sum of the
+ *	  absolute values of the terms (+1e-30); bit kernels exactly.
+ *
+ *	  Prints one line per failed comparison and a summary; exits 0 only if
+ *	  every comparison passed.  Built and run by "make emulated-kernel-check".
+ */
+#define VA_KERNEL_EMULATE 1
+
+#include "distance/distance_avx512.c"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "distance/distance.h"
+
+/* postgres.h (through vectorann.h) maps printf to libpgport's; use libc's. */
+#undef printf
+
+static const int lengths[] = {0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1023, 16000};
+
+#define MAXN 16000
+
+static int	comparisons = 0;
+static int	failures = 0;
+
+/*
+ * SIGSEGV handler: the guard page after an input was read, i.e. a kernel
+ * over-read.  Says so (write() is async-signal-safe) and exits non-zero.
+ */
+static void
+on_segv(int sig)
+{
+	static const char msg[] =
+		"FAIL a kernel read past the end of its input (SIGSEGV at a guard page)\n";
+
+	(void) sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/*
+ * nbytes of memory that end exactly where an inaccessible page begins (so
+ * any read past them faults).  Exits the program if mmap fails.
+ */
+static void *
+alloc_guarded(size_t nbytes)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	size_t		span = (nbytes + page - 1) / page * page;
+	char	   *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
+							MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED || mprotect(base + span, page, PROT_NONE) != 0)
+	{
+		perror("avx512_emulated: mmap");
+		exit(2);
+	}
+	return base + span - nbytes;
+}
+
+/* xorshift64: deterministic pseudo-random numbers */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/* A float in [-1, 1) with 24 random bits. */
+static float
+random_float(uint64_t *state)
+{
+	return (float) ((int64_t) (next_random(state) >> 40) - (1 << 23)) / (float) (1 << 23);
+}
+
+/* Counts one comparison of a float result against the reference. */
+static void
+expect_close(const char *kernel, int n, double got, double ref, double scale, double rel)
+{
+	comparisons++;
+	if (!(fabs(got - ref) <= rel * scale + 1e-30))
+	{
+		failures++;
+		printf("FAIL %s n=%d: got %.17g, scalar %.17g, allowed %.3g\n",
+			   kernel, n, got, ref, rel * scale + 1e-30);
+	}
+}
+
+/* Counts one comparison of an integer result against the reference. */
+static void
+expect_equal(const char *kernel, int n, uint64_t got, uint64_t ref)
+{
+	comparisons++;
+	if (got != ref)
+	{
+		failures++;
+		printf("FAIL %s n=%d: got %llu, scalar %llu\n",
+			   kernel, n, (unsigned long long) got, (unsigned long long) ref);
+	}
+}
+
+/*
+ * Runs every emulated AVX-512 kernel against the scalar reference on the
+ * lengths above; returns 0 if all agreed, 1 otherwise.
+ */
+int
+main(void)
+{
+	uint64_t	state = 0x2545F4914F6CDD1DULL;
+
+	signal(SIGSEGV, on_segv);
+	setvbuf(stdout, NULL, _IONBF, 0);
+
+	/*
+	 * The kernel pointers start out scalar; VECTORANN_KERNELS=scalar keeps
+	 * them so even on a CPU where VaDistanceInit() would pick SIMD ones.
+	 */
+	setenv("VECTORANN_KERNELS", "scalar", 1);
+	VaDistanceInit();
+	if (strcmp(VaDistanceKernelName(), "scalar") != 0)
+	{
+		printf("FAIL the reference kernels are not the scalar ones\n");
+		return 1;
+	}
+
+	for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+	{
+		int			n = lengths[li];
+		float	   *fa = alloc_guarded(sizeof(float) * n);
+		float	   *fb = alloc_guarded(sizeof(float) * n);
+		uint16_t   *ha = alloc_guarded(sizeof(uint16_t) * n);
+		uint16_t   *hb = alloc_guarded(sizeof(uint16_t) * n);
+		uint8_t    *ba = alloc_guarded(n);
+		uint8_t    *bb = alloc_guarded(n);
+		double		sabs_ip = 0.0;
+		double		sabs_l2 = 0.0;
+		double		sabs_l1 = 0.0;
+		double		hsabs_ip = 0.0;
+		double		hsabs_l2 = 0.0;
+		double		hsabs_l1 = 0.0;
+		uint64_t	both1,
+					either1,
+					both2,
+					either2;
+
+		for (int i = 0; i < n; i++)
+		{
+			fa[i] = random_float(&state);
+			fb[i] = random_float(&state);
+			/* halves spread over [-64, 64) */
+			ha[i] = VaFloatToHalf(random_float(&state) * 64.0f);
+			hb[i] = VaFloatToHalf(random_float(&state) * 64.0f);
+			ba[i] = (uint8_t) (next_random(&state) >> 56);
+			bb[i] = (uint8_t) (next_random(&state) >> 56);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			double		d = (double) fa[i] - fb[i];
+			double		x = VaHalfToFloat(ha[i]);
+			double		y = VaHalfToFloat(hb[i]);
+
+			sabs_ip += fabs((double) fa[i] * fb[i]);
+			sabs_l2 += d * d;
+			sabs_l1 += fabs(d);
+			hsabs_ip += fabs(x * y);
+			hsabs_l2 += (x - y) * (x - y);
+			hsabs_l1 += fabs(x - y);
+		}
+
+		expect_close("l2_squared_float_avx512", n, VaL2SquaredFloatAvx512(fa, fb, n),
+					 VaL2SquaredFloat(fa, fb, n), sabs_l2, 1e-5);
+		expect_close("inner_product_float_avx512", n, VaInnerProductFloatAvx512(fa, fb, n),
+					 VaInnerProductFloat(fa, fb, n), sabs_ip, 1e-5);
+		expect_close("l1_float_avx512", n, VaL1FloatAvx512(fa, fb, n),
+					 VaL1Float(fa, fb, n), sabs_l1, 1e-5);
+		expect_close("l2_squared_double_avx512", n, VaL2SquaredDoubleAvx512(fa, fb, n),
+					 VaL2SquaredDouble(fa, fb, n), sabs_l2, 1e-12);
+		expect_close("inner_product_double_avx512", n, VaInnerProductDoubleAvx512(fa, fb, n),
+					 VaInnerProductDouble(fa, fb, n), sabs_ip, 1e-12);
+		expect_close("l1_double_avx512", n, VaL1DoubleAvx512(fa, fb, n),
+					 VaL1Double(fa, fb, n), sabs_l1, 1e-12);
+		expect_close("halfvec_l2_squared_float_avx512", n, VaHalfL2SquaredFloatAvx512(ha, hb, n),
+					 VaHalfL2SquaredFloat(ha, hb, n), hsabs_l2, 1e-5);
+		expect_close("halfvec_inner_product_float_avx512", n, VaHalfInnerProductFloatAvx512(ha, hb, n),
+					 VaHalfInnerProductFloat(ha, hb, n), hsabs_ip, 1e-5);
+		expect_close("halfvec_l1_float_avx512", n, VaHalfL1FloatAvx512(ha, hb, n),
+					 VaHalfL1Float(ha, hb, n), hsabs_l1, 1e-5);
+
+		expect_equal("bit_hamming_avx512", n, VaBitHammingAvx512(ba, bb, n), VaBitHamming(ba, bb, n));
+		VaBitJaccardCountsAvx512(ba, bb, n, &both1, &either1);
+		VaBitJaccardCounts(ba, bb, n, &both2, &either2);
+		expect_equal("bit_jaccard_counts_avx512 (both)", n, both1, both2);
+		expect_equal("bit_jaccard_counts_avx512 (either)", n, either1, either2);
+	}
+
+	printf("avx512_emulated: %d comparisons on %d lengths, %d failed\n",
+		   comparisons, (int) (sizeof(lengths) / sizeof(lengths[0])), failures);
+	return failures == 0 ? 0 : 1;
+}
