@@ -37,6 +37,7 @@ VA_DEPS=(
     python3
     python3-faiss
     python3-hnswlib
+    python3-matplotlib
     python3-numpy
     python3-psycopg2
     dataset-fashion-mnist
