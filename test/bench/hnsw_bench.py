@@ -558,7 +558,7 @@ def main():
     raw_bytes = base.shape[0] * base.shape[1] * 4
     info["raw_bytes"] = raw_bytes
     if rows:
-        plot = os.path.join(HERE, "results", "hnsw_recall_qps.png")
+        plot = os.path.join(HERE, "plots", "hnsw_recall_qps.png")
         try:
             write_plot(rows, plot, len(base), len(queries))
             log(f"wrote {plot}")
