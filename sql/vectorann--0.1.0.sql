@@ -682,7 +682,8 @@ CREATE OPERATOR <%> (
 	COMMUTATOR = '<%>'
 );
 
--- Index ops (support function 1 of hnsw bit_hamming_ops / bit_jaccard_ops).
+-- Index ops (support function 1 of the hnsw and ivfflat bit_hamming_ops /
+-- bit_jaccard_ops).
 CREATE FUNCTION bit_hamming_index_ops(internal) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C PARALLEL SAFE;
 
@@ -1083,3 +1084,15 @@ CREATE OPERATOR CLASS halfvec_cosine_ops
 	FOR TYPE halfvec USING ivfflat AS
 	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
 	FUNCTION 1 (halfvec, halfvec) halfvec_cosine_index_ops(internal);
+
+-- bit: k-means centroids are bit strings too (per-bit majority under
+-- Hamming, the most common bits under Jaccard; see src/type/bitvec.c).
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING ivfflat AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 (bit, bit) bit_hamming_index_ops(internal);
+
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING ivfflat AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 (bit, bit) bit_jaccard_index_ops(internal);
