@@ -124,6 +124,16 @@ VaReadRecentBuffer(Relation rel, BlockNumber blkno, Buffer recent)
 #endif
 }
 
+/*
+ * The last argument of tuplesort_begin_heap for a sort read once, forward:
+ * PG 15 made the bool randomAccess an int of TUPLESORT_* flags.
+ */
+#if PG_VERSION_NUM >= 150000
+#define VA_TUPLESORT_NONE TUPLESORT_NONE
+#else
+#define VA_TUPLESORT_NONE false
+#endif
+
 /* Reserve a GUC prefix so misspelt settings under it are reported. */
 #if PG_VERSION_NUM >= 150000
 #define VaReserveGucPrefix(prefix) MarkGUCPrefixReserved(prefix)

@@ -9,23 +9,72 @@
  *	  nearest centroid through the same IvfflatAppend the inserts use, WAL
  *	  bypassed; the whole index is WAL-logged once at the end with
  *	  log_newpage_range.
+ *
+ *	  With parallel workers the second pass is shared: the leader and the
+ *	  workers each scan part of the heap (a parallel table scan), find each
+ *	  row's nearest centroid and put (list, heap TID, stored form) into
+ *	  their part of a shared tuplesort; the leader then merges the sorted
+ *	  runs and appends the rows list by list, so each list's pages are
+ *	  written one after another.
  */
 #include "ivfflat/ivfflat.h"
 
 #include <float.h>
 #include <math.h>
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/wal.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 /* pg_stat_progress_create_index subphases (see ivfflatbuildphasename) */
 #define PHASE_SAMPLE	2
 #define PHASE_KMEANS	3
 #define PHASE_ASSIGN	4
+#define PHASE_LOAD		5
+
+/*
+ * State shared by the participants of a parallel assignment pass (one DSM
+ * chunk, the heap's ParallelTableScanDesc after it; the Sharedsort and the
+ * centroids are chunks of their own).
+ */
+typedef struct IvfflatShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			nlists;
+	int			dimensions;
+	Size		vector_size;
+	int			sortmem;		/* kB for each participant's sort */
+	pg_atomic_uint64 tuples_done;	/* rows assigned, all participants */
+
+	/* guarded by mutex */
+	slock_t		mutex;
+	double		reltuples;		/* heap rows scanned, all participants */
+	double		indtuples;		/* rows sorted, all participants */
+} IvfflatShared;
+
+#define IVFFLAT_SHM_KEY_SHARED		UINT64CONST(0xA51E000000000001)
+#define IVFFLAT_SHM_KEY_SORT		UINT64CONST(0xA51E000000000002)
+#define IVFFLAT_SHM_KEY_CENTROIDS	UINT64CONST(0xA51E000000000003)
+
+#define IvfflatSharedScan(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfflatShared))))
 
 typedef struct IvfflatBuildState
 {
@@ -47,6 +96,14 @@ typedef struct IvfflatBuildState
 	int			nlists;
 	IvfflatListRef *refs;
 	IvfflatListTuple tup;
+
+	/* parallel pass 2: rows go to a sort by list instead of the pages */
+	IvfflatShared *shared;
+	bool		is_leader;
+	TupleDesc	sortdesc;
+	Tuplesortstate *sort;
+	TupleTableSlot *slot;
+	bytea	   *row;			/* varlena copy of a stored form */
 
 	double		indtuples;
 	MemoryContext tmpctx;
@@ -129,7 +186,30 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContextReset(bs->tmpctx);
 }
 
-/* Pass 2: append each row to the list of its nearest centroid. */
+/* The list whose centroid is nearest to stored (the first of equals). */
+static int
+nearest_list(IvfflatBuildState *bs, const void *stored)
+{
+	int			best = 0;
+	float		bestd = FLT_MAX;
+
+	for (int j = 0; j < bs->nlists; j++)
+	{
+		float		d = bs->ops->distance(stored, bs->centroids + (Size) j * bs->vector_size);
+
+		if (d < bestd)
+		{
+			bestd = d;
+			best = j;
+		}
+	}
+	return best;
+}
+
+/*
+ * Pass 2: append each row to the list of its nearest centroid, or in a
+ * parallel build put it into this participant's sort.
+ */
 static void
 assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
@@ -137,33 +217,279 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
 	void	   *stored;
-	int			best = 0;
-	float		bestd = FLT_MAX;
 
 	CHECK_FOR_INTERRUPTS();
 	stored = stored_value(bs, values, isnull, bs->tup->vector);
 	if (stored != NULL)
 	{
-		for (int j = 0; j < bs->nlists; j++)
-		{
-			float		d = bs->ops->distance(stored,
-											  bs->centroids + (Size) j * bs->vector_size);
+		int			best = nearest_list(bs, stored);
 
-			if (d < bestd)
-			{
-				bestd = d;
-				best = j;
-			}
-		}
-		bs->tup->heaptid = *tid;
-		bs->refs[best].insertpage =
-			IvfflatAppend(bs->index, &bs->refs[best], bs->tup,
-						  IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size), true);
 		bs->indtuples++;
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+		if (bs->sort != NULL)
+		{
+			uint64		done;
+
+			memcpy(VARDATA(bs->row), stored, bs->vector_size);
+			ExecClearTuple(bs->slot);
+			bs->slot->tts_values[0] = Int32GetDatum(best);
+			bs->slot->tts_values[1] = PointerGetDatum(tid);
+			bs->slot->tts_values[2] = PointerGetDatum(bs->row);
+			memset(bs->slot->tts_isnull, 0, sizeof(bool) * 3);
+			ExecStoreVirtualTuple(bs->slot);
+			tuplesort_puttupleslot(bs->sort, bs->slot);
+			done = pg_atomic_add_fetch_u64(&bs->shared->tuples_done, 1);
+			if (bs->is_leader)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+		}
+		else
+		{
+			bs->tup->heaptid = *tid;
+			bs->refs[best].insertpage =
+				IvfflatAppend(bs->index, &bs->refs[best], bs->tup,
+							  IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size), true);
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+		}
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(bs->tmpctx);
+}
+
+/* ---------------------------------------------------------------------
+ * Parallel pass 2
+ * ---------------------------------------------------------------------
+ */
+
+/* The sort's rows: (list int4, heaptid tid, vector bytea). */
+static TupleDesc
+sort_tupdesc(void)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(3);
+
+	TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "heaptid", TIDOID, -1, 0);
+	TupleDescInitEntry(desc, 3, "vector", BYTEAOID, -1, 0);
+	return desc;
+}
+
+/* A sort of sort_tupdesc rows by list, then heap TID. */
+static Tuplesortstate *
+begin_sort(TupleDesc desc, int workmem, SortCoordinate coord)
+{
+	AttrNumber	attnums[] = {1, 2};
+	Oid			sortops[] = {Int4LessOperator, TIDLessOperator};
+	Oid			collations[] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[] = {false, false};
+
+	return tuplesort_begin_heap(desc, 2, attnums, sortops, collations, nullsfirst,
+								workmem, coord, VA_TUPLESORT_NONE);
+}
+
+/*
+ * One participant's share of parallel pass 2: scan the heap blocks the
+ * parallel scan hands out, sort this participant's rows into its run of
+ * the shared sort, and add its counts to the shared ones.
+ */
+static void
+participate(IvfflatBuildState *bs, Relation heap, Relation index,
+			IndexInfo *indexInfo, Sharedsort *sharedsort)
+{
+	SortCoordinate coord = palloc0(sizeof(SortCoordinateData));
+	TableScanDesc scan;
+	double		reltuples;
+
+	coord->isWorker = true;
+	coord->nParticipants = -1;
+	coord->sharedsort = sharedsort;
+	bs->sortdesc = sort_tupdesc();
+	bs->sort = begin_sort(bs->sortdesc, bs->shared->sortmem, coord);
+	bs->slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsVirtual);
+	bs->row = palloc(VARHDRSZ + bs->vector_size);
+	SET_VARSIZE(bs->row, VARHDRSZ + bs->vector_size);
+
+	scan = table_beginscan_parallel(heap, IvfflatSharedScan(bs->shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->is_leader,
+									   assign_callback, bs, scan);
+	tuplesort_performsort(bs->sort);
+	tuplesort_end(bs->sort);
+	bs->sort = NULL;
+	ExecDropSingleTupleTableSlot(bs->slot);
+	bs->slot = NULL;
+
+	SpinLockAcquire(&bs->shared->mutex);
+	bs->shared->reltuples += reltuples;
+	bs->shared->indtuples += bs->indtuples;
+	SpinLockRelease(&bs->shared->mutex);
+}
+
+/*
+ * Entry point of a parallel build worker (CreateParallelContext calls it by
+ * name): open the relations the leader named and do a participant's share
+ * of pass 2.
+ */
+PGDLLEXPORT void IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+
+void
+IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	IvfflatShared *shared = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_SHARED, false);
+	Sharedsort *sharedsort = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_SORT, false);
+	char	   *centroids = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_CENTROIDS, false);
+	LOCKMODE	heap_lockmode = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	index_lockmode = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap = table_open(shared->heaprelid, heap_lockmode);
+	Relation	index = index_open(shared->indexrelid, index_lockmode);
+	IndexInfo  *indexInfo = BuildIndexInfo(index);
+	IvfflatBuildState *bs = palloc0(sizeof(IvfflatBuildState));
+
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	tuplesort_attach_shared(sharedsort, seg);
+
+	bs->index = index;
+	bs->ops = IvfflatGetIndexOps(index);
+	bs->lists = IvfflatGetLists(index);
+	bs->dimensions = shared->dimensions;
+	bs->vector_size = shared->vector_size;
+	bs->nlists = shared->nlists;
+	bs->centroids = centroids;
+	bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size));
+	bs->shared = shared;
+	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+	participate(bs, heap, index, indexInfo, sharedsort);
+
+	index_close(index, index_lockmode);
+	table_close(heap, heap_lockmode);
+}
+
+/* Leader: append the merged, sorted rows to their lists. */
+static void
+load_sorted(IvfflatBuildState *bs, Tuplesortstate *sort)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsMinimalTuple);
+	int64		loaded = 0;
+
+	while (tuplesort_gettupleslot(sort, true, false, slot, NULL))
+	{
+		int			list;
+		bytea	   *v;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		list = DatumGetInt32(slot->tts_values[0]);
+		v = DatumGetByteaPP(slot->tts_values[2]);
+		if (list < 0 || list >= bs->nlists || VARSIZE_ANY_EXHDR(v) != bs->vector_size)
+			elog(ERROR, "ivfflat parallel build: bad sorted row for list %d", list);
+		bs->tup->heaptid = *(ItemPointer) DatumGetPointer(slot->tts_values[1]);
+		memcpy(bs->tup->vector, VARDATA_ANY(v), bs->vector_size);
+		bs->refs[list].insertpage =
+			IvfflatAppend(bs->index, &bs->refs[list], bs->tup,
+						  IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size), true);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Pass 2 with nworkers parallel workers plus the leader (see the file
+ * header).  Each participant's sort gets maintenance_work_mem divided
+ * among them, the leader's merge all of it.  Returns false, having done
+ * nothing, when no DSM segment could be had; the caller then runs pass 2
+ * alone.
+ */
+static bool
+assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
+				IndexInfo *indexInfo, int nworkers, double *reltuples)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		shared_size;
+	Size		sort_size;
+	Size		centroids_size = (Size) bs->nlists * bs->vector_size;
+	IvfflatShared *shared;
+	Sharedsort *sharedsort;
+	char	   *centroids;
+	SortCoordinate coord;
+	Tuplesortstate *merge;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vectorann", "IvfflatParallelBuildMain", nworkers);
+
+	/* as nbtree: all rows for a plain build, an MVCC snapshot for CIC */
+	if (!indexInfo->ii_Concurrent)
+		snapshot = SnapshotAny;
+	else
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+	shared_size = add_size(BUFFERALIGN(sizeof(IvfflatShared)),
+						   table_parallelscan_estimate(heap, snapshot));
+	sort_size = tuplesort_estimate_shared(nworkers + 1);
+	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, sort_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, centroids_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, shared_size);
+	memset(shared, 0, sizeof(IvfflatShared));
+	shared->heaprelid = RelationGetRelid(heap);
+	shared->indexrelid = RelationGetRelid(index);
+	shared->isconcurrent = indexInfo->ii_Concurrent;
+	shared->nlists = bs->nlists;
+	shared->dimensions = bs->dimensions;
+	shared->vector_size = bs->vector_size;
+	shared->sortmem = Max(maintenance_work_mem / (nworkers + 1), 64);
+	pg_atomic_init_u64(&shared->tuples_done, 0);
+	SpinLockInit(&shared->mutex);
+	table_parallelscan_initialize(heap, IvfflatSharedScan(shared), snapshot);
+	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_SHARED, shared);
+
+	sharedsort = shm_toc_allocate(pcxt->toc, sort_size);
+	tuplesort_initialize_shared(sharedsort, nworkers + 1, pcxt->seg);
+	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_SORT, sharedsort);
+
+	centroids = shm_toc_allocate(pcxt->toc, centroids_size);
+	memcpy(centroids, bs->centroids, centroids_size);
+	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_CENTROIDS, centroids);
+
+	LaunchParallelWorkers(pcxt);
+	/* the merge below must know how many runs there are */
+	if (pcxt->nworkers_launched > 0)
+		WaitForParallelWorkersToAttach(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("ivfflat parallel build: %d workers launched",
+							 pcxt->nworkers_launched)));
+
+	bs->shared = shared;
+	bs->is_leader = true;
+	participate(bs, heap, index, indexInfo, sharedsort);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
+	coord = palloc0(sizeof(SortCoordinateData));
+	coord->isWorker = false;
+	coord->nParticipants = pcxt->nworkers_launched + 1;
+	coord->sharedsort = sharedsort;
+	merge = begin_sort(bs->sortdesc, maintenance_work_mem, coord);
+	tuplesort_performsort(merge);
+	load_sorted(bs, merge);
+	tuplesort_end(merge);
+
+	*reltuples = shared->reltuples;
+	bs->indtuples = shared->indtuples;
+
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
 }
 
 /* A new page of kind flags, pinned and locked, as the next block of fork. */
@@ -253,7 +579,11 @@ write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
  * large for a page, mixed dimensions, a type without k-means support.
  * A table with fewer indexable rows than lists gets one list per row (a
  * NOTICE says so); an empty one gets no list until the first insert.
- * Reports phases and tuple counts to pg_stat_progress_create_index.
+ * Reports phases and tuple counts to pg_stat_progress_create_index.  The
+ * sampling pass and k-means run in this backend; the assignment pass runs
+ * in parallel workers when the planner's plan_create_index_workers
+ * (max_parallel_maintenance_workers, the table's parallel_workers and
+ * size) grants some.
  */
 IndexBuildResult *
 ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
@@ -300,11 +630,19 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (bs->nlists > 0)
 	{
+		int			nworkers;
+		bool		parallel = false;
+
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_ASSIGN);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->seen);
 		bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size));
-		reltuples = table_index_build_scan(heap, index, indexInfo, false, true,
-										   assign_callback, bs, NULL);
+		nworkers = IsNormalProcessingMode() ?
+			plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
+		if (nworkers > 0)
+			parallel = assign_parallel(bs, heap, index, indexInfo, nworkers, &reltuples);
+		if (!parallel)
+			reltuples = table_index_build_scan(heap, index, indexInfo, false, true,
+											   assign_callback, bs, NULL);
 	}
 	MemoryContextDelete(bs->tmpctx);
 

@@ -201,6 +201,8 @@ ivfflatbuildphasename(int64 phasenum)
 			return "performing k-means";
 		case 4:
 			return "assigning tuples";
+		case 5:
+			return "loading tuples";
 		default:
 			return NULL;
 	}
