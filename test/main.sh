@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # test/main.sh: the main job. Installs the dependencies (Debian 12 packages), builds
 # and installs vectorann, starts a throwaway PostgreSQL 15 cluster and runs the HNSW
-# benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py).
-# The report is printed and written to test/bench/out/hnsw_fashion_mnist.md.
+# benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py),
+# then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py).
+# The reports are printed and written to test/bench/out/, the recall-vs-QPS plots
+# to test/bench/plots/.
 #
 #   bash test/main.sh                              # full run: 60,000 base, 1,000 queries
-#   bash test/main.sh --base 5000 --queries 100    # quick run; any hnsw_bench.py flag
+#   bash test/main.sh --base 5000 --queries 100    # quick run; any flag of either script
 #
 # Works as root or as a user with sudo. The server runs as the postgres system user;
 # the benchmark client runs as you and connects through the cluster's unix socket.
@@ -30,3 +32,5 @@ va_cluster_start "shared_buffers = '2GB'"
 
 va_log "running test/bench/hnsw_bench.py $*"
 "$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" "$@"
+va_log "running test/bench/ivfflat_bench.py $*"
+"$VA_PYTHON" "$ROOT/test/bench/ivfflat_bench.py" "$@"

@@ -153,12 +153,13 @@ END $$
 """
 
 
-def server_sweep(cur, nq, efs, warmup, runs):
-    """bench_knn_loop() at every ef_search, `runs` times; QPS = nq / the best run's
-    summed per-query seconds, p99 of that run.  Returns [(ef, found, QPS, p99 ms)]."""
+def server_sweep(cur, nq, efs, warmup, runs, setting="hnsw.ef_search"):
+    """bench_knn_loop() at every value of `setting` (ef_search, or ivfflat.probes),
+    `runs` times; QPS = nq / the best run's summed per-query seconds, p99 of that run.
+    Returns [(value, found, QPS, p99 ms)]."""
     results = []
     for ef in efs:
-        cur.execute(f"SET hnsw.ef_search = {int(ef)}")
+        cur.execute(f"SET {setting} = {int(ef)}")
         if warmup:
             cur.execute("SELECT count(*) FROM bench_knn_loop()")
         found = np.full((nq, K), -1, dtype=np.int64)
@@ -389,8 +390,9 @@ def targets(rows, info):
     return out
 
 
-def write_plot(rows, path, nbase, nq):
-    """Recall@10 against QPS (log scale), one curve per engine, as a PNG."""
+def write_plot(rows, path, title):
+    """Recall@10 against QPS (log scale), one curve per engine, as a PNG; rows are
+    (engine, build s, size, ef or probes, recall, QPS, ...)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -404,7 +406,7 @@ def write_plot(rows, path, nbase, nq):
     ax.set_yscale("log")
     ax.set_xlabel("recall@10")
     ax.set_ylabel("queries per second (one thread)")
-    ax.set_title(f"HNSW on Fashion-MNIST ({nbase} x 784, {nq} queries, M=16, efC=64)")
+    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -504,7 +506,10 @@ def main():
                          "for the full data set, hnsw_fashion_mnist_bBASE_qQUERIES.md for "
                          "a smaller run)")
     ap.add_argument("--data-dir", default=DATA_DIR)
-    args = ap.parse_args()
+    args, unknown = ap.parse_known_args()
+    if unknown:
+        # test/main.sh passes its arguments to both benchmarks; the ivfflat ones are not ours
+        log(f"ignoring arguments for the ivfflat benchmark: {' '.join(unknown)}")
 
     if args.out is None:
         name = "hnsw_fashion_mnist.md"
@@ -560,7 +565,8 @@ def main():
     if rows:
         plot = os.path.join(HERE, "plots", "hnsw_recall_qps.png")
         try:
-            write_plot(rows, plot, len(base), len(queries))
+            write_plot(rows, plot, f"HNSW on Fashion-MNIST ({len(base)} x 784, "
+                       f"{len(queries)} queries, M={M}, efC={EF_CONSTRUCTION})")
             log(f"wrote {plot}")
         except Exception as e:  # the table matters more than the picture
             log(f"plot FAILED: {type(e).__name__}: {e}")
