@@ -47,8 +47,9 @@ WHERE o.oprnamespace = 'va'::regnamespace
        OR o.oprjoin::oid IN (SELECT oid FROM pg_proc WHERE pronamespace = 'evil'::regnamespace));
 -- the bit operator classes, bit functions and ORDER BY sort families use
 -- the catalog's type and families
-SELECT c.opcname, c.opcintype = 'pg_catalog.bit'::regtype AS catalog_bit
-FROM pg_opclass c WHERE c.opcnamespace = 'va'::regnamespace AND c.opcname LIKE 'bit%' ORDER BY 1;
+SELECT a.amname, c.opcname, c.opcintype = 'pg_catalog.bit'::regtype AS catalog_bit
+FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+WHERE c.opcnamespace = 'va'::regnamespace AND c.opcname LIKE 'bit%' ORDER BY 1, 2;
 SELECT count(*) AS functions_using_decoy_types
 FROM pg_proc p, (SELECT ARRAY['va.bit'::regtype, 'va.bit[]'::regtype, 'va.real'::regtype,
                               'va.real[]'::regtype, 'evil.bit'::regtype, 'evil.bit[]'::regtype]::oid[] AS d) decoys
