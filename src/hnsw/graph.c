@@ -15,6 +15,7 @@
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 
 /* The visited set of the on-disk graph: a simplehash of element ids. */
@@ -271,6 +272,28 @@ HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
 	return buf;
 }
 
+/*
+ * Prefetch what pinning block blkno and locating element off on it will
+ * touch, when the map above has a guess for the block: the buffer's
+ * descriptor (the pin updates its state word) and the line pointer.  Only
+ * a hint: nothing is read, pinned or checked.
+ */
+static inline void
+prefetch_element(BlockNumber blkno, OffsetNumber off)
+{
+	Buffer	   *chunk;
+	Buffer		buf;
+
+	if (blkno >= recent_nblocks || (chunk = recent_chunks[blkno / RECENT_CHUNK]) == NULL)
+		return;
+	buf = chunk[blkno % RECENT_CHUNK];
+	if (buf <= 0 || buf > NBuffers)
+		return;
+	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
+	if (off >= FirstOffsetNumber && off <= MaxOffsetNumber)
+		VaPrefetch(PageGetItemId((Page) BufferGetBlock(buf), off));
+}
+
 static void
 disk_evaluate(HnswGraph *graph, VaCandidate *c)
 {
@@ -300,18 +323,9 @@ disk_evaluate(HnswGraph *graph, VaCandidate *c)
 #define HNSW_EVALUATE_CHUNK 6
 
 static void
-disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
+evaluate_chunk(HnswDiskGraph *dg, VaCandidate *cs, int n)
 {
-	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
 	Buffer		bufs[HNSW_EVALUATE_CHUNK];
-
-	/* in chunks: a backend tracks its first few pins without a hash table */
-	if (n > HNSW_EVALUATE_CHUNK)
-	{
-		for (int i = 0; i < n; i += HNSW_EVALUATE_CHUNK)
-			disk_evaluate_many(graph, cs + i, Min(HNSW_EVALUATE_CHUNK, n - i));
-		return;
-	}
 
 	for (int i = 0; i < n; i++)
 	{
@@ -352,6 +366,22 @@ disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 	}
 	for (int i = 0; i < n; i++)
 		ReleaseBuffer(bufs[i]);
+}
+
+static void
+disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+
+	/*
+	 * Start the cache misses of every pin and line pointer at once (without
+	 * this, each pin waited for its buffer descriptor), then evaluate in
+	 * chunks: a backend tracks its first few pins without a hash table.
+	 */
+	for (int i = 0; i < n; i++)
+		prefetch_element((BlockNumber) (cs[i].id >> 16), (OffsetNumber) (cs[i].id & 0xFFFF));
+	for (int i = 0; i < n; i += HNSW_EVALUATE_CHUNK)
+		evaluate_chunk(dg, cs + i, Min(HNSW_EVALUATE_CHUNK, n - i));
 }
 
 static int
