@@ -1157,11 +1157,16 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
  * Bytes of shared graph area a parallel build asks for: all of
  * maintenance_work_mem, but no more than about three times the heap's size
  * (TOAST included), since the DSM segment is reserved in full up front.
+ * Compressed values can take less room in the heap than in the graph, so
+ * when the column declares its dimensions (vector(n) and the like) the
+ * area is at least what reltuples elements of n four-byte dimensions with
+ * full layer-0 lists would take.
  */
 static Size
-shared_area_size(HnswBuildState *bs, Relation heap)
+shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 {
 	double		bytes = (double) RelationGetNumberOfBlocks(heap) * BLCKSZ;
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
 	if (OidIsValid(heap->rd_rel->reltoastrelid))
 	{
@@ -1171,6 +1176,13 @@ shared_area_size(HnswBuildState *bs, Relation heap)
 		table_close(toast, AccessShareLock);
 	}
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
+	if (typmod > 0 && bs->reltuples > 0)
+	{
+		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
+			MAXALIGN(VARHDRSZ + 4 + 4.0 * typmod) + MAXALIGN(sizeof(int32) * 3 * bs->m);
+
+		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
+	}
 	return (Size) Min((double) bs->memory_limit, bytes);
 }
 
@@ -1204,7 +1216,7 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 
 	shared_size = add_size(BUFFERALIGN(sizeof(HnswShared)),
 						   table_parallelscan_estimate(heap, snapshot));
-	area_size = shared_area_size(bs, heap);
+	area_size = shared_area_size(bs, heap, index);
 
 	/*
 	 * Elements get ids up to capacity: as many as could fit if each had the

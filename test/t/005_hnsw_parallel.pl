@@ -130,6 +130,29 @@ like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part i
 check_clean('parallel CIC');
 cmp_ok(recall($node), '>=', $serial - 0.02, 'recall of the CIC build');
 
+# vectors that compress well are small in the heap (STORAGE MAIN keeps
+# them inline, compressed) but full-size in the graph: the shared area is
+# sized from the declared dimensions, so the build still fits in memory
+$node->safe_psql('postgres', q{
+	CREATE TABLE sparse_items (id int, embedding vector(512)) WITH (parallel_workers = 2);
+	ALTER TABLE sparse_items ALTER COLUMN embedding SET STORAGE MAIN;
+	INSERT INTO sparse_items
+	SELECT i, ARRAY(SELECT CASE WHEN d % 64 = i % 64 THEN (i % 97)::real ELSE 0 END
+	                FROM generate_series(1, 512) d)::vector
+	FROM generate_series(1, 6000) i;
+	ANALYZE sparse_items;
+});
+cmp_ok($node->safe_psql('postgres', q{SELECT pg_total_relation_size('sparse_items')}), '<',
+	6000 * 512 * 4 / 3, 'the compressed heap is much smaller than the raw vectors');
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET maintenance_work_mem = '64MB';
+	SET client_min_messages = debug1;
+	CREATE INDEX ON sparse_items USING hnsw (embedding);
+});
+is($ret, 0, 'parallel build over compressed vectors succeeds');
+like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+unlike($err, qr/NOTICE:  hnsw/, 'and the graph fit in memory (no spill NOTICE)');
+
 $standby->stop;
 $node->stop;
 done_testing();
