@@ -11,6 +11,8 @@
 #   va_cluster_start [GUC=V..] initdb + start a throwaway cluster, export PG* for it
 #   va_cluster_stop            stop it and remove its directory (idempotent)
 #   va_on_exit CMD             run CMD (a string) at exit, last registered first
+#   va_bench_huge_pages        benchmarks: huge pages for the next cluster and for
+#                              the in-process libraries (see below)
 #   va_make ARGS...            make against PostgreSQL 15's pg_config
 #
 # The cluster runs as `postgres` (the server refuses root), trusts every local
@@ -147,6 +149,42 @@ va_pick_port() {
 }
 
 VA_PGTMP=""
+VA_HUGE_PAGES=0
+
+# va_bench_huge_pages: for benchmarks, give both sides huge pages, as a tuned server
+# has them. The next va_cluster_start reserves 2 MB huge pages for the cluster's
+# shared memory (vm.nr_hugepages, sized by `postgres -C
+# shared_memory_size_in_huge_pages`) and sets huge_pages = try; transparent huge pages
+# are switched to "always" so FAISS and hnswlib get them for their heap too. Both
+# kernel settings are restored at exit. Where the kernel refuses (no root, a
+# container), the run goes on without them and says so.
+va_bench_huge_pages() {
+    local thp=/sys/kernel/mm/transparent_hugepage/enabled old
+    VA_HUGE_PAGES=1
+    if [ -w "$thp" ] || [ "$(id -u)" -ne 0 ]; then
+        old=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$thp" 2>/dev/null || true)
+        if [ -n "$old" ] && [ "$old" != always ] &&
+                echo always | va_as_root tee "$thp" >/dev/null 2>&1; then
+            va_on_exit "echo $old | va_as_root tee $thp >/dev/null 2>&1"
+            va_log "transparent huge pages: always (was $old; restored at exit)"
+        fi
+    fi
+}
+
+# Reserve huge pages for the cluster in $VA_PGTMP/data (configured, not started).
+va_reserve_huge_pages() {
+    local need old nr=/proc/sys/vm/nr_hugepages
+    need=$(va_as_postgres "$VA_PGTMP" "$VA_PGBIN/postgres" -D "$VA_PGTMP/data" \
+        -C shared_memory_size_in_huge_pages 2>/dev/null) || need=""
+    old=$(cat "$nr" 2>/dev/null) || old=""
+    if [ -z "$need" ] || [ "$need" -le 0 ] || [ -z "$old" ] ||
+            ! echo $((old + need)) | va_as_root tee "$nr" >/dev/null 2>&1; then
+        va_log "huge pages: not available here; the cluster runs without them"
+        return 0
+    fi
+    va_on_exit "echo $old | va_as_root tee $nr >/dev/null 2>&1"
+    va_log "huge pages: reserved $need for the cluster (vm.nr_hugepages $old -> $(cat "$nr"); restored at exit)"
+}
 
 # va_cluster_start [NAME=VALUE...]: extra postgresql.conf settings. Exports PGHOST,
 # PGPORT, PGUSER, PGDATABASE for clients, and VA_PGTMP (the cluster's directory).
@@ -173,7 +211,9 @@ va_cluster_start() {
         echo "unix_socket_directories = '$VA_PGTMP'"
         echo "unix_socket_permissions = 0777"
         for setting in "$@"; do echo "$setting"; done
+        if [ "$VA_HUGE_PAGES" = 1 ]; then echo "huge_pages = try"; fi
     } | va_as_postgres "$VA_PGTMP" sh -c "cat >> '$VA_PGTMP/data/postgresql.conf'"
+    if [ "$VA_HUGE_PAGES" = 1 ]; then va_reserve_huge_pages; fi
 
     if ! va_as_postgres "$VA_PGTMP" "$VA_PGBIN/pg_ctl" -D "$VA_PGTMP/data" \
             -l "$VA_PGTMP/server.log" -w -t 120 start >/dev/null; then

@@ -27,7 +27,9 @@ va_log "installing vectorann into $("$VA_PG_CONFIG" --pkglibdir)"
 va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
 
 # Enough shared buffers to hold the 60,000-row table and its index, so queries
-# measure the index rather than the OS page cache.
+# measure the index rather than the OS page cache; huge pages for the server and the
+# in-process libraries alike, where the kernel allows (restored at exit).
+va_bench_huge_pages
 va_cluster_start "shared_buffers = '2GB'"
 
 va_log "running test/bench/hnsw_bench.py $*"

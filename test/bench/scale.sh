@@ -17,5 +17,6 @@ cd "$ROOT"
 va_install_deps
 va_make -j"$(nproc)"
 va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+va_bench_huge_pages
 va_cluster_start "shared_buffers = '4GB'" "max_wal_size = '8GB'"
 "$VA_PYTHON" "$ROOT/test/bench/scale.py" "$@"
