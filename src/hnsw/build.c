@@ -13,9 +13,8 @@
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
 #include "commands/progress.h"
+#include "common/parallel.h"
 #include "common/wal.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
@@ -25,7 +24,6 @@
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 #define ARENA_BLOCK (1024 * 1024)
 
@@ -53,9 +51,7 @@ typedef struct BuildElement
  */
 typedef struct HnswShared
 {
-	Oid			heaprelid;
-	Oid			indexrelid;
-	bool		isconcurrent;
+	VaParallelShared rels;		/* first: what a worker opens */
 	int			tranche_id;		/* of the element locks */
 
 	/* graph area layout (offsets from the area's start) */
@@ -1137,20 +1133,14 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 {
 	HnswShared *shared = shm_toc_lookup(toc, HNSW_SHM_KEY_SHARED, false);
 	char	   *area = shm_toc_lookup(toc, HNSW_SHM_KEY_AREA, false);
-	LOCKMODE	heap_lockmode = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-	LOCKMODE	index_lockmode = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
-	Relation	heap = table_open(shared->heaprelid, heap_lockmode);
-	Relation	index = index_open(shared->indexrelid, index_lockmode);
-	IndexInfo  *indexInfo = BuildIndexInfo(index);
 	HnswBuildState *bs = palloc0(sizeof(HnswBuildState));
+	VaParallelWorker w;
 
-	indexInfo->ii_Concurrent = shared->isconcurrent;
-	init_build_state(bs, heap, index);
+	VaParallelWorkerOpen(&shared->rels, &w);
+	init_build_state(bs, w.heap, w.index);
 	attach_shared(bs, shared, area, ParallelWorkerNumber + 1);
-	participate(bs, heap, index, indexInfo);
-
-	index_close(index, index_lockmode);
-	table_close(heap, heap_lockmode);
+	participate(bs, w.heap, w.index, w.indexInfo);
+	VaParallelWorkerClose(&w);
 }
 
 /*
@@ -1196,8 +1186,8 @@ static bool
 build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 			   IndexInfo *indexInfo, int nworkers, double *reltuples)
 {
+	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Snapshot	snapshot;
 	Size		shared_size;
 	Size		area_size;
 	Size		per_element;
@@ -1205,17 +1195,10 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	char	   *area;
 	uint32		capacity;
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vectorann", "HnswParallelBuildMain", nworkers);
-
-	/* as nbtree: all rows for a plain build, an MVCC snapshot for CIC */
-	if (!indexInfo->ii_Concurrent)
-		snapshot = SnapshotAny;
-	else
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
-
+	VaParallelBuildBegin(&pb, "HnswParallelBuildMain", nworkers, indexInfo);
+	pcxt = pb.pcxt;
 	shared_size = add_size(BUFFERALIGN(sizeof(HnswShared)),
-						   table_parallelscan_estimate(heap, snapshot));
+						   table_parallelscan_estimate(heap, pb.snapshot));
 	area_size = shared_area_size(bs, heap, index);
 
 	/*
@@ -1232,21 +1215,12 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
 	shm_toc_estimate_chunk(&pcxt->estimator, area_size);
 	shm_toc_estimate_keys(&pcxt->estimator, 2);
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-	{
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
+	if (!VaParallelBuildInitDSM(&pb))
 		return false;
-	}
 
 	shared = shm_toc_allocate(pcxt->toc, shared_size);
 	memset(shared, 0, sizeof(HnswShared));
-	shared->heaprelid = RelationGetRelid(heap);
-	shared->indexrelid = RelationGetRelid(index);
-	shared->isconcurrent = indexInfo->ii_Concurrent;
+	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->tranche_id = LWLockNewTrancheId();
 	shared->capacity = capacity;
 	shared->elements_off = 0;
@@ -1262,7 +1236,7 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	SpinLockInit(&shared->mutex);
 	ConditionVariableInit(&shared->cv);
 	shared->dimensions = -1;
-	table_parallelscan_initialize(heap, HnswSharedScan(shared), snapshot);
+	table_parallelscan_initialize(heap, HnswSharedScan(shared), pb.snapshot);
 	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_SHARED, shared);
 
 	area = shm_toc_allocate(pcxt->toc, area_size);
@@ -1290,10 +1264,7 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	bs->indtuples = (double) pg_atomic_read_u64(&shared->tuples_done);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
+	VaParallelBuildEnd(&pb);
 	return true;
 }
 

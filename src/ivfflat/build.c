@@ -22,14 +22,11 @@
 #include <float.h>
 #include <math.h>
 
-#include "access/parallel.h"
-#include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
+#include "common/parallel.h"
 #include "common/wal.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -38,7 +35,6 @@
 #include "port/atomics.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/tuplesort.h"
 
 /* pg_stat_progress_create_index subphases (see ivfflatbuildphasename) */
@@ -54,9 +50,7 @@
  */
 typedef struct IvfflatShared
 {
-	Oid			heaprelid;
-	Oid			indexrelid;
-	bool		isconcurrent;
+	VaParallelShared rels;		/* first: what a worker opens */
 	int			nlists;
 	int			dimensions;
 	Size		vector_size;
@@ -334,19 +328,15 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	IvfflatShared *shared = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_SHARED, false);
 	Sharedsort *sharedsort = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_SORT, false);
 	char	   *centroids = shm_toc_lookup(toc, IVFFLAT_SHM_KEY_CENTROIDS, false);
-	LOCKMODE	heap_lockmode = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-	LOCKMODE	index_lockmode = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
-	Relation	heap = table_open(shared->heaprelid, heap_lockmode);
-	Relation	index = index_open(shared->indexrelid, index_lockmode);
-	IndexInfo  *indexInfo = BuildIndexInfo(index);
 	IvfflatBuildState *bs = palloc0(sizeof(IvfflatBuildState));
+	VaParallelWorker w;
 
-	indexInfo->ii_Concurrent = shared->isconcurrent;
+	VaParallelWorkerOpen(&shared->rels, &w);
 	tuplesort_attach_shared(sharedsort, seg);
 
-	bs->index = index;
-	bs->ops = IvfflatGetIndexOps(index);
-	bs->lists = IvfflatGetLists(index);
+	bs->index = w.index;
+	bs->ops = IvfflatGetIndexOps(w.index);
+	bs->lists = IvfflatGetLists(w.index);
 	bs->dimensions = shared->dimensions;
 	bs->vector_size = shared->vector_size;
 	bs->nlists = shared->nlists;
@@ -355,10 +345,8 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	bs->shared = shared;
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
-	participate(bs, heap, index, indexInfo, sharedsort);
-
-	index_close(index, index_lockmode);
-	table_close(heap, heap_lockmode);
+	participate(bs, w.heap, w.index, w.indexInfo, sharedsort);
+	VaParallelWorkerClose(&w);
 }
 
 /* Leader: append the merged, sorted rows to their lists. */
@@ -400,8 +388,8 @@ static bool
 assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 				IndexInfo *indexInfo, int nworkers, double *reltuples)
 {
+	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Snapshot	snapshot;
 	Size		shared_size;
 	Size		sort_size;
 	Size		centroids_size = (Size) bs->nlists * bs->vector_size;
@@ -411,44 +399,28 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 	SortCoordinate coord;
 	Tuplesortstate *merge;
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vectorann", "IvfflatParallelBuildMain", nworkers);
-
-	/* as nbtree: all rows for a plain build, an MVCC snapshot for CIC */
-	if (!indexInfo->ii_Concurrent)
-		snapshot = SnapshotAny;
-	else
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
-
+	VaParallelBuildBegin(&pb, "IvfflatParallelBuildMain", nworkers, indexInfo);
+	pcxt = pb.pcxt;
 	shared_size = add_size(BUFFERALIGN(sizeof(IvfflatShared)),
-						   table_parallelscan_estimate(heap, snapshot));
+						   table_parallelscan_estimate(heap, pb.snapshot));
 	sort_size = tuplesort_estimate_shared(nworkers + 1);
 	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
 	shm_toc_estimate_chunk(&pcxt->estimator, sort_size);
 	shm_toc_estimate_chunk(&pcxt->estimator, centroids_size);
 	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-	{
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
+	if (!VaParallelBuildInitDSM(&pb))
 		return false;
-	}
 
 	shared = shm_toc_allocate(pcxt->toc, shared_size);
 	memset(shared, 0, sizeof(IvfflatShared));
-	shared->heaprelid = RelationGetRelid(heap);
-	shared->indexrelid = RelationGetRelid(index);
-	shared->isconcurrent = indexInfo->ii_Concurrent;
+	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->nlists = bs->nlists;
 	shared->dimensions = bs->dimensions;
 	shared->vector_size = bs->vector_size;
 	shared->sortmem = Max(maintenance_work_mem / (nworkers + 1), 64);
 	pg_atomic_init_u64(&shared->tuples_done, 0);
 	SpinLockInit(&shared->mutex);
-	table_parallelscan_initialize(heap, IvfflatSharedScan(shared), snapshot);
+	table_parallelscan_initialize(heap, IvfflatSharedScan(shared), pb.snapshot);
 	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_SHARED, shared);
 
 	sharedsort = shm_toc_allocate(pcxt->toc, sort_size);
@@ -484,11 +456,7 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 
 	*reltuples = shared->reltuples;
 	bs->indtuples = shared->indtuples;
-
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
+	VaParallelBuildEnd(&pb);
 	return true;
 }
 

@@ -1,0 +1,53 @@
+/*
+ * parallel.h
+ *	  The scaffolding the access methods' parallel builds share, so each
+ *	  build only says what its participants do: entering parallel mode, the
+ *	  snapshot the heap is scanned with (as nbtree: SnapshotAny for a plain
+ *	  build, an MVCC snapshot under CONCURRENTLY), the DSM segment, and on
+ *	  the worker side opening the relations with the locks the leader holds.
+ */
+#ifndef VA_PARALLEL_H
+#define VA_PARALLEL_H
+
+#include "vectorann.h"
+
+#include "access/parallel.h"
+#include "nodes/execnodes.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+/* First member of each build's shared state: what a worker opens. */
+typedef struct VaParallelShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+} VaParallelShared;
+
+/* The leader's side of a parallel build. */
+typedef struct VaParallelBuild
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;		/* for table_parallelscan_initialize */
+} VaParallelBuild;
+
+/* A worker's relations, opened by VaParallelWorkerOpen. */
+typedef struct VaParallelWorker
+{
+	Relation	heap;
+	Relation	index;
+	IndexInfo  *indexInfo;
+	LOCKMODE	heap_lockmode;
+	LOCKMODE	index_lockmode;
+} VaParallelWorker;
+
+extern void VaParallelBuildBegin(VaParallelBuild *pb, const char *entry, int nworkers,
+								 IndexInfo *indexInfo);
+extern bool VaParallelBuildInitDSM(VaParallelBuild *pb);
+extern void VaParallelSharedInit(VaParallelShared *shared, Relation heap, Relation index,
+								 IndexInfo *indexInfo);
+extern void VaParallelBuildEnd(VaParallelBuild *pb);
+extern void VaParallelWorkerOpen(const VaParallelShared *shared, VaParallelWorker *w);
+extern void VaParallelWorkerClose(VaParallelWorker *w);
+
+#endif							/* VA_PARALLEL_H */
