@@ -196,6 +196,35 @@ mem_evaluate(HnswGraph *graph, VaCandidate *c)
 	c->aux = c->id;
 }
 
+/*
+ * Evaluate cs[0..n-1] as mem_evaluate does, the way hnswlib hides memory
+ * latency: while one distance is computed, the element records of the
+ * candidates four ahead and the vectors (first 256 bytes; the hardware
+ * prefetcher streams the rest) of the candidates two ahead are prefetched.
+ */
+static void
+mem_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
+{
+	HnswBuildState *bs = (HnswBuildState *) graph;
+
+	for (int i = 0; i < Min(n, 4); i++)
+		VaPrefetch(&bs->elements[cs[i].id]);
+	for (int i = 0; i < Min(n, 2); i++)
+		for (int line = 0; line < 256; line += 64)
+			VaPrefetch((char *) element_vector(bs, (int) cs[i].id) + line);
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 4 < n)
+			VaPrefetch(&bs->elements[cs[i + 4].id]);
+		if (i + 2 < n)
+			for (int line = 0; line < 256; line += 64)
+				VaPrefetch((char *) element_vector(bs, (int) cs[i + 2].id) + line);
+		cs[i].distance = bs->ops->distance(bs->query, element_vector(bs, (int) cs[i].id));
+		cs[i].flags = 0;
+		cs[i].aux = cs[i].id;
+	}
+}
+
 static int
 mem_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 {
@@ -1068,6 +1097,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 									   ALLOCSET_DEFAULT_SIZES);
 	HnswGraphInitCommon(&bs->graph, bs->m, bs->ef_construction);
 	bs->graph.evaluate = mem_evaluate;
+	bs->graph.evaluate_many = mem_evaluate_many;
 	bs->graph.neighbours = mem_neighbours;
 	bs->graph.visit = mem_visit;
 	bs->graph.reset_visited = mem_reset_visited;
