@@ -9,39 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use VaParallelSetup qw(parallel_cluster);
 
-my $dim = 24;
-my $node = PostgreSQL::Test::Cluster->new('ivfparallel');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', qq{
-shared_buffers = 128MB
-autovacuum = off
-max_worker_processes = 8
-max_parallel_workers = 8
-max_parallel_maintenance_workers = 2
-});
-$node->start;
-$node->backup('b');
-my $standby = PostgreSQL::Test::Cluster->new('ivfstandby');
-$standby->init_from_backup($node, 'b', has_streaming => 1);
-$standby->start;
-
-$node->safe_psql('postgres', qq{
-	CREATE EXTENSION vectorann;
-	SELECT setseed(0.37);
-	CREATE TABLE centres AS
-	SELECT c, ARRAY(SELECT random()::real FROM generate_series(1, $dim) WHERE c >= 0) AS x
-	FROM generate_series(0, 49) c;
-	CREATE TABLE items (id int PRIMARY KEY, embedding vector($dim)) WITH (parallel_workers = 2);
-	CREATE TABLE queries (id int PRIMARY KEY, embedding vector($dim));
-	CREATE FUNCTION point(i int) RETURNS vector LANGUAGE sql AS \$\$
-		SELECT ARRAY(SELECT x[d] + (random() - 0.5) * 0.6 FROM generate_series(1, $dim) d)::real[]::vector
-		FROM centres WHERE c = i % 50 \$\$;
-	INSERT INTO items SELECT i, point(i) FROM generate_series(1, 20000) i;
-	INSERT INTO items VALUES (0, NULL);
-	INSERT INTO queries SELECT i, point(i * 7) FROM generate_series(1, 100) i;
-	ANALYZE items;
-});
+my ($node, $standby) = parallel_cluster('ivf', 0.37, 0.6);
 
 # The top 10 ids of every query at the given probes, one line per query.
 sub answers
