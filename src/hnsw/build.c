@@ -1179,8 +1179,8 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
  * (TOAST included), since the DSM segment is reserved in full up front.
  * Compressed values can take less room in the heap than in the graph, so
  * when the column declares its dimensions (vector(n) and the like) the
- * area is at least what reltuples elements of n four-byte dimensions with
- * full layer-0 lists would take.
+ * area is at least what reltuples elements of n four-byte dimensions (at
+ * most a page each) with full layer-0 lists would take.
  */
 static Size
 shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
@@ -1198,8 +1198,10 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
 	if (typmod > 0 && bs->reltuples > 0)
 	{
+		/* a stored element fits one page, which bounds sparsevec's and bit's typmods */
+		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
-			MAXALIGN(VARHDRSZ + 4 + 4.0 * typmod) + MAXALIGN(sizeof(int32) * 3 * bs->m);
+			vector_bytes + MAXALIGN(sizeof(int32) * 3 * bs->m);
 
 		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
 	}
