@@ -71,8 +71,7 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
     cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vectorann'")
     info["vectorann"] = cur.fetchone()[0]
 
-    cur.execute("DROP TABLE IF EXISTS items")
-    cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({dim}))")
+    info["pg_storage"] = hb.create_vector_table(cur, "items", "bigint", dim)
     hb.log(f"vectorann: loading {n} rows with COPY")
     chunk = 5000
     for start in range(0, n, chunk):
@@ -125,8 +124,7 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
     cur.execute("DEALLOCATE knn")
 
     hb.log("vectorann: server-side sweep (PL/pgSQL loop over a queries table)")
-    cur.execute("DROP TABLE IF EXISTS queries")
-    cur.execute(f"CREATE TABLE queries (id int PRIMARY KEY, embedding vector({dim}))")
+    hb.create_vector_table(cur, "queries", "int", dim)
     text = "".join(f"{j}\t{lit}\n" for j, lit in enumerate(qlits))
     cur.copy_expert("COPY queries (id, embedding) FROM STDIN", io.StringIO(text))
     cur.execute(hb.SERVER_LOOP_SQL)
@@ -148,7 +146,10 @@ def main():
     ap.add_argument("--out", help="markdown report (default test/bench/out/"
                                   "ivfflat_fashion_mnist[_bBASE_qQUERIES].md)")
     ap.add_argument("--data-dir", default=hb.DATA_DIR)
+    ap.add_argument("--storage", choices=("plain", "default"), default="plain",
+                    help="storage of the tables' vector column (see hnsw_bench.py)")
     args, unknown = ap.parse_known_args()
+    hb.STORAGE = args.storage
     if unknown:
         # test/main.sh passes its arguments to both benchmarks; the hnsw ones are not ours
         hb.log(f"ignoring arguments for the hnsw benchmark: {' '.join(unknown)}")
@@ -218,7 +219,9 @@ def main():
              "table inside the backend, each query timed with clock_timestamp(); FAISS "
              "timed per Python call",
              f"- machine: {info.get('cpu')}, {info.get('cores')} cores; PostgreSQL "
-             f"{info.get('postgres', 'not run')}", "",
+             f"{info.get('postgres', 'not run')}"
+             + (f", vector column storage {info['pg_storage']}" if info.get("pg_storage") else ""),
+             "",
              "| engine | build s | index MB | probes | recall@10 | QPS | p99 ms | QPS / FAISS |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     fa = {r[3]: r for r in rows if r[0] == "faiss"}

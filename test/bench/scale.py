@@ -54,10 +54,8 @@ def run_vectorann(base, queries, warmup, runs):
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
-    cur.execute("DROP TABLE IF EXISTS items")
-    cur.execute("DROP TABLE IF EXISTS queries")
-    cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({DIM}))")
-    cur.execute(f"CREATE TABLE queries (id int PRIMARY KEY, embedding vector({DIM}))")
+    hb.create_vector_table(cur, "items", "bigint", DIM)
+    hb.create_vector_table(cur, "queries", "int", DIM)
     hb.log(f"vectorann: loading {len(base)} rows")
     for s in range(0, len(base), 50000):
         lits = hb.vector_literals(base[s:s + 50000])
