@@ -40,4 +40,21 @@ CREATE INDEX ON ibig2 USING ivfflat (v) WITH (lists = 1);
 RESET client_min_messages;
 INSERT INTO ibig2 SELECT array_fill(1, ARRAY[3000])::real[]::vector;
 
-DROP TABLE ix, ibig, ibig2;
+-- k-means over more lists x dimensions than maintenance_work_mem holds
+CREATE TABLE imem (v vector(1000));
+INSERT INTO imem SELECT array_fill(i % 97, ARRAY[1000])::real[]::vector FROM generate_series(1, 300) i;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX ON imem USING ivfflat (v) WITH (lists = 200);
+RESET maintenance_work_mem;
+-- with the default 64 MB it builds
+CREATE INDEX ON imem USING ivfflat (v) WITH (lists = 200);
+-- and with 1 MB, lists beyond the rows cost nothing (a list per row)
+SET maintenance_work_mem = '1MB';
+CREATE TABLE imem2 (v vector(1000));
+INSERT INTO imem2 SELECT array_fill(i, ARRAY[1000])::real[]::vector FROM generate_series(1, 3) i;
+SET client_min_messages = warning;
+CREATE INDEX ON imem2 USING ivfflat (v) WITH (lists = 1000);
+RESET client_min_messages;
+RESET maintenance_work_mem;
+
+DROP TABLE ix, ibig, ibig2, imem, imem2;

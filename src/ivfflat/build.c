@@ -81,6 +81,7 @@ typedef struct IvfflatBuildState
 	/* pass 1: the reservoir of stored forms */
 	char	   *samples;
 	int			nsamples;
+	int			sample_capacity;	/* rows samples has room for */
 	int			max_samples;
 	double		seen;			/* indexable values so far */
 	VaRandomState rng;
@@ -139,6 +140,52 @@ stored_value(IvfflatBuildState *bs, Datum *values, bool *isnull, void *dst)
 	return dst;
 }
 
+/* Bytes per sampled row: the row, and k-means' bound and assignment for it. */
+#define SAMPLE_BYTES(bs) ((double) (bs)->vector_size + sizeof(float) + sizeof(int))
+
+/*
+ * How many rows pass 1 keeps at most: IVFFLAT_SAMPLES_PER_LIST per list, as
+ * far as half of what maintenance_work_mem leaves after k-means' own arrays
+ * allows (the other half is for Elkan's bounds), but never fewer than one
+ * per list.  check_kmeans_memory has the last word once the sample is known.
+ */
+static int
+sample_limit(IvfflatBuildState *bs)
+{
+	double		mem = (double) maintenance_work_mem * 1024.0;
+	double		fixed = (double) IvfflatKmeansMemory(0, bs->lists, bs->dimensions,
+													 bs->vector_size);
+	double		budget = Max(mem - fixed, 0.0) / 2.0;
+
+	return (int) Min((double) bs->lists * IVFFLAT_SAMPLES_PER_LIST,
+					 Max(floor(budget / SAMPLE_BYTES(bs)), (double) bs->lists));
+}
+
+/*
+ * ERROR (ERRCODE_PROGRAM_LIMIT_EXCEEDED) unless k-means over the sample
+ * fits maintenance_work_mem: lists times dimensions doubles alone can be
+ * gigabytes, and allocating them regardless could bring in the kernel's OOM
+ * killer.
+ */
+static void
+check_kmeans_memory(IvfflatBuildState *bs)
+{
+	int			k = Min(bs->lists, bs->nsamples);
+	double		need = (double) IvfflatKmeansMemory(bs->nsamples, k, bs->dimensions,
+													bs->vector_size) +
+		(double) bs->nsamples * bs->vector_size;
+
+	if (need > (double) maintenance_work_mem * 1024.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("building ivfflat index \"%s\" needs %.0f MB of maintenance_work_mem, which is %d MB",
+						RelationGetRelationName(bs->index), ceil(need / (1024.0 * 1024.0)),
+						maintenance_work_mem / 1024),
+				 errdetail("k-means over %d lists of %d dimensions keeps the centroids, per-list sums and %d sampled rows in memory.",
+						   k, bs->dimensions, bs->nsamples),
+				 errhint("Raise maintenance_work_mem or use fewer lists.")));
+}
+
 /* Pass 1: keep a uniform sample of max_samples indexable values. */
 static void
 sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -156,13 +203,18 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	{
 		if (bs->samples == NULL)
 		{
-			/* half of maintenance_work_mem, but at least one row per list */
-			Size		budget = (Size) maintenance_work_mem * 1024 / 2;
-
-			bs->max_samples = (int) Min((Size) bs->lists * IVFFLAT_SAMPLES_PER_LIST,
-										Max(budget / bs->vector_size, (Size) bs->lists));
-			bs->samples = palloc_extended((Size) bs->max_samples * bs->vector_size,
+			/* grown as rows come, so a small table takes little memory */
+			bs->max_samples = sample_limit(bs);
+			bs->sample_capacity = Min(bs->max_samples, 1024);
+			bs->samples = palloc_extended((Size) bs->sample_capacity * bs->vector_size,
 										  MCXT_ALLOC_HUGE);
+		}
+		if (bs->nsamples == bs->sample_capacity && bs->sample_capacity < bs->max_samples)
+		{
+			bs->sample_capacity = (int) Min((int64) bs->sample_capacity * 2,
+											(int64) bs->max_samples);
+			bs->samples = repalloc_huge(bs->samples,
+										(Size) bs->sample_capacity * bs->vector_size);
 		}
 		if (bs->nsamples < bs->max_samples)
 			slot = bs->nsamples++;
@@ -578,6 +630,7 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_KMEANS);
 	if (bs->nsamples > 0)
 	{
+		check_kmeans_memory(bs);
 		bs->centroids = palloc_extended((Size) Min(bs->lists, bs->nsamples) * bs->vector_size,
 										MCXT_ALLOC_HUGE);
 		bs->nlists = IvfflatKmeans(bs->ops, bs->samples, bs->nsamples, bs->vector_size,

@@ -125,6 +125,7 @@ extern void IvfflatCheckVectorSize(Size vector_size);
 extern Datum ivfflathandler(PG_FUNCTION_ARGS);
 
 /* kmeans.c */
+extern Size IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size);
 extern int	IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 						  Size vector_size, int dims, int k, char *centroids);
 

@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #define SAMPLE(i)	(samples + (Size) (i) * vector_size)
 #define CENTROID(j) (centroids + (Size) (j) * vector_size)
@@ -80,6 +81,26 @@ static inline float
 metric(const VaIndexOps *ops, const void *a, const void *b)
 {
 	return sqrtf(Max(ops->kmeans_distance(a, b), 0.0f));
+}
+
+/*
+ * Bytes the build needs, apart from the samples themselves, to cluster
+ * nsamples samples into k centroids of dims dimensions (stored forms of
+ * vector_size bytes): the centroids (which the caller allocates) and
+ * IvfflatKmeans' own arrays, without Elkan's optional bounds (those are
+ * used only when they fit half of maintenance_work_mem).
+ */
+Size
+IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
+{
+	double		bytes = 0.0;
+
+	bytes += 2.0 * k * vector_size;			/* centroids, previous centroids */
+	bytes += (double) k * dims * sizeof(double);	/* per-cluster sums */
+	bytes += (double) dims * sizeof(double);	/* one mean */
+	bytes += (double) k * sizeof(int);		/* cluster sizes */
+	bytes += (double) nsamples * (sizeof(float) + sizeof(int));	/* bound, assignment */
+	return (Size) Min(bytes, (double) MaxAllocHugeSize);
 }
 
 /*
