@@ -893,6 +893,22 @@ leader_flush(HnswBuildState *bs)
 						shared->capacity),
 				 errdetail("The rest of the build inserts into the on-disk graph and takes significantly longer."),
 				 errhint("Run ANALYZE on the table before building the index.")));
+	else if (full && shared->arena_off + shared->arena_size + 1024 * 1024 < bs->memory_limit)
+	{
+		/*
+		 * The area was sized from the table (shared_area_size), below
+		 * maintenance_work_mem: raising that would change nothing.
+		 */
+		bool		declared = TupleDescAttr(RelationGetDescr(bs->index), 0)->atttypmod > 0;
+
+		ereport(NOTICE,
+				(errmsg("hnsw parallel build's graph area of %.0f MB, sized from the table, filled after %u tuples",
+						(double) (shared->arena_off + shared->arena_size) / (1024.0 * 1024.0), n),
+				 errdetail("The rest of the build inserts into the on-disk graph and takes significantly longer."),
+				 declared ?
+				 errhint("Run ANALYZE on the table before building the index.") :
+				 errhint("Declare the column's dimensions, as in vector(768), so that the area is sized from them, or build with max_parallel_maintenance_workers = 0.")));
+	}
 	else if (full)
 		report_spill(bs,
 					 (double) (shared->arena_off + pg_atomic_read_u64(&shared->arena_used)) /

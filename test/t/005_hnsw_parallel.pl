@@ -125,6 +125,33 @@ is($ret, 0, 'parallel build over compressed vectors succeeds');
 like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
 unlike($err, qr/NOTICE:  hnsw/, 'and the graph fit in memory (no spill NOTICE)');
 
+# the same vectors in a column that declares no dimensions: the area can only
+# be sized from the heap, fills, and the NOTICE says so instead of asking for
+# more maintenance_work_mem
+$node->safe_psql('postgres', q{
+	CREATE TABLE untyped_items (id int, embedding vector) WITH (parallel_workers = 2);
+	ALTER TABLE untyped_items ALTER COLUMN embedding SET STORAGE MAIN;
+	INSERT INTO untyped_items SELECT * FROM sparse_items;
+	ANALYZE untyped_items;
+});
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET maintenance_work_mem = '64MB';
+	SET client_min_messages = debug1;
+	CREATE INDEX untyped_idx ON untyped_items USING hnsw (embedding);
+});
+is($ret, 0, 'parallel build over compressed, untyped vectors succeeds');
+like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+like($err, qr/NOTICE:  hnsw parallel build's graph area of \d+ MB, sized from the table, filled after \d+ tuples/,
+	'the graph area sized from the heap fills, and the NOTICE says so');
+like($err, qr/HINT:  Declare the column's dimensions/, 'with a hint that helps');
+unlike($err, qr/Increase maintenance_work_mem/, 'and not one that does not');
+# (vectors of disjoint supports leave elements unreachable in any build of
+# this data, serial and in memory too: only the structure is checked)
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM hnsw_check('untyped_idx') WHERE problem <> 'unreachable'}),
+	'0', 'the index built partly on disk, by concurrent participants, is sound')
+  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('untyped_idx') LIMIT 5}));
+
 $standby->stop;
 $node->stop;
 done_testing();
