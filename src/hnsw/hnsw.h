@@ -37,7 +37,11 @@
 #define HNSW_VERSION				1
 #define HNSW_METAPAGE_BLKNO			0
 
-/* The heavyweight page lock (on the metapage's number) that serialises inserts. */
+/*
+ * The heavyweight page lock (on the metapage's number): inserts share it
+ * (RowExclusiveLock), VACUUM's repair and inserts of a new entry point hold
+ * it alone (ExclusiveLock), hnsw_check keeps inserts out (ShareLock).
+ */
 #define HNSW_INSERT_LOCK			HNSW_METAPAGE_BLKNO
 
 /* support function numbers */

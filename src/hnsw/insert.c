@@ -6,9 +6,12 @@
  *	  ef_construction, link to the neighbours the heuristic selects, and link
  *	  those back, pruning full lists with the same heuristic.
  *
- *	  Inserts are serialised by a heavyweight lock (HNSW_INSERT_LOCK); scans
- *	  and VACUUM never wait for it.  At most two buffer locks are held at
- *	  once: an element page, then the metapage.  See README.md.
+ *	  Inserts run concurrently with each other under a heavyweight lock
+ *	  (HNSW_INSERT_LOCK) in RowExclusiveLock mode, which keeps VACUUM's
+ *	  repair (ExclusiveLock) and hnsw_check (ShareLock) out; an insert that
+ *	  may become the entry point takes it in ExclusiveLock mode instead.
+ *	  Scans never wait for it.  At most two buffer locks are held at once:
+ *	  an element page, then the metapage.  See README.md.
  */
 #include "hnsw/hnsw.h"
 
@@ -22,7 +25,10 @@
  * Add newtid to the layer list of the element at nbtid.  A full list is
  * pruned with the selection heuristic over its members plus newtid, or,
  * with force, loses its last member to newtid.  Returns whether newtid is
- * in the list afterwards.  Caller holds HNSW_INSERT_LOCK (or builds).
+ * in the list afterwards.  Caller holds HNSW_INSERT_LOCK.  Other inserts may
+ * change the list meanwhile: a pruned list, chosen without the page lock,
+ * is written only if the list is still the one it was chosen from, and
+ * chosen again otherwise.
  */
 bool
 HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
@@ -37,6 +43,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	HnswElementTuple tup;
 	ItemPointerData *slots;
 	ItemPointerData *newlist = NULL;
+	ItemPointerData *oldlist = NULL;
 	int			slot;
 	VaWal		wal;
 
@@ -57,11 +64,19 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 
 		if (newlist != NULL)
 		{
-			/* pruned list computed below; inserts are serialised, so apply */
-			memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
-			VaWalFinish(&wal);
-			UnlockReleaseBuffer(buf);
-			return kept;
+			/* pruned list computed below: apply it if the list is unchanged */
+			if (memcmp(slots, oldlist, sizeof(ItemPointerData) * cap) == 0)
+			{
+				memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
+				VaWalFinish(&wal);
+				UnlockReleaseBuffer(buf);
+				return kept;
+			}
+			/* another insert changed it meanwhile: start over */
+			pfree(newlist);
+			pfree(oldlist);
+			newlist = oldlist = NULL;
+			kept = false;
 		}
 
 		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
@@ -102,6 +117,8 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
 			slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
+			oldlist = palloc(sizeof(ItemPointerData) * cap);
+			memcpy(oldlist, slots, sizeof(ItemPointerData) * cap);
 
 			for (int i = 0; i < cap; i++)
 				cands[i].id = VaTidToId(&slots[i]);
@@ -194,6 +211,19 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 	return InvalidBuffer;
 }
 
+/* The metapage's insert page (InvalidBlockNumber before the first element). */
+static BlockNumber
+current_insert_page(Relation index)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	BlockNumber blkno;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	blkno = HnswPageGetMeta(BufferGetPage(buf))->insert_page;
+	UnlockReleaseBuffer(buf);
+	return blkno;
+}
+
 /*
  * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
  * else on a new page, and update the metapage as needed (insert page, first element's
@@ -215,14 +245,21 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	OffsetNumber off;
 	OffsetNumber reuse = InvalidOffsetNumber;
 	Size		left = 0;
+	BlockNumber insert_page = InvalidBlockNumber;
 	VaWal		wal;
 
 	/* a slot VACUUM freed first (none exist during a build) */
 	if (!building)
 		buf = find_free_slot(index, size, &reuse);
-	if (!BufferIsValid(buf) && metacopy->insert_page != InvalidBlockNumber)
+	/*
+	 * The insert page as it is now, not as this insert first read it: other
+	 * inserts may have filled that one and started a new one meanwhile.
+	 */
+	if (!BufferIsValid(buf))
+		insert_page = current_insert_page(index);
+	if (!BufferIsValid(buf) && insert_page != InvalidBlockNumber)
 	{
-		buf = ReadBuffer(index, metacopy->insert_page);
+		buf = ReadBuffer(index, insert_page);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		if (PageGetFreeSpace(BufferGetPage(buf)) < MAXALIGN(size))
 		{
@@ -283,10 +320,18 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	UnlockReleaseBuffer(buf);
 }
 
+/* Would an element of level become the entry point of the index in meta? */
+static inline bool
+may_become_entry(const HnswMetaPageData *meta, int level)
+{
+	return !ItemPointerIsValid(&meta->entry_point) || level > meta->entry_level;
+}
+
 /*
  * Insert a value already in stored form (vector_size bytes) for heap row
  * heap_tid.  building: called from hnswbuild after the in-memory
- * graph was written out (no lock, no WAL yet).  rng: the level generator
+ * graph was written out (no WAL yet; parallel participants insert
+ * concurrently then, as backends do).  rng: the level generator
  * (NULL: the backend's global one).  Errors: dimensions differ
  * from the index's, vector too large for a page.
  */
@@ -306,21 +351,37 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	int			nlayers;
 	ItemPointerData *links[HNSW_MAX_LEVEL + 1];
 	int			nlinks[HNSW_MAX_LEVEL + 1];
+	LOCKMODE	lockmode;
 
-	if (!building)
-		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
-
-	HnswReadMeta(index, &meta);
-	m = meta.m;
-	if (meta.dimensions >= 0 && meta.dimensions != dimensions)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", meta.dimensions, dimensions)));
 	if (VARSIZE(stored) != vector_size)
 		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
 			 vector_size, (Size) VARSIZE(stored));
 
+	/*
+	 * The level first (m never changes), then the lock: shared with other
+	 * inserts, unless this element may become the entry point.  Only such
+	 * inserts and VACUUM (both exclusive) change the entry point, so under
+	 * the shared lock the metapage's entry point stays as read.
+	 */
+	HnswReadMeta(index, &meta);
+	m = meta.m;
 	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(HnswStoredSize(stored), m));
+	lockmode = may_become_entry(&meta, level) ? ExclusiveLock : RowExclusiveLock;
+	LockPage(index, HNSW_INSERT_LOCK, lockmode);
+	HnswReadMeta(index, &meta);
+	if (lockmode == RowExclusiveLock && may_become_entry(&meta, level))
+	{
+		/* VACUUM moved the entry point down meanwhile */
+		UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, HNSW_INSERT_LOCK, lockmode);
+		HnswReadMeta(index, &meta);
+	}
+	if (meta.dimensions >= 0 && meta.dimensions != dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", meta.dimensions, dimensions)));
+
 	size = HnswElementSize(HnswStoredSize(stored), level, m);
 	tup = palloc0(size);
 	tup->heaptid = *heap_tid;
@@ -395,8 +456,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 						 building, true);
 	}
 
-	if (!building)
-		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 
 /*
