@@ -167,6 +167,35 @@ typedef unsigned short VaRandomState[3];
 #endif
 
 /*
+ * Hint the CPU to load the cache line at addr for writing: in exclusive
+ * state, so that an atomic operation on it soon after (pinning a buffer
+ * updates its descriptor's state word) does not wait for ownership too.
+ * On x86-64 that takes PREFETCHW, which compilers emit for
+ * __builtin_prefetch(addr, 1) only when told the CPU has it, so it is used
+ * when CPUID says so (VaCpuInit); an ordinary prefetch otherwise.  Other
+ * architectures' write prefetch comes from the builtin.
+ */
+extern bool va_cpu_has_prefetchw;
+extern void VaCpuInit(void);
+
+static inline void
+VaPrefetchWrite(const void *addr)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (va_cpu_has_prefetchw)
+	{
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *) addr));
+		return;
+	}
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+	__builtin_prefetch(addr, 1);
+#else
+	(void) addr;
+#endif
+}
+
+/*
  * A type's btree support and comparison functions, all from one
  * static int prefix_cmp_args(FunctionCallInfo) that detoasts both
  * arguments, compares them (-1, 0 or 1) and frees any copies:
