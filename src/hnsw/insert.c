@@ -10,8 +10,8 @@
  *	  (HNSW_INSERT_LOCK) in RowExclusiveLock mode, which keeps VACUUM's
  *	  repair (ExclusiveLock) and hnsw_check (ShareLock) out; an insert that
  *	  may become the entry point takes it in ExclusiveLock mode instead.
- *	  Scans never wait for it.  At most two buffer locks are held at once:
- *	  an element page, then the metapage.  See README.md.
+ *	  Scans never wait for it.  At most two index pages are locked at once
+ *	  (see place_element), plus a free space map page.  See README.md.
  */
 #include "hnsw/hnsw.h"
 
@@ -46,6 +46,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	ItemPointerData *oldlist = NULL;
 	int			slot;
 	VaWal		wal;
+	MemoryContext prunectx = NULL;
 
 	for (;;)
 	{
@@ -58,7 +59,8 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 		{
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
-			return false;
+			kept = false;
+			break;
 		}
 		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
 
@@ -70,11 +72,10 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 				memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
 				VaWalFinish(&wal);
 				UnlockReleaseBuffer(buf);
-				return kept;
+				break;
 			}
 			/* another insert changed it meanwhile: start over */
-			pfree(newlist);
-			pfree(oldlist);
+			MemoryContextReset(prunectx);
 			newlist = oldlist = NULL;
 			kept = false;
 		}
@@ -94,25 +95,39 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			else
 				VaWalAbort(&wal);	/* already linked */
 			UnlockReleaseBuffer(buf);
-			return true;
+			kept = true;
+			break;
 		}
 		else if (force)
 		{
 			slots[cap - 1] = *newtid;
 			VaWalFinish(&wal);
 			UnlockReleaseBuffer(buf);
-			return true;
+			kept = true;
+			break;
 		}
 		else
 		{
-			/* full: choose the survivors without holding the lock */
+			/*
+			 * full: choose the survivors without holding the lock, in a
+			 * context of their own, since a retry starts over
+			 */
 			Size		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
-			HnswElementTuple base = palloc(tupsize);
-			VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
-			const void **vectors = palloc(sizeof(void *) * (cap + 1));
-			int		   *selected = palloc(sizeof(int) * (cap + 1));
+			MemoryContext old;
+			HnswElementTuple base;
+			VaCandidate *cands;
+			const void **vectors;
+			int		   *selected;
 			int			k;
 
+			if (prunectx == NULL)
+				prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
+												 ALLOCSET_DEFAULT_SIZES);
+			old = MemoryContextSwitchTo(prunectx);
+			base = palloc(tupsize);
+			cands = palloc(sizeof(VaCandidate) * (cap + 1));
+			vectors = palloc(sizeof(void *) * (cap + 1));
+			selected = palloc(sizeof(int) * (cap + 1));
 			memcpy(base, tup, tupsize);
 			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
@@ -138,8 +153,12 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 				else
 					ItemPointerSetInvalid(&newlist[i]);
 			}
+			MemoryContextSwitchTo(old);
 		}
 	}
+	if (prunectx != NULL)
+		MemoryContextDelete(prunectx);
+	return kept;
 }
 
 /*
@@ -226,9 +245,12 @@ current_insert_page(Relation index)
 
 /*
  * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
- * else on a new page, and update the metapage as needed (insert page, first element's
- * dimensions, entry point when the new element's level is the highest).
- * Returns the element's TID in *tid.
+ * else on a new page, and update the metapage as needed (insert page, first
+ * element's dimensions, entry point when the new element's level is the
+ * highest).  Returns the element's TID in *tid.  Buffer locks: the slot's
+ * or the insert page, then the metapage (only for a new entry point: such
+ * an insert runs alone); or the metapage, then the new page; the free space
+ * map's pages last.
  */
 static void
 place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
@@ -236,7 +258,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 			  ItemPointer tid)
 {
 	Buffer		buf = InvalidBuffer;
-	Buffer		metabuf;
+	Buffer		metabuf = InvalidBuffer;
 	Page		page;
 	HnswMetaPage meta;
 	bool		new_page = false;
@@ -245,30 +267,43 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	OffsetNumber off;
 	OffsetNumber reuse = InvalidOffsetNumber;
 	Size		left = 0;
-	BlockNumber insert_page = InvalidBlockNumber;
 	VaWal		wal;
 
 	/* a slot VACUUM freed first (none exist during a build) */
 	if (!building)
 		buf = find_free_slot(index, size, &reuse);
+
 	/*
-	 * The insert page as it is now, not as this insert first read it: other
-	 * inserts may have filled that one and started a new one meanwhile.
+	 * Else the insert page as it is now, not as this insert first read it:
+	 * other inserts may have filled that one and started a new one
+	 * meanwhile.  A new page is added under the metapage's lock, and only if
+	 * the insert page is still the full one, so that inserts finding it full
+	 * at the same moment do not each start a page (all but one would stay
+	 * nearly empty: the free space map records only freed slots).
 	 */
-	if (!BufferIsValid(buf))
-		insert_page = current_insert_page(index);
-	if (!BufferIsValid(buf) && insert_page != InvalidBlockNumber)
+	while (!BufferIsValid(buf))
 	{
-		buf = ReadBuffer(index, insert_page);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (PageGetFreeSpace(BufferGetPage(buf)) < MAXALIGN(size))
+		BlockNumber insert_page = current_insert_page(index);
+
+		if (insert_page != InvalidBlockNumber)
 		{
+			buf = ReadBuffer(index, insert_page);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size))
+				break;
 			UnlockReleaseBuffer(buf);
 			buf = InvalidBuffer;
 		}
-	}
-	if (!BufferIsValid(buf))
-	{
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		if (HnswPageGetMeta(BufferGetPage(metabuf))->insert_page != insert_page)
+		{
+			/* another insert started a page meanwhile: try that one */
+			UnlockReleaseBuffer(metabuf);
+			metabuf = InvalidBuffer;
+			continue;
+		}
+		/* nobody else can lock the new page yet: no deadlock */
 		buf = VaNewBuffer(index, MAIN_FORKNUM);
 		new_page = true;
 	}
@@ -295,8 +330,12 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 
 	if (new_page || new_entry)
 	{
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		/* new_entry without new_page: such inserts run alone (see above) */
+		if (!BufferIsValid(metabuf))
+		{
+			metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		}
 		meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 		if (new_page)
 			meta->insert_page = BufferGetBlockNumber(buf);
@@ -318,6 +357,33 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	if (reuse != InvalidOffsetNumber)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
+}
+
+/* Does any of the elements at nbtids[0..n) link to tid on layer 0? */
+static bool
+linked_from_any(Relation index, const ItemPointerData *nbtids, int n,
+				const ItemPointerData *tid, int m)
+{
+	for (int j = 0; j < n; j++)
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&nbtids[j]));
+		HnswElementTuple e;
+		ItemPointerData *slots;
+		bool		found = false;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		e = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
+										   PageGetItemId(BufferGetPage(buf),
+														 ItemPointerGetOffsetNumber(&nbtids[j])));
+		slots = HnswElementNeighbours(e);
+		for (int i = 0; i < HnswLayerCapacity(0, m) && ItemPointerIsValid(&slots[i]); i++)
+			if (ItemPointerEquals(&slots[i], (ItemPointer) tid))
+				found = true;
+		UnlockReleaseBuffer(buf);
+		if (found)
+			return true;
+	}
+	return false;
 }
 
 /* Would an element of level become the entry point of the index in meta? */
@@ -449,9 +515,13 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 
 		/*
 		 * If every neighbour pruned the newcomer away, nothing would lead to
-		 * it on layer 0: make its nearest neighbour keep it.
+		 * it on layer 0: make its nearest neighbour keep it.  A concurrent
+		 * insert may have pruned away a link this one added, so look again
+		 * first.  (One may still do so after the look; VACUUM relinks what
+		 * that leaves unreachable.)
 		 */
-		if (layer == 0 && !linked && nlinks[0] > 0)
+		if (layer == 0 && nlinks[0] > 0 &&
+			!(linked && linked_from_any(index, links[0], nlinks[0], &tid, m)))
 			HnswAddBacklink(index, ops, m, &links[0][0], &tid, 0,
 						 building, true);
 	}
