@@ -36,6 +36,23 @@ sub check_clean
 	  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
 }
 
+# Run CREATE INDEX (create) with 2 workers and maintenance_work_mem = mwm
+# (undef: the default); check that it succeeded with both workers (the
+# leader reports them at DEBUG1) and return its messages.
+sub parallel_build
+{
+	my ($create, $mwm, $name) = @_;
+	my $set = defined $mwm ? "SET maintenance_work_mem = '$mwm';" : '';
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		$set
+		SET client_min_messages = debug1;
+		$create;
+	});
+	is($ret, 0, "$name succeeds");
+	like($err, qr/hnsw parallel build: 2 workers launched/, "$name: two workers took part");
+	return $err;
+}
+
 # serial reference
 $node->safe_psql('postgres', q{
 	SET max_parallel_maintenance_workers = 0;
@@ -45,13 +62,9 @@ my $serial = recall($node);
 cmp_ok($serial, '>=', 0.95, "recall\@10 of the serial build: $serial");
 $node->safe_psql('postgres', 'DROP INDEX items_idx');
 
-# parallel: the leader reports the workers it launched at DEBUG1
-my ($ret, $out, $err) = $node->psql('postgres', q{
-	SET client_min_messages = debug1;
-	CREATE INDEX items_idx ON items USING hnsw (embedding);
-});
-is($ret, 0, 'parallel build succeeds');
-like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+# parallel
+my $err = parallel_build('CREATE INDEX items_idx ON items USING hnsw (embedding)', undef,
+	'parallel build');
 check_clean('parallel build');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 1234)
@@ -71,13 +84,8 @@ is(recall($standby), $parallel, 'the standby answers like the primary');
 # past maintenance_work_mem: the graph so far is written out and the rest is
 # inserted on disk by all participants
 $node->safe_psql('postgres', 'DROP INDEX items_idx');
-($ret, $out, $err) = $node->psql('postgres', q{
-	SET maintenance_work_mem = '1MB';
-	SET client_min_messages = debug1;
-	CREATE INDEX items_idx ON items USING hnsw (embedding);
-});
-is($ret, 0, 'parallel build past maintenance_work_mem succeeds');
-like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part again');
+$err = parallel_build('CREATE INDEX items_idx ON items USING hnsw (embedding)', '1MB',
+	'parallel build past maintenance_work_mem');
 like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem/, 'with the NOTICE');
 # on-disk inserts may prune away an older element's last in-link (as
 # concurrent inserts may); VACUUM relinks such elements
@@ -93,12 +101,8 @@ cmp_ok($spilled, '>=', $serial - 0.02,
 
 # CREATE INDEX CONCURRENTLY in parallel (an MVCC snapshot for the scan)
 $node->safe_psql('postgres', 'DROP INDEX items_idx');
-($ret, $out, $err) = $node->psql('postgres', q{
-	SET client_min_messages = debug1;
-	CREATE INDEX CONCURRENTLY items_idx ON items USING hnsw (embedding);
-});
-is($ret, 0, 'parallel CREATE INDEX CONCURRENTLY succeeds');
-like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part in CIC');
+parallel_build('CREATE INDEX CONCURRENTLY items_idx ON items USING hnsw (embedding)', undef,
+	'parallel CREATE INDEX CONCURRENTLY');
 check_clean('parallel CIC');
 cmp_ok(recall($node), '>=', $serial - 0.02, 'recall of the CIC build');
 
@@ -116,13 +120,8 @@ $node->safe_psql('postgres', q{
 });
 cmp_ok($node->safe_psql('postgres', q{SELECT pg_total_relation_size('sparse_items')}), '<',
 	6000 * 512 * 4 / 3, 'the compressed heap is much smaller than the raw vectors');
-($ret, $out, $err) = $node->psql('postgres', q{
-	SET maintenance_work_mem = '64MB';
-	SET client_min_messages = debug1;
-	CREATE INDEX ON sparse_items USING hnsw (embedding);
-});
-is($ret, 0, 'parallel build over compressed vectors succeeds');
-like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+$err = parallel_build('CREATE INDEX ON sparse_items USING hnsw (embedding)', '64MB',
+	'parallel build over compressed vectors');
 unlike($err, qr/NOTICE:  hnsw/, 'and the graph fit in memory (no spill NOTICE)');
 
 # the same vectors in a column that declares no dimensions: the area can only
@@ -134,13 +133,8 @@ $node->safe_psql('postgres', q{
 	INSERT INTO untyped_items SELECT * FROM sparse_items;
 	ANALYZE untyped_items;
 });
-($ret, $out, $err) = $node->psql('postgres', q{
-	SET maintenance_work_mem = '64MB';
-	SET client_min_messages = debug1;
-	CREATE INDEX untyped_idx ON untyped_items USING hnsw (embedding);
-});
-is($ret, 0, 'parallel build over compressed, untyped vectors succeeds');
-like($err, qr/hnsw parallel build: 2 workers launched/, 'two workers took part');
+$err = parallel_build('CREATE INDEX untyped_idx ON untyped_items USING hnsw (embedding)',
+	'64MB', 'parallel build over compressed, untyped vectors');
 like($err, qr/NOTICE:  hnsw parallel build's graph area of \d+ MB, sized from the table, filled after \d+ tuples/,
 	'the graph area sized from the heap fills, and the NOTICE says so');
 like($err, qr/HINT:  Declare the column's dimensions/, 'with a hint that helps');
