@@ -473,7 +473,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->index = index;
 	dg->ops = ops;
 	dg->query = NULL;
-	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
+	dg->visited = HnswIdSetCreate(Max(ef, 16) * m);
 	if (RelationGetRelid(index) != recent_relid ||
 		RelationGetNumberOfBlocks(index) > recent_nblocks + RECENT_CHUNK)
 		recent_reset(index);
