@@ -255,19 +255,30 @@ recent_reset(Relation index)
 Buffer
 HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
 {
+	return HnswReadIndexBuffer(dg->index, blkno);
+}
+
+/*
+ * Pin block blkno of index: through the map above when it is this index's
+ * (HnswDiskGraphInit sets it up), else with a plain ReadBuffer.
+ */
+Buffer
+HnswReadIndexBuffer(Relation index, BlockNumber blkno)
+{
 	Buffer	   *chunk;
 	Buffer		buf;
 
-	if (blkno >= recent_nblocks || RelationUsesLocalBuffers(dg->index))
-		return ReadBuffer(dg->index, blkno);
+	if (blkno >= recent_nblocks || RelationGetRelid(index) != recent_relid ||
+		RelationUsesLocalBuffers(index))
+		return ReadBuffer(index, blkno);
 	chunk = recent_chunks[blkno / RECENT_CHUNK];
 	if (chunk == NULL)
 		chunk = recent_chunks[blkno / RECENT_CHUNK] =
 			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
 	buf = chunk[blkno % RECENT_CHUNK];
-	if (buf != InvalidBuffer && VaReadRecentBuffer(dg->index, blkno, buf))
+	if (buf != InvalidBuffer && VaReadRecentBuffer(index, blkno, buf))
 		return buf;
-	buf = ReadBuffer(dg->index, blkno);
+	buf = ReadBuffer(index, blkno);
 	chunk[blkno % RECENT_CHUNK] = buf;
 	return buf;
 }
@@ -515,7 +526,7 @@ HnswElementTuple
 HnswReadElement(Relation index, const ItemPointerData *tid)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
-	Buffer		buf = ReadBuffer(index, blkno);
+	Buffer		buf = HnswReadIndexBuffer(index, blkno);
 	Page		page;
 	HnswElementTuple tup;
 	HnswElementTuple copy;

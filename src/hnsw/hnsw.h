@@ -216,6 +216,7 @@ typedef struct HnswDiskGraph
 } HnswDiskGraph;
 
 extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);
+extern Buffer HnswReadIndexBuffer(Relation index, BlockNumber blkno);
 
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, int ef);

@@ -50,7 +50,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 
 	for (;;)
 	{
-		buf = ReadBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		VaWalBegin(&wal, index, building);
 		page = VaWalRegister(&wal, buf, false);
@@ -366,7 +366,7 @@ linked_from_any(Relation index, const ItemPointerData *nbtids, int n,
 {
 	for (int j = 0; j < n; j++)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&nbtids[j]));
+		Buffer		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(&nbtids[j]));
 		HnswElementTuple e;
 		ItemPointerData *slots;
 		bool		found = false;
