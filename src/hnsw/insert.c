@@ -247,10 +247,10 @@ current_insert_page(Relation index)
  * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
  * else on a new page, and update the metapage as needed (insert page, first
  * element's dimensions, entry point when the new element's level is the
- * highest).  Returns the element's TID in *tid.  Buffer locks: the slot's
- * or the insert page, then the metapage (only for a new entry point: such
- * an insert runs alone); or the metapage, then the new page; the free space
- * map's pages last.
+ * highest).  Returns the element's TID in *tid.  Locks: the slot's, the
+ * insert page's or a new page's buffer, then the metapage's (a new page is
+ * added under the relation extension lock, held until the metapage names
+ * it); the free space map's pages last.
  */
 static void
 place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
@@ -258,7 +258,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 			  ItemPointer tid)
 {
 	Buffer		buf = InvalidBuffer;
-	Buffer		metabuf = InvalidBuffer;
+	Buffer		metabuf;
 	Page		page;
 	HnswMetaPage meta;
 	bool		new_page = false;
@@ -276,10 +276,13 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	/*
 	 * Else the insert page as it is now, not as this insert first read it:
 	 * other inserts may have filled that one and started a new one
-	 * meanwhile.  A new page is added under the metapage's lock, and only if
-	 * the insert page is still the full one, so that inserts finding it full
-	 * at the same moment do not each start a page (all but one would stay
-	 * nearly empty: the free space map records only freed slots).
+	 * meanwhile.  A new page is added under the relation extension lock,
+	 * held until the metapage names it, and only if the insert page is
+	 * still the full one, so that inserts finding it full at the same moment
+	 * do not each start a page (all but one would stay nearly empty: the
+	 * free space map records only freed slots).  No buffer lock is held
+	 * while waiting for the extension lock or extending, so scans reading
+	 * the metapage do not wait for a new page.
 	 */
 	while (!BufferIsValid(buf))
 	{
@@ -294,16 +297,14 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 			UnlockReleaseBuffer(buf);
 			buf = InvalidBuffer;
 		}
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		if (HnswPageGetMeta(BufferGetPage(metabuf))->insert_page != insert_page)
+		LockRelationForExtension(index, ExclusiveLock);
+		if (current_insert_page(index) != insert_page)
 		{
 			/* another insert started a page meanwhile: try that one */
-			UnlockReleaseBuffer(metabuf);
-			metabuf = InvalidBuffer;
+			UnlockRelationForExtension(index, ExclusiveLock);
 			continue;
 		}
-		/* nobody else can lock the new page yet: no deadlock */
+		/* takes the extension lock again (it is reentrant) */
 		buf = VaNewBuffer(index, MAIN_FORKNUM);
 		new_page = true;
 	}
@@ -330,12 +331,8 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 
 	if (new_page || new_entry)
 	{
-		/* new_entry without new_page: such inserts run alone (see above) */
-		if (!BufferIsValid(metabuf))
-		{
-			metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		}
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 		if (new_page)
 			meta->insert_page = BufferGetBlockNumber(buf);
@@ -354,6 +351,8 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	}
 	else
 		VaWalFinish(&wal);
+	if (new_page)
+		UnlockRelationForExtension(index, ExclusiveLock);
 	if (reuse != InvalidOffsetNumber)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
@@ -372,13 +371,16 @@ linked_from_any(Relation index, const ItemPointerData *nbtids, int n,
 		bool		found = false;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		e = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
-										   PageGetItemId(BufferGetPage(buf),
-														 ItemPointerGetOffsetNumber(&nbtids[j])));
-		slots = HnswElementNeighbours(e);
-		for (int i = 0; i < HnswLayerCapacity(0, m) && ItemPointerIsValid(&slots[i]); i++)
-			if (ItemPointerEquals(&slots[i], (ItemPointer) tid))
-				found = true;
+		if (ItemPointerGetOffsetNumber(&nbtids[j]) <= PageGetMaxOffsetNumber(BufferGetPage(buf)))
+		{
+			e = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
+											   PageGetItemId(BufferGetPage(buf),
+															 ItemPointerGetOffsetNumber(&nbtids[j])));
+			slots = HnswElementNeighbours(e);
+			for (int i = 0; i < HnswLayerCapacity(0, m) && ItemPointerIsValid(&slots[i]); i++)
+				if (ItemPointerEquals(&slots[i], (ItemPointer) tid))
+					found = true;
+		}
 		UnlockReleaseBuffer(buf);
 		if (found)
 			return true;
