@@ -222,10 +222,19 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
  * the backend's life: queries touch largely the same pages, and a buffer
  * that still holds its block is pinned by ReadRecentBuffer without the
  * buffer mapping lookup.  A wrong guess only costs that lookup.
+ *
+ * ReadRecentBuffer pins without raising the buffer's usage count (PG 15),
+ * so pages read only that way would look cold to the clock sweep and be
+ * evicted first under buffer pressure, however hot.  One pin in
+ * RECENT_PLAIN_EVERY goes through ReadBuffer instead, which raises it: pages
+ * in frequent use keep a usage count, at the cost of a lookup per 16 pins.
  */
+#define RECENT_PLAIN_EVERY 16
+
 static Oid	recent_relid = InvalidOid;
 static BlockNumber recent_nblocks = 0;
 static Buffer **recent_chunks = NULL;
+static uint32 recent_pins = 0;
 
 static void
 recent_reset(Relation index)
@@ -276,7 +285,8 @@ HnswReadIndexBuffer(Relation index, BlockNumber blkno)
 		chunk = recent_chunks[blkno / RECENT_CHUNK] =
 			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
 	buf = chunk[blkno % RECENT_CHUNK];
-	if (buf != InvalidBuffer && VaReadRecentBuffer(index, blkno, buf))
+	if (buf != InvalidBuffer && ++recent_pins % RECENT_PLAIN_EVERY != 0 &&
+		VaReadRecentBuffer(index, blkno, buf))
 		return buf;
 	buf = ReadBuffer(index, blkno);
 	chunk[blkno % RECENT_CHUNK] = buf;
