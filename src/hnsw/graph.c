@@ -227,9 +227,9 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
  * so pages read only that way would look cold to the clock sweep and be
  * evicted first under buffer pressure, however hot.  One pin in
  * RECENT_PLAIN_EVERY goes through ReadBuffer instead, which raises it: pages
- * in frequent use keep a usage count, at the cost of a lookup per 16 pins.
+ * in frequent use keep a usage count, at the cost of a lookup per 64 pins.
  */
-#define RECENT_PLAIN_EVERY 16
+#define RECENT_PLAIN_EVERY 64
 
 static Oid	recent_relid = InvalidOid;
 static BlockNumber recent_nblocks = 0;
