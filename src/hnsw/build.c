@@ -379,7 +379,7 @@ mem_insert(HnswBuildState *bs, int i)
 			}
 		for (int j = 0; j < n; j++)
 			bs->vectors[j] = element_vector(bs, (int) bs->sorted[j].id);
-		k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, bs->m, bs->ops,
+		k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops,
 								 bs->selected);
 		for (int j = 0; j < k; j++)
 			chosen[j] = (int32) bs->sorted[bs->selected[j]].id;
@@ -457,8 +457,9 @@ mem_insert(HnswBuildState *bs, int i)
  * its own layer-0 list (or, when its whole list is cut off too, from the
  * nearest elements a search from the entry point finds), the first that
  * has a free slot, a link whose target has other links in, or a link to one
- * of the element's own neighbours (still reached, through the element).  Repeated while it
- * helps (at most 64 rounds).
+ * of the element's own neighbours (still reached, through the element),
+ * taking over only the last slots of a full list (HnswRepairFirstSlot).
+ * Repeated while it helps (at most 64 rounds).
  */
 static void
 repair_unreachable(HnswBuildState *bs)
@@ -469,6 +470,7 @@ repair_unreachable(HnswBuildState *bs)
 	int32	   *queue;
 	int32	   *cands;
 	int			cap0 = HnswLayerCapacity(0, bs->m);
+	int			first = HnswRepairFirstSlot(cap0);
 
 	if (n < 2)
 		return;
@@ -553,12 +555,14 @@ repair_unreachable(HnswBuildState *bs)
 					slot++;
 				if (slot == cap0)
 				{
-					for (slot = cap0 - 1; slot >= 0; slot--)
+					for (slot = cap0 - 1; slot >= first; slot--)
 						if (indegree[list[slot]] > 1)
 							break;
+					if (slot < first)
+						slot = -1;
 				}
 				/* or a link to one of its own neighbours: reached via it then */
-				for (int t = cap0 - 1; slot < 0 && t >= 0; t--)
+				for (int t = cap0 - 1; slot < 0 && t >= first; t--)
 					for (int s = 0; s < cap0 && mine[s] >= 0; s++)
 						if (list[t] == mine[s])
 						{

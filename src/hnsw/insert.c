@@ -496,7 +496,8 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			memcpy(entries, sorted, sizeof(VaCandidate) * n);
 			nentries = n;
 			HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
-			k = HnswSelectNeighbours(sorted, vectors, n, m, ops, selected);
+			k = HnswSelectNeighbours(sorted, vectors, n,
+									 HnswLayerCapacity(layer, m), ops, selected);
 			for (int j = 0; j < k; j++)
 				VaIdToTid(sorted[selected[j]].id, &slots[j]);
 			links[layer] = slots;

@@ -203,7 +203,8 @@ record_relink(Relation index, BlockNumber nblocks)
  * last in-link.  Each live element no chain of links from the entry point
  * reaches gets a layer-0 link from the first reachable element of its own
  * layer-0 list, in a free slot or in place of a link whose target has other
- * in-links (one WAL record each).
+ * in-links among the last slots of the list (HnswRepairFirstSlot; one WAL
+ * record each).
  */
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
@@ -267,13 +268,15 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 				;
 			if (slot == cap0)
 			{
-				for (slot = cap0 - 1; slot >= 0; slot--)
+				for (slot = cap0 - 1; slot >= HnswRepairFirstSlot(cap0); slot--)
 				{
 					int64		t = HnswReachNumber(&r, &list[slot]);
 
 					if (t < 0 || r.indegree[t] > 1)
 						break;
 				}
+				if (slot < HnswRepairFirstSlot(cap0))
+					slot = -1;
 			}
 			if (slot >= 0)
 			{
