@@ -946,8 +946,8 @@ COMMENT ON ACCESS METHOD hnsw IS 'HNSW graph index for approximate nearest-neigh
 
 -- hnsw_check(index regclass): one row per structural violation of an hnsw
 -- index; problem is the kind (page, element, link, entry point, unreachable:
--- a live element no chain of links from the entry point reaches), detail
--- says where.  No rows when sound.  Errors: not an hnsw index.  Blocks
+-- a live element no chain of links from the entry point reaches; duplicate:
+-- a broken chain of rows with identical vectors), detail says where.  No rows when sound.  Errors: not an hnsw index.  Blocks
 -- inserts into the index while it runs.
 CREATE FUNCTION hnsw_check(index regclass, OUT problem text, OUT detail text)
 	RETURNS SETOF record

@@ -40,6 +40,8 @@ typedef struct BuildElement
 	ItemPointerData tid;		/* where it lands on disk */
 	Size		vector;			/* stored form, in the arena */
 	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 = empty */
+	int32		owner;			/* a duplicate of this element (not linked), or -1 */
+	int32		duplicates;		/* element: first duplicate; duplicate: next; or -1 */
 } BuildElement;
 
 /*
@@ -306,12 +308,78 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 }
 
 /*
+ * Make element i a duplicate of element owner (identical stored vector):
+ * put it on owner's chain, where flush_graph writes it as a duplicate item.
+ */
+static void
+mem_add_duplicate(HnswBuildState *bs, int i, int owner)
+{
+	lock_element(bs, owner, LW_EXCLUSIVE);
+	bs->elements[i].owner = owner;
+	bs->elements[i].duplicates = bs->elements[owner].duplicates;
+	bs->elements[owner].duplicates = i;
+	unlock_element(bs, owner);
+}
+
+/*
+ * Link element i into layer with the neighbours chosen[0..k): its own list
+ * (keeping back-links other inserters added meanwhile, while room), then a
+ * back-link from each, pruning a full list with the heuristic.
+ */
+static void
+mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
+{
+	int			cap = HnswLayerCapacity(layer, bs->m);
+	int32	   *mine = element_layer(bs, i, layer);
+	int32		old[HNSW_MAX_M * 2];
+	int			nold = 0;
+	int			nmine = k;
+
+	lock_element(bs, i, LW_EXCLUSIVE);
+	while (nold < cap && mine[nold] >= 0)
+	{
+		old[nold] = mine[nold];
+		nold++;
+	}
+	memcpy(mine, chosen, sizeof(int32) * k);
+	for (int j = 0; j < nold && nmine < cap; j++)
+	{
+		bool		dup = false;
+
+		for (int c = 0; c < k && !dup; c++)
+			dup = (chosen[c] == old[j]);
+		if (!dup)
+			mine[nmine++] = old[j];
+	}
+	for (int j = nmine; j < cap; j++)
+		mine[j] = -1;
+	unlock_element(bs, i);
+
+	for (int j = 0; j < k; j++)
+	{
+		int			nb = chosen[j];
+		int32	   *list = element_layer(bs, nb, layer);
+		int			slot = 0;
+
+		lock_element(bs, nb, LW_EXCLUSIVE);
+		while (slot < cap && list[slot] >= 0 && list[slot] != i)
+			slot++;
+		if (slot < cap)
+			list[slot] = i;
+		else
+			mem_prune(bs, nb, layer, i);
+		unlock_element(bs, nb);
+	}
+}
+
+/*
  * Insert element i (vector, level and heaptid already set, lists empty) into
- * the graph: Malkov & Yashunin's Algorithm 1 over the in-memory graph.  In a
- * parallel build other participants insert at the same time: lists are read
- * and changed under their element's lock, and another inserter may already
- * have linked back to i on a layer before i chose its own list there, so i's
- * list keeps such links while it has room.
+ * the graph: Malkov & Yashunin's Algorithm 1 over the in-memory graph.  Every
+ * layer is searched before any link is written, so that a row whose vector
+ * an element already holds (found on layer 0) joins that element's
+ * duplicate chain instead and leaves the graph untouched.  In a parallel
+ * build other participants insert at the same time: lists are read and
+ * changed under their element's lock (mem_link).
  */
 static void
 mem_insert(HnswBuildState *bs, int i)
@@ -319,9 +387,12 @@ mem_insert(HnswBuildState *bs, int i)
 	int			level = bs->elements[i].level;
 	int			entry;
 	int			entry_level;
+	int			top;
 	VaCandidate ep;
 	VaCandidate *entries;
 	int			nentries;
+	int32		chosen[HNSW_MAX_LEVEL + 1][HNSW_MAX_M * 2];
+	int			nchosen[HNSW_MAX_LEVEL + 1];
 
 	get_entry(bs, &entry, &entry_level);
 	if (entry < 0)
@@ -353,84 +424,40 @@ mem_insert(HnswBuildState *bs, int i)
 	entries = palloc(sizeof(VaCandidate) * (bs->ef_construction + 1));
 	entries[0] = ep;
 	nentries = 1;
-	for (int layer = Min(level, entry_level); layer >= 0; layer--)
+	top = Min(level, entry_level);
+	for (int layer = top; layer >= 0; layer--)
 	{
 		int			n;
-		int			k;
-		int			cap = HnswLayerCapacity(layer, bs->m);
-		int32	   *mine = element_layer(bs, i, layer);
-		int32		chosen[HNSW_MAX_M * 2];
 
 		HnswSearchLayer(&bs->graph, entries, nentries, bs->ef_construction,
 						layer, &bs->result);
 		n = VaHeapDrainSorted(&bs->result, bs->sorted);
-
-		/*
-		 * In a parallel build another inserter may have linked back to i
-		 * already, so the search can find i itself: drop it.
-		 */
-		for (int j = 0; j < n; j++)
-			if (bs->sorted[j].id == (uint64) i)
-			{
-				memmove(&bs->sorted[j], &bs->sorted[j + 1],
-						sizeof(VaCandidate) * (n - j - 1));
-				n--;
-				break;
-			}
 		for (int j = 0; j < n; j++)
 			bs->vectors[j] = element_vector(bs, (int) bs->sorted[j].id);
-		k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops,
-								 bs->selected);
-		for (int j = 0; j < k; j++)
-			chosen[j] = (int32) bs->sorted[bs->selected[j]].id;
-
-		/* chosen first, then back-links others added meanwhile, while room */
-		lock_element(bs, i, LW_EXCLUSIVE);
+		if (layer == 0)
 		{
-			int32		old[HNSW_MAX_M * 2];
-			int			nold = 0;
-			int			nmine = k;
-
-			while (nold < cap && mine[nold] >= 0)
+			for (int j = 0; j < n; j++)
 			{
-				old[nold] = mine[nold];
-				nold++;
+				if (HnswSameVector(bs->vectors[j], bs->query))
+				{
+					mem_add_duplicate(bs, i, (int) bs->sorted[j].id);
+					pfree(entries);
+					return;
+				}
 			}
-			memcpy(mine, chosen, sizeof(int32) * k);
-			for (int j = 0; j < nold && nmine < cap; j++)
-			{
-				bool		dup = false;
-
-				for (int c = 0; c < k && !dup; c++)
-					dup = (chosen[c] == old[j]);
-				if (!dup)
-					mine[nmine++] = old[j];
-			}
-			for (int j = nmine; j < cap; j++)
-				mine[j] = -1;
 		}
-		unlock_element(bs, i);
+		nchosen[layer] = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
+											  HnswLayerCapacity(layer, bs->m),
+											  bs->ops, bs->selected);
+		for (int j = 0; j < nchosen[layer]; j++)
+			chosen[layer][j] = (int32) bs->sorted[bs->selected[j]].id;
 		memcpy(entries, bs->sorted, sizeof(VaCandidate) * n);
 		nentries = n;
-
-		/* link back; prune a full list with the heuristic */
-		for (int j = 0; j < k; j++)
-		{
-			int			nb = chosen[j];
-			int32	   *list = element_layer(bs, nb, layer);
-			int			slot = 0;
-
-			lock_element(bs, nb, LW_EXCLUSIVE);
-			while (slot < cap && list[slot] >= 0 && list[slot] != i)
-				slot++;
-			if (slot < cap)
-				list[slot] = i;
-			else
-				mem_prune(bs, nb, layer, i);
-			unlock_element(bs, nb);
-		}
 	}
 	pfree(entries);
+
+	for (int layer = top; layer >= 0; layer--)
+		mem_link(bs, i, layer, chosen[layer], nchosen[layer]);
 
 	if (bs->shared)
 	{
@@ -516,8 +543,8 @@ repair_unreachable(HnswBuildState *bs)
 			int			ncand = 0;
 			bool		linked = false;
 
-			if (seen[i])
-				continue;
+			if (seen[i] || bs->elements[i].owner >= 0)
+				continue;		/* reached, or a duplicate (not in the graph) */
 			missing++;
 
 			/* who could link to it: reachable members of its own list ... */
@@ -589,6 +616,16 @@ repair_unreachable(HnswBuildState *bs)
 	pfree(cands);
 }
 
+/* Bytes element i takes on a page: an element, or a duplicate item. */
+static Size
+item_size(HnswBuildState *bs, int i)
+{
+	if (bs->elements[i].owner >= 0)
+		return HNSW_DUPLICATE_SIZE;
+	return HnswElementSize(HnswStoredSize(element_vector(bs, i)),
+						   bs->elements[i].level, bs->m);
+}
+
 /* Write the in-memory graph to pages 1.. and point the metapage at it. */
 static void
 flush_graph(HnswBuildState *bs)
@@ -614,9 +651,7 @@ flush_graph(HnswBuildState *bs)
 	blkno = HNSW_METAPAGE_BLKNO;
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		Size		need = MAXALIGN(HnswElementSize(HnswStoredSize(element_vector(bs, i)),
-													bs->elements[i].level, bs->m)) +
-			sizeof(ItemIdData);
+		Size		need = MAXALIGN(item_size(bs, i)) + sizeof(ItemIdData);
 
 		if (off == InvalidOffsetNumber || need > avail)
 		{
@@ -637,7 +672,7 @@ flush_graph(HnswBuildState *bs)
 		BuildElement *e = &bs->elements[i];
 		int			nslots = HnswSlotCount(e->level, bs->m);
 		void	   *vector = element_vector(bs, i);
-		Size		size = HnswElementSize(HnswStoredSize(vector), e->level, bs->m);
+		Size		size = item_size(bs, i);
 		ItemPointerData *slots;
 
 		CHECK_FOR_INTERRUPTS();
@@ -659,18 +694,32 @@ flush_graph(HnswBuildState *bs)
 
 		memset(tup, 0, size);
 		tup->heaptid = e->heaptid;
-		tup->level = e->level;
-		tup->flags = 0;
-		memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
-		slots = HnswElementNeighbours(tup);
-		for (int s = 0; s < nslots; s++)
+		if (e->duplicates >= 0)
+			tup->duplicates = bs->elements[e->duplicates].tid;
+		else
+			ItemPointerSetInvalid(&tup->duplicates);
+		if (e->owner >= 0)
 		{
-			int32		nb = element_slots(bs, i)[s];
+			/* a duplicate item: heap TID, chain link, owner */
+			tup->level = 0;
+			tup->flags = HNSW_ELEMENT_DUPLICATE;
+			((HnswDuplicateTuple) tup)->owner = bs->elements[e->owner].tid;
+		}
+		else
+		{
+			tup->level = e->level;
+			tup->flags = 0;
+			memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
+			slots = HnswElementNeighbours(tup);
+			for (int s = 0; s < nslots; s++)
+			{
+				int32		nb = element_slots(bs, i)[s];
 
-			if (nb >= 0)
-				slots[s] = bs->elements[nb].tid;
-			else
-				ItemPointerSetInvalid(&slots[s]);
+				if (nb >= 0)
+					slots[s] = bs->elements[nb].tid;
+				else
+					ItemPointerSetInvalid(&slots[s]);
+			}
 		}
 		if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) !=
 			ItemPointerGetOffsetNumber(&e->tid))
@@ -849,6 +898,8 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	e = &bs->elements[i];
 	e->heaptid = *tid;
 	e->level = (uint8) level;
+	e->owner = -1;
+	e->duplicates = -1;
 	ItemPointerSetInvalid(&e->tid);
 	e->vector = shared->arena_off + off;
 	e->neighbours = e->vector + MAXALIGN(size);
@@ -1044,6 +1095,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		bs->memory_used += MAXALIGN(size);
 		e->heaptid = *tid;
+		e->owner = -1;
+		e->duplicates = -1;
 		e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
 							   HnswMaxLevel(HnswStoredSize(element_vector(bs, i)), bs->m));
 		nslots = HnswSlotCount(e->level, bs->m);

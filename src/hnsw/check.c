@@ -27,6 +27,7 @@ typedef enum ProblemKind
 	PROBLEM_LINK,
 	PROBLEM_ENTRY,
 	PROBLEM_UNREACHABLE,
+	PROBLEM_DUPLICATE,
 	NUM_PROBLEM_KINDS
 } ProblemKind;
 
@@ -41,12 +42,14 @@ typedef struct CheckState
 	uint8	   *level;			/* by element number */
 	bool	   *deleted;
 	bool	   *freed;			/* marked free by VACUUM (slot reusable) */
+	bool	   *duplicate;		/* a well-formed duplicate item */
+	bool	   *element;		/* a well-formed element */
 	List	   *problems;		/* of char *: "kind\tdetail" */
 	int			counts[NUM_PROBLEM_KINDS];
 } CheckState;
 
 static const char *const kind_names[NUM_PROBLEM_KINDS] = {
-	"page", "element", "link", "entry point", "unreachable"
+	"page", "element", "link", "entry point", "unreachable", "duplicate"
 };
 
 static void
@@ -124,6 +127,8 @@ check_elements(CheckState *cs)
 	cs->level = palloc0(Max(cs->nelements, 1));
 	cs->deleted = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 	cs->freed = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+	cs->duplicate = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+	cs->element = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
 	{
@@ -152,7 +157,21 @@ check_elements(CheckState *cs)
 			cs->level[n] = tup->level;
 			cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
 			cs->freed[n] = (tup->flags & HNSW_ELEMENT_FREE) != 0;
-			if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
+			if (tup->flags & HNSW_ELEMENT_DUPLICATE)
+			{
+				if (!HnswDuplicateFits(tup, ItemIdGetLength(iid)))
+					problem(cs, PROBLEM_DUPLICATE,
+							"item (%u,%u) is marked duplicate but has %u bytes",
+							blkno, off, ItemIdGetLength(iid));
+				else
+					cs->duplicate[n] = true;
+				if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
+					problem(cs, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
+							blkno, off);
+				cs->deleted[n] = true;	/* not an element: no links, not reached */
+				cs->level[n] = 0;
+			}
+			else if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
 			{
 				problem(cs, PROBLEM_ELEMENT,
 						"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
@@ -160,8 +179,13 @@ check_elements(CheckState *cs)
 				cs->deleted[n] = true;	/* do not follow its links */
 				cs->level[n] = 0;
 			}
-			else if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
-				problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID", blkno, off);
+			else
+			{
+				cs->element[n] = true;
+				if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
+					problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID",
+							blkno, off);
+			}
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -218,6 +242,12 @@ check_links(CheckState *cs)
 								blkno, off, layer, i,
 								ItemPointerGetBlockNumberNoCheck(&slots[i]),
 								ItemPointerGetOffsetNumberNoCheck(&slots[i]));
+					else if (cs->duplicate[element_number(cs, &slots[i])])
+						problem(cs, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to duplicate item (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]));
 					else if (cs->freed[element_number(cs, &slots[i])] &&
 							 !(tup->flags & HNSW_ELEMENT_DELETED))
 						problem(cs, PROBLEM_LINK,
@@ -248,8 +278,97 @@ check_links(CheckState *cs)
 	}
 }
 
+/* A copy of the item at tid (caller checked it exists). */
+static void
+read_item(CheckState *cs, const ItemPointerData *tid, void *dst, Size size)
+{
+	Buffer		buf = ReadBuffer(cs->index, ItemPointerGetBlockNumber(tid));
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(dst, PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid))), size);
+	UnlockReleaseBuffer(buf);
+}
+
 /*
- * Pass 3: the entry point, then reachability: breadth first from the entry
+ * Pass 3: duplicate chains.  Each element's chain must lead through
+ * duplicate items that name it as owner, each on one chain only, and every
+ * duplicate item not freed must be on its owner's chain.
+ */
+static void
+check_duplicates(CheckState *cs)
+{
+	bool	   *on_chain = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		{
+			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
+			ItemPointerData self;
+			HnswElementTupleData head;
+			ItemPointerData next;
+
+			if (!cs->element[n] || cs->freed[n])
+				continue;
+			ItemPointerSet(&self, blkno, off);
+			read_item(cs, &self, &head, offsetof(HnswElementTupleData, data));
+			next = head.duplicates;
+			while (ItemPointerIsValid(&next))
+			{
+				HnswDuplicateTupleData dup;
+				uint32		d;
+
+				CHECK_FOR_INTERRUPTS();
+				if (!item_exists(cs, &next) || !cs->duplicate[element_number(cs, &next)])
+				{
+					problem(cs, PROBLEM_DUPLICATE,
+							"element (%u,%u): its chain leads to (%u,%u), not a duplicate item",
+							blkno, off, ItemPointerGetBlockNumberNoCheck(&next),
+							ItemPointerGetOffsetNumberNoCheck(&next));
+					break;
+				}
+				d = element_number(cs, &next);
+				if (on_chain[d])
+				{
+					problem(cs, PROBLEM_DUPLICATE,
+							"element (%u,%u): duplicate item (%u,%u) is on a chain twice",
+							blkno, off, ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next));
+					break;
+				}
+				on_chain[d] = true;
+				read_item(cs, &next, &dup, sizeof(dup));
+				if (!ItemPointerEquals(&dup.owner, &self))
+					problem(cs, PROBLEM_DUPLICATE,
+							"duplicate item (%u,%u) on the chain of (%u,%u) names (%u,%u) as owner",
+							ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next),
+							blkno, off, ItemPointerGetBlockNumberNoCheck(&dup.owner),
+							ItemPointerGetOffsetNumberNoCheck(&dup.owner));
+				if (cs->freed[d])
+					problem(cs, PROBLEM_DUPLICATE,
+							"element (%u,%u): its chain leads through freed item (%u,%u)",
+							blkno, off, ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next));
+				next = dup.next;
+			}
+		}
+	}
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		{
+			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
+
+			if (cs->duplicate[n] && !cs->freed[n] && !on_chain[n])
+				problem(cs, PROBLEM_DUPLICATE,
+						"duplicate item (%u,%u) is on no element's chain", blkno, off);
+		}
+	pfree(on_chain);
+}
+
+/*
+ * Pass 4: the entry point, then reachability: breadth first from the entry
  * point over the links of every layer.  An element no link leads to can
  * never be returned by a search.
  */
@@ -282,6 +401,10 @@ check_entry_and_reach(CheckState *cs)
 				ItemPointerGetOffsetNumberNoCheck(&cs->meta.entry_point));
 		return;
 	}
+	if (cs->duplicate[element_number(cs, &cs->meta.entry_point)])
+		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is a duplicate item",
+				ItemPointerGetBlockNumber(&cs->meta.entry_point),
+				ItemPointerGetOffsetNumber(&cs->meta.entry_point));
 	if (cs->freed[element_number(cs, &cs->meta.entry_point)])
 		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is a freed slot",
 				ItemPointerGetBlockNumber(&cs->meta.entry_point),
@@ -310,7 +433,7 @@ check_entry_and_reach(CheckState *cs)
 /*
  * hnsw_check(index regclass) RETURNS TABLE (problem text, detail text):
  * one row per violation, problem being its kind (page, element, link,
- * entry point, unreachable), at most 50 per kind and then one row with the
+ * entry point, unreachable, duplicate), at most 50 per kind and then one row with the
  * kind's total; no rows for a sound index.  Takes AccessShareLock on the
  * index and blocks inserts and VACUUM's list writes (not scans) while it
  * runs.  EXECUTE is revoked from PUBLIC.  Errors: not an hnsw index.
@@ -349,6 +472,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 					cs.meta.insert_page, cs.nblocks);
 		check_elements(&cs);
 		check_links(&cs);
+		check_duplicates(&cs);
 		check_entry_and_reach(&cs);
 		UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 		relation_close(cs.index, AccessShareLock);

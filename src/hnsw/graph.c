@@ -336,6 +336,14 @@ prefetch_element(BlockNumber blkno, OffsetNumber off)
 		VaPrefetch(PageGetItemId((Page) BufferGetBlock(buf), off));
 }
 
+/* Candidate flags for element tup: deleted, has duplicates. */
+static inline uint32
+candidate_flags(HnswElementTuple tup)
+{
+	return ((tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0) |
+		(ItemPointerIsValid(&tup->duplicates) ? HNSW_CANDIDATE_DUPLICATES : 0);
+}
+
 static void
 disk_evaluate(HnswGraph *graph, VaCandidate *c)
 {
@@ -348,7 +356,7 @@ disk_evaluate(HnswGraph *graph, VaCandidate *c)
 	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
 						  (OffsetNumber) (c->id & 0xFFFF));
 	c->distance = dg->ops->distance(dg->query, HnswElementVector(tup));
-	c->flags = (tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+	c->flags = candidate_flags(tup);
 	c->aux = VaTidToId(&tup->heaptid);
 	UnlockReleaseBuffer(buf);
 }
@@ -402,7 +410,7 @@ evaluate_chunk(HnswDiskGraph *dg, VaCandidate *cs, int n)
 		tup = element_on_page(dg->index, BufferGetPage(bufs[i]), blkno,
 							  (OffsetNumber) (cs[i].id & 0xFFFF));
 		cs[i].distance = dg->ops->distance(dg->query, HnswElementVector(tup));
-		cs[i].flags = (tup->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		cs[i].flags = candidate_flags(tup);
 		cs[i].aux = VaTidToId(&tup->heaptid);
 		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
 	}
@@ -570,6 +578,67 @@ HnswReadElement(Relation index, const ItemPointerData *tid)
 	memcpy(copy, tup, size);
 	UnlockReleaseBuffer(buf);
 	return copy;
+}
+
+/*
+ * Walk the duplicate chain of the element at owner, calling fn(arg, tid,
+ * item) with a copy of each duplicate item in chain order (deleted ones
+ * too).  One page is locked (shared) at a time.  The walk stops early at an
+ * item that is not a duplicate item of owner, which only a VACUUM that
+ * changed the chain meanwhile leaves behind.  Returns how many items fn saw.
+ */
+int
+HnswWalkDuplicates(Relation index, const ItemPointerData *owner,
+				   HnswDuplicateFn fn, void *arg)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	Buffer		buf;
+	Page		page;
+	ItemPointerData next;
+	int			n = 0;
+
+	buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(owner));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	next = element_on_page(index, page, ItemPointerGetBlockNumber(owner),
+						   ItemPointerGetOffsetNumber(owner))->duplicates;
+	UnlockReleaseBuffer(buf);
+
+	/* a chain visits each item at most once: bound the walk by that */
+	while (ItemPointerIsValid(&next) &&
+		   ItemPointerGetBlockNumber(&next) < nblocks &&
+		   (uint64) n < (uint64) nblocks * MaxIndexTuplesPerPage)
+	{
+		HnswDuplicateTupleData dup;
+		ItemPointerData tid = next;
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tid);
+		ItemId		iid;
+		bool		ok = false;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(&tid));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
+		{
+			iid = PageGetItemId(page, off);
+			if (ItemIdIsNormal(iid) &&
+				HnswDuplicateFits((HnswElementTuple) PageGetItem(page, iid),
+								  ItemIdGetLength(iid)))
+			{
+				memcpy(&dup, PageGetItem(page, iid), sizeof(dup));
+				ok = !(dup.flags & HNSW_ELEMENT_FREE) &&
+					ItemPointerEquals(&dup.owner, (ItemPointer) owner);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+		if (!ok)
+			break;
+		fn(arg, &tid, &dup);
+		n++;
+		next = dup.next;
+	}
+	return n;
 }
 
 /* Copy the metapage contents of index into *meta (ERROR if not ours). */

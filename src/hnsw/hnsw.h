@@ -34,7 +34,7 @@
 
 /* On-disk format */
 #define HNSW_MAGIC					0x56414E48	/* "VANH" */
-#define HNSW_VERSION				1
+#define HNSW_VERSION				2	/* 2: duplicate chains */
 #define HNSW_METAPAGE_BLKNO			0
 
 /*
@@ -84,25 +84,57 @@ typedef HnswMetaPageData *HnswMetaPage;
 /*
  * One element (one indexed heap row) is one item on an element page:
  *
- *	 heaptid | level | flags | vector (vector_size bytes) | neighbour TIDs
+ *	 heaptid | level | flags | duplicates | vector (vector_size bytes) | neighbour TIDs
  *
  * The neighbour area has m * (level + 2) slots: 2m for layer 0, then m for
  * each of layers 1..level.  Each layer's list is compact: valid TIDs first,
  * then invalid ones.  The size of an element never changes after it is
  * written, so every later change is an in-place overwrite.
+ *
+ * Rows whose stored vector is identical to an element's do not get elements
+ * of their own: each is a duplicate item (HnswDuplicateTupleData) on a chain
+ * that starts at the element's duplicates field, much as a heap page chains
+ * the versions of a row.  Identical vectors would otherwise fill each
+ * other's neighbour lists (all at distance 0) and cut themselves off from
+ * the rest of the graph.  A scan that returns an element returns its chain
+ * with it, at the same distance.
  */
 typedef struct HnswElementTupleData
 {
-	ItemPointerData heaptid;	/* invalid once the element is deleted */
+	ItemPointerData heaptid;	/* invalid once the row is deleted */
 	uint8		level;
 	uint8		flags;
+	ItemPointerData duplicates; /* first duplicate item, or invalid */
+	uint16		unused;			/* keeps the vector 4-byte aligned */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } HnswElementTupleData;
 
 typedef HnswElementTupleData *HnswElementTuple;
 
+/*
+ * A duplicate item: one heap row whose stored vector equals its owner
+ * element's.  The first fields line up with an element's (heaptid, level 0,
+ * flags with HNSW_ELEMENT_DUPLICATE, next in place of duplicates), so the
+ * page-wide passes of VACUUM read both alike.  Never in a neighbour list,
+ * never the entry point.
+ */
+typedef struct HnswDuplicateTupleData
+{
+	ItemPointerData heaptid;	/* invalid once the row is deleted */
+	uint8		level;			/* always 0 */
+	uint8		flags;			/* HNSW_ELEMENT_DUPLICATE | ... */
+	ItemPointerData next;		/* next item of the owner's chain, or invalid */
+	uint16		unused;
+	ItemPointerData owner;		/* the element whose vector this row has */
+} HnswDuplicateTupleData;
+
+typedef HnswDuplicateTupleData *HnswDuplicateTuple;
+
+#define HNSW_DUPLICATE_SIZE			sizeof(HnswDuplicateTupleData)
+
 #define HNSW_ELEMENT_DELETED		0x01	/* heap row dead: never returned */
 #define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
+#define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an element */
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup) \
@@ -168,15 +200,32 @@ HnswElementSize(Size vector_size, int level, int m)
 static inline bool
 HnswElementFits(HnswElementTuple tup, Size len, int m)
 {
-	if (len < offsetof(HnswElementTupleData, data) + VARHDRSZ ||
+	if ((tup->flags & HNSW_ELEMENT_DUPLICATE) ||
+		len < offsetof(HnswElementTupleData, data) + VARHDRSZ ||
 		tup->level > HNSW_MAX_LEVEL ||
 		VARSIZE(tup->data) > len - offsetof(HnswElementTupleData, data))
 		return false;
 	return len == HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
 }
 
+/* Is the item of length len a well-formed duplicate item?  Safe on garbage. */
+static inline bool
+HnswDuplicateFits(HnswElementTuple tup, Size len)
+{
+	return len == HNSW_DUPLICATE_SIZE && (tup->flags & HNSW_ELEMENT_DUPLICATE) &&
+		tup->level == 0;
+}
+
+/* Are two stored forms identical (same bytes)? */
+static inline bool
+HnswSameVector(const void *a, const void *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
 /* candidate flags */
 #define HNSW_CANDIDATE_DELETED		0x01
+#define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate chain */
 
 /*
  * A graph as the search algorithms see it, independent of where it lives
@@ -237,6 +286,10 @@ extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, int ef);
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
+								 const HnswDuplicateTupleData *dup);
+extern int	HnswWalkDuplicates(Relation index, const ItemPointerData *owner,
+							   HnswDuplicateFn fn, void *arg);
 extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
 							   const void *base, VaCandidate *cands, int n,
 							   const void **vectors);

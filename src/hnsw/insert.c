@@ -4,7 +4,9 @@
  *	  Algorithm 1): pick a random level, descend greedily from the entry
  *	  point, search each layer from min(level, entry level) down to 0 with
  *	  ef_construction, link to the neighbours the heuristic selects, and link
- *	  those back, pruning full lists with the same heuristic.
+ *	  those back, pruning full lists with the same heuristic.  A row whose
+ *	  vector an element already holds becomes a duplicate item on that
+ *	  element's chain instead (place_duplicate).
  *
  *	  Inserts run concurrently with each other under a heavyweight lock
  *	  (HNSW_INSERT_LOCK) in RowExclusiveLock mode, which keeps VACUUM's
@@ -244,6 +246,56 @@ current_insert_page(Relation index)
 }
 
 /*
+ * The page a new item of size bytes goes to, returned exclusively locked: a
+ * slot VACUUM freed (*reuse set; none exist during a build), else the
+ * insert page as it is now, not as this insert first read it (other inserts
+ * may have filled that one and started a new one meanwhile), else a new
+ * page (*new_page set), added under the relation extension lock, which the
+ * caller releases once the metapage names the page.  A new page is added
+ * only if the insert page is still the full one, so that inserts finding it
+ * full at the same moment do not each start a page (all but one would stay
+ * nearly empty: the free space map records only freed slots).  No buffer
+ * lock is held while waiting for the extension lock or extending, so scans
+ * reading the metapage do not wait for a new page.
+ */
+static Buffer
+choose_target(Relation index, Size size, bool building, OffsetNumber *reuse,
+			  bool *new_page)
+{
+	Buffer		buf = InvalidBuffer;
+
+	*reuse = InvalidOffsetNumber;
+	*new_page = false;
+	if (!building)
+		buf = find_free_slot(index, size, reuse);
+	while (!BufferIsValid(buf))
+	{
+		BlockNumber insert_page = current_insert_page(index);
+
+		if (insert_page != InvalidBlockNumber)
+		{
+			buf = ReadBuffer(index, insert_page);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size))
+				break;
+			UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+		}
+		LockRelationForExtension(index, ExclusiveLock);
+		if (current_insert_page(index) != insert_page)
+		{
+			/* another insert started a page meanwhile: try that one */
+			UnlockRelationForExtension(index, ExclusiveLock);
+			continue;
+		}
+		/* takes the extension lock again (it is reentrant) */
+		buf = VaNewBuffer(index, MAIN_FORKNUM);
+		*new_page = true;
+	}
+	return buf;
+}
+
+/*
  * Write tup (size bytes) in a slot VACUUM freed, else on the insert page,
  * else on a new page, and update the metapage as needed (insert page, first
  * element's dimensions, entry point when the new element's level is the
@@ -269,45 +321,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	Size		left = 0;
 	VaWal		wal;
 
-	/* a slot VACUUM freed first (none exist during a build) */
-	if (!building)
-		buf = find_free_slot(index, size, &reuse);
-
-	/*
-	 * Else the insert page as it is now, not as this insert first read it:
-	 * other inserts may have filled that one and started a new one
-	 * meanwhile.  A new page is added under the relation extension lock,
-	 * held until the metapage names it, and only if the insert page is
-	 * still the full one, so that inserts finding it full at the same moment
-	 * do not each start a page (all but one would stay nearly empty: the
-	 * free space map records only freed slots).  No buffer lock is held
-	 * while waiting for the extension lock or extending, so scans reading
-	 * the metapage do not wait for a new page.
-	 */
-	while (!BufferIsValid(buf))
-	{
-		BlockNumber insert_page = current_insert_page(index);
-
-		if (insert_page != InvalidBlockNumber)
-		{
-			buf = ReadBuffer(index, insert_page);
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size))
-				break;
-			UnlockReleaseBuffer(buf);
-			buf = InvalidBuffer;
-		}
-		LockRelationForExtension(index, ExclusiveLock);
-		if (current_insert_page(index) != insert_page)
-		{
-			/* another insert started a page meanwhile: try that one */
-			UnlockRelationForExtension(index, ExclusiveLock);
-			continue;
-		}
-		/* takes the extension lock again (it is reentrant) */
-		buf = VaNewBuffer(index, MAIN_FORKNUM);
-		new_page = true;
-	}
+	buf = choose_target(index, size, building, &reuse, &new_page);
 
 	VaWalBegin(&wal, index, building);
 	page = VaWalRegister(&wal, buf, new_page);
@@ -356,6 +370,177 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	if (reuse != InvalidOffsetNumber)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Is the item at off on page an element (not freed) whose stored vector is
+ * stored?  Safe on garbage.
+ */
+static bool
+owner_matches(Page page, OffsetNumber off, const void *stored)
+{
+	ItemId		iid;
+	HnswElementTuple e;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return false;
+	iid = PageGetItemId(page, off);
+	e = (HnswElementTuple) PageGetItem(page, iid);
+	return ItemIdIsNormal(iid) &&
+		ItemIdGetLength(iid) >= offsetof(HnswElementTupleData, data) + VARSIZE(stored) &&
+		!(e->flags & (HNSW_ELEMENT_FREE | HNSW_ELEMENT_DUPLICATE)) &&
+		HnswSameVector(HnswElementVector(e), stored);
+}
+
+/* Does the page of buf, locked again, still have the room choose_target found? */
+static bool
+target_has_room(Buffer buf, OffsetNumber reuse, bool new_page, Size size)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (new_page)
+		return true;			/* no other insert knows the page yet */
+	if (reuse != InvalidOffsetNumber)
+	{
+		ItemId		iid;
+
+		if (reuse > PageGetMaxOffsetNumber(page))
+			return false;
+		iid = PageGetItemId(page, reuse);
+		return (((HnswElementTuple) PageGetItem(page, iid))->flags & HNSW_ELEMENT_FREE) &&
+			ItemIdGetLength(iid) >= size;
+	}
+	return PageGetFreeSpace(page) >= MAXALIGN(size);
+}
+
+/*
+ * Index heap row heap_tid, whose stored form equals that of the element at
+ * owner, as a duplicate item on the element's chain (see hnsw.h) instead of
+ * an element of its own.  The item goes on the owner's page when it has
+ * room, else where choose_target says; the item and the owner's new chain
+ * head are one WAL record.  Two buffers are locked at once, the lower block
+ * first (a lock out of that order is only tried, never waited for), then
+ * the metapage for a new page.  Returns false, having changed nothing, if
+ * the element no longer holds this vector (e.g. VACUUM freed it).  Caller
+ * holds HNSW_INSERT_LOCK.
+ */
+static bool
+place_duplicate(Relation index, const ItemPointerData *owner, const void *stored,
+				ItemPointer heap_tid, bool building)
+{
+	BlockNumber oblk = ItemPointerGetBlockNumber(owner);
+	OffsetNumber ooff = ItemPointerGetOffsetNumber(owner);
+	HnswDuplicateTupleData dup;
+	Size		size = HNSW_DUPLICATE_SIZE;
+
+	memset(&dup, 0, sizeof(dup));
+	dup.heaptid = *heap_tid;
+	dup.level = 0;
+	dup.flags = HNSW_ELEMENT_DUPLICATE;
+	dup.owner = *owner;
+
+	for (;;)
+	{
+		Buffer		obuf;
+		Buffer		tbuf;
+		OffsetNumber reuse = InvalidOffsetNumber;
+		bool		new_page = false;
+		Page		tpage;
+		Page		opage;
+		HnswElementTuple e;
+		OffsetNumber off;
+		Size		left = 0;
+		VaWal		wal;
+
+		obuf = ReadBuffer(index, oblk);
+		LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
+		if (!owner_matches(BufferGetPage(obuf), ooff, stored))
+		{
+			UnlockReleaseBuffer(obuf);
+			return false;
+		}
+		if (PageGetFreeSpace(BufferGetPage(obuf)) >= MAXALIGN(size))
+			tbuf = obuf;
+		else
+		{
+			LockBuffer(obuf, BUFFER_LOCK_UNLOCK);
+			tbuf = choose_target(index, size, building, &reuse, &new_page);
+			if (BufferGetBlockNumber(tbuf) == oblk)
+			{
+				/* room was made on the owner's page meanwhile */
+				ReleaseBuffer(obuf);
+				obuf = tbuf;
+			}
+			else if (BufferGetBlockNumber(tbuf) < oblk)
+				LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
+			else if (!ConditionalLockBuffer(obuf))
+			{
+				/* lock in block order, then look at the target again */
+				LockBuffer(tbuf, BUFFER_LOCK_UNLOCK);
+				LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
+				LockBuffer(tbuf, BUFFER_LOCK_EXCLUSIVE);
+				if (!target_has_room(tbuf, reuse, new_page, size))
+				{
+					UnlockReleaseBuffer(tbuf);
+					UnlockReleaseBuffer(obuf);
+					if (new_page)
+						UnlockRelationForExtension(index, ExclusiveLock);
+					continue;
+				}
+			}
+			if (!owner_matches(BufferGetPage(obuf), ooff, stored))
+			{
+				/* a new page stays empty (hnsw_check accepts that) */
+				UnlockReleaseBuffer(tbuf);
+				if (obuf != tbuf)
+					UnlockReleaseBuffer(obuf);
+				if (new_page)
+					UnlockRelationForExtension(index, ExclusiveLock);
+				return false;
+			}
+		}
+
+		VaWalBegin(&wal, index, building);
+		tpage = VaWalRegister(&wal, tbuf, new_page);
+		if (new_page)
+			VaInitPage(tpage, VA_PAGE_ID_HNSW);
+		opage = tbuf == obuf ? tpage : VaWalRegister(&wal, obuf, false);
+		e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
+		dup.next = e->duplicates;
+		if (reuse != InvalidOffsetNumber)
+		{
+			if (!PageIndexTupleOverwrite(tpage, reuse, (Item) &dup, size))
+				elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
+					 BufferGetBlockNumber(tbuf), reuse, RelationGetRelationName(index));
+			off = reuse;
+			left = largest_free_slot(tpage, InvalidOffsetNumber);
+		}
+		else
+			off = PageAddItem(tpage, (Item) &dup, size, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+			elog(ERROR, "failed to add hnsw duplicate item to index \"%s\"",
+				 RelationGetRelationName(index));
+		ItemPointerSet(&e->duplicates, BufferGetBlockNumber(tbuf), off);
+		if (new_page)
+		{
+			Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+
+			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+			HnswPageGetMeta(VaWalRegister(&wal, metabuf, false))->insert_page =
+				BufferGetBlockNumber(tbuf);
+			VaWalFinish(&wal);
+			UnlockReleaseBuffer(metabuf);
+			UnlockRelationForExtension(index, ExclusiveLock);
+		}
+		else
+			VaWalFinish(&wal);
+		if (reuse != InvalidOffsetNumber)
+			RecordPageWithFreeSpace(index, BufferGetBlockNumber(tbuf), left);
+		if (obuf != tbuf)
+			UnlockReleaseBuffer(obuf);
+		UnlockReleaseBuffer(tbuf);
+		return true;
+	}
 }
 
 /* Does any of the elements at nbtids[0..n) link to tid on layer 0? */
@@ -454,6 +639,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	tup = palloc0(size);
 	tup->heaptid = *heap_tid;
 	tup->level = (uint8) level;
+	ItemPointerSetInvalid(&tup->duplicates);
 	memcpy(HnswElementVector(tup), stored, vector_size);
 
 	top = -1;
@@ -496,6 +682,30 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 			memcpy(entries, sorted, sizeof(VaCandidate) * n);
 			nentries = n;
 			HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
+
+			/*
+			 * A row whose vector an element already holds joins that
+			 * element's duplicate chain instead (no links are written
+			 * before this point).
+			 */
+			if (layer == 0)
+			{
+				for (int j = 0; j < n; j++)
+				{
+					ItemPointerData owner;
+
+					if ((sorted[j].flags & HNSW_CANDIDATE_DELETED) ||
+						!HnswSameVector(vectors[j], stored))
+						continue;
+					VaIdToTid(sorted[j].id, &owner);
+					if (place_duplicate(index, &owner, stored, heap_tid, building))
+					{
+						UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
+						return;
+					}
+					break;
+				}
+			}
 			k = HnswSelectNeighbours(sorted, vectors, n,
 									 HnswLayerCapacity(layer, m), ops, selected);
 			for (int j = 0; j < k; j++)

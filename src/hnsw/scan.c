@@ -7,8 +7,10 @@
  *	  need not recompute it.  With hnsw.iterative_scan on, running out of
  *	  results starts another search with twice the ef, returning only what
  *	  was not returned before, so filtered queries can fill their LIMIT.
- *	  Deleted elements guide the search but are never returned.  No buffer
- *	  pin or lock is held between calls.
+ *	  Deleted elements guide the search but are never returned.  An element's
+ *	  duplicate chain (rows with the identical vector) is returned right
+ *	  after it, at the same distance.  No buffer pin or lock is held between
+ *	  calls.
  */
 #include "hnsw/hnsw.h"
 
@@ -35,6 +37,13 @@ typedef struct HnswScanOpaqueData
 	bool		batch_new;		/* current batch returned something new */
 	HnswIdSet  *returned;		/* elements already returned */
 	float		last_distance;	/* of the last row returned (strict order) */
+
+	/* the duplicate chain of the element returned last, still to return */
+	ItemPointerData *dups;
+	int			ndups;
+	int			nextdup;
+	int			dupcap;
+	float		dup_distance;
 	HnswMetaPageData meta;
 	HnswDiskGraph dg;
 	VaHeap		result;
@@ -75,6 +84,58 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->results = NULL;
 	so->nresults = so->next = 0;
 	so->returned = NULL;
+	so->dups = NULL;
+	so->ndups = so->nextdup = so->dupcap = 0;
+}
+
+/* HnswDuplicateFn: collect the heap TIDs of the live items of a chain. */
+static void
+collect_duplicate(void *arg, const ItemPointerData *tid,
+				  const HnswDuplicateTupleData *dup)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+
+	if ((dup->flags & HNSW_ELEMENT_DELETED) || !ItemPointerIsValid(&dup->heaptid))
+		return;
+	if (so->ndups == so->dupcap)
+	{
+		so->dupcap = Max(so->dupcap * 2, 16);
+		so->dups = so->dups ? repalloc_huge(so->dups, sizeof(ItemPointerData) * so->dupcap) :
+			palloc(sizeof(ItemPointerData) * so->dupcap);
+	}
+	so->dups[so->ndups++] = dup->heaptid;
+}
+
+/*
+ * Load the heap TIDs of element id's duplicate chain to be returned after
+ * the element, at its distance.
+ */
+static void
+load_duplicates(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
+{
+	ItemPointerData owner;
+
+	so->ndups = so->nextdup = 0;
+	so->dup_distance = c->distance;
+	VaIdToTid(c->id, &owner);
+	HnswWalkDuplicates(scan->indexRelation, &owner, collect_duplicate, so);
+}
+
+/* Hand heap row tid at distance to the executor. */
+static void
+return_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
+		   float distance)
+{
+	scan->xs_heaptid = *tid;
+	so->last_distance = distance;
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	if (scan->numberOfOrderBys > 0)
+	{
+		scan->xs_orderbynulls[0] = so->null_distance;
+		scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
+			Float8GetDatum(so->ops->to_sql(distance));
+	}
 }
 
 /* Every live element, in index order: for a query with no distance. */
@@ -241,11 +302,21 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
+		/* rows with the same vector as the element returned last */
+		if (so->nextdup < so->ndups)
+		{
+			return_row(scan, so, &so->dups[so->nextdup++], so->dup_distance);
+			MemoryContextSwitchTo(old);
+			return true;
+		}
 		while (so->next < so->nresults)
 		{
 			VaCandidate *c = &so->results[so->next++];
+			ItemPointerData heaptid;
 
-			if (c->flags & HNSW_CANDIDATE_DELETED)
+			/* a deleted element may still carry live duplicates */
+			if ((c->flags & HNSW_CANDIDATE_DELETED) &&
+				!(c->flags & HNSW_CANDIDATE_DUPLICATES))
 				continue;
 			if (so->returned != NULL)
 			{
@@ -256,18 +327,16 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					c->distance < so->last_distance)
 					continue;
 			}
-			VaIdToTid(c->aux, &scan->xs_heaptid);
-			if (!ItemPointerIsValid(&scan->xs_heaptid))
-				continue;
-			so->last_distance = c->distance;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			if (scan->numberOfOrderBys > 0)
+			if (c->flags & HNSW_CANDIDATE_DUPLICATES)
+				load_duplicates(scan, so, c);
+			VaIdToTid(c->aux, &heaptid);
+			if ((c->flags & HNSW_CANDIDATE_DELETED) || !ItemPointerIsValid(&heaptid))
 			{
-				scan->xs_orderbynulls[0] = so->null_distance;
-				scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-					Float8GetDatum(so->ops->to_sql(c->distance));
+				if (so->nextdup >= so->ndups)
+					continue;
+				heaptid = so->dups[so->nextdup++];
 			}
+			return_row(scan, so, &heaptid, c->distance);
 			MemoryContextSwitchTo(old);
 			return true;
 		}

@@ -3,7 +3,9 @@
  *	  VACUUM for HNSW.  ambulkdelete first visits every element page once and
  *	  marks the elements whose heap rows are dead as deleted (flag set, heap
  *	  TID cleared) in one WAL record per page, so scans stop returning them
- *	  and the heap TIDs can be reused.  Then it repairs the graph: every live
+ *	  and the heap TIDs can be reused.  Then it repairs the graph: duplicate
+ *	  chains lose their deleted items (a deleted element with a live
+ *	  duplicate takes that row over and stays), then every live
  *	  element whose list on some layer links to a deleted element gets that
  *	  list chosen anew by the neighbour heuristic (Malkov & Yashunin 2018,
  *	  Algorithm 4) from its live neighbours, the live neighbours of the
@@ -344,11 +346,15 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 				if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
 				{
-					ItemPointerData *slots = HnswElementNeighbours(tup);
-
 					tup->flags |= HNSW_ELEMENT_FREE;
-					for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
-						ItemPointerSetInvalid(&slots[i]);
+					/* a duplicate item has no lists, and keeps its next link */
+					if (!(tup->flags & HNSW_ELEMENT_DUPLICATE))
+					{
+						ItemPointerData *slots = HnswElementNeighbours(tup);
+
+						for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+							ItemPointerSetInvalid(&slots[i]);
+					}
 				}
 			}
 			VaWalFinish(&wal);
@@ -358,6 +364,205 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 		RecordPageWithFreeSpace(index, blkno, largest);
 	}
 	FreeSpaceMapVacuum(index);
+}
+
+/* A duplicate chain as read by HnswWalkDuplicates. */
+typedef struct DuplicateChain
+{
+	int			n;
+	int			cap;
+	ItemPointerData *tids;		/* the items */
+	ItemPointerData *next;		/* their next links as read */
+	ItemPointerData *heaptids;	/* their heap TIDs */
+	bool	   *deleted;
+} DuplicateChain;
+
+static void
+collect_chain(void *arg, const ItemPointerData *tid, const HnswDuplicateTupleData *dup)
+{
+	DuplicateChain *chain = (DuplicateChain *) arg;
+
+	if (chain->n == chain->cap)
+	{
+		chain->cap = Max(chain->cap * 2, 16);
+		chain->tids = repalloc_huge(chain->tids, sizeof(ItemPointerData) * chain->cap);
+		chain->next = repalloc_huge(chain->next, sizeof(ItemPointerData) * chain->cap);
+		chain->heaptids = repalloc_huge(chain->heaptids, sizeof(ItemPointerData) * chain->cap);
+		chain->deleted = repalloc_huge(chain->deleted, sizeof(bool) * chain->cap);
+	}
+	chain->tids[chain->n] = *tid;
+	chain->next[chain->n] = dup->next;
+	chain->heaptids[chain->n] = dup->heaptid;
+	chain->deleted[chain->n] = (dup->flags & HNSW_ELEMENT_DELETED) != 0;
+	chain->n++;
+}
+
+/* Set the chain link of the item at tid (element or duplicate) to next. */
+static void
+set_chain_link(Relation index, const ItemPointerData *tid, const ItemPointerData *next)
+{
+	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	Page		page;
+	HnswElementTuple tup;
+	VaWal		wal;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(&wal, index, false);
+	page = VaWalRegister(&wal, buf, false);
+	tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	if (ItemPointerEquals(&tup->duplicates, (ItemPointer) next))
+		VaWalAbort(&wal);
+	else
+	{
+		tup->duplicates = *next;
+		VaWalFinish(&wal);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * The element at owner is deleted but its duplicate item at dup is live:
+ * move dup's heap row into the element, which lives on, and delete dup (one
+ * WAL record for both pages, locked in block order).
+ */
+static void
+promote_duplicate(Relation index, const ItemPointerData *owner, const ItemPointerData *dup)
+{
+	BlockNumber oblk = ItemPointerGetBlockNumber(owner);
+	BlockNumber dblk = ItemPointerGetBlockNumber(dup);
+	Buffer		obuf = ReadBuffer(index, oblk);
+	Buffer		dbuf = oblk == dblk ? obuf : ReadBuffer(index, dblk);
+	Page		opage;
+	Page		dpage;
+	HnswElementTuple e;
+	HnswElementTuple d;
+	VaWal		wal;
+
+	LockBuffer(oblk <= dblk ? obuf : dbuf, BUFFER_LOCK_EXCLUSIVE);
+	if (dbuf != obuf)
+		LockBuffer(oblk <= dblk ? dbuf : obuf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(&wal, index, false);
+	opage = VaWalRegister(&wal, obuf, false);
+	dpage = dbuf == obuf ? opage : VaWalRegister(&wal, dbuf, false);
+	e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ItemPointerGetOffsetNumber(owner)));
+	d = (HnswElementTuple) PageGetItem(dpage, PageGetItemId(dpage, ItemPointerGetOffsetNumber(dup)));
+	e->heaptid = d->heaptid;
+	e->flags &= ~HNSW_ELEMENT_DELETED;
+	d->flags |= HNSW_ELEMENT_DELETED;
+	ItemPointerSetInvalid(&d->heaptid);
+	VaWalFinish(&wal);
+	if (dbuf != obuf)
+		UnlockReleaseBuffer(dbuf);
+	UnlockReleaseBuffer(obuf);
+}
+
+/*
+ * Take the deleted items off the element at owner's duplicate chain; if the
+ * element itself is deleted and a duplicate lives, that row moves into the
+ * element (promote_duplicate).  The links are rewritten front to back, and
+ * deleted items keep their own links until they are freed (after this), so
+ * a scan walking the chain meanwhile, or a crash halfway, always finds a
+ * chain that leads through every live item.  Caller holds the insert lock
+ * exclusively.
+ */
+static void
+repair_chain(Relation index, const ItemPointerData *owner, bool owner_deleted)
+{
+	DuplicateChain chain = {0};
+	ItemPointerData prev = *owner;
+	ItemPointerData prev_next;
+	Buffer		buf;
+	HnswElementTuple tup;
+	int			first_live = -1;
+
+	chain.cap = 16;
+	chain.tids = palloc(sizeof(ItemPointerData) * chain.cap);
+	chain.next = palloc(sizeof(ItemPointerData) * chain.cap);
+	chain.heaptids = palloc(sizeof(ItemPointerData) * chain.cap);
+	chain.deleted = palloc(sizeof(bool) * chain.cap);
+	HnswWalkDuplicates(index, owner, collect_chain, &chain);
+
+	for (int i = 0; i < chain.n && first_live < 0; i++)
+		if (!chain.deleted[i])
+			first_live = i;
+	if (owner_deleted && first_live >= 0)
+	{
+		promote_duplicate(index, owner, &chain.tids[first_live]);
+		chain.deleted[first_live] = true;
+	}
+
+	/* relink: each link skips to the next live item */
+	buf = ReadBuffer(index, ItemPointerGetBlockNumber(owner));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
+										 PageGetItemId(BufferGetPage(buf), ItemPointerGetOffsetNumber(owner)));
+	prev_next = tup->duplicates;
+	UnlockReleaseBuffer(buf);
+	for (int i = 0; i <= chain.n; i++)
+	{
+		ItemPointerData want;
+
+		if (i < chain.n && chain.deleted[i])
+			continue;
+		if (i < chain.n)
+			want = chain.tids[i];
+		else
+			ItemPointerSetInvalid(&want);
+		if (!ItemPointerEquals(&prev_next, &want))
+			set_chain_link(index, &prev, &want);
+		if (i < chain.n)
+		{
+			prev = chain.tids[i];
+			prev_next = chain.next[i];
+		}
+	}
+	pfree(chain.tids);
+	pfree(chain.next);
+	pfree(chain.heaptids);
+	pfree(chain.deleted);
+}
+
+/*
+ * Repair the duplicate chain of every element that has one (repair_chain).
+ * Caller holds the insert lock exclusively.
+ */
+static void
+repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	OffsetNumber owners[MaxOffsetNumber];
+	bool		deleted[MaxOffsetNumber];
+
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		int			n = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (!(tup->flags & (HNSW_ELEMENT_DUPLICATE | HNSW_ELEMENT_FREE)) &&
+				ItemPointerIsValid(&tup->duplicates))
+			{
+				deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
+				owners[n++] = off;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+		for (int i = 0; i < n; i++)
+		{
+			ItemPointerData owner;
+
+			ItemPointerSet(&owner, blkno, owners[i]);
+			repair_chain(index, &owner, deleted[i]);
+		}
+	}
 }
 
 /*
@@ -390,6 +595,9 @@ repair_graph(IndexVacuumInfo *info)
 	nblocks = RelationGetNumberOfBlocks(index);
 	ItemPointerSetInvalid(&best);
 
+	/* chains first: a deleted element with live duplicates lives on */
+	repair_duplicate_chains(index, info->strategy);
+
 	/* the deleted elements (no cost-delay sleeps while inserts wait) */
 	dead = HnswIdSetCreate(1024);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
@@ -413,7 +621,7 @@ repair_graph(IndexVacuumInfo *info)
 				if (ItemPointerEquals(&tid, &meta.entry_point))
 					entry_dead = true;
 			}
-			else if (tup->level > best_level)
+			else if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && tup->level > best_level)
 			{
 				best_level = tup->level;
 				best = tid;
