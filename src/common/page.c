@@ -1,7 +1,8 @@
 /*
  * page.c
  *	  Page helpers shared by the vectorann access methods: page
- *	  initialisation, new-buffer allocation and page sanity checks.
+ *	  initialisation, new-buffer allocation, page sanity checks and a
+ *	  metapage read that does not error.
  */
 #include "common/page.h"
 
@@ -39,4 +40,26 @@ VaCheckPage(Relation index, Buffer buf, uint16 page_id)
 						RelationGetRelationName(index),
 						BufferGetBlockNumber(buf)),
 				 errhint("Please REINDEX it.")));
+}
+
+bool
+VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
+{
+	Buffer		buf;
+	Page		page;
+	bool		ours;
+
+	if (RelationGetNumberOfBlocks(index) == 0)
+		return false;
+	buf = ReadBuffer(index, 0);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	ours = !PageIsNew(page) &&
+		PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
+		VaPageGetOpaque(page)->page_id == page_id &&
+		size <= (Size) (BLCKSZ - MAXALIGN(SizeOfPageHeaderData));
+	if (ours)
+		memcpy(meta, PageGetContents(page), size);
+	UnlockReleaseBuffer(buf);
+	return ours;
 }

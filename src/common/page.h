@@ -59,4 +59,13 @@ extern Buffer VaNewBuffer(Relation index, ForkNumber fork);
  */
 extern void VaCheckPage(Relation index, Buffer buf, uint16 page_id);
 
+/*
+ * Copy size bytes of the metapage contents (block 0) of index into *meta,
+ * if the index has a block 0 that is a page of ours with page_id; returns
+ * whether it did.  Never errors on a damaged page, for callers such as the
+ * planner's cost estimate that can do without (the AM still checks magic
+ * and version).
+ */
+extern bool VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size);
+
 #endif							/* VA_PAGE_H */

@@ -11,6 +11,8 @@
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "common/cost.h"
+#include "common/page.h"
 #include "common/validate.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -118,15 +120,52 @@ HnswGetIndexOps(Relation index)
 }
 
 /*
+ * The m the index's graph was built with (its metapage), or the reloption
+ * when the metapage cannot be read as ours: planning never errors on a
+ * damaged index.
+ */
+static double
+index_m(Oid indexoid)
+{
+	Relation	index = index_open(indexoid, NoLock);
+	HnswMetaPageData meta;
+	int			m = HnswGetM(index);
+
+	if (VaPeekMetaPage(index, VA_PAGE_ID_HNSW, &meta, sizeof(meta)) &&
+		meta.header.magic == HNSW_MAGIC && meta.header.version == HNSW_VERSION &&
+		meta.m >= HNSW_MIN_M && meta.m <= HNSW_MAX_M)
+		m = meta.m;
+	index_close(index, NoLock);
+	return m;
+}
+
+/* Elements one search with candidate list size ef evaluates in an index of n. */
+static double
+visited_per_search(double ef, double m, double n)
+{
+	return Min(ef * 2.0 * m + log(n) * m, n);
+}
+
+/*
  * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise a search evaluates about ef_search * 2m
- * elements on layer 0 plus a few per upper layer, each one page access and
- * one distance; pages are charged at random_page_cost only for the share of
- * the index that does not fit effective_cache_size.  With an iterative scan
- * and a WHERE filter of selectivity s the scan goes on until about 1/s times
- * as many candidates were seen (bounded by hnsw.max_scan_tuples), so the
- * cost grows accordingly and a selective btree path can win.  All work
- * happens before the first row, so startup cost equals total cost.
+ * (disable_cost).  Otherwise, with n elements and the index's m, a search
+ * with candidate list size ef evaluates about min(n, 2m ef + m ln n)
+ * elements (2m neighbours of each of ef candidates on layer 0, m per upper
+ * layer), each one distance and one element access: cpu_index_tuple_cost +
+ * 2 cpu_operator_cost, plus random_page_cost for the share of the index
+ * that does not fit effective_cache_size.  A search returns about ef rows,
+ * of which the WHERE clauses the index does not check keep a share s; the
+ * query wants k of them (the LIMIT).
+ *   - hnsw.iterative_scan off: one search with ef = hnsw.ef_search.
+ *   - iterative: searches with ef = ef_search, 2 ef_search, 4 ef_search ...
+ *     (scan.c) until ef s >= k or ef reaches hnsw.max_scan_tuples; the cost
+ *     is the sum over those searches, so it grows about as k / s.
+ * If the last search's ef s is still below k (and ef below n: a search
+ * that sees every element returns all there is), the path cannot fill the
+ * LIMIT: it is charged an exact plan's cost on top of its own
+ * (VaEstimateDemand), so any exact plan the planner can use wins.  All work
+ * happens before the first row, so startup cost equals total cost; the
+ * planner adds the heap fetches (about k / s rows under a LIMIT).
  */
 static void
 hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -136,10 +175,13 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
-	double		m = HNSW_DEFAULT_M;
+	double		m;
+	double		ef;
+	double		max_ef;
 	double		visited;
 	double		uncached;
 	double		spc_random_page_cost;
+	VaScanDemand demand;
 	Cost		cost;
 
 	*indexCorrelation = 0;
@@ -152,22 +194,29 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
-	visited = hnsw_ef_search * 2.0 * m + log(tuples) * m;
-	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF && index->rel->baserestrictinfo != NIL)
-	{
-		Selectivity s = clauselist_selectivity(root, index->rel->baserestrictinfo,
-											   index->rel->relid, JOIN_INNER, NULL);
-		double		growth = Min(1.0 / Max(s, 1e-6),
-								 (double) hnsw_max_scan_tuples / hnsw_ef_search);
+	m = index_m(index->indexoid);
+	VaEstimateDemand(root, path, &demand);
 
-		visited *= Max(growth, 1.0);
+	ef = hnsw_ef_search;
+	visited = visited_per_search(ef, m, tuples);
+	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF)
+	{
+		/* ef stops growing once a search reaches every element */
+		max_ef = Min((double) hnsw_max_scan_tuples, tuples);
+		while (ef * demand.filter < demand.wanted && ef < max_ef)
+		{
+			ef = Min(ef * 2.0, (double) hnsw_max_scan_tuples);
+			visited += visited_per_search(ef, m, tuples);
+		}
 	}
-	visited = Min(visited, tuples);
+
+	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	cost = visited * (cpu_index_tuple_cost + 2 * cpu_operator_cost) +
 		visited * uncached * spc_random_page_cost;
+	if (ef < tuples && ef * demand.filter < demand.wanted)
+		cost += demand.exact;
 
 	*indexStartupCost = cost;
 	*indexTotalCost = cost;

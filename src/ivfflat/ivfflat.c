@@ -10,6 +10,8 @@
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "common/cost.h"
+#include "common/page.h"
 #include "common/validate.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -139,13 +141,44 @@ IvfflatCheckVectorSize(Size vector_size)
 }
 
 /*
+ * The number of lists the index has (its metapage: fewer than the option
+ * when the table had fewer rows), or the lists option when the metapage
+ * cannot be read as ours or the index has none: planning never errors on a
+ * damaged index.
+ */
+static double
+index_lists(Oid indexoid)
+{
+	Relation	index = index_open(indexoid, NoLock);
+	IvfflatMetaPageData meta;
+	int			lists = IvfflatGetLists(index);
+
+	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta)) &&
+		meta.header.magic == IVFFLAT_MAGIC && meta.header.version == IVFFLAT_VERSION &&
+		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
+		lists = meta.nlists;
+	index_close(index, NoLock);
+	return lists;
+}
+
+/*
  * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise a scan computes one distance per list to pick
- * the probes nearest, then reads probes/lists of the list pages and
- * computes one distance per row on them; list pages are charged at
+ * (disable_cost).  Otherwise a scan of an index of n rows in L lists
+ * computes one distance per list to rank them, then reads the p nearest
+ * lists whole, n p / L rows: per row one distance (2 cpu_operator_cost)
+ * and cpu_index_tuple_cost, and p / L of the index's pages at
  * random_page_cost for the share of the index that does not fit
- * effective_cache_size.  All work happens before the first row, so startup
- * cost equals total cost.
+ * effective_cache_size.  The WHERE clauses the index does not check keep a
+ * share s of the rows it returns; the query wants k (the LIMIT).
+ *   - ivfflat.iterative_scan off: p = ivfflat.probes.
+ *   - iterative: rounds of ivfflat.probes lists until the lists read hold
+ *     k / s rows, at most max(probes, ivfflat.max_probes) lists: p is the
+ *     smallest multiple of probes (or that bound) with n p s / L >= k, so
+ *     the cost grows about as k / s.
+ * If n p s / L is still below k (and p below L), the path cannot fill the
+ * LIMIT: it is charged an exact plan's cost on top of its own
+ * (VaEstimateDemand), so any exact plan the planner can use wins.  All work
+ * happens before the first row, so startup cost equals total cost.
  */
 static void
 ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -156,10 +189,12 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		lists;
+	double		probes;
+	double		per_list;
 	double		ratio;
 	double		uncached;
 	double		spc_random_page_cost;
-	Relation	rel;
+	VaScanDemand demand;
 	Cost		cost;
 
 	*indexCorrelation = 0;
@@ -172,17 +207,28 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	rel = index_open(index->indexoid, NoLock);
-	lists = IvfflatGetLists(rel);
-	index_close(rel, NoLock);
+	lists = index_lists(index->indexoid);
+	VaEstimateDemand(root, path, &demand);
+
+	per_list = tuples / lists;
+	probes = Min((double) ivfflat_probes, lists);
+	if (ivfflat_iterative_scan != IVFFLAT_ITERATIVE_SCAN_OFF)
+	{
+		double		max_probes = Max(probes, Min((double) ivfflat_max_probes, lists));
+
+		while (probes * per_list * demand.filter < demand.wanted && probes < max_probes)
+			probes = Min(probes + ivfflat_probes, max_probes);
+	}
+	ratio = probes / lists;
 
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
-	ratio = Min((double) ivfflat_probes / lists, 1.0);
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	cost = (lists + tuples * ratio) * 2 * cpu_operator_cost +
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * uncached * spc_random_page_cost;
+	if (probes < lists && probes * per_list * demand.filter < demand.wanted)
+		cost += demand.exact;
 
 	*indexStartupCost = cost;
 	*indexTotalCost = cost;

@@ -1,0 +1,41 @@
+/*
+ * cost.h
+ *	  What the cost estimates of the vectorann access methods share: how
+ *	  many rows an ordered index scan must produce, how many of its rows a
+ *	  WHERE filter keeps, and what an exact plan would cost instead.
+ */
+#ifndef VA_COST_H
+#define VA_COST_H
+
+#include "vectorann.h"
+
+#include "nodes/pathnodes.h"
+
+typedef struct VaScanDemand
+{
+	double		wanted;			/* rows the query needs from the scan: the
+								 * LIMIT (plus OFFSET), at most the rows that
+								 * pass the filter; all of those without a
+								 * LIMIT */
+	Selectivity filter;			/* share of the index's rows that the quals
+								 * not handled by the index keep (1: none) */
+	Cost		exact;			/* what an exact plan costs at most: read the
+								 * whole table, filter, compute every kept
+								 * row's distance, top-k sort */
+} VaScanDemand;
+
+/*
+ * Fill *demand for the ordered index path (amcostestimate's arguments).
+ * The LIMIT comes from root->limit_tuples (set by the planner for a query
+ * with a constant LIMIT and no grouping, aggregates or DISTINCT); the
+ * filter selectivity is that of the index's restriction clauses
+ * (indrestrictinfo: the WHERE clauses not implied by a partial index's
+ * predicate) minus its index clauses.  The exact-plan cost is at least the
+ * planner's own estimate of a sequential scan plus a top-k sort, so an
+ * index path charged it on top of its own cost costs more than that plan
+ * and any cheaper exact one, yet still wins when they are all disabled
+ * (enable_seqscan = off and no other index).  No errors.
+ */
+extern void VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *demand);
+
+#endif							/* VA_COST_H */
