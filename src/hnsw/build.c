@@ -479,7 +479,7 @@ mem_insert(HnswBuildState *bs, int i)
 /*
  * Give every element a way in.  Pruning a full list can drop the only link
  * to an element, which searches then can never reach (a few in ten thousand
- * on real data).  Breadth first from the entry point over all layers; each
+ * on real data).  Breadth first from the entry point over layer 0 (see HnswComputeReach); each
  * element not reached gets a layer-0 link from the first reached element in
  * its own layer-0 list (or, when its whole list is cut off too, from the
  * nearest elements a search from the entry point finds), the first that
@@ -506,7 +506,7 @@ repair_unreachable(HnswBuildState *bs)
 	queue = palloc(sizeof(int32) * n);
 	cands = palloc(sizeof(int32) * cap0);
 	for (int i = 0; i < n; i++)
-		for (int s = 0; s < HnswSlotCount(bs->elements[i].level, bs->m); s++)
+		for (int s = 0; s < cap0; s++)
 			if (element_slots(bs, i)[s] >= 0)
 				indegree[element_slots(bs, i)[s]]++;
 
@@ -523,9 +523,8 @@ repair_unreachable(HnswBuildState *bs)
 		while (head < tail)
 		{
 			int			q = queue[head++];
-			BuildElement *e = &bs->elements[q];
 
-			for (int s = 0; s < HnswSlotCount(e->level, bs->m); s++)
+			for (int s = 0; s < cap0; s++)
 			{
 				int32		t = element_slots(bs, q)[s];
 

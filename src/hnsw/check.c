@@ -369,8 +369,8 @@ check_duplicates(CheckState *cs)
 
 /*
  * Pass 4: the entry point, then reachability: breadth first from the entry
- * point over the links of every layer.  An element no link leads to can
- * never be returned by a search.
+ * point over the layer-0 links (HnswComputeReach).  An element no such
+ * chain of links leads to is never returned by a search.
  */
 static void
 check_entry_and_reach(CheckState *cs)

@@ -693,9 +693,11 @@ well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
 
 /*
  * Which elements of index can a search reach?  Numbers every item as
- * base[block] + offset - 1, counts each element's in-links from live
- * elements (all layers) and
- * marks breadth first from the entry point over the links of every layer.
+ * base[block] + offset - 1, counts each element's layer-0 in-links from
+ * live elements and marks breadth first from the entry point over the
+ * layer-0 links: a search ends on layer 0, and an iterative scan finds only
+ * what layer-0 links lead to (an element linked only on upper layers is
+ * passed through on the way down, never returned by a wide search).
  * Links to missing items and items that are not well-formed elements are
  * ignored (hnsw_check reports them).  Pages that are not ours count as
  * empty.  Reads every page twice; allocations in the current context.
@@ -758,7 +760,7 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 			if (tup->flags & HNSW_ELEMENT_DELETED)
 				continue;
 			slots = HnswElementNeighbours(tup);
-			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
 			{
 				int64		n = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
 
@@ -792,7 +794,7 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 			ItemPointerData *slots = HnswElementNeighbours(tup);
 
-			for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
+			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
 			{
 				int64		t = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
 
