@@ -21,7 +21,8 @@ SELECT '[]'::halfvec;
 SELECT '[NaN]'::halfvec;
 SELECT '[1,-inf]'::halfvec;
 SELECT '[1e39]'::halfvec;
-SELECT '[1e-50]'::halfvec;
+SELECT '[1e-50,70000]'::halfvec;
+-- (a number too small for a half is not an error: it reads as 0, halfvec_io)
 SELECT '[65520]'::halfvec;
 SELECT '[-70000]'::halfvec;
 SELECT '[1,2,1e10]'::halfvec;
@@ -51,6 +52,8 @@ SELECT vector_to_halfvec('[-65520]', -1, false);
 SELECT ARRAY[1,100000]::halfvec;
 SELECT ARRAY[1e5]::float8[]::halfvec;
 SELECT ARRAY[1e39]::float8[]::halfvec;
+SELECT ARRAY[1e-50,1e5]::numeric[]::halfvec;
+SELECT ARRAY[1e39]::numeric[]::halfvec;
 SELECT ARRAY['NaN']::real[]::halfvec;
 SELECT ARRAY['Infinity']::numeric[]::halfvec;
 SELECT ARRAY[1,NULL]::halfvec;

@@ -32,8 +32,9 @@ SELECT '[Infinity]'::vector;
 SELECT '[1,-inf]'::vector;
 SELECT '[1e39]'::vector;
 SELECT '[-1e39]'::vector;
-SELECT '[1e-50]'::vector;
 SELECT '[3.5e38]'::vector;
+SELECT '[1e-50,1e39]'::vector;
+-- (a number too small for a float4 is not an error: it reads as 0, vector_io)
 
 -- too many dimensions, through text and arrays
 SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector;
@@ -70,10 +71,12 @@ SELECT ARRAY[1, 'Infinity']::real[]::vector;
 SELECT ARRAY['-Infinity']::float8[]::vector;
 SELECT ARRAY['NaN']::float8[]::vector;
 SELECT ARRAY[1e39]::float8[]::vector;
-SELECT ARRAY[1e-50]::float8[]::vector;
+SELECT ARRAY[1e-50,-3.5e38]::float8[]::vector;
 SELECT ARRAY['NaN']::numeric[]::vector;
 SELECT ARRAY['Infinity']::numeric[]::vector;
+SELECT ARRAY['-Infinity']::numeric[]::vector;
 SELECT ARRAY[1e39]::numeric[]::vector;
+SELECT ARRAY[1e-50,-3.5e38]::numeric[]::vector;
 SELECT array_to_vector(ARRAY['a']::text[]::integer[], -1, false);
 
 -- different dimensions
@@ -178,7 +181,8 @@ SELECT q, va_err_state(q) FROM (VALUES
 	('SELECT ARRAY[1,NULL]::vector'),
 	('SELECT ''{{1},{2}}''::real[]::vector'),
 	('SELECT ''[1]''::vector <-> ''[1,2]'''),
-	('SELECT ''[3e38]''::vector + ''[3e38]''')) t(q);
+	('SELECT ''[3e38]''::vector + ''[3e38]'''),
+	('SELECT ARRAY[1e39]::numeric[]::vector')) t(q);
 DROP FUNCTION va_err_state(text);
 
 -- nothing above crashed the backend

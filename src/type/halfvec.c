@@ -369,35 +369,13 @@ halfvec_to_vector(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/* One array element of element type elemtype as a float4, or ERROR. */
-static float
-array_element_to_float(Datum d, Oid elemtype)
-{
-	switch (elemtype)
-	{
-		case INT4OID:
-			return (float) DatumGetInt32(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case FLOAT8OID:
-			return DatumGetFloat4(DirectFunctionCall1(dtof, d));
-		case NUMERICOID:
-			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("cannot cast an array of %s to halfvec",
-							format_type_be(elemtype))));
-	}
-	return 0.0f;				/* keep the compiler quiet */
-}
-
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
  *					integer, boolean) RETURNS halfvec
  *
  * Cast of a one-dimensional array without nulls to halfvec(typmod): each
- * element to float4 (the core casts), then rounded to the nearest half.
+ * element to float4 (VaArrayElementToFloat), then rounded to the nearest
+ * half; a value too small for a half becomes a zero of its sign.
  * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
  * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
  */
@@ -433,7 +411,7 @@ array_to_halfvec(PG_FUNCTION_ARGS)
 
 	result = InitHalfVector(nelems);
 	for (int i = 0; i < nelems; i++)
-		result->x[i] = float_to_half_checked(array_element_to_float(elems[i], elemtype));
+		result->x[i] = float_to_half_checked(VaArrayElementToFloat(elems[i], elemtype, "halfvec"));
 
 	pfree(elems);
 	pfree(nulls);

@@ -147,9 +147,11 @@ invalid_vector_text(const char *typname, const char *str, const char *detail)
  * Parse "[x1,x2,...,xn]", the text form of vector and halfvec, into a
  * palloc'd array of n floats (*dim = n).  Whitespace may surround the
  * brackets, commas and numbers; each number is anything strtof() accepts
- * whole.  1 <= n <= VA_MAX_DIM; every value must be finite and in float4
- * range (denormals are kept, values that underflow to zero are rejected, as
- * for type real).  Errors name typname: INVALID_TEXT_REPRESENTATION for
+ * whole.  1 <= n <= VA_MAX_DIM; every value must be finite and at most
+ * FLT_MAX in magnitude after rounding (subnormals are kept; a number too
+ * small even for a subnormal becomes a zero of its sign, as in pgvector,
+ * where type real would reject it).  Errors name typname:
+ * INVALID_TEXT_REPRESENTATION for
  * malformed text, NUMERIC_VALUE_OUT_OF_RANGE, DATA_EXCEPTION (NaN,
  * infinity, empty), PROGRAM_LIMIT_EXCEEDED (too many dimensions).
  */
@@ -187,7 +189,8 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 		val = strtof(p, &end);
 		if (end == p)
 			invalid_vector_text(typname, str, "Expected a number.");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+		/* ERANGE with a zero or subnormal result is underflow: keep it */
+		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%s\" is out of range for type %s",
@@ -428,38 +431,62 @@ vector_send(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* One array element of element type elemtype as a finite float4, or ERROR. */
-static float
-array_element_to_float(Datum d, Oid elemtype)
+/*
+ * One array element d of type elemtype as a float4 (see vector.h): int4
+ * rounds to nearest; float8 rounds to nearest, an overflow is an ERROR
+ * (NUMERIC_VALUE_OUT_OF_RANGE, worded as for text input) and an underflow
+ * a zero of its sign; numeric is read from its decimal text in one rounding
+ * step, like type real's input, but keeps subnormals and underflows to zero
+ * instead of failing.  NaN and infinities pass through.  Any other
+ * elemtype: DATATYPE_MISMATCH naming typname.
+ */
+float
+VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname)
 {
-	float		f;
-
 	switch (elemtype)
 	{
 		case INT4OID:
-			/* every int4 is finite; large ones round to the nearest float */
-			f = (float) DatumGetInt32(d);
-			break;
+			return (float) DatumGetInt32(d);
 		case FLOAT4OID:
-			f = DatumGetFloat4(d);
-			break;
+			return DatumGetFloat4(d);
 		case FLOAT8OID:
-			/* the core float8 -> real cast: ERROR on overflow or underflow */
-			f = DatumGetFloat4(DirectFunctionCall1(dtof, d));
-			break;
+			{
+				double		v = DatumGetFloat8(d);
+				float		f = (float) v;
+
+				if (unlikely(isinf(f)) && !isinf(v))
+				{
+					char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+					double_to_shortest_decimal_buf(v, buf);
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("\"%s\" is out of range for type %s", buf, typname)));
+				}
+				return f;
+			}
 		case NUMERICOID:
-			/* the core numeric -> real cast: ERROR when out of range */
-			f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-			break;
+			{
+				char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, d));
+				float		f;
+
+				/* "NaN", "Infinity" and "-Infinity" read as themselves */
+				errno = 0;
+				f = strtof(text, NULL);
+				if (errno == ERANGE && isinf(f))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("\"%s\" is out of range for type %s", text, typname)));
+				pfree(text);
+				return f;
+			}
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("cannot cast an array of %s to vector",
-							format_type_be(elemtype))));
-			f = 0.0f;			/* keep the compiler quiet */
+					 errmsg("cannot cast an array of %s to %s",
+							format_type_be(elemtype), typname)));
 	}
-	check_element(f);
-	return f;
+	return 0.0f;				/* keep the compiler quiet */
 }
 
 /*
@@ -467,7 +494,8 @@ array_element_to_float(Datum d, Oid elemtype)
  *				   integer, boolean) RETURNS vector
  *
  * Cast of a one-dimensional array without nulls to vector(typmod), element
- * by element to float4.
+ * by element to float4 (VaArrayElementToFloat: a value too small for a
+ * float4 becomes a zero of its sign).
  * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
  * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
  */
@@ -504,7 +532,10 @@ array_to_vector(PG_FUNCTION_ARGS)
 
 	result = InitVector(nelems);
 	for (int i = 0; i < nelems; i++)
-		result->x[i] = array_element_to_float(elems[i], elemtype);
+	{
+		result->x[i] = VaArrayElementToFloat(elems[i], elemtype, "vector");
+		check_element(result->x[i]);
+	}
 
 	pfree(elems);
 	pfree(nulls);

@@ -27,8 +27,18 @@ extern Vector *InitVector(int dim);
 
 /*
  * Parse the "[x1,...,xn]" text of vector and halfvec into a palloc'd array
- * of n finite float4 values (1 <= n <= VA_MAX_DIM); errors name typname.
+ * of n finite float4 values (1 <= n <= VA_MAX_DIM); a number too small for
+ * a float4 becomes a zero of its sign; errors name typname.
  */
 extern float *VaParseVectorText(const char *str, const char *typname, int *dim);
+
+/*
+ * One element d of an integer[], real[], double precision[] or numeric[]
+ * array (elemtype) as a float4, rounded to nearest; a value too small for a
+ * float4 becomes a zero of its sign, one too large is an ERROR.  NaN and
+ * infinities pass through for the caller's element check.  Other element
+ * types are an ERROR naming typname, the cast's target.
+ */
+extern float VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname);
 
 #endif							/* VA_VECTOR_H */
