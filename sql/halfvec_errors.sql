@@ -85,10 +85,21 @@ SELECT subvector('[1,2,3]'::halfvec, 4, 1);
 SELECT subvector('[1,2,3]'::halfvec, 1, 0);
 SELECT subvector('[1,2,3]'::halfvec, 2147483647, 2147483647);
 
+-- avg states of other dimensions than the value: {0} alone takes any
+-- value, a state with sums (even with count 0) only its own dimensions
+SELECT halfvec_accum('{0,0}', '[1,2,3]');
+SELECT halfvec_accum('{2,1,1}', '[1,2,3]');
+SELECT avg(v) FROM (VALUES ('[1,2,3]'::halfvec), ('[1]')) t(v);
 -- bad avg states
 SELECT halfvec_avg('{}');
 SELECT halfvec_avg('{1,NULL}');
 SELECT halfvec_avg('{1,1e10}');
+SELECT halfvec_avg('{-2,1}');
+SELECT halfvec_avg('{2}');
+SELECT halfvec_accum('{}', '[1]');
+SELECT halfvec_accum('{{0}}', '[1]');
+SELECT halfvec_accum('{0,NULL}', '[1]');
+SELECT halfvec_accum('{1,Infinity}', '[1]');
 
 -- binary input through binary COPY of crafted bytes
 CREATE TABLE va_herr_raw (b bytea);
@@ -148,7 +159,9 @@ SELECT q, va_herr_state(q) FROM (VALUES
 	('SELECT array_fill(1::real, ARRAY[16001])::halfvec'),
 	('SELECT ''[1,2]''::halfvec(3)'),
 	('SELECT ''[1]''::halfvec <-> ''[1,2]'''),
-	('SELECT ''[60000]''::halfvec + ''[10000]''')) t(q);
+	('SELECT ''[60000]''::halfvec + ''[10000]'''),
+	('SELECT halfvec_accum(''{0,0}'', ''[1,2,3]'')'),
+	('SELECT halfvec_avg(''{}'')')) t(q);
 DROP FUNCTION va_herr_state(text);
 
 -- nothing above crashed the backend

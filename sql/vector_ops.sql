@@ -103,6 +103,9 @@ SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[2,2]'), ('[2,2]')) t(v);
 -- the avg state and its combine step (used by parallel aggregation)
 SELECT vector_accum('{0}', '[1,2]'), vector_accum(vector_accum('{0}', '[1,2]'), '[3,5]');
 SELECT vector_combine('{2,4,6}', '{1,1,1}'), vector_combine('{0}', '{1,5}'), vector_combine('{1,5}', '{0}');
+-- a state with sums but count 0 is a state of that many dimensions
+SELECT vector_accum('{0,0,0}', '[1,2]'), vector_combine('{0,0,0}', '{1,1,2}'), vector_combine('{0}', '{0}');
+SELECT vector_avg('{0,1,2}') IS NULL AS no_values, vector_avg('{0}') IS NULL AS initial;
 SELECT vector_avg('{4,2,6}'), vector_avg('{0}');
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;

@@ -9,6 +9,8 @@
 
 #include "vectorann.h"
 
+#include "utils/array.h"
+
 typedef struct Vector
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
@@ -40,5 +42,13 @@ extern float *VaParseVectorText(const char *str, const char *typname, int *dim);
  * types are an ERROR naming typname, the cast's target.
  */
 extern float VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname);
+
+/*
+ * The double precision[] state of avg(vector) and avg(halfvec):
+ * {count, sum_1, ..., sum_dims}, {0} before the first value.  Returns its
+ * elements and sets *dims (0 for that initial state); ERROR
+ * (DATA_EXCEPTION) for a malformed state, naming typname.
+ */
+extern float8 *VaAvgState(ArrayType *state, const char *typname, int *dims);
 
 #endif							/* VA_VECTOR_H */
