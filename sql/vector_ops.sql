@@ -60,6 +60,11 @@ SELECT '[1,2,3]'::vector <-> '[1,2,3]' AS l2_self, '[1,2,3]'::vector <+> '[1,2,3
 -- zero norm: cosine distance is NaN
 SELECT '[0,0]'::vector <=> '[1,2]' AS a, '[1,2]'::vector <=> '[0,0]' AS b,
        cosine_distance('[0,0]', '[0,0]') AS c;
+-- near the float4 limit the float8 sums stay finite (pgvector's overflow to
+-- Infinity, or NaN for the cosine)
+SELECT '[3e38]'::vector <-> '[-3e38]' AS l2, '[3e38]'::vector <#> '[3e38]' AS neg_ip,
+       '[3e38]'::vector <+> '[-3e38]' AS l1, '[3e38,1]'::vector <=> '[3e38,2]' AS cosine;
+
 -- operators commute
 SELECT oprname, oprcom::regoperator
 FROM pg_operator
