@@ -21,7 +21,8 @@ SELECT '[]'::halfvec;
 SELECT '[NaN]'::halfvec;
 SELECT '[1,-inf]'::halfvec;
 SELECT '[1e39]'::halfvec;
-SELECT '[1e-50]'::halfvec;
+SELECT '[1e-50,70000]'::halfvec;
+-- (a number too small for a half is not an error: it reads as 0, halfvec_io)
 SELECT '[65520]'::halfvec;
 SELECT '[-70000]'::halfvec;
 SELECT '[1,2,1e10]'::halfvec;
@@ -51,6 +52,8 @@ SELECT vector_to_halfvec('[-65520]', -1, false);
 SELECT ARRAY[1,100000]::halfvec;
 SELECT ARRAY[1e5]::float8[]::halfvec;
 SELECT ARRAY[1e39]::float8[]::halfvec;
+SELECT ARRAY[1e-50,1e5]::numeric[]::halfvec;
+SELECT ARRAY[1e39]::numeric[]::halfvec;
 SELECT ARRAY['NaN']::real[]::halfvec;
 SELECT ARRAY['Infinity']::numeric[]::halfvec;
 SELECT ARRAY[1,NULL]::halfvec;
@@ -82,10 +85,21 @@ SELECT subvector('[1,2,3]'::halfvec, 4, 1);
 SELECT subvector('[1,2,3]'::halfvec, 1, 0);
 SELECT subvector('[1,2,3]'::halfvec, 2147483647, 2147483647);
 
+-- avg states of other dimensions than the value: {0} alone takes any
+-- value, a state with sums (even with count 0) only its own dimensions
+SELECT halfvec_accum('{0,0}', '[1,2,3]');
+SELECT halfvec_accum('{2,1,1}', '[1,2,3]');
+SELECT avg(v) FROM (VALUES ('[1,2,3]'::halfvec), ('[1]')) t(v);
 -- bad avg states
 SELECT halfvec_avg('{}');
 SELECT halfvec_avg('{1,NULL}');
 SELECT halfvec_avg('{1,1e10}');
+SELECT halfvec_avg('{-2,1}');
+SELECT halfvec_avg('{2}');
+SELECT halfvec_accum('{}', '[1]');
+SELECT halfvec_accum('{{0}}', '[1]');
+SELECT halfvec_accum('{0,NULL}', '[1]');
+SELECT halfvec_accum('{1,Infinity}', '[1]');
 
 -- binary input through binary COPY of crafted bytes
 CREATE TABLE va_herr_raw (b bytea);
@@ -145,7 +159,9 @@ SELECT q, va_herr_state(q) FROM (VALUES
 	('SELECT array_fill(1::real, ARRAY[16001])::halfvec'),
 	('SELECT ''[1,2]''::halfvec(3)'),
 	('SELECT ''[1]''::halfvec <-> ''[1,2]'''),
-	('SELECT ''[60000]''::halfvec + ''[10000]''')) t(q);
+	('SELECT ''[60000]''::halfvec + ''[10000]'''),
+	('SELECT halfvec_accum(''{0,0}'', ''[1,2,3]'')'),
+	('SELECT halfvec_avg(''{}'')')) t(q);
 DROP FUNCTION va_herr_state(text);
 
 -- nothing above crashed the backend

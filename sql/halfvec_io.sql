@@ -13,8 +13,11 @@ SELECT '[65504,-65504,6.1035156e-05,5.9604645e-08]'::halfvec;
 -- 2049 lies halfway between the halves 2048 and 2050: ties to even;
 -- 65519 is still below the rounding midpoint to infinity
 SELECT '[2049,2051,65519,-65519]'::halfvec;
--- too small for a half: rounds to (signed) zero
+-- too small for a half: rounds to (signed) zero, also below the smallest
+-- float4 (1e-46 and less); 3e-08 is past half the smallest subnormal half
 SELECT '[1e-10,-1e-10,2.9e-08]'::halfvec;
+SELECT '[1e-46,1]'::halfvec, '[-1e-46,1]'::halfvec, '[1e-50,-1e-400,3e-08,-3e-08]'::halfvec;
+SELECT halfvec_send('[1e-46,-1e-46,-1e-10]');
 SELECT '[-0,0]'::halfvec;
 
 -- text round trips exactly
@@ -58,6 +61,12 @@ SELECT '[1,2,3]'::vector(3)::halfvec(3), '[1,2,3]'::halfvec(3)::vector(3);
 SELECT ARRAY[1,2,3]::halfvec, ARRAY[1.5,2.25,-3]::real[]::halfvec,
        ARRAY[0.1,1e-8]::double precision[]::halfvec, ARRAY[1.5,2.5]::numeric[]::halfvec;
 SELECT ARRAY[1,2,3]::halfvec(3), '[0:1]={7,8}'::real[]::halfvec;
+-- values too small for a half become zeros of their sign, from every source
+SELECT '{1e-46,-1e-46,1}'::float8[]::halfvec AS from_double,
+       '{1e-46,-1e-46,1}'::numeric[]::halfvec AS from_numeric,
+       '{1e-8,-1e-8,1e-45}'::real[]::halfvec AS from_real,
+       '[1e-8,-1e-8,1e-45]'::vector::halfvec AS from_vector,
+       '{1:1e-8,2:-1e-45,3:1}/3'::sparsevec::halfvec AS from_sparsevec;
 SELECT array_to_halfvec(ARRAY[1,2], 2, true), array_to_halfvec(ARRAY[1,2]::real[], -1, false);
 SELECT '[1,2.5,0.1]'::halfvec::real[], halfvec_to_float4('[5,6]', -1, false);
 SELECT pg_typeof('[1]'::halfvec::real[]);

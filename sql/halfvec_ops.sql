@@ -96,6 +96,8 @@ SELECT sum(v), avg(v) FROM va_hops_agg WHERE false;
 SELECT pg_typeof(sum(v)), pg_typeof(avg(v)) FROM va_hops_agg WHERE g = 1;
 SELECT halfvec_accum('{0}', '[1,2]'), halfvec_accum(halfvec_accum('{0}', '[1,2]'), '[3,5]');
 SELECT halfvec_avg('{4,2,6}'), halfvec_avg('{0}');
+-- a state with sums but count 0 is a state of that many dimensions
+SELECT halfvec_accum('{0,0,0}', '[1,2]'), halfvec_avg('{0,1,2}') IS NULL AS no_values;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;

@@ -22,10 +22,14 @@ SELECT '{1.5:1}/3'::sparsevec;
 SELECT '{1:1}/3.0'::sparsevec;
 SELECT '{1:1}/+3'::sparsevec;
 
--- unsorted, duplicate and out-of-range indices
-SELECT '{2:1,1:1}/3'::sparsevec;
+-- duplicate and out-of-range indices (in any order; an index with a zero
+-- value counts too; any order is fine otherwise: sparsevec_io)
 SELECT '{1:1,1:2}/3'::sparsevec;
 SELECT '{1:0,1:2}/3'::sparsevec;
+SELECT '{2:0,2:0}/3'::sparsevec;
+SELECT '{3:1,1:1,2:2,1:5}/3'::sparsevec;
+SELECT '{3:1,1:1}/2'::sparsevec;
+SELECT '{1:1,5:0}/3'::sparsevec;
 SELECT '{0:1}/3'::sparsevec;
 SELECT '{-1:1}/3'::sparsevec;
 SELECT '{4:1}/3'::sparsevec;
@@ -42,7 +46,8 @@ SELECT '{}/99999999999999999999999'::sparsevec;
 SELECT '{1:NaN}/3'::sparsevec;
 SELECT '{1:inf}/3'::sparsevec;
 SELECT '{1:1e39}/3'::sparsevec;
-SELECT '{1:1e-50}/3'::sparsevec;
+SELECT '{2:1e-50,1:1e39}/3'::sparsevec;
+-- (a value too small for a float4 is not an error: it reads as 0, sparsevec_io)
 
 -- too many non-zeros (zeros do not count)
 SELECT ('{' || string_agg(i || ':1', ',') || '}/20000')::sparsevec FROM generate_series(1, 16001) i;
@@ -67,6 +72,8 @@ SELECT '{}'::real[]::sparsevec;
 SELECT '{{1}}'::real[]::sparsevec;
 SELECT ARRAY['NaN']::real[]::sparsevec;
 SELECT ARRAY[1e39]::float8[]::sparsevec;
+SELECT ARRAY[1e-50,1e39]::numeric[]::sparsevec;
+SELECT ARRAY['NaN']::numeric[]::sparsevec;
 
 -- different dimensions
 SELECT '{}/3'::sparsevec <-> '{}/2';

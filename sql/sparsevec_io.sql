@@ -9,6 +9,17 @@ SELECT '{1:0,2:-0}/2'::sparsevec AS zeros_dropped;
 SELECT '{1:0.1,1000000000:1e-45}/1000000000'::sparsevec AS largest;
 SELECT '{01:1,002:2}/0003'::sparsevec AS leading_zeros;
 
+-- indices in any order: sorted, each value staying with its index
+SELECT '{2:1,1:1}/2'::sparsevec, '{3:1,1:2,2:3}/3'::sparsevec;
+SELECT '{5:-1, 2:0, 1:3}/5'::sparsevec AS zero_dropped, '{9:9,1:1}/9'::sparsevec(9) AS with_typmod;
+SELECT sparsevec_send('{3:3,1:1}/3') = sparsevec_send('{1:1,3:3}/3') AS same_bits;
+SELECT ('{' || string_agg(i || ':' || i, ',' ORDER BY i DESC) || '}/1000')::sparsevec
+       = ('{' || string_agg(i || ':' || i, ',' ORDER BY i) || '}/1000')::sparsevec AS reversed_equal
+FROM generate_series(1, 1000) i;
+
+-- a value too small for a float4 reads as zero and is dropped like one
+SELECT '{1:1e-46,2:1}/2'::sparsevec, '{2:-1e-46}/2'::sparsevec, '{1:8e-46}/1'::sparsevec;
+
 -- text round trips exactly
 SELECT v::text::sparsevec = v AS same_value, sparsevec_send(v::text::sparsevec) = sparsevec_send(v) AS same_bits
 FROM (VALUES ('{1:0.1,5:-3.4028235e+38,6:1e-45}/6'::sparsevec), ('{}/7'::sparsevec)) t(v);
@@ -34,6 +45,10 @@ SELECT vector_to_sparsevec('[1,0]', 2, true), halfvec_to_sparsevec('[0,3]', -1, 
        sparsevec_to_vector('{2:3}/2', 2, true), sparsevec_to_halfvec('{2:3}/2', -1, false);
 SELECT ARRAY[0,1,0,2]::sparsevec, ARRAY[0,1.5]::real[]::sparsevec, ARRAY[0.25,0]::float8[]::sparsevec,
        ARRAY[0,0,3]::numeric[]::sparsevec, ARRAY[0,0]::sparsevec(2);
+-- values too small for a float4 are zeros, dropped
+SELECT '{1e-46,-1e-46,1}'::float8[]::sparsevec AS from_double,
+       '{1e-46,-1e-46,1}'::numeric[]::sparsevec AS from_numeric,
+       '[-0,1]'::vector::sparsevec AS from_vector;
 SELECT array_to_sparsevec(ARRAY[1,0], 2, true);
 -- round trips through the dense types
 SELECT ('[1,0,-2.5,0,1e-45]'::vector::sparsevec::vector) = '[1,0,-2.5,0,1e-45]'::vector AS vector_round_trip,

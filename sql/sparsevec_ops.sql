@@ -59,6 +59,10 @@ FROM (SELECT ARRAY(SELECT (floor(random() * 3) * floor(random() * 9 - 4))::int F
 SELECT oprname, oprcom::regoperator FROM pg_operator
 WHERE oprleft = 'sparsevec'::regtype AND oprname IN ('<->', '<#>', '<=>', '<+>', '=', '<') ORDER BY oprname;
 
+-- near the float4 limit the float8 sums stay finite
+SELECT '{1:3e38}/1'::sparsevec <-> '{1:-3e38}/1' AS l2, '{1:3e38}/1'::sparsevec <#> '{1:3e38}/1' AS neg_ip,
+       '{1:3e38}/1'::sparsevec <+> '{1:-3e38}/1' AS l1, '{1:3e38,2:1}/2'::sparsevec <=> '{1:3e38,2:2}/2' AS cosine;
+
 -- norms
 SELECT l2_norm('{1:3,5:4}/5'::sparsevec), l2_norm('{}/5'::sparsevec);
 SELECT l2_normalize('{1:3,5:4}/5'::sparsevec), l2_normalize('{}/5'::sparsevec),

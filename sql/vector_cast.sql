@@ -13,6 +13,15 @@ SELECT ARRAY[1,2,3]::vector(3);
 SELECT array_to_vector(ARRAY[1,2], 2, true);
 SELECT array_to_vector(ARRAY[1,2]::real[], -1, false);
 
+-- values too small for a float4 become zeros of their sign, values that
+-- round to the largest float4 are kept (casts from double precision[] and
+-- numeric[]; a real[] cannot hold them)
+SELECT '{1e-46,-1e-46,1}'::float8[]::vector AS from_double,
+       '{1e-46,-1e-46,1}'::numeric[]::vector AS from_numeric;
+SELECT ARRAY[1e-46,-1e-46]::numeric[]::vector::float8[] AS signed_zeros,
+       ARRAY[1e-45,3.4028235e38,-3.40282356e38]::numeric[]::vector AS extremes;
+SELECT ARRAY[3.4028235e38,1.401298464324817e-45]::float8[]::vector AS extremes;
+
 -- non-1 lower bound arrays are fine, only the elements count
 SELECT '[0:2]={7,8,9}'::real[]::vector;
 

@@ -32,8 +32,9 @@ SELECT '[Infinity]'::vector;
 SELECT '[1,-inf]'::vector;
 SELECT '[1e39]'::vector;
 SELECT '[-1e39]'::vector;
-SELECT '[1e-50]'::vector;
 SELECT '[3.5e38]'::vector;
+SELECT '[1e-50,1e39]'::vector;
+-- (a number too small for a float4 is not an error: it reads as 0, vector_io)
 
 -- too many dimensions, through text and arrays
 SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector;
@@ -70,10 +71,12 @@ SELECT ARRAY[1, 'Infinity']::real[]::vector;
 SELECT ARRAY['-Infinity']::float8[]::vector;
 SELECT ARRAY['NaN']::float8[]::vector;
 SELECT ARRAY[1e39]::float8[]::vector;
-SELECT ARRAY[1e-50]::float8[]::vector;
+SELECT ARRAY[1e-50,-3.5e38]::float8[]::vector;
 SELECT ARRAY['NaN']::numeric[]::vector;
 SELECT ARRAY['Infinity']::numeric[]::vector;
+SELECT ARRAY['-Infinity']::numeric[]::vector;
 SELECT ARRAY[1e39]::numeric[]::vector;
+SELECT ARRAY[1e-50,-3.5e38]::numeric[]::vector;
 SELECT array_to_vector(ARRAY['a']::text[]::integer[], -1, false);
 
 -- different dimensions
@@ -109,10 +112,31 @@ SELECT subvector('[1,2,3]', 2, -5);
 SELECT subvector('[1,2,3]', 2147483647, 2147483647);
 SELECT subvector('[1,2,3]', -2147483648, 2);
 
+-- avg states of other dimensions than the value: {0} alone takes any
+-- value, a state with sums (even with count 0) only its own dimensions
+SELECT vector_accum('{0,0}', '[1,2,3]');
+SELECT vector_accum('{2,1,1}', '[1,2,3]');
+SELECT vector_accum('{2,1,1,1,1}', '[1,2,3]');
+SELECT vector_combine('{0,1}', '{1,1,2}');
+SELECT vector_combine('{1,1,2}', '{0,5}');
+SELECT avg(v) FROM (VALUES ('[1,2,3]'::vector), ('[1]')) t(v);
 -- bad avg states
 SELECT vector_avg('{}');
 SELECT vector_avg('{{1,2}}');
 SELECT vector_avg('{1,NULL}');
+SELECT vector_accum('{}', '[1]');
+SELECT vector_accum('{{0}}', '[1]');
+SELECT vector_accum('{NULL}', '[1]');
+SELECT vector_accum('{0,NULL}', '[1]');
+SELECT vector_accum('{-1,1}', '[1]');
+SELECT vector_accum('{1}', '[1]');
+SELECT vector_accum('{NaN,1}', '[1]');
+SELECT vector_combine('{0}', '{NULL}');
+SELECT vector_combine('{1,Infinity}', '{0}');
+SELECT vector_avg('{NaN,1}');
+SELECT vector_avg('{1,NaN}');
+SELECT vector_avg('{2}');
+SELECT vector_avg(array_fill(1::float8, ARRAY[16002]));
 
 -- binary input: craft the bytes as bytea, binary-COPY them out, read them
 -- back into a vector column (binary COPY passes each field to vector_recv)
@@ -178,7 +202,10 @@ SELECT q, va_err_state(q) FROM (VALUES
 	('SELECT ARRAY[1,NULL]::vector'),
 	('SELECT ''{{1},{2}}''::real[]::vector'),
 	('SELECT ''[1]''::vector <-> ''[1,2]'''),
-	('SELECT ''[3e38]''::vector + ''[3e38]''')) t(q);
+	('SELECT ''[3e38]''::vector + ''[3e38]'''),
+	('SELECT ARRAY[1e39]::numeric[]::vector'),
+	('SELECT vector_accum(''{0,0}'', ''[1,2,3]'')'),
+	('SELECT vector_accum(''{NULL}'', ''[1]'')')) t(q);
 DROP FUNCTION va_err_state(text);
 
 -- nothing above crashed the backend

@@ -16,6 +16,11 @@ SELECT '[0.333333333333,123456789,1e10,1e-10]'::vector;
 SELECT '[-0,0,-1e-45,1.4e-45]'::vector;
 SELECT '[1.00000001,16777217,0.30000001192092896]'::vector;
 
+-- a number too small even for a subnormal float4 becomes a zero of its sign
+-- (as in pgvector; type real rejects it); 8e-46 still rounds up to 1e-45
+SELECT '[1e-46,1]'::vector, '[-1e-46,1]'::vector, '[1e-50,-1e-400,8e-46,-7e-46]'::vector;
+SELECT vector_send('[1e-46,-1e-46]');
+
 -- text round trips exactly: output, re-input, same bits (compare send form)
 SELECT v::text::vector = v AS same_value,
        vector_send(v::text::vector) = vector_send(v) AS same_bits

@@ -60,6 +60,11 @@ SELECT '[1,2,3]'::vector <-> '[1,2,3]' AS l2_self, '[1,2,3]'::vector <+> '[1,2,3
 -- zero norm: cosine distance is NaN
 SELECT '[0,0]'::vector <=> '[1,2]' AS a, '[1,2]'::vector <=> '[0,0]' AS b,
        cosine_distance('[0,0]', '[0,0]') AS c;
+-- near the float4 limit the float8 sums stay finite (pgvector's overflow to
+-- Infinity, or NaN for the cosine)
+SELECT '[3e38]'::vector <-> '[-3e38]' AS l2, '[3e38]'::vector <#> '[3e38]' AS neg_ip,
+       '[3e38]'::vector <+> '[-3e38]' AS l1, '[3e38,1]'::vector <=> '[3e38,2]' AS cosine;
+
 -- operators commute
 SELECT oprname, oprcom::regoperator
 FROM pg_operator
@@ -103,6 +108,9 @@ SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[2,2]'), ('[2,2]')) t(v);
 -- the avg state and its combine step (used by parallel aggregation)
 SELECT vector_accum('{0}', '[1,2]'), vector_accum(vector_accum('{0}', '[1,2]'), '[3,5]');
 SELECT vector_combine('{2,4,6}', '{1,1,1}'), vector_combine('{0}', '{1,5}'), vector_combine('{1,5}', '{0}');
+-- a state with sums but count 0 is a state of that many dimensions
+SELECT vector_accum('{0,0,0}', '[1,2]'), vector_combine('{0,0,0}', '{1,1,2}'), vector_combine('{0}', '{0}');
+SELECT vector_avg('{0,1,2}') IS NULL AS no_values, vector_avg('{0}') IS NULL AS initial;
 SELECT vector_avg('{4,2,6}'), vector_avg('{0}');
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;

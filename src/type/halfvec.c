@@ -369,35 +369,13 @@ halfvec_to_vector(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/* One array element of element type elemtype as a float4, or ERROR. */
-static float
-array_element_to_float(Datum d, Oid elemtype)
-{
-	switch (elemtype)
-	{
-		case INT4OID:
-			return (float) DatumGetInt32(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case FLOAT8OID:
-			return DatumGetFloat4(DirectFunctionCall1(dtof, d));
-		case NUMERICOID:
-			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("cannot cast an array of %s to halfvec",
-							format_type_be(elemtype))));
-	}
-	return 0.0f;				/* keep the compiler quiet */
-}
-
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
  *					integer, boolean) RETURNS halfvec
  *
  * Cast of a one-dimensional array without nulls to halfvec(typmod): each
- * element to float4 (the core casts), then rounded to the nearest half.
+ * element to float4 (VaArrayElementToFloat), then rounded to the nearest
+ * half; a value too small for a half becomes a zero of its sign.
  * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
  * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
  */
@@ -433,7 +411,7 @@ array_to_halfvec(PG_FUNCTION_ARGS)
 
 	result = InitHalfVector(nelems);
 	for (int i = 0; i < nelems; i++)
-		result->x[i] = float_to_half_checked(array_element_to_float(elems[i], elemtype));
+		result->x[i] = float_to_half_checked(VaArrayElementToFloat(elems[i], elemtype, "halfvec"));
 
 	pfree(elems);
 	pfree(nulls);
@@ -806,24 +784,13 @@ halfvec_binary_quantize(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* The state array's float8 elements and their number; ERROR if malformed. */
-static float8 *
-avg_state(ArrayType *state, int *nelems)
-{
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
-		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > VA_MAX_DIM + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid state for halfvec average")));
-	*nelems = ARR_DIMS(state)[0];
-	return (float8 *) (((char *) state) + ARR_OVERHEAD_NONULLS(1));
-}
-
 /*
  * halfvec_accum(double precision[], halfvec) RETURNS double precision[]
  *
- * avg transition: count + 1, sums + value.  Errors: DATA_EXCEPTION when the
- * value's dimensions differ from earlier values'.
+ * avg transition: count + 1, sums + value.  The initial state {0} takes a
+ * value of any dimensions; any other state only values of as many
+ * dimensions as it has sums.  Errors: DATA_EXCEPTION for different
+ * dimensions or a malformed state (VaAvgState).
  */
 PG_FUNCTION_INFO_V1(halfvec_accum);
 Datum
@@ -831,23 +798,21 @@ halfvec_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	HalfVector *v = PG_GETARG_HALFVEC_P(1);
-	int			n;
-	float8	   *s = avg_state(state, &n);
+	int			dims;
+	float8	   *s = VaAvgState(state, "halfvec", &dims);
 	Datum	   *datums;
 	ArrayType  *result;
 
-	if (s[0] == 0.0)
-		n = v->dim + 1;
-	else if (n - 1 != v->dim)
+	if (dims != 0 && dims != v->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d", n - 1, v->dim)));
+				 errmsg("different halfvec dimensions %d and %d", dims, v->dim)));
 
-	datums = (Datum *) palloc(sizeof(Datum) * n);
+	datums = (Datum *) palloc(sizeof(Datum) * (v->dim + 1));
 	datums[0] = Float8GetDatum(s[0] + 1.0);
 	for (int i = 0; i < v->dim; i++)
-		datums[i + 1] = Float8GetDatum((s[0] == 0.0 ? 0.0 : s[i + 1]) + (double) H2F(v->x[i]));
-	result = construct_array(datums, n, FLOAT8OID, sizeof(float8),
+		datums[i + 1] = Float8GetDatum((dims == 0 ? 0.0 : s[i + 1]) + (double) H2F(v->x[i]));
+	result = construct_array(datums, v->dim + 1, FLOAT8OID, sizeof(float8),
 							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 	pfree(datums);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -857,21 +822,23 @@ halfvec_accum(PG_FUNCTION_ARGS)
  * halfvec_avg(double precision[]) RETURNS halfvec
  *
  * avg final: sums / count rounded to half; NULL when no value was seen.
+ * Errors: DATA_EXCEPTION for a malformed state (VaAvgState),
+ * NUMERIC_VALUE_OUT_OF_RANGE when a mean is beyond the half range.
  */
 PG_FUNCTION_INFO_V1(halfvec_avg);
 Datum
 halfvec_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	float8	   *s = avg_state(state, &n);
+	int			dims;
+	float8	   *s = VaAvgState(state, "halfvec", &dims);
 	HalfVector *result;
 
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
-	check_dim(n - 1);
-	result = InitHalfVector(n - 1);
-	for (int i = 0; i < n - 1; i++)
+	/* VaAvgState: a count above 0 comes with 1..VA_MAX_DIM sums */
+	result = InitHalfVector(dims);
+	for (int i = 0; i < dims; i++)
 		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
 	PG_RETURN_HALFVEC_P(result);
 }

@@ -3,8 +3,9 @@
  *	  The sparsevec type: up to SPARSEVEC_MAX_NNZ non-zero float4 values in a
  *	  vector of up to SPARSEVEC_MAX_DIM dimensions, text form
  *	  '{index:value,...}/dim' with 1-based indices.  Text and binary I/O
- *	  (canonical: indices strictly increasing and in range, zeros dropped on
- *	  text input, refused on binary input), the sparsevec(n) type modifier,
+ *	  (a value holds its indices strictly increasing and in range; text
+ *	  input takes them in any order and drops zeros, binary input must be
+ *	  canonical already), the sparsevec(n) type modifier,
  *	  casts to and from vector, halfvec and arrays, comparison (for btree),
  *	  and the distance functions behind <->, <#>, <=> and <+>, computed on
  *	  the non-zeros only.
@@ -185,17 +186,36 @@ parse_uint(const char *str, const char **pp, const char *what)
 	return v;
 }
 
+/* One "index:value" of sparsevec text: the 0-based index and the value. */
+typedef struct SparseInputEntry
+{
+	int32		index;
+	float		value;
+} SparseInputEntry;
+
+/* qsort comparator: by index. */
+static int
+compare_entries(const void *a, const void *b)
+{
+	int32		ia = ((const SparseInputEntry *) a)->index;
+	int32		ib = ((const SparseInputEntry *) b)->index;
+
+	return (ia > ib) - (ia < ib);
+}
+
 /*
  * sparsevec_in(cstring, oid, integer) RETURNS sparsevec
  *
  * Parses "{i1:x1,i2:x2,...}/dim" (whitespace allowed around every token,
- * "{}/dim" for no non-zeros).  Indices are 1-based decimal integers,
- * strictly increasing, at most dim; values are float4 numbers as strtof()
- * reads them, finite; zero values are dropped.  1 <= dim <= 1e9, at most
+ * "{}/dim" for no non-zeros).  Indices are 1-based decimal integers in any
+ * order (sorted here, each value staying with its index), each at most dim
+ * and given once; values are float4 numbers as strtof() reads them, finite
+ * (a number too small for a float4 becomes zero); zero values are dropped,
+ * but their indices are checked like any other.  1 <= dim <= 1e9, at most
  * SPARSEVEC_MAX_NNZ non-zeros, dim equal to the typmod if there is one.
- * Errors: INVALID_TEXT_REPRESENTATION (syntax, unsorted or duplicate
- * indices), NUMERIC_VALUE_OUT_OF_RANGE (values, indices out of range),
- * DATA_EXCEPTION (NaN, infinity, dim < 1, typmod), PROGRAM_LIMIT_EXCEEDED.
+ * Errors: INVALID_TEXT_REPRESENTATION (syntax), NUMERIC_VALUE_OUT_OF_RANGE
+ * (values, indices out of range), DATA_EXCEPTION (NaN, infinity, duplicate
+ * index, dim < 1, typmod), PROGRAM_LIMIT_EXCEEDED.
  */
 PG_FUNCTION_INFO_V1(sparsevec_in);
 Datum
@@ -204,13 +224,16 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	char	   *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
 	const char *p = str;
-	int			nnz = 0;
+	int			nentries = 0;	/* entries read, zeros included */
+	int			nnz = 0;		/* of which non-zero */
 	int			capacity = 16;
-	int32	   *indices;
-	float	   *values;
-	int64		last = 0;
+	SparseInputEntry *entries;
+	bool		sorted = true;
+	int64		largest = 0;
 	int64		dim;
 	SparseVector *result;
+	float	   *values;
+	int			k = 0;
 
 	while (is_space(*p))
 		p++;
@@ -220,8 +243,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	while (is_space(*p))
 		p++;
 
-	indices = (int32 *) palloc(sizeof(int32) * capacity);
-	values = (float *) palloc(sizeof(float) * capacity);
+	entries = (SparseInputEntry *) palloc(sizeof(SparseInputEntry) * capacity);
 	if (*p == '}')
 		p++;
 	else
@@ -243,9 +265,6 @@ sparsevec_in(PG_FUNCTION_ARGS)
 						 errmsg("sparsevec index %s is out of range",
 								pnstrdup(start, p - start)),
 						 errdetail("Indices run from 1 to the number of dimensions.")));
-			if (index <= last)
-				invalid_text(str, "Indices must be strictly increasing.");
-			last = index;
 
 			while (is_space(*p))
 				p++;
@@ -260,7 +279,8 @@ sparsevec_in(PG_FUNCTION_ARGS)
 			val = strtof(p, &end);
 			if (end == p)
 				invalid_text(str, "Expected a number.");
-			if (errno == ERANGE && (val == 0.0f || isinf(val)))
+			/* ERANGE with a zero or subnormal result is underflow: keep it */
+			if (errno == ERANGE && isinf(val))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("\"%s\" is out of range for type sparsevec",
@@ -269,18 +289,21 @@ sparsevec_in(PG_FUNCTION_ARGS)
 			p = end;
 
 			if (val != 0.0f)
+				check_nnz(++nnz);
+			/* at most one entry per 4 bytes of text ("1:0,"): may pass 1 GB */
+			if (nentries == capacity)
 			{
-				check_nnz(nnz + 1);
-				if (nnz == capacity)
-				{
-					capacity = Min(capacity * 2, SPARSEVEC_MAX_NNZ);
-					indices = (int32 *) repalloc(indices, sizeof(int32) * capacity);
-					values = (float *) repalloc(values, sizeof(float) * capacity);
-				}
-				indices[nnz] = (int32) (index - 1);
-				values[nnz] = val;
-				nnz++;
+				capacity *= 2;
+				entries = (SparseInputEntry *)
+					repalloc_huge(entries, sizeof(SparseInputEntry) * (Size) capacity);
 			}
+			if (index <= largest)
+				sorted = false;
+			else
+				largest = index;
+			entries[nentries].index = (int32) (index - 1);
+			entries[nentries].value = val;
+			nentries++;
 
 			while (is_space(*p))
 				p++;
@@ -315,18 +338,38 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	if (*p != '\0')
 		invalid_text(str, "Junk after the number of dimensions.");
 	check_dim(dim);
-	if (last > dim)
+	if (largest > dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("sparsevec index %lld is out of range", (long long) last),
+				 errmsg("sparsevec index %lld is out of range", (long long) largest),
 				 errdetail("Indices run from 1 to the number of dimensions.")));
 	check_expected_dim(typmod, (int) dim);
 
+	/* sort by index (input in increasing order already is the common case) */
+	if (!sorted)
+		qsort(entries, nentries, sizeof(SparseInputEntry), compare_entries);
+	for (int i = 1; i < nentries; i++)
+	{
+		if (entries[i].index == entries[i - 1].index)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("sparsevec index %d appears more than once",
+							entries[i].index + 1)));
+	}
+
 	result = InitSparseVector((int) dim, nnz);
-	memcpy(result->indices, indices, sizeof(int32) * nnz);
-	memcpy(SPARSEVEC_VALUES(result), values, sizeof(float) * nnz);
-	pfree(indices);
-	pfree(values);
+	values = SPARSEVEC_VALUES(result);
+	for (int i = 0; i < nentries; i++)
+	{
+		if (entries[i].value != 0.0f)
+		{
+			result->indices[k] = entries[i].index;
+			values[k] = entries[i].value;
+			k++;
+		}
+	}
+	Assert(k == nnz);
+	pfree(entries);
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
@@ -606,42 +649,13 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 	PG_RETURN_HALFVEC_P(result);
 }
 
-/* One array element of element type elemtype as a finite float4, or ERROR. */
-static float
-array_element_to_float(Datum d, Oid elemtype)
-{
-	float		f = 0.0f;
-
-	switch (elemtype)
-	{
-		case INT4OID:
-			f = (float) DatumGetInt32(d);
-			break;
-		case FLOAT4OID:
-			f = DatumGetFloat4(d);
-			break;
-		case FLOAT8OID:
-			f = DatumGetFloat4(DirectFunctionCall1(dtof, d));
-			break;
-		case NUMERICOID:
-			f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("cannot cast an array of %s to sparsevec",
-							format_type_be(elemtype))));
-	}
-	check_element(f);
-	return f;
-}
-
 /*
  * array_to_sparsevec(integer[] | real[] | double precision[] | numeric[],
  *					  integer, boolean) RETURNS sparsevec
  *
  * A one-dimensional array without nulls as a sparsevec of as many
- * dimensions (at most 16000, the longest dense vector), zeros dropped.
+ * dimensions (at most 16000, the longest dense vector), zeros dropped
+ * (also values too small for a float4, VaArrayElementToFloat).
  * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite, typmod),
  * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
  */
@@ -684,7 +698,10 @@ array_to_sparsevec(PG_FUNCTION_ARGS)
 
 	x = (float *) palloc(sizeof(float) * nelems);
 	for (int i = 0; i < nelems; i++)
-		x[i] = array_element_to_float(elems[i], elemtype);
+	{
+		x[i] = VaArrayElementToFloat(elems[i], elemtype, "sparsevec");
+		check_element(x[i]);
+	}
 	result = sparsevec_from_dense(x, nelems);
 	pfree(x);
 	pfree(elems);

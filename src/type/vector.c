@@ -147,9 +147,11 @@ invalid_vector_text(const char *typname, const char *str, const char *detail)
  * Parse "[x1,x2,...,xn]", the text form of vector and halfvec, into a
  * palloc'd array of n floats (*dim = n).  Whitespace may surround the
  * brackets, commas and numbers; each number is anything strtof() accepts
- * whole.  1 <= n <= VA_MAX_DIM; every value must be finite and in float4
- * range (denormals are kept, values that underflow to zero are rejected, as
- * for type real).  Errors name typname: INVALID_TEXT_REPRESENTATION for
+ * whole.  1 <= n <= VA_MAX_DIM; every value must be finite and at most
+ * FLT_MAX in magnitude after rounding (subnormals are kept; a number too
+ * small even for a subnormal becomes a zero of its sign, as in pgvector,
+ * where type real would reject it).  Errors name typname:
+ * INVALID_TEXT_REPRESENTATION for
  * malformed text, NUMERIC_VALUE_OUT_OF_RANGE, DATA_EXCEPTION (NaN,
  * infinity, empty), PROGRAM_LIMIT_EXCEEDED (too many dimensions).
  */
@@ -187,7 +189,8 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 		val = strtof(p, &end);
 		if (end == p)
 			invalid_vector_text(typname, str, "Expected a number.");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+		/* ERANGE with a zero or subnormal result is underflow: keep it */
+		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%s\" is out of range for type %s",
@@ -428,38 +431,62 @@ vector_send(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* One array element of element type elemtype as a finite float4, or ERROR. */
-static float
-array_element_to_float(Datum d, Oid elemtype)
+/*
+ * One array element d of type elemtype as a float4 (see vector.h): int4
+ * rounds to nearest; float8 rounds to nearest, an overflow is an ERROR
+ * (NUMERIC_VALUE_OUT_OF_RANGE, worded as for text input) and an underflow
+ * a zero of its sign; numeric is read from its decimal text in one rounding
+ * step, like type real's input, but keeps subnormals and underflows to zero
+ * instead of failing.  NaN and infinities pass through.  Any other
+ * elemtype: DATATYPE_MISMATCH naming typname.
+ */
+float
+VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname)
 {
-	float		f;
-
 	switch (elemtype)
 	{
 		case INT4OID:
-			/* every int4 is finite; large ones round to the nearest float */
-			f = (float) DatumGetInt32(d);
-			break;
+			return (float) DatumGetInt32(d);
 		case FLOAT4OID:
-			f = DatumGetFloat4(d);
-			break;
+			return DatumGetFloat4(d);
 		case FLOAT8OID:
-			/* the core float8 -> real cast: ERROR on overflow or underflow */
-			f = DatumGetFloat4(DirectFunctionCall1(dtof, d));
-			break;
+			{
+				double		v = DatumGetFloat8(d);
+				float		f = (float) v;
+
+				if (unlikely(isinf(f)) && !isinf(v))
+				{
+					char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+					double_to_shortest_decimal_buf(v, buf);
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("\"%s\" is out of range for type %s", buf, typname)));
+				}
+				return f;
+			}
 		case NUMERICOID:
-			/* the core numeric -> real cast: ERROR when out of range */
-			f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-			break;
+			{
+				char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, d));
+				float		f;
+
+				/* "NaN", "Infinity" and "-Infinity" read as themselves */
+				errno = 0;
+				f = strtof(text, NULL);
+				if (errno == ERANGE && isinf(f))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("\"%s\" is out of range for type %s", text, typname)));
+				pfree(text);
+				return f;
+			}
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("cannot cast an array of %s to vector",
-							format_type_be(elemtype))));
-			f = 0.0f;			/* keep the compiler quiet */
+					 errmsg("cannot cast an array of %s to %s",
+							format_type_be(elemtype), typname)));
 	}
-	check_element(f);
-	return f;
+	return 0.0f;				/* keep the compiler quiet */
 }
 
 /*
@@ -467,7 +494,8 @@ array_element_to_float(Datum d, Oid elemtype)
  *				   integer, boolean) RETURNS vector
  *
  * Cast of a one-dimensional array without nulls to vector(typmod), element
- * by element to float4.
+ * by element to float4 (VaArrayElementToFloat: a value too small for a
+ * float4 becomes a zero of its sign).
  * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
  * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
  */
@@ -504,7 +532,10 @@ array_to_vector(PG_FUNCTION_ARGS)
 
 	result = InitVector(nelems);
 	for (int i = 0; i < nelems; i++)
-		result->x[i] = array_element_to_float(elems[i], elemtype);
+	{
+		result->x[i] = VaArrayElementToFloat(elems[i], elemtype, "vector");
+		check_element(result->x[i]);
+	}
 
 	pfree(elems);
 	pfree(nulls);
@@ -896,18 +927,54 @@ binary_quantize(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* The state array's float8 elements and their number; ERROR if malformed. */
-static float8 *
-avg_state(ArrayType *state, int *nelems)
+/* ERROR for a malformed avg state of type typname, saying why. */
+static void
+invalid_avg_state(const char *typname, const char *detail)
 {
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
-		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > VA_MAX_DIM + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid state for vector average")));
-	*nelems = ARR_DIMS(state)[0];
-	/* no null bitmap: the data follow the fixed one-dimension header */
-	return (float8 *) (((char *) state) + ARR_OVERHEAD_NONULLS(1));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("invalid state for %s average", typname),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * The avg state's elements, *dims = its number of sums (see vector.h).
+ * Well-formed: a one-dimensional double precision array without nulls of 1
+ * to VA_MAX_DIM + 1 finite elements, the first (the count) >= 0; a count
+ * above 0 needs at least one sum.  A state with sums but count 0 is a state
+ * of that many dimensions that has seen no value yet.
+ */
+float8 *
+VaAvgState(ArrayType *state, const char *typname, int *dims)
+{
+	int			n;
+	float8	   *s;
+
+	if (ARR_ELEMTYPE(state) != FLOAT8OID)
+		invalid_avg_state(typname, "The state must be a double precision array.");
+	if (ARR_NDIM(state) == 0)
+		invalid_avg_state(typname, "The state must not be empty.");
+	if (ARR_NDIM(state) != 1)
+		invalid_avg_state(typname, "The state must be a one-dimensional array.");
+	if (ARR_HASNULL(state) && array_contains_nulls(state))
+		invalid_avg_state(typname, "The state must not contain nulls.");
+	n = ARR_DIMS(state)[0];
+	if (n > VA_MAX_DIM + 1)
+		invalid_avg_state(typname, "The state has more sums than the largest number of dimensions.");
+	/* no nulls: the elements are contiguous after the header (and bitmap) */
+	s = (float8 *) ((char *) state + (ARR_HASNULL(state) ? (Size) state->dataoffset
+									  : ARR_OVERHEAD_NONULLS(1)));
+	for (int i = 0; i < n; i++)
+	{
+		if (isnan(s[i]) || isinf(s[i]))
+			invalid_avg_state(typname, "The state must hold finite numbers.");
+	}
+	if (s[0] < 0.0)
+		invalid_avg_state(typname, "The count, the state's first element, must not be negative.");
+	if (s[0] > 0.0 && n == 1)
+		invalid_avg_state(typname, "A state with a count above 0 must hold one sum per dimension.");
+	*dims = n - 1;
+	return s;
 }
 
 /* A fresh float8[] state holding the given n values. */
@@ -928,8 +995,10 @@ make_avg_state(const float8 *values, int n)
 /*
  * vector_accum(double precision[], vector) RETURNS double precision[]
  *
- * avg transition: count + 1, sums + value.  Errors: DATA_EXCEPTION when the
- * value's dimensions differ from earlier values'.
+ * avg transition: count + 1, sums + value.  The initial state {0} takes a
+ * value of any dimensions; any other state only values of as many
+ * dimensions as it has sums.  Errors: DATA_EXCEPTION for different
+ * dimensions or a malformed state (VaAvgState).
  */
 PG_FUNCTION_INFO_V1(vector_accum);
 Datum
@@ -937,23 +1006,21 @@ vector_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	int			n;
-	float8	   *s = avg_state(state, &n);
+	int			dims;
+	float8	   *s = VaAvgState(state, "vector", &dims);
 	float8	   *next;
 	ArrayType  *result;
 
-	if (s[0] == 0.0)
-		n = v->dim + 1;
-	else if (n - 1 != v->dim)
+	if (dims != 0 && dims != v->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
+				 errmsg("different vector dimensions %d and %d", dims, v->dim)));
 
-	next = (float8 *) palloc(sizeof(float8) * n);
+	next = (float8 *) palloc(sizeof(float8) * (v->dim + 1));
 	next[0] = s[0] + 1.0;
 	for (int i = 0; i < v->dim; i++)
-		next[i + 1] = (s[0] == 0.0 ? 0.0 : s[i + 1]) + (double) v->x[i];
-	result = make_avg_state(next, n);
+		next[i + 1] = (dims == 0 ? 0.0 : s[i + 1]) + (double) v->x[i];
+	result = make_avg_state(next, v->dim + 1);
 	pfree(next);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -962,7 +1029,9 @@ vector_accum(PG_FUNCTION_ARGS)
  * vector_combine(double precision[], double precision[]) RETURNS
  * double precision[]
  *
- * avg combine for parallel aggregation: counts and sums added.
+ * avg combine for parallel aggregation (also of avg(halfvec)): counts and
+ * sums added; the initial state {0} combines with any state.  Errors:
+ * DATA_EXCEPTION for states of different dimensions or a malformed state.
  */
 PG_FUNCTION_INFO_V1(vector_combine);
 Datum
@@ -970,26 +1039,26 @@ vector_combine(PG_FUNCTION_ARGS)
 {
 	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
-	int			na;
-	int			nb;
-	float8	   *a = avg_state(sa, &na);
-	float8	   *b = avg_state(sb, &nb);
+	int			da;
+	int			db;
+	float8	   *a = VaAvgState(sa, "vector", &da);
+	float8	   *b = VaAvgState(sb, "vector", &db);
 	float8	   *next;
 	ArrayType  *result;
 
-	if (b[0] == 0.0)
-		PG_RETURN_ARRAYTYPE_P(make_avg_state(a, na));
-	if (a[0] == 0.0)
-		PG_RETURN_ARRAYTYPE_P(make_avg_state(b, nb));
-	if (na != nb)
+	if (db == 0)
+		PG_RETURN_ARRAYTYPE_P(make_avg_state(a, da + 1));
+	if (da == 0)
+		PG_RETURN_ARRAYTYPE_P(make_avg_state(b, db + 1));
+	if (da != db)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", na - 1, nb - 1)));
+				 errmsg("different vector dimensions %d and %d", da, db)));
 
-	next = (float8 *) palloc(sizeof(float8) * na);
-	for (int i = 0; i < na; i++)
+	next = (float8 *) palloc(sizeof(float8) * (da + 1));
+	for (int i = 0; i <= da; i++)
 		next[i] = a[i] + b[i];
-	result = make_avg_state(next, na);
+	result = make_avg_state(next, da + 1);
 	pfree(next);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -998,21 +1067,23 @@ vector_combine(PG_FUNCTION_ARGS)
  * vector_avg(double precision[]) RETURNS vector
  *
  * avg final: sums / count rounded to float4; NULL when no value was seen.
+ * Errors: DATA_EXCEPTION for a malformed state, NUMERIC_VALUE_OUT_OF_RANGE
+ * when a mean overflows float4 (only a hand-made state can).
  */
 PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	float8	   *s = avg_state(state, &n);
+	int			dims;
+	float8	   *s = VaAvgState(state, "vector", &dims);
 	Vector	   *result;
 
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
-	check_dim(n - 1);
-	result = InitVector(n - 1);
-	for (int i = 0; i < n - 1; i++)
+	/* VaAvgState: a count above 0 comes with 1..VA_MAX_DIM sums */
+	result = InitVector(dims);
+	for (int i = 0; i < dims; i++)
 		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
 	PG_RETURN_VECTOR_P(result);
 }

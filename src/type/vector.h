@@ -9,6 +9,8 @@
 
 #include "vectorann.h"
 
+#include "utils/array.h"
+
 typedef struct Vector
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
@@ -27,8 +29,26 @@ extern Vector *InitVector(int dim);
 
 /*
  * Parse the "[x1,...,xn]" text of vector and halfvec into a palloc'd array
- * of n finite float4 values (1 <= n <= VA_MAX_DIM); errors name typname.
+ * of n finite float4 values (1 <= n <= VA_MAX_DIM); a number too small for
+ * a float4 becomes a zero of its sign; errors name typname.
  */
 extern float *VaParseVectorText(const char *str, const char *typname, int *dim);
+
+/*
+ * One element d of an integer[], real[], double precision[] or numeric[]
+ * array (elemtype) as a float4, rounded to nearest; a value too small for a
+ * float4 becomes a zero of its sign, one too large is an ERROR.  NaN and
+ * infinities pass through for the caller's element check.  Other element
+ * types are an ERROR naming typname, the cast's target.
+ */
+extern float VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname);
+
+/*
+ * The double precision[] state of avg(vector) and avg(halfvec):
+ * {count, sum_1, ..., sum_dims}, {0} before the first value.  Returns its
+ * elements and sets *dims (0 for that initial state); ERROR
+ * (DATA_EXCEPTION) for a malformed state, naming typname.
+ */
+extern float8 *VaAvgState(ArrayType *state, const char *typname, int *dims);
 
 #endif							/* VA_VECTOR_H */
