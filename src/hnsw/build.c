@@ -477,16 +477,60 @@ mem_insert(HnswBuildState *bs, int i)
 }
 
 /*
+ * Link element i from the first of cands[0..ncand) on layer 0 that has a
+ * free slot, a link among its last slots (HnswRepairFirstSlot) whose target
+ * has other in-links, or a link there to one of i's own neighbours (still
+ * reached, through i).  Returns whether one did.
+ */
+static bool
+repair_link(HnswBuildState *bs, int i, const int32 *cands, int ncand, int32 *indegree)
+{
+	int			cap0 = HnswLayerCapacity(0, bs->m);
+	int			first = HnswRepairFirstSlot(cap0);
+	int32	   *mine = element_layer(bs, i, 0);
+
+	for (int c = 0; c < ncand; c++)
+	{
+		int32	   *list = element_layer(bs, cands[c], 0);
+		int			slot = 0;
+
+		while (slot < cap0 && list[slot] >= 0)
+			slot++;
+		if (slot == cap0)
+		{
+			for (slot = cap0 - 1; slot >= first; slot--)
+				if (indegree[list[slot]] > 1)
+					break;
+			if (slot < first)
+				slot = -1;
+		}
+		for (int t = cap0 - 1; slot < 0 && t >= first; t--)
+			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
+				if (list[t] == mine[s])
+				{
+					slot = t;
+					break;
+				}
+		if (slot >= 0)
+		{
+			if (list[slot] >= 0)
+				indegree[list[slot]]--;
+			list[slot] = i;
+			indegree[i]++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * Give every element a way in.  Pruning a full list can drop the only link
  * to an element, which searches then can never reach (a few in ten thousand
  * on real data).  Breadth first from the entry point over layer 0 (see HnswComputeReach); each
- * element not reached gets a layer-0 link from the first reached element in
- * its own layer-0 list (or, when its whole list is cut off too, from the
- * nearest elements a search from the entry point finds), the first that
- * has a free slot, a link whose target has other links in, or a link to one
- * of the element's own neighbours (still reached, through the element),
- * taking over only the last slots of a full list (HnswRepairFirstSlot).
- * Repeated while it helps (at most 64 rounds).
+ * element not reached gets a layer-0 link (repair_link) from a reached
+ * element of its own layer-0 list or, when none of those can take it, from
+ * the nearest elements a search from the entry point finds.  Repeated while
+ * it helps (at most 64 rounds).
  */
 static void
 repair_unreachable(HnswBuildState *bs)
@@ -497,14 +541,13 @@ repair_unreachable(HnswBuildState *bs)
 	int32	   *queue;
 	int32	   *cands;
 	int			cap0 = HnswLayerCapacity(0, bs->m);
-	int			first = HnswRepairFirstSlot(cap0);
 
 	if (n < 2)
 		return;
 	indegree = palloc0(sizeof(int32) * n);
 	seen = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int32) * n);
-	cands = palloc(sizeof(int32) * cap0);
+	cands = palloc(sizeof(int32) * Max(cap0, bs->ef_construction));
 	for (int i = 0; i < n; i++)
 		for (int s = 0; s < cap0; s++)
 			if (element_slots(bs, i)[s] >= 0)
@@ -550,61 +593,33 @@ repair_unreachable(HnswBuildState *bs)
 			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
 				if (seen[mine[s]])
 					cands[ncand++] = mine[s];
-			if (ncand == 0)
+			linked = repair_link(bs, i, cands, ncand, indegree);
+			if (!linked)
 			{
 				/*
-				 * ... or, when its whole neighbourhood is cut off too (e.g. a
-				 * cluster no link leads into), the nearest elements a search
-				 * from the entry point finds, which are all reachable.
+				 * ... or, when none of them can take it (its whole
+				 * neighbourhood is cut off too, e.g. a cluster no link leads
+				 * into, or their spare slots are taken), the nearest
+				 * elements a search from the entry point finds, which are
+				 * all reachable.
 				 */
 				VaCandidate ep;
 				int			k;
 
+				ncand = 0;
 				bs->query = element_vector(bs, i);
 				ep.id = (uint64) bs->entry;
 				mem_evaluate(&bs->graph, &ep);
 				HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
 				HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
 				k = VaHeapDrainSorted(&bs->result, bs->sorted);
-				for (int j = 0; j < k && ncand < cap0; j++)
+				for (int j = 0; j < k && ncand < bs->ef_construction; j++)
 					if ((int) bs->sorted[j].id != i && seen[bs->sorted[j].id])
 						cands[ncand++] = (int) bs->sorted[j].id;
+				linked = repair_link(bs, i, cands, ncand, indegree);
 			}
-
-			/* the first with a free slot or a link it can spare */
-			for (int c = 0; c < ncand && !linked; c++)
-			{
-				int32	   *list = element_layer(bs, cands[c], 0);
-				int			slot = 0;
-
-				while (slot < cap0 && list[slot] >= 0)
-					slot++;
-				if (slot == cap0)
-				{
-					for (slot = cap0 - 1; slot >= first; slot--)
-						if (indegree[list[slot]] > 1)
-							break;
-					if (slot < first)
-						slot = -1;
-				}
-				/* or a link to one of its own neighbours: reached via it then */
-				for (int t = cap0 - 1; slot < 0 && t >= first; t--)
-					for (int s = 0; s < cap0 && mine[s] >= 0; s++)
-						if (list[t] == mine[s])
-						{
-							slot = t;
-							break;
-						}
-				if (slot >= 0)
-				{
-					if (list[slot] >= 0)
-						indegree[list[slot]]--;
-					list[slot] = i;
-					indegree[i]++;
-					fixed++;
-					linked = true;
-				}
-			}
+			if (linked)
+				fixed++;
 		}
 		if (missing == 0 || fixed == 0)
 			break;

@@ -1,6 +1,7 @@
 # A streaming standby replays the WAL of an hnsw index through its build,
-# inserts after the build, deletes + VACUUM and REINDEX, and answers the same
-# kNN queries as the primary at every stage.
+# inserts after the build, deletes + VACUUM, REINDEX, and duplicate vectors
+# (chains built, then relinked by VACUUM), and answers the same kNN queries
+# as the primary at every stage.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -101,6 +102,35 @@ my $found = $standby->safe_psql('postgres', qq{
 	FROM items i1;
 });
 is($found, 't', 'standby finds every live row by its own vector');
+
+# identical vectors: 40 copies of each of 10 rows join their element's
+# duplicate chain; then the originals and half the copies are deleted, so
+# VACUUM moves a copy into each element and relinks the chains
+$primary->safe_psql('postgres', q{
+	INSERT INTO items SELECT 100000 + i.id * 100 + r, i.embedding
+	FROM items i, generate_series(1, 40) r WHERE i.id BETWEEN 1 AND 20 AND i.id % 2 = 1;
+	INSERT INTO queries SELECT 1000 + id, embedding FROM items WHERE id BETWEEN 1 AND 20 AND id % 2 = 1;
+});
+compare('after inserting duplicates');
+my $copies = qq{
+	SET enable_seqscan = off;
+	SELECT q.id, (SELECT count(*) FROM (SELECT i.embedding <-> q.embedding AS d FROM items i
+		ORDER BY i.embedding <-> q.embedding LIMIT 60) s WHERE d = 0)
+	FROM queries q WHERE q.id > 1000 ORDER BY q.id;
+};
+is($standby->safe_psql('postgres', $copies),
+	join("\n", map { (1000 + $_) . '|41' } grep { $_ % 2 } 1 .. 20),
+	'standby returns every copy of a duplicated vector');
+$primary->safe_psql('postgres', q{
+	DELETE FROM items WHERE id BETWEEN 1 AND 20 OR (id > 100000 AND id % 2 = 0);
+	VACUUM items;
+});
+compare('after deleting duplicates and VACUUM');
+is($standby->safe_psql('postgres', $copies),
+	join("\n", map { (1000 + $_) . '|20' } grep { $_ % 2 } 1 .. 20),
+	'standby returns the surviving copies after VACUUM');
+is($standby->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_embedding_idx')}),
+	'0', 'hnsw_check finds nothing on the standby');
 
 $standby->stop;
 $primary->stop;
