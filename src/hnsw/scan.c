@@ -185,7 +185,7 @@ collect_all(Relation index, HnswScanOpaque so)
 static void
 search_batch(HnswScanOpaque so)
 {
-	VaCandidate ep;
+	VaCandidate entries[2];
 
 	/*
 	 * Each batch starts from the current entry point: between batches VACUUM
@@ -197,10 +197,21 @@ search_batch(HnswScanOpaque so)
 		so->nresults = so->next = 0;
 		return;
 	}
-	ep.id = VaTidToId(&so->meta.entry_point);
-	so->dg.graph.evaluate(&so->dg.graph, &ep);
-	HnswGreedyDescend(&so->dg.graph, &ep, so->meta.entry_level, 0, &so->result);
-	HnswSearchLayer(&so->dg.graph, &ep, 1, so->ef, 0, &so->result);
+	entries[0].id = VaTidToId(&so->meta.entry_point);
+	so->dg.graph.evaluate(&so->dg.graph, &entries[0]);
+	entries[1] = entries[0];
+	HnswGreedyDescend(&so->dg.graph, &entries[0], so->meta.entry_level, 0, &so->result);
+
+	/*
+	 * A batch after the first also starts from the entry point itself: layer
+	 * 0 is a directed graph, and what the entry point reaches on it (which
+	 * hnsw_check and VACUUM keep whole) need not all be reachable from
+	 * where the descent ended, so a wide search from there alone could miss
+	 * rows for good.
+	 */
+	HnswSearchLayer(&so->dg.graph, entries,
+					so->results != NULL && entries[1].id != entries[0].id ? 2 : 1,
+					so->ef, 0, &so->result);
 
 	if (so->results)
 		pfree(so->results);

@@ -201,12 +201,67 @@ record_relink(Relation index, BlockNumber nblocks)
 }
 
 /*
+ * Link the element at utid from the element at from on layer 0 (one WAL
+ * record), in a free slot or in place of a link among the last slots of the
+ * list (HnswRepairFirstSlot) whose target has other in-links from live
+ * elements.  r's in-degrees and reach marks follow.  Returns whether it did.
+ */
+static bool
+relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
+			const ItemPointerData *utid, int64 u, int cap0)
+{
+	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(from));
+	Page		page;
+	HnswElementTuple tup;
+	ItemPointerData *list;
+	int			slot;
+	VaWal		wal;
+	bool		done = false;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(&wal, index, false);
+	page = VaWalRegister(&wal, buf, false);
+	tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(from)));
+	list = HnswElementNeighbours(tup);
+	for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
+		if (ItemPointerEquals(&list[slot], (ItemPointer) utid))
+			slot = cap0 + 1;	/* already linked */
+	if (slot == cap0)
+	{
+		for (slot = cap0 - 1; slot >= HnswRepairFirstSlot(cap0); slot--)
+		{
+			int64		t = HnswReachNumber(r, &list[slot]);
+
+			if (t < 0 || r->indegree[t] > 1)
+				break;
+		}
+		if (slot < HnswRepairFirstSlot(cap0))
+			slot = -1;
+	}
+	if (slot >= 0 && slot < cap0)
+	{
+		int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(r, &list[slot]) : -1;
+
+		if (old >= 0)
+			r->indegree[old]--;
+		list[slot] = *utid;
+		r->indegree[u]++;
+		r->seen[u] = true;
+		VaWalFinish(&wal);
+		done = true;
+	}
+	else
+		VaWalAbort(&wal);
+	UnlockReleaseBuffer(buf);
+	return done;
+}
+
+/*
  * Give every live element a way in again: the repair can drop an element's
- * last in-link.  Each live element no chain of links from the entry point
- * reaches gets a layer-0 link from the first reachable element of its own
- * layer-0 list, in a free slot or in place of a link whose target has other
- * in-links among the last slots of the list (HnswRepairFirstSlot; one WAL
- * record each).
+ * last in-link.  Each live element no chain of layer-0 links from the entry
+ * point reaches gets a layer-0 link (relink_from) from a reachable element
+ * of its own layer-0 list or, when none of those can take it, from the
+ * nearest reachable elements a search from the entry point finds.
  */
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
@@ -214,6 +269,10 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 {
 	HnswReach	r;
 	int			cap0 = HnswLayerCapacity(0, meta->m);
+	HnswDiskGraph dg;
+	VaHeap		result;
+	VaCandidate *sorted = NULL;
+	bool		searching = false;
 
 	/*
 	 * The walk runs without the insert lock; an element an insert links
@@ -231,13 +290,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			ItemPointerData utid;
 			HnswElementTuple copy;
 			ItemPointerData *mine;
-			ItemPointerData from;
-			Buffer		buf;
-			Page		page;
-			HnswElementTuple tup;
-			ItemPointerData *list;
-			int			slot;
-			VaWal		wal;
+			bool		linked = false;
 
 			if (!r.live[u] || r.seen[u])
 				continue;
@@ -245,55 +298,44 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			ItemPointerSet(&utid, blkno, off);
 			copy = HnswReadElement(index, &utid);
 			mine = HnswElementNeighbours(copy);
-			ItemPointerSetInvalid(&from);
-			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]); i++)
+			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]) && !linked; i++)
 			{
 				int64		t = HnswReachNumber(&r, &mine[i]);
 
 				if (t >= 0 && r.seen[t] && r.live[t])
+					linked = relink_from(index, &r, &mine[i], &utid, u, cap0);
+			}
+			if (!linked && ItemPointerIsValid(&meta->entry_point))
+			{
+				VaCandidate ep;
+				int			nfound;
+
+				if (!searching)
 				{
-					from = mine[i];
-					break;
+					HnswDiskGraphInit(&dg, index, HnswGetIndexOps(index), meta->m,
+									  meta->ef_construction);
+					VaHeapInit(&result, meta->ef_construction + 1, true);
+					sorted = palloc(sizeof(VaCandidate) * (meta->ef_construction + 1));
+					searching = true;
+				}
+				dg.query = HnswElementVector(copy);
+				ep.id = VaTidToId(&meta->entry_point);
+				dg.graph.evaluate(&dg.graph, &ep);
+				HnswGreedyDescend(&dg.graph, &ep, meta->entry_level, 0, &result);
+				HnswSearchLayer(&dg.graph, &ep, 1, meta->ef_construction, 0, &result);
+				nfound = VaHeapDrainSorted(&result, sorted);
+				for (int i = 0; i < nfound && !linked; i++)
+				{
+					ItemPointerData from;
+					int64		t;
+
+					VaIdToTid(sorted[i].id, &from);
+					t = HnswReachNumber(&r, &from);
+					if (t >= 0 && t != u && r.seen[t] && r.live[t])
+						linked = relink_from(index, &r, &from, &utid, u, cap0);
 				}
 			}
 			pfree(copy);
-			if (!ItemPointerIsValid(&from))
-				continue;
-
-			buf = ReadBuffer(index, ItemPointerGetBlockNumber(&from));
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			VaWalBegin(&wal, index, false);
-			page = VaWalRegister(&wal, buf, false);
-			tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&from)));
-			list = HnswElementNeighbours(tup);
-			for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
-				;
-			if (slot == cap0)
-			{
-				for (slot = cap0 - 1; slot >= HnswRepairFirstSlot(cap0); slot--)
-				{
-					int64		t = HnswReachNumber(&r, &list[slot]);
-
-					if (t < 0 || r.indegree[t] > 1)
-						break;
-				}
-				if (slot < HnswRepairFirstSlot(cap0))
-					slot = -1;
-			}
-			if (slot >= 0)
-			{
-				int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(&r, &list[slot]) : -1;
-
-				if (old >= 0)
-					r.indegree[old]--;
-				list[slot] = utid;
-				r.indegree[u]++;
-				r.seen[u] = true;
-				VaWalFinish(&wal);
-			}
-			else
-				VaWalAbort(&wal);
-			UnlockReleaseBuffer(buf);
 		}
 	}
 	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
