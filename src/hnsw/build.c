@@ -322,36 +322,62 @@ mem_add_duplicate(HnswBuildState *bs, int i, int owner)
 }
 
 /*
- * Link element i into layer with the neighbours chosen[0..k): its own list
- * (keeping back-links other inserters added meanwhile, while room), then a
- * back-link from each, pruning a full list with the heuristic.
+ * Link element i into layer with the neighbours chosen[0..k): its own list,
+ * then a back-link from each, pruning a full list with the heuristic.  In a
+ * parallel build other inserters may have linked back to i on this layer
+ * since it searched; its list is then chosen again, with the heuristic,
+ * from those links and chosen together, so that neither is dropped for
+ * lack of room.
  */
 static void
 mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 {
 	int			cap = HnswLayerCapacity(layer, bs->m);
 	int32	   *mine = element_layer(bs, i, layer);
-	int32		old[HNSW_MAX_M * 2];
-	int			nold = 0;
-	int			nmine = k;
+	VaCandidate cands[HNSW_MAX_M * 4];
+	const void *vectors[HNSW_MAX_M * 4];
+	int			selected[HNSW_MAX_M * 4];
+	int			n = 0;
 
 	lock_element(bs, i, LW_EXCLUSIVE);
-	while (nold < cap && mine[nold] >= 0)
-	{
-		old[nold] = mine[nold];
-		nold++;
-	}
-	memcpy(mine, chosen, sizeof(int32) * k);
-	for (int j = 0; j < nold && nmine < cap; j++)
+	for (int j = 0; j < k; j++)
+		cands[n++].id = (uint64) chosen[j];
+	for (int s = 0; s < cap && mine[s] >= 0; s++)
 	{
 		bool		dup = false;
 
 		for (int c = 0; c < k && !dup; c++)
-			dup = (chosen[c] == old[j]);
+			dup = (chosen[c] == mine[s]);
 		if (!dup)
-			mine[nmine++] = old[j];
+			cands[n++].id = (uint64) mine[s];
 	}
-	for (int j = nmine; j < cap; j++)
+	if (n > cap)
+	{
+		VaHeap		heap;
+
+		VaHeapInit(&heap, n, false);
+		for (int j = 0; j < n; j++)
+		{
+			cands[j].distance = bs->ops->distance(element_vector(bs, i),
+												  element_vector(bs, (int) cands[j].id));
+			cands[j].flags = 0;
+			cands[j].aux = 0;
+			VaHeapPush(&heap, &cands[j]);
+		}
+		VaHeapDrainSorted(&heap, cands);
+		VaHeapFree(&heap);
+		for (int j = 0; j < n; j++)
+			vectors[j] = element_vector(bs, (int) cands[j].id);
+		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected);
+		for (int j = 0; j < n; j++)
+			mine[j] = (int32) cands[selected[j]].id;
+	}
+	else
+	{
+		for (int j = 0; j < n; j++)
+			mine[j] = (int32) cands[j].id;
+	}
+	for (int j = n; j < cap; j++)
 		mine[j] = -1;
 	unlock_element(bs, i);
 
