@@ -40,6 +40,12 @@ filter_quals(IndexPath *path)
 	return quals;
 }
 
+Cost
+VaDistanceCost(double vector_size)
+{
+	return cpu_operator_cost * Max(1.0, vector_size / 40.0);
+}
+
 void
 VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *demand)
 {

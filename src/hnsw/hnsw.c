@@ -120,23 +120,26 @@ HnswGetIndexOps(Relation index)
 }
 
 /*
- * The m the index's graph was built with (its metapage), or the reloption
- * when the metapage cannot be read as ours: planning never errors on a
- * damaged index.
+ * The m the index's graph was built with and the size of its stored vectors
+ * (its metapage), or the reloption and 0 when the metapage cannot be read
+ * as ours: planning never errors on a damaged index.
  */
-static double
-index_m(Oid indexoid)
+static void
+index_shape(Oid indexoid, double *m, double *vector_size)
 {
 	Relation	index = index_open(indexoid, NoLock);
 	HnswMetaPageData meta;
-	int			m = HnswGetM(index);
 
+	*m = HnswGetM(index);
+	*vector_size = 0;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_HNSW, &meta, sizeof(meta)) &&
 		meta.header.magic == HNSW_MAGIC && meta.header.version == HNSW_VERSION &&
 		meta.m >= HNSW_MIN_M && meta.m <= HNSW_MAX_M)
-		m = meta.m;
+	{
+		*m = meta.m;
+		*vector_size = meta.vector_size;
+	}
 	index_close(index, NoLock);
-	return m;
 }
 
 /* Elements one search with candidate list size ef evaluates in an index of n. */
@@ -152,7 +155,8 @@ visited_per_search(double ef, double m, double n)
  * with candidate list size ef evaluates about min(n, 2m ef + m ln n)
  * elements (2m neighbours of each of ef candidates on layer 0, m per upper
  * layer), each one distance and one element access: cpu_index_tuple_cost +
- * 2 cpu_operator_cost, plus random_page_cost for the share of the index
+ * cpu_operator_cost + VaDistanceCost (which grows with the vectors' size),
+ * plus random_page_cost for the share of the index
  * that does not fit effective_cache_size.  A search returns about ef rows,
  * of which the WHERE clauses the index does not check keep a share s; the
  * query wants k of them (the LIMIT).
@@ -176,6 +180,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		m;
+	double		vector_size;
 	double		ef;
 	double		max_ef;
 	double		visited;
@@ -194,7 +199,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	m = index_m(index->indexoid);
+	index_shape(index->indexoid, &m, &vector_size);
 	VaEstimateDemand(root, path, &demand);
 
 	ef = hnsw_ef_search;
@@ -213,7 +218,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
-	cost = visited * (cpu_index_tuple_cost + 2 * cpu_operator_cost) +
+	cost = visited * (cpu_index_tuple_cost + cpu_operator_cost + VaDistanceCost(vector_size)) +
 		visited * uncached * spc_random_page_cost;
 	if (ef < tuples && ef * demand.filter < demand.wanted)
 		cost += demand.exact;

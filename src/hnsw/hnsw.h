@@ -171,6 +171,24 @@ HnswLayerCapacity(int layer, int m)
 }
 
 /*
+ * How far a selection that prunes a full list, or that fills a list with
+ * candidates the heuristic passed over, goes: all of its cap slots but a
+ * sixteenth (30 of 32 on layer 0 at m = 16, 15 of 16 above).  The slots left
+ * free take the next back-links, so that a full list, whose every new
+ * back-link costs a new selection (O(cap^2) distances), is the exception.
+ * On 10,000 random 128-dimension rows, recall@10 at ef_search 40 and the
+ * build time: lists filled to the brim 0.968 (L2), 3.2 s; this 0.972,
+ * 1.8 s; three quarters 0.952, 1.7 s; before lists were filled 0.948,
+ * 1.7 s.  Filled to the brim, Fashion-MNIST built 3.4 times slower (most of
+ * it pruning), with queries as fast at equal recall.
+ */
+static inline int
+HnswFillLimit(int cap)
+{
+	return cap - Max(cap / 16, 1);
+}
+
+/*
  * A repair that gives an unreachable element a way in may take over, in a
  * full layer-0 list of cap slots, only the slots from this one on: the last
  * quarter, where the links the selection valued least sit.  Under inner
@@ -258,7 +276,8 @@ extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
 							  int from_layer, int to_layer, VaHeap *scratch);
 extern int	HnswSelectNeighbours(const VaCandidate *cands,
 								 const void *const *vectors, int ncands,
-								 int m, const VaIndexOps *ops, int *selected);
+								 int diverse, int cap, const VaIndexOps *ops,
+								 int *selected);
 extern int	HnswRandomLevel(int m, VaRandomState *state);
 extern int	HnswMaxLevel(Size vector_size, int m);
 

@@ -142,31 +142,35 @@ IvfflatCheckVectorSize(Size vector_size)
 
 /*
  * The number of lists the index has (its metapage: fewer than the option
- * when the table had fewer rows), or the lists option when the metapage
- * cannot be read as ours or the index has none: planning never errors on a
- * damaged index.
+ * when the table had fewer rows) and the size of its stored vectors, or the
+ * lists option and 0 when the metapage cannot be read as ours or the index
+ * has no lists: planning never errors on a damaged index.
  */
-static double
-index_lists(Oid indexoid)
+static void
+index_shape(Oid indexoid, double *lists, double *vector_size)
 {
 	Relation	index = index_open(indexoid, NoLock);
 	IvfflatMetaPageData meta;
-	int			lists = IvfflatGetLists(index);
 
+	*lists = IvfflatGetLists(index);
+	*vector_size = 0;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta)) &&
 		meta.header.magic == IVFFLAT_MAGIC && meta.header.version == IVFFLAT_VERSION &&
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
-		lists = meta.nlists;
+	{
+		*lists = meta.nlists;
+		*vector_size = meta.vector_size;
+	}
 	index_close(index, NoLock);
-	return lists;
 }
 
 /*
  * amcostestimate.  Without an ORDER BY on our operator the index is useless
  * (disable_cost).  Otherwise a scan of an index of n rows in L lists
  * computes one distance per list to rank them, then reads the p nearest
- * lists whole, n p / L rows: per row one distance (2 cpu_operator_cost)
- * and cpu_index_tuple_cost, and p / L of the index's pages at
+ * lists whole, n p / L rows: per row one distance (cpu_operator_cost +
+ * VaDistanceCost, which grows with the vectors' size) and
+ * cpu_index_tuple_cost, and p / L of the index's pages at
  * random_page_cost for the share of the index that does not fit
  * effective_cache_size.  The WHERE clauses the index does not check keep a
  * share s of the rows it returns; the query wants k (the LIMIT).
@@ -189,6 +193,7 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		lists;
+	double		vector_size;
 	double		probes;
 	double		per_list;
 	double		ratio;
@@ -207,7 +212,7 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	lists = index_lists(index->indexoid);
+	index_shape(index->indexoid, &lists, &vector_size);
 	VaEstimateDemand(root, path, &demand);
 
 	per_list = tuples / lists;
@@ -224,7 +229,7 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
-	cost = (lists + tuples * ratio) * 2 * cpu_operator_cost +
+	cost = (lists + tuples * ratio) * (cpu_operator_cost + VaDistanceCost(vector_size)) +
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * uncached * spc_random_page_cost;
 	if (probes < lists && probes * per_list * demand.filter < demand.wanted)
