@@ -172,20 +172,22 @@ HnswLayerCapacity(int layer, int m)
 
 /*
  * How far a selection that prunes a full list, or that fills a list with
- * candidates the heuristic passed over, goes: all of its cap slots but a
- * sixteenth (30 of 32 on layer 0 at m = 16, 15 of 16 above).  The slots left
- * free take the next back-links, so that a full list, whose every new
- * back-link costs a new selection (O(cap^2) distances), is the exception.
- * On 10,000 random 128-dimension rows, recall@10 at ef_search 40 and the
- * build time: lists filled to the brim 0.968 (L2), 3.2 s; this 0.972,
- * 1.8 s; three quarters 0.952, 1.7 s; before lists were filled 0.948,
- * 1.7 s.  Filled to the brim, Fashion-MNIST built 3.4 times slower (most of
- * it pruning), with queries as fast at equal recall.
+ * candidates the heuristic passed over, goes: all cap slots.  Leaving slots
+ * free for later back-links would make a full list, whose every new
+ * back-link costs a new selection (O(cap^2) distances), the exception:
+ * with two of 32 free, 10,000 random 128-dimension rows built in 1.8 s
+ * instead of 3.2 s (Fashion-MNIST builds 3.4 times slower filled to the
+ * brim than before lists were filled), but on 20 clusters of scaled
+ * 128-dimension rows one cluster's queries (test/t/014, L1) found none of
+ * their neighbours at ef_search 40, recall@10 0.95 instead of 1.0.  Right
+ * answers first: full lists, until pruning gets cheaper (e.g. by keeping
+ * what the last selection found, so that a newcomer is checked against the
+ * list instead of the list against itself).
  */
 static inline int
 HnswFillLimit(int cap)
 {
-	return cap - Max(cap / 16, 1);
+	return cap;
 }
 
 /*
