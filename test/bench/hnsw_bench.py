@@ -662,6 +662,9 @@ def main():
     info["raw_bytes"] = raw_bytes
     if rows:
         plot = os.path.join(HERE, "plots", "hnsw_recall_qps.png")
+        if (args.base, args.queries) != (60000, 1000):
+            # a quick run must not overwrite the full run's plot either
+            plot = os.path.join(HERE, "out", f"hnsw_recall_qps_b{args.base}_q{args.queries}.png")
         try:
             write_plot(rows, plot, f"HNSW on Fashion-MNIST ({len(base)} x 784, "
                        f"{len(queries)} queries, M={M}, efC={EF_CONSTRUCTION})")

@@ -200,6 +200,9 @@ def main():
 
     if rows:
         plot = os.path.join(hb.HERE, "plots", "ivfflat_recall_qps.png")
+        if (args.base, args.queries) != (60000, 1000):
+            # a quick run must not overwrite the full run's plot either
+            plot = os.path.join(hb.HERE, "out", f"ivfflat_recall_qps_b{args.base}_q{args.queries}.png")
         try:
             hb.write_plot(rows, plot, f"IVFFlat on Fashion-MNIST ({len(base)} x 784, "
                           f"{len(queries)} queries, lists={args.lists})")
