@@ -24,6 +24,23 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
+/*
+ * Pin and exclusively lock the page of the item at tid, begin a WAL record
+ * with it registered, and return the item in the record's copy of the page.
+ * The caller finishes or aborts wal and releases *buf.
+ */
+static HnswElementTuple
+begin_item_write(Relation index, const ItemPointerData *tid, Buffer *buf, VaWal *wal)
+{
+	Page		page;
+
+	*buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(wal, index, false);
+	page = VaWalRegister(wal, *buf, false);
+	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+}
+
 /* Does tup (live) link to a deleted element on any layer? */
 static bool
 links_to_dead(HnswElementTuple tup, int m, HnswIdSet *dead)
@@ -154,15 +171,10 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 
 	if (changed)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
-		Page		page;
-		HnswElementTuple tup;
+		Buffer		buf;
 		VaWal		wal;
+		HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
 
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		VaWalBegin(&wal, index, false);
-		page = VaWalRegister(&wal, buf, false);
-		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
 		memcpy(HnswElementNeighbours(tup), slots,
 			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
 		VaWalFinish(&wal);
@@ -210,19 +222,13 @@ static bool
 relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
 			const ItemPointerData *utid, int64 u, int cap0)
 {
-	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(from));
-	Page		page;
-	HnswElementTuple tup;
-	ItemPointerData *list;
-	int			slot;
+	Buffer		buf;
 	VaWal		wal;
+	HnswElementTuple tup = begin_item_write(index, from, &buf, &wal);
+	ItemPointerData *list = HnswElementNeighbours(tup);
+	int			slot;
 	bool		done = false;
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	VaWalBegin(&wal, index, false);
-	page = VaWalRegister(&wal, buf, false);
-	tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(from)));
-	list = HnswElementNeighbours(tup);
 	for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
 		if (ItemPointerEquals(&list[slot], (ItemPointer) utid))
 			slot = cap0 + 1;	/* already linked */
@@ -443,15 +449,10 @@ collect_chain(void *arg, const ItemPointerData *tid, const HnswDuplicateTupleDat
 static void
 set_chain_link(Relation index, const ItemPointerData *tid, const ItemPointerData *next)
 {
-	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
-	Page		page;
-	HnswElementTuple tup;
+	Buffer		buf;
 	VaWal		wal;
+	HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	VaWalBegin(&wal, index, false);
-	page = VaWalRegister(&wal, buf, false);
-	tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
 	if (ItemPointerEquals(&tup->duplicates, (ItemPointer) next))
 		VaWalAbort(&wal);
 	else
