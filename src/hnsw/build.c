@@ -302,7 +302,7 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 	n = VaHeapDrainSorted(heap, bs->sorted);
 	for (int i = 0; i < n; i++)
 		bs->vectors[i] = element_vector(bs, (int) bs->sorted[i].id);
-	k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, HnswFillLimit(cap), cap, bs->ops, bs->selected);
+	k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops, bs->selected);
 	for (int i = 0; i < cap; i++)
 		list[i] = i < k ? (int32) bs->sorted[bs->selected[i]].id : -1;
 }
@@ -368,7 +368,7 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		VaHeapFree(&heap);
 		for (int j = 0; j < n; j++)
 			vectors[j] = element_vector(bs, (int) cands[j].id);
-		n = HnswSelectNeighbours(cands, vectors, n, HnswFillLimit(cap), cap, bs->ops, selected);
+		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected);
 		for (int j = 0; j < n; j++)
 			mine[j] = (int32) cands[selected[j]].id;
 	}
@@ -473,7 +473,6 @@ mem_insert(HnswBuildState *bs, int i)
 			}
 		}
 		nchosen[layer] = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
-											  HnswLayerCapacity(layer, bs->m),
 											  HnswLayerCapacity(layer, bs->m),
 											  bs->ops, bs->selected);
 		for (int j = 0; j < nchosen[layer]; j++)

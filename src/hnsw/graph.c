@@ -137,26 +137,27 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * SELECT-NEIGHBORS-HEURISTIC with keepPrunedConnections (Malkov & Yashunin
  * 2018, Algorithm 4): from cands (sorted nearest first by distance to the
  * base element; vectors[i] is the stored form of cands[i]) first take, up to
- * diverse, each candidate that is nearer the base than every
- * one already taken, which keeps links pointing in diverse directions; then
- * fill the list of cap slots up to HnswFillLimit(cap) with the candidates
- * that step passed over or did not reach, nearest first.  Deleted
- * candidates are never taken.  selected receives indexes into cands (the
- * diverse ones first); returns how many.  Costs O(ncands * diverse)
- * distances.
+ * cap, each candidate that is nearer the base than every one already taken,
+ * which keeps links pointing in diverse directions; then fill the list up to
+ * cap with the candidates that step passed over or did not reach, nearest
+ * first.  Deleted candidates are never taken.  selected receives indexes
+ * into cands (the diverse ones first); returns how many.  Costs
+ * O(ncands * cap) distances.
  *
  * The filling matters where the distance is not a metric.  Under inner
  * product a vector of large norm is "nearer" to most others than they are
  * to the base, so the first step alone keeps one or two links per list and
  * leaves the graph too sparse to search (recall@20 0.53 at ef_search 40 on
- * 3-dimension data of varied norm; 0.999 with the filling).  On metric data
- * it also raises recall at a given ef_search, as fuller lists are explored
- * more widely.
+ * 3-dimension data of varied norm; 1.0 with the filling).  On metric data it
+ * also raises recall at a given ef_search, as fuller lists are explored more
+ * widely.  Its price: lists are full, so every later back-link re-runs this
+ * over cap + 1 candidates (Fashion-MNIST builds take 3.4 times as long).
+ * Stopping two slots short of cap halved that, but lost a whole cluster's
+ * answers on clustered data (test/t/014; test/bench/RESULTS.md).
  */
 int
 HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
-					 int ncands, int diverse, int cap, const VaIndexOps *ops,
-					 int *selected)
+					 int ncands, int cap, const VaIndexOps *ops, int *selected)
 {
 	int			nselected = 0;
 	int			npassed = 0;
@@ -165,7 +166,7 @@ HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 	int		   *passed = ncands <= (int) lengthof(stack_passed) ? stack_passed :
 		palloc(sizeof(int) * ncands);
 
-	for (next = 0; next < ncands && nselected < Min(diverse, cap); next++)
+	for (next = 0; next < ncands && nselected < cap; next++)
 	{
 		bool		keep = true;
 
@@ -181,11 +182,7 @@ HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 		else
 			passed[npassed++] = next;
 	}
-	/* what the first step never looked at comes after what it passed over */
-	for (; next < ncands; next++)
-		if (!(cands[next].flags & HNSW_CANDIDATE_DELETED))
-			passed[npassed++] = next;
-	for (int i = 0; i < npassed && nselected < HnswFillLimit(cap); i++)
+	for (int i = 0; i < npassed && nselected < cap; i++)
 		selected[nselected++] = passed[i];
 	if (passed != stack_passed)
 		pfree(passed);

@@ -171,26 +171,6 @@ HnswLayerCapacity(int layer, int m)
 }
 
 /*
- * How far a selection that prunes a full list, or that fills a list with
- * candidates the heuristic passed over, goes: all cap slots.  Leaving slots
- * free for later back-links would make a full list, whose every new
- * back-link costs a new selection (O(cap^2) distances), the exception:
- * with two of 32 free, 10,000 random 128-dimension rows built in 1.8 s
- * instead of 3.2 s (Fashion-MNIST builds 3.4 times slower filled to the
- * brim than before lists were filled), but on 20 clusters of scaled
- * 128-dimension rows one cluster's queries (test/t/014, L1) found none of
- * their neighbours at ef_search 40, recall@10 0.95 instead of 1.0.  Right
- * answers first: full lists, until pruning gets cheaper (e.g. by keeping
- * what the last selection found, so that a newcomer is checked against the
- * list instead of the list against itself).
- */
-static inline int
-HnswFillLimit(int cap)
-{
-	return cap;
-}
-
-/*
  * A repair that gives an unreachable element a way in may take over, in a
  * full layer-0 list of cap slots, only the slots from this one on: the last
  * quarter, where the links the selection valued least sit.  Under inner
@@ -278,8 +258,7 @@ extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
 							  int from_layer, int to_layer, VaHeap *scratch);
 extern int	HnswSelectNeighbours(const VaCandidate *cands,
 								 const void *const *vectors, int ncands,
-								 int diverse, int cap, const VaIndexOps *ops,
-								 int *selected);
+								 int cap, const VaIndexOps *ops, int *selected);
 extern int	HnswRandomLevel(int m, VaRandomState *state);
 extern int	HnswMaxLevel(Size vector_size, int m);
 

@@ -142,7 +142,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			cands[cap].id = VaTidToId(newtid);
 			HnswLoadCandidates(index, ops, HnswElementVector(base),
 							cands, cap + 1, vectors);
-			k = HnswSelectNeighbours(cands, vectors, cap + 1, HnswFillLimit(cap), cap, ops, selected);
+			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
 			for (int i = 0; i < cap; i++)
 			{
@@ -706,7 +706,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 					break;
 				}
 			}
-			k = HnswSelectNeighbours(sorted, vectors, n, HnswLayerCapacity(layer, m),
+			k = HnswSelectNeighbours(sorted, vectors, n,
 									 HnswLayerCapacity(layer, m), ops, selected);
 			for (int j = 0; j < k; j++)
 				VaIdToTid(sorted[selected[j]].id, &slots[j]);
