@@ -10,11 +10,14 @@
 # loses the missing ones.  The exact k-th distance comes from ORDER BY
 # (distance) + 0, which no index can serve; every measurement also checks
 # that the plan scans the index.  Defaults: hnsw m 16, ef_construction 64,
-# ef_search 40; ivfflat lists 40, probes 8.  Every threshold is 0.97 but
-# after a parallel build, 0.95: participants insert concurrently, so the
-# graph differs from run to run (hnsw sparsevec_ip_ops on sparsevec(1000)
-# measured 0.9625 once, 0.995-1.0 in seven other runs).  Before the
-# inner-product fix, parallel builds gave 0.33-0.78 there.
+# ef_search 40; ivfflat lists 40, probes 8.  A serial build is
+# deterministic and held to 0.97; what follows a parallel build or inserts
+# is not (participants insert concurrently; an insert draws its level from
+# the backend's unseeded generator), so it is held to 0.95: hnsw
+# sparsevec_ip_ops on sparsevec(1000) after a parallel build measured 0.9625
+# once and 0.995-1.0 in seven other runs, bit_jaccard_ops on bit(256) after
+# inserts 0.95 once and 0.975-1.0 in six others.  Before the inner-product
+# fix, these scenarios gave 0.33-0.78 under inner product.
 #
 # Data (fixed seeds):
 # - 3 dimensions, 5,000 rows, components random()*random() (norms 0-1.7,
@@ -66,7 +69,7 @@ my $ef_search = 40;
 my $probes = 8;
 my $lists = 40;
 my $threshold = 0.97;
-my $parallel_threshold = 0.95;
+my $varying_threshold = 0.95;
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vectorann;
@@ -171,7 +174,7 @@ sub check_recall
 {
 	my ($op, $k, $eps, $exact, $what) = @_;
 	my $r = recall($op, $k, $eps, $exact, $what);
-	my $min = $what =~ /parallel build/ ? $parallel_threshold : $threshold;
+	my $min = $what =~ /serial build/ ? $threshold : $varying_threshold;
 	cmp_ok($r, '>=', $min, "$what: recall\@$k $r >= $min");
 	diag("$what: recall\@$k = $r");
 }
