@@ -150,6 +150,42 @@ element_layer(HnswBuildState *bs, int i, int layer)
 }
 
 /*
+ * What the last selection of element i's layer-0 list decided, kept after
+ * its slots: each member's distance to i (float[2m]), then how many members
+ * (the first ones) the heuristic itself kept, or -1 when the list is not
+ * the output of a selection (slots appended or changed since).  mem_prune
+ * uses it to add a newcomer without a new selection when it can.
+ */
+static inline float *
+layer0_distances(HnswBuildState *bs, int i)
+{
+	return (float *) (element_slots(bs, i) + HnswSlotCount(bs->elements[i].level, bs->m));
+}
+
+static inline int32 *
+layer0_ndiverse(HnswBuildState *bs, int i)
+{
+	return (int32 *) (layer0_distances(bs, i) + HnswLayerCapacity(0, bs->m));
+}
+
+/* Bytes of an element's lists and its layer-0 selection state. */
+static inline Size
+neighbour_area_size(int level, int m)
+{
+	return sizeof(int32) * HnswSlotCount(level, m) +
+		sizeof(float) * HnswLayerCapacity(0, m) + sizeof(int32);
+}
+
+/* Empty lists, no selection state. */
+static inline void
+clear_neighbours(HnswBuildState *bs, int i)
+{
+	memset(element_slots(bs, i), 0xFF,
+		   sizeof(int32) * HnswSlotCount(bs->elements[i].level, bs->m));	/* all -1 */
+	*layer0_ndiverse(bs, i) = -1;
+}
+
+/*
  * Element i's lists may be read (LW_SHARED) or changed (LW_EXCLUSIVE) by
  * the caller.  Only a parallel build has locks; a process holds at most one
  * element lock at a time and never the entry lock with it, so there is no
@@ -273,9 +309,69 @@ mem_reset_visited(HnswGraph *graph)
 }
 
 /*
+ * Does (da, a) come before (db, b) in a selection's order (distance, then
+ * id, as VaHeap sorts)?
+ */
+static inline bool
+precedes(float da, int32 a, float db, int32 b)
+{
+	return da < db || (da == db && a < b);
+}
+
+/*
+ * Add newcomer to base's full layer-0 list without a new selection, when
+ * the list's selection state says the result is known: if a member the
+ * heuristic kept, nearer than newcomer, is nearer to newcomer than base is,
+ * the heuristic passes newcomer over too, keeps the same members, and
+ * newcomer only competes with the filled-in members by distance.  Exactly
+ * what a new selection over the list plus newcomer would return, for
+ * O(kept) distances instead of O(cap^2).  Returns false (nothing changed)
+ * when the heuristic would keep newcomer, or the state is unknown.
+ */
+static bool
+mem_prune_known(HnswBuildState *bs, int base, int newcomer)
+{
+	int			cap = HnswLayerCapacity(0, bs->m);
+	int32	   *list = element_layer(bs, base, 0);
+	float	   *dist = layer0_distances(bs, base);
+	int			ndiverse = *layer0_ndiverse(bs, base);
+	const void *nv = element_vector(bs, newcomer);
+	float		dn;
+	bool		passed = false;
+	int			before = 0;
+	int			pos;
+
+	if (ndiverse < 0 || list[cap - 1] < 0)
+		return false;
+	dn = bs->ops->distance(element_vector(bs, base), nv);
+	for (int j = 0; j < ndiverse; j++)
+	{
+		if (!precedes(dist[j], list[j], dn, newcomer))
+			continue;
+		before++;
+		if (!passed && bs->ops->distance(nv, element_vector(bs, list[j])) < dn)
+			passed = true;
+	}
+	if (!passed && before < cap)
+		return false;			/* the heuristic would keep it: select anew */
+
+	/* filled-in members sit at ndiverse .. cap-1, nearest first */
+	for (pos = ndiverse; pos < cap && precedes(dist[pos], list[pos], dn, newcomer); pos++)
+		;
+	if (pos == cap)
+		return true;			/* farther than every one: dropped */
+	memmove(&list[pos + 1], &list[pos], sizeof(int32) * (cap - 1 - pos));
+	memmove(&dist[pos + 1], &dist[pos], sizeof(float) * (cap - 1 - pos));
+	list[pos] = newcomer;
+	dist[pos] = dn;
+	return true;
+}
+
+/*
  * Replace the layer list of element base (in memory) by the best cap of its
- * current neighbours plus newcomer, chosen with the heuristic.  The caller
- * holds base's lock exclusively (parallel build).
+ * current neighbours plus newcomer, chosen with the heuristic (on layer 0
+ * through mem_prune_known when it can).  The caller holds base's lock
+ * exclusively (parallel build).
  */
 static void
 mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
@@ -285,8 +381,11 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 	const void *bv = element_vector(bs, base);
 	int			n = 0;
 	int			k;
+	int			ndiverse;
 	VaHeap	   *heap = &bs->result;
 
+	if (layer == 0 && mem_prune_known(bs, base, newcomer))
+		return;
 	VaHeapReset(heap);
 	for (int i = 0; i <= cap; i++)
 	{
@@ -302,9 +401,18 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 	n = VaHeapDrainSorted(heap, bs->sorted);
 	for (int i = 0; i < n; i++)
 		bs->vectors[i] = element_vector(bs, (int) bs->sorted[i].id);
-	k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops, bs->selected);
+	k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops, bs->selected,
+							 &ndiverse);
 	for (int i = 0; i < cap; i++)
 		list[i] = i < k ? (int32) bs->sorted[bs->selected[i]].id : -1;
+	if (layer == 0)
+	{
+		float	   *dist = layer0_distances(bs, base);
+
+		for (int i = 0; i < k; i++)
+			dist[i] = bs->sorted[bs->selected[i]].distance;
+		*layer0_ndiverse(bs, base) = ndiverse;
+	}
 }
 
 /*
@@ -368,7 +476,7 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		VaHeapFree(&heap);
 		for (int j = 0; j < n; j++)
 			vectors[j] = element_vector(bs, (int) cands[j].id);
-		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected);
+		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected, NULL);
 		for (int j = 0; j < n; j++)
 			mine[j] = (int32) cands[selected[j]].id;
 	}
@@ -379,6 +487,8 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 	}
 	for (int j = n; j < cap; j++)
 		mine[j] = -1;
+	if (layer == 0)
+		*layer0_ndiverse(bs, i) = -1;
 	unlock_element(bs, i);
 
 	for (int j = 0; j < k; j++)
@@ -390,9 +500,13 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		lock_element(bs, nb, LW_EXCLUSIVE);
 		while (slot < cap && list[slot] >= 0 && list[slot] != i)
 			slot++;
-		if (slot < cap)
+		if (slot < cap && list[slot] < 0)
+		{
 			list[slot] = i;
-		else
+			if (layer == 0)
+				*layer0_ndiverse(bs, nb) = -1;
+		}
+		else if (slot == cap)
 			mem_prune(bs, nb, layer, i);
 		unlock_element(bs, nb);
 	}
@@ -474,7 +588,7 @@ mem_insert(HnswBuildState *bs, int i)
 		}
 		nchosen[layer] = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
 											  HnswLayerCapacity(layer, bs->m),
-											  bs->ops, bs->selected);
+											  bs->ops, bs->selected, NULL);
 		for (int j = 0; j < nchosen[layer]; j++)
 			chosen[layer][j] = (int32) bs->sorted[bs->selected[j]].id;
 		memcpy(entries, bs->sorted, sizeof(VaCandidate) * n);
@@ -542,6 +656,7 @@ repair_link(HnswBuildState *bs, int i, const int32 *cands, int ncand, int32 *ind
 			if (list[slot] >= 0)
 				indegree[list[slot]]--;
 			list[slot] = i;
+			*layer0_ndiverse(bs, cands[c]) = -1;
 			indegree[i]++;
 			return true;
 		}
@@ -909,7 +1024,6 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 {
 	HnswShared *shared = bs->shared;
 	int			level;
-	int			nslots;
 	Size		need;
 	uint64		off;
 	uint32		i;
@@ -924,8 +1038,7 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 
 	level = Min(HnswRandomLevel(bs->m, &bs->rng),
 				HnswMaxLevel(HnswStoredSize(stored), bs->m));
-	nslots = HnswSlotCount(level, bs->m);
-	need = MAXALIGN(size) + MAXALIGN(sizeof(int32) * nslots);
+	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 
 	/* space first, then an id, so every id below capacity is complete */
 	off = pg_atomic_fetch_add_u64(&shared->arena_used, need);
@@ -944,7 +1057,7 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	e->vector = shared->arena_off + off;
 	e->neighbours = e->vector + MAXALIGN(size);
 	memcpy(element_vector(bs, i), stored, size);
-	memset(element_slots(bs, i), 0xFF, sizeof(int32) * nslots); /* all -1 */
+	clear_neighbours(bs, i);
 	return (int) i;
 }
 
@@ -1076,7 +1189,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	Size		size;
 	int			i;
 	BuildElement *e;
-	int			nslots;
 
 	if (isnull[0])
 		return;
@@ -1139,11 +1251,10 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		e->duplicates = -1;
 		e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
 							   HnswMaxLevel(HnswStoredSize(element_vector(bs, i)), bs->m));
-		nslots = HnswSlotCount(e->level, bs->m);
 		e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
-															  sizeof(int32) * nslots);
-		memset(element_slots(bs, i), 0xFF, sizeof(int32) * nslots); /* all -1 */
-		bs->memory_used += sizeof(int32) * nslots + 16;
+															  neighbour_area_size(e->level, bs->m));
+		clear_neighbours(bs, i);
+		bs->memory_used += neighbour_area_size(e->level, bs->m) + 16;
 		bs->nelements++;
 
 		mem_insert(bs, i);
@@ -1314,7 +1425,7 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 		/* a stored element fits one page, which bounds sparsevec's and bit's typmods */
 		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
-			vector_bytes + MAXALIGN(sizeof(int32) * 3 * bs->m);
+			vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
 
 		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
 	}
@@ -1353,7 +1464,7 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	per_element = sizeof(BuildElement) + sizeof(LWLock);
 	capacity = (uint32) Min((double) PG_INT32_MAX / 2,
 							area_size / (per_element + MAXALIGN(VARHDRSZ + 4) +
-										 MAXALIGN(sizeof(int32) * 2 * bs->m)));
+										 MAXALIGN(neighbour_area_size(0, bs->m))));
 	if (bs->reltuples > 0)
 		capacity = (uint32) Min((double) capacity, bs->reltuples * 1.2 + 1024);
 

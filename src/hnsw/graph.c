@@ -141,8 +141,8 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * which keeps links pointing in diverse directions; then fill the list up to
  * cap with the candidates that step passed over or did not reach, nearest
  * first.  Deleted candidates are never taken.  selected receives indexes
- * into cands (the diverse ones first); returns how many.  Costs
- * O(ncands * cap) distances.
+ * into cands (the diverse ones first, *ndiverse of them unless ndiverse is
+ * NULL); returns how many.  Costs O(ncands * cap) distances.
  *
  * The filling matters where the distance is not a metric.  Under inner
  * product a vector of large norm is "nearer" to most others than they are
@@ -157,7 +157,8 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  */
 int
 HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
-					 int ncands, int cap, const VaIndexOps *ops, int *selected)
+					 int ncands, int cap, const VaIndexOps *ops, int *selected,
+					 int *ndiverse)
 {
 	int			nselected = 0;
 	int			npassed = 0;
@@ -182,6 +183,8 @@ HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 		else
 			passed[npassed++] = next;
 	}
+	if (ndiverse)
+		*ndiverse = nselected;
 	for (int i = 0; i < npassed && nselected < cap; i++)
 		selected[nselected++] = passed[i];
 	if (passed != stack_passed)

@@ -258,7 +258,8 @@ extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
 							  int from_layer, int to_layer, VaHeap *scratch);
 extern int	HnswSelectNeighbours(const VaCandidate *cands,
 								 const void *const *vectors, int ncands,
-								 int cap, const VaIndexOps *ops, int *selected);
+								 int cap, const VaIndexOps *ops, int *selected,
+								 int *ndiverse);
 extern int	HnswRandomLevel(int m, VaRandomState *state);
 extern int	HnswMaxLevel(Size vector_size, int m);
 

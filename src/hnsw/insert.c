@@ -142,7 +142,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			cands[cap].id = VaTidToId(newtid);
 			HnswLoadCandidates(index, ops, HnswElementVector(base),
 							cands, cap + 1, vectors);
-			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected);
+			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, NULL);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
 			for (int i = 0; i < cap; i++)
 			{
@@ -707,7 +707,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 				}
 			}
 			k = HnswSelectNeighbours(sorted, vectors, n,
-									 HnswLayerCapacity(layer, m), ops, selected);
+									 HnswLayerCapacity(layer, m), ops, selected, NULL);
 			for (int j = 0; j < k; j++)
 				VaIdToTid(sorted[selected[j]].id, &slots[j]);
 			links[layer] = slots;

@@ -157,7 +157,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 			cands[i].id = ids[i];
 		HnswLoadCandidates(index, ops, HnswElementVector(copy),
 						   cands, n, vectors);
-		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected);
+		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected, NULL);
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < k)
