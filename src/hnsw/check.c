@@ -42,6 +42,7 @@ typedef struct CheckState
 	uint8	   *level;			/* by element number */
 	bool	   *deleted;
 	bool	   *freed;			/* marked free by VACUUM (slot reusable) */
+	bool	   *dead_duplicate; /* a duplicate item marked deleted */
 	bool	   *duplicate;		/* a well-formed duplicate item */
 	bool	   *element;		/* a well-formed element */
 	List	   *problems;		/* of char *: "kind\tdetail" */
@@ -127,6 +128,7 @@ check_elements(CheckState *cs)
 	cs->level = palloc0(Max(cs->nelements, 1));
 	cs->deleted = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 	cs->freed = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+	cs->dead_duplicate = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 	cs->duplicate = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 	cs->element = palloc0(sizeof(bool) * Max(cs->nelements, 1));
 
@@ -168,6 +170,7 @@ check_elements(CheckState *cs)
 				if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
 					problem(cs, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
 							blkno, off);
+				cs->dead_duplicate[n] = cs->deleted[n];
 				cs->deleted[n] = true;	/* not an element: no links, not reached */
 				cs->level[n] = 0;
 			}
@@ -294,7 +297,8 @@ read_item(CheckState *cs, const ItemPointerData *tid, void *dst, Size size)
 /*
  * Pass 3: duplicate chains.  Each element's chain must lead through
  * duplicate items that name it as owner, each on one chain only, and every
- * duplicate item not freed must be on its owner's chain.
+ * live duplicate item must be on its owner's chain (VACUUM takes deleted
+ * ones off their chains, then frees them; inserts run in between).
  */
 static void
 check_duplicates(CheckState *cs)
@@ -360,7 +364,7 @@ check_duplicates(CheckState *cs)
 		{
 			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
 
-			if (cs->duplicate[n] && !cs->freed[n] && !on_chain[n])
+			if (cs->duplicate[n] && !cs->dead_duplicate[n] && !on_chain[n])
 				problem(cs, PROBLEM_DUPLICATE,
 						"duplicate item (%u,%u) is on no element's chain", blkno, off);
 		}

@@ -373,8 +373,10 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 }
 
 /*
- * Is the item at off on page an element (not freed) whose stored vector is
- * stored?  Safe on garbage.
+ * Is the item at off on page a live element (not deleted, not freed) whose
+ * stored vector is stored?  Safe on garbage.  A deleted element's chain
+ * takes no new items: VACUUM repairs chains while inserts run and counts on
+ * that (repair_chain in vacuum.c).
  */
 static bool
 owner_matches(Page page, OffsetNumber off, const void *stored)
@@ -388,7 +390,7 @@ owner_matches(Page page, OffsetNumber off, const void *stored)
 	e = (HnswElementTuple) PageGetItem(page, iid);
 	return ItemIdIsNormal(iid) &&
 		ItemIdGetLength(iid) >= offsetof(HnswElementTupleData, data) + VARSIZE(stored) &&
-		!(e->flags & (HNSW_ELEMENT_FREE | HNSW_ELEMENT_DUPLICATE)) &&
+		!(e->flags & (HNSW_ELEMENT_FREE | HNSW_ELEMENT_DUPLICATE | HNSW_ELEMENT_DELETED)) &&
 		HnswSameVector(HnswElementVector(e), stored);
 }
 

@@ -11,8 +11,9 @@
  *	  Algorithm 4) from its live neighbours, the live neighbours of the
  *	  deleted ones, and what a search for it on that layer finds, a deleted entry point is
  *	  replaced by a live element of the highest level, and live elements the
- *	  repair left without a way in are linked again.  Inserts wait during the
- *	  repair.  Finally the deleted elements are marked free and their pages'
+ *	  repair left without a way in are linked again.  Inserts go on during
+ *	  the repair, which shares their lock (repair_graph; the protocol is in
+ *	  README.md, "VACUUM").  Finally the deleted elements are marked free and their pages'
  *	  largest free slots recorded in the free space map for inserts to reuse.
  */
 #include "hnsw/hnsw.h"
@@ -40,6 +41,11 @@ begin_item_write(Relation index, const ItemPointerData *tid, Buffer *buf, VaWal 
 	page = VaWalRegister(wal, *buf, false);
 	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
 }
+
+static bool repair_element_once(Relation index, const VaIndexOps *ops,
+								const HnswMetaPageData *meta,
+								const ItemPointerData *tid, HnswIdSet *dead,
+								HnswDiskGraph *dg, VaHeap *result);
 
 /* Does tup (live) link to a deleted element on any layer? */
 static bool
@@ -75,18 +81,42 @@ add_candidate(uint64 *ids, int *n, uint64 id, uint64 self, HnswIdSet *dead)
 /*
  * Choose new lists for every layer of the live element at tid that links to
  * a deleted element, and write them (one WAL record per changed element).
+ * The lists are chosen from a copy, with no page locked; inserts may change
+ * them meanwhile (a back-link, a pruning).  So the new lists are written
+ * only if the element's lists on those layers are still the ones they were
+ * chosen from, and chosen again otherwise.  Caller holds HNSW_INSERT_LOCK
+ * in RowExclusiveLock mode, as an insert does.
  */
 static void
 repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
 			   const ItemPointerData *tid, HnswIdSet *dead, HnswDiskGraph *dg,
 			   VaHeap *result)
 {
+	while (!repair_element_once(index, ops, meta, tid, dead, dg, result))
+		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * One try of repair_element.  Returns false, having written nothing, when
+ * an insert changed one of the lists being replaced since they were read.
+ */
+static bool
+repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
+					const ItemPointerData *tid, HnswIdSet *dead, HnswDiskGraph *dg,
+					VaHeap *result)
+{
 	int			m = meta->m;
 	HnswElementTuple copy = HnswReadElement(index, tid);
 	ItemPointerData *slots = HnswElementNeighbours(copy);
+	int			nslots = HnswSlotCount(copy->level, m);
+	ItemPointerData *orig = palloc(sizeof(ItemPointerData) * nslots);
 	uint64		self = VaTidToId(tid);
 	bool		changed = false;
 	bool		relinked[HNSW_MAX_LEVEL + 1] = {false};
+
+	memcpy(orig, slots, sizeof(ItemPointerData) * nslots);
+	if (copy->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_DUPLICATE))
+		return true;			/* nothing to repair */
 
 	for (int layer = 0; layer <= copy->level; layer++)
 	{
@@ -174,9 +204,30 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 		Buffer		buf;
 		VaWal		wal;
 		HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
+		ItemPointerData *now = HnswElementNeighbours(tup);
 
-		memcpy(HnswElementNeighbours(tup), slots,
-			   sizeof(ItemPointerData) * HnswSlotCount(copy->level, m));
+		/* an element keeps its level while live: compare the relinked lists */
+		for (int layer = 0; layer <= copy->level; layer++)
+		{
+			Size		off = HnswLayerStart(layer, m);
+			Size		len = sizeof(ItemPointerData) * HnswLayerCapacity(layer, m);
+
+			if (relinked[layer] && memcmp(now + off, orig + off, len) != 0)
+			{
+				/* an insert changed it meanwhile: choose again */
+				VaWalAbort(&wal);
+				UnlockReleaseBuffer(buf);
+				return false;
+			}
+		}
+		for (int layer = 0; layer <= copy->level; layer++)
+		{
+			Size		off = HnswLayerStart(layer, m);
+
+			if (relinked[layer])
+				memcpy(now + off, slots + off,
+					   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
+		}
 		VaWalFinish(&wal);
 		UnlockReleaseBuffer(buf);
 
@@ -191,6 +242,7 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 				HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
 		}
 	}
+	return true;
 }
 
 /* Note in the metapage (WAL-logged) that a relink pass covered nblocks. */
@@ -283,13 +335,18 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	/*
 	 * The walk runs without the insert lock; an element an insert links
 	 * meanwhile may look unreachable and get one more link, which is
-	 * harmless.  The writes below hold the lock, so lists change under it
-	 * only.
+	 * harmless.  The relinking holds the lock in RowExclusiveLock mode, as
+	 * inserts do, one page of elements at a time: each link is written
+	 * under the page lock of its list (relink_from), and an insert pruning
+	 * that list meanwhile writes its result only if the list is unchanged.
+	 * The in-degrees may go stale as inserts prune; they only steer which
+	 * slot a relink takes.
 	 */
 	HnswComputeReach(index, meta, strategy, &r);
-	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
 	{
+		bool		locked = false;
+
 		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
 		{
 			uint32		u = r.base[blkno] + off - FirstOffsetNumber;
@@ -301,6 +358,11 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			if (!r.live[u] || r.seen[u])
 				continue;
 			CHECK_FOR_INTERRUPTS();
+			if (!locked)
+			{
+				LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
+				locked = true;
+			}
 			ItemPointerSet(&utid, blkno, off);
 			copy = HnswReadElement(index, &utid);
 			mine = HnswElementNeighbours(copy);
@@ -343,8 +405,9 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			}
 			pfree(copy);
 		}
+		if (locked)
+			UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 	}
-	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	record_relink(index, r.nblocks);
 }
 
@@ -414,6 +477,8 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 	FreeSpaceMapVacuum(index);
 }
 
+static bool repair_chain_once(Relation index, const ItemPointerData *owner);
+
 /* A duplicate chain as read by HnswWalkDuplicates. */
 typedef struct DuplicateChain
 {
@@ -445,22 +510,29 @@ collect_chain(void *arg, const ItemPointerData *tid, const HnswDuplicateTupleDat
 	chain->n++;
 }
 
-/* Set the chain link of the item at tid (element or duplicate) to next. */
-static void
-set_chain_link(Relation index, const ItemPointerData *tid, const ItemPointerData *next)
+/*
+ * Set the chain link of the item at tid (element or duplicate) to next, if
+ * it is still expected.  Returns false, having changed nothing, when it is
+ * not: an insert pushed a new item onto the element's chain meanwhile.
+ */
+static bool
+set_chain_link(Relation index, const ItemPointerData *tid,
+			   const ItemPointerData *expected, const ItemPointerData *next)
 {
 	Buffer		buf;
 	VaWal		wal;
 	HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
+	bool		done = ItemPointerEquals(&tup->duplicates, (ItemPointer) expected);
 
-	if (ItemPointerEquals(&tup->duplicates, (ItemPointer) next))
-		VaWalAbort(&wal);
-	else
+	if (done && !ItemPointerEquals(&tup->duplicates, (ItemPointer) next))
 	{
 		tup->duplicates = *next;
 		VaWalFinish(&wal);
 	}
+	else
+		VaWalAbort(&wal);
 	UnlockReleaseBuffer(buf);
+	return done;
 }
 
 /*
@@ -505,11 +577,23 @@ promote_duplicate(Relation index, const ItemPointerData *owner, const ItemPointe
  * element (promote_duplicate).  The links are rewritten front to back, and
  * deleted items keep their own links until they are freed (after this), so
  * a scan walking the chain meanwhile, or a crash halfway, always finds a
- * chain that leads through every live item.  Caller holds the insert lock
- * exclusively.
+ * chain that leads through every live item.  Inserts run meanwhile: they
+ * only push new items at the head of a live element's chain (never onto a
+ * deleted element's, see owner_matches in insert.c), so only the element's
+ * own link can change under us; every link is rewritten only if it still
+ * holds what was read, and the chain is read again otherwise.  Caller
+ * holds HNSW_INSERT_LOCK in RowExclusiveLock mode.
  */
 static void
-repair_chain(Relation index, const ItemPointerData *owner, bool owner_deleted)
+repair_chain(Relation index, const ItemPointerData *owner)
+{
+	while (!repair_chain_once(index, owner))
+		CHECK_FOR_INTERRUPTS();
+}
+
+/* One try of repair_chain; false when an insert changed the chain's head. */
+static bool
+repair_chain_once(Relation index, const ItemPointerData *owner)
 {
 	DuplicateChain chain = {0};
 	ItemPointerData prev = *owner;
@@ -517,31 +601,38 @@ repair_chain(Relation index, const ItemPointerData *owner, bool owner_deleted)
 	Buffer		buf;
 	HnswElementTuple tup;
 	int			first_live = -1;
+	bool		done = true;
+	bool		owner_deleted;
 
 	chain.cap = 16;
 	chain.tids = palloc(sizeof(ItemPointerData) * chain.cap);
 	chain.next = palloc(sizeof(ItemPointerData) * chain.cap);
 	chain.heaptids = palloc(sizeof(ItemPointerData) * chain.cap);
 	chain.deleted = palloc(sizeof(bool) * chain.cap);
-	HnswWalkDuplicates(index, owner, collect_chain, &chain);
 
-	for (int i = 0; i < chain.n && first_live < 0; i++)
+	/* the head as it is now, then the chain from it */
+	buf = ReadBuffer(index, ItemPointerGetBlockNumber(owner));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
+										 PageGetItemId(BufferGetPage(buf), ItemPointerGetOffsetNumber(owner)));
+	prev_next = tup->duplicates;
+	owner_deleted = (tup->flags & HNSW_ELEMENT_DELETED) != 0;	/* promoted on a try before? */
+	UnlockReleaseBuffer(buf);
+	HnswWalkDuplicates(index, owner, collect_chain, &chain);
+	if (chain.n > 0 && !ItemPointerEquals(&prev_next, &chain.tids[0]))
+		done = false;			/* a new head came between the two reads */
+
+	for (int i = 0; done && i < chain.n && first_live < 0; i++)
 		if (!chain.deleted[i])
 			first_live = i;
-	if (owner_deleted && first_live >= 0)
+	if (done && owner_deleted && first_live >= 0)
 	{
 		promote_duplicate(index, owner, &chain.tids[first_live]);
 		chain.deleted[first_live] = true;
 	}
 
 	/* relink: each link skips to the next live item */
-	buf = ReadBuffer(index, ItemPointerGetBlockNumber(owner));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	tup = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
-										 PageGetItemId(BufferGetPage(buf), ItemPointerGetOffsetNumber(owner)));
-	prev_next = tup->duplicates;
-	UnlockReleaseBuffer(buf);
-	for (int i = 0; i <= chain.n; i++)
+	for (int i = 0; done && i <= chain.n; i++)
 	{
 		ItemPointerData want;
 
@@ -552,7 +643,7 @@ repair_chain(Relation index, const ItemPointerData *owner, bool owner_deleted)
 		else
 			ItemPointerSetInvalid(&want);
 		if (!ItemPointerEquals(&prev_next, &want))
-			set_chain_link(index, &prev, &want);
+			done = set_chain_link(index, &prev, &prev_next, &want);
 		if (i < chain.n)
 		{
 			prev = chain.tids[i];
@@ -563,18 +654,19 @@ repair_chain(Relation index, const ItemPointerData *owner, bool owner_deleted)
 	pfree(chain.next);
 	pfree(chain.heaptids);
 	pfree(chain.deleted);
+	return done;
 }
 
 /*
- * Repair the duplicate chain of every element that has one (repair_chain).
- * Caller holds the insert lock exclusively.
+ * Repair the duplicate chain of every element that has one (repair_chain),
+ * holding HNSW_INSERT_LOCK in RowExclusiveLock mode one page of elements at
+ * a time, as an insert holds it.
  */
 static void
 repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	OffsetNumber owners[MaxOffsetNumber];
-	bool		deleted[MaxOffsetNumber];
 
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
@@ -592,26 +684,65 @@ repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 
 			if (!(tup->flags & (HNSW_ELEMENT_DUPLICATE | HNSW_ELEMENT_FREE)) &&
 				ItemPointerIsValid(&tup->duplicates))
-			{
-				deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
 				owners[n++] = off;
-			}
 		}
 		UnlockReleaseBuffer(buf);
+		if (n == 0)
+			continue;
+		LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 		for (int i = 0; i < n; i++)
 		{
 			ItemPointerData owner;
 
 			ItemPointerSet(&owner, blkno, owners[i]);
-			repair_chain(index, &owner, deleted[i]);
+			repair_chain(index, &owner);
 		}
+		UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 	}
 }
 
 /*
+ * The live element of the highest level (the first in block order among
+ * equals) in *tid, and its level; -1 and an invalid *tid if none lives.
+ */
+static int
+highest_live_element(Relation index, BufferAccessStrategy strategy, ItemPointer tid)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int			level = -1;
+
+	ItemPointerSetInvalid(tid);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (!(tup->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_DUPLICATE)) &&
+				tup->level > level)
+			{
+				level = tup->level;
+				ItemPointerSet(tid, blkno, off);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return level;
+}
+
+/*
  * Repair every live element that links to a deleted one, and move a deleted
- * entry point to a live element of the highest level.  Runs with inserts
- * locked out, so lists change only here.
+ * entry point to a live element of the highest level.  Runs beside inserts
+ * (see "VACUUM" in README.md): one barrier first, then HNSW_INSERT_LOCK in
+ * RowExclusiveLock mode, shared with inserts, for one page of elements at a
+ * time, and in ExclusiveLock mode only to move the entry point.
  */
 static void
 repair_graph(IndexVacuumInfo *info)
@@ -631,7 +762,18 @@ repair_graph(IndexVacuumInfo *info)
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum repair",
 								ALLOCSET_DEFAULT_SIZES);
+
+	/*
+	 * The barrier: an insert that read an element before ambulkdelete marked
+	 * it deleted may still link to it or join its duplicate chain.  Waiting
+	 * once for the lock in ExclusiveLock mode waits for every such insert;
+	 * inserts that start later see the marks, and never link to a deleted
+	 * element or put a duplicate on its chain.  So from here on, links to
+	 * deleted elements only disappear.
+	 */
 	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+
 	HnswReadMeta(index, &meta);
 	HnswDiskGraphInit(&dg, index, ops, meta.m, meta.ef_construction);
 	VaHeapInit(&result, meta.ef_construction + 1, true);
@@ -641,14 +783,14 @@ repair_graph(IndexVacuumInfo *info)
 	/* chains first: a deleted element with live duplicates lives on */
 	repair_duplicate_chains(index, info->strategy);
 
-	/* the deleted elements (no cost-delay sleeps while inserts wait) */
+	/* the deleted elements */
 	dead = HnswIdSetCreate(1024);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
 
-		CHECK_FOR_INTERRUPTS();
+		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -682,7 +824,7 @@ repair_graph(IndexVacuumInfo *info)
 		OffsetNumber *todo;
 		int			ntodo = 0;
 
-		CHECK_FOR_INTERRUPTS();
+		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -698,7 +840,10 @@ repair_graph(IndexVacuumInfo *info)
 		}
 		UnlockReleaseBuffer(buf);
 
+		if (ntodo == 0)
+			continue;
 		old = MemoryContextSwitchTo(ctx);
+		LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 		for (int i = 0; i < ntodo; i++)
 		{
 			ItemPointerData tid;
@@ -707,26 +852,45 @@ repair_graph(IndexVacuumInfo *info)
 			ItemPointerSet(&tid, blkno, todo[i]);
 			repair_element(index, ops, &meta, &tid, dead, &dg, &result);
 		}
+		UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx);
 	}
 
+	/*
+	 * Only this and inserts that may become the entry point (in
+	 * ExclusiveLock mode too) move it: if one did meanwhile, the new entry
+	 * point lives.
+	 */
 	if (entry_dead)
 	{
-		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		Buffer		metabuf;
 		HnswMetaPage m;
 		VaWal		wal;
 
+		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+
+		/*
+		 * Nothing lived when the deleted elements were collected: rows
+		 * inserted since, if any, are all the graph has.
+		 */
+		if (!ItemPointerIsValid(&best))
+			best_level = highest_live_element(index, info->strategy, &best);
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		VaWalBegin(&wal, index, false);
 		m = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
-		m->entry_point = best;	/* invalid if nothing lives */
-		m->entry_level = (int16) best_level;
-		VaWalFinish(&wal);
+		if (ItemPointerEquals(&m->entry_point, &meta.entry_point))
+		{
+			m->entry_point = best;	/* invalid if nothing lives */
+			m->entry_level = (int16) best_level;
+			VaWalFinish(&wal);
+		}
+		else
+			VaWalAbort(&wal);
 		UnlockReleaseBuffer(metabuf);
+		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	}
-
-	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 
 	/*
 	 * From here on no list links to a deleted element and inserts never

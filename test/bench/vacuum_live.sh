@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test/bench/vacuum_live.sh: VACUUM of an hnsw index while one connection inserts and
+# another queries (test/bench/vacuum_live.py), vectorann beside pgvector. Not part of
+# test/main.sh; takes about 10 minutes (pgvector's VACUUM is the long part).
+#
+# Installs the dependencies, builds and installs vectorann and, when pgvector's
+# source tarball is there (default: the newest shared/anchors/pgvector-*-src.tar.gz
+# next to this repository; VA_PGVECTOR_TARBALL overrides it), builds pgvector from it
+# in a temporary directory and installs it into the same PostgreSQL (its extension
+# `vector`; any `vector` already installed there is overwritten). Without the tarball,
+# or if its build fails, only vectorann is measured. Starts a throwaway cluster, in
+# which each extension gets a database of its own, and prints the report, also
+# written to test/bench/out/vacuum_live.md.
+#
+#   bash test/bench/vacuum_live.sh
+#   VA_PGBIN=/opt/pg-x/usr/lib/postgresql/15/bin bash test/bench/vacuum_live.sh   # private PG copy
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/lib.sh
+source "$ROOT/test/lib.sh"
+cd "$ROOT"
+
+# shellcheck disable=SC2119
+va_install_deps
+va_log "building and installing vectorann"
+va_make -j"$(nproc)" >/dev/null
+va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+
+engines=vectorann
+tarball=${VA_PGVECTOR_TARBALL:-}
+if [ -z "$tarball" ]; then
+    tarball=$(find "$(dirname "$ROOT")/shared/anchors" -maxdepth 1 -name 'pgvector-*-src.tar.gz' \
+        2>/dev/null | sort -V | tail -n 1)
+fi
+if [ -n "$tarball" ] && [ -f "$tarball" ]; then
+    pgv_dir=$(mktemp -d /tmp/vectorann-pgvector.XXXXXX)
+    va_on_exit "rm -rf '$pgv_dir'"
+    va_log "building pgvector from $tarball in $pgv_dir"
+    if tar -xzf "$tarball" -C "$pgv_dir" &&
+            src=$(dirname "$(find "$pgv_dir" -maxdepth 2 -name vector.control | head -n 1)") &&
+            [ "$src" != . ] &&
+            make -C "$src" -j"$(nproc)" PG_CONFIG="$VA_PG_CONFIG" >"$pgv_dir/build.log" 2>&1 &&
+            va_as_root make -C "$src" PG_CONFIG="$VA_PG_CONFIG" install >>"$pgv_dir/build.log" 2>&1; then
+        engines=vectorann,pgvector
+    else
+        tail -n 20 "$pgv_dir/build.log" >&2 || true
+        va_log "pgvector did not build: measuring vectorann alone"
+    fi
+else
+    va_log "no pgvector tarball (shared/anchors/pgvector-*-src.tar.gz): measuring vectorann alone"
+fi
+
+va_cluster_start "shared_buffers = '1GB'" "maintenance_work_mem = '1GB'"
+va_log "running test/bench/vacuum_live.py --engines $engines $*"
+"$VA_PYTHON" "$ROOT/test/bench/vacuum_live.py" --engines "$engines" "$@"
