@@ -3,7 +3,7 @@
 #   make installcheck               pg_regress suite (sql/*.sql vs expected/*.out)
 #   make prove-installcheck         TAP suite in test/t (needs a PostgreSQL server install)
 #   make WERROR=1                   treat warnings as errors (CI does)
-#   make emulated-kernel-check      the AVX-512 kernels against scalar on any CPU
+#   make emulated-kernel-check      every SIMD kernel against scalar on any CPU
 #                                   (SIMDe emulation; needs libsimde-dev)
 
 EXTENSION = vectorann
@@ -40,18 +40,21 @@ include $(PGXS)
 prove-installcheck:
 	$(prove_installcheck)
 
-# test/kernels/avx512_emulated: src/distance/distance_avx512.c compiled with
-# VA_KERNEL_EMULATE (intrinsics from SIMDe, portable C) and linked with the
-# other distance sources as they are, so the AVX-512 kernels' logic is
-# checked against the scalar ones on a CPU without AVX-512.  Same flags as
-# the extension (PGXS CPPFLAGS/CFLAGS, so WERROR=1 applies); no -march.
-# -Wno-psabi: GCC notes that SIMDe's 64-byte vector types are passed by value.
-EMULATED_KERNEL_TEST = test/kernels/avx512_emulated
+# test/kernels/simd_emulated: every SIMD source, src/distance/distance_*.c,
+# compiled with VA_KERNEL_EMULATE (intrinsics from SIMDe, portable C) and
+# linked with the scalar reference in distance.c, so every SIMD kernel's
+# logic is checked against the scalar one on any CPU.  The program is given
+# the SIMD files' names and fails if it has no comparisons for one of them.
+# Same flags as the extension (PGXS CPPFLAGS/CFLAGS, so WERROR=1 applies);
+# no -march.  -Wno-psabi: GCC notes that SIMDe's 64-byte vector types are
+# passed by value.
+EMULATED_KERNEL_TEST = test/kernels/simd_emulated
+EMULATED_KERNEL_SIMD_SRCS = $(sort $(wildcard src/distance/distance_*.c))
 EXTRA_CLEAN += $(EMULATED_KERNEL_TEST)
 
-$(EMULATED_KERNEL_TEST): test/kernels/avx512_emulated.c $(wildcard src/distance/*.c src/distance/*.h) src/vectorann.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-psabi -o $@ $< $(filter-out src/distance/distance_avx512.c,$(wildcard src/distance/*.c)) -lm
+$(EMULATED_KERNEL_TEST): test/kernels/simd_emulated.c src/distance/distance.c $(EMULATED_KERNEL_SIMD_SRCS) $(wildcard src/distance/*.h) src/vectorann.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DVA_KERNEL_EMULATE -Wno-psabi -o $@ test/kernels/simd_emulated.c src/distance/distance.c $(EMULATED_KERNEL_SIMD_SRCS) -lm
 
 .PHONY: emulated-kernel-check
 emulated-kernel-check: $(EMULATED_KERNEL_TEST)
-	./$(EMULATED_KERNEL_TEST)
+	./$(EMULATED_KERNEL_TEST) $(notdir $(EMULATED_KERNEL_SIMD_SRCS))

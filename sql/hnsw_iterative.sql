@@ -15,11 +15,18 @@ CREATE TABLE hi_exact AS
 SELECT ARRAY(SELECT id FROM hi WHERE category = 7
              ORDER BY (v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]') + 0 LIMIT 10) AS ids;
 
--- off (the default): the first ef_search candidates hold few matching rows
+-- off (the default): a scan returns at most hnsw.ef_search rows, so the
+-- filter sees only those: the filtered query returns exactly the matching
+-- rows among what the unfiltered scan returns, in the same order
 SHOW hnsw.iterative_scan;
-SELECT count(*) < 10 AS short
-FROM (SELECT id FROM hi WHERE category = 7
-      ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10) s;
+SHOW hnsw.ef_search;
+SELECT count(*) AS rows_without_iterative_scan
+FROM (SELECT id FROM hi ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100) s;
+SELECT ARRAY(SELECT id FROM hi WHERE category = 7
+             ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10) =
+       ARRAY(SELECT id FROM (SELECT id, category, v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' AS d FROM hi
+                             ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100) s
+             WHERE category = 7 ORDER BY d LIMIT 10) AS filter_sees_first_ef_search;
 
 -- strict_order: all 10, in exact distance order
 SET hnsw.iterative_scan = strict_order;

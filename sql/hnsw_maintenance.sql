@@ -51,27 +51,7 @@ SELECT ARRAY(SELECT id FROM hpt ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5) =
        ARRAY(SELECT id FROM hmt ORDER BY (v <-> '[0.5,0.5,0.5,0.5]') + 0 LIMIT 5) AS same;
 RESET enable_seqscan;
 
--- pages a search pins keep a usage count, so hot graph pages are not the
--- first the clock sweep evicts (most pins skip the buffer mapping lookup,
--- which alone raises it)
-CREATE EXTENSION pg_buffercache;
-CREATE TABLE huc (id int, v vector(8));
-SELECT setseed(0.1);
-INSERT INTO huc SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)::vector
-FROM generate_series(1, 3000) i;
-CREATE INDEX huc_v ON huc USING hnsw (v);
-SET enable_seqscan = off;
-DO $$
-DECLARE r int;
-BEGIN
-	FOR i IN 1..300 LOOP
-		SELECT id INTO r FROM huc
-		ORDER BY v <-> ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)::vector LIMIT 1;
-	END LOOP;
-END $$;
-RESET enable_seqscan;
-SELECT max(usagecount) >= 4 AS hot_pages_kept_warm FROM pg_buffercache
-WHERE relfilenode = pg_relation_filenode('huc_v') AND relblocknumber > 0;
-DROP EXTENSION pg_buffercache;
+-- (that the pages a search pins keep a usage count is checked in
+-- test/t/016_hnsw_usage_count.pl, on a freshly started server)
 
-DROP TABLE hmt, hpt, huc;
+DROP TABLE hmt, hpt;

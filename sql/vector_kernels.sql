@@ -4,9 +4,19 @@
 -- Tolerance: float4-accumulating kernels within 1e-5 and float8 ones within
 -- 1e-12 of the sum of the absolute values of the terms; bit kernels and the
 -- binary16 conversions (portable C against F16C) bit for bit.
--- Which kernels exist depends on the CPU (AVX-512 ones only where the CPU
--- has them; test/kernels/avx512_emulated.c checks those everywhere), so
--- only failures are shown.
+-- Which kernels exist depends on the CPU, so the test first says which ran:
+-- the kernel set in use and the number of kernels checked per instruction
+-- set.  The expected outputs are one per kind of x86-64 CPU: with AVX-512F
+-- and VPOPCNTDQ (vector_kernels.out), with AVX-512F alone (_1), with AVX2,
+-- FMA, F16C and POPCNT (_2), and none of them, or not x86-64 (_3).  A
+-- check that ran fewer kernels than the CPU's kernel set implies matches
+-- none of them.  (make emulated-kernel-check, test/kernels/simd_emulated.c,
+-- checks every SIMD kernel on any CPU.)
+SELECT vectorann_kernels() AS kernel_set,
+       coalesce((SELECT string_agg(isa || ':' || kernels, ' ' ORDER BY isa)
+                 FROM (SELECT substring(kernel FROM '[a-z0-9]+$') AS isa,
+                              count(DISTINCT kernel) AS kernels
+                       FROM vectorann_kernel_check() GROUP BY 1) k), 'none') AS kernels_checked;
 SELECT count(*) FILTER (WHERE NOT ok) AS failures FROM vectorann_kernel_check();
 SELECT kernel, n FROM vectorann_kernel_check() WHERE NOT ok;
 -- every kernel that ran was tried on all seven lengths

@@ -2,7 +2,12 @@
  * vectorann.h
  *	  The one home of what every module shares: limits, the index-ops
  *	  interface through which a type plugs into an index, and the shims that
- *	  hide differences between PostgreSQL 13 and 17.
+ *	  hide differences between PostgreSQL versions.
+ *
+ *	  Only PostgreSQL 15 is built and tested (Debian 12 packages no other
+ *	  server version).  The shims below also take the other branch for 13,
+ *	  14, 16 and 17, written from those versions' headers, but nothing here
+ *	  compiles or runs them; treat any other version as untested.
  */
 #ifndef VECTORANN_H
 #define VECTORANN_H
@@ -75,7 +80,9 @@ VaGetIndexOps(FmgrInfo *support)
 }
 
 /*
- * Version shims, PostgreSQL 13 to 17.  Keep every #if PG_VERSION_NUM here.
+ * Version shims.  Keep every #if PG_VERSION_NUM here.  Tested: PostgreSQL 15
+ * only; the branches for 13, 14, 16 and 17 are untested (see the top of
+ * this file).
  */
 #if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/check.sh: the test suite. Installs the dependencies (Debian 12 packages),
 # builds vectorann with warnings as errors and installs it, runs the emulated
-# AVX-512 kernel test (`make emulated-kernel-check`: the AVX-512 distance kernels,
+# SIMD kernel test (`make emulated-kernel-check`: every SIMD distance kernel,
 # compiled against SIMDe, against the scalar ones, on any CPU), then, as the
 # postgres system user in a temporary copy of the source tree:
 #   1. pg_regress (`make installcheck`, sql/*.sql vs expected/*.out) against a
@@ -92,11 +92,12 @@ if ! va_as_root make -C "$SRC" PG_CONFIG="$VA_PG_CONFIG" install >/dev/null; the
     exit 1
 fi
 
-# ---- emulated AVX-512 kernels ---------------------------------------------------------
+# ---- emulated SIMD kernels ------------------------------------------------------------
 
 # One counted test: exits non-zero (and prints FAIL lines) if any kernel disagrees
-# with the scalar reference or reads past its input.
-va_log "emulated AVX-512 kernels: make emulated-kernel-check"
+# with the scalar reference or reads past its input, or if a SIMD source has no
+# comparisons.
+va_log "emulated SIMD kernels: make emulated-kernel-check"
 if va_make -C "$SRC" WERROR=1 emulated-kernel-check; then
     PASSED=$((PASSED + 1))
 else

@@ -4,7 +4,8 @@
 # benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py),
 # then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py).
 # The reports are printed and written to test/bench/out/, the recall-vs-QPS plots
-# to test/bench/plots/.
+# to test/bench/plots/; the build's log goes to test/bench/out/build.log and is
+# printed only if the build fails.
 #
 #   bash test/main.sh                              # full run: 60,000 base, 1,000 queries
 #   bash test/main.sh --base 5000 --queries 100    # quick run; any flag of either script
@@ -21,10 +22,20 @@ cd "$ROOT"
 # shellcheck disable=SC2119
 va_install_deps
 
-va_log "building vectorann"
-va_make -j"$(nproc)"
+# The build's output goes to a log file, shown only if the build or the
+# install fails: what this job reports is the benchmark's progress.
+mkdir -p "$ROOT/test/bench/out"
+BUILD_LOG="$ROOT/test/bench/out/build.log"
+va_log "building vectorann (make -s; log in $BUILD_LOG)"
+if ! va_make -s -j"$(nproc)" >"$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    va_die "the build failed (log above, also in $BUILD_LOG)"
+fi
 va_log "installing vectorann into $("$VA_PG_CONFIG" --pkglibdir)"
-va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+if ! va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >>"$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    va_die "make install failed (log above, also in $BUILD_LOG)"
+fi
 
 # Enough shared buffers to hold the 60,000-row table and its index, so queries
 # measure the index rather than the OS page cache; huge pages for the server and the

@@ -10,12 +10,14 @@
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
 bool
-VaValidateOpclass(Oid opclassoid, const char *amname, int nprocs)
+VaValidateOpclass(Oid opclassoid, const char *amname, int nprocs,
+				  int nstrategies)
 {
 	bool		result = true;
 	HeapTuple	classtup;
@@ -26,6 +28,7 @@ VaValidateOpclass(Oid opclassoid, const char *amname, int nprocs)
 	CatCList   *proclist;
 	CatCList   *oprlist;
 	bool		have_ops_proc = false;
+	bool		have_order_op = false;
 
 	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
 	if (!HeapTupleIsValid(classtup))
@@ -80,7 +83,21 @@ VaValidateOpclass(Oid opclassoid, const char *amname, int nprocs)
 	for (int i = 0; i < oprlist->n_members; i++)
 	{
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+		char	   *oprname = format_operator(oprform->amopopr);
+		bool		ok = true;
 
+		if (oprform->amopstrategy < 1 || oprform->amopstrategy > nstrategies)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("%s operator class \"%s\" contains operator %s with invalid strategy number %d",
+							amname, opclassname, oprname,
+							oprform->amopstrategy),
+					 nstrategies == 1 ?
+					 errdetail("The only strategy number is 1.") :
+					 errdetail("Strategy numbers go from 1 to %d.", nstrategies)));
+			ok = false;
+		}
 		if (oprform->amoppurpose != AMOP_ORDER ||
 			!check_amop_signature(oprform->amopopr, FLOAT8OID,
 								  oprform->amoplefttype, oprform->amoprighttype))
@@ -88,12 +105,44 @@ VaValidateOpclass(Oid opclassoid, const char *amname, int nprocs)
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("%s operator class \"%s\" contains operator %s that is not an ORDER BY operator returning double precision",
-							amname, opclassname,
-							format_operator(oprform->amopopr))));
-			result = false;
+							amname, opclassname, oprname)));
+			ok = false;
 		}
+		else if (!opfamily_can_sort_type(oprform->amopsortfamily, FLOAT8OID))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("%s operator class \"%s\" contains operator %s whose ORDER BY operator family cannot sort double precision",
+							amname, opclassname, oprname),
+					 errhint("Use FOR ORDER BY float_ops.")));
+			ok = false;
+		}
+		if (oprform->amoplefttype != opcintype)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("%s operator class \"%s\" contains operator %s whose left type %s is not the operator class's input type %s",
+							amname, opclassname, oprname,
+							format_type_be(oprform->amoplefttype),
+							format_type_be(opcintype))));
+			ok = false;
+		}
+		if (ok)
+			have_order_op = true;
+		else
+			result = false;
 	}
 	ReleaseSysCacheList(oprlist);
+
+	if (!have_order_op)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("%s operator class \"%s\" has no valid ORDER BY operator",
+						amname, opclassname),
+				 errdetail("An index of this access method is searched only through an ORDER BY operator of strategy 1 returning double precision.")));
+		result = false;
+	}
 
 	ReleaseSysCache(classtup);
 	return result;

@@ -1,24 +1,25 @@
 /*
  * distance_avx2.c
- *	  AVX2+FMA distance kernels for x86-64.  Every function carries
- *	  __attribute__((target("avx2,fma"))), so the file builds with the
+ *	  AVX2+FMA distance kernels for x86-64.  Every function carries VA_AVX2
+ *	  (target("avx2,fma"), distance_intrin.h), so the file builds with the
  *	  default flags and the instructions run only when VaDistanceInit() has
  *	  checked the CPU.  Same contracts as the scalar kernels in distance.c:
  *	  n >= 0, exactly n elements of each array are read (the tail past the
  *	  last full 8-float block is done one element at a time), no allocation.
  *	  Results may differ from the scalar kernels in the last bits because the
  *	  summation order differs (eight or more partial sums).
+ *
+ *	  Compiled a second time, against SIMDe instead of the hardware, by the
+ *	  emulated kernel test (VA_KERNEL_EMULATE; test/kernels/).
  */
 #include "vectorann.h"
 
 #include "distance/distance_simd.h"
 
-#ifdef VA_HAVE_AVX2_KERNELS
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_KERNEL_EMULATE)
 
-#include <immintrin.h>
+#include "distance/distance_intrin.h"
 #include <math.h>
-
-#define VA_AVX2 __attribute__((target("avx2,fma")))
 
 /* Sum of the eight lanes of a float vector. */
 static inline VA_AVX2 float
@@ -222,9 +223,9 @@ VaL1DoubleAvx2(const float *a, const float *b, int n)
 	return sum;
 }
 
-#else							/* !VA_HAVE_AVX2_KERNELS */
+#else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */
 
 /* Nothing to build on this platform; keep the translation unit non-empty. */
 typedef int VaDistanceAvx2Unavailable;
 
-#endif							/* VA_HAVE_AVX2_KERNELS */
+#endif							/* VA_HAVE_AVX2_KERNELS || VA_KERNEL_EMULATE */

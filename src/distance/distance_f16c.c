@@ -1,7 +1,7 @@
 /*
  * distance_f16c.c
  *	  halfvec distance kernels for x86-64 with AVX2, FMA and F16C.  Every
- *	  function carries __attribute__((target("avx2,fma,f16c"))), so the file
+ *	  function carries VA_F16C (target("avx2,fma,f16c"), distance_intrin.h), so the file
  *	  builds with the default flags and the instructions run only when
  *	  VaDistanceInit() has checked the CPU.  Same contracts as the scalar
  *	  halfvec kernels in distance.c: n >= 0 raw binary16 values per array,
@@ -9,18 +9,19 @@
  *	  element at a time with the same widening), float4 accumulation, no
  *	  allocation.  Results may differ from the scalar ones in the last bits
  *	  because the summation order differs.
+ *
+ *	  Compiled a second time, against SIMDe instead of the hardware, by the
+ *	  emulated kernel test (VA_KERNEL_EMULATE; test/kernels/).
  */
 #include "vectorann.h"
 
 #include "distance/distance.h"
 #include "distance/distance_simd.h"
 
-#ifdef VA_HAVE_F16C_KERNELS
+#if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
 
-#include <immintrin.h>
+#include "distance/distance_intrin.h"
 #include <math.h>
-
-#define VA_F16C __attribute__((target("avx2,fma,f16c")))
 
 /* Eight halves at p widened to float4. */
 static inline VA_F16C __m256
@@ -150,9 +151,9 @@ VaHalfToFloatF16c(const uint16_t *src, float *dst, int n)
 		dst[i] = half1(src[i]);
 }
 
-#else							/* !VA_HAVE_F16C_KERNELS */
+#else							/* !VA_HAVE_F16C_KERNELS && !VA_KERNEL_EMULATE */
 
 /* Nothing to build on this platform; keep the translation unit non-empty. */
 typedef int VaDistanceF16cUnavailable;
 
-#endif							/* VA_HAVE_F16C_KERNELS */
+#endif							/* VA_HAVE_F16C_KERNELS || VA_KERNEL_EMULATE */

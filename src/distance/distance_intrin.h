@@ -1,21 +1,24 @@
 /*
  * distance_intrin.h
- *	  Private to src/distance: where the AVX-512 kernels get their intrinsics
- *	  from.  Normally that is the compiler's <immintrin.h>, and VA_AVX512 /
- *	  VA_AVX512_POPCNT are the per-function target attributes that let the
- *	  kernels use AVX-512 in an otherwise baseline x86-64 build.
+ *	  Private to src/distance: where the SIMD kernels (distance_avx2.c,
+ *	  distance_f16c.c, distance_popcnt.c, distance_avx512.c) get their
+ *	  intrinsics from.  Normally that is the compiler's <immintrin.h>, and
+ *	  VA_AVX2, VA_F16C, VA_POPCNT, VA_AVX512 and VA_AVX512_POPCNT are the
+ *	  per-function target attributes that let the kernels use those
+ *	  instructions in an otherwise baseline x86-64 build.
  *
- *	  With VA_KERNEL_EMULATE defined (only test/kernels/avx512_emulated.c's
- *	  build does that) the same kernel source is compiled against SIMD
- *	  Everywhere (Debian's libsimde-dev): portable C versions of the x86
- *	  intrinsics under their usual names, so the kernels' logic (blocking,
- *	  masks, tails, reductions) can be tested on a CPU without AVX-512, or on
- *	  any CPU at all.  The target attributes are then empty: the emulated code
- *	  must not be compiled for AVX-512.  The few AVX-512F intrinsics the
- *	  packaged SIMDe (0.7.4) lacks are written out below from the ones it
- *	  has, lane by lane where that is the point (a masked load reads only the
- *	  lanes its mask selects, so a test with a guard page after the data
- *	  catches a kernel that over-reads).
+ *	  With VA_KERNEL_EMULATE defined (only the build of
+ *	  test/kernels/simd_emulated does that) the same kernel sources are
+ *	  compiled against SIMD Everywhere (Debian's libsimde-dev): portable C
+ *	  versions of the x86 intrinsics under their usual names, so the
+ *	  kernels' logic (blocking, masks, tails, reductions) can be tested on a
+ *	  CPU without the instructions, or on any CPU at all.  The target
+ *	  attributes are then empty: the emulated code must not be compiled for
+ *	  the real instructions.  The few AVX-512F intrinsics the packaged SIMDe
+ *	  (0.7.4) lacks are written out below from the ones it has, lane by lane
+ *	  where that is the point (a masked load reads only the lanes its mask
+ *	  selects, so a test with a guard page after the data catches a kernel
+ *	  that over-reads).
  */
 #ifndef VA_DISTANCE_INTRIN_H
 #define VA_DISTANCE_INTRIN_H
@@ -28,7 +31,11 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #include <simde/x86/f16c.h>
+#include <simde/x86/fma.h>
 
+#define VA_AVX2
+#define VA_F16C
+#define VA_POPCNT
 #define VA_AVX512
 #define VA_AVX512_POPCNT
 
@@ -83,6 +90,12 @@ va_emulated_mm512_cvtps_pd(__m256 v)
 
 #include <immintrin.h>
 
+/* AVX2 and FMA: 8 float lanes, fused multiply-add. */
+#define VA_AVX2 __attribute__((target("avx2,fma")))
+/* ... plus F16C's vcvtph2ps / vcvtps2ph. */
+#define VA_F16C __attribute__((target("avx2,fma,f16c")))
+/* The POPCNT instruction (through __builtin_popcountll). */
+#define VA_POPCNT __attribute__((target("popcnt")))
 /* AVX-512 Foundation: 16 float lanes, opmask registers, vcvtph2ps on zmm. */
 #define VA_AVX512 __attribute__((target("avx512f")))
 /* ... plus VPOPCNTQ on zmm (the AVX512_VPOPCNTDQ extension). */

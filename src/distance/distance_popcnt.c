@@ -2,10 +2,13 @@
  * distance_popcnt.c
  *	  bit-string kernels (Hamming distance, Jaccard counts) for x86-64 using
  *	  the POPCNT instruction on 64-bit words.  Every function carries
- *	  __attribute__((target("popcnt"))) and runs only when VaDistanceInit()
+ *	  VA_POPCNT (target("popcnt"), distance_intrin.h) and runs only when VaDistanceInit()
  *	  has checked the CPU.  Same contracts as the scalar kernels in
  *	  distance.c: nbytes >= 0, exactly nbytes read from each string (words
  *	  are loaded with memcpy, so no alignment is assumed), results equal.
+ *
+ *	  Compiled a second time, against SIMDe instead of the hardware, by the
+ *	  emulated kernel test (VA_KERNEL_EMULATE; test/kernels/).
  */
 #include "vectorann.h"
 
@@ -14,9 +17,9 @@
 #include "distance/distance.h"
 #include "distance/distance_simd.h"
 
-#ifdef VA_HAVE_POPCNT_KERNELS
+#if defined(VA_HAVE_POPCNT_KERNELS) || defined(VA_KERNEL_EMULATE)
 
-#define VA_POPCNT __attribute__((target("popcnt")))
+#include "distance/distance_intrin.h"
 
 /* The 64-bit word at p, in host order (popcounts do not care). */
 static inline uint64_t
@@ -68,9 +71,9 @@ VaBitJaccardCountsPopcnt(const uint8_t *a, const uint8_t *b, int nbytes,
 	*either = neither;
 }
 
-#else							/* !VA_HAVE_POPCNT_KERNELS */
+#else							/* !VA_HAVE_POPCNT_KERNELS && !VA_KERNEL_EMULATE */
 
 /* Nothing to build on this platform; keep the translation unit non-empty. */
 typedef int VaDistancePopcntUnavailable;
 
-#endif							/* VA_HAVE_POPCNT_KERNELS */
+#endif							/* VA_HAVE_POPCNT_KERNELS || VA_KERNEL_EMULATE */

@@ -13,57 +13,57 @@
 #include <stdint.h>
 
 /*
- * AVX2+FMA kernels: x86-64 with a compiler that understands per-function
- * target attributes (GCC, clang).  The functions are compiled for AVX2+FMA
- * whatever the build flags, so they must only be called after
- * __builtin_cpu_supports() said the CPU has both.
+ * Which SIMD kernel sets this build has: x86-64 with a compiler that
+ * understands per-function target attributes (GCC, clang).  The functions
+ * are compiled for their instructions whatever the build flags, so they
+ * must only be called after distance.c has checked that the CPU (and, for
+ * AVX-512, the OS) supports them:
+ *   AVX2+FMA (distance_avx2.c)        float4 vectors
+ *   AVX2+FMA+F16C (distance_f16c.c)   halfvec (vcvtph2ps widens eight halves)
+ *   POPCNT (distance_popcnt.c)        bit strings
+ *   AVX-512 (distance_avx512.c)       all three, for compilers that know the
+ *                                     avx512f and avx512vpopcntdq targets (GCC
+ *                                     8, clang 6 and later); the float and
+ *                                     halfvec kernels need AVX512F, the bit
+ *                                     ones AVX512F and AVX512_VPOPCNTDQ.
  */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VA_HAVE_AVX2_KERNELS 1
-
-extern float VaL2SquaredFloatAvx2(const float *a, const float *b, int n);
-extern float VaInnerProductFloatAvx2(const float *a, const float *b, int n);
-extern float VaL1FloatAvx2(const float *a, const float *b, int n);
-extern double VaL2SquaredDoubleAvx2(const float *a, const float *b, int n);
-extern double VaInnerProductDoubleAvx2(const float *a, const float *b, int n);
-extern double VaL1DoubleAvx2(const float *a, const float *b, int n);
-
-/*
- * halfvec kernels: AVX2+FMA+F16C (vcvtph2ps widens eight halves at once);
- * call only after __builtin_cpu_supports() said the CPU has all three.
- */
 #define VA_HAVE_F16C_KERNELS 1
-
-extern float VaHalfL2SquaredFloatF16c(const uint16_t *a, const uint16_t *b, int n);
-extern float VaHalfInnerProductFloatF16c(const uint16_t *a, const uint16_t *b, int n);
-extern float VaHalfL1FloatF16c(const uint16_t *a, const uint16_t *b, int n);
-extern void VaFloatToHalfF16c(const float *src, uint16_t *dst, int n);
-extern void VaHalfToFloatF16c(const uint16_t *src, float *dst, int n);
-
-/* bit kernels using the POPCNT instruction; call only when the CPU has it. */
 #define VA_HAVE_POPCNT_KERNELS 1
-
-extern uint64_t VaBitHammingPopcnt(const uint8_t *a, const uint8_t *b, int nbytes);
-extern void VaBitJaccardCountsPopcnt(const uint8_t *a, const uint8_t *b, int nbytes,
-									 uint64_t *both, uint64_t *either);
-
-/*
- * AVX-512 kernels (distance_avx512.c), for compilers that know the
- * avx512f and avx512vpopcntdq targets (GCC 8, clang 6 and later).  The
- * float and halfvec ones need AVX512F, the bit ones AVX512F and
- * AVX512_VPOPCNTDQ, each with the OS saving the opmask and ZMM registers;
- * distance.c checks all of that before calling them.
- */
 #if defined(__clang__) ? (__clang_major__ >= 6) : (__GNUC__ >= 8)
 #define VA_HAVE_AVX512_KERNELS 1
 #endif
 #endif							/* x86-64 with GCC or clang */
 
 /*
- * The AVX-512 kernels' prototypes, also when the test build compiles them
- * against the SIMDe emulation (VA_KERNEL_EMULATE, see distance_intrin.h),
- * which it may do on any CPU.
+ * The kernels' prototypes: for the sets this build has, and for all of them
+ * when the test build compiles them against the SIMDe emulation
+ * (VA_KERNEL_EMULATE, see distance_intrin.h), which it may do on any CPU.
  */
+#if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_KERNEL_EMULATE)
+extern float VaL2SquaredFloatAvx2(const float *a, const float *b, int n);
+extern float VaInnerProductFloatAvx2(const float *a, const float *b, int n);
+extern float VaL1FloatAvx2(const float *a, const float *b, int n);
+extern double VaL2SquaredDoubleAvx2(const float *a, const float *b, int n);
+extern double VaInnerProductDoubleAvx2(const float *a, const float *b, int n);
+extern double VaL1DoubleAvx2(const float *a, const float *b, int n);
+#endif
+
+#if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
+extern float VaHalfL2SquaredFloatF16c(const uint16_t *a, const uint16_t *b, int n);
+extern float VaHalfInnerProductFloatF16c(const uint16_t *a, const uint16_t *b, int n);
+extern float VaHalfL1FloatF16c(const uint16_t *a, const uint16_t *b, int n);
+extern void VaFloatToHalfF16c(const float *src, uint16_t *dst, int n);
+extern void VaHalfToFloatF16c(const uint16_t *src, float *dst, int n);
+#endif
+
+#if defined(VA_HAVE_POPCNT_KERNELS) || defined(VA_KERNEL_EMULATE)
+extern uint64_t VaBitHammingPopcnt(const uint8_t *a, const uint8_t *b, int nbytes);
+extern void VaBitJaccardCountsPopcnt(const uint8_t *a, const uint8_t *b, int nbytes,
+									 uint64_t *both, uint64_t *either);
+#endif
+
 #if defined(VA_HAVE_AVX512_KERNELS) || defined(VA_KERNEL_EMULATE)
 extern float VaL2SquaredFloatAvx512(const float *a, const float *b, int n);
 extern float VaInnerProductFloatAvx512(const float *a, const float *b, int n);

@@ -1567,7 +1567,12 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		memset(bs->marks, 0, sizeof(uint32) * initial);
 		bs->memory_used = (sizeof(BuildElement) + sizeof(uint32)) * initial;
 
-		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+		/*
+		 * No synchronized scan (allow_sync = false): the heap is read from
+		 * its first block whatever other scans are doing, so with the
+		 * constant level seed the same table gives the same index.
+		 */
+		reltuples = table_index_build_scan(heap, index, indexInfo, false, true,
 										   build_callback, bs, NULL);
 		if (!bs->on_disk)
 		{

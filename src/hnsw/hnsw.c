@@ -246,7 +246,8 @@ hnswbuildphasename(int64 phasenum)
 static bool
 hnswvalidate(Oid opclassoid)
 {
-	return VaValidateOpclass(opclassoid, "hnsw", HNSW_NPROCS);
+	return VaValidateOpclass(opclassoid, "hnsw", HNSW_NPROCS,
+							 HNSW_NSTRATEGIES);
 }
 
 /*

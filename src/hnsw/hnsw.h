@@ -47,6 +47,8 @@
 /* support function numbers */
 #define HNSW_INDEX_OPS_PROC			1
 #define HNSW_NPROCS					1
+/* operator strategy numbers: 1, the distance ORDER BY operator */
+#define HNSW_NSTRATEGIES				1
 
 typedef struct HnswOptions
 {

@@ -262,7 +262,8 @@ ivfflatbuildphasename(int64 phasenum)
 static bool
 ivfflatvalidate(Oid opclassoid)
 {
-	return VaValidateOpclass(opclassoid, "ivfflat", IVFFLAT_NPROCS);
+	return VaValidateOpclass(opclassoid, "ivfflat", IVFFLAT_NPROCS,
+							 IVFFLAT_NSTRATEGIES);
 }
 
 /*

@@ -49,6 +49,8 @@ typedef enum IvfflatIterativeScan
 /* support function numbers */
 #define IVFFLAT_INDEX_OPS_PROC		1
 #define IVFFLAT_NPROCS				1
+/* operator strategy numbers: 1, the distance ORDER BY operator */
+#define IVFFLAT_NSTRATEGIES			1
 
 typedef struct IvfflatOptions
 {

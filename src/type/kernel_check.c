@@ -48,7 +48,7 @@ vectorann_kernel_check(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	MemoryContext oldcxt;
 
-	/* materialize mode, set up by hand so the code is the same on PG 13-17 */
+	/* materialize mode, set up by hand */
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize))
 		ereport(ERROR,

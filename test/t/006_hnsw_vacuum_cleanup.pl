@@ -12,7 +12,7 @@ my $node = PostgreSQL::Test::Cluster->new('cleanup');
 $node->init;
 $node->append_conf('postgresql.conf', "autovacuum = off\n");
 $node->start;
-$node->safe_psql('postgres', q{
+psql_flushed(q{
 	CREATE EXTENSION vectorann;
 	SELECT setseed(0.31);
 	CREATE TABLE items (id int, embedding vector(8));
@@ -21,16 +21,22 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX items_idx ON items USING hnsw (embedding);
 });
 
-# index blocks touched by one VACUUM (each statement in its own session, so
-# that its statistics are flushed when it ends)
+# Each statement that touches the index ends with
+# pg_stat_force_next_flush(): the backend then flushes its statistics
+# before it reports the statement done, so the next session reads them.
+sub psql_flushed
+{
+	my ($sql) = @_;
+	return $node->safe_psql('postgres', "$sql; SELECT pg_stat_force_next_flush();");
+}
+
+# index blocks touched by one VACUUM
 sub blocks_vacuum_touches
 {
 	my $q = q{SELECT idx_blks_hit + idx_blks_read FROM pg_statio_user_indexes WHERE indexrelname = 'items_idx'};
-	my $before = $node->safe_psql('postgres', "SELECT pg_stat_force_next_flush(); $q");
-	$node->safe_psql('postgres', 'VACUUM items');
-	$node->safe_psql('postgres', 'SELECT pg_sleep(0.1)');
+	my $before = $node->safe_psql('postgres', $q);
+	psql_flushed('VACUUM items');
 	my $after = $node->safe_psql('postgres', $q);
-	$before = (split /\n/, $before)[-1];
 	return $after - $before;
 }
 
@@ -38,13 +44,13 @@ my $nblocks = $node->safe_psql('postgres', q{SELECT pg_relation_size('items_idx'
 cmp_ok(blocks_vacuum_touches(), '<=', 2,
 	"a VACUUM right after the build reads only the metapage ($nblocks blocks in the index)");
 
-$node->safe_psql('postgres', q{
+psql_flushed(q{
 	INSERT INTO items SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)
 	FROM generate_series(5001, 5200) i;
 });
 cmp_ok(blocks_vacuum_touches(), '<=', 2, 'still only the metapage after 4% more rows');
 
-$node->safe_psql('postgres', q{
+psql_flushed(q{
 	INSERT INTO items SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)
 	FROM generate_series(5201, 6500) i;
 });

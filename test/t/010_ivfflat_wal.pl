@@ -46,12 +46,47 @@ sub knn
 	});
 }
 
+# The primary's answers against the exact ones (a sequential scan), with
+# every list probed, so they must be exact: for each query 10 distinct live
+# rows in distance order, each no farther than the exact 10th nearest.
+# One line: queries|complete answers|rows out of order|hits|rows returned.
+sub check_primary
+{
+	my ($stage, $table) = @_;
+	my ($queries, $complete, $out_of_order, $hits, $returned) =
+	  split /\|/, $primary->safe_psql('postgres', qq{
+		SET enable_seqscan = off;
+		SET ivfflat.probes = 1000;
+		WITH ans AS (
+			SELECT q.id AS qid, a.ord, a.id, i.embedding <-> q.embedding AS d
+			FROM queries q
+			CROSS JOIN LATERAL unnest(ARRAY(SELECT i.id FROM $table i ORDER BY i.embedding <-> q.embedding LIMIT 10))
+				WITH ORDINALITY AS a(id, ord)
+			LEFT JOIN $table i ON i.id = a.id
+		), per_query AS (
+			SELECT a.qid, count(*) AS n, count(DISTINCT a.id) AS ids, count(d) AS live,
+				count(*) FILTER (WHERE d < prev_d) AS out_of_order,
+				count(*) FILTER (WHERE d <= (SELECT (i.embedding <-> q.embedding) + 0 FROM $table i
+					ORDER BY 1 OFFSET 9 LIMIT 1)) AS hits
+			FROM (SELECT *, lag(d) OVER (PARTITION BY qid ORDER BY ord) AS prev_d FROM ans) a
+			JOIN queries q ON q.id = a.qid
+			GROUP BY a.qid
+		)
+		SELECT (SELECT count(*) FROM queries) AS queries,
+			count(*) FILTER (WHERE n = 10 AND ids = 10 AND live = 10) AS complete,
+			sum(out_of_order) AS out_of_order, sum(hits) AS hits, sum(n) AS returned
+		FROM per_query;
+	});
+	is("$complete|$out_of_order|$hits|$returned", "$queries|0|" . (10 * $queries) . '|' . (10 * $queries),
+		"$stage: primary probing every list returns the exact 10 nearest rows");
+}
+
 sub compare
 {
 	my ($stage, $table) = @_;
 	$primary->wait_for_catchup($standby);
 	my $on_primary = knn($primary, $table);
-	isnt($on_primary, '', "$stage: primary answers");
+	check_primary($stage, $table);
 	is(knn($standby, $table), $on_primary, "$stage: standby gives the same kNN answers");
 	my $plan = $standby->safe_psql('postgres', qq{
 		SET enable_seqscan = off;

@@ -1,31 +1,36 @@
 /*
- * avx512_emulated.c
- *	  Tests the AVX-512 distance kernels on any CPU: src/distance/
- *	  distance_avx512.c is compiled into this program with VA_KERNEL_EMULATE,
- *	  so its intrinsics come from SIMD Everywhere (libsimde-dev, portable C;
- *	  see src/distance/distance_intrin.h) instead of the hardware, and every
- *	  kernel is compared with the scalar reference in distance.c, which is
- *	  linked in unchanged.  The SQL self check (vectorann_kernel_check) runs
- *	  the real instructions, but only on a CPU that has AVX-512; this test
- *	  covers the kernels' logic (blocks, masks, tails, reductions) everywhere.
+ * simd_emulated.c
+ *	  Tests every SIMD distance kernel on any CPU.  The Makefile compiles
+ *	  each SIMD source, src/distance/distance_*.c (AVX2+FMA, F16C, POPCNT,
+ *	  AVX-512), with VA_KERNEL_EMULATE, so its intrinsics come from SIMD
+ *	  Everywhere (libsimde-dev, portable C; see src/distance/
+ *	  distance_intrin.h) instead of the hardware, and links them with the
+ *	  scalar reference in distance.c; every kernel is then compared with
+ *	  that reference.  The SQL self check (vectorann_kernel_check) runs the
+ *	  real instructions, but only those the CPU has; this test covers the
+ *	  kernels' logic (blocks, masks, tails, reductions) everywhere.
+ *
+ *	  Arguments: the file names of the SIMD sources the build found
+ *	  (distance_avx2.c ...).  A file this program has no comparisons for
+ *	  fails the test, so a new kernel file cannot go untested.
  *
  *	  Inputs: pseudo-random, lengths 0, 1, 7, 15, 16, 17, 1023, 16000 (the
  *	  lengths of the SQL check, plus 0) and 31, 32, 33, 63, 64, 65 (the edges
- *	  of the kernels' 32-float and 64-byte blocks); bit kernels get that many
- *	  bytes.  Every array ends right before a page the program has made
- *	  inaccessible, so a kernel that reads past the n-th element crashes the
- *	  test instead of passing it.
+ *	  of the kernels' 8-, 16- and 32-float and 64-byte blocks); bit kernels
+ *	  get that many bytes.  Every array ends right before a page the program
+ *	  has made inaccessible, so a kernel that reads past the n-th element
+ *	  crashes the test instead of passing it.
  *
  *	  Tolerance, the same as VaDistanceCheckKernels in distance.c: float4
  *	  kernels within 1e-5, float8 kernels within 1e-12 of the sum of the
- *	  absolute values of the terms (+1e-30); bit kernels exactly.
+ *	  absolute values of the terms (+1e-30); bit kernels and the binary16
+ *	  conversions exactly.
  *
- *	  Prints one line per failed comparison and a summary; exits 0 only if
- *	  every comparison passed.  Built and run by "make emulated-kernel-check".
+ *	  Prints one line per failed comparison and a summary naming the files
+ *	  and kernels compared; exits 0 only if every comparison passed.  Built
+ *	  and run by "make emulated-kernel-check".
  */
-#define VA_KERNEL_EMULATE 1
-
-#include "distance/distance_avx512.c"
+#include "vectorann.h"
 
 #include <math.h>
 #include <signal.h>
@@ -35,6 +40,11 @@
 #include <unistd.h>
 
 #include "distance/distance.h"
+#include "distance/distance_simd.h"
+
+#ifndef VA_KERNEL_EMULATE
+#error "build with -DVA_KERNEL_EMULATE (make emulated-kernel-check)"
+#endif
 
 /* postgres.h (through vectorann.h) maps printf to libpgport's; use libc's. */
 #undef printf
@@ -76,7 +86,7 @@ alloc_guarded(size_t nbytes)
 
 	if (base == MAP_FAILED || mprotect(base + span, page, PROT_NONE) != 0)
 	{
-		perror("avx512_emulated: mmap");
+		perror("simd_emulated: mmap");
 		exit(2);
 	}
 	return base + span - nbytes;
@@ -128,17 +138,50 @@ expect_equal(const char *kernel, int n, uint64_t got, uint64_t ref)
 	}
 }
 
+/* The SIMD sources whose kernels this program compares. */
+static const char *const covered_files[] = {
+	"distance_avx2.c", "distance_f16c.c", "distance_popcnt.c", "distance_avx512.c"
+};
+
 /*
- * Runs every emulated AVX-512 kernel against the scalar reference on the
- * lengths above; returns 0 if all agreed, 1 otherwise.
+ * Is every file named in argv[1..argc-1] one this program covers?  Prints a
+ * FAIL line for each that is not.
+ */
+static bool
+files_covered(int argc, char **argv)
+{
+	bool		all = true;
+
+	for (int i = 1; i < argc; i++)
+	{
+		bool		found = false;
+
+		for (size_t j = 0; j < lengthof(covered_files); j++)
+			found |= strcmp(argv[i], covered_files[j]) == 0;
+		if (!found)
+		{
+			printf("FAIL %s: a SIMD source this test has no comparisons for\n", argv[i]);
+			all = false;
+		}
+	}
+	return all;
+}
+
+/*
+ * Runs every emulated SIMD kernel against the scalar reference on the
+ * lengths above; returns 0 if all agreed and every source file named in the
+ * arguments is covered, 1 otherwise.
  */
 int
-main(void)
+main(int argc, char **argv)
 {
 	uint64_t	state = 0x2545F4914F6CDD1DULL;
+	bool		covered;
 
 	signal(SIGSEGV, on_segv);
 	setvbuf(stdout, NULL, _IONBF, 0);
+
+	covered = files_covered(argc, argv);
 
 	/*
 	 * The kernel pointers start out scalar; VECTORANN_KERNELS=scalar keeps
@@ -152,13 +195,16 @@ main(void)
 		return 1;
 	}
 
-	for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+	for (size_t li = 0; li < lengthof(lengths); li++)
 	{
 		int			n = lengths[li];
 		float	   *fa = alloc_guarded(sizeof(float) * n);
 		float	   *fb = alloc_guarded(sizeof(float) * n);
+		float	   *fc = alloc_guarded(sizeof(float) * n);
+		float	   *fd = alloc_guarded(sizeof(float) * n);
 		uint16_t   *ha = alloc_guarded(sizeof(uint16_t) * n);
 		uint16_t   *hb = alloc_guarded(sizeof(uint16_t) * n);
+		uint16_t   *hc = alloc_guarded(sizeof(uint16_t) * n);
 		uint8_t    *ba = alloc_guarded(n);
 		uint8_t    *bb = alloc_guarded(n);
 		double		sabs_ip = 0.0;
@@ -171,6 +217,7 @@ main(void)
 					either1,
 					both2,
 					either2;
+		int			bad;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -181,6 +228,8 @@ main(void)
 			hb[i] = VaFloatToHalf(random_float(&state) * 64.0f);
 			ba[i] = (uint8_t) (next_random(&state) >> 56);
 			bb[i] = (uint8_t) (next_random(&state) >> 56);
+			/* floats over the whole binary16 range, below and past it */
+			fc[i] = ldexpf(random_float(&state), (int) (next_random(&state) % 48) - 30);
 		}
 		for (int i = 0; i < n; i++)
 		{
@@ -196,6 +245,50 @@ main(void)
 			hsabs_l1 += fabs(x - y);
 		}
 
+		/* distance_avx2.c */
+		expect_close("l2_squared_float_avx2", n, VaL2SquaredFloatAvx2(fa, fb, n),
+					 VaL2SquaredFloat(fa, fb, n), sabs_l2, 1e-5);
+		expect_close("inner_product_float_avx2", n, VaInnerProductFloatAvx2(fa, fb, n),
+					 VaInnerProductFloat(fa, fb, n), sabs_ip, 1e-5);
+		expect_close("l1_float_avx2", n, VaL1FloatAvx2(fa, fb, n),
+					 VaL1Float(fa, fb, n), sabs_l1, 1e-5);
+		expect_close("l2_squared_double_avx2", n, VaL2SquaredDoubleAvx2(fa, fb, n),
+					 VaL2SquaredDouble(fa, fb, n), sabs_l2, 1e-12);
+		expect_close("inner_product_double_avx2", n, VaInnerProductDoubleAvx2(fa, fb, n),
+					 VaInnerProductDouble(fa, fb, n), sabs_ip, 1e-12);
+		expect_close("l1_double_avx2", n, VaL1DoubleAvx2(fa, fb, n),
+					 VaL1Double(fa, fb, n), sabs_l1, 1e-12);
+
+		/* distance_f16c.c */
+		expect_close("halfvec_l2_squared_float_f16c", n, VaHalfL2SquaredFloatF16c(ha, hb, n),
+					 VaHalfL2SquaredFloat(ha, hb, n), hsabs_l2, 1e-5);
+		expect_close("halfvec_inner_product_float_f16c", n, VaHalfInnerProductFloatF16c(ha, hb, n),
+					 VaHalfInnerProductFloat(ha, hb, n), hsabs_ip, 1e-5);
+		expect_close("halfvec_l1_float_f16c", n, VaHalfL1FloatF16c(ha, hb, n),
+					 VaHalfL1Float(ha, hb, n), hsabs_l1, 1e-5);
+		VaFloatToHalfF16c(fc, hc, n);
+		bad = 0;
+		for (int i = 0; i < n; i++)
+			bad += hc[i] != VaFloatToHalf(fc[i]);
+		expect_equal("float_to_half_f16c (values differing)", n, bad, 0);
+		VaHalfToFloatF16c(ha, fd, n);
+		bad = 0;
+		for (int i = 0; i < n; i++)
+		{
+			float		ref = VaHalfToFloat(ha[i]);
+
+			bad += memcmp(&fd[i], &ref, sizeof(float)) != 0;
+		}
+		expect_equal("half_to_float_f16c (values differing)", n, bad, 0);
+
+		/* distance_popcnt.c */
+		expect_equal("bit_hamming_popcnt", n, VaBitHammingPopcnt(ba, bb, n), VaBitHamming(ba, bb, n));
+		VaBitJaccardCountsPopcnt(ba, bb, n, &both1, &either1);
+		VaBitJaccardCounts(ba, bb, n, &both2, &either2);
+		expect_equal("bit_jaccard_counts_popcnt (both)", n, both1, both2);
+		expect_equal("bit_jaccard_counts_popcnt (either)", n, either1, either2);
+
+		/* distance_avx512.c */
 		expect_close("l2_squared_float_avx512", n, VaL2SquaredFloatAvx512(fa, fb, n),
 					 VaL2SquaredFloat(fa, fb, n), sabs_l2, 1e-5);
 		expect_close("inner_product_float_avx512", n, VaInnerProductFloatAvx512(fa, fb, n),
@@ -214,7 +307,6 @@ main(void)
 					 VaHalfInnerProductFloat(ha, hb, n), hsabs_ip, 1e-5);
 		expect_close("halfvec_l1_float_avx512", n, VaHalfL1FloatAvx512(ha, hb, n),
 					 VaHalfL1Float(ha, hb, n), hsabs_l1, 1e-5);
-
 		expect_equal("bit_hamming_avx512", n, VaBitHammingAvx512(ba, bb, n), VaBitHamming(ba, bb, n));
 		VaBitJaccardCountsAvx512(ba, bb, n, &both1, &either1);
 		VaBitJaccardCounts(ba, bb, n, &both2, &either2);
@@ -222,7 +314,8 @@ main(void)
 		expect_equal("bit_jaccard_counts_avx512 (either)", n, either1, either2);
 	}
 
-	printf("avx512_emulated: %d comparisons on %d lengths, %d failed\n",
-		   comparisons, (int) (sizeof(lengths) / sizeof(lengths[0])), failures);
-	return failures == 0 ? 0 : 1;
+	printf("simd_emulated: %s, %s, %s, %s: %d comparisons on %d lengths, %d failed\n",
+		   covered_files[0], covered_files[1], covered_files[2], covered_files[3],
+		   comparisons, (int) lengthof(lengths), failures);
+	return failures == 0 && covered ? 0 : 1;
 }
