@@ -50,7 +50,9 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * SEARCH-LAYER: the ef elements nearest the query on layer, found by a
  * best-first walk from entries (whose distances are already set).  result
  * (a max-heap) receives them; it is reset first.  Deleted elements are
- * walked through and kept in result: callers filter them.
+ * walked through and kept in result: callers filter them.  Checks for
+ * interrupts once per candidate expanded (it may raise the query-cancel
+ * ERROR).
  */
 void
 HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
@@ -72,8 +74,16 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 
 	while (cand->count > 0)
 	{
-		VaCandidate c = VaHeapPop(cand);
+		VaCandidate c;
 		int			n;
+
+		/*
+		 * An iterative scan's search may walk millions of elements; a load
+		 * and a branch per candidate (each costs up to 2m distances) keeps
+		 * it cancellable within a fraction of a millisecond.
+		 */
+		CHECK_FOR_INTERRUPTS();
+		c = VaHeapPop(cand);
 
 		/* every remaining candidate is further than the furthest result */
 		if (result->count >= ef && c.distance > VaHeapTop(result)->distance)
