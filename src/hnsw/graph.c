@@ -14,6 +14,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -380,6 +381,7 @@ recent_setup(Relation index)
  * Pin block blkno of index through map (index's map or NULL): a guess that
  * still holds the block is pinned without the mapping lookup; otherwise, or
  * one time in RECENT_PLAIN_EVERY, ReadBuffer, whose answer is remembered.
+ * Either way the access is counted in the index's pgstat block counters.
  */
 static inline Buffer
 recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
@@ -396,7 +398,17 @@ recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
 	buf = chunk[blkno % RECENT_CHUNK];
 	if (buf != InvalidBuffer && ++recent_pins % RECENT_PLAIN_EVERY != 0 &&
 		VaReadRecentBuffer(index, blkno, buf))
+	{
+		/*
+		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN
+		 * BUFFERS) but not in the relation's statistics: count it there as
+		 * ReadBuffer would (pg_statio_*_indexes: idx_blks_hit, and
+		 * idx_blks_read = fetched - hit).
+		 */
+		pgstat_count_buffer_read(index);
+		pgstat_count_buffer_hit(index);
 		return buf;
+	}
 	buf = ReadBuffer(index, blkno);
 	chunk[blkno % RECENT_CHUNK] = buf;
 	return buf;
