@@ -108,6 +108,32 @@ RESET enable_indexscan;
 
 DROP INDEX cf_hnsw;
 
+-- the estimate follows the index's own m (its metapage), not the default:
+-- one search at ef_search 40 evaluates about 2m * 40 + m ln n elements,
+-- 357 at m = 4 and 4,282 at m = 48 (ratio 12); with m taken as 16 for both
+-- the two costs would be equal.  The index scan's startup cost is the
+-- index's own estimate (all of it is startup).
+CREATE FUNCTION cf_startup_cost(q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO plan;
+	RETURN (plan->0->'Plan'->'Plans'->0->>'Startup Cost')::float8;
+END $$;
+CREATE TABLE cf_costs (m int, cost float8);
+CREATE INDEX cf_m4 ON cf USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 8);
+INSERT INTO cf_costs SELECT 4, cf_startup_cost(
+	'SELECT id FROM cf ORDER BY v <-> ''[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]'' LIMIT 10');
+DROP INDEX cf_m4;
+CREATE INDEX cf_m48 ON cf USING hnsw (v vector_l2_ops) WITH (m = 48, ef_construction = 96);
+INSERT INTO cf_costs SELECT 48, cf_startup_cost(
+	'SELECT id FROM cf ORDER BY v <-> ''[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]'' LIMIT 10');
+DROP INDEX cf_m48;
+SELECT c48.cost / c4.cost BETWEEN 10 AND 14 AS cost_ratio_follows_m
+FROM cf_costs c4, cf_costs c48 WHERE c4.m = 4 AND c48.m = 48;
+DROP TABLE cf_costs;
+DROP FUNCTION cf_startup_cost(text);
+
 -- ---- ivfflat -----------------------------------------------------------------
 -- 50 lists of about 200 rows; one probe holds about 0.2, 2, 20 and 198 rows
 -- of the four filters

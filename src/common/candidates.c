@@ -5,6 +5,8 @@
  */
 #include "common/candidates.h"
 
+#include "miscadmin.h"
+
 /* Does a belong above b in this heap? */
 static inline bool
 above(const VaHeap *heap, const VaCandidate *a, const VaCandidate *b)
@@ -122,11 +124,20 @@ VaHeapDrainSorted(VaHeap *heap, VaCandidate *out)
 {
 	int			n = heap->count;
 
+	/* an iterative scan's heap may hold millions: stay cancellable */
 	if (heap->max_on_top)
 		for (int i = n - 1; i >= 0; i--)
+		{
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
 			out[i] = VaHeapPop(heap);
+		}
 	else
 		for (int i = 0; i < n; i++)
+		{
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
 			out[i] = VaHeapPop(heap);
+		}
 	return n;
 }

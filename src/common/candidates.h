@@ -78,7 +78,8 @@ extern bool VaHeapPushBounded(VaHeap *heap, const VaCandidate *c, int k);
 
 /*
  * Empty the heap into out[0..count) sorted nearest first; returns the count.
- * out must hold heap->count items.
+ * out must hold heap->count items.  Checks for interrupts every 4096 items
+ * (may raise the query-cancel ERROR).
  */
 extern int	VaHeapDrainSorted(VaHeap *heap, VaCandidate *out);
 

@@ -14,6 +14,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -50,7 +51,9 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * SEARCH-LAYER: the ef elements nearest the query on layer, found by a
  * best-first walk from entries (whose distances are already set).  result
  * (a max-heap) receives them; it is reset first.  Deleted elements are
- * walked through and kept in result: callers filter them.
+ * walked through and kept in result: callers filter them.  Checks for
+ * interrupts once per candidate expanded (it may raise the query-cancel
+ * ERROR).
  */
 void
 HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
@@ -72,8 +75,16 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 
 	while (cand->count > 0)
 	{
-		VaCandidate c = VaHeapPop(cand);
+		VaCandidate c;
 		int			n;
+
+		/*
+		 * An iterative scan's search may walk millions of elements; a load
+		 * and a branch per candidate (each costs up to 2m distances) keeps
+		 * it cancellable within a fraction of a millisecond.
+		 */
+		CHECK_FOR_INTERRUPTS();
+		c = VaHeapPop(cand);
 
 		/* every remaining candidate is further than the furthest result */
 		if (result->count >= ef && c.distance > VaHeapTop(result)->distance)
@@ -246,10 +257,19 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
 #define RECENT_CHUNK 1024
 
 /*
- * Which shared buffer held each block of the index searched last, kept for
- * the backend's life: queries touch largely the same pages, and a buffer
- * that still holds its block is pinned by ReadRecentBuffer without the
- * buffer mapping lookup.  A wrong guess only costs that lookup.
+ * Which shared buffer held each block of an index, kept for the backend's
+ * life: queries touch largely the same pages, and a buffer that still holds
+ * its block is pinned by ReadRecentBuffer without the buffer mapping lookup.
+ * ReadRecentBuffer compares the buffer's tag (relation file, fork, block)
+ * under the buffer header lock before pinning, so a wrong guess (the buffer
+ * was evicted and reused, the relation rewritten or dropped) is detected
+ * and only costs the lookup it was to save.
+ *
+ * One map per index file, up to RECENT_MAPS of them, keyed by RelFileNode
+ * (a REINDEX or TRUNCATE gives the index a new file, and the old map then
+ * simply ages out); the least recently set up is dropped for a new one.  A
+ * query over several partitions, or over a table with two hnsw indexes,
+ * keeps a map for each instead of rebuilding one map over and over.
  *
  * ReadRecentBuffer pins without raising the buffer's usage count (PG 15),
  * so pages read only that way would look cold to the clock sweep and be
@@ -258,83 +278,188 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
  * in frequent use keep a usage count, at the cost of a lookup per 64 pins.
  */
 #define RECENT_PLAIN_EVERY 64
+#define RECENT_MAPS 64
 
-static Oid	recent_relid = InvalidOid;
-static BlockNumber recent_nblocks = 0;
-static Buffer **recent_chunks = NULL;
+typedef struct HnswRecentMap
+{
+	RelFileNode node;			/* the index file; relNode 0: slot unused */
+	BlockNumber nblocks;		/* blocks the map covers */
+	Buffer	  **chunks;			/* nblocks / RECENT_CHUNK + 1 pointers */
+	uint64		last_setup;		/* recent_clock when last set up */
+} HnswRecentMap;
+
+static HnswRecentMap recent_maps[RECENT_MAPS];
+static HnswRecentMap *recent_last = NULL;	/* the map found last */
+static uint64 recent_clock = 0;
 static uint32 recent_pins = 0;
 
-static void
-recent_reset(Relation index)
+/* The map of index's file, or NULL (none, or local buffers). */
+static inline HnswRecentMap *
+recent_find(Relation index)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-
-	if (recent_chunks != NULL)
-	{
-		Buffer	  **old = recent_chunks;
-
-		/* forget the old map first, so a failed allocation leaves none */
-		for (BlockNumber i = 0; i < recent_nblocks / RECENT_CHUNK + 1; i++)
-			if (old[i])
-				pfree(old[i]);
-		recent_chunks = NULL;
-		recent_nblocks = 0;
-		recent_relid = InvalidOid;
-		pfree(old);
-	}
-	recent_chunks = MemoryContextAllocZero(TopMemoryContext,
-										   sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
-	recent_nblocks = nblocks;
-	recent_relid = RelationGetRelid(index);
+	if (recent_last != NULL && RelFileNodeEquals(recent_last->node, index->rd_node))
+		return recent_last;
+	if (RelationUsesLocalBuffers(index))
+		return NULL;
+	for (int i = 0; i < RECENT_MAPS; i++)
+		if (recent_maps[i].node.relNode != InvalidOid &&
+			RelFileNodeEquals(recent_maps[i].node, index->rd_node))
+			return recent_last = &recent_maps[i];
+	return NULL;
 }
 
-/* Pin block blkno of the graph's index (see above). */
-Buffer
-HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
+static void
+recent_forget(HnswRecentMap *map)
 {
-	return HnswReadIndexBuffer(dg->index, blkno);
+	Buffer	  **chunks = map->chunks;
+	BlockNumber nchunks = map->nblocks / RECENT_CHUNK + 1;
+
+	/* forget the map first, so an error below leaves a clean slot */
+	map->node.relNode = InvalidOid;
+	map->chunks = NULL;
+	map->nblocks = 0;
+	if (recent_last == map)
+		recent_last = NULL;
+	if (chunks != NULL)
+	{
+		for (BlockNumber i = 0; i < nchunks; i++)
+			if (chunks[i])
+				pfree(chunks[i]);
+		pfree(chunks);
+	}
 }
 
 /*
- * Pin block blkno of index: through the map above when it is this index's
- * (HnswDiskGraphInit sets it up), else with a plain ReadBuffer.
+ * Make sure index has a map covering its current size: an existing map is
+ * extended (keeping what it knows), else the least recently set up slot is
+ * given to index.  Returns the map, or NULL for local buffers.
  */
-Buffer
-HnswReadIndexBuffer(Relation index, BlockNumber blkno)
+static HnswRecentMap *
+recent_setup(Relation index)
+{
+	BlockNumber nblocks;
+	HnswRecentMap *map;
+
+	if (RelationUsesLocalBuffers(index))
+		return NULL;
+	nblocks = RelationGetNumberOfBlocks(index);
+	map = recent_find(index);
+	if (map == NULL)
+	{
+		map = &recent_maps[0];
+		for (int i = 1; i < RECENT_MAPS && map->node.relNode != InvalidOid; i++)
+			if (recent_maps[i].node.relNode == InvalidOid ||
+				recent_maps[i].last_setup < map->last_setup)
+				map = &recent_maps[i];
+		recent_forget(map);
+		map->chunks = MemoryContextAllocZero(TopMemoryContext,
+											 sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
+		map->nblocks = nblocks;
+		map->node = index->rd_node;
+		recent_last = map;
+	}
+	else if (nblocks / RECENT_CHUNK > map->nblocks / RECENT_CHUNK)
+	{
+		/* the index grew past the chunks the map has pointers for */
+		BlockNumber oldn = map->nblocks / RECENT_CHUNK + 1;
+		BlockNumber newn = nblocks / RECENT_CHUNK + 1;
+		Buffer	  **chunks = MemoryContextAllocZero(TopMemoryContext,
+													sizeof(Buffer *) * newn);
+
+		memcpy(chunks, map->chunks, sizeof(Buffer *) * oldn);
+		pfree(map->chunks);
+		map->chunks = chunks;
+		map->nblocks = nblocks;
+	}
+	else
+		map->nblocks = Max(map->nblocks, nblocks);
+	map->last_setup = ++recent_clock;
+	return map;
+}
+
+/*
+ * Pin block blkno of index through map (index's map or NULL): a guess that
+ * still holds the block is pinned without the mapping lookup; otherwise, or
+ * one time in RECENT_PLAIN_EVERY, ReadBuffer, whose answer is remembered.
+ * Either way the access is counted in the index's pgstat block counters.
+ */
+static inline Buffer
+recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
 {
 	Buffer	   *chunk;
 	Buffer		buf;
 
-	if (blkno >= recent_nblocks || RelationGetRelid(index) != recent_relid ||
-		RelationUsesLocalBuffers(index))
+	if (map == NULL || blkno >= map->nblocks)
 		return ReadBuffer(index, blkno);
-	chunk = recent_chunks[blkno / RECENT_CHUNK];
+	chunk = map->chunks[blkno / RECENT_CHUNK];
 	if (chunk == NULL)
-		chunk = recent_chunks[blkno / RECENT_CHUNK] =
+		chunk = map->chunks[blkno / RECENT_CHUNK] =
 			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
 	buf = chunk[blkno % RECENT_CHUNK];
 	if (buf != InvalidBuffer && ++recent_pins % RECENT_PLAIN_EVERY != 0 &&
 		VaReadRecentBuffer(index, blkno, buf))
+	{
+		/*
+		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN
+		 * BUFFERS) but not in the relation's statistics: count it there as
+		 * ReadBuffer would (pg_statio_*_indexes: idx_blks_hit, and
+		 * idx_blks_read = fetched - hit).
+		 */
+		pgstat_count_buffer_read(index);
+		pgstat_count_buffer_hit(index);
 		return buf;
+	}
 	buf = ReadBuffer(index, blkno);
 	chunk[blkno % RECENT_CHUNK] = buf;
 	return buf;
 }
 
+/* The graph's map, found again if it was given to another index since. */
+static inline HnswRecentMap *
+graph_map(HnswDiskGraph *dg)
+{
+	HnswRecentMap *map = (HnswRecentMap *) dg->recent;
+
+	if (map != NULL && RelFileNodeEquals(map->node, dg->index->rd_node))
+		return map;
+	return dg->recent = recent_find(dg->index);
+}
+
+/*
+ * Pin block blkno of the graph's index (see above); ERROR as ReadBuffer for
+ * a block past the end.
+ */
+Buffer
+HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
+{
+	return recent_read(graph_map(dg), dg->index, blkno);
+}
+
+/*
+ * Pin block blkno of index: through its map when it has one
+ * (HnswDiskGraphInit sets it up), else with a plain ReadBuffer.
+ */
+Buffer
+HnswReadIndexBuffer(Relation index, BlockNumber blkno)
+{
+	return recent_read(recent_find(index), index, blkno);
+}
+
 /*
  * Prefetch what pinning block blkno and locating element off on it will
- * touch, when the map above has a guess for the block: the buffer's
- * descriptor, for writing (the pin's atomic operation on its state word
- * then finds the line exclusive: -14 to -18 % per query, RESULTS.md), and
- * the line pointer.  Only a hint: nothing is read, pinned or checked.
+ * touch, when map has a guess for the block: the buffer's descriptor, for
+ * writing (the pin's atomic operation on its state word then finds the line
+ * exclusive: -14 to -18 % per query, RESULTS.md), and the line pointer.
+ * Only a hint: nothing is read, pinned or checked.
  */
 static inline void
-prefetch_element(BlockNumber blkno, OffsetNumber off)
+prefetch_element(HnswRecentMap *map, BlockNumber blkno, OffsetNumber off)
 {
 	Buffer	   *chunk;
 	Buffer		buf;
 
-	if (blkno >= recent_nblocks || (chunk = recent_chunks[blkno / RECENT_CHUNK]) == NULL)
+	if (map == NULL || blkno >= map->nblocks ||
+		(chunk = map->chunks[blkno / RECENT_CHUNK]) == NULL)
 		return;
 	buf = chunk[blkno % RECENT_CHUNK];
 	if (buf <= 0 || buf > NBuffers)
@@ -436,8 +561,10 @@ disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 	 * this, each pin waited for its buffer descriptor), then evaluate in
 	 * chunks: a backend tracks its first few pins without a hash table.
 	 */
+	HnswRecentMap *map = graph_map(dg);
+
 	for (int i = 0; i < n; i++)
-		prefetch_element((BlockNumber) (cs[i].id >> 16), (OffsetNumber) (cs[i].id & 0xFFFF));
+		prefetch_element(map, (BlockNumber) (cs[i].id >> 16), (OffsetNumber) (cs[i].id & 0xFFFF));
 	for (int i = 0; i < n; i += HNSW_EVALUATE_CHUNK)
 		evaluate_chunk(dg, cs + i, Min(HNSW_EVALUATE_CHUNK, n - i));
 }
@@ -531,9 +658,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->ops = ops;
 	dg->query = NULL;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m);
-	if (RelationGetRelid(index) != recent_relid ||
-		RelationGetNumberOfBlocks(index) > recent_nblocks + RECENT_CHUNK)
-		recent_reset(index);
+	dg->recent = recent_setup(index);
 }
 
 /*

@@ -325,6 +325,8 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			VaCandidate *c = &so->results[so->next++];
 			ItemPointerData heaptid;
 
+			/* a batch of millions may all be skipped below */
+			CHECK_FOR_INTERRUPTS();
 			/* a deleted element may still carry live duplicates */
 			if ((c->flags & HNSW_CANDIDATE_DELETED) &&
 				!(c->flags & HNSW_CANDIDATE_DUPLICATES))

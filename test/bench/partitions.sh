@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# test/bench/partitions.sh: a kNN query over a 4-partition table (one hnsw
+# index per partition) against one table of the same rows (issue 13; not part
+# of test/main.sh). Builds and installs vectorann, starts a throwaway cluster
+# and runs test/bench/partitions.py.
+#
+#   bash test/bench/partitions.sh                     # 100,000 rows, the installed build
+#   bash test/bench/partitions.sh --rows 50000 \
+#       --lib before=/tmp/before.so --lib after=/tmp/after.so   # A/B, alternating
+#
+# VA_PGBIN may name a private PostgreSQL 15 installation (see test/lib.sh);
+# --lib needs write access to its library directory.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/lib.sh
+source "$ROOT/test/lib.sh"
+cd "$ROOT"
+
+if [ "${VA_SKIP_DEPS:-0}" != 1 ]; then
+    # shellcheck disable=SC2119
+    va_install_deps
+fi
+va_make -s -j2
+va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+va_cluster_start "shared_buffers = '1GB'" "max_wal_size = '4GB'" "jit = off"
+VA_PG_CONFIG="$VA_PG_CONFIG" "$VA_PYTHON" "$ROOT/test/bench/partitions.py" "$@"

@@ -1,0 +1,95 @@
+# A long iterative hnsw scan must be cancellable promptly (issue 13): a
+# filter no row passes makes hnsw.iterative_scan = relaxed_order search
+# again and again with a doubling candidate list, each search walking the
+# whole graph once the list is large.  The server has 1 MB of shared buffers
+# for a 200,000-row index of about 3,700 pages, so nearly every element
+# visited is read from the kernel's page cache: one search over the whole
+# graph takes about 1 s here and the whole query about 10 s.
+#
+# - With statement_timeout set, the query fails with SQLSTATE 57014,
+#   "canceling statement due to statement timeout", instead of completing.
+# - The error comes soon after the timeout: at seven timeouts spread over
+#   the query (0.3 s to 3.3 s) the time from the timeout to the error,
+#   measured in the server (a PL/pgSQL block catching query_canceled), stays
+#   under 0.25 s (the issue asks for 0.1 s; the rest is room for a loaded
+#   machine; measured: 0-10 ms).  Without CHECK_FOR_INTERRUPTS inside the
+#   search the scan noticed the timeout only between searches, up to a whole
+#   search late (two runs: 5 of 7 trials 0.26-1.27 s late, and 2 of 5 with
+#   the first five timeouts), so this failed.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('hnsw_cancel');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"shared_buffers = 1MB\nmaintenance_work_mem = 256MB\nautovacuum = off\njit = off\n");
+$node->start;
+
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION vectorann;
+	SELECT setseed(0.17);
+	CREATE TABLE items (id int, v vector(16));
+	ALTER TABLE items ALTER v SET STORAGE PLAIN;
+	INSERT INTO items
+	SELECT i, (SELECT array_agg(random())::vector(16) FROM generate_series(1, 16) WHERE i > 0)
+	FROM generate_series(1, 200000) i;
+	CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 8);
+	ANALYZE items;
+});
+
+my $settings = q{
+	SET hnsw.iterative_scan = relaxed_order;
+	SET hnsw.max_scan_tuples = 2147483647;
+	SET work_mem = '1GB';
+	SET hnsw.scan_mem_multiplier = 1000;
+	SET enable_seqscan = off;
+};
+my $query = q{SELECT id FROM items WHERE id < 0
+	ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10};
+
+my $plan = $node->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) $query");
+like($plan, qr/Index Scan using items_v/, 'the query uses the hnsw index');
+
+# the error the client sees
+my ($ret, $out, $err) = $node->psql('postgres',
+	"$settings SET statement_timeout = '300ms'; \\set VERBOSITY verbose\n$query;");
+isnt($ret, 0, 'the query under statement_timeout fails');
+like($err, qr/ERROR:  57014: canceling statement due to statement timeout/,
+	'with SQLSTATE 57014, canceling statement due to statement timeout');
+
+# time from the timeout to the error, in the server
+for my $timeout_ms (300, 800, 1300, 1800, 2300, 2800, 3300)
+{
+	($ret, $out, $err) = $node->psql('postgres', qq{
+		$settings
+		SET statement_timeout = $timeout_ms;
+		DO \$\$
+		DECLARE
+			t0 timestamptz := clock_timestamp();
+			state text;
+			msg text;
+		BEGIN
+			PERFORM * FROM ($query) q;
+			RAISE WARNING 'completed after % ms',
+				round(extract(epoch FROM clock_timestamp() - t0) * 1000);
+		EXCEPTION WHEN query_canceled THEN
+			GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+			RAISE WARNING 'canceled after % ms: % %',
+				round(extract(epoch FROM clock_timestamp() - t0) * 1000), state, msg;
+		END
+		\$\$;
+	});
+	my ($ms, $state, $msg) = $err =~ /canceled after (\d+) ms: (\w+) (.*)/;
+	ok(defined $ms, "timeout $timeout_ms ms: the scan is canceled, not completed")
+	  or diag($err);
+	next unless defined $ms;
+	is("$state $msg", '57014 canceling statement due to statement timeout',
+		"timeout $timeout_ms ms: the statement timeout's error");
+	cmp_ok($ms - $timeout_ms, '<', 250,
+		"timeout $timeout_ms ms: the error follows within 0.25 s (took $ms ms)");
+}
+
+done_testing();
