@@ -63,3 +63,23 @@ VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
 	UnlockReleaseBuffer(buf);
 	return ours;
 }
+
+void
+VaReadMetaPage(Relation index, uint16 page_id, void *meta, Size size,
+			   uint32 magic, uint32 version, const char *amname)
+{
+	Buffer		buf = ReadBuffer(index, 0);
+	const VaMetaPageHeader *header = (const VaMetaPageHeader *) meta;
+
+	Assert(size >= sizeof(VaMetaPageHeader));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	VaCheckPage(index, buf, page_id);
+	memcpy(meta, PageGetContents(BufferGetPage(buf)), size);
+	UnlockReleaseBuffer(buf);
+	if (header->magic != magic || header->version != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a vectorann %s index of version %u",
+						RelationGetRelationName(index), amname, version),
+				 errhint("Please REINDEX it.")));
+}

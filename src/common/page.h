@@ -68,4 +68,14 @@ extern void VaCheckPage(Relation index, Buffer buf, uint16 page_id);
  */
 extern bool VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size);
 
+/*
+ * Copy size bytes of the metapage contents (block 0) of index, an index of
+ * access method amname, into *meta, which starts with a VaMetaPageHeader.
+ * ERROR (ERRCODE_INDEX_CORRUPTED) if block 0 is not a page of ours with
+ * page_id, or its magic or version is not the given one (then with a hint
+ * to REINDEX).
+ */
+extern void VaReadMetaPage(Relation index, uint16 page_id, void *meta, Size size,
+						   uint32 magic, uint32 version, const char *amname);
+
 #endif							/* VA_PAGE_H */

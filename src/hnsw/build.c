@@ -15,6 +15,7 @@
 #include "access/tableam.h"
 #include "commands/progress.h"
 #include "common/parallel.h"
+#include "common/am.h"
 #include "common/wal.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
@@ -1536,7 +1537,6 @@ IndexBuildResult *
 hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	HnswBuildState *bs = palloc0(sizeof(HnswBuildState));
-	IndexBuildResult *result;
 	double		reltuples = 0;
 	int			initial;
 	int			nworkers;
@@ -1582,12 +1582,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 	MemoryContextDelete(bs->tmpctx);
 
-	VaWalLogRange(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index));
-
-	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = reltuples;
-	result->index_tuples = bs->indtuples;
-	return result;
+	return VaFinishBuild(index, reltuples, bs->indtuples);
 }
 
 /* ambuildempty: the init fork of an unlogged index, an empty metapage. */

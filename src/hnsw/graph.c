@@ -778,18 +778,9 @@ HnswWalkDuplicates(Relation index, const ItemPointerData *owner,
 void
 HnswReadMeta(Relation index, HnswMetaPageData *meta)
 {
-	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	VaCheckPage(index, buf, VA_PAGE_ID_HNSW);
-	*meta = *HnswPageGetMeta(BufferGetPage(buf));
-	UnlockReleaseBuffer(buf);
-	if (meta->header.magic != HNSW_MAGIC || meta->header.version != HNSW_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not a vectorann hnsw index of version %d",
-						RelationGetRelationName(index), HNSW_VERSION),
-				 errhint("Please REINDEX it.")));
+	StaticAssertStmt(HNSW_METAPAGE_BLKNO == 0, "the metapage is block 0");
+	VaReadMetaPage(index, VA_PAGE_ID_HNSW, meta, sizeof(HnswMetaPageData),
+				   HNSW_MAGIC, HNSW_VERSION, "hnsw");
 }
 
 /* ---- reachability over a whole on-disk index ---- */

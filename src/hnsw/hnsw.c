@@ -11,6 +11,7 @@
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "common/am.h"
 #include "common/cost.h"
 #include "common/page.h"
 #include "common/validate.h"
@@ -227,20 +228,17 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = cost;
 }
 
+/* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
+static const char *const hnsw_build_phases[] = {
+	"initializing",
+	"loading tuples",
+	"writing graph"
+};
+
 static char *
 hnswbuildphasename(int64 phasenum)
 {
-	switch (phasenum)
-	{
-		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
-			return "initializing";
-		case 2:
-			return "loading tuples";
-		case 3:
-			return "writing graph";
-		default:
-			return NULL;
-	}
+	return VaBuildPhaseName(phasenum, hnsw_build_phases, lengthof(hnsw_build_phases));
 }
 
 static bool
@@ -258,49 +256,21 @@ PG_FUNCTION_INFO_V1(hnswhandler);
 Datum
 hnswhandler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
-
-	am->amstrategies = 0;
-	am->amsupport = HNSW_NPROCS;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
+	IndexAmRoutine *am = VaMakeAmRoutine(HNSW_NPROCS);
 
 	am->ambuild = hnswbuild;
 	am->ambuildempty = hnswbuildempty;
 	am->aminsert = hnswinsert;
 	am->ambulkdelete = hnswbulkdelete;
 	am->amvacuumcleanup = hnswvacuumcleanup;
-	am->amcanreturn = NULL;
 	am->amcostestimate = hnswcostestimate;
 	am->amoptions = hnswoptions;
-	am->amproperty = NULL;
 	am->ambuildphasename = hnswbuildphasename;
 	am->amvalidate = hnswvalidate;
 	am->ambeginscan = hnswbeginscan;
 	am->amrescan = hnswrescan;
 	am->amgettuple = hnswgettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = hnswendscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
+	am->amendscan = VaEndScan;
 
 	PG_RETURN_POINTER(am);
 }

@@ -15,6 +15,7 @@
 #include "hnsw/hnsw.h"
 
 #include "access/relscan.h"
+#include "common/am.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -22,8 +23,7 @@
 
 typedef struct HnswScanOpaqueData
 {
-	const VaIndexOps *ops;
-	MemoryContext ctx;			/* per-rescan allocations */
+	VaScanBase	base;			/* ops; ctx: per-rescan allocations */
 	bool		searched;
 	bool		null_distance;	/* query NULL or not indexable: any order */
 	VaCandidate *results;		/* current batch, nearest first */
@@ -54,18 +54,8 @@ typedef HnswScanOpaqueData *HnswScanOpaque;
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
 {
-	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
-
-	so->ops = HnswGetIndexOps(index);
-	/* the AM owns the order-by value arrays */
-	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
-	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
-	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
-	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan",
-									ALLOCSET_DEFAULT_SIZES);
-	scan->opaque = so;
-	return scan;
+	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
+					   HnswGetIndexOps(index), "hnsw scan");
 }
 
 void
@@ -74,11 +64,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	if (keys && scan->numberOfKeys > 0)
-		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-	if (orderbys && scan->numberOfOrderBys > 0)
-		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	MemoryContextReset(so->ctx);
+	VaRescan(scan, keys, orderbys);
 	so->searched = false;
 	so->null_distance = false;
 	so->results = NULL;
@@ -134,7 +120,7 @@ return_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 	{
 		scan->xs_orderbynulls[0] = so->null_distance;
 		scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-			Float8GetDatum(so->ops->to_sql(distance));
+			Float8GetDatum(so->base.ops->to_sql(distance));
 	}
 }
 
@@ -243,19 +229,19 @@ search_first(IndexScanDesc scan)
 	}
 
 	value = PointerGetDatum(PG_DETOAST_DATUM(scan->orderByData[0].sk_argument));
-	query = palloc(so->ops->stored_size(value));
-	if (!so->ops->to_stored(value, query))
+	query = palloc(so->base.ops->stored_size(value));
+	if (!so->base.ops->to_stored(value, query))
 	{
 		/* e.g. a zero vector under cosine: every distance is undefined */
 		so->null_distance = true;
 		collect_all(index, so);
 		return;
 	}
-	if (so->ops->dims(query) != so->meta.dimensions)
+	if (so->base.ops->dims(query) != so->meta.dimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d",
-						so->meta.dimensions, so->ops->dims(query))));
+						so->meta.dimensions, so->base.ops->dims(query))));
 
 	so->ef = hnsw_ef_search;
 	so->iterative = hnsw_iterative_scan;
@@ -263,7 +249,7 @@ search_first(IndexScanDesc scan)
 	so->last_distance = -get_float4_infinity();
 	if (so->iterative != HNSW_ITERATIVE_SCAN_OFF)
 		so->returned = HnswIdSetCreate(so->ef * 2);
-	HnswDiskGraphInit(&so->dg, index, so->ops, so->meta.m, so->ef);
+	HnswDiskGraphInit(&so->dg, index, so->base.ops, so->meta.m, so->ef);
 	so->dg.query = query;
 	VaHeapInit(&so->result, so->ef + 1, true);
 	search_batch(so);
@@ -281,7 +267,7 @@ search_next(HnswScanOpaque so)
 	double		mem_limit = (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
 
 	if (so->exhausted || !so->batch_new || so->ef >= hnsw_max_scan_tuples ||
-		(double) MemoryContextMemAllocated(so->ctx, true) > mem_limit)
+		(double) MemoryContextMemAllocated(so->base.ctx, true) > mem_limit)
 	{
 		so->exhausted = true;
 		return false;
@@ -302,7 +288,7 @@ bool
 hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	MemoryContext old = MemoryContextSwitchTo(so->ctx);
+	MemoryContext old = MemoryContextSwitchTo(so->base.ctx);
 
 	if (!so->searched)
 	{
@@ -359,14 +345,4 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	MemoryContextSwitchTo(old);
 	return false;
-}
-
-void
-hnswendscan(IndexScanDesc scan)
-{
-	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-
-	MemoryContextDelete(so->ctx);
-	pfree(so);
-	scan->opaque = NULL;
 }

@@ -27,6 +27,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/parallel.h"
+#include "common/am.h"
 #include "common/wal.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -609,7 +610,6 @@ IndexBuildResult *
 ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IvfflatBuildState *bs = palloc0(sizeof(IvfflatBuildState));
-	IndexBuildResult *result;
 	double		reltuples;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -667,12 +667,7 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 	MemoryContextDelete(bs->tmpctx);
 
-	VaWalLogRange(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index));
-
-	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = reltuples;
-	result->index_tuples = bs->indtuples;
-	return result;
+	return VaFinishBuild(index, reltuples, bs->indtuples);
 }
 
 /* ambuildempty: the init fork of an unlogged index, an index with no lists. */

@@ -10,6 +10,7 @@
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "common/am.h"
 #include "common/cost.h"
 #include "common/page.h"
 #include "common/validate.h"
@@ -108,18 +109,9 @@ IvfflatGetIndexOps(Relation index)
 void
 IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta)
 {
-	Buffer		buf = ReadBuffer(index, IVFFLAT_METAPAGE_BLKNO);
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
-	*meta = *IvfflatPageGetMeta(BufferGetPage(buf));
-	UnlockReleaseBuffer(buf);
-	if (meta->header.magic != IVFFLAT_MAGIC || meta->header.version != IVFFLAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not a vectorann ivfflat index of version %d",
-						RelationGetRelationName(index), IVFFLAT_VERSION),
-				 errhint("Please REINDEX it.")));
+	StaticAssertStmt(IVFFLAT_METAPAGE_BLKNO == 0, "the metapage is block 0");
+	VaReadMetaPage(index, VA_PAGE_ID_IVFFLAT, meta, sizeof(IvfflatMetaPageData),
+				   IVFFLAT_MAGIC, IVFFLAT_VERSION, "ivfflat");
 }
 
 /*
@@ -239,24 +231,19 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = cost;
 }
 
+/* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
+static const char *const ivfflat_build_phases[] = {
+	"initializing",
+	"sampling rows",
+	"performing k-means",
+	"assigning tuples",
+	"loading tuples"
+};
+
 static char *
 ivfflatbuildphasename(int64 phasenum)
 {
-	switch (phasenum)
-	{
-		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
-			return "initializing";
-		case 2:
-			return "sampling rows";
-		case 3:
-			return "performing k-means";
-		case 4:
-			return "assigning tuples";
-		case 5:
-			return "loading tuples";
-		default:
-			return NULL;
-	}
+	return VaBuildPhaseName(phasenum, ivfflat_build_phases, lengthof(ivfflat_build_phases));
 }
 
 static bool
@@ -274,49 +261,21 @@ PG_FUNCTION_INFO_V1(ivfflathandler);
 Datum
 ivfflathandler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
-
-	am->amstrategies = 0;
-	am->amsupport = IVFFLAT_NPROCS;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
+	IndexAmRoutine *am = VaMakeAmRoutine(IVFFLAT_NPROCS);
 
 	am->ambuild = ivfflatbuild;
 	am->ambuildempty = ivfflatbuildempty;
 	am->aminsert = ivfflatinsert;
 	am->ambulkdelete = ivfflatbulkdelete;
 	am->amvacuumcleanup = ivfflatvacuumcleanup;
-	am->amcanreturn = NULL;
 	am->amcostestimate = ivfflatcostestimate;
 	am->amoptions = ivfflatoptions;
-	am->amproperty = NULL;
 	am->ambuildphasename = ivfflatbuildphasename;
 	am->amvalidate = ivfflatvalidate;
 	am->ambeginscan = ivfflatbeginscan;
 	am->amrescan = ivfflatrescan;
 	am->amgettuple = ivfflatgettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = ivfflatendscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
+	am->amendscan = VaEndScan;
 
 	PG_RETURN_POINTER(am);
 }

@@ -151,7 +151,6 @@ extern IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys);
 extern void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 						  ScanKey orderbys, int norderbys);
 extern bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
-extern void ivfflatendscan(IndexScanDesc scan);
 
 /* vacuum.c */
 extern IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info,

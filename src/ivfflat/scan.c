@@ -13,14 +13,14 @@
 #include "ivfflat/ivfflat.h"
 
 #include "access/relscan.h"
+#include "common/am.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
 
 typedef struct IvfflatScanOpaqueData
 {
-	const VaIndexOps *ops;
-	MemoryContext ctx;			/* per-rescan allocations */
+	VaScanBase	base;			/* ops; ctx: per-rescan allocations */
 	bool		started;
 	bool		null_distance;	/* query NULL or not indexable: any order */
 	const void *query;			/* stored form; NULL with null_distance */
@@ -36,18 +36,8 @@ typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
 IndexScanDesc
 ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 {
-	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	IvfflatScanOpaque so = palloc0(sizeof(IvfflatScanOpaqueData));
-
-	so->ops = IvfflatGetIndexOps(index);
-	/* the AM owns the order-by value arrays */
-	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
-	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
-	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
-	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat scan",
-									ALLOCSET_DEFAULT_SIZES);
-	scan->opaque = so;
-	return scan;
+	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
+					   IvfflatGetIndexOps(index), "ivfflat scan");
 }
 
 void
@@ -56,11 +46,7 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 {
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
 
-	if (keys && scan->numberOfKeys > 0)
-		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-	if (orderbys && scan->numberOfOrderBys > 0)
-		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	MemoryContextReset(so->ctx);
+	VaRescan(scan, keys, orderbys);
 	so->started = false;
 	so->null_distance = false;
 	so->query = NULL;
@@ -124,7 +110,7 @@ probe(IndexScanDesc scan, int count)
 			VaCandidate c;
 
 			c.distance = so->null_distance ? 0.0f :
-				so->ops->distance(so->query, tup->vector);
+				so->base.ops->distance(so->query, tup->vector);
 			c.flags = 0;
 			c.id = VaTidToId(&tup->heaptid);
 			c.aux = 0;
@@ -157,22 +143,22 @@ start(IndexScanDesc scan)
 	else
 	{
 		Datum		value = PointerGetDatum(PG_DETOAST_DATUM(scan->orderByData[0].sk_argument));
-		void	   *query = palloc(so->ops->stored_size(value));
+		void	   *query = palloc(so->base.ops->stored_size(value));
 
-		if (!so->ops->to_stored(value, query))
+		if (!so->base.ops->to_stored(value, query))
 			so->null_distance = true;	/* e.g. a zero vector under cosine */
-		else if (so->ops->dims(query) != meta.dimensions)
+		else if (so->base.ops->dims(query) != meta.dimensions)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("different vector dimensions %d and %d",
-							meta.dimensions, so->ops->dims(query))));
+							meta.dimensions, so->base.ops->dims(query))));
 		else
 			so->query = query;
 	}
 
 	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
 	dists = palloc(sizeof(float) * meta.nlists);
-	n = IvfflatReadLists(index, so->ops, so->query, refs, dists, meta.nlists);
+	n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, meta.nlists);
 
 	if (so->null_distance)
 	{
@@ -212,7 +198,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!so->started)
 	{
-		MemoryContext old = MemoryContextSwitchTo(so->ctx);
+		MemoryContext old = MemoryContextSwitchTo(so->base.ctx);
 
 		start(scan);
 		MemoryContextSwitchTo(old);
@@ -226,7 +212,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		if (so->nextlist >= so->maxlists)
 			return false;
-		old = MemoryContextSwitchTo(so->ctx);
+		old = MemoryContextSwitchTo(so->base.ctx);
 		probe(scan, so->batch);
 		MemoryContextSwitchTo(old);
 	}
@@ -239,17 +225,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		scan->xs_orderbynulls[0] = so->null_distance;
 		scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-			Float8GetDatum(so->ops->to_sql(c.distance));
+			Float8GetDatum(so->base.ops->to_sql(c.distance));
 	}
 	return true;
-}
-
-void
-ivfflatendscan(IndexScanDesc scan)
-{
-	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-
-	MemoryContextDelete(so->ctx);
-	pfree(so);
-	scan->opaque = NULL;
 }

@@ -1,0 +1,97 @@
+/*
+ * am.c
+ *	  Index access method plumbing shared by hnsw and ivfflat (see am.h).
+ */
+#include "common/am.h"
+
+#include "commands/vacuum.h"
+#include "common/wal.h"
+#include "utils/memutils.h"
+
+IndexAmRoutine *
+VaMakeAmRoutine(int nprocs)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = nprocs;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+	/* no amcanreturn, amproperty, bitmaps, mark/restore or parallel scans */
+	return am;
+}
+
+IndexScanDesc
+VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
+			const VaIndexOps *ops, const char *ctxname)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	VaScanBase *base = palloc0(Max(opaque_size, sizeof(VaScanBase)));
+	int			n = Max(norderbys, 1);
+
+	base->ops = ops;
+	/* ctxname is a string literal of the caller's, which outlives the context */
+	base->ctx = AllocSetContextCreateInternal(CurrentMemoryContext, ctxname,
+											  ALLOCSET_DEFAULT_SIZES);
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * n);
+	scan->xs_orderbynulls = palloc(sizeof(bool) * n);
+	memset(scan->xs_orderbynulls, true, sizeof(bool) * n);
+	scan->opaque = base;
+	return scan;
+}
+
+void
+VaRescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys)
+{
+	VaScanBase *base = (VaScanBase *) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	MemoryContextReset(base->ctx);
+}
+
+IndexBuildResult *
+VaFinishBuild(Relation index, double heap_tuples, double index_tuples)
+{
+	IndexBuildResult *result = palloc(sizeof(IndexBuildResult));
+
+	VaWalLogRange(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index));
+	result->heap_tuples = heap_tuples;
+	result->index_tuples = index_tuples;
+	return result;
+}
+
+char *
+VaBuildPhaseName(int64 phasenum, const char *const *names, int nnames)
+{
+	if (phasenum < 1 || phasenum > nnames)
+		return NULL;
+	return unconstify(char *, names[phasenum - 1]);
+}
+
+void
+VaEndScan(IndexScanDesc scan)
+{
+	VaScanBase *base = (VaScanBase *) scan->opaque;
+
+	MemoryContextDelete(base->ctx);
+	pfree(base);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * am.h
+ *	  Index access method plumbing shared by hnsw and ivfflat: the
+ *	  IndexAmRoutine both fill alike, and scan state set-up, rescan and end.
+ *	  Knows no access method: what differs comes in as arguments.
+ */
+#ifndef VA_AM_H
+#define VA_AM_H
+
+#include "vectorann.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/relscan.h"
+
+/*
+ * The first members of every access method's scan state (scan->opaque):
+ * the operator class's ops and a memory context for what one rescan
+ * allocates (reset by VaRescan, deleted by VaEndScan).
+ */
+typedef struct VaScanBase
+{
+	const VaIndexOps *ops;
+	MemoryContext ctx;
+} VaScanBase;
+
+/*
+ * An IndexAmRoutine with what both access methods share: amsupport =
+ * nprocs, ORDER BY operators only (no strategies, no search keys of their
+ * own, one key column, no ordering of their own, no backward scans, no
+ * bitmaps, no parallel scans, no INCLUDE), parallel bulk delete.  The
+ * caller sets the callbacks (ambuild ... amendscan).
+ */
+extern IndexAmRoutine *VaMakeAmRoutine(int nprocs);
+
+/*
+ * ambeginscan's common part: the scan descriptor, zeroed scan state of
+ * opaque_size bytes (at least sizeof(VaScanBase), starting with one) with
+ * ops and a context named ctxname (a string literal: it must outlive the
+ * context), and the order-by value arrays, which the
+ * access method owns (every value NULL until a row is returned).
+ */
+extern IndexScanDesc VaBeginScan(Relation index, int nkeys, int norderbys,
+								 Size opaque_size, const VaIndexOps *ops,
+								 const char *ctxname);
+
+/*
+ * amrescan's common part: copy the new scan keys and order-by keys (either
+ * may be NULL: keep the old ones) and reset the scan state's context.  The
+ * caller resets its own members.
+ */
+extern void VaRescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys);
+
+/*
+ * ambuild's end: WAL-log every block of the index's main fork as full
+ * pages (the build wrote them without WAL) and return the result to report:
+ * heap_tuples rows scanned, index_tuples indexed.
+ */
+extern IndexBuildResult *VaFinishBuild(Relation index, double heap_tuples,
+									   double index_tuples);
+
+/*
+ * ambuildphasename: names[i] is the name of build phase i + 1 (phase 1 is
+ * PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE); NULL for any other number.
+ */
+extern char *VaBuildPhaseName(int64 phasenum, const char *const *names, int nnames);
+
+/* amendscan: free the scan state and its context. */
+extern void VaEndScan(IndexScanDesc scan);
+
+#endif							/* VA_AM_H */
