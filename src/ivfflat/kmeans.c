@@ -126,189 +126,261 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
  * unit vectors under cosine half of it).  Without room for the bounds,
  * every sample is compared with every centroid.
  */
+/* The state of one clustering: its inputs and working arrays. */
+typedef struct Kmeans
+{
+	const VaIndexOps *ops;
+	const char *samples;		/* n stored forms of vector_size bytes */
+	char	   *centroids;		/* k stored forms */
+	Size		vector_size;
+	int			n;
+	int			k;
+	int			dims;
+	bool		bounded;		/* Elkan's bounds fit: lower, between, half, moved */
+	float	   *upper;			/* >= distance to own centroid */
+	float	   *lower;			/* n x k: <= distance to each centroid */
+	float	   *between;		/* k x k: distances between centroids */
+	float	   *half;			/* half the distance to the nearest other centroid */
+	float	   *moved;			/* how far each centroid moved */
+	int		   *assign;			/* each sample's centroid */
+	int		   *counts;			/* samples per centroid */
+	double	   *sums;			/* k x dims: per-centroid sums */
+	double	   *mean;			/* dims */
+	char	   *old;			/* the centroids before the update step */
+} Kmeans;
+
+#define KSAMPLE(km, i)		((km)->samples + (Size) (i) * (km)->vector_size)
+#define KCENTROID(km, j)	((km)->centroids + (Size) (j) * (km)->vector_size)
+
+/* Distances between all centroids, and half the distance to each one's nearest. */
+static void
+centroid_distances(Kmeans *km)
+{
+	int			k = km->k;
+
+	for (int j = 0; j < k; j++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		km->half[j] = FLT_MAX;
+		km->between[(Size) j * k + j] = 0.0f;
+		for (int j2 = 0; j2 < j; j2++)
+		{
+			float		d = metric(km->ops, KCENTROID(km, j), KCENTROID(km, j2));
+
+			km->between[(Size) j * k + j2] = km->between[(Size) j2 * k + j] = d;
+		}
+	}
+	for (int j = 0; j < k; j++)
+		for (int j2 = 0; j2 < k; j2++)
+			if (j2 != j)
+				km->half[j] = Min(km->half[j], km->between[(Size) j * k + j2] / 2);
+}
+
+/*
+ * The nearest centroid of sample i, comparing it with every centroid (and
+ * setting its bounds exactly, when bounded).
+ */
+static int
+assign_full(Kmeans *km, int i)
+{
+	float	   *lo = km->bounded ? km->lower + (Size) i * km->k : NULL;
+	int			a = 0;
+
+	km->upper[i] = FLT_MAX;
+	for (int j = 0; j < km->k; j++)
+	{
+		float		d = metric(km->ops, KSAMPLE(km, i), KCENTROID(km, j));
+
+		if (lo)
+			lo[j] = d;
+		if (d < km->upper[i])
+		{
+			km->upper[i] = d;
+			a = j;
+		}
+	}
+	return a;
+}
+
+/*
+ * The nearest centroid of sample i, now assigned to a, comparing it only
+ * with the centroids Elkan's bounds do not rule out (the upper bound made
+ * exact first, when one of them is not ruled out by the loose one).
+ */
+static int
+assign_bounded(Kmeans *km, int i, int a)
+{
+	int			k = km->k;
+	float	   *lo = km->lower + (Size) i * k;
+	bool		tight = false;
+
+	if (km->upper[i] <= km->half[a])
+		return a;
+	for (int j = 0; j < k; j++)
+	{
+		float		d;
+
+		if (j == a || km->upper[i] <= lo[j] ||
+			km->upper[i] <= km->between[(Size) a * k + j] / 2)
+			continue;
+		if (!tight)
+		{
+			km->upper[i] = lo[a] = metric(km->ops, KSAMPLE(km, i), KCENTROID(km, a));
+			tight = true;
+			if (km->upper[i] <= lo[j] ||
+				km->upper[i] <= km->between[(Size) a * k + j] / 2)
+				continue;
+		}
+		d = lo[j] = metric(km->ops, KSAMPLE(km, i), KCENTROID(km, j));
+		if (d < km->upper[i])
+		{
+			km->upper[i] = d;
+			a = j;
+		}
+	}
+	return a;
+}
+
+/*
+ * Move every centroid to the mean of its samples (from_mean; a mean that
+ * cannot be stored leaves the centroid where it was); re-seed an empty one
+ * with the sample furthest from its centroid among clusters of more than
+ * one.  The centroids before are kept in km->old.
+ */
+static void
+update_centroids(Kmeans *km)
+{
+	int			n = km->n;
+	int			k = km->k;
+	int			dims = km->dims;
+
+	memcpy(km->old, km->centroids, (Size) k * km->vector_size);
+	memset(km->sums, 0, sizeof(double) * (Size) k * dims);
+	memset(km->counts, 0, sizeof(int) * k);
+	for (int i = 0; i < n; i++)
+	{
+		km->ops->accum(KSAMPLE(km, i), km->sums + (Size) km->assign[i] * dims);
+		km->counts[km->assign[i]]++;
+	}
+	for (int j = 0; j < k; j++)
+	{
+		const double *s = km->sums + (Size) j * dims;
+		int			far = -1;
+
+		if (km->counts[j] > 0)
+		{
+			for (int d = 0; d < dims; d++)
+				km->mean[d] = s[d] / km->counts[j];
+			km->ops->from_mean(km->mean, dims, KCENTROID(km, j));
+			continue;
+		}
+
+		/* empty: take the furthest sample of a cluster with more than one */
+		for (int i = 0; i < n; i++)
+			if (km->counts[km->assign[i]] > 1 && (far < 0 || km->upper[i] > km->upper[far]))
+				far = i;
+		if (far < 0)
+			continue;
+		memcpy(KCENTROID(km, j), KSAMPLE(km, far), km->vector_size);
+		km->counts[km->assign[far]]--;
+		km->assign[far] = j;
+		km->counts[j] = 1;
+		km->upper[far] = 0.0f;
+	}
+}
+
+/* Loosen every sample's bounds by how far the centroids moved. */
+static void
+move_bounds(Kmeans *km)
+{
+	int			k = km->k;
+
+	for (int j = 0; j < k; j++)
+		km->moved[j] = metric(km->ops, km->old + (Size) j * km->vector_size,
+							  KCENTROID(km, j));
+	for (int i = 0; i < km->n; i++)
+	{
+		float	   *lo = km->lower + (Size) i * k;
+
+		km->upper[i] += km->moved[km->assign[i]];
+		for (int j = 0; j < k; j++)
+			lo[j] = Max(lo[j] - km->moved[j], 0.0f);
+	}
+}
+
 int
 IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 			  Size vector_size, int dims, int k, char *centroids)
 {
+	Kmeans		km = {0};
 	int			n = nsamples;
-	float	   *upper;			/* >= distance to own centroid */
-	float	   *lower = NULL;	/* n x k: <= distance to each centroid */
-	float	   *between = NULL; /* k x k: distances between centroids */
-	float	   *half = NULL;	/* half the distance to the nearest other centroid */
-	float	   *moved = NULL;	/* how far each centroid moved */
-	int		   *assign;
-	int		   *counts;
-	double	   *sums;
-	double	   *mean;
-	char	   *old;
-	bool		bounded;
 	VaRandomState rng;
 
 	k = Min(k, n);
 	if (k <= 0)
 		return 0;
 
+	km.ops = ops;
+	km.samples = samples;
+	km.centroids = centroids;
+	km.vector_size = vector_size;
+	km.n = n;
+	km.k = k;
+	km.dims = dims;
 	VaRandomSeed(&rng, 0x1FF5EED);
-	bounded = (double) n * k * sizeof(float) <= (double) maintenance_work_mem * 1024 / 2;
-	upper = palloc(sizeof(float) * n);
-	if (bounded)
+	km.bounded = (double) n * k * sizeof(float) <= (double) maintenance_work_mem * 1024 / 2;
+	km.upper = palloc(sizeof(float) * n);
+	if (km.bounded)
 	{
-		lower = palloc_extended(sizeof(float) * (Size) n * k, MCXT_ALLOC_HUGE);
-		between = palloc_extended(sizeof(float) * (Size) k * k, MCXT_ALLOC_HUGE);
-		half = palloc(sizeof(float) * k);
-		moved = palloc(sizeof(float) * k);
+		km.lower = palloc_extended(sizeof(float) * (Size) n * k, MCXT_ALLOC_HUGE);
+		km.between = palloc_extended(sizeof(float) * (Size) k * k, MCXT_ALLOC_HUGE);
+		km.half = palloc(sizeof(float) * k);
+		km.moved = palloc(sizeof(float) * k);
 	}
-	assign = palloc(sizeof(int) * n);
-	counts = palloc(sizeof(int) * k);
-	sums = palloc_extended(sizeof(double) * (Size) k * dims, MCXT_ALLOC_HUGE);
-	mean = palloc(sizeof(double) * dims);
-	old = palloc_extended((Size) k * vector_size, MCXT_ALLOC_HUGE);
+	km.assign = palloc(sizeof(int) * n);
+	km.counts = palloc(sizeof(int) * k);
+	km.sums = palloc_extended(sizeof(double) * (Size) k * dims, MCXT_ALLOC_HUGE);
+	km.mean = palloc(sizeof(double) * dims);
+	km.old = palloc_extended((Size) k * vector_size, MCXT_ALLOC_HUGE);
 
-	seed(ops, samples, n, vector_size, k, centroids, upper, &rng);
+	seed(ops, samples, n, vector_size, k, centroids, km.upper, &rng);
 
 	for (int iter = 0; iter < IVFFLAT_KMEANS_ITERATIONS; iter++)
 	{
 		int			changed = 0;
-		bool		full = !bounded || iter == 0;
+		bool		full = !km.bounded || iter == 0;
 
-		/* assignment step */
 		if (!full)
-		{
-			for (int j = 0; j < k; j++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				half[j] = FLT_MAX;
-				between[(Size) j * k + j] = 0.0f;
-				for (int j2 = 0; j2 < j; j2++)
-				{
-					float		d = metric(ops, CENTROID(j), CENTROID(j2));
-
-					between[(Size) j * k + j2] = between[(Size) j2 * k + j] = d;
-				}
-			}
-			for (int j = 0; j < k; j++)
-				for (int j2 = 0; j2 < k; j2++)
-					if (j2 != j)
-						half[j] = Min(half[j], between[(Size) j * k + j2] / 2);
-		}
+			centroid_distances(&km);
 		for (int i = 0; i < n; i++)
 		{
-			int			a = full ? 0 : assign[i];
-			float	   *lo = bounded ? lower + (Size) i * k : NULL;
-			bool		tight = full;
+			int			a;
 
 			CHECK_FOR_INTERRUPTS();
-			if (full)
-			{
-				upper[i] = FLT_MAX;
-				for (int j = 0; j < k; j++)
-				{
-					float		d = metric(ops, SAMPLE(i), CENTROID(j));
-
-					if (lo)
-						lo[j] = d;
-					if (d < upper[i])
-					{
-						upper[i] = d;
-						a = j;
-					}
-				}
-			}
-			else if (upper[i] > half[a])
-			{
-				for (int j = 0; j < k; j++)
-				{
-					float		d;
-
-					if (j == a || upper[i] <= lo[j] ||
-						upper[i] <= between[(Size) a * k + j] / 2)
-						continue;
-					if (!tight)
-					{
-						upper[i] = lo[a] = metric(ops, SAMPLE(i), CENTROID(a));
-						tight = true;
-						if (upper[i] <= lo[j] ||
-							upper[i] <= between[(Size) a * k + j] / 2)
-							continue;
-					}
-					d = lo[j] = metric(ops, SAMPLE(i), CENTROID(j));
-					if (d < upper[i])
-					{
-						upper[i] = d;
-						a = j;
-					}
-				}
-			}
-			if (iter == 0 || assign[i] != a)
+			a = full ? assign_full(&km, i) : assign_bounded(&km, i, km.assign[i]);
+			if (iter == 0 || km.assign[i] != a)
 				changed++;
-			assign[i] = a;
+			km.assign[i] = a;
 		}
 		if (changed == 0)
 			break;
-
-		/* update step */
-		memcpy(old, centroids, (Size) k * vector_size);
-		memset(sums, 0, sizeof(double) * (Size) k * dims);
-		memset(counts, 0, sizeof(int) * k);
-		for (int i = 0; i < n; i++)
-		{
-			ops->accum(SAMPLE(i), sums + (Size) assign[i] * dims);
-			counts[assign[i]]++;
-		}
-		for (int j = 0; j < k; j++)
-		{
-			const double *s = sums + (Size) j * dims;
-			int			far = -1;
-
-			if (counts[j] > 0)
-			{
-				for (int d = 0; d < dims; d++)
-					mean[d] = s[d] / counts[j];
-				ops->from_mean(mean, dims, CENTROID(j));
-				continue;
-			}
-
-			/* empty: take the furthest sample of a cluster with more than one */
-			for (int i = 0; i < n; i++)
-				if (counts[assign[i]] > 1 && (far < 0 || upper[i] > upper[far]))
-					far = i;
-			if (far < 0)
-				continue;
-			memcpy(CENTROID(j), SAMPLE(far), vector_size);
-			counts[assign[far]]--;
-			assign[far] = j;
-			counts[j] = 1;
-			upper[far] = 0.0f;
-		}
-
-		/* move the bounds by how far the centroids moved */
-		if (bounded)
-		{
-			for (int j = 0; j < k; j++)
-				moved[j] = metric(ops, old + (Size) j * vector_size, CENTROID(j));
-			for (int i = 0; i < n; i++)
-			{
-				float	   *lo = lower + (Size) i * k;
-
-				upper[i] += moved[assign[i]];
-				for (int j = 0; j < k; j++)
-					lo[j] = Max(lo[j] - moved[j], 0.0f);
-			}
-		}
+		update_centroids(&km);
+		if (km.bounded)
+			move_bounds(&km);
 	}
 
-	pfree(upper);
-	if (bounded)
+	pfree(km.upper);
+	if (km.bounded)
 	{
-		pfree(lower);
-		pfree(between);
-		pfree(half);
-		pfree(moved);
+		pfree(km.lower);
+		pfree(km.between);
+		pfree(km.half);
+		pfree(km.moved);
 	}
-	pfree(assign);
-	pfree(counts);
-	pfree(sums);
-	pfree(mean);
-	pfree(old);
+	pfree(km.assign);
+	pfree(km.counts);
+	pfree(km.sums);
+	pfree(km.mean);
+	pfree(km.old);
 	return k;
 }
