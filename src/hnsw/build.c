@@ -514,58 +514,83 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 }
 
 /*
- * Insert element i (vector, level and heaptid already set, lists empty) into
- * the graph: Malkov & Yashunin's Algorithm 1 over the in-memory graph.  Every
- * layer is searched before any link is written, so that a row whose vector
- * an element already holds (found on layer 0) joins that element's
- * duplicate chain instead and leaves the graph untouched.  In a parallel
- * build other participants insert at the same time: lists are read and
- * changed under their element's lock (mem_link).
+ * The entry point in *entry and *entry_level; when the graph has none yet,
+ * element i becomes it and the result is false (nothing to link).
  */
-static void
-mem_insert(HnswBuildState *bs, int i)
+static bool
+mem_entry_or_claim(HnswBuildState *bs, int i, int *entry, int *entry_level)
 {
 	int			level = bs->elements[i].level;
-	int			entry;
-	int			entry_level;
-	int			top;
-	VaCandidate ep;
-	VaCandidate *entries;
-	int			nentries;
-	int32		chosen[HNSW_MAX_LEVEL + 1][HNSW_MAX_M * 2];
-	int			nchosen[HNSW_MAX_LEVEL + 1];
 
-	get_entry(bs, &entry, &entry_level);
-	if (entry < 0)
+	get_entry(bs, entry, entry_level);
+	if (*entry >= 0)
+		return true;
+	if (!bs->shared)
 	{
-		if (!bs->shared)
-		{
-			bs->entry = i;
-			bs->entry_level = level;
-			return;
-		}
+		bs->entry = i;
+		bs->entry_level = level;
+		return false;
+	}
+	LWLockAcquire(&bs->shared->entry_lock, LW_EXCLUSIVE);
+	if (bs->shared->entry < 0)
+	{
+		bs->shared->entry = i;
+		bs->shared->entry_level = level;
+		LWLockRelease(&bs->shared->entry_lock);
+		return false;
+	}
+	*entry = bs->shared->entry;
+	*entry_level = bs->shared->entry_level;
+	LWLockRelease(&bs->shared->entry_lock);
+	return true;
+}
+
+/* Element i, linked, becomes the entry point if its level is above it. */
+static void
+mem_raise_entry(HnswBuildState *bs, int i)
+{
+	int			level = bs->elements[i].level;
+
+	if (bs->shared)
+	{
 		LWLockAcquire(&bs->shared->entry_lock, LW_EXCLUSIVE);
-		if (bs->shared->entry < 0)
+		if (level > bs->shared->entry_level)
 		{
 			bs->shared->entry = i;
 			bs->shared->entry_level = level;
-			LWLockRelease(&bs->shared->entry_lock);
-			return;
 		}
-		entry = bs->shared->entry;
-		entry_level = bs->shared->entry_level;
 		LWLockRelease(&bs->shared->entry_lock);
 	}
+	else if (level > bs->entry_level)
+	{
+		bs->entry = i;
+		bs->entry_level = level;
+	}
+}
+
+/*
+ * Search every layer from top down to 0 for element i's neighbours, from
+ * the entry point (descending greedily from entry_level first), and choose
+ * each layer's list with the heuristic into chosen[layer][0..nchosen[layer]).
+ * Returns false, having chosen nothing, when layer 0 holds an element with
+ * i's very vector: i then joined that element's duplicate chain.
+ */
+static bool
+mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
+		   int32 chosen[][HNSW_MAX_M * 2], int *nchosen)
+{
+	VaCandidate ep;
+	VaCandidate *entries;
+	int			nentries;
 
 	bs->query = element_vector(bs, i);
 	ep.id = (uint64) entry;
 	mem_evaluate(&bs->graph, &ep);
-	HnswGreedyDescend(&bs->graph, &ep, entry_level, level, &bs->result);
+	HnswGreedyDescend(&bs->graph, &ep, entry_level, bs->elements[i].level, &bs->result);
 
 	entries = palloc(sizeof(VaCandidate) * (bs->ef_construction + 1));
 	entries[0] = ep;
 	nentries = 1;
-	top = Min(level, entry_level);
 	for (int layer = top; layer >= 0; layer--)
 	{
 		int			n;
@@ -583,7 +608,7 @@ mem_insert(HnswBuildState *bs, int i)
 				{
 					mem_add_duplicate(bs, i, (int) bs->sorted[j].id);
 					pfree(entries);
-					return;
+					return false;
 				}
 			}
 		}
@@ -596,25 +621,35 @@ mem_insert(HnswBuildState *bs, int i)
 		nentries = n;
 	}
 	pfree(entries);
+	return true;
+}
 
+/*
+ * Insert element i (vector, level and heaptid already set, lists empty) into
+ * the graph: Malkov & Yashunin's Algorithm 1 over the in-memory graph.  Every
+ * layer is searched before any link is written, so that a row whose vector
+ * an element already holds (found on layer 0) joins that element's
+ * duplicate chain instead and leaves the graph untouched.  In a parallel
+ * build other participants insert at the same time: lists are read and
+ * changed under their element's lock (mem_link).
+ */
+static void
+mem_insert(HnswBuildState *bs, int i)
+{
+	int			entry;
+	int			entry_level;
+	int			top;
+	int32		chosen[HNSW_MAX_LEVEL + 1][HNSW_MAX_M * 2];
+	int			nchosen[HNSW_MAX_LEVEL + 1];
+
+	if (!mem_entry_or_claim(bs, i, &entry, &entry_level))
+		return;
+	top = Min(bs->elements[i].level, entry_level);
+	if (!mem_choose(bs, i, entry, entry_level, top, chosen, nchosen))
+		return;
 	for (int layer = top; layer >= 0; layer--)
 		mem_link(bs, i, layer, chosen[layer], nchosen[layer]);
-
-	if (bs->shared)
-	{
-		LWLockAcquire(&bs->shared->entry_lock, LW_EXCLUSIVE);
-		if (level > bs->shared->entry_level)
-		{
-			bs->shared->entry = i;
-			bs->shared->entry_level = level;
-		}
-		LWLockRelease(&bs->shared->entry_lock);
-	}
-	else if (level > bs->entry_level)
-	{
-		bs->entry = i;
-		bs->entry_level = level;
-	}
+	mem_raise_entry(bs, i);
 }
 
 /*
