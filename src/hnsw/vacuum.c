@@ -97,6 +97,134 @@ repair_element(Relation index, const VaIndexOps *ops, const HnswMetaPageData *me
 }
 
 /*
+ * If copy's list on layer links to a deleted element, choose it anew (in
+ * copy) from its live members, the live members of the deleted neighbours'
+ * lists on that layer, and what a search for the element on that layer
+ * finds, and return true; else leave it and return false.  self is the
+ * element's id.
+ */
+static bool
+relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
+			 HnswElementTuple copy, uint64 self, int layer, HnswIdSet *dead,
+			 HnswDiskGraph *dg, VaHeap *result)
+{
+	int			m = meta->m;
+	ItemPointerData *list = HnswElementNeighbours(copy) + HnswLayerStart(layer, m);
+	int			cap = HnswLayerCapacity(layer, m);
+	int			maxcand = cap + cap * cap + meta->ef_construction;
+	uint64	   *ids = palloc(sizeof(uint64) * maxcand);
+	int			n = 0;
+	bool		has_dead = false;
+	VaCandidate *cands;
+	const void **vectors;
+	int		   *selected;
+	int			k;
+
+	for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
+	{
+		uint64		id = VaTidToId(&list[i]);
+
+		if (HnswIdSetContains(dead, id))
+		{
+			/* a deleted neighbour: offer its live neighbours instead */
+			HnswElementTuple d = HnswReadElement(index, &list[i]);
+
+			has_dead = true;
+			if (layer <= d->level)
+			{
+				ItemPointerData *dl = HnswElementNeighbours(d) +
+					HnswLayerStart(layer, m);
+
+				for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
+					add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
+			}
+			pfree(d);
+		}
+		else
+			add_candidate(ids, &n, id, self, dead);
+	}
+	if (!has_dead)
+		return false;
+
+	/*
+	 * Also what a search for the element finds on this layer, as an insert
+	 * would (deleted elements still guide it): the local candidates alone
+	 * leave holes where many neighbours died.
+	 */
+	if (ItemPointerIsValid(&meta->entry_point))
+	{
+		VaCandidate ep;
+
+		dg->query = HnswElementVector(copy);
+		ep.id = VaTidToId(&meta->entry_point);
+		dg->graph.evaluate(&dg->graph, &ep);
+		HnswGreedyDescend(&dg->graph, &ep, meta->entry_level, layer, result);
+		if (layer <= meta->entry_level)
+		{
+			HnswSearchLayer(&dg->graph, &ep, 1, meta->ef_construction, layer, result);
+			for (int i = 0; i < result->count && n < maxcand; i++)
+				add_candidate(ids, &n, result->items[i].id, self, dead);
+		}
+	}
+
+	cands = palloc(sizeof(VaCandidate) * Max(n, 1));
+	vectors = palloc(sizeof(void *) * Max(n, 1));
+	selected = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		cands[i].id = ids[i];
+	HnswLoadCandidates(index, ops, HnswElementVector(copy), cands, n, vectors);
+	k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected, NULL);
+	for (int i = 0; i < cap; i++)
+	{
+		if (i < k)
+			VaIdToTid(cands[selected[i]].id, &list[i]);
+		else
+			ItemPointerSetInvalid(&list[i]);
+	}
+	return true;
+}
+
+/*
+ * Write copy's lists on the layers marked in relinked into the element at
+ * tid (one WAL record), if those lists there are still orig's; else write
+ * nothing and return false.  (An element keeps its level while live.)
+ */
+static bool
+write_relinked(Relation index, const ItemPointerData *tid, HnswElementTuple copy,
+			   const ItemPointerData *orig, const bool *relinked, int m)
+{
+	Buffer		buf;
+	VaWal		wal;
+	HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
+	ItemPointerData *now = HnswElementNeighbours(tup);
+	ItemPointerData *slots = HnswElementNeighbours(copy);
+
+	for (int layer = 0; layer <= copy->level; layer++)
+	{
+		Size		off = HnswLayerStart(layer, m);
+		Size		len = sizeof(ItemPointerData) * HnswLayerCapacity(layer, m);
+
+		if (relinked[layer] && memcmp(now + off, orig + off, len) != 0)
+		{
+			VaWalAbort(&wal);
+			UnlockReleaseBuffer(buf);
+			return false;
+		}
+	}
+	for (int layer = 0; layer <= copy->level; layer++)
+	{
+		Size		off = HnswLayerStart(layer, m);
+
+		if (relinked[layer])
+			memcpy(now + off, slots + off,
+				   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
+	}
+	VaWalFinish(&wal);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
  * One try of repair_element.  Returns false, having written nothing, when
  * an insert changed one of the lists being replaced since they were read.
  */
@@ -107,140 +235,34 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 {
 	int			m = meta->m;
 	HnswElementTuple copy = HnswReadElement(index, tid);
-	ItemPointerData *slots = HnswElementNeighbours(copy);
 	int			nslots = HnswSlotCount(copy->level, m);
 	ItemPointerData *orig = palloc(sizeof(ItemPointerData) * nslots);
-	uint64		self = VaTidToId(tid);
 	bool		changed = false;
 	bool		relinked[HNSW_MAX_LEVEL + 1] = {false};
 
-	memcpy(orig, slots, sizeof(ItemPointerData) * nslots);
 	if (copy->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_DUPLICATE))
 		return true;			/* nothing to repair */
-
+	memcpy(orig, HnswElementNeighbours(copy), sizeof(ItemPointerData) * nslots);
 	for (int layer = 0; layer <= copy->level; layer++)
 	{
-		ItemPointerData *list = slots + HnswLayerStart(layer, m);
-		int			cap = HnswLayerCapacity(layer, m);
-		int			maxcand = cap + cap * cap + meta->ef_construction;
-		uint64	   *ids = palloc(sizeof(uint64) * maxcand);
-		int			n = 0;
-		bool		has_dead = false;
-		VaCandidate *cands;
-		const void **vectors;
-		int		   *selected;
-		int			k;
-
-		for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
-		{
-			uint64		id = VaTidToId(&list[i]);
-
-			if (HnswIdSetContains(dead, id))
-			{
-				/* a deleted neighbour: offer its live neighbours instead */
-				HnswElementTuple d = HnswReadElement(index, &list[i]);
-
-				has_dead = true;
-				if (layer <= d->level)
-				{
-					ItemPointerData *dl = HnswElementNeighbours(d) +
-						HnswLayerStart(layer, m);
-
-					for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
-						add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
-				}
-				pfree(d);
-			}
-			else
-				add_candidate(ids, &n, id, self, dead);
-		}
-		if (!has_dead)
-			continue;
-
-		/*
-		 * Also what a search for the element finds on this layer, as an
-		 * insert would (deleted elements still guide it): the local
-		 * candidates alone leave holes where many neighbours died.
-		 */
-		if (ItemPointerIsValid(&meta->entry_point))
-		{
-			VaCandidate ep;
-			int			nfound;
-
-			dg->query = HnswElementVector(copy);
-			ep.id = VaTidToId(&meta->entry_point);
-			dg->graph.evaluate(&dg->graph, &ep);
-			HnswGreedyDescend(&dg->graph, &ep, meta->entry_level, layer, result);
-			if (layer <= meta->entry_level)
-			{
-				HnswSearchLayer(&dg->graph, &ep, 1, meta->ef_construction, layer, result);
-				nfound = result->count;
-				for (int i = 0; i < nfound && n < maxcand; i++)
-					add_candidate(ids, &n, result->items[i].id, self, dead);
-			}
-		}
-
-		cands = palloc(sizeof(VaCandidate) * Max(n, 1));
-		vectors = palloc(sizeof(void *) * Max(n, 1));
-		selected = palloc(sizeof(int) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-			cands[i].id = ids[i];
-		HnswLoadCandidates(index, ops, HnswElementVector(copy),
-						   cands, n, vectors);
-		k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected, NULL);
-		for (int i = 0; i < cap; i++)
-		{
-			if (i < k)
-				VaIdToTid(cands[selected[i]].id, &list[i]);
-			else
-				ItemPointerSetInvalid(&list[i]);
-		}
-		changed = true;
-		relinked[layer] = true;
+		relinked[layer] = relink_layer(index, ops, meta, copy, VaTidToId(tid),
+									   layer, dead, dg, result);
+		changed |= relinked[layer];
 	}
+	if (!changed)
+		return true;
+	if (!write_relinked(index, tid, copy, orig, relinked, m))
+		return false;			/* an insert changed it meanwhile: choose again */
 
-	if (changed)
+	/* and, as an insert does, links back from the new neighbours */
+	for (int layer = 0; layer <= copy->level; layer++)
 	{
-		Buffer		buf;
-		VaWal		wal;
-		HnswElementTuple tup = begin_item_write(index, tid, &buf, &wal);
-		ItemPointerData *now = HnswElementNeighbours(tup);
+		ItemPointerData *list = HnswElementNeighbours(copy) + HnswLayerStart(layer, m);
 
-		/* an element keeps its level while live: compare the relinked lists */
-		for (int layer = 0; layer <= copy->level; layer++)
-		{
-			Size		off = HnswLayerStart(layer, m);
-			Size		len = sizeof(ItemPointerData) * HnswLayerCapacity(layer, m);
-
-			if (relinked[layer] && memcmp(now + off, orig + off, len) != 0)
-			{
-				/* an insert changed it meanwhile: choose again */
-				VaWalAbort(&wal);
-				UnlockReleaseBuffer(buf);
-				return false;
-			}
-		}
-		for (int layer = 0; layer <= copy->level; layer++)
-		{
-			Size		off = HnswLayerStart(layer, m);
-
-			if (relinked[layer])
-				memcpy(now + off, slots + off,
-					   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
-		}
-		VaWalFinish(&wal);
-		UnlockReleaseBuffer(buf);
-
-		/* and, as an insert does, links back from the new neighbours */
-		for (int layer = 0; layer <= copy->level; layer++)
-		{
-			ItemPointerData *list = slots + HnswLayerStart(layer, m);
-
-			if (!relinked[layer])
-				continue;
-			for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
-				HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
-		}
+		if (!relinked[layer])
+			continue;
+		for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
+			HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
 	}
 	return true;
 }
@@ -738,6 +760,149 @@ highest_live_element(Relation index, BufferAccessStrategy strategy, ItemPointer 
 }
 
 /*
+ * One pass over the index: the ids of all deleted elements into dead,
+ * whether the entry point (entry) is one of them, and the live element of
+ * the highest level (*best, *best_level; invalid and -1 if none lives).
+ */
+static HnswIdSet *
+collect_deleted(Relation index, BufferAccessStrategy strategy,
+				const ItemPointerData *entry, bool *entry_dead,
+				ItemPointer best, int *best_level)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	HnswIdSet  *dead = HnswIdSetCreate(1024);
+
+	*entry_dead = false;
+	*best_level = -1;
+	ItemPointerSetInvalid(best);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData tid;
+
+			ItemPointerSet(&tid, blkno, off);
+			if (tup->flags & HNSW_ELEMENT_DELETED)
+			{
+				HnswIdSetAdd(dead, VaTidToId(&tid));
+				if (ItemPointerEquals(&tid, (ItemPointer) entry))
+					*entry_dead = true;
+			}
+			else if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && tup->level > *best_level)
+			{
+				*best_level = tup->level;
+				*best = tid;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return dead;
+}
+
+/*
+ * Repair (repair_element) every live element whose lists link to one of
+ * dead, holding HNSW_INSERT_LOCK in RowExclusiveLock mode for one page of
+ * them at a time.  ctx is reset after each page.
+ */
+static void
+repair_links(IndexVacuumInfo *info, const HnswMetaPageData *meta, HnswIdSet *dead,
+			 MemoryContext ctx)
+{
+	Relation	index = info->index;
+	const VaIndexOps *ops = HnswGetIndexOps(index);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	HnswDiskGraph dg;
+	VaHeap		result;
+
+	HnswDiskGraphInit(&dg, index, ops, meta->m, meta->ef_construction);
+	VaHeapInit(&result, meta->ef_construction + 1, true);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		OffsetNumber *todo;
+		int			ntodo = 0;
+		MemoryContext old;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (!(tup->flags & HNSW_ELEMENT_DELETED) &&
+				links_to_dead(tup, meta->m, dead))
+				todo[ntodo++] = off;
+		}
+		UnlockReleaseBuffer(buf);
+
+		if (ntodo == 0)
+			continue;
+		old = MemoryContextSwitchTo(ctx);
+		LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
+		for (int i = 0; i < ntodo; i++)
+		{
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			ItemPointerSet(&tid, blkno, todo[i]);
+			repair_element(index, ops, meta, &tid, dead, &dg, &result);
+		}
+		UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+	}
+}
+
+/*
+ * Replace the deleted entry point old_entry by best (of level best_level),
+ * under HNSW_INSERT_LOCK in ExclusiveLock mode.  Only this and inserts that
+ * may become the entry point (in that mode too) move it: if one did
+ * meanwhile, the new entry point lives and stays.  With best invalid
+ * (nothing lived when the deleted elements were collected), the rows
+ * inserted since, if any, are all the graph has: their highest is taken.
+ */
+static void
+move_entry_point(Relation index, BufferAccessStrategy strategy,
+				 const ItemPointerData *old_entry, ItemPointerData best, int best_level)
+{
+	Buffer		metabuf;
+	HnswMetaPage m;
+	VaWal		wal;
+
+	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+	if (!ItemPointerIsValid(&best))
+		best_level = highest_live_element(index, strategy, &best);
+	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	VaWalBegin(&wal, index, false);
+	m = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
+	if (ItemPointerEquals(&m->entry_point, (ItemPointer) old_entry))
+	{
+		m->entry_point = best;	/* invalid if nothing lives */
+		m->entry_level = (int16) best_level;
+		VaWalFinish(&wal);
+	}
+	else
+		VaWalAbort(&wal);
+	UnlockReleaseBuffer(metabuf);
+	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
+}
+
+/*
  * Repair every live element that links to a deleted one, and move a deleted
  * entry point to a live element of the highest level.  Runs beside inserts
  * (see "VACUUM" in README.md): one barrier first, then HNSW_INSERT_LOCK in
@@ -748,17 +913,13 @@ static void
 repair_graph(IndexVacuumInfo *info)
 {
 	Relation	index = info->index;
-	const VaIndexOps *ops = HnswGetIndexOps(index);
 	HnswMetaPageData meta;
-	BlockNumber nblocks;
 	HnswIdSet  *dead;
 	MemoryContext ctx;
 	MemoryContext old;
 	ItemPointerData best;
-	int			best_level = -1;
-	bool		entry_dead = false;
-	HnswDiskGraph dg;
-	VaHeap		result;
+	int			best_level;
+	bool		entry_dead;
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum repair",
 								ALLOCSET_DEFAULT_SIZES);
@@ -774,123 +935,15 @@ repair_graph(IndexVacuumInfo *info)
 	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 
-	HnswReadMeta(index, &meta);
-	HnswDiskGraphInit(&dg, index, ops, meta.m, meta.ef_construction);
-	VaHeapInit(&result, meta.ef_construction + 1, true);
-	nblocks = RelationGetNumberOfBlocks(index);
-	ItemPointerSetInvalid(&best);
-
 	/* chains first: a deleted element with live duplicates lives on */
 	repair_duplicate_chains(index, info->strategy);
 
-	/* the deleted elements */
-	dead = HnswIdSetCreate(1024);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			ItemPointerData tid;
-
-			ItemPointerSet(&tid, blkno, off);
-			if (tup->flags & HNSW_ELEMENT_DELETED)
-			{
-				HnswIdSetAdd(dead, VaTidToId(&tid));
-				if (ItemPointerEquals(&tid, &meta.entry_point))
-					entry_dead = true;
-			}
-			else if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && tup->level > best_level)
-			{
-				best_level = tup->level;
-				best = tid;
-			}
-		}
-		UnlockReleaseBuffer(buf);
-	}
-
-	/* the lists that link to them */
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-		OffsetNumber *todo;
-		int			ntodo = 0;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			if (!(tup->flags & HNSW_ELEMENT_DELETED) &&
-				links_to_dead(tup, meta.m, dead))
-				todo[ntodo++] = off;
-		}
-		UnlockReleaseBuffer(buf);
-
-		if (ntodo == 0)
-			continue;
-		old = MemoryContextSwitchTo(ctx);
-		LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
-		for (int i = 0; i < ntodo; i++)
-		{
-			ItemPointerData tid;
-
-			CHECK_FOR_INTERRUPTS();
-			ItemPointerSet(&tid, blkno, todo[i]);
-			repair_element(index, ops, &meta, &tid, dead, &dg, &result);
-		}
-		UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(ctx);
-	}
-
-	/*
-	 * Only this and inserts that may become the entry point (in
-	 * ExclusiveLock mode too) move it: if one did meanwhile, the new entry
-	 * point lives.
-	 */
+	HnswReadMeta(index, &meta);
+	dead = collect_deleted(index, info->strategy, &meta.entry_point, &entry_dead,
+						   &best, &best_level);
+	repair_links(info, &meta, dead, ctx);
 	if (entry_dead)
-	{
-		Buffer		metabuf;
-		HnswMetaPage m;
-		VaWal		wal;
-
-		LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
-
-		/*
-		 * Nothing lived when the deleted elements were collected: rows
-		 * inserted since, if any, are all the graph has.
-		 */
-		if (!ItemPointerIsValid(&best))
-			best_level = highest_live_element(index, info->strategy, &best);
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		VaWalBegin(&wal, index, false);
-		m = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
-		if (ItemPointerEquals(&m->entry_point, &meta.entry_point))
-		{
-			m->entry_point = best;	/* invalid if nothing lives */
-			m->entry_level = (int16) best_level;
-			VaWalFinish(&wal);
-		}
-		else
-			VaWalAbort(&wal);
-		UnlockReleaseBuffer(metabuf);
-		UnlockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
-	}
+		move_entry_point(index, info->strategy, &meta.entry_point, best, best_level);
 
 	/*
 	 * From here on no list links to a deleted element and inserts never
