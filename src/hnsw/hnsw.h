@@ -355,6 +355,14 @@ extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 ItemPointer heap_tid, bool building,
 							 VaRandomState *rng);
 
+/*
+ * The largest item (bytes, compare with MAXALIGN of the item's size) that a
+ * new element or duplicate item could take on page: a slot VACUUM freed
+ * (HNSW_ELEMENT_FREE) grown into the page's unused middle, or a new item
+ * there.  What the free space map records for each page.
+ */
+extern Size HnswPageRoom(Page page);
+
 /* scan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,

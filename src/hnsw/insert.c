@@ -163,29 +163,114 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	return kept;
 }
 
-/*
- * Largest free element slot on page other than skip (bytes; 0 if none).
- */
-static Size
-largest_free_slot(Page page, OffsetNumber skip)
+Size
+HnswPageRoom(Page page)
 {
-	Size		largest = 0;
+	Size		gap = PageGetExactFreeSpace(page);
+	Size		room = PageGetFreeSpace(page);
 
 	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 	{
 		ItemId		iid = PageGetItemId(page, off);
 		HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
 
-		if (off != skip && (e->flags & HNSW_ELEMENT_FREE))
-			largest = Max(largest, ItemIdGetLength(iid));
+		if (e->flags & HNSW_ELEMENT_FREE)
+			room = Max(room, MAXALIGN(ItemIdGetLength(iid)) + gap);
 	}
-	return largest;
+	return room;
 }
 
 /*
- * Find a slot VACUUM freed that can hold size bytes, through the free space
- * map (which records each page's largest free slot).  Returns the page's
- * buffer exclusively locked and the slot in *off, or InvalidBuffer.
+ * Where on page (exclusively locked) an item of size bytes goes: the
+ * smallest slot VACUUM freed that holds it as it is, else the largest freed
+ * slot if, grown into the page's unused middle, it holds it (*off set to
+ * the slot), else a new line pointer in that middle (*off =
+ * InvalidOffsetNumber).  A freed slot that a smaller item takes gives the
+ * rest back to the middle (PageIndexTupleOverwrite moves the items before
+ * it), so the bytes of freed slots stay usable by items of any size.
+ * Returns false if none of these has room; else *fit says which it is:
+ * HNSW_FIT_SLOT, HNSW_FIT_GROWN or HNSW_FIT_NEW, and *nfree how many freed
+ * slots the page has.
+ */
+#define HNSW_FIT_SLOT	0
+#define HNSW_FIT_GROWN	1
+#define HNSW_FIT_NEW	2
+
+static bool
+page_slot_for(Page page, Size size, OffsetNumber *off, int *fit, int *nfree)
+{
+	Size		need = MAXALIGN(size);
+	Size		gap = PageGetExactFreeSpace(page);
+	OffsetNumber best = InvalidOffsetNumber;
+	Size		best_len = 0;
+	OffsetNumber largest = InvalidOffsetNumber;
+	Size		largest_len = 0;
+
+	*nfree = 0;
+	for (OffsetNumber o = FirstOffsetNumber; o <= PageGetMaxOffsetNumber(page); o++)
+	{
+		ItemId		iid = PageGetItemId(page, o);
+		HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+		Size		len = MAXALIGN(ItemIdGetLength(iid));
+
+		if (!(e->flags & HNSW_ELEMENT_FREE))
+			continue;
+		(*nfree)++;
+		if (len >= need && (best == InvalidOffsetNumber || len < best_len))
+		{
+			best = o;
+			best_len = len;
+		}
+		if (len > largest_len)
+		{
+			largest = o;
+			largest_len = len;
+		}
+	}
+	*off = InvalidOffsetNumber;
+	*fit = HNSW_FIT_NEW;
+	if (best != InvalidOffsetNumber)
+	{
+		*off = best;
+		*fit = HNSW_FIT_SLOT;
+	}
+	else if (largest != InvalidOffsetNumber && largest_len + gap >= need)
+	{
+		*off = largest;
+		*fit = HNSW_FIT_GROWN;
+	}
+	else if (PageGetFreeSpace(page) < need)
+		return false;
+	return true;
+}
+
+/* How many pages the free space map names find_free_slot compares. */
+#define HNSW_FSM_CANDIDATES 4
+
+/*
+ * Find a page with room for size bytes through the free space map (which
+ * records HnswPageRoom of the pages VACUUM or an insert last looked at).
+ * Returns the page's buffer exclusively locked and in *off the freed slot
+ * to overwrite, or InvalidOffsetNumber for a new item (see page_slot_for);
+ * InvalidBuffer if the map knows no such page.
+ *
+ * VACUUM leaves freed slots of one size (level-0 elements) and gives the
+ * rest to each page's unused middle (the gap), so a slot holds a level-0
+ * element as it is and a higher element only with some of the page's gap.
+ * Taking the first page the map offers left, after a delete-all and
+ * re-insert cycle, pages whose slots level-0 rows had used up next to
+ * pages with slots but no gap, and the higher elements went to new pages
+ * (about +0.9 % a cycle, growing).  So up to HNSW_FSM_CANDIDATES pages
+ * the map names (it offers the next one each time) are compared,
+ * share-locked one at a time.  A page's balance is its gap less what its freed slots would
+ * take if each held an element one layer higher (m neighbour TIDs more).
+ * A slot the item fits as it is comes first, on the page of the lowest
+ * balance (slots that gap-hungry items could not use anyway); then a slot
+ * grown into the gap, then a new item (which adds a line pointer for
+ * good), each on the page of the highest balance.  Choosing the page with
+ * the least gap for level-0 rows instead used up the slots of pages with
+ * gap for one more upper layer, and stranded that gap.  The chosen page is
+ * then locked exclusively and looked at again.
  */
 static Buffer
 find_free_slot(Relation index, Size size, OffsetNumber *off)
@@ -195,38 +280,68 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 	 * recorded down and what is asked for up; ask for size rounded down so
 	 * a slot of exactly size bytes is found (the page is checked anyway).
 	 */
-	Size		ask = size - size % (BLCKSZ / 256);
+	Size		ask = MAXALIGN(size) - MAXALIGN(size) % (BLCKSZ / 256);
+	int64		unit = (int64) HnswGetM(index) * sizeof(ItemPointerData);
 
-	for (int tries = 0; tries < 4; tries++)
+	for (int round = 0; round < 2; round++)
 	{
-		BlockNumber blkno = GetPageWithFreeSpace(index, ask);
+		BlockNumber seen[HNSW_FSM_CANDIDATES];
+		BlockNumber best = InvalidBlockNumber;
+		int			best_fit = HNSW_FIT_NEW;
+		int64		best_balance = 0;
+		int			nseen = 0;
 		Buffer		buf;
-		Page		page;
+		int			fit;
+		int			nfree;
 
-		if (blkno == InvalidBlockNumber)
-			return InvalidBuffer;
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		if (!PageIsNew(page) && VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW &&
-			blkno != HNSW_METAPAGE_BLKNO)
+		while (nseen < HNSW_FSM_CANDIDATES)
 		{
-			for (OffsetNumber o = FirstOffsetNumber; o <= PageGetMaxOffsetNumber(page); o++)
-			{
-				ItemId		iid = PageGetItemId(page, o);
-				HnswElementTuple e = (HnswElementTuple) PageGetItem(page, iid);
+			BlockNumber blkno = GetPageWithFreeSpace(index, ask);
+			Page		page;
+			bool		again = false;
 
-				if ((e->flags & HNSW_ELEMENT_FREE) && ItemIdGetLength(iid) >= size)
+			if (blkno == InvalidBlockNumber)
+				break;
+			for (int i = 0; i < nseen; i++)
+				again |= seen[i] == blkno;
+			if (again)
+				break;			/* the map has no other page to offer */
+			seen[nseen++] = blkno;
+			buf = ReadBuffer(index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			if (PageIsNew(page) || VaPageGetOpaque(page)->page_id != VA_PAGE_ID_HNSW ||
+				blkno == HNSW_METAPAGE_BLKNO)
+				RecordPageWithFreeSpace(index, blkno, 0);
+			else if (!page_slot_for(page, size, off, &fit, &nfree))
+			{
+				/* stale entry: record what the page really has */
+				RecordPageWithFreeSpace(index, blkno, HnswPageRoom(page));
+			}
+			else
+			{
+				int64		balance = (int64) PageGetExactFreeSpace(page) - nfree * unit;
+
+				if (best == InvalidBlockNumber || fit < best_fit ||
+					(fit == best_fit &&
+					 (fit == HNSW_FIT_SLOT ? balance < best_balance : balance > best_balance)))
 				{
-					*off = o;
-					return buf;
+					best = blkno;
+					best_fit = fit;
+					best_balance = balance;
 				}
 			}
-			/* stale entry: record what the page really has */
-			RecordPageWithFreeSpace(index, blkno, largest_free_slot(page, InvalidOffsetNumber));
+			UnlockReleaseBuffer(buf);
 		}
-		else
-			RecordPageWithFreeSpace(index, blkno, 0);
+		if (best == InvalidBlockNumber)
+			return InvalidBuffer;
+
+		buf = ReadBuffer(index, best);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (page_slot_for(BufferGetPage(buf), size, off, &fit, &nfree))
+			return buf;
+		/* another insert took the room meanwhile */
+		RecordPageWithFreeSpace(index, best, HnswPageRoom(BufferGetPage(buf)));
 		UnlockReleaseBuffer(buf);
 	}
 	return InvalidBuffer;
@@ -247,7 +362,8 @@ current_insert_page(Relation index)
 
 /*
  * The page a new item of size bytes goes to, returned exclusively locked: a
- * slot VACUUM freed (*reuse set; none exist during a build), else the
+ * page the free space map names (*from_fsm set), with a slot VACUUM freed
+ * (*reuse set) or room for a new item (none during a build), else the
  * insert page as it is now, not as this insert first read it (other inserts
  * may have filled that one and started a new one meanwhile), else a new
  * page (*new_page set), added under the relation extension lock, which the
@@ -260,7 +376,7 @@ current_insert_page(Relation index)
  */
 static Buffer
 choose_target(Relation index, Size size, bool building, OffsetNumber *reuse,
-			  bool *new_page)
+			  bool *new_page, bool *from_fsm)
 {
 	Buffer		buf = InvalidBuffer;
 
@@ -268,6 +384,7 @@ choose_target(Relation index, Size size, bool building, OffsetNumber *reuse,
 	*new_page = false;
 	if (!building)
 		buf = find_free_slot(index, size, reuse);
+	*from_fsm = BufferIsValid(buf);
 	while (!BufferIsValid(buf))
 	{
 		BlockNumber insert_page = current_insert_page(index);
@@ -314,6 +431,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	Page		page;
 	HnswMetaPage meta;
 	bool		new_page = false;
+	bool		from_fsm = false;
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
 		tup->level > metacopy->entry_level;
 	OffsetNumber off;
@@ -321,7 +439,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	Size		left = 0;
 	VaWal		wal;
 
-	buf = choose_target(index, size, building, &reuse, &new_page);
+	buf = choose_target(index, size, building, &reuse, &new_page, &from_fsm);
 
 	VaWalBegin(&wal, index, building);
 	page = VaWalRegister(&wal, buf, new_page);
@@ -334,13 +452,14 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 			elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
 				 BufferGetBlockNumber(buf), reuse, RelationGetRelationName(index));
 		off = reuse;
-		left = largest_free_slot(page, InvalidOffsetNumber);
 	}
 	else
 		off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add hnsw element to index \"%s\"",
 			 RelationGetRelationName(index));
+	if (from_fsm)
+		left = HnswPageRoom(page);
 	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
 
 	if (new_page || new_entry)
@@ -367,7 +486,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 		VaWalFinish(&wal);
 	if (new_page)
 		UnlockRelationForExtension(index, ExclusiveLock);
-	if (reuse != InvalidOffsetNumber)
+	if (from_fsm)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
 	UnlockReleaseBuffer(buf);
 }
@@ -410,7 +529,7 @@ target_has_room(Buffer buf, OffsetNumber reuse, bool new_page, Size size)
 			return false;
 		iid = PageGetItemId(page, reuse);
 		return (((HnswElementTuple) PageGetItem(page, iid))->flags & HNSW_ELEMENT_FREE) &&
-			ItemIdGetLength(iid) >= size;
+			MAXALIGN(ItemIdGetLength(iid)) + PageGetExactFreeSpace(page) >= MAXALIGN(size);
 	}
 	return PageGetFreeSpace(page) >= MAXALIGN(size);
 }
@@ -447,6 +566,7 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 		Buffer		tbuf;
 		OffsetNumber reuse = InvalidOffsetNumber;
 		bool		new_page = false;
+		bool		from_fsm = false;
 		Page		tpage;
 		Page		opage;
 		HnswElementTuple e;
@@ -466,7 +586,7 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 		else
 		{
 			LockBuffer(obuf, BUFFER_LOCK_UNLOCK);
-			tbuf = choose_target(index, size, building, &reuse, &new_page);
+			tbuf = choose_target(index, size, building, &reuse, &new_page, &from_fsm);
 			if (BufferGetBlockNumber(tbuf) == oblk)
 			{
 				/* room was made on the owner's page meanwhile */
@@ -515,13 +635,14 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 				elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
 					 BufferGetBlockNumber(tbuf), reuse, RelationGetRelationName(index));
 			off = reuse;
-			left = largest_free_slot(tpage, InvalidOffsetNumber);
 		}
 		else
 			off = PageAddItem(tpage, (Item) &dup, size, InvalidOffsetNumber, false, false);
 		if (off == InvalidOffsetNumber)
 			elog(ERROR, "failed to add hnsw duplicate item to index \"%s\"",
 				 RelationGetRelationName(index));
+		if (from_fsm)
+			left = HnswPageRoom(tpage);
 		ItemPointerSet(&e->duplicates, BufferGetBlockNumber(tbuf), off);
 		if (new_page)
 		{
@@ -536,7 +657,7 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 		}
 		else
 			VaWalFinish(&wal);
-		if (reuse != InvalidOffsetNumber)
+		if (from_fsm)
 			RecordPageWithFreeSpace(index, BufferGetBlockNumber(tbuf), left);
 		if (obuf != tbuf)
 			UnlockReleaseBuffer(obuf);

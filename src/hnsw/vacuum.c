@@ -434,9 +434,53 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 }
 
 /*
+ * Does VACUUM still have to free tup (deleted, not yet free), or shrink it
+ * (a freed element above level 0, as VACUUMs before shrinking left them)?
+ */
+static inline bool
+needs_freeing(HnswElementTuple tup)
+{
+	if (!(tup->flags & HNSW_ELEMENT_DELETED))
+		return false;
+	if (!(tup->flags & HNSW_ELEMENT_FREE))
+		return true;
+	return !(tup->flags & HNSW_ELEMENT_DUPLICATE) && tup->level > 0;
+}
+
+/*
+ * Shrink the freed element at (blkno, off), page being its GenericXLog
+ * image, to a
+ * level-0 element: the same header and vector, an empty layer-0 list, level
+ * 0.  The bytes of its upper layers go back to the page's unused middle
+ * (PageIndexTupleOverwrite moves the items before it), so that any later
+ * element, whatever its level, can use them: freed slots of the sizes of the
+ * levels that happened to be deleted fitted the levels new rows drew only
+ * by chance, and the index grew under delete / re-insert churn.  The item
+ * stays a well-formed element, which a scan still holding its TID may read
+ * (it finds the vector and no neighbours on any layer).
+ */
+static void
+shrink_to_level0(Relation index, Page page, BlockNumber blkno, OffsetNumber off, int m)
+{
+	HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+	Size		size = HnswElementSize(HnswStoredSize(tup->data), 0, m);
+	HnswElementTuple copy = palloc(size);
+
+	/* layer 0's list comes first, so a level-0 element is a prefix */
+	memcpy(copy, tup, size);
+	copy->level = 0;
+	if (!PageIndexTupleOverwrite(page, off, (Item) copy, size))
+		elog(ERROR, "failed to shrink freed hnsw element (%u,%u) of index \"%s\"",
+			 blkno, off, RelationGetRelationName(index));
+	pfree(copy);
+}
+
+/*
  * After the repair no list links to a deleted element any more: mark them
- * free (lists cleared, one WAL record per page) and record each page's
- * largest free slot in the free space map, where inserts look for room.
+ * free (lists cleared, elements shrunk to level 0, one WAL record per page)
+ * and record each page's room (HnswPageRoom: its largest free slot grown
+ * into the page's unused middle, or a new item there) in the free space
+ * map, where inserts look for room.
  */
 static void
 free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy strategy)
@@ -448,7 +492,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 		Buffer		buf;
 		Page		page;
 		bool		to_free = false;
-		Size		largest = 0;
+		Size		room;
 
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
@@ -459,11 +503,10 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 			ItemId		iid = PageGetItemId(page, off);
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
 
-			if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+			if (needs_freeing(tup))
 				to_free = true;
-			if (tup->flags & HNSW_ELEMENT_DELETED)
-				largest = Max(largest, ItemIdGetLength(iid));
 		}
+		room = HnswPageRoom(page);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
 		if (to_free)
@@ -477,7 +520,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 			{
 				HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 
-				if ((tup->flags & HNSW_ELEMENT_DELETED) && !(tup->flags & HNSW_ELEMENT_FREE))
+				if (needs_freeing(tup))
 				{
 					tup->flags |= HNSW_ELEMENT_FREE;
 					/* a duplicate item has no lists, and keeps its next link */
@@ -487,14 +530,17 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 						for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 							ItemPointerSetInvalid(&slots[i]);
+						if (tup->level > 0)
+							shrink_to_level0(index, page, blkno, off, meta->m);
 					}
 				}
 			}
 			VaWalFinish(&wal);
+			room = HnswPageRoom(BufferGetPage(buf));
 			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
 		ReleaseBuffer(buf);
-		RecordPageWithFreeSpace(index, blkno, largest);
+		RecordPageWithFreeSpace(index, blkno, room);
 	}
 	FreeSpaceMapVacuum(index);
 }
@@ -1079,7 +1125,7 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff;
-		Size		largest;
+		Size		room;
 
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
@@ -1087,24 +1133,21 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
-		largest = 0;
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
+			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			if (!(tup->flags & HNSW_ELEMENT_DELETED))
 				stats->num_index_tuples++;
-			else if (tup->flags & HNSW_ELEMENT_FREE)
-				largest = Max(largest, ItemIdGetLength(iid));
 		}
+		room = HnswPageRoom(page);
 		UnlockReleaseBuffer(buf);
 
 		/*
-		 * The free space map is not WAL-logged: record free slots on every
-		 * VACUUM, so that they are found again after a crash or promotion.
+		 * The free space map is not WAL-logged: record every page's room on
+		 * every VACUUM, so that it is found again after a crash or promotion.
 		 */
-		RecordPageWithFreeSpace(index, blkno, largest);
+		RecordPageWithFreeSpace(index, blkno, room);
 	}
 	FreeSpaceMapVacuum(index);
 	return stats;

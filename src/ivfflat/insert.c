@@ -1,9 +1,10 @@
 /*
  * insert.c
  *	  Insert one row into an ivfflat index: find the list whose centroid is
- *	  nearest (the opclass distance) and append the row to the tail page of
- *	  that list's chain, extending the chain with a new page when the tail is
- *	  full.  An index built on no rows has no list yet; its first insert
+ *	  nearest (the opclass distance) and add the row to the first page of
+ *	  that list's chain, from the list's insertpage hint on, that has room
+ *	  (VACUUM points the hint at the first page it freed space on), extending
+ *	  the chain with a new page when the tail is full too.  An index built on no rows has no list yet; its first insert
  *	  makes the row's own vector the centroid of a single list.
  *
  *	  Also holds the reader of the centroid pages shared with the scan.
@@ -58,13 +59,51 @@ IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 }
 
 /*
- * Append tup (size bytes) to list.  Starts at the list's insert page and
- * follows nextblkno to the true tail (another backend may have extended
- * the chain since the hint was read).  A full tail gets a new page linked
- * after it, and the list's centroid item then points its insertpage at the
- * new page, all in one WAL record.  building: inside ivfflatbuild (no WAL
- * now; the build logs every page at its end).  Returns the block the row
- * went to.
+ * Move list's insertpage hint from "from" to "to" as part of the change in
+ * wal, if the centroid item still names "from" (VACUUM may have pointed it
+ * back at a page it emptied since this insert read it: that hint must win).
+ * Locks the list's centroid page exclusively (list page first, then
+ * centroid page, as the README's lock order says) and returns its buffer,
+ * which the caller releases after VaWalFinish; InvalidBuffer if there is
+ * nothing to change.
+ */
+static Buffer
+move_insert_hint(Relation index, VaWal *wal, const IvfflatListRef *list,
+				 BlockNumber from, BlockNumber to)
+{
+	Buffer		cbuf;
+	Page		cpage;
+	OffsetNumber coff = ItemPointerGetOffsetNumber(&list->centroid);
+	IvfflatCentroidTuple ctup;
+
+	if (from == to)
+		return InvalidBuffer;
+	cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&list->centroid));
+	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+	cpage = BufferGetPage(cbuf);
+	ctup = (IvfflatCentroidTuple) PageGetItem(cpage, PageGetItemId(cpage, coff));
+	if (ctup->insertpage != from)
+	{
+		UnlockReleaseBuffer(cbuf);
+		return InvalidBuffer;
+	}
+	cpage = VaWalRegister(wal, cbuf, false);
+	ctup = (IvfflatCentroidTuple) PageGetItem(cpage, PageGetItemId(cpage, coff));
+	ctup->insertpage = to;
+	return cbuf;
+}
+
+/*
+ * Add tup (size bytes) to list.  Starts at the list's insertpage hint and
+ * follows nextblkno to the first page with room for it: a page VACUUM
+ * emptied (VACUUM points the hint at the first of those) or the tail.  When
+ * every page from the hint on is full, a new page is linked after the tail.
+ * Either way, if the row did not go to the hinted page, the hint moves to
+ * the page it went to, in the same WAL record (and only if nobody moved
+ * the hint meanwhile).  So rows stay in their own list and space VACUUM
+ * freed is filled before the list grows.  building: inside ivfflatbuild (no
+ * WAL now; the build logs every page at its end).  Returns the block the
+ * row went to.
  */
 BlockNumber
 IvfflatAppend(Relation index, const IvfflatListRef *list,
@@ -76,8 +115,7 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 	Buffer		cbuf;
 	Page		page;
 	Page		newpage;
-	Page		cpage;
-	IvfflatCentroidTuple ctup;
+	bool		room;
 	VaWal		wal;
 
 	for (;;)
@@ -87,8 +125,10 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
-		next = VaPageGetOpaque(BufferGetPage(buf))->nextblkno;
-		if (next == InvalidBlockNumber)
+		page = BufferGetPage(buf);
+		room = PageGetFreeSpace(page) >= MAXALIGN(size);
+		next = VaPageGetOpaque(page)->nextblkno;
+		if (room || next == InvalidBlockNumber)
 			break;
 		UnlockReleaseBuffer(buf);
 		blkno = next;
@@ -96,18 +136,21 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 
 	VaWalBegin(&wal, index, building);
 	page = VaWalRegister(&wal, buf, false);
-	if (PageGetFreeSpace(page) >= MAXALIGN(size))
+	if (room)
 	{
 		if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) ==
 			InvalidOffsetNumber)
 			elog(ERROR, "failed to add row to ivfflat index \"%s\"",
 				 RelationGetRelationName(index));
+		cbuf = move_insert_hint(index, &wal, list, list->insertpage, blkno);
 		VaWalFinish(&wal);
+		if (BufferIsValid(cbuf))
+			UnlockReleaseBuffer(cbuf);
 		UnlockReleaseBuffer(buf);
 		return blkno;
 	}
 
-	/* the tail is full: chain a new page after it */
+	/* every page from the hint on is full: chain a new page after the tail */
 	newbuf = VaNewBuffer(index, MAIN_FORKNUM);
 	newpage = VaWalRegister(&wal, newbuf, true);
 	VaInitPage(newpage, VA_PAGE_ID_IVFFLAT);
@@ -117,16 +160,11 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
 			 RelationGetRelationName(index));
 	VaPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(newbuf);
-
-	cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&list->centroid));
-	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
-	cpage = VaWalRegister(&wal, cbuf, false);
-	ctup = (IvfflatCentroidTuple)
-		PageGetItem(cpage, PageGetItemId(cpage, ItemPointerGetOffsetNumber(&list->centroid)));
-	ctup->insertpage = BufferGetBlockNumber(newbuf);
 	blkno = BufferGetBlockNumber(newbuf);
+	cbuf = move_insert_hint(index, &wal, list, list->insertpage, blkno);
 	VaWalFinish(&wal);
-	UnlockReleaseBuffer(cbuf);
+	if (BufferIsValid(cbuf))
+		UnlockReleaseBuffer(cbuf);
 	UnlockReleaseBuffer(newbuf);
 	UnlockReleaseBuffer(buf);
 	return blkno;

@@ -1,10 +1,11 @@
 /*
  * vacuum.c
- *	  VACUUM for ivfflat.  ambulkdelete visits every list page once and
- *	  removes the items whose heap rows are dead, one WAL record per page
- *	  that changes.  Pages emptied this way stay in their list's chain and
- *	  are refilled only if they are the tail; centroids are not recomputed
- *	  (REINDEX does both).
+ *	  VACUUM for ivfflat.  ambulkdelete walks every list's chain of pages
+ *	  once, removes the items whose heap rows are dead (one WAL record per
+ *	  page that changes) and points the list's insertpage hint at the first
+ *	  page with room, so that the list's next inserts refill what was freed;
+ *	  pages stay in their list's chain.  Centroids are not recomputed
+ *	  (REINDEX does that).
  */
 #include "ivfflat/ivfflat.h"
 
@@ -25,55 +26,124 @@ is_list_page(Relation index, Buffer buf)
 	return VaPageGetOpaque(BufferGetPage(buf))->flags == IVFFLAT_PAGE_LIST;
 }
 
+/*
+ * Point list's insertpage hint at blkno (one WAL record for the centroid
+ * page), unless it names that page already.  No list page is locked here.
+ */
+static void
+set_insert_hint(Relation index, const IvfflatListRef *list, BlockNumber blkno)
+{
+	Buffer		cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&list->centroid));
+	OffsetNumber coff = ItemPointerGetOffsetNumber(&list->centroid);
+	Page		cpage;
+	IvfflatCentroidTuple ctup;
+	VaWal		wal;
+
+	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+	VaCheckPage(index, cbuf, VA_PAGE_ID_IVFFLAT);
+	cpage = BufferGetPage(cbuf);
+	ctup = (IvfflatCentroidTuple) PageGetItem(cpage, PageGetItemId(cpage, coff));
+	if (ctup->insertpage != blkno)
+	{
+		VaWalBegin(&wal, index, false);
+		cpage = VaWalRegister(&wal, cbuf, false);
+		ctup = (IvfflatCentroidTuple) PageGetItem(cpage, PageGetItemId(cpage, coff));
+		ctup->insertpage = blkno;
+		VaWalFinish(&wal);
+	}
+	UnlockReleaseBuffer(cbuf);
+}
+
+/*
+ * ambulkdelete: walk each list's chain of pages from its start page (one
+ * page locked at a time, exclusively), delete the items whose heap row is
+ * dead (one WAL record per page that changes), and point the list's
+ * insertpage hint at the first page of its chain that now has room for a
+ * row, so that inserts into that list fill the freed space before the
+ * chain grows.  Every indexed row is on some list's chain.  Returns stats
+ * with tuples_removed increased.
+ */
 IndexBulkDeleteResult *
 ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				  IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	OffsetNumber *dead = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
+	IvfflatMetaPageData meta;
+	IvfflatListRef *refs;
+	int			nlists;
+	Size		rowsize;
+	OffsetNumber *dead;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	for (BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO; blkno < nblocks; blkno++)
+	IvfflatReadMeta(index, &meta);
+	if (meta.nlists == 0)
+		return stats;
+	rowsize = MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(meta.vector_size));
+	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
+	nlists = IvfflatReadLists(index, NULL, NULL, refs, NULL, meta.nlists);
+	dead = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
+
+	for (int i = 0; i < nlists; i++)
 	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-		int			ndead = 0;
-		VaWal		wal;
+		BlockNumber blkno = refs[i].startpage;
+		BlockNumber first_room = InvalidBlockNumber;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (!is_list_page(index, buf))
+		while (blkno != InvalidBlockNumber)
 		{
+			Buffer		buf;
+			Page		page;
+			OffsetNumber maxoff;
+			int			ndead = 0;
+			VaWal		wal;
+
+			vacuum_delay_point();
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+									 info->strategy);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (!is_list_page(index, buf))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("list %d of index \"%s\" leads to block %u, which is not a list page",
+								i, RelationGetRelationName(index), blkno),
+						 errhint("Please REINDEX it.")));
+			page = BufferGetPage(buf);
+			maxoff = PageGetMaxOffsetNumber(page);
+			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+			{
+				IvfflatListTuple tup =
+					(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+
+				if (callback(&tup->heaptid, callback_state))
+					dead[ndead++] = off;
+			}
+			if (ndead > 0)
+			{
+				VaWalBegin(&wal, index, false);
+				page = VaWalRegister(&wal, buf, false);
+				PageIndexMultiDelete(page, dead, ndead);
+				VaWalFinish(&wal);
+				stats->tuples_removed += ndead;
+				page = BufferGetPage(buf);
+			}
+			if (first_room == InvalidBlockNumber && PageGetFreeSpace(page) >= rowsize)
+				first_room = blkno;
+			blkno = VaPageGetOpaque(page)->nextblkno;
 			UnlockReleaseBuffer(buf);
-			continue;
 		}
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			IvfflatListTuple tup =
-				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
-			if (callback(&tup->heaptid, callback_state))
-				dead[ndead++] = off;
-		}
-		if (ndead > 0)
-		{
-			VaWalBegin(&wal, index, false);
-			page = VaWalRegister(&wal, buf, false);
-			PageIndexMultiDelete(page, dead, ndead);
-			VaWalFinish(&wal);
-			stats->tuples_removed += ndead;
-		}
-		UnlockReleaseBuffer(buf);
+		/*
+		 * The pages before first_room had no room when this walk passed
+		 * them, and only VACUUM (one at a time) makes room, so the hint may
+		 * move there whether it now names an earlier page or a later one
+		 * (an insert may have moved it on meanwhile).
+		 */
+		if (first_room != InvalidBlockNumber)
+			set_insert_hint(index, &refs[i], first_room);
 	}
 	pfree(dead);
+	pfree(refs);
 	return stats;
 }
 
