@@ -4,6 +4,7 @@
  */
 #include "common/am.h"
 
+#include "access/itup.h"
 #include "commands/vacuum.h"
 #include "common/wal.h"
 #include "utils/memutils.h"
@@ -84,6 +85,24 @@ VaBuildPhaseName(int64 phasenum, const char *const *names, int nnames)
 	if (phasenum < 1 || phasenum > nnames)
 		return NULL;
 	return unconstify(char *, names[phasenum - 1]);
+}
+
+void
+VaPrepareIndexOnly(IndexScanDesc scan)
+{
+	TupleDesc	desc;
+	Datum		values[INDEX_MAX_KEYS] = {0};
+	bool		isnull[INDEX_MAX_KEYS];
+	MemoryContext old;
+
+	if (!scan->xs_want_itup || scan->xs_itup != NULL)
+		return;
+	desc = RelationGetDescr(scan->indexRelation);
+	memset(isnull, true, sizeof(isnull));
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(scan));
+	scan->xs_itupdesc = desc;
+	scan->xs_itup = index_form_tuple(desc, values, isnull);
+	MemoryContextSwitchTo(old);
 }
 
 void

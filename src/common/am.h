@@ -65,6 +65,16 @@ extern IndexBuildResult *VaFinishBuild(Relation index, double heap_tuples,
  */
 extern char *VaBuildPhaseName(int64 phasenum, const char *const *names, int nnames);
 
+/*
+ * For an index-only scan: the access methods return no column (no
+ * amcanreturn), so the planner picks one only when the query needs no
+ * column of the index (SELECT count(*) with sequential scans off, say),
+ * but the executor still wants a tuple with every row.  Give it one index
+ * tuple with every column NULL, made once per scan.  Call before the first
+ * row is returned; does nothing for other scans.
+ */
+extern void VaPrepareIndexOnly(IndexScanDesc scan);
+
 /* amendscan: free the scan state and its context. */
 extern void VaEndScan(IndexScanDesc scan);
 

@@ -10,6 +10,8 @@
  */
 #include "hnsw/hnsw.h"
 
+#include <float.h>
+
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -161,10 +163,13 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * leaves the graph too sparse to search (recall@20 0.53 at ef_search 40 on
  * 3-dimension data of varied norm; 1.0 with the filling).  On metric data it
  * also raises recall at a given ef_search, as fuller lists are explored more
- * widely.  Its price: lists are full, so every later back-link re-runs this
- * over cap + 1 candidates (Fashion-MNIST builds take 3.4 times as long).
- * Stopping two slots short of cap halved that, but lost a whole cluster's
- * answers on clustered data (test/t/014; test/bench/RESULTS.md).
+ * widely.  Its price: lists are full, so every later back-link meets a full
+ * list; re-running this over cap + 1 candidates made Fashion-MNIST builds
+ * 3.4 times as long, and the in-memory build now settles most back-links
+ * from the list's last selection instead (mem_prune_known in build.c, with
+ * ndiverse).  Stopping two slots short of cap halved the cost, but lost a
+ * whole cluster's answers on clustered data (test/t/014;
+ * test/bench/RESULTS.md).
  */
 int
 HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
@@ -477,6 +482,27 @@ candidate_flags(HnswElementTuple tup)
 		(ItemPointerIsValid(&tup->duplicates) ? HNSW_CANDIDATE_DUPLICATES : 0);
 }
 
+/*
+ * Evaluate the element tup for candidate c.  A link read before VACUUM freed
+ * its element may reach the slot after an insert reused it for a duplicate
+ * item, which holds no vector: such a candidate is unreachably far, deleted
+ * (never returned) and has no neighbours (disk_neighbours).
+ */
+static inline void
+evaluate_element(HnswDiskGraph *dg, HnswElementTuple tup, VaCandidate *c)
+{
+	if (tup->flags & HNSW_ELEMENT_DUPLICATE)
+	{
+		c->distance = FLT_MAX;
+		c->flags = HNSW_CANDIDATE_DELETED;
+		c->aux = 0;
+		return;
+	}
+	c->distance = dg->ops->distance(dg->query, HnswElementVector(tup));
+	c->flags = candidate_flags(tup);
+	c->aux = VaTidToId(&tup->heaptid);
+}
+
 static void
 disk_evaluate(HnswGraph *graph, VaCandidate *c)
 {
@@ -488,9 +514,7 @@ disk_evaluate(HnswGraph *graph, VaCandidate *c)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
 						  (OffsetNumber) (c->id & 0xFFFF));
-	c->distance = dg->ops->distance(dg->query, HnswElementVector(tup));
-	c->flags = candidate_flags(tup);
-	c->aux = VaTidToId(&tup->heaptid);
+	evaluate_element(dg, tup, c);
 	UnlockReleaseBuffer(buf);
 }
 
@@ -542,9 +566,7 @@ evaluate_chunk(HnswDiskGraph *dg, VaCandidate *cs, int n)
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		tup = element_on_page(dg->index, BufferGetPage(bufs[i]), blkno,
 							  (OffsetNumber) (cs[i].id & 0xFFFF));
-		cs[i].distance = dg->ops->distance(dg->query, HnswElementVector(tup));
-		cs[i].flags = candidate_flags(tup);
-		cs[i].aux = VaTidToId(&tup->heaptid);
+		evaluate_element(dg, tup, &cs[i]);
 		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
 	}
 	for (int i = 0; i < n; i++)
@@ -581,7 +603,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
 						  (OffsetNumber) (id & 0xFFFF));
-	if (layer <= tup->level)
+	if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && layer <= tup->level)
 	{
 		ItemPointerData *slots = HnswElementNeighbours(tup) +
 			HnswLayerStart(layer, graph->m);
@@ -665,7 +687,8 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
  * For candidates cands[0..n) (ids set), read each element (palloc'd copy),
  * set its distance to base (a stored vector) and its deleted flag, sort
  * cands nearest first and point vectors[i] at cands[i]'s vector.  For the
- * neighbour-selection heuristic on disk.
+ * neighbour-selection heuristic on disk.  A stale id whose slot now holds a
+ * duplicate item counts as deleted, with vectors[i] NULL.
  */
 void
 HnswLoadCandidates(Relation index, const VaIndexOps *ops, const void *base,
@@ -681,14 +704,28 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, const void *base,
 
 		VaIdToTid(cands[i].id, &tid);
 		e = HnswReadElement(index, &tid);
-		cands[i].distance = ops->distance(base, HnswElementVector(e));
-		cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		if (e->flags & HNSW_ELEMENT_DUPLICATE)
+		{
+			/* a stale link to a reused slot (see evaluate_element) */
+			cands[i].distance = FLT_MAX;
+			cands[i].flags = HNSW_CANDIDATE_DELETED;
+		}
+		else
+		{
+			cands[i].distance = ops->distance(base, HnswElementVector(e));
+			cands[i].flags = (e->flags & HNSW_ELEMENT_DELETED) ? HNSW_CANDIDATE_DELETED : 0;
+		}
 		cands[i].aux = (uint64) (uintptr_t) e;
 		VaHeapPush(&heap, &cands[i]);
 	}
 	VaHeapDrainSorted(&heap, cands);
 	for (int i = 0; i < n; i++)
-		vectors[i] = HnswElementVector((HnswElementTuple) (uintptr_t) cands[i].aux);
+	{
+		HnswElementTuple e = (HnswElementTuple) (uintptr_t) cands[i].aux;
+
+		/* deleted candidates' vectors are never read: NULL for a duplicate item */
+		vectors[i] = (e->flags & HNSW_ELEMENT_DUPLICATE) ? NULL : HnswElementVector(e);
+	}
 	VaHeapFree(&heap);
 }
 

@@ -292,6 +292,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!so->searched)
 	{
+		VaPrepareIndexOnly(scan);
 		search_first(scan);
 		so->searched = true;
 		pgstat_count_index_scan(scan->indexRelation);

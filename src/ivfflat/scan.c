@@ -200,6 +200,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		MemoryContext old = MemoryContextSwitchTo(so->base.ctx);
 
+		VaPrepareIndexOnly(scan);
 		start(scan);
 		MemoryContextSwitchTo(old);
 		so->started = true;
