@@ -704,6 +704,134 @@ may_become_entry(const HnswMetaPageData *meta, int level)
 }
 
 /*
+ * Take HNSW_INSERT_LOCK for an insert of an element of level level, and
+ * read the metapage into *meta under it: shared with other inserts
+ * (RowExclusiveLock), unless the element may become the entry point
+ * (ExclusiveLock).  Only such inserts and VACUUM's entry point move (both
+ * exclusive) change the entry point, so under the shared lock the entry
+ * point read stays valid.  Returns the mode taken.
+ */
+static LOCKMODE
+lock_for_insert(Relation index, HnswMetaPageData *meta, int level)
+{
+	LOCKMODE	lockmode = may_become_entry(meta, level) ? ExclusiveLock : RowExclusiveLock;
+
+	LockPage(index, HNSW_INSERT_LOCK, lockmode);
+	HnswReadMeta(index, meta);
+	if (lockmode == RowExclusiveLock && may_become_entry(meta, level))
+	{
+		/* VACUUM moved the entry point down meanwhile */
+		UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, HNSW_INSERT_LOCK, lockmode);
+		HnswReadMeta(index, meta);
+	}
+	return lockmode;
+}
+
+/*
+ * Search every layer from top = min(level, entry level) down to 0 for the
+ * new element tup (stored vector stored, not yet on a page) and write its
+ * lists into tup with the heuristic, nlinks[layer] links on each layer.
+ * Returns false, having written nothing, when layer 0 holds a live element
+ * with this very vector and the row joined its duplicate chain instead.
+ */
+static bool
+choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
+			 HnswElementTuple tup, const void *stored, ItemPointer heap_tid,
+			 bool building, int *nlinks)
+{
+	int			m = meta->m;
+	int			ef = meta->ef_construction;
+	HnswDiskGraph dg;
+	VaHeap		result;
+	VaCandidate ep;
+	VaCandidate *entries;
+	int			nentries;
+	VaCandidate *sorted;
+	const void **vectors;
+	int		   *selected;
+
+	HnswDiskGraphInit(&dg, index, ops, m, ef);
+	dg.query = stored;
+	VaHeapInit(&result, ef + 1, true);
+	entries = palloc(sizeof(VaCandidate) * (ef + 1));
+	sorted = palloc(sizeof(VaCandidate) * (ef + 1));
+	vectors = palloc(sizeof(void *) * (ef + 1));
+	selected = palloc(sizeof(int) * (ef + 1));
+
+	ep.id = VaTidToId(&meta->entry_point);
+	dg.graph.evaluate(&dg.graph, &ep);
+	HnswGreedyDescend(&dg.graph, &ep, meta->entry_level, tup->level, &result);
+	entries[0] = ep;
+	nentries = 1;
+	for (int layer = Min(tup->level, meta->entry_level); layer >= 0; layer--)
+	{
+		ItemPointerData *slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		HnswSearchLayer(&dg.graph, entries, nentries, ef, layer, &result);
+		n = VaHeapDrainSorted(&result, sorted);
+		memcpy(entries, sorted, sizeof(VaCandidate) * n);
+		nentries = n;
+		HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
+
+		/*
+		 * A row whose vector an element already holds joins that element's
+		 * duplicate chain instead (no links are written before this point).
+		 */
+		if (layer == 0)
+		{
+			for (int j = 0; j < n; j++)
+			{
+				ItemPointerData owner;
+
+				if ((sorted[j].flags & HNSW_CANDIDATE_DELETED) ||
+					!HnswSameVector(vectors[j], stored))
+					continue;
+				VaIdToTid(sorted[j].id, &owner);
+				if (place_duplicate(index, &owner, stored, heap_tid, building))
+					return false;
+				break;
+			}
+		}
+		nlinks[layer] = HnswSelectNeighbours(sorted, vectors, n,
+											 HnswLayerCapacity(layer, m), ops,
+											 selected, NULL);
+		for (int j = 0; j < nlinks[layer]; j++)
+			VaIdToTid(sorted[selected[j]].id, &slots[j]);
+	}
+	return true;
+}
+
+/*
+ * Link the new element at tid back from each of its neighbours on layers
+ * 0..top (its lists as written, nlinks[layer] each).  If every neighbour
+ * pruned it away on layer 0, nothing would lead to it: its nearest
+ * neighbour keeps it anyway.  A concurrent insert may have pruned away a
+ * link this one added, so that is looked at again first.  (One may still do
+ * so after the look; VACUUM relinks what that leaves unreachable.)
+ */
+static void
+link_back(Relation index, const VaIndexOps *ops, int m, HnswElementTuple tup,
+		  const ItemPointerData *tid, int top, const int *nlinks, bool building)
+{
+	for (int layer = 0; layer <= top; layer++)
+	{
+		ItemPointerData *links = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+		bool		linked = false;
+
+		for (int j = 0; j < nlinks[layer]; j++)
+			linked |= HnswAddBacklink(index, ops, m, &links[j], tid, layer,
+									  building, false);
+		if (layer == 0 && nlinks[0] > 0 &&
+			!(linked && linked_from_any(index, links, nlinks[0], tid, m)))
+			HnswAddBacklink(index, ops, m, &links[0], tid, 0, building, true);
+	}
+}
+
+/*
  * Insert a value already in stored form (vector_size bytes) for heap row
  * heap_tid.  building: called from hnswbuild after the in-memory
  * graph was written out (no WAL yet; parallel participants insert
@@ -723,9 +851,7 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	Size		size;
 	HnswElementTuple tup;
 	ItemPointerData tid;
-	int			top;
-	int			nlayers;
-	ItemPointerData *links[HNSW_MAX_LEVEL + 1];
+	int			top = -1;
 	int			nlinks[HNSW_MAX_LEVEL + 1];
 	LOCKMODE	lockmode;
 
@@ -733,26 +859,11 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
 			 vector_size, (Size) VARSIZE(stored));
 
-	/*
-	 * The level first (m never changes), then the lock: shared with other
-	 * inserts, unless this element may become the entry point.  Only such
-	 * inserts and VACUUM (both exclusive) change the entry point, so under
-	 * the shared lock the metapage's entry point stays as read.
-	 */
+	/* the level first (m never changes), then the lock */
 	HnswReadMeta(index, &meta);
 	m = meta.m;
 	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(HnswStoredSize(stored), m));
-	lockmode = may_become_entry(&meta, level) ? ExclusiveLock : RowExclusiveLock;
-	LockPage(index, HNSW_INSERT_LOCK, lockmode);
-	HnswReadMeta(index, &meta);
-	if (lockmode == RowExclusiveLock && may_become_entry(&meta, level))
-	{
-		/* VACUUM moved the entry point down meanwhile */
-		UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
-		lockmode = ExclusiveLock;
-		LockPage(index, HNSW_INSERT_LOCK, lockmode);
-		HnswReadMeta(index, &meta);
-	}
+	lockmode = lock_for_insert(index, &meta, level);
 	if (meta.dimensions >= 0 && meta.dimensions != dimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -765,103 +876,17 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	ItemPointerSetInvalid(&tup->duplicates);
 	memcpy(HnswElementVector(tup), stored, vector_size);
 
-	top = -1;
 	if (ItemPointerIsValid(&meta.entry_point))
 	{
-		HnswDiskGraph dg;
-		VaHeap		result;
-		VaCandidate ep;
-		VaCandidate *entries;
-		int			nentries;
-		VaCandidate *sorted;
-		const void **vectors;
-		int		   *selected;
-		int			ef = meta.ef_construction;
-
-		HnswDiskGraphInit(&dg, index, ops, m, ef);
-		dg.query = stored;
-		VaHeapInit(&result, ef + 1, true);
-		entries = palloc(sizeof(VaCandidate) * (ef + 1));
-		sorted = palloc(sizeof(VaCandidate) * (ef + 1));
-		vectors = palloc(sizeof(void *) * (ef + 1));
-		selected = palloc(sizeof(int) * (ef + 1));
-
-		ep.id = VaTidToId(&meta.entry_point);
-		dg.graph.evaluate(&dg.graph, &ep);
-		HnswGreedyDescend(&dg.graph, &ep, meta.entry_level, level, &result);
-		entries[0] = ep;
-		nentries = 1;
 		top = Min(level, meta.entry_level);
-		for (int layer = top; layer >= 0; layer--)
+		if (!choose_links(index, ops, &meta, tup, stored, heap_tid, building, nlinks))
 		{
-			ItemPointerData *slots = HnswElementNeighbours(tup) +
-				HnswLayerStart(layer, m);
-			int			n;
-			int			k;
-
-			CHECK_FOR_INTERRUPTS();
-			HnswSearchLayer(&dg.graph, entries, nentries, ef, layer, &result);
-			n = VaHeapDrainSorted(&result, sorted);
-			memcpy(entries, sorted, sizeof(VaCandidate) * n);
-			nentries = n;
-			HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
-
-			/*
-			 * A row whose vector an element already holds joins that
-			 * element's duplicate chain instead (no links are written
-			 * before this point).
-			 */
-			if (layer == 0)
-			{
-				for (int j = 0; j < n; j++)
-				{
-					ItemPointerData owner;
-
-					if ((sorted[j].flags & HNSW_CANDIDATE_DELETED) ||
-						!HnswSameVector(vectors[j], stored))
-						continue;
-					VaIdToTid(sorted[j].id, &owner);
-					if (place_duplicate(index, &owner, stored, heap_tid, building))
-					{
-						UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
-						return;
-					}
-					break;
-				}
-			}
-			k = HnswSelectNeighbours(sorted, vectors, n,
-									 HnswLayerCapacity(layer, m), ops, selected, NULL);
-			for (int j = 0; j < k; j++)
-				VaIdToTid(sorted[selected[j]].id, &slots[j]);
-			links[layer] = slots;
-			nlinks[layer] = k;
+			UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
+			return;
 		}
 	}
-
 	place_element(index, tup, size, dimensions, vector_size, &meta, building, &tid);
-
-	nlayers = top + 1;
-	for (int layer = 0; layer < nlayers; layer++)
-	{
-		bool		linked = false;
-
-		for (int j = 0; j < nlinks[layer]; j++)
-			linked |= HnswAddBacklink(index, ops, m, &links[layer][j],
-								   &tid, layer, building, false);
-
-		/*
-		 * If every neighbour pruned the newcomer away, nothing would lead to
-		 * it on layer 0: make its nearest neighbour keep it.  A concurrent
-		 * insert may have pruned away a link this one added, so look again
-		 * first.  (One may still do so after the look; VACUUM relinks what
-		 * that leaves unreachable.)
-		 */
-		if (layer == 0 && nlinks[0] > 0 &&
-			!(linked && linked_from_any(index, links[0], nlinks[0], &tid, m)))
-			HnswAddBacklink(index, ops, m, &links[0][0], &tid, 0,
-						 building, true);
-	}
-
+	link_back(index, ops, m, tup, &tid, top, nlinks, building);
 	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 
