@@ -16,6 +16,7 @@
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
+#include "type/typeutil.h"
 
 /* ERROR when two bit strings differ in length. */
 static void
@@ -262,16 +263,5 @@ static const VaIndexOps bit_jaccard_ops = {
  * ivfflat bit_hamming_ops and bit_jaccard_ops operator classes; the argument is
  * ignored, each returns a pointer to a static VaIndexOps.
  */
-PG_FUNCTION_INFO_V1(bit_hamming_index_ops);
-Datum
-bit_hamming_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&bit_hamming_ops);
-}
-
-PG_FUNCTION_INFO_V1(bit_jaccard_index_ops);
-Datum
-bit_jaccard_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&bit_jaccard_ops);
-}
+VA_INDEX_OPS_FUNCTION(bit_hamming_index_ops, bit_hamming_ops)
+VA_INDEX_OPS_FUNCTION(bit_jaccard_index_ops, bit_jaccard_ops)

@@ -25,11 +25,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
 #include "type/halfvec.h"
+#include "type/typeutil.h"
 #include "type/vector.h"
 
 /*
@@ -55,39 +55,11 @@ InitHalfVector(int dim)
  * ---------------------------------------------------------------------
  */
 
-/* ERROR unless 1 <= dim <= VA_MAX_DIM. */
-static void
-check_dim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("halfvec must have at least 1 dimension")));
-	if (dim > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("halfvec cannot have more than %d dimensions", VA_MAX_DIM)));
-}
+/* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
+#define check_dim(dim) VaCheckDim("halfvec", (dim), VA_MAX_DIM)
 
-/* ERROR when a typmod is given (>= 0) and dim differs from it. */
-static void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod >= 0 && dim != typmod)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-/* ERROR when two operands of a binary function differ in dimensions. */
-static void
-check_same_dims(const HalfVector *a, const HalfVector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d", a->dim, b->dim)));
-}
+/* ERROR when two operands differ in dimensions (VaCheckSameDims). */
+#define check_same_dims(a, b) VaCheckSameDims("halfvec", (a)->dim, (b)->dim)
 
 /*
  * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
@@ -98,14 +70,7 @@ float_to_half_checked(float x)
 {
 	half		h;
 
-	if (isnan(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in halfvec")));
-	if (isinf(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in halfvec")));
+	VaCheckElement("halfvec", x);
 	h = VaFloatToHalf(x);
 	if (VaHalfIsInf(h))
 	{
@@ -159,7 +124,7 @@ halfvec_in(PG_FUNCTION_ARGS)
 	float	   *values = VaParseVectorText(str, "halfvec", &dim);
 	HalfVector *result;
 
-	check_expected_dim(typmod, dim);
+	VaCheckExpectedDim(typmod, dim);
 	result = InitHalfVector(dim);
 	for (int i = 0; i < dim; i++)
 		result->x[i] = float_to_half_checked(values[i]);
@@ -210,25 +175,7 @@ PG_FUNCTION_INFO_V1(halfvec_typmod_in);
 Datum
 halfvec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *tl;
-	int			n;
-
-	tl = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type halfvec takes exactly one modifier, its number of dimensions.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec must be at least 1")));
-	if (tl[0] > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec cannot exceed %d", VA_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+	PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "halfvec", VA_MAX_DIM));
 }
 
 /*
@@ -244,7 +191,7 @@ halfvec(PG_FUNCTION_ARGS)
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
 
-	check_expected_dim(typmod, vec->dim);
+	VaCheckExpectedDim(typmod, vec->dim);
 	PG_RETURN_HALFVEC_P(vec);
 }
 
@@ -267,27 +214,8 @@ Datum
 halfvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim;
-	int16		unused;
+	int			dim = VaRecvDenseHeader(buf, PG_GETARG_INT32(2), "halfvec", sizeof(half));
 	HalfVector *result;
-
-	dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	unused = (int16) pq_getmsgint(buf, sizeof(int16));
-
-	check_dim(dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("The reserved field is %d, expected 0.", unused)));
-	if ((Size) (buf->len - buf->cursor) < sizeof(half) * (Size) dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("The header says %d dimensions but only %d bytes follow.",
-						   dim, buf->len - buf->cursor)));
-	check_expected_dim(typmod, dim);
 
 	result = InitHalfVector(dim);
 	for (int i = 0; i < dim; i++)
@@ -341,7 +269,7 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
 	int32		typmod = PG_GETARG_INT32(1);
 	HalfVector *result;
 
-	check_expected_dim(typmod, vec->dim);
+	VaCheckExpectedDim(typmod, vec->dim);
 	result = InitHalfVector(vec->dim);
 	for (int i = 0; i < vec->dim; i++)
 		result->x[i] = float_to_half_checked(vec->x[i]);
@@ -362,7 +290,7 @@ halfvec_to_vector(PG_FUNCTION_ARGS)
 	int32		typmod = PG_GETARG_INT32(1);
 	Vector	   *result;
 
-	check_expected_dim(typmod, vec->dim);
+	VaCheckExpectedDim(typmod, vec->dim);
 	result = InitVector(vec->dim);
 	for (int i = 0; i < vec->dim; i++)
 		result->x[i] = H2F(vec->x[i]);
@@ -384,37 +312,14 @@ Datum
 array_to_halfvec(PG_FUNCTION_ARGS)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
 	int			nelems;
-	HalfVector *result;
+	Datum	   *elems = VaArrayElements(array, PG_GETARG_INT32(1), "halfvec", &nelems);
+	HalfVector *result = InitHalfVector(nelems);
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	check_dim(ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
-	if (ARR_HASNULL(array) && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &nelems);
-	check_expected_dim(typmod, nelems);
-
-	result = InitHalfVector(nelems);
 	for (int i = 0; i < nelems; i++)
 		result->x[i] = float_to_half_checked(VaArrayElementToFloat(elems[i], elemtype, "halfvec"));
-
 	pfree(elems);
-	pfree(nulls);
 	PG_RETURN_HALFVEC_P(result);
 }
 
@@ -566,23 +471,11 @@ halfvec_cosine_distance(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	double		dot;
-	double		na;
-	double		nb;
-	double		cosine;
 
 	check_same_dims(a, b);
-	dot = VaHalfInnerProductFloat(a->x, b->x, a->dim);
-	na = VaHalfInnerProductFloat(a->x, a->x, a->dim);
-	nb = VaHalfInnerProductFloat(b->x, b->x, b->dim);
-	if (na == 0.0 || nb == 0.0)
-		PG_RETURN_FLOAT8(get_float8_nan());
-	cosine = dot / sqrt(na * nb);
-	if (cosine > 1.0)
-		cosine = 1.0;
-	else if (cosine < -1.0)
-		cosine = -1.0;
-	PG_RETURN_FLOAT8(1.0 - cosine);
+	PG_RETURN_FLOAT8(VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
+									  VaHalfInnerProductFloat(a->x, a->x, a->dim),
+									  VaHalfInnerProductFloat(b->x, b->x, b->dim)));
 }
 
 /* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
@@ -796,25 +689,14 @@ PG_FUNCTION_INFO_V1(halfvec_accum);
 Datum
 halfvec_accum(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	HalfVector *v = PG_GETARG_HALFVEC_P(1);
-	int			dims;
-	float8	   *s = VaAvgState(state, "halfvec", &dims);
-	Datum	   *datums;
+	float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), "halfvec", v->dim);
 	ArrayType  *result;
 
-	if (dims != 0 && dims != v->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d", dims, v->dim)));
-
-	datums = (Datum *) palloc(sizeof(Datum) * (v->dim + 1));
-	datums[0] = Float8GetDatum(s[0] + 1.0);
 	for (int i = 0; i < v->dim; i++)
-		datums[i + 1] = Float8GetDatum((dims == 0 ? 0.0 : s[i + 1]) + (double) H2F(v->x[i]));
-	result = construct_array(datums, v->dim + 1, FLOAT8OID, sizeof(float8),
-							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	pfree(datums);
+		next[i + 1] += (double) H2F(v->x[i]);
+	result = VaAvgStateMake(next, v->dim + 1);
+	pfree(next);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -829,17 +711,16 @@ PG_FUNCTION_INFO_V1(halfvec_avg);
 Datum
 halfvec_avg(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	int			dims;
-	float8	   *s = VaAvgState(state, "halfvec", &dims);
+	float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), "halfvec", &dims);
 	HalfVector *result;
 
-	if (s[0] == 0.0)
+	if (means == NULL)
 		PG_RETURN_NULL();
-	/* VaAvgState: a count above 0 comes with 1..VA_MAX_DIM sums */
 	result = InitHalfVector(dims);
 	for (int i = 0; i < dims; i++)
-		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
+		result->x[i] = checked_result(means[i]);
+	pfree(means);
 	PG_RETURN_HALFVEC_P(result);
 }
 
@@ -852,24 +733,6 @@ halfvec_avg(PG_FUNCTION_ARGS)
  * distance is 1 - a.b.
  * ---------------------------------------------------------------------
  */
-
-static Size
-halfvec_stored_size(Datum value)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-
-	return HALFVEC_SIZE(v->dim);
-}
-
-/* Stored form for l2, ip and l1: a plain copy; always indexable. */
-static bool
-halfvec_to_stored_copy(Datum value, void *dst)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-
-	memcpy(dst, v, HALFVEC_SIZE(v->dim));
-	return true;
-}
 
 /* Stored form for cosine: scaled to unit length; false for a zero norm. */
 static bool
@@ -887,52 +750,6 @@ halfvec_to_stored_normalized(Datum value, void *dst)
 	for (int i = 0; i < v->dim; i++)
 		out->x[i] = VaFloatToHalf((float) ((double) H2F(v->x[i]) / norm));
 	return true;
-}
-
-/* l2: squared distance (no sqrt in the hot loop) */
-static float
-halfvec_index_l2_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return VaHalfL2SquaredFloat(va->x, vb->x, va->dim);
-}
-
-/* ip: negative inner product */
-static float
-halfvec_index_ip_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return -VaHalfInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* cosine: 1 - inner product of unit vectors */
-static float
-halfvec_index_cosine_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return 1.0f - VaHalfInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* l1: taxicab distance */
-static float
-halfvec_index_l1_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return VaHalfL1Float(va->x, vb->x, va->dim);
-}
-
-static int
-halfvec_stored_dims(const void *stored)
-{
-	return ((const HalfVector *) stored)->dim;
 }
 
 /* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
@@ -958,100 +775,11 @@ halfvec_from_doubles(const double *mean, int dim, double scale, void *dst)
 		out->x[i] = VaFloatToHalf((float) (mean[i] / scale));
 }
 
-/* k-means centroid for l2 and ip: the mean (of halves, so in range). */
-static bool
-halfvec_index_from_mean(const double *mean, int dim, void *dst)
-{
-	halfvec_from_doubles(mean, dim, 1.0, dst);
-	return true;
-}
-
-/* k-means centroid for cosine: the mean at unit length; false when zero. */
-static bool
-halfvec_index_from_mean_normalized(const double *mean, int dim, void *dst)
-{
-	double		norm = 0.0;
-
-	for (int i = 0; i < dim; i++)
-		norm += mean[i] * mean[i];
-	norm = sqrt(norm);
-	if (!(norm > 0.0) || isinf(norm))
-		return false;
-	halfvec_from_doubles(mean, dim, norm, dst);
-	return true;
-}
-
-static const VaIndexOps halfvec_l2_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_l2_distance,
-	.to_sql = VaToSqlSqrt,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean,
-	.kmeans_distance = halfvec_index_l2_distance,
-};
-
-static const VaIndexOps halfvec_ip_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_ip_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean,
-	.kmeans_distance = halfvec_index_l2_distance,
-};
-
-static const VaIndexOps halfvec_cosine_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_normalized,
-	.distance = halfvec_index_cosine_distance,
-	.to_sql = VaToSqlCosine,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean_normalized,
-	.kmeans_distance = halfvec_index_cosine_distance,
-};
-
-static const VaIndexOps halfvec_l1_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_l1_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = halfvec_stored_dims,
-};
-
 /*
  * halfvec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
- * l1 siblings: support function 1 of the hnsw halfvec_*_ops operator
- * classes.  The argument is ignored; each returns a pointer to a static
- * VaIndexOps.
+ * l1 siblings: support function 1 of the hnsw and ivfflat halfvec_*_ops
+ * operator classes (distances by the halfvec kernels; a centroid is a mean
+ * of halves, so in range).
  */
-PG_FUNCTION_INFO_V1(halfvec_l2_index_ops);
-Datum
-halfvec_l2_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_l2_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ip_index_ops);
-Datum
-halfvec_ip_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_ip_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_cosine_index_ops);
-Datum
-halfvec_cosine_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_cosine_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_l1_index_ops);
-Datum
-halfvec_l1_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_l1_ops);
-}
+VA_DENSE_INDEX_OPS(halfvec, HalfVector, HALFVEC_SIZE,
+				   VaHalfL2SquaredFloat, VaHalfInnerProductFloat, VaHalfL1Float)

@@ -23,10 +23,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
+#include "type/typeutil.h"
 #include "type/vector.h"
 
 /*
@@ -52,65 +52,11 @@ InitVector(int dim)
  * ---------------------------------------------------------------------
  */
 
-/* ERROR unless 1 <= dim <= VA_MAX_DIM; typname names the type. */
-static void
-check_dim_of(const char *typname, int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("%s must have at least 1 dimension", typname)));
-	if (dim > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s cannot have more than %d dimensions", typname, VA_MAX_DIM)));
-}
+/* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
+#define check_dim(dim) VaCheckDim("vector", (dim), VA_MAX_DIM)
 
-static void
-check_dim(int dim)
-{
-	check_dim_of("vector", dim);
-}
-
-/* ERROR when a typmod is given (>= 0) and dim differs from it. */
-static void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod >= 0 && dim != typmod)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-/* ERROR when x is NaN or infinite; typname names the type. */
-static void
-check_element_of(const char *typname, float x)
-{
-	if (isnan(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in %s", typname)));
-	if (isinf(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in %s", typname)));
-}
-
-static void
-check_element(float x)
-{
-	check_element_of("vector", x);
-}
-
-/* ERROR when two operands of a binary function differ in dimensions. */
-static void
-check_same_dims(const Vector *a, const Vector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
-}
+/* ERROR when two operands differ in dimensions (VaCheckSameDims). */
+#define check_same_dims(a, b) VaCheckSameDims("vector", (a)->dim, (b)->dim)
 
 /* The result of float arithmetic on finite inputs: ERROR on overflow. */
 static inline float
@@ -125,23 +71,6 @@ checked_result(float r)
  * Text I/O
  * ---------------------------------------------------------------------
  */
-
-/* The whitespace vector_in skips: the C locale's isspace(). */
-static inline bool
-is_vector_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* ERROR for malformed text of type typname, quoting the whole input. */
-static void
-invalid_vector_text(const char *typname, const char *str, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type %s: \"%s\"", typname, str),
-			 errdetail_internal("%s", detail)));
-}
 
 /*
  * Parse "[x1,x2,...,xn]", the text form of vector and halfvec, into a
@@ -163,42 +92,23 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 	int			capacity = 16;
 	float	   *values;
 
-	while (is_vector_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p != '[')
-		invalid_vector_text(typname, str, "Vector contents must start with \"[\".");
+		VaInvalidText(typname, str, "Vector contents must start with \"[\".");
 	p++;
-	while (is_vector_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p == ']')
-		check_dim_of(typname, 0);
+		VaCheckDim(typname, 0, VA_MAX_DIM);
 
 	values = (float *) palloc(sizeof(float) * capacity);
 	for (;;)
 	{
-		char	   *end;
-		float		val;
-
-		while (is_vector_space(*p))
-			p++;
-		/* an empty token is a syntax error (strtof would report it less clearly) */
-		if (*p == '\0' || *p == ',' || *p == ']')
-			invalid_vector_text(typname, str, "Expected a number.");
-
-		errno = 0;
-		val = strtof(p, &end);
-		if (end == p)
-			invalid_vector_text(typname, str, "Expected a number.");
-		/* ERANGE with a zero or subnormal result is underflow: keep it */
-		if (errno == ERANGE && isinf(val))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type %s",
-							pnstrdup(p, end - p), typname)));
-		check_element_of(typname, val);
+		float		val = VaReadFloatToken(str, typname, &p, ']');
 
 		if (n == VA_MAX_DIM)
-			check_dim_of(typname, n + 1);
+			VaCheckDim(typname, n + 1, VA_MAX_DIM);
 		if (n == capacity)
 		{
 			capacity = Min(capacity * 2, VA_MAX_DIM);
@@ -206,8 +116,7 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 		}
 		values[n++] = val;
 
-		p = end;
-		while (is_vector_space(*p))
+		while (VaIsSpace(*p))
 			p++;
 		if (*p == ',')
 		{
@@ -220,14 +129,14 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 			break;
 		}
 		if (*p == '\0')
-			invalid_vector_text(typname, str, "Unexpected end of input.");
-		invalid_vector_text(typname, str, "Expected \",\" or \"]\" after a number.");
+			VaInvalidText(typname, str, "Unexpected end of input.");
+		VaInvalidText(typname, str, "Expected \",\" or \"]\" after a number.");
 	}
 
-	while (is_vector_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p != '\0')
-		invalid_vector_text(typname, str, "Junk after closing right bracket.");
+		VaInvalidText(typname, str, "Junk after closing right bracket.");
 
 	*dim = n;
 	return values;
@@ -249,7 +158,7 @@ vector_in(PG_FUNCTION_ARGS)
 	float	   *values = VaParseVectorText(str, "vector", &dim);
 	Vector	   *result;
 
-	check_expected_dim(typmod, dim);
+	VaCheckExpectedDim(typmod, dim);
 	result = InitVector(dim);
 	memcpy(result->x, values, sizeof(float) * dim);
 	pfree(values);
@@ -303,25 +212,7 @@ PG_FUNCTION_INFO_V1(vector_typmod_in);
 Datum
 vector_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *tl;
-	int			n;
-
-	tl = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type vector takes exactly one modifier, its number of dimensions.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (tl[0] > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d", VA_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+	PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "vector", VA_MAX_DIM));
 }
 
 /*
@@ -353,7 +244,7 @@ vector(PG_FUNCTION_ARGS)
 	Vector	   *vec = PG_GETARG_VECTOR_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
 
-	check_expected_dim(typmod, vec->dim);
+	VaCheckExpectedDim(typmod, vec->dim);
 	PG_RETURN_VECTOR_P(vec);
 }
 
@@ -375,33 +266,14 @@ Datum
 vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim;
-	int16		unused;
+	int			dim = VaRecvDenseHeader(buf, PG_GETARG_INT32(2), "vector", sizeof(float));
 	Vector	   *result;
-
-	dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	unused = (int16) pq_getmsgint(buf, sizeof(int16));
-
-	check_dim(dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type vector"),
-				 errdetail("The reserved field is %d, expected 0.", unused)));
-	if ((Size) (buf->len - buf->cursor) < sizeof(float) * (Size) dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type vector"),
-				 errdetail("The header says %d dimensions but only %d bytes follow.",
-						   dim, buf->len - buf->cursor)));
-	check_expected_dim(typmod, dim);
 
 	result = InitVector(dim);
 	for (int i = 0; i < dim; i++)
 	{
 		result->x[i] = pq_getmsgfloat4(buf);
-		check_element(result->x[i]);
+		VaCheckElement("vector", result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }
@@ -504,41 +376,17 @@ Datum
 array_to_vector(PG_FUNCTION_ARGS)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
 	int			nelems;
-	Vector	   *result;
+	Datum	   *elems = VaArrayElements(array, PG_GETARG_INT32(1), "vector", &nelems);
+	Vector	   *result = InitVector(nelems);
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	/* check the size before deconstructing a possibly huge array */
-	check_dim(ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
-	if (ARR_HASNULL(array) && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &nelems);
-	check_expected_dim(typmod, nelems);
-
-	result = InitVector(nelems);
 	for (int i = 0; i < nelems; i++)
 	{
 		result->x[i] = VaArrayElementToFloat(elems[i], elemtype, "vector");
-		check_element(result->x[i]);
+		VaCheckElement("vector", result->x[i]);
 	}
-
 	pfree(elems);
-	pfree(nulls);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -710,24 +558,11 @@ cosine_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
 	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	double		dot;
-	double		na;
-	double		nb;
-	double		cosine;
 
 	check_same_dims(a, b);
-	dot = VaInnerProductDouble(a->x, b->x, a->dim);
-	na = VaInnerProductDouble(a->x, a->x, a->dim);
-	nb = VaInnerProductDouble(b->x, b->x, b->dim);
-	if (na == 0.0 || nb == 0.0)
-		PG_RETURN_FLOAT8(get_float8_nan());
-
-	cosine = dot / sqrt(na * nb);
-	if (cosine > 1.0)
-		cosine = 1.0;
-	else if (cosine < -1.0)
-		cosine = -1.0;
-	PG_RETURN_FLOAT8(1.0 - cosine);
+	PG_RETURN_FLOAT8(VaCosineDistance(VaInnerProductDouble(a->x, b->x, a->dim),
+									  VaInnerProductDouble(a->x, a->x, a->dim),
+									  VaInnerProductDouble(b->x, b->x, b->dim)));
 }
 
 /* l1_distance(vector, vector) RETURNS double precision: operator <+>, sum |a[i]-b[i]| */
@@ -927,71 +762,6 @@ binary_quantize(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* ERROR for a malformed avg state of type typname, saying why. */
-static void
-invalid_avg_state(const char *typname, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("invalid state for %s average", typname),
-			 errdetail_internal("%s", detail)));
-}
-
-/*
- * The avg state's elements, *dims = its number of sums (see vector.h).
- * Well-formed: a one-dimensional double precision array without nulls of 1
- * to VA_MAX_DIM + 1 finite elements, the first (the count) >= 0; a count
- * above 0 needs at least one sum.  A state with sums but count 0 is a state
- * of that many dimensions that has seen no value yet.
- */
-float8 *
-VaAvgState(ArrayType *state, const char *typname, int *dims)
-{
-	int			n;
-	float8	   *s;
-
-	if (ARR_ELEMTYPE(state) != FLOAT8OID)
-		invalid_avg_state(typname, "The state must be a double precision array.");
-	if (ARR_NDIM(state) == 0)
-		invalid_avg_state(typname, "The state must not be empty.");
-	if (ARR_NDIM(state) != 1)
-		invalid_avg_state(typname, "The state must be a one-dimensional array.");
-	if (ARR_HASNULL(state) && array_contains_nulls(state))
-		invalid_avg_state(typname, "The state must not contain nulls.");
-	n = ARR_DIMS(state)[0];
-	if (n > VA_MAX_DIM + 1)
-		invalid_avg_state(typname, "The state has more sums than the largest number of dimensions.");
-	/* no nulls: the elements are contiguous after the header (and bitmap) */
-	s = (float8 *) ((char *) state + (ARR_HASNULL(state) ? (Size) state->dataoffset
-									  : ARR_OVERHEAD_NONULLS(1)));
-	for (int i = 0; i < n; i++)
-	{
-		if (isnan(s[i]) || isinf(s[i]))
-			invalid_avg_state(typname, "The state must hold finite numbers.");
-	}
-	if (s[0] < 0.0)
-		invalid_avg_state(typname, "The count, the state's first element, must not be negative.");
-	if (s[0] > 0.0 && n == 1)
-		invalid_avg_state(typname, "A state with a count above 0 must hold one sum per dimension.");
-	*dims = n - 1;
-	return s;
-}
-
-/* A fresh float8[] state holding the given n values. */
-static ArrayType *
-make_avg_state(const float8 *values, int n)
-{
-	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * n);
-	ArrayType  *result;
-
-	for (int i = 0; i < n; i++)
-		datums[i] = Float8GetDatum(values[i]);
-	result = construct_array(datums, n, FLOAT8OID, sizeof(float8),
-							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	pfree(datums);
-	return result;
-}
-
 /*
  * vector_accum(double precision[], vector) RETURNS double precision[]
  *
@@ -1004,23 +774,13 @@ PG_FUNCTION_INFO_V1(vector_accum);
 Datum
 vector_accum(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	int			dims;
-	float8	   *s = VaAvgState(state, "vector", &dims);
-	float8	   *next;
+	float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), "vector", v->dim);
 	ArrayType  *result;
 
-	if (dims != 0 && dims != v->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", dims, v->dim)));
-
-	next = (float8 *) palloc(sizeof(float8) * (v->dim + 1));
-	next[0] = s[0] + 1.0;
 	for (int i = 0; i < v->dim; i++)
-		next[i + 1] = (dims == 0 ? 0.0 : s[i + 1]) + (double) v->x[i];
-	result = make_avg_state(next, v->dim + 1);
+		next[i + 1] += (double) v->x[i];
+	result = VaAvgStateMake(next, v->dim + 1);
 	pfree(next);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -1047,18 +807,15 @@ vector_combine(PG_FUNCTION_ARGS)
 	ArrayType  *result;
 
 	if (db == 0)
-		PG_RETURN_ARRAYTYPE_P(make_avg_state(a, da + 1));
+		PG_RETURN_ARRAYTYPE_P(VaAvgStateMake(a, da + 1));
 	if (da == 0)
-		PG_RETURN_ARRAYTYPE_P(make_avg_state(b, db + 1));
-	if (da != db)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", da, db)));
+		PG_RETURN_ARRAYTYPE_P(VaAvgStateMake(b, db + 1));
+	VaCheckSameDims("vector", da, db);
 
 	next = (float8 *) palloc(sizeof(float8) * (da + 1));
 	for (int i = 0; i <= da; i++)
 		next[i] = a[i] + b[i];
-	result = make_avg_state(next, da + 1);
+	result = VaAvgStateMake(next, da + 1);
 	pfree(next);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -1074,17 +831,16 @@ PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	int			dims;
-	float8	   *s = VaAvgState(state, "vector", &dims);
+	float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), "vector", &dims);
 	Vector	   *result;
 
-	if (s[0] == 0.0)
+	if (means == NULL)
 		PG_RETURN_NULL();
-	/* VaAvgState: a count above 0 comes with 1..VA_MAX_DIM sums */
 	result = InitVector(dims);
 	for (int i = 0; i < dims; i++)
-		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
+		result->x[i] = checked_result(means[i]);
+	pfree(means);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -1097,25 +853,6 @@ vector_avg(PG_FUNCTION_ARGS)
  * length, so the distance is 1 - a.b.
  * ---------------------------------------------------------------------
  */
-
-/* Bytes of the stored form: the whole Vector. */
-static Size
-vector_stored_size(Datum value)
-{
-	Vector	   *v = DatumGetVector(value);
-
-	return VECTOR_SIZE(v->dim);
-}
-
-/* Stored form for l2, ip and l1: a plain copy; always indexable. */
-static bool
-vector_to_stored_copy(Datum value, void *dst)
-{
-	Vector	   *v = DatumGetVector(value);
-
-	memcpy(dst, v, VECTOR_SIZE(v->dim));
-	return true;
-}
 
 /*
  * Stored form for cosine: the vector scaled to unit length (norm computed
@@ -1139,53 +876,6 @@ vector_to_stored_normalized(Datum value, void *dst)
 	return true;
 }
 
-/* l2: squared Euclidean distance in float (no sqrt in the hot loop) */
-static float
-vector_index_l2_distance(const void *a, const void *b)
-{
-	const Vector *va = (const Vector *) a;
-	const Vector *vb = (const Vector *) b;
-
-	return VaL2SquaredFloat(va->x, vb->x, va->dim);
-}
-
-/* ip: negative inner product */
-static float
-vector_index_ip_distance(const void *a, const void *b)
-{
-	const Vector *va = (const Vector *) a;
-	const Vector *vb = (const Vector *) b;
-
-	return -VaInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* cosine: 1 - inner product of unit vectors */
-static float
-vector_index_cosine_distance(const void *a, const void *b)
-{
-	const Vector *va = (const Vector *) a;
-	const Vector *vb = (const Vector *) b;
-
-	return 1.0f - VaInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* l1: taxicab distance */
-static float
-vector_index_l1_distance(const void *a, const void *b)
-{
-	const Vector *va = (const Vector *) a;
-	const Vector *vb = (const Vector *) b;
-
-	return VaL1Float(va->x, vb->x, va->dim);
-}
-
-/* Dimensions of a stored form. */
-static int
-vector_stored_dims(const void *stored)
-{
-	return ((const Vector *) stored)->dim;
-}
-
 /* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
 static void
 vector_index_accum(const void *stored, double *sum)
@@ -1196,10 +886,12 @@ vector_index_accum(const void *stored, double *sum)
 		sum[i] += v->x[i];
 }
 
-/* Write the Vector of the point mean[0..dim) / scale into out, as float4. */
+/* Write the Vector of the point mean[0..dim) / scale into dst, as float4. */
 static void
-vector_from_doubles(const double *mean, int dim, double scale, Vector *out)
+vector_from_doubles(const double *mean, int dim, double scale, void *dst)
 {
+	Vector	   *out = (Vector *) dst;
+
 	SET_VARSIZE(out, VECTOR_SIZE(dim));
 	out->dim = dim;
 	out->unused = 0;
@@ -1207,103 +899,10 @@ vector_from_doubles(const double *mean, int dim, double scale, Vector *out)
 		out->x[i] = (float) (mean[i] / scale);
 }
 
-/* k-means centroid for l2 and ip: the mean itself; always storable. */
-static bool
-vector_index_from_mean(const double *mean, int dim, void *dst)
-{
-	vector_from_doubles(mean, dim, 1.0, (Vector *) dst);
-	return true;
-}
-
-/*
- * k-means centroid for cosine: the mean scaled to unit length (spherical
- * k-means); false for a zero mean.
- */
-static bool
-vector_index_from_mean_normalized(const double *mean, int dim, void *dst)
-{
-	double		norm = 0.0;
-
-	for (int i = 0; i < dim; i++)
-		norm += mean[i] * mean[i];
-	norm = sqrt(norm);
-	if (!(norm > 0.0) || isinf(norm))
-		return false;
-	vector_from_doubles(mean, dim, norm, (Vector *) dst);
-	return true;
-}
-
-static const VaIndexOps vector_l2_ops = {
-	.stored_size = vector_stored_size,
-	.to_stored = vector_to_stored_copy,
-	.distance = vector_index_l2_distance,
-	.to_sql = VaToSqlSqrt,
-	.dims = vector_stored_dims,
-	.accum = vector_index_accum,
-	.from_mean = vector_index_from_mean,
-	.kmeans_distance = vector_index_l2_distance,
-};
-
-static const VaIndexOps vector_ip_ops = {
-	.stored_size = vector_stored_size,
-	.to_stored = vector_to_stored_copy,
-	.distance = vector_index_ip_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = vector_stored_dims,
-	.accum = vector_index_accum,
-	.from_mean = vector_index_from_mean,
-	.kmeans_distance = vector_index_l2_distance,
-};
-
-static const VaIndexOps vector_cosine_ops = {
-	.stored_size = vector_stored_size,
-	.to_stored = vector_to_stored_normalized,
-	.distance = vector_index_cosine_distance,
-	.to_sql = VaToSqlCosine,
-	.dims = vector_stored_dims,
-	.accum = vector_index_accum,
-	.from_mean = vector_index_from_mean_normalized,
-	.kmeans_distance = vector_index_cosine_distance,
-};
-
-static const VaIndexOps vector_l1_ops = {
-	.stored_size = vector_stored_size,
-	.to_stored = vector_to_stored_copy,
-	.distance = vector_index_l1_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = vector_stored_dims,
-};
-
 /*
  * vector_l2_index_ops(internal) RETURNS internal, and the ip, cosine and l1
- * siblings: support function 1 of the hnsw vector_*_ops operator classes.
- * The argument is ignored (the AM passes (Datum) 0); each returns a pointer
- * to a static VaIndexOps.
+ * siblings: support function 1 of the hnsw and ivfflat vector_*_ops
+ * operator classes (distances by the float4 kernels).
  */
-PG_FUNCTION_INFO_V1(vector_l2_index_ops);
-Datum
-vector_l2_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&vector_l2_ops);
-}
-
-PG_FUNCTION_INFO_V1(vector_ip_index_ops);
-Datum
-vector_ip_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&vector_ip_ops);
-}
-
-PG_FUNCTION_INFO_V1(vector_cosine_index_ops);
-Datum
-vector_cosine_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&vector_cosine_ops);
-}
-
-PG_FUNCTION_INFO_V1(vector_l1_index_ops);
-Datum
-vector_l1_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&vector_l1_ops);
-}
+VA_DENSE_INDEX_OPS(vector, Vector, VECTOR_SIZE,
+				   VaL2SquaredFloat, VaInnerProductFloat, VaL1Float)

@@ -1,0 +1,341 @@
+/*
+ * typeutil.h
+ *	  The mechanisms the vector types share, each in one copy, parametrised
+ *	  by what differs between the types: the type's name (for messages), its
+ *	  largest number of dimensions, and for the macro-generated index ops its
+ *	  struct, size macro and distance kernels.  Checks of dimensions and
+ *	  elements, the typmod input routine, the text-input token reader, array
+ *	  coercion, the dense binary header, the avg aggregate state, the cosine
+ *	  distance from its parts and the VaIndexOps definitions.  Used only by
+ *	  src/type; knows no index access method.
+ */
+#ifndef VA_TYPEUTIL_H
+#define VA_TYPEUTIL_H
+
+#include "vectorann.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/float.h"
+
+/* ---------------------------------------------------------------------
+ * Checks
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * ERROR unless 1 <= dim <= maxdim: DATA_EXCEPTION "<typname> must have at
+ * least 1 dimension", PROGRAM_LIMIT_EXCEEDED "<typname> cannot have more
+ * than <maxdim> dimensions".
+ */
+extern void VaCheckDim(const char *typname, int64 dim, int32 maxdim);
+
+/*
+ * ERROR (DATA_EXCEPTION "expected <typmod> dimensions, not <dim>") when a
+ * typmod is given (>= 0) and dim differs from it.
+ */
+extern void VaCheckExpectedDim(int32 typmod, int dim);
+
+/* The ERRORs behind VaCheckElement and VaCheckSameDims (never return). */
+extern void VaInvalidElement(const char *typname, float x) pg_attribute_noreturn();
+extern void VaDifferentDims(const char *typname, int da, int db) pg_attribute_noreturn();
+
+/*
+ * ERROR (DATA_EXCEPTION "NaN not allowed in <typname>", or "infinite value
+ * not allowed in <typname>") when x is not finite.  Inline: it runs once
+ * per element of every input.
+ */
+static inline void
+VaCheckElement(const char *typname, float x)
+{
+	if (unlikely(isnan(x) || isinf(x)))
+		VaInvalidElement(typname, x);
+}
+
+/*
+ * ERROR (DATA_EXCEPTION "different <typname> dimensions <da> and <db>")
+ * when the two operands' (or an operand's and a state's) dimensions differ.
+ */
+static inline void
+VaCheckSameDims(const char *typname, int da, int db)
+{
+	if (unlikely(da != db))
+		VaDifferentDims(typname, da, db);
+}
+
+/*
+ * The typmod input routine of <typname>(n): the n of a cstring[] of
+ * typmods, exactly one integer in 1..maxdim.  Errors:
+ * INVALID_PARAMETER_VALUE.
+ */
+extern int32 VaTypmodIn(ArrayType *typmods, const char *typname, int32 maxdim);
+
+/* ---------------------------------------------------------------------
+ * Text input
+ * ---------------------------------------------------------------------
+ */
+
+/* The whitespace text input skips: the C locale's isspace(). */
+static inline bool
+VaIsSpace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * ERROR (INVALID_TEXT_REPRESENTATION) for malformed text str of typname,
+ * quoting the whole input, with detail as errdetail.
+ */
+extern void VaInvalidText(const char *typname, const char *str,
+						  const char *detail) pg_attribute_noreturn();
+
+/* ERROR (NUMERIC_VALUE_OUT_OF_RANGE) quoting the number text [p, end). */
+extern void VaFloatOutOfRange(const char *typname, const char *p,
+							  const char *end) pg_attribute_noreturn();
+
+/*
+ * Read one number of the text str of typname at *pp, after any whitespace,
+ * and advance *pp just past it.  The number is anything strtof() accepts
+ * whole; a number too small even for a subnormal becomes a zero of its
+ * sign.  Errors: INVALID_TEXT_REPRESENTATION "Expected a number." when the
+ * token is empty (end of input, ',' or the closing character close),
+ * NUMERIC_VALUE_OUT_OF_RANGE past FLT_MAX, DATA_EXCEPTION for NaN and
+ * infinity (VaCheckElement).  Inline: the loop of every text input.
+ */
+static inline float
+VaReadFloatToken(const char *str, const char *typname, const char **pp, char close)
+{
+	const char *p = *pp;
+	char	   *end;
+	float		val;
+
+	while (VaIsSpace(*p))
+		p++;
+	/* an empty token is a syntax error (strtof would report it less clearly) */
+	if (*p == '\0' || *p == ',' || *p == close)
+		VaInvalidText(typname, str, "Expected a number.");
+	errno = 0;
+	val = strtof(p, &end);
+	if (end == p)
+		VaInvalidText(typname, str, "Expected a number.");
+	/* ERANGE with a zero or subnormal result is underflow: keep it */
+	if (errno == ERANGE && isinf(val))
+		VaFloatOutOfRange(typname, p, end);
+	VaCheckElement(typname, val);
+	*pp = end;
+	return val;
+}
+
+/* ---------------------------------------------------------------------
+ * Array coercion and binary input
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The elements of array, the argument of a cast to <typname>(typmod), as a
+ * palloc'd Datum array of *nelems values of type ARR_ELEMTYPE(array) (read
+ * each with VaArrayElementToFloat, type/vector.h).  The array must be
+ * one-dimensional, hold 1..VA_MAX_DIM elements and no nulls; with a typmod
+ * the count must equal it.  Errors: DATA_EXCEPTION (not 1-D, empty,
+ * typmod), PROGRAM_LIMIT_EXCEEDED (VaCheckDim), NULL_VALUE_NOT_ALLOWED.
+ */
+extern Datum *VaArrayElements(ArrayType *array, int32 typmod,
+							  const char *typname, int *nelems);
+
+/*
+ * Read the header of the binary form of a dense type (vector, halfvec):
+ * int16 dim, int16 unused, and check that dim is in 1..VA_MAX_DIM, unused
+ * is 0, that dim elements of elemsize bytes follow in buf and the typmod.
+ * Returns dim; buf is left at the first element.  Errors:
+ * INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION, PROGRAM_LIMIT_EXCEEDED.
+ */
+extern int	VaRecvDenseHeader(StringInfo buf, int32 typmod, const char *typname,
+							  Size elemsize);
+
+/* ---------------------------------------------------------------------
+ * The avg aggregate state: a double precision[] {count, sum_1, ...,
+ * sum_dims}, {0} before the first value (see VaAvgState, type/vector.h)
+ * ---------------------------------------------------------------------
+ */
+
+/* A fresh double precision[] state holding values[0..n). */
+extern ArrayType *VaAvgStateMake(const float8 *values, int n);
+
+/*
+ * The next state of an avg transition taking a value of dim dimensions:
+ * a palloc'd {count + 1, sum_1, ..., sum_dim} (sums 0 for the initial
+ * state) to which the caller adds the value's elements before
+ * VaAvgStateMake(next, dim + 1).  Errors: DATA_EXCEPTION for a state of
+ * other dimensions ("different <typname> dimensions") or a malformed state.
+ */
+extern float8 *VaAvgAccumStart(ArrayType *state, const char *typname, int dim);
+
+/*
+ * The means of the final avg state, each sum / count rounded to float4, in
+ * a palloc'd array of *dims values; NULL when the state has seen no value.
+ * The caller converts and checks each (a hand-made state may overflow).
+ * Errors: DATA_EXCEPTION for a malformed state.
+ */
+extern float *VaAvgMeans(ArrayType *state, const char *typname, int *dims);
+
+/* ---------------------------------------------------------------------
+ * Distances
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The cosine distance 1 - dot / sqrt(na * nb) from the inner product and
+ * the squared norms, in [0, 2] (the cosine is clamped to [-1, 1] against
+ * rounding); NaN when either norm is zero.
+ */
+static inline double
+VaCosineDistance(double dot, double na, double nb)
+{
+	double		cosine;
+
+	if (na == 0.0 || nb == 0.0)
+		return get_float8_nan();
+	cosine = dot / sqrt(na * nb);
+	if (cosine > 1.0)
+		cosine = 1.0;
+	else if (cosine < -1.0)
+		cosine = -1.0;
+	return 1.0 - cosine;
+}
+
+/*
+ * The Euclidean norm of the point mean[0..dim) (k-means centroids), in
+ * float8; false when it is zero or not finite (the point cannot be scaled
+ * to unit length).
+ */
+extern bool VaMeanNorm(const double *mean, int dim, double *norm);
+
+/* ---------------------------------------------------------------------
+ * Index ops (VaIndexOps, vectorann.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * fname(internal) RETURNS internal: support function 1 of an hnsw or
+ * ivfflat operator class; the argument is ignored (the AM passes
+ * (Datum) 0), the result points to the static VaIndexOps ops.
+ */
+#define VA_INDEX_OPS_FUNCTION(fname, ops) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_POINTER(&(ops)); \
+	}
+
+/*
+ * The l2, ip, cosine and l1 VaIndexOps of a dense type (a varlena struct
+ * Type with int16 dim and elements x[dim], SIZE(dim) bytes) and their
+ * support functions prefix_l2_index_ops .. prefix_l1_index_ops.  The stored
+ * form is the value itself (scaled to unit length under cosine), so the
+ * distances are: squared L2 (L2SQ), negative inner product (IP),
+ * 1 - inner product of unit vectors, and L1 (L1), each a float4 kernel on
+ * (x, x, dim).  l2, ip and cosine carry the k-means members (l2 and ip
+ * minimise squared L2, cosine the cosine distance).  The file defines
+ * before it: prefix_to_stored_normalized (VaIndexOps.to_stored for cosine),
+ * prefix_index_accum (accum) and prefix_from_doubles(mean, dim, scale,
+ * dst), which writes the stored form of mean[0..dim) / scale.
+ */
+#define VA_DENSE_INDEX_OPS(prefix, Type, SIZE, L2SQ, IP, L1) \
+	static Size \
+	prefix##_stored_size(Datum value) \
+	{ \
+		return SIZE(((const Type *) PG_DETOAST_DATUM(value))->dim); \
+	} \
+	static bool \
+	prefix##_to_stored_copy(Datum value, void *dst) \
+	{ \
+		const Type *v = (const Type *) PG_DETOAST_DATUM(value); \
+		memcpy(dst, v, SIZE(v->dim)); \
+		return true; \
+	} \
+	static int \
+	prefix##_stored_dims(const void *stored) \
+	{ \
+		return ((const Type *) stored)->dim; \
+	} \
+	static float \
+	prefix##_index_l2_distance(const void *a, const void *b) \
+	{ \
+		return L2SQ(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
+	} \
+	static float \
+	prefix##_index_ip_distance(const void *a, const void *b) \
+	{ \
+		return -IP(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
+	} \
+	static float \
+	prefix##_index_cosine_distance(const void *a, const void *b) \
+	{ \
+		return 1.0f - IP(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
+	} \
+	static float \
+	prefix##_index_l1_distance(const void *a, const void *b) \
+	{ \
+		return L1(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
+	} \
+	static bool \
+	prefix##_index_from_mean(const double *mean, int dim, void *dst) \
+	{ \
+		prefix##_from_doubles(mean, dim, 1.0, dst); \
+		return true; \
+	} \
+	static bool \
+	prefix##_index_from_mean_normalized(const double *mean, int dim, void *dst) \
+	{ \
+		double		norm; \
+		if (!VaMeanNorm(mean, dim, &norm)) \
+			return false; \
+		prefix##_from_doubles(mean, dim, norm, dst); \
+		return true; \
+	} \
+	static const VaIndexOps prefix##_l2_ops = { \
+		.stored_size = prefix##_stored_size, \
+		.to_stored = prefix##_to_stored_copy, \
+		.distance = prefix##_index_l2_distance, \
+		.to_sql = VaToSqlSqrt, \
+		.dims = prefix##_stored_dims, \
+		.accum = prefix##_index_accum, \
+		.from_mean = prefix##_index_from_mean, \
+		.kmeans_distance = prefix##_index_l2_distance, \
+	}; \
+	static const VaIndexOps prefix##_ip_ops = { \
+		.stored_size = prefix##_stored_size, \
+		.to_stored = prefix##_to_stored_copy, \
+		.distance = prefix##_index_ip_distance, \
+		.to_sql = VaToSqlIdentity, \
+		.dims = prefix##_stored_dims, \
+		.accum = prefix##_index_accum, \
+		.from_mean = prefix##_index_from_mean, \
+		.kmeans_distance = prefix##_index_l2_distance, \
+	}; \
+	static const VaIndexOps prefix##_cosine_ops = { \
+		.stored_size = prefix##_stored_size, \
+		.to_stored = prefix##_to_stored_normalized, \
+		.distance = prefix##_index_cosine_distance, \
+		.to_sql = VaToSqlCosine, \
+		.dims = prefix##_stored_dims, \
+		.accum = prefix##_index_accum, \
+		.from_mean = prefix##_index_from_mean_normalized, \
+		.kmeans_distance = prefix##_index_cosine_distance, \
+	}; \
+	static const VaIndexOps prefix##_l1_ops = { \
+		.stored_size = prefix##_stored_size, \
+		.to_stored = prefix##_to_stored_copy, \
+		.distance = prefix##_index_l1_distance, \
+		.to_sql = VaToSqlIdentity, \
+		.dims = prefix##_stored_dims, \
+	}; \
+	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_l1_index_ops, prefix##_l1_ops)
+
+#endif							/* VA_TYPEUTIL_H */
