@@ -58,8 +58,13 @@ InitHalfVector(int dim)
 /* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
 #define check_dim(dim) VaCheckDim("halfvec", (dim), VA_MAX_DIM)
 
-/* ERROR when two operands differ in dimensions (VaCheckSameDims). */
-#define check_same_dims(a, b) VaCheckSameDims("halfvec", (a)->dim, (b)->dim)
+/* fname(halfvec, halfvec) RETURNS double precision: expr of a and b. */
+#define HALFVEC_DISTANCE(fname, expr) \
+	VA_BINARY_FLOAT8_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, "halfvec", expr)
+
+/* fname(halfvec, halfvec) RETURNS halfvec: element i is expr of a, b and i. */
+#define HALFVEC_ELEMENTWISE(fname, expr) \
+	VA_ELEMENTWISE_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector, "halfvec", expr)
 
 /*
  * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
@@ -100,6 +105,19 @@ checked_result(float r)
 }
 
 #define H2F(h) VaHalfToFloat(h)
+
+/*
+ * The product of two halves x and y (as floats) as a half: ERROR past 65504
+ * (checked_result) and when nonzero factors round to zero.
+ */
+static inline half
+checked_product(float x, float y)
+{
+	half		r = checked_result(x * y);
+
+	VaCheckUnderflow((r & 0x7fff) == 0, x, y);
+	return r;
+}
 
 /* ---------------------------------------------------------------------
  * Text I/O
@@ -372,24 +390,11 @@ halfvec_cmp_internal(const HalfVector *a, const HalfVector *b)
 	return 0;
 }
 
-/* Detoast both arguments, compare them, free any copies. */
-static int
-halfvec_cmp_args(FunctionCallInfo fcinfo)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	int			c = halfvec_cmp_internal(a, b);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return c;
-}
-
 /*
  * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1), and
  * halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= > >=.
  */
-VA_DEFINE_COMPARISONS(halfvec)
+VA_DEFINE_TYPE_COMPARISONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P)
 
 /* ---------------------------------------------------------------------
  * Distances and norms.  Two-halfvec functions raise DATA_EXCEPTION when the
@@ -413,82 +418,34 @@ halfvec_norm_squared(const HalfVector *a)
 }
 
 /* l2_distance(halfvec, halfvec) RETURNS double precision: <->, sqrt(sum (a-b)^2) */
-PG_FUNCTION_INFO_V1(halfvec_l2_distance);
-Datum
-halfvec_l2_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)));
-}
+HALFVEC_DISTANCE(halfvec_l2_distance,
+	sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
 
 /* halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision: sum (a-b)^2 */
-PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
-Datum
-halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_l2_squared_distance,
+	(double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
 
 /* inner_product(halfvec, halfvec) RETURNS double precision: sum a*b */
-PG_FUNCTION_INFO_V1(halfvec_inner_product);
-Datum
-halfvec_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_inner_product,
+	(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /* halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision: <#>, -sum a*b */
-PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
-Datum
-halfvec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_negative_inner_product,
+	-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(halfvec, halfvec) RETURNS double precision: <=>
  *
  * 1 - a.b / (|a| |b|), clamped to [0, 2]; NaN when either norm is zero.
  */
-PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
-Datum
-halfvec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
-									  VaHalfInnerProductFloat(a->x, a->x, a->dim),
-									  VaHalfInnerProductFloat(b->x, b->x, b->dim)));
-}
+HALFVEC_DISTANCE(halfvec_cosine_distance,
+	VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
+					 VaHalfInnerProductFloat(a->x, a->x, a->dim),
+					 VaHalfInnerProductFloat(b->x, b->x, b->dim)))
 
 /* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
-PG_FUNCTION_INFO_V1(halfvec_l1_distance);
-Datum
-halfvec_l1_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfL1Float(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_l1_distance,
+	(double) VaHalfL1Float(a->x, b->x, a->dim))
 
 /* vector_dims(halfvec) RETURNS integer: the number of dimensions */
 PG_FUNCTION_INFO_V1(halfvec_vector_dims);
@@ -542,64 +499,17 @@ halfvec_l2_normalize(PG_FUNCTION_ARGS)
  * rounded to half.  Errors: DATA_EXCEPTION on different dimensions,
  * NUMERIC_VALUE_OUT_OF_RANGE past 65504 (likewise - and *).
  */
-PG_FUNCTION_INFO_V1(halfvec_add);
-Datum
-halfvec_add(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(H2F(a->x[i]) + H2F(b->x[i]));
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_add, checked_result(H2F(a->x[i]) + H2F(b->x[i])))
 
 /* halfvec_sub(halfvec, halfvec) RETURNS halfvec: operator -, a[i] - b[i] */
-PG_FUNCTION_INFO_V1(halfvec_sub);
-Datum
-halfvec_sub(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(H2F(a->x[i]) - H2F(b->x[i]));
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_sub, checked_result(H2F(a->x[i]) - H2F(b->x[i])))
 
 /*
  * halfvec_mul(halfvec, halfvec) RETURNS halfvec: operator *, a[i] * b[i].
  * A product of nonzero elements that rounds to zero is an ERROR
  * (NUMERIC_VALUE_OUT_OF_RANGE, underflow), as for vector.
  */
-PG_FUNCTION_INFO_V1(halfvec_mul);
-Datum
-halfvec_mul(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		float		fa = H2F(a->x[i]);
-		float		fb = H2F(b->x[i]);
-		half		r = checked_result(fa * fb);
-
-		if (unlikely((r & 0x7fff) == 0) && fa != 0.0f && fb != 0.0f)
-			float_underflow_error();
-		result->x[i] = r;
-	}
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_mul, checked_product(H2F(a->x[i]), H2F(b->x[i])))
 
 /*
  * halfvec_concat(halfvec, halfvec) RETURNS halfvec: operator ||.

@@ -59,8 +59,9 @@ InitSparseVector(int dim, int nnz)
 /* ERROR when x is NaN or infinite (VaCheckElement). */
 #define check_element(x) VaCheckElement("sparsevec", (x))
 
-/* ERROR when two operands differ in dimensions (VaCheckSameDims). */
-#define check_same_dims(a, b) VaCheckSameDims("sparsevec", (a)->dim, (b)->dim)
+/* fname(sparsevec, sparsevec) RETURNS double precision: expr of a and b. */
+#define SPARSEVEC_DISTANCE(fname, expr) \
+	VA_BINARY_FLOAT8_FUNCTION(fname, SparseVector, PG_GETARG_SPARSEVEC_P, "sparsevec", expr)
 
 /* ERROR unless nnz <= SPARSEVEC_MAX_NNZ. */
 static void
@@ -641,23 +642,11 @@ sparsevec_cmp_internal(const SparseVector *a, const SparseVector *b)
 	return 0;
 }
 
-static int
-sparsevec_cmp_args(FunctionCallInfo fcinfo)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-	int			c = sparsevec_cmp_internal(a, b);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return c;
-}
-
 /*
  * sparsevec_cmp(sparsevec, sparsevec) RETURNS integer: -1, 0 or 1 (btree support 1), and
  * sparsevec_eq .. sparsevec_ge RETURNS boolean: operators = <> < <= > >=.
  */
-VA_DEFINE_COMPARISONS(sparsevec)
+VA_DEFINE_TYPE_COMPARISONS(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
 
 /* ---------------------------------------------------------------------
  * Distances and norms, on the non-zeros only, in float8.  Two-argument
@@ -669,81 +658,33 @@ VA_DEFINE_COMPARISONS(sparsevec)
 	(a)->indices, SPARSEVEC_VALUES(a), (a)->nnz, (b)->indices, SPARSEVEC_VALUES(b), (b)->nnz
 
 /* l2_distance(sparsevec, sparsevec) RETURNS double precision: <-> */
-PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
-Datum
-sparsevec_l2_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))));
-}
+SPARSEVEC_DISTANCE(sparsevec_l2_distance,
+	sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
 
 /* sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision */
-PG_FUNCTION_INFO_V1(sparsevec_l2_squared_distance);
-Datum
-sparsevec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_l2_squared_distance,
+	VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
 
 /* inner_product(sparsevec, sparsevec) RETURNS double precision */
-PG_FUNCTION_INFO_V1(sparsevec_inner_product);
-Datum
-sparsevec_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_inner_product,
+	VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /* sparsevec_negative_inner_product(sparsevec, sparsevec): <#> */
-PG_FUNCTION_INFO_V1(sparsevec_negative_inner_product);
-Datum
-sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_negative_inner_product,
+	-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /*
  * cosine_distance(sparsevec, sparsevec) RETURNS double precision: <=>,
  * 1 - a.b / (|a| |b|) clamped to [0, 2]; NaN when a norm is zero.
  */
-PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
-Datum
-sparsevec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
-									  VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
-									  VaSparseInnerProductDouble(SPARSE_ARGS(b, b))));
-}
+SPARSEVEC_DISTANCE(sparsevec_cosine_distance,
+	VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
+					 VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
+					 VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
 
 /* l1_distance(sparsevec, sparsevec) RETURNS double precision: <+> */
-PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
-Datum
-sparsevec_l1_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseL1Double(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_l1_distance,
+	VaSparseL1Double(SPARSE_ARGS(a, b)))
 
 /* l2_norm(sparsevec) RETURNS double precision: Euclidean norm */
 PG_FUNCTION_INFO_V1(sparsevec_l2_norm);

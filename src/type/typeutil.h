@@ -66,6 +66,18 @@ VaCheckSameDims(const char *typname, int da, int db)
 }
 
 /*
+ * ERROR (NUMERIC_VALUE_OUT_OF_RANGE, float_underflow_error) when a product
+ * of the nonzero factors x and y came out zero (zero: the caller's test of
+ * the rounded product), as for type real.
+ */
+static inline void
+VaCheckUnderflow(bool zero, float x, float y)
+{
+	if (unlikely(zero) && x != 0.0f && y != 0.0f)
+		float_underflow_error();
+}
+
+/*
  * The typmod input routine of <typname>(n): the n of a cstring[] of
  * typmods, exactly one integer in 1..maxdim.  Errors:
  * INVALID_PARAMETER_VALUE.
@@ -204,6 +216,65 @@ VaCosineDistance(double dot, double na, double nb)
 		cosine = -1.0;
 	return 1.0 - cosine;
 }
+
+/*
+ * fname(T, T) RETURNS double precision for a type whose struct Type has a
+ * dim field, read with getarg (detoasting): expr, a double computed from
+ * the operands a and b, after VaCheckSameDims(typname) (DATA_EXCEPTION on
+ * different dimensions).  The SQL distance functions of the vector types.
+ */
+#define VA_BINARY_FLOAT8_FUNCTION(fname, Type, getarg, typname, expr) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		Type	   *a = getarg(0); \
+		Type	   *b = getarg(1); \
+		VaCheckSameDims(typname, a->dim, b->dim); \
+		PG_RETURN_FLOAT8(expr); \
+	}
+
+/*
+ * fname(T, T) RETURNS T, an element-wise operator of a dense type (struct
+ * Type with dim and x[dim], read with getarg, made by init(dim)): result
+ * element x[i] is expr, computed from a, b and i, which raises any error of
+ * the operation.  Errors: DATA_EXCEPTION on different dimensions
+ * (VaCheckSameDims(typname)).
+ */
+#define VA_ELEMENTWISE_FUNCTION(fname, Type, getarg, init, typname, expr) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		Type	   *a = getarg(0); \
+		Type	   *b = getarg(1); \
+		Type	   *result; \
+		VaCheckSameDims(typname, a->dim, b->dim); \
+		result = init(a->dim); \
+		for (int i = 0; i < a->dim; i++) \
+			result->x[i] = (expr); \
+		PG_RETURN_POINTER(result); \
+	}
+
+/*
+ * The btree comparison functions of a type: prefix_cmp (integer) and
+ * prefix_eq .. prefix_ge (boolean, VA_DEFINE_COMPARISONS in vectorann.h),
+ * all through the three-way prefix_cmp_internal(const Type *, const Type *)
+ * the file defines, on operands read with getarg; detoasted copies are
+ * freed.
+ */
+#define VA_DEFINE_TYPE_COMPARISONS(prefix, Type, getarg) \
+	static int \
+	prefix##_cmp_args(FunctionCallInfo fcinfo) \
+	{ \
+		Type	   *a = getarg(0); \
+		Type	   *b = getarg(1); \
+		int			c = prefix##_cmp_internal(a, b); \
+		PG_FREE_IF_COPY(a, 0); \
+		PG_FREE_IF_COPY(b, 1); \
+		return c; \
+	} \
+	VA_DEFINE_COMPARISONS(prefix)
 
 /*
  * The Euclidean norm of the point mean[0..dim) (k-means centroids), in

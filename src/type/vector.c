@@ -55,8 +55,13 @@ InitVector(int dim)
 /* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
 #define check_dim(dim) VaCheckDim("vector", (dim), VA_MAX_DIM)
 
-/* ERROR when two operands differ in dimensions (VaCheckSameDims). */
-#define check_same_dims(a, b) VaCheckSameDims("vector", (a)->dim, (b)->dim)
+/* fname(vector, vector) RETURNS double precision: expr of a and b. */
+#define VECTOR_DISTANCE(fname, expr) \
+	VA_BINARY_FLOAT8_FUNCTION(fname, Vector, PG_GETARG_VECTOR_P, "vector", expr)
+
+/* fname(vector, vector) RETURNS vector: element i is expr of a, b and i. */
+#define VECTOR_ELEMENTWISE(fname, expr) \
+	VA_ELEMENTWISE_FUNCTION(fname, Vector, PG_GETARG_VECTOR_P, InitVector, "vector", expr)
 
 /* The result of float arithmetic on finite inputs: ERROR on overflow. */
 static inline float
@@ -64,6 +69,19 @@ checked_result(float r)
 {
 	if (unlikely(isinf(r)))
 		float_overflow_error();
+	return r;
+}
+
+/*
+ * The product x * y of finite floats: ERROR on overflow (checked_result)
+ * and when nonzero factors underflow to zero, as for type real.
+ */
+static inline float
+checked_product(float x, float y)
+{
+	float		r = checked_result(x * y);
+
+	VaCheckUnderflow(r == 0.0f, x, y);
 	return r;
 }
 
@@ -462,24 +480,11 @@ vector_cmp_internal(const Vector *a, const Vector *b)
 	return 0;
 }
 
-/* Detoast both arguments, compare them, free any copies. */
-static int
-vector_cmp_args(FunctionCallInfo fcinfo)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	int			c = vector_cmp_internal(a, b);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return c;
-}
-
 /*
  * vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1), and
  * vector_eq .. vector_ge RETURNS boolean: operators = <> < <= > >=.
  */
-VA_DEFINE_COMPARISONS(vector)
+VA_DEFINE_TYPE_COMPARISONS(vector, Vector, PG_GETARG_VECTOR_P)
 
 /* ---------------------------------------------------------------------
  * Distances and norms (float8 accumulation)
@@ -492,59 +497,25 @@ VA_DEFINE_COMPARISONS(vector)
  * Euclidean distance sqrt(sum (a[i]-b[i])^2).  Errors: DATA_EXCEPTION on
  * different dimensions (so do all two-vector functions below).
  */
-PG_FUNCTION_INFO_V1(l2_distance);
-Datum
-l2_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt(VaL2SquaredDouble(a->x, b->x, a->dim)));
-}
+VECTOR_DISTANCE(l2_distance, sqrt(VaL2SquaredDouble(a->x, b->x, a->dim)))
 
 /*
  * vector_l2_squared_distance(vector, vector) RETURNS double precision
  *
  * Squared Euclidean distance, sum (a[i]-b[i])^2 (what the index orders by).
  */
-PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
-Datum
-vector_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaL2SquaredDouble(a->x, b->x, a->dim));
-}
+VECTOR_DISTANCE(vector_l2_squared_distance,
+	VaL2SquaredDouble(a->x, b->x, a->dim))
 
 /* inner_product(vector, vector) RETURNS double precision: sum a[i]*b[i] */
-PG_FUNCTION_INFO_V1(inner_product);
-Datum
-inner_product(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaInnerProductDouble(a->x, b->x, a->dim));
-}
+VECTOR_DISTANCE(inner_product, VaInnerProductDouble(a->x, b->x, a->dim))
 
 /*
  * vector_negative_inner_product(vector, vector) RETURNS double precision:
  * operator <#>, -sum a[i]*b[i] (smaller is more similar).
  */
-PG_FUNCTION_INFO_V1(vector_negative_inner_product);
-Datum
-vector_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-VaInnerProductDouble(a->x, b->x, a->dim));
-}
+VECTOR_DISTANCE(vector_negative_inner_product,
+	-VaInnerProductDouble(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(vector, vector) RETURNS double precision: operator <=>
@@ -552,30 +523,13 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
  * 1 - a.b / (|a| |b|), in [0, 2] (the cosine is clamped to [-1, 1] against
  * rounding).  NaN when either vector has norm zero.
  */
-PG_FUNCTION_INFO_V1(cosine_distance);
-Datum
-cosine_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaCosineDistance(VaInnerProductDouble(a->x, b->x, a->dim),
-									  VaInnerProductDouble(a->x, a->x, a->dim),
-									  VaInnerProductDouble(b->x, b->x, b->dim)));
-}
+VECTOR_DISTANCE(cosine_distance,
+	VaCosineDistance(VaInnerProductDouble(a->x, b->x, a->dim),
+					 VaInnerProductDouble(a->x, a->x, a->dim),
+					 VaInnerProductDouble(b->x, b->x, b->dim)))
 
 /* l1_distance(vector, vector) RETURNS double precision: operator <+>, sum |a[i]-b[i]| */
-PG_FUNCTION_INFO_V1(l1_distance);
-Datum
-l1_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaL1Double(a->x, b->x, a->dim));
-}
+VECTOR_DISTANCE(l1_distance, VaL1Double(a->x, b->x, a->dim))
 
 /* vector_dims(vector) RETURNS integer: the number of dimensions */
 PG_FUNCTION_INFO_V1(vector_dims);
@@ -629,62 +583,17 @@ l2_normalize(PG_FUNCTION_ARGS)
  * Errors: DATA_EXCEPTION on different dimensions, NUMERIC_VALUE_OUT_OF_RANGE
  * on overflow (likewise for - and *).
  */
-PG_FUNCTION_INFO_V1(vector_add);
-Datum
-vector_add(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	Vector	   *result;
-
-	check_same_dims(a, b);
-	result = InitVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(a->x[i] + b->x[i]);
-	PG_RETURN_VECTOR_P(result);
-}
+VECTOR_ELEMENTWISE(vector_add, checked_result(a->x[i] + b->x[i]))
 
 /* vector_sub(vector, vector) RETURNS vector: operator -, a[i] - b[i] */
-PG_FUNCTION_INFO_V1(vector_sub);
-Datum
-vector_sub(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	Vector	   *result;
-
-	check_same_dims(a, b);
-	result = InitVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(a->x[i] - b->x[i]);
-	PG_RETURN_VECTOR_P(result);
-}
+VECTOR_ELEMENTWISE(vector_sub, checked_result(a->x[i] - b->x[i]))
 
 /*
  * vector_mul(vector, vector) RETURNS vector: operator *, a[i] * b[i].
  * A product of nonzero elements that underflows to zero is an ERROR, as for
  * type real.
  */
-PG_FUNCTION_INFO_V1(vector_mul);
-Datum
-vector_mul(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	Vector	   *result;
-
-	check_same_dims(a, b);
-	result = InitVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		float		r = checked_result(a->x[i] * b->x[i]);
-
-		if (unlikely(r == 0.0f) && a->x[i] != 0.0f && b->x[i] != 0.0f)
-			float_underflow_error();
-		result->x[i] = r;
-	}
-	PG_RETURN_VECTOR_P(result);
-}
+VECTOR_ELEMENTWISE(vector_mul, checked_product(a->x[i], b->x[i]))
 
 /*
  * vector_concat(vector, vector) RETURNS vector: operator ||, a's elements
