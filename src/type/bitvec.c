@@ -235,27 +235,8 @@ bit_kmeans_jaccard(const void *a, const void *b)
 	return d * d;
 }
 
-static const VaIndexOps bit_hamming_ops = {
-	.stored_size = bit_stored_size,
-	.to_stored = bit_to_stored,
-	.distance = bit_index_hamming_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = bit_stored_dims,
-	.accum = bit_index_accum,
-	.from_mean = bit_index_from_mean_majority,
-	.kmeans_distance = bit_kmeans_hamming,
-};
-
-static const VaIndexOps bit_jaccard_ops = {
-	.stored_size = bit_stored_size,
-	.to_stored = bit_to_stored,
-	.distance = bit_index_jaccard_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = bit_stored_dims,
-	.accum = bit_index_accum,
-	.from_mean = bit_index_from_mean_common,
-	.kmeans_distance = bit_kmeans_jaccard,
-};
+VA_INDEX_OPS_STRUCT(bit_hamming_ops, bit, bit_to_stored, bit_index_hamming_distance, VaToSqlIdentity, bit_index_accum, bit_index_from_mean_majority, bit_kmeans_hamming);
+VA_INDEX_OPS_STRUCT(bit_jaccard_ops, bit, bit_to_stored, bit_index_jaccard_distance, VaToSqlIdentity, bit_index_accum, bit_index_from_mean_common, bit_kmeans_jaccard);
 
 /*
  * bit_hamming_index_ops(internal) RETURNS internal and

@@ -202,16 +202,7 @@ halfvec_typmod_in(PG_FUNCTION_ARGS)
  * Length-coercion cast to halfvec(n): the value unchanged when its
  * dimension equals the typmod (or there is none), else DATA_EXCEPTION.
  */
-PG_FUNCTION_INFO_V1(halfvec);
-Datum
-halfvec(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-
-	VaCheckExpectedDim(typmod, vec->dim);
-	PG_RETURN_HALFVEC_P(vec);
-}
+VA_LENGTH_COERCION_FUNCTION(halfvec, HalfVector, PG_GETARG_HALFVEC_P)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int16 dim, int16 unused (0), then dim binary16 bit patterns

@@ -356,15 +356,7 @@ sparsevec_typmod_in(PG_FUNCTION_ARGS)
  * Length-coercion cast to sparsevec(n): unchanged, or DATA_EXCEPTION when
  * the dimension is not n.
  */
-PG_FUNCTION_INFO_V1(sparsevec);
-Datum
-sparsevec(PG_FUNCTION_ARGS)
-{
-	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
-
-	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
-	PG_RETURN_SPARSEVEC_P(v);
-}
+VA_LENGTH_COERCION_FUNCTION(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int32 dim, int32 nnz, int32 unused (0), nnz int32 0-based
@@ -748,7 +740,7 @@ sparsevec_stored_size(Datum value)
 }
 
 static bool
-sparsevec_to_stored(Datum value, void *dst)
+sparsevec_to_stored_copy(Datum value, void *dst)
 {
 	const SparseVector *v = (const SparseVector *) DatumGetPointer(value);
 
@@ -775,41 +767,20 @@ sparsevec_to_stored_normalized(Datum value, void *dst)
 	return true;
 }
 
-static float
-sparsevec_index_l2_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
+/* A VaIndexOps distance between two stored forms sa and sb: expr of them. */
+#define SPARSEVEC_INDEX_DISTANCE(fname, expr) \
+	static float \
+	fname(const void *a, const void *b) \
+	{ \
+		const SparseVector *sa = (const SparseVector *) a; \
+		const SparseVector *sb = (const SparseVector *) b; \
+		return (float) (expr); \
+	}
 
-	return (float) VaSparseL2SquaredDouble(SPARSE_ARGS(sa, sb));
-}
-
-static float
-sparsevec_index_ip_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) -VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb));
-}
-
-static float
-sparsevec_index_cosine_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) (1.0 - VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)));
-}
-
-static float
-sparsevec_index_l1_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) VaSparseL1Double(SPARSE_ARGS(sa, sb));
-}
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_l2_distance, VaSparseL2SquaredDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_ip_distance, -VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_cosine_distance, 1.0 - VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_l1_distance, VaSparseL1Double(SPARSE_ARGS(sa, sb)))
 
 static int
 sparsevec_stored_dims(const void *stored)
@@ -817,44 +788,9 @@ sparsevec_stored_dims(const void *stored)
 	return ((const SparseVector *) stored)->dim;
 }
 
-static const VaIndexOps sparsevec_l2_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_l2_distance,
-	.to_sql = VaToSqlSqrt,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_ip_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_ip_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_cosine_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored_normalized,
-	.distance = sparsevec_index_cosine_distance,
-	.to_sql = VaToSqlCosine,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_l1_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_l1_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = sparsevec_stored_dims,
-};
-
 /*
  * sparsevec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
- * l1 variants: support function 1 of the hnsw sparsevec operator classes;
- * the argument is ignored, the result points to a static VaIndexOps.
+ * l1 variants: support function 1 of the hnsw sparsevec operator classes
+ * (no k-means members: ivfflat does not take sparsevec).
  */
-VA_INDEX_OPS_FUNCTION(sparsevec_l2_index_ops, sparsevec_l2_ops)
-VA_INDEX_OPS_FUNCTION(sparsevec_ip_index_ops, sparsevec_ip_ops)
-VA_INDEX_OPS_FUNCTION(sparsevec_cosine_index_ops, sparsevec_cosine_ops)
-VA_INDEX_OPS_FUNCTION(sparsevec_l1_index_ops, sparsevec_l1_ops)
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL, NULL, NULL)

@@ -302,17 +302,58 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	}
 
 /*
- * The l2, ip, cosine and l1 VaIndexOps of a dense type (a varlena struct
- * Type with int16 dim and elements x[dim], SIZE(dim) bytes) and their
- * support functions prefix_l2_index_ops .. prefix_l1_index_ops.  The stored
- * form is the value itself (scaled to unit length under cosine), so the
- * distances are: squared L2 (L2SQ), negative inner product (IP),
- * 1 - inner product of unit vectors, and L1 (L1), each a float4 kernel on
- * (x, x, dim).  l2, ip and cosine carry the k-means members (l2 and ip
- * minimise squared L2, cosine the cosine distance).  The file defines
- * before it: prefix_to_stored_normalized (VaIndexOps.to_stored for cosine),
- * prefix_index_accum (accum) and prefix_from_doubles(mean, dim, scale,
- * dst), which writes the stored form of mean[0..dim) / scale.
+ * static const VaIndexOps name: stored_size prefix_stored_size, dims
+ * prefix_stored_dims, and the given to_stored, distance, to_sql and
+ * k-means members (accum, from_mean, kmeans_distance; NULL for none).  One
+ * opclass's view of a type; the one place that lists VaIndexOps' members.
+ */
+#define VA_INDEX_OPS_STRUCT(name, prefix, to_stored_fn, distance_fn, to_sql_fn, \
+							accum_fn, from_mean_fn, kmeans_fn) \
+	static const VaIndexOps name = { \
+		.stored_size = prefix##_stored_size, \
+		.to_stored = to_stored_fn, \
+		.distance = distance_fn, \
+		.to_sql = to_sql_fn, \
+		.dims = prefix##_stored_dims, \
+		.accum = accum_fn, \
+		.from_mean = from_mean_fn, \
+		.kmeans_distance = kmeans_fn, \
+	}
+
+/*
+ * The l2, ip, cosine and l1 VaIndexOps of a type, prefix_l2_ops ..
+ * prefix_l1_ops, and their support functions prefix_l2_index_ops ..
+ * prefix_l1_index_ops.  The file defines before it: prefix_stored_size,
+ * prefix_stored_dims, prefix_to_stored_copy (l2, ip, l1),
+ * prefix_to_stored_normalized (cosine) and the distances
+ * prefix_index_l2_distance (squared L2), prefix_index_ip_distance
+ * (negative inner product), prefix_index_cosine_distance (1 - inner
+ * product of unit vectors) and prefix_index_l1_distance.  The k-means
+ * members of l2 and ip (accum, from_mean, kmeans_l2) and of cosine (accum,
+ * from_mean_normalized, kmeans_cosine) are given, or NULL for a type
+ * ivfflat cannot average; l1 has none.
+ */
+#define VA_DEFINE_INDEX_OPS(prefix, accum_fn, from_mean_fn, from_mean_normalized_fn, \
+							kmeans_l2, kmeans_cosine) \
+	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, accum_fn, from_mean_fn, kmeans_l2); \
+	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, accum_fn, from_mean_fn, kmeans_l2); \
+	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, accum_fn, from_mean_normalized_fn, kmeans_cosine); \
+	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL, NULL, NULL); \
+	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
+	VA_INDEX_OPS_FUNCTION(prefix##_l1_index_ops, prefix##_l1_ops)
+
+/*
+ * VA_DEFINE_INDEX_OPS for a dense type (a varlena struct Type with dim and
+ * elements x[dim], SIZE(dim) bytes), with the k-means members.  The stored
+ * form is the value itself (scaled to unit length under cosine); the
+ * distances are the float4 kernels L2SQ (squared L2), IP (inner product)
+ * and L1 on (x, x, dim); k-means minimises squared L2 under l2 and ip, the
+ * cosine distance under cosine.  The file defines before it:
+ * prefix_to_stored_normalized, prefix_index_accum (VaIndexOps.accum) and
+ * prefix_from_doubles(mean, dim, scale, dst), which writes the stored form
+ * of mean[0..dim) / scale.
  */
 #define VA_DENSE_INDEX_OPS(prefix, Type, SIZE, L2SQ, IP, L1) \
 	static Size \
@@ -367,46 +408,24 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		prefix##_from_doubles(mean, dim, norm, dst); \
 		return true; \
 	} \
-	static const VaIndexOps prefix##_l2_ops = { \
-		.stored_size = prefix##_stored_size, \
-		.to_stored = prefix##_to_stored_copy, \
-		.distance = prefix##_index_l2_distance, \
-		.to_sql = VaToSqlSqrt, \
-		.dims = prefix##_stored_dims, \
-		.accum = prefix##_index_accum, \
-		.from_mean = prefix##_index_from_mean, \
-		.kmeans_distance = prefix##_index_l2_distance, \
-	}; \
-	static const VaIndexOps prefix##_ip_ops = { \
-		.stored_size = prefix##_stored_size, \
-		.to_stored = prefix##_to_stored_copy, \
-		.distance = prefix##_index_ip_distance, \
-		.to_sql = VaToSqlIdentity, \
-		.dims = prefix##_stored_dims, \
-		.accum = prefix##_index_accum, \
-		.from_mean = prefix##_index_from_mean, \
-		.kmeans_distance = prefix##_index_l2_distance, \
-	}; \
-	static const VaIndexOps prefix##_cosine_ops = { \
-		.stored_size = prefix##_stored_size, \
-		.to_stored = prefix##_to_stored_normalized, \
-		.distance = prefix##_index_cosine_distance, \
-		.to_sql = VaToSqlCosine, \
-		.dims = prefix##_stored_dims, \
-		.accum = prefix##_index_accum, \
-		.from_mean = prefix##_index_from_mean_normalized, \
-		.kmeans_distance = prefix##_index_cosine_distance, \
-	}; \
-	static const VaIndexOps prefix##_l1_ops = { \
-		.stored_size = prefix##_stored_size, \
-		.to_stored = prefix##_to_stored_copy, \
-		.distance = prefix##_index_l1_distance, \
-		.to_sql = VaToSqlIdentity, \
-		.dims = prefix##_stored_dims, \
-	}; \
-	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
-	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
-	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
-	VA_INDEX_OPS_FUNCTION(prefix##_l1_index_ops, prefix##_l1_ops)
+	VA_DEFINE_INDEX_OPS(prefix, prefix##_index_accum, prefix##_index_from_mean, \
+						prefix##_index_from_mean_normalized, \
+						prefix##_index_l2_distance, prefix##_index_cosine_distance)
+
+/*
+ * fname(T, integer, boolean) RETURNS T, the length-coercion cast to T(n)
+ * of a type whose struct Type has a dim field (read with getarg): the
+ * value unchanged when its dimension equals the typmod (or there is none),
+ * else DATA_EXCEPTION (VaCheckExpectedDim).
+ */
+#define VA_LENGTH_COERCION_FUNCTION(fname, Type, getarg) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		Type	   *v = getarg(0); \
+		VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim); \
+		PG_RETURN_POINTER(v); \
+	}
 
 #endif							/* VA_TYPEUTIL_H */

@@ -255,16 +255,7 @@ vector_typmod_out(PG_FUNCTION_ARGS)
  * Length-coercion cast to vector(n): the value unchanged when its dimension
  * equals the typmod (or there is none), else DATA_EXCEPTION.
  */
-PG_FUNCTION_INFO_V1(vector);
-Datum
-vector(PG_FUNCTION_ARGS)
-{
-	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-
-	VaCheckExpectedDim(typmod, vec->dim);
-	PG_RETURN_VECTOR_P(vec);
-}
+VA_LENGTH_COERCION_FUNCTION(vector, Vector, PG_GETARG_VECTOR_P)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int16 dim, int16 unused (0), then dim float4, network order
