@@ -50,6 +50,20 @@ InitHalfVector(int dim)
 	return result;
 }
 
+/*
+ * The elements of v widened exactly to float4, in a palloc'd array of
+ * v->dim values.
+ */
+float *
+HalfVectorToFloats(const HalfVector *v)
+{
+	float	   *x = (float *) palloc(sizeof(float) * v->dim);
+
+	for (int i = 0; i < v->dim; i++)
+		x[i] = VaHalfToFloat(v->x[i]);
+	return x;
+}
+
 /* ---------------------------------------------------------------------
  * Checks shared by every way a halfvec is built
  * ---------------------------------------------------------------------
@@ -183,26 +197,12 @@ halfvec_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * halfvec_typmod_in(cstring[]) RETURNS integer
- *
- * The n of halfvec(n): exactly one integer, 1..VA_MAX_DIM.
- * Errors: INVALID_PARAMETER_VALUE.  (The output function is
- * vector_typmod_out.)
+ * halfvec_typmod_in(cstring[]) RETURNS integer, the n of halfvec(n) in
+ * 1..VA_MAX_DIM, and halfvec(halfvec, integer, boolean) RETURNS halfvec,
+ * the length-coercion cast to halfvec(n) (VA_DEFINE_TYPMOD).  The output
+ * function is vector_typmod_out.
  */
-PG_FUNCTION_INFO_V1(halfvec_typmod_in);
-Datum
-halfvec_typmod_in(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "halfvec", VA_MAX_DIM));
-}
-
-/*
- * halfvec(halfvec, integer, boolean) RETURNS halfvec
- *
- * Length-coercion cast to halfvec(n): the value unchanged when its
- * dimension equals the typmod (or there is none), else DATA_EXCEPTION.
- */
-VA_LENGTH_COERCION_FUNCTION(halfvec, HalfVector, PG_GETARG_HALFVEC_P)
+VA_DEFINE_TYPMOD(halfvec, HalfVector, PG_GETARG_HALFVEC_P, VA_MAX_DIM)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int16 dim, int16 unused (0), then dim binary16 bit patterns
@@ -270,20 +270,8 @@ halfvec_send(PG_FUNCTION_ARGS)
  * Each element rounded to the nearest half.  Errors: NUMERIC_VALUE_OUT_OF_RANGE
  * for an element beyond the half range, DATA_EXCEPTION on a typmod mismatch.
  */
-PG_FUNCTION_INFO_V1(vector_to_halfvec);
-Datum
-vector_to_halfvec(PG_FUNCTION_ARGS)
-{
-	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-	HalfVector *result;
-
-	VaCheckExpectedDim(typmod, vec->dim);
-	result = InitHalfVector(vec->dim);
-	for (int i = 0; i < vec->dim; i++)
-		result->x[i] = float_to_half_checked(vec->x[i]);
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_CAST_FUNCTION(vector_to_halfvec, Vector, PG_GETARG_VECTOR_P,
+					   HalfVector, InitHalfVector, float_to_half_checked(vec->x[i]))
 
 /*
  * halfvec_to_vector(halfvec, integer, boolean) RETURNS vector
@@ -291,20 +279,8 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
  * Each element widened exactly to float4.  Errors: DATA_EXCEPTION on a
  * typmod mismatch.
  */
-PG_FUNCTION_INFO_V1(halfvec_to_vector);
-Datum
-halfvec_to_vector(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-	Vector	   *result;
-
-	VaCheckExpectedDim(typmod, vec->dim);
-	result = InitVector(vec->dim);
-	for (int i = 0; i < vec->dim; i++)
-		result->x[i] = H2F(vec->x[i]);
-	PG_RETURN_VECTOR_P(result);
-}
+VA_DENSE_CAST_FUNCTION(halfvec_to_vector, HalfVector, PG_GETARG_HALFVEC_P,
+					   Vector, InitVector, H2F(vec->x[i]))
 
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
@@ -342,15 +318,8 @@ Datum
 halfvec_to_float4(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
-	ArrayType  *result;
 
-	for (int i = 0; i < vec->dim; i++)
-		datums[i] = Float4GetDatum(H2F(vec->x[i]));
-	result = construct_array(datums, vec->dim, FLOAT4OID,
-							 sizeof(float4), true, TYPALIGN_INT);
-	pfree(datums);
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_ARRAYTYPE_P(VaFloatArray(HalfVectorToFloats(vec), vec->dim, false));
 }
 
 /* ---------------------------------------------------------------------
@@ -358,34 +327,12 @@ halfvec_to_float4(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Three-way comparison by value (-0 equals 0); a prefix sorts first. */
-static int
-halfvec_cmp_internal(const HalfVector *a, const HalfVector *b)
-{
-	int			n = Min(a->dim, b->dim);
-
-	for (int i = 0; i < n; i++)
-	{
-		float		fa = H2F(a->x[i]);
-		float		fb = H2F(b->x[i]);
-
-		if (fa < fb)
-			return -1;
-		if (fa > fb)
-			return 1;
-	}
-	if (a->dim < b->dim)
-		return -1;
-	if (a->dim > b->dim)
-		return 1;
-	return 0;
-}
-
 /*
- * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1), and
- * halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= > >=.
+ * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support
+ * 1), and halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= >
+ * >=.  By value, element by element (-0 equals 0); a prefix sorts first.
  */
-VA_DEFINE_TYPE_COMPARISONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P)
+VA_DEFINE_DENSE_COMPARISONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, H2F)
 
 /* ---------------------------------------------------------------------
  * Distances and norms.  Two-halfvec functions raise DATA_EXCEPTION when the
@@ -579,51 +526,12 @@ halfvec_binary_quantize(PG_FUNCTION_ARGS)
  */
 
 /*
- * halfvec_accum(double precision[], halfvec) RETURNS double precision[]
- *
- * avg transition: count + 1, sums + value.  The initial state {0} takes a
- * value of any dimensions; any other state only values of as many
- * dimensions as it has sums.  Errors: DATA_EXCEPTION for different
- * dimensions or a malformed state (VaAvgState).
+ * halfvec_accum(double precision[], halfvec) RETURNS double precision[] and
+ * halfvec_avg(double precision[]) RETURNS halfvec: the avg transition and
+ * final functions (VA_DENSE_AVG_FUNCTIONS); each mean is rounded to half,
+ * a mean beyond the half range is an ERROR.
  */
-PG_FUNCTION_INFO_V1(halfvec_accum);
-Datum
-halfvec_accum(PG_FUNCTION_ARGS)
-{
-	HalfVector *v = PG_GETARG_HALFVEC_P(1);
-	float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), "halfvec", v->dim);
-	ArrayType  *result;
-
-	for (int i = 0; i < v->dim; i++)
-		next[i + 1] += (double) H2F(v->x[i]);
-	result = VaAvgStateMake(next, v->dim + 1);
-	pfree(next);
-	PG_RETURN_ARRAYTYPE_P(result);
-}
-
-/*
- * halfvec_avg(double precision[]) RETURNS halfvec
- *
- * avg final: sums / count rounded to half; NULL when no value was seen.
- * Errors: DATA_EXCEPTION for a malformed state (VaAvgState),
- * NUMERIC_VALUE_OUT_OF_RANGE when a mean is beyond the half range.
- */
-PG_FUNCTION_INFO_V1(halfvec_avg);
-Datum
-halfvec_avg(PG_FUNCTION_ARGS)
-{
-	int			dims;
-	float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), "halfvec", &dims);
-	HalfVector *result;
-
-	if (means == NULL)
-		PG_RETURN_NULL();
-	result = InitHalfVector(dims);
-	for (int i = 0; i < dims; i++)
-		result->x[i] = checked_result(means[i]);
-	pfree(means);
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_AVG_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector, H2F, checked_result)
 
 /* ---------------------------------------------------------------------
  * Index ops for the hnsw and ivfflat halfvec_*_ops operator classes

@@ -338,25 +338,12 @@ sparsevec_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * sparsevec_typmod_in(cstring[]) RETURNS integer
- *
- * The n of sparsevec(n): exactly one integer, 1..1e9.  Errors:
- * INVALID_PARAMETER_VALUE.  (The output function is vector_typmod_out.)
+ * sparsevec_typmod_in(cstring[]) RETURNS integer, the n of sparsevec(n) in
+ * 1..1e9, and sparsevec(sparsevec, integer, boolean) RETURNS sparsevec,
+ * the length-coercion cast to sparsevec(n) (VA_DEFINE_TYPMOD).  The output
+ * function is vector_typmod_out.
  */
-PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
-Datum
-sparsevec_typmod_in(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", SPARSEVEC_MAX_DIM));
-}
-
-/*
- * sparsevec(sparsevec, integer, boolean) RETURNS sparsevec
- *
- * Length-coercion cast to sparsevec(n): unchanged, or DATA_EXCEPTION when
- * the dimension is not n.
- */
-VA_LENGTH_COERCION_FUNCTION(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
+VA_DEFINE_TYPMOD(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P, SPARSEVEC_MAX_DIM)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int32 dim, int32 nnz, int32 unused (0), nnz int32 0-based
@@ -474,12 +461,11 @@ Datum
 halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	HalfVector *h = PG_GETARG_HALFVEC_P(0);
-	float	   *x = (float *) palloc(sizeof(float) * h->dim);
+	float	   *x;
 	SparseVector *result;
 
 	VaCheckExpectedDim(PG_GETARG_INT32(1), h->dim);
-	for (int i = 0; i < h->dim; i++)
-		x[i] = VaHalfToFloat(h->x[i]);
+	x = HalfVectorToFloats(h);
 	result = sparsevec_from_dense(x, h->dim);
 	pfree(x);
 	PG_RETURN_SPARSEVEC_P(result);
@@ -622,16 +608,10 @@ sparsevec_cmp_internal(const SparseVector *a, const SparseVector *b)
 			break;
 		xa = (ia == pos) ? va[i++] : 0.0f;
 		xb = (ib == pos) ? vb[j++] : 0.0f;
-		if (xa < xb)
-			return -1;
-		if (xa > xb)
-			return 1;
+		if (xa != xb)
+			return VaCompare(xa, xb);
 	}
-	if (a->dim < b->dim)
-		return -1;
-	if (a->dim > b->dim)
-		return 1;
-	return 0;
+	return VaCompare(a->dim, b->dim);
 }
 
 /*

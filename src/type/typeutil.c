@@ -163,6 +163,25 @@ VaRecvDenseHeader(StringInfo buf, int32 typmod, const char *typname, Size elemsi
 	return dim;
 }
 
+/* See typeutil.h. */
+ArrayType *
+VaFloatArray(const float *x, int n, bool as_float8)
+{
+	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * n);
+	ArrayType  *result;
+
+	for (int i = 0; i < n; i++)
+		datums[i] = as_float8 ? Float8GetDatum((double) x[i]) : Float4GetDatum(x[i]);
+	if (as_float8)
+		result = construct_array(datums, n, FLOAT8OID, sizeof(float8),
+								 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	else
+		result = construct_array(datums, n, FLOAT4OID, sizeof(float4),
+								 true, TYPALIGN_INT);
+	pfree(datums);
+	return result;
+}
+
 /* ---------------------------------------------------------------------
  * The avg aggregate state
  * ---------------------------------------------------------------------
@@ -248,6 +267,30 @@ VaAvgAccumStart(ArrayType *state, const char *typname, int dim)
 	for (int i = 0; i < dim; i++)
 		next[i + 1] = dims == 0 ? 0.0 : s[i + 1];
 	return next;
+}
+
+/* See typeutil.h. */
+ArrayType *
+VaAvgCombine(ArrayType *sa, ArrayType *sb, const char *typname)
+{
+	int			da;
+	int			db;
+	float8	   *a = VaAvgState(sa, typname, &da);
+	float8	   *b = VaAvgState(sb, typname, &db);
+	float8	   *next;
+	ArrayType  *result;
+
+	if (db == 0)
+		return VaAvgStateMake(a, da + 1);
+	if (da == 0)
+		return VaAvgStateMake(b, db + 1);
+	VaCheckSameDims(typname, da, db);
+	next = (float8 *) palloc(sizeof(float8) * (da + 1));
+	for (int i = 0; i <= da; i++)
+		next[i] = a[i] + b[i];
+	result = VaAvgStateMake(next, da + 1);
+	pfree(next);
+	return result;
 }
 
 /* See typeutil.h. */

@@ -84,6 +84,12 @@ VaCheckUnderflow(bool zero, float x, float y)
  */
 extern int32 VaTypmodIn(ArrayType *typmods, const char *typname, int32 maxdim);
 
+/*
+ * -1, 0 or 1 as a is less than, equal to or greater than b (numbers, not
+ * NaN; each argument is evaluated twice).
+ */
+#define VaCompare(a, b) (((a) > (b)) - ((a) < (b)))
+
 /* ---------------------------------------------------------------------
  * Text input
  * ---------------------------------------------------------------------
@@ -166,6 +172,12 @@ extern Datum *VaArrayElements(ArrayType *array, int32 typmod,
 extern int	VaRecvDenseHeader(StringInfo buf, int32 typmod, const char *typname,
 							  Size elemsize);
 
+/*
+ * The floats x[0..n) as a one-dimensional real[] (as_float8 false) or,
+ * each widened exactly, double precision[] (as_float8 true), lower bound 1.
+ */
+extern ArrayType *VaFloatArray(const float *x, int n, bool as_float8);
+
 /* ---------------------------------------------------------------------
  * The avg aggregate state: a double precision[] {count, sum_1, ...,
  * sum_dims}, {0} before the first value (see VaAvgState, type/vector.h)
@@ -183,6 +195,14 @@ extern ArrayType *VaAvgStateMake(const float8 *values, int n);
  * other dimensions ("different <typname> dimensions") or a malformed state.
  */
 extern float8 *VaAvgAccumStart(ArrayType *state, const char *typname, int dim);
+
+/*
+ * The avg combine function of two states (parallel aggregation): counts
+ * and sums added; the initial state {0} combines with any state.  Errors:
+ * DATA_EXCEPTION for states of different dimensions ("different <typname>
+ * dimensions") or a malformed state.
+ */
+extern ArrayType *VaAvgCombine(ArrayType *sa, ArrayType *sb, const char *typname);
 
 /*
  * The means of the final avg state, each sum / count rounded to float4, in
@@ -345,6 +365,19 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	VA_INDEX_OPS_FUNCTION(prefix##_l1_index_ops, prefix##_l1_ops)
 
 /*
+ * A VaIndexOps distance (a float4) between two stored forms of struct Type:
+ * expr of a and b, the stored forms cast to Type.
+ */
+#define VA_DENSE_INDEX_DISTANCE(fname, Type, expr) \
+	static float \
+	fname(const void *stored_a, const void *stored_b) \
+	{ \
+		const Type *a = (const Type *) stored_a; \
+		const Type *b = (const Type *) stored_b; \
+		return expr; \
+	}
+
+/*
  * VA_DEFINE_INDEX_OPS for a dense type (a varlena struct Type with dim and
  * elements x[dim], SIZE(dim) bytes), with the k-means members.  The stored
  * form is the value itself (scaled to unit length under cosine); the
@@ -373,26 +406,10 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	{ \
 		return ((const Type *) stored)->dim; \
 	} \
-	static float \
-	prefix##_index_l2_distance(const void *a, const void *b) \
-	{ \
-		return L2SQ(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
-	} \
-	static float \
-	prefix##_index_ip_distance(const void *a, const void *b) \
-	{ \
-		return -IP(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
-	} \
-	static float \
-	prefix##_index_cosine_distance(const void *a, const void *b) \
-	{ \
-		return 1.0f - IP(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
-	} \
-	static float \
-	prefix##_index_l1_distance(const void *a, const void *b) \
-	{ \
-		return L1(((const Type *) a)->x, ((const Type *) b)->x, ((const Type *) a)->dim); \
-	} \
+	VA_DENSE_INDEX_DISTANCE(prefix##_index_l2_distance, Type, L2SQ(a->x, b->x, a->dim)) \
+	VA_DENSE_INDEX_DISTANCE(prefix##_index_ip_distance, Type, -IP(a->x, b->x, a->dim)) \
+	VA_DENSE_INDEX_DISTANCE(prefix##_index_cosine_distance, Type, 1.0f - IP(a->x, b->x, a->dim)) \
+	VA_DENSE_INDEX_DISTANCE(prefix##_index_l1_distance, Type, L1(a->x, b->x, a->dim)) \
 	static bool \
 	prefix##_index_from_mean(const double *mean, int dim, void *dst) \
 	{ \
@@ -413,19 +430,118 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 						prefix##_index_l2_distance, prefix##_index_cosine_distance)
 
 /*
- * fname(T, integer, boolean) RETURNS T, the length-coercion cast to T(n)
- * of a type whose struct Type has a dim field (read with getarg): the
- * value unchanged when its dimension equals the typmod (or there is none),
- * else DATA_EXCEPTION (VaCheckExpectedDim).
+ * The type modifier functions of type prefix (struct Type with a dim field,
+ * read with getarg): prefix_typmod_in(cstring[]) RETURNS integer, the n of
+ * prefix(n) in 1..maxdim (VaTypmodIn), and prefix(prefix, integer,
+ * boolean) RETURNS prefix, the length-coercion cast to prefix(n): the value
+ * unchanged when its dimension equals the typmod (or there is none), else
+ * DATA_EXCEPTION (VaCheckExpectedDim).  The typmod output function of all
+ * the types is vector_typmod_out.
  */
-#define VA_LENGTH_COERCION_FUNCTION(fname, Type, getarg) \
-	PG_FUNCTION_INFO_V1(fname); \
+#define VA_DEFINE_TYPMOD(prefix, Type, getarg, maxdim) \
+	PG_FUNCTION_INFO_V1(prefix##_typmod_in); \
 	Datum \
-	fname(PG_FUNCTION_ARGS) \
+	prefix##_typmod_in(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), #prefix, maxdim)); \
+	} \
+	PG_FUNCTION_INFO_V1(prefix); \
+	Datum \
+	prefix(PG_FUNCTION_ARGS) \
 	{ \
 		Type	   *v = getarg(0); \
 		VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim); \
 		PG_RETURN_POINTER(v); \
+	}
+
+/*
+ * fname(From, integer, boolean) RETURNS To, a cast between dense types
+ * (structs with dim and x[dim]; the source read with getarg, the result
+ * made by init(dim)): element x[i] of the result is expr of vec and i,
+ * which raises any error of the conversion.  Errors: DATA_EXCEPTION when a
+ * typmod is given and differs from the dimensions.
+ */
+#define VA_DENSE_CAST_FUNCTION(fname, From, getarg, To, init, expr) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		From	   *vec = getarg(0); \
+		To		   *result; \
+		VaCheckExpectedDim(PG_GETARG_INT32(1), vec->dim); \
+		result = init(vec->dim); \
+		for (int i = 0; i < vec->dim; i++) \
+			result->x[i] = (expr); \
+		PG_RETURN_POINTER(result); \
+	}
+
+/*
+ * The btree comparison functions of a dense type (VA_DEFINE_TYPE_COMPARISONS)
+ * with its three-way prefix_cmp_internal: the first differing element, as
+ * the float ELEM(x[i]), decides (-0 equals 0; elements are never NaN); if
+ * one value is a prefix of the other, the shorter sorts first.
+ */
+#define VA_DEFINE_DENSE_COMPARISONS(prefix, Type, getarg, ELEM) \
+	static int \
+	prefix##_cmp_internal(const Type *a, const Type *b) \
+	{ \
+		int			n = Min(a->dim, b->dim); \
+		for (int i = 0; i < n; i++) \
+		{ \
+			float		fa = ELEM(a->x[i]); \
+			float		fb = ELEM(b->x[i]); \
+			if (fa != fb) \
+				return VaCompare(fa, fb); \
+		} \
+		return VaCompare(a->dim, b->dim); \
+	} \
+	VA_DEFINE_TYPE_COMPARISONS(prefix, Type, getarg)
+
+/*
+ * The avg aggregate functions of a dense type prefix (struct Type with dim
+ * and x[dim], read with getarg, made by init(dim)); the combine function
+ * of all is vector_combine (VaAvgCombine).
+ *
+ * prefix_accum(double precision[], prefix) RETURNS double precision[]: avg
+ * transition, count + 1 and sums + the value's elements as ELEM(x[i]) in
+ * float8.  The initial state {0} takes a value of any dimensions, any
+ * other state only values of as many dimensions as it has sums.  Errors:
+ * DATA_EXCEPTION for different dimensions or a malformed state
+ * (VaAvgState).
+ *
+ * prefix_avg(double precision[]) RETURNS prefix: avg final, NULL when no
+ * value was seen, else element i is FROMFLOAT(the float4 mean), which
+ * raises NUMERIC_VALUE_OUT_OF_RANGE for a mean beyond the type's range
+ * (only a hand-made state can hold one).
+ */
+#define VA_DENSE_AVG_FUNCTIONS(prefix, Type, getarg, init, ELEM, FROMFLOAT) \
+	PG_FUNCTION_INFO_V1(prefix##_accum); \
+	Datum \
+	prefix##_accum(PG_FUNCTION_ARGS) \
+	{ \
+		Type	   *v = getarg(1); \
+		float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), #prefix, v->dim); \
+		ArrayType  *result; \
+		for (int i = 0; i < v->dim; i++) \
+			next[i + 1] += (double) ELEM(v->x[i]); \
+		result = VaAvgStateMake(next, v->dim + 1); \
+		pfree(next); \
+		PG_RETURN_ARRAYTYPE_P(result); \
+	} \
+	PG_FUNCTION_INFO_V1(prefix##_avg); \
+	Datum \
+	prefix##_avg(PG_FUNCTION_ARGS) \
+	{ \
+		int			dims; \
+		float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), #prefix, &dims); \
+		Type	   *result; \
+		if (means == NULL) \
+			PG_RETURN_NULL(); \
+		result = init(dims); \
+		for (int i = 0; i < dims; i++) \
+			result->x[i] = FROMFLOAT(means[i]); \
+		pfree(means); \
+		PG_RETURN_POINTER(result); \
 	}
 
 #endif							/* VA_TYPEUTIL_H */

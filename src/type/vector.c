@@ -221,17 +221,11 @@ vector_out(PG_FUNCTION_ARGS)
  */
 
 /*
- * vector_typmod_in(cstring[]) RETURNS integer
- *
- * The n of vector(n): exactly one integer, 1..VA_MAX_DIM.
- * Errors: INVALID_PARAMETER_VALUE.
+ * vector_typmod_in(cstring[]) RETURNS integer, the n of vector(n) in
+ * 1..VA_MAX_DIM, and vector(vector, integer, boolean) RETURNS vector, the
+ * length-coercion cast to vector(n) (VA_DEFINE_TYPMOD).
  */
-PG_FUNCTION_INFO_V1(vector_typmod_in);
-Datum
-vector_typmod_in(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "vector", VA_MAX_DIM));
-}
+VA_DEFINE_TYPMOD(vector, Vector, PG_GETARG_VECTOR_P, VA_MAX_DIM)
 
 /*
  * vector_typmod_out(integer) RETURNS cstring
@@ -248,14 +242,6 @@ vector_typmod_out(PG_FUNCTION_ARGS)
 		PG_RETURN_CSTRING(pstrdup(""));
 	PG_RETURN_CSTRING(psprintf("(%d)", typmod));
 }
-
-/*
- * vector(vector, integer, boolean) RETURNS vector
- *
- * Length-coercion cast to vector(n): the value unchanged when its dimension
- * equals the typmod (or there is none), else DATA_EXCEPTION.
- */
-VA_LENGTH_COERCION_FUNCTION(vector, Vector, PG_GETARG_VECTOR_P)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int16 dim, int16 unused (0), then dim float4, network order
@@ -409,15 +395,8 @@ Datum
 vector_to_float4(PG_FUNCTION_ARGS)
 {
 	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
-	ArrayType  *result;
 
-	for (int i = 0; i < vec->dim; i++)
-		datums[i] = Float4GetDatum(vec->x[i]);
-	result = construct_array(datums, vec->dim, FLOAT4OID,
-							 sizeof(float4), true, TYPALIGN_INT);
-	pfree(datums);
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_ARRAYTYPE_P(VaFloatArray(vec->x, vec->dim, false));
 }
 
 /*
@@ -431,15 +410,8 @@ Datum
 vector_to_float8(PG_FUNCTION_ARGS)
 {
 	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
-	ArrayType  *result;
 
-	for (int i = 0; i < vec->dim; i++)
-		datums[i] = Float8GetDatum((double) vec->x[i]);
-	result = construct_array(datums, vec->dim, FLOAT8OID,
-							 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	pfree(datums);
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_ARRAYTYPE_P(VaFloatArray(vec->x, vec->dim, true));
 }
 
 /* ---------------------------------------------------------------------
@@ -448,34 +420,12 @@ vector_to_float8(PG_FUNCTION_ARGS)
  */
 
 /*
- * Three-way comparison: the first differing element decides; if one vector
- * is a prefix of the other, the shorter sorts first.  -0 equals 0 (elements
- * are never NaN).
+ * vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1),
+ * and vector_eq .. vector_ge RETURNS boolean: operators = <> < <= > >=.
+ * The first differing element decides; if one vector is a prefix of the
+ * other, the shorter sorts first; -0 equals 0.
  */
-static int
-vector_cmp_internal(const Vector *a, const Vector *b)
-{
-	int			n = Min(a->dim, b->dim);
-
-	for (int i = 0; i < n; i++)
-	{
-		if (a->x[i] < b->x[i])
-			return -1;
-		if (a->x[i] > b->x[i])
-			return 1;
-	}
-	if (a->dim < b->dim)
-		return -1;
-	if (a->dim > b->dim)
-		return 1;
-	return 0;
-}
-
-/*
- * vector_cmp(vector, vector) RETURNS integer: -1, 0 or 1 (btree support 1), and
- * vector_eq .. vector_ge RETURNS boolean: operators = <> < <= > >=.
- */
-VA_DEFINE_TYPE_COMPARISONS(vector, Vector, PG_GETARG_VECTOR_P)
+VA_DEFINE_DENSE_COMPARISONS(vector, Vector, PG_GETARG_VECTOR_P, (float))
 
 /* ---------------------------------------------------------------------
  * Distances and norms (float8 accumulation)
@@ -663,85 +613,25 @@ binary_quantize(PG_FUNCTION_ARGS)
  */
 
 /*
- * vector_accum(double precision[], vector) RETURNS double precision[]
- *
- * avg transition: count + 1, sums + value.  The initial state {0} takes a
- * value of any dimensions; any other state only values of as many
- * dimensions as it has sums.  Errors: DATA_EXCEPTION for different
- * dimensions or a malformed state (VaAvgState).
+ * vector_accum(double precision[], vector) RETURNS double precision[] and
+ * vector_avg(double precision[]) RETURNS vector: the avg transition and
+ * final functions (VA_DENSE_AVG_FUNCTIONS); a mean beyond float4 is an
+ * ERROR.
  */
-PG_FUNCTION_INFO_V1(vector_accum);
-Datum
-vector_accum(PG_FUNCTION_ARGS)
-{
-	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), "vector", v->dim);
-	ArrayType  *result;
-
-	for (int i = 0; i < v->dim; i++)
-		next[i + 1] += (double) v->x[i];
-	result = VaAvgStateMake(next, v->dim + 1);
-	pfree(next);
-	PG_RETURN_ARRAYTYPE_P(result);
-}
+VA_DENSE_AVG_FUNCTIONS(vector, Vector, PG_GETARG_VECTOR_P, InitVector, (float), checked_result)
 
 /*
  * vector_combine(double precision[], double precision[]) RETURNS
  * double precision[]
  *
- * avg combine for parallel aggregation (also of avg(halfvec)): counts and
- * sums added; the initial state {0} combines with any state.  Errors:
- * DATA_EXCEPTION for states of different dimensions or a malformed state.
+ * avg combine for parallel aggregation (also of avg(halfvec)): VaAvgCombine.
  */
 PG_FUNCTION_INFO_V1(vector_combine);
 Datum
 vector_combine(PG_FUNCTION_ARGS)
 {
-	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
-	int			da;
-	int			db;
-	float8	   *a = VaAvgState(sa, "vector", &da);
-	float8	   *b = VaAvgState(sb, "vector", &db);
-	float8	   *next;
-	ArrayType  *result;
-
-	if (db == 0)
-		PG_RETURN_ARRAYTYPE_P(VaAvgStateMake(a, da + 1));
-	if (da == 0)
-		PG_RETURN_ARRAYTYPE_P(VaAvgStateMake(b, db + 1));
-	VaCheckSameDims("vector", da, db);
-
-	next = (float8 *) palloc(sizeof(float8) * (da + 1));
-	for (int i = 0; i <= da; i++)
-		next[i] = a[i] + b[i];
-	result = VaAvgStateMake(next, da + 1);
-	pfree(next);
-	PG_RETURN_ARRAYTYPE_P(result);
-}
-
-/*
- * vector_avg(double precision[]) RETURNS vector
- *
- * avg final: sums / count rounded to float4; NULL when no value was seen.
- * Errors: DATA_EXCEPTION for a malformed state, NUMERIC_VALUE_OUT_OF_RANGE
- * when a mean overflows float4 (only a hand-made state can).
- */
-PG_FUNCTION_INFO_V1(vector_avg);
-Datum
-vector_avg(PG_FUNCTION_ARGS)
-{
-	int			dims;
-	float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), "vector", &dims);
-	Vector	   *result;
-
-	if (means == NULL)
-		PG_RETURN_NULL();
-	result = InitVector(dims);
-	for (int i = 0; i < dims; i++)
-		result->x[i] = checked_result(means[i]);
-	pfree(means);
-	PG_RETURN_VECTOR_P(result);
+	PG_RETURN_ARRAYTYPE_P(VaAvgCombine(PG_GETARG_ARRAYTYPE_P(0),
+									   PG_GETARG_ARRAYTYPE_P(1), "vector"));
 }
 
 /* ---------------------------------------------------------------------
