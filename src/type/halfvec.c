@@ -32,23 +32,8 @@
 #include "type/typeutil.h"
 #include "type/vector.h"
 
-/*
- * Allocate a zeroed halfvec of dim dimensions in the current memory
- * context, with its varlena header and dim set.  The caller guarantees
- * 1 <= dim <= VA_MAX_DIM.
- */
-HalfVector *
-InitHalfVector(int dim)
-{
-	Size		size = HALFVEC_SIZE(dim);
-	HalfVector *result;
-
-	Assert(dim >= 1 && dim <= VA_MAX_DIM);
-	result = (HalfVector *) palloc0(size);
-	SET_VARSIZE(result, size);
-	result->dim = dim;
-	return result;
-}
+/* InitHalfVector(int dim): a zeroed HalfVector of dim dimensions (VA_DEFINE_DENSE_INIT). */
+VA_DEFINE_DENSE_INIT(InitHalfVector, HalfVector, HALFVEC_SIZE)
 
 /*
  * The elements of v widened exactly to float4, in a palloc'd array of
@@ -65,12 +50,9 @@ HalfVectorToFloats(const HalfVector *v)
 }
 
 /* ---------------------------------------------------------------------
- * Checks shared by every way a halfvec is built
+ * Helpers: the function macros of this file, range checks
  * ---------------------------------------------------------------------
  */
-
-/* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
-#define check_dim(dim) VaCheckDim("halfvec", (dim), VA_MAX_DIM)
 
 /* fname(halfvec, halfvec) RETURNS double precision: expr of a and b. */
 #define HALFVEC_DISTANCE(fname, expr) \
@@ -134,67 +116,35 @@ checked_product(float x, float y)
 }
 
 /* ---------------------------------------------------------------------
- * Text I/O
+ * Text and binary I/O
  * ---------------------------------------------------------------------
  */
 
-/*
- * halfvec_in(cstring, oid, integer) RETURNS halfvec
- *
- * Parses "[x1,x2,...,xn]" exactly like vector_in (VaParseVectorText), then
- * rounds each number to the nearest half.  With a typmod, n must equal it.
- * Errors: those of VaParseVectorText naming halfvec, NUMERIC_VALUE_OUT_OF_RANGE
- * outside the half range, DATA_EXCEPTION for the typmod.
- */
-PG_FUNCTION_INFO_V1(halfvec_in);
-Datum
-halfvec_in(PG_FUNCTION_ARGS)
+/* One element of the binary form: a binary16 bit pattern, checked finite. */
+static inline half
+halfvec_recv_element(StringInfo buf)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	float	   *values = VaParseVectorText(str, "halfvec", &dim);
-	HalfVector *result;
+	half		h = (half) pq_getmsgint(buf, sizeof(int16));
 
-	VaCheckExpectedDim(typmod, dim);
-	result = InitHalfVector(dim);
-	for (int i = 0; i < dim; i++)
-		result->x[i] = float_to_half_checked(values[i]);
-	pfree(values);
-	PG_RETURN_HALFVEC_P(result);
+	/* exponent all ones: a NaN or an infinity */
+	if ((h & 0x7c00) == 0x7c00)
+		float_to_half_checked(VaHalfToFloat(h));
+	return h;
 }
 
 /*
- * halfvec_out(halfvec) RETURNS cstring
- *
- * "[x1,x2,...]", each element the shortest decimal that reads back as the
- * same float4 (every half is exactly a float4), so text round-trips
- * exactly.
+ * halfvec_in(cstring, oid, integer) RETURNS halfvec, halfvec_out(halfvec)
+ * RETURNS cstring, halfvec_recv(internal, oid, integer) RETURNS halfvec and
+ * halfvec_send(halfvec) RETURNS bytea (VA_DENSE_IO_FUNCTIONS).  The text
+ * form is read exactly like vector's, then each number is rounded to the
+ * nearest half (NUMERIC_VALUE_OUT_OF_RANGE outside the half range); output
+ * is exact, every half being a float4.  The binary form is int16 dim,
+ * int16 unused (0), then dim binary16 bit patterns as uint16, network
+ * order; NaN and infinity are refused.
  */
-PG_FUNCTION_INFO_V1(halfvec_out);
-Datum
-halfvec_out(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int			dim = vec->dim;
-	char	   *buf;
-	char	   *p;
-
-	buf = (char *) palloc((Size) dim * FLOAT_SHORTEST_DECIMAL_LEN + 2);
-	p = buf;
-	*p++ = '[';
-	for (int i = 0; i < dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(H2F(vec->x[i]), p);
-	}
-	*p++ = ']';
-	*p = '\0';
-
-	PG_FREE_IF_COPY(vec, 0);
-	PG_RETURN_CSTRING(buf);
-}
+VA_DENSE_IO_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector,
+					  float_to_half_checked, H2F, sizeof(half), halfvec_recv_element,
+					  pq_sendint16)
 
 /*
  * halfvec_typmod_in(cstring[]) RETURNS integer, the n of halfvec(n) in
@@ -203,61 +153,6 @@ halfvec_out(PG_FUNCTION_ARGS)
  * function is vector_typmod_out.
  */
 VA_DEFINE_TYPMOD(halfvec, HalfVector, PG_GETARG_HALFVEC_P, VA_MAX_DIM)
-
-/* ---------------------------------------------------------------------
- * Binary I/O: int16 dim, int16 unused (0), then dim binary16 bit patterns
- * as uint16, network order
- * ---------------------------------------------------------------------
- */
-
-/*
- * halfvec_recv(internal, oid, integer) RETURNS halfvec
- *
- * Reads the binary form; checks dim (1..VA_MAX_DIM), unused == 0, that the
- * message holds the dim halves, finiteness and the typmod.
- * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
- * PROGRAM_LIMIT_EXCEEDED.
- */
-PG_FUNCTION_INFO_V1(halfvec_recv);
-Datum
-halfvec_recv(PG_FUNCTION_ARGS)
-{
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			dim = VaRecvDenseHeader(buf, PG_GETARG_INT32(2), "halfvec", sizeof(half));
-	HalfVector *result;
-
-	result = InitHalfVector(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		half		h = (half) pq_getmsgint(buf, sizeof(int16));
-
-		/* exponent all ones: a NaN or an infinity */
-		if ((h & 0x7c00) == 0x7c00)
-			float_to_half_checked(VaHalfToFloat(h));
-		result->x[i] = h;
-	}
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * halfvec_send(halfvec) RETURNS bytea
- *
- * The binary form read by halfvec_recv.
- */
-PG_FUNCTION_INFO_V1(halfvec_send);
-Datum
-halfvec_send(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendint16(&buf, vec->dim);
-	pq_sendint16(&buf, 0);
-	for (int i = 0; i < vec->dim; i++)
-		pq_sendint16(&buf, vec->x[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
 
 /* ---------------------------------------------------------------------
  * Casts to and from vector and arrays
@@ -385,47 +280,17 @@ HALFVEC_DISTANCE(halfvec_cosine_distance,
 HALFVEC_DISTANCE(halfvec_l1_distance,
 	(double) VaHalfL1Float(a->x, b->x, a->dim))
 
-/* vector_dims(halfvec) RETURNS integer: the number of dimensions */
-PG_FUNCTION_INFO_V1(halfvec_vector_dims);
-Datum
-halfvec_vector_dims(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-
-	PG_RETURN_INT32(a->dim);
-}
-
-/* l2_norm(halfvec) RETURNS double precision: sqrt(sum a^2), in float8 */
-PG_FUNCTION_INFO_V1(halfvec_l2_norm);
-Datum
-halfvec_l2_norm(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-
-	PG_RETURN_FLOAT8(sqrt(halfvec_norm_squared(a)));
-}
+/* A half from a double: rounded (via float4) to the nearest half. */
+#define HALFVEC_FROM_DOUBLE(d) VaFloatToHalf((float) (d))
 
 /*
- * l2_normalize(halfvec) RETURNS halfvec
- *
- * a / |a| (norm in float8, each element rounded to the nearest half); the
- * zero vector is returned unchanged.  Never fails.
+ * l2_norm(halfvec) RETURNS double precision: sqrt(sum a^2), in float8;
+ * l2_normalize(halfvec) RETURNS halfvec: a / |a| (norm in float8, each
+ * element rounded to the nearest half), the zero vector unchanged
+ * (VA_DENSE_NORM_FUNCTIONS).  Never fail.
  */
-PG_FUNCTION_INFO_V1(halfvec_l2_normalize);
-Datum
-halfvec_l2_normalize(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	double		norm = sqrt(halfvec_norm_squared(a));
-	HalfVector *result = InitHalfVector(a->dim);
-
-	if (norm > 0.0)
-	{
-		for (int i = 0; i < a->dim; i++)
-			result->x[i] = VaFloatToHalf((float) ((double) H2F(a->x[i]) / norm));
-	}
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_NORM_FUNCTIONS(halfvec_l2_norm, halfvec_l2_normalize, HalfVector, PG_GETARG_HALFVEC_P,
+						InitHalfVector, H2F, HALFVEC_FROM_DOUBLE, halfvec_norm_squared)
 
 /* ---------------------------------------------------------------------
  * Element-wise arithmetic, concatenation, slicing, quantization
@@ -450,73 +315,14 @@ HALFVEC_ELEMENTWISE(halfvec_sub, checked_result(H2F(a->x[i]) - H2F(b->x[i])))
 HALFVEC_ELEMENTWISE(halfvec_mul, checked_product(H2F(a->x[i]), H2F(b->x[i])))
 
 /*
- * halfvec_concat(halfvec, halfvec) RETURNS halfvec: operator ||.
- * Errors: PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ * vector_dims(halfvec) RETURNS integer, halfvec_concat(halfvec, halfvec)
+ * RETURNS halfvec (operator ||), subvector(halfvec, integer, integer)
+ * RETURNS halfvec and binary_quantize(halfvec) RETURNS bit
+ * (VA_DENSE_SHAPE_FUNCTIONS).
  */
-PG_FUNCTION_INFO_V1(halfvec_concat);
-Datum
-halfvec_concat(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_dim(a->dim + b->dim);
-	result = InitHalfVector(a->dim + b->dim);
-	memcpy(result->x, a->x, sizeof(half) * a->dim);
-	memcpy(result->x + a->dim, b->x, sizeof(half) * b->dim);
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * subvector(halfvec, start integer, count integer) RETURNS halfvec
- *
- * Elements start .. start+count-1 (1-based), clipped to the vector; at
- * least one must remain.  Errors: DATA_EXCEPTION when nothing is left.
- */
-PG_FUNCTION_INFO_V1(halfvec_subvector);
-Datum
-halfvec_subvector(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	int64		start = PG_GETARG_INT32(1);
-	int64		count = PG_GETARG_INT32(2);
-	int64		end = start + count;
-	int64		first = Max(start, 1);
-	int64		last = Min(end, (int64) a->dim + 1);
-	HalfVector *result;
-
-	if (count < 1 || last <= first)
-		check_dim(0);
-	result = InitHalfVector((int) (last - first));
-	memcpy(result->x, a->x + (first - 1), sizeof(half) * (last - first));
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * binary_quantize(halfvec) RETURNS bit
- *
- * One bit per element, set when the element is > 0; bit i (0-based from the
- * left) is element i+1.  Never fails.
- */
-PG_FUNCTION_INFO_V1(halfvec_binary_quantize);
-Datum
-halfvec_binary_quantize(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	int			len = VARBITTOTALLEN(a->dim);
-	VarBit	   *result = (VarBit *) palloc0(len);
-	bits8	   *bits = VARBITS(result);
-
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = a->dim;
-	for (int i = 0; i < a->dim; i++)
-	{
-		if (H2F(a->x[i]) > 0.0f)
-			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
-	}
-	PG_RETURN_VARBIT_P(result);
-}
+VA_DENSE_SHAPE_FUNCTIONS(halfvec_vector_dims, halfvec_concat, halfvec_subvector,
+						 halfvec_binary_quantize, HalfVector, PG_GETARG_HALFVEC_P,
+						 InitHalfVector, "halfvec", H2F)
 
 /* ---------------------------------------------------------------------
  * Aggregates: sum(halfvec) uses halfvec_add; avg(halfvec) keeps the same
@@ -543,52 +349,12 @@ VA_DENSE_AVG_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector,
  * ---------------------------------------------------------------------
  */
 
-/* Stored form for cosine: scaled to unit length; false for a zero norm. */
-static bool
-halfvec_to_stored_normalized(Datum value, void *dst)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-	HalfVector *out = (HalfVector *) dst;
-	double		norm = sqrt(halfvec_norm_squared(v));
-
-	if (!(norm > 0.0))
-		return false;
-	SET_VARSIZE(out, HALFVEC_SIZE(v->dim));
-	out->dim = v->dim;
-	out->unused = 0;
-	for (int i = 0; i < v->dim; i++)
-		out->x[i] = VaFloatToHalf((float) ((double) H2F(v->x[i]) / norm));
-	return true;
-}
-
-/* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
-static void
-halfvec_index_accum(const void *stored, double *sum)
-{
-	const HalfVector *v = (const HalfVector *) stored;
-
-	for (int i = 0; i < v->dim; i++)
-		sum[i] += H2F(v->x[i]);
-}
-
-/* Write the HalfVector of mean[0..dim) / scale into dst, rounded to half. */
-static void
-halfvec_from_doubles(const double *mean, int dim, double scale, void *dst)
-{
-	HalfVector *out = (HalfVector *) dst;
-
-	SET_VARSIZE(out, HALFVEC_SIZE(dim));
-	out->dim = dim;
-	out->unused = 0;
-	for (int i = 0; i < dim; i++)
-		out->x[i] = VaFloatToHalf((float) (mean[i] / scale));
-}
-
 /*
  * halfvec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
  * l1 siblings: support function 1 of the hnsw and ivfflat halfvec_*_ops
  * operator classes (distances by the halfvec kernels; a centroid is a mean
  * of halves, so in range).
  */
-VA_DENSE_INDEX_OPS(halfvec, HalfVector, HALFVEC_SIZE,
-				   VaHalfL2SquaredFloat, VaHalfInnerProductFloat, VaHalfL1Float)
+VA_DENSE_INDEX_OPS(halfvec, HalfVector, HALFVEC_SIZE, H2F, HALFVEC_FROM_DOUBLE,
+				   halfvec_norm_squared, VaHalfL2SquaredFloat, VaHalfInnerProductFloat,
+				   VaHalfL1Float)

@@ -238,21 +238,9 @@ sparsevec_in(PG_FUNCTION_ARGS)
 			entries[nentries].value = val;
 			nentries++;
 
-			while (VaIsSpace(*p))
-				p++;
-			if (*p == ',')
-			{
-				p++;
-				continue;
-			}
-			if (*p == '}')
-			{
-				p++;
+			if (!VaListContinues(str, "sparsevec", &p, '}',
+								 "Expected \",\" or \"}\" after a value."))
 				break;
-			}
-			if (*p == '\0')
-				invalid_text(str, "Unexpected end of input.");
-			invalid_text(str, "Expected \",\" or \"}\" after a value.");
 		}
 	}
 

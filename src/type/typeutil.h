@@ -16,9 +16,12 @@
 
 #include <math.h>
 
+#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/float.h"
+#include "utils/varbit.h"
 
 /* ---------------------------------------------------------------------
  * Checks
@@ -108,6 +111,31 @@ VaIsSpace(char c)
  */
 extern void VaInvalidText(const char *typname, const char *str,
 						  const char *detail) pg_attribute_noreturn();
+
+/*
+ * After an element of a list in the text str of typname, at *pp: skip
+ * whitespace, then read ',' (true: another element follows) or the closing
+ * character close (false: the list ends), advancing *pp past it.  Errors:
+ * INVALID_TEXT_REPRESENTATION "Unexpected end of input." or, for anything
+ * else, with the detail expected.
+ */
+static inline bool
+VaListContinues(const char *str, const char *typname, const char **pp,
+				char close, const char *expected)
+{
+	const char *p = *pp;
+
+	while (VaIsSpace(*p))
+		p++;
+	*pp = p + 1;
+	if (*p == ',')
+		return true;
+	if (*p == close)
+		return false;
+	if (*p == '\0')
+		VaInvalidText(typname, str, "Unexpected end of input.");
+	VaInvalidText(typname, str, expected);
+}
 
 /* ERROR (NUMERIC_VALUE_OUT_OF_RANGE) quoting the number text [p, end). */
 extern void VaFloatOutOfRange(const char *typname, const char *p,
@@ -244,9 +272,7 @@ VaCosineDistance(double dot, double na, double nb)
  * different dimensions).  The SQL distance functions of the vector types.
  */
 #define VA_BINARY_FLOAT8_FUNCTION(fname, Type, getarg, typname, expr) \
-	PG_FUNCTION_INFO_V1(fname); \
-	Datum \
-	fname(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(fname) \
 	{ \
 		Type	   *a = getarg(0); \
 		Type	   *b = getarg(1); \
@@ -262,9 +288,7 @@ VaCosineDistance(double dot, double na, double nb)
  * (VaCheckSameDims(typname)).
  */
 #define VA_ELEMENTWISE_FUNCTION(fname, Type, getarg, init, typname, expr) \
-	PG_FUNCTION_INFO_V1(fname); \
-	Datum \
-	fname(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(fname) \
 	{ \
 		Type	   *a = getarg(0); \
 		Type	   *b = getarg(1); \
@@ -309,14 +333,40 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  */
 
 /*
+ * The head of an fmgr (version 1) function fname: its info record, then
+ * "Datum fname(PG_FUNCTION_ARGS)"; the body follows.
+ */
+#define VA_FMGR_FUNCTION(fname) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS)
+
+/*
+ * Type *fname(int dim): a zeroed value of a dense type (varlena struct
+ * Type with dim, SIZE(dim) bytes) of dim dimensions, palloc'd in the
+ * current memory context, with its varlena header and dim set.  The caller
+ * guarantees 1 <= dim <= VA_MAX_DIM.
+ */
+#define VA_DEFINE_DENSE_INIT(fname, Type, SIZE) \
+	Type * \
+	fname(int dim) \
+	{ \
+		Size		size = SIZE(dim); \
+		Type	   *result; \
+		Assert(dim >= 1 && dim <= VA_MAX_DIM); \
+		result = (Type *) palloc0(size); \
+		SET_VARSIZE(result, size); \
+		result->dim = dim; \
+		return result; \
+	}
+
+/*
  * fname(internal) RETURNS internal: support function 1 of an hnsw or
  * ivfflat operator class; the argument is ignored (the AM passes
  * (Datum) 0), the result points to the static VaIndexOps ops.
  */
 #define VA_INDEX_OPS_FUNCTION(fname, ops) \
-	PG_FUNCTION_INFO_V1(fname); \
-	Datum \
-	fname(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(fname) \
 	{ \
 		PG_RETURN_POINTER(&(ops)); \
 	}
@@ -378,17 +428,18 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	}
 
 /*
- * VA_DEFINE_INDEX_OPS for a dense type (a varlena struct Type with dim and
- * elements x[dim], SIZE(dim) bytes), with the k-means members.  The stored
- * form is the value itself (scaled to unit length under cosine); the
- * distances are the float4 kernels L2SQ (squared L2), IP (inner product)
- * and L1 on (x, x, dim); k-means minimises squared L2 under l2 and ip, the
- * cosine distance under cosine.  The file defines before it:
- * prefix_to_stored_normalized, prefix_index_accum (VaIndexOps.accum) and
- * prefix_from_doubles(mean, dim, scale, dst), which writes the stored form
- * of mean[0..dim) / scale.
+ * VA_DEFINE_INDEX_OPS for a dense type (a varlena struct Type with int16
+ * dim, int16 unused and elements x[dim], SIZE(dim) bytes, whose elements
+ * are the floats ELEM(x[i]), made from a double by FROMDOUBLE, with
+ * NORMSQ(v) its squared Euclidean norm in float8), with the k-means
+ * members.  The stored form is the value itself, scaled to unit length
+ * under cosine (not indexable when the norm is zero); the distances are
+ * the float4 kernels L2SQ (squared L2), IP (inner product) and L1 on
+ * (x, x, dim); k-means sums the elements in float8 and minimises squared
+ * L2 under l2 and ip, the cosine distance under cosine, whose centroids
+ * are scaled to unit length (spherical k-means).
  */
-#define VA_DENSE_INDEX_OPS(prefix, Type, SIZE, L2SQ, IP, L1) \
+#define VA_DENSE_INDEX_OPS(prefix, Type, SIZE, ELEM, FROMDOUBLE, NORMSQ, L2SQ, IP, L1) \
 	static Size \
 	prefix##_stored_size(Datum value) \
 	{ \
@@ -401,6 +452,21 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		memcpy(dst, v, SIZE(v->dim)); \
 		return true; \
 	} \
+	static bool \
+	prefix##_to_stored_normalized(Datum value, void *dst) \
+	{ \
+		const Type *v = (const Type *) PG_DETOAST_DATUM(value); \
+		Type	   *out = (Type *) dst; \
+		double		norm = sqrt(NORMSQ(v)); \
+		if (!(norm > 0.0) || isinf(norm)) \
+			return false; \
+		SET_VARSIZE(out, SIZE(v->dim)); \
+		out->dim = v->dim; \
+		out->unused = 0; \
+		for (int i = 0; i < v->dim; i++) \
+			out->x[i] = FROMDOUBLE((double) ELEM(v->x[i]) / norm); \
+		return true; \
+	} \
 	static int \
 	prefix##_stored_dims(const void *stored) \
 	{ \
@@ -410,6 +476,23 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_ip_distance, Type, -IP(a->x, b->x, a->dim)) \
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_cosine_distance, Type, 1.0f - IP(a->x, b->x, a->dim)) \
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_l1_distance, Type, L1(a->x, b->x, a->dim)) \
+	static void \
+	prefix##_index_accum(const void *stored, double *sum) \
+	{ \
+		const Type *v = (const Type *) stored; \
+		for (int i = 0; i < v->dim; i++) \
+			sum[i] += ELEM(v->x[i]); \
+	} \
+	static void \
+	prefix##_from_doubles(const double *mean, int dim, double scale, void *dst) \
+	{ \
+		Type	   *out = (Type *) dst; \
+		SET_VARSIZE(out, SIZE(dim)); \
+		out->dim = dim; \
+		out->unused = 0; \
+		for (int i = 0; i < dim; i++) \
+			out->x[i] = FROMDOUBLE(mean[i] / scale); \
+	} \
 	static bool \
 	prefix##_index_from_mean(const double *mean, int dim, void *dst) \
 	{ \
@@ -430,6 +513,100 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 						prefix##_index_l2_distance, prefix##_index_cosine_distance)
 
 /*
+ * The norm functions of a dense type (struct Type with dim and x[dim], read
+ * with getarg, made by init(dim); elements ELEM(x[i]) as floats, made from
+ * a double by FROMDOUBLE; NORMSQ(v) the squared Euclidean norm in float8):
+ * norm_fn(T) RETURNS double precision, sqrt(NORMSQ), and normalize_fn(T)
+ * RETURNS T, a / |a| with each element FROMDOUBLE(x / norm); the zero
+ * vector is returned unchanged.  Neither fails.
+ */
+#define VA_DENSE_NORM_FUNCTIONS(norm_fn, normalize_fn, Type, getarg, init, \
+								ELEM, FROMDOUBLE, NORMSQ) \
+	VA_FMGR_FUNCTION(norm_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		PG_RETURN_FLOAT8(sqrt(NORMSQ(a))); \
+	} \
+	VA_FMGR_FUNCTION(normalize_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		double		norm = sqrt(NORMSQ(a)); \
+		Type	   *result = init(a->dim); \
+		if (norm > 0.0) \
+		{ \
+			for (int i = 0; i < a->dim; i++) \
+				result->x[i] = FROMDOUBLE((double) ELEM(a->x[i]) / norm); \
+		} \
+		PG_RETURN_POINTER(result); \
+	}
+
+/*
+ * The shape functions of a dense type typname (struct Type with dim and
+ * x[dim], read with getarg, made by init(dim); elements ELEM(x[i]) as
+ * floats):
+ *
+ * dims_fn(T) RETURNS integer: the number of dimensions.
+ *
+ * concat_fn(T, T) RETURNS T: operator ||, a's elements then b's.  Errors:
+ * PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ *
+ * subvector_fn(T, start integer, count integer) RETURNS T: elements start
+ * .. start+count-1 (1-based), clipped to the vector like substring(); at
+ * least one must remain.  Errors: DATA_EXCEPTION when nothing is left.
+ *
+ * quantize_fn(T) RETURNS bit: binary_quantize, one bit per element, set
+ * when the element is > 0; bit i (0-based from the left) is element i+1.
+ */
+#define VA_DENSE_SHAPE_FUNCTIONS(dims_fn, concat_fn, subvector_fn, quantize_fn, \
+								 Type, getarg, init, typname, ELEM) \
+	VA_FMGR_FUNCTION(dims_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		PG_RETURN_INT32(a->dim); \
+	} \
+	VA_FMGR_FUNCTION(concat_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		Type	   *b = getarg(1); \
+		Type	   *result; \
+		VaCheckDim(typname, a->dim + b->dim, VA_MAX_DIM); \
+		result = init(a->dim + b->dim); \
+		memcpy(result->x, a->x, sizeof(a->x[0]) * a->dim); \
+		memcpy(result->x + a->dim, b->x, sizeof(b->x[0]) * b->dim); \
+		PG_RETURN_POINTER(result); \
+	} \
+	VA_FMGR_FUNCTION(subvector_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		int64		start = PG_GETARG_INT32(1); \
+		int64		count = PG_GETARG_INT32(2); \
+		int64		end = start + count;	/* exclusive; int64 cannot overflow */ \
+		int64		first = Max(start, 1); \
+		int64		last = Min(end, (int64) a->dim + 1);	/* exclusive */ \
+		Type	   *result; \
+		if (count < 1 || last <= first) \
+			VaCheckDim(typname, 0, VA_MAX_DIM); \
+		result = init((int) (last - first)); \
+		memcpy(result->x, a->x + (first - 1), sizeof(a->x[0]) * (last - first)); \
+		PG_RETURN_POINTER(result); \
+	} \
+	VA_FMGR_FUNCTION(quantize_fn) \
+	{ \
+		Type	   *a = getarg(0); \
+		int			len = VARBITTOTALLEN(a->dim); \
+		VarBit	   *result = (VarBit *) palloc0(len); \
+		bits8	   *bits = VARBITS(result); \
+		SET_VARSIZE(result, len); \
+		VARBITLEN(result) = a->dim; \
+		for (int i = 0; i < a->dim; i++) \
+		{ \
+			if (ELEM(a->x[i]) > 0.0f) \
+				bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE)); \
+		} \
+		PG_RETURN_VARBIT_P(result); \
+	}
+
+/*
  * The type modifier functions of type prefix (struct Type with a dim field,
  * read with getarg): prefix_typmod_in(cstring[]) RETURNS integer, the n of
  * prefix(n) in 1..maxdim (VaTypmodIn), and prefix(prefix, integer,
@@ -439,19 +616,90 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * the types is vector_typmod_out.
  */
 #define VA_DEFINE_TYPMOD(prefix, Type, getarg, maxdim) \
-	PG_FUNCTION_INFO_V1(prefix##_typmod_in); \
-	Datum \
-	prefix##_typmod_in(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(prefix##_typmod_in) \
 	{ \
 		PG_RETURN_INT32(VaTypmodIn(PG_GETARG_ARRAYTYPE_P(0), #prefix, maxdim)); \
 	} \
-	PG_FUNCTION_INFO_V1(prefix); \
-	Datum \
-	prefix(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(prefix) \
 	{ \
 		Type	   *v = getarg(0); \
 		VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim); \
 		PG_RETURN_POINTER(v); \
+	}
+
+/*
+ * The I/O functions of a dense type prefix (struct Type with int16 dim and
+ * x[dim], read with getarg, made by init(dim)):
+ *
+ * prefix_in(cstring, oid, integer) RETURNS prefix: the text
+ * "[x1,x2,...,xn]" read by VaParseVectorText (its errors name prefix),
+ * then, with a typmod, n must equal it (DATA_EXCEPTION), then element i is
+ * FROMFLOAT(xi), which raises the type's range errors.
+ *
+ * prefix_out(prefix) RETURNS cstring: "[x1,x2,...]", each TOFLOAT(x[i]) in
+ * the shortest decimal that reads back as the same float4, so text
+ * round-trips exactly (e.g. 0.1, 1e-45).
+ *
+ * prefix_recv(internal, oid, integer) RETURNS prefix: the binary form
+ * (VaRecvDenseHeader for int16 dim, int16 unused, then dim elements of
+ * ELEMSIZE bytes, network order), each read and checked by RECV(buf).
+ * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
+ * PROGRAM_LIMIT_EXCEEDED.
+ *
+ * prefix_send(prefix) RETURNS bytea: that binary form, each element
+ * written by SEND(&buf, x[i]).
+ */
+#define VA_DENSE_IO_FUNCTIONS(prefix, Type, getarg, init, FROMFLOAT, TOFLOAT, \
+							  ELEMSIZE, RECV, SEND) \
+	VA_FMGR_FUNCTION(prefix##_in) \
+	{ \
+		int			dim; \
+		float	   *values = VaParseVectorText(PG_GETARG_CSTRING(0), #prefix, &dim); \
+		Type	   *result; \
+		VaCheckExpectedDim(PG_GETARG_INT32(2), dim); \
+		result = init(dim); \
+		for (int i = 0; i < dim; i++) \
+			result->x[i] = FROMFLOAT(values[i]); \
+		pfree(values); \
+		PG_RETURN_POINTER(result); \
+	} \
+	VA_FMGR_FUNCTION(prefix##_out) \
+	{ \
+		Type	   *vec = getarg(0); \
+		/* each element: at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars, then , or ] */ \
+		char	   *buf = (char *) palloc((Size) vec->dim * FLOAT_SHORTEST_DECIMAL_LEN + 2); \
+		char	   *p = buf; \
+		*p++ = '['; \
+		for (int i = 0; i < vec->dim; i++) \
+		{ \
+			if (i > 0) \
+				*p++ = ','; \
+			p += float_to_shortest_decimal_bufn(TOFLOAT(vec->x[i]), p); \
+		} \
+		*p++ = ']'; \
+		*p = '\0'; \
+		PG_FREE_IF_COPY(vec, 0); \
+		PG_RETURN_CSTRING(buf); \
+	} \
+	VA_FMGR_FUNCTION(prefix##_recv) \
+	{ \
+		StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0); \
+		int			dim = VaRecvDenseHeader(buf, PG_GETARG_INT32(2), #prefix, ELEMSIZE); \
+		Type	   *result = init(dim); \
+		for (int i = 0; i < dim; i++) \
+			result->x[i] = RECV(buf); \
+		PG_RETURN_POINTER(result); \
+	} \
+	VA_FMGR_FUNCTION(prefix##_send) \
+	{ \
+		Type	   *vec = getarg(0); \
+		StringInfoData buf; \
+		pq_begintypsend(&buf); \
+		pq_sendint16(&buf, vec->dim); \
+		pq_sendint16(&buf, 0); \
+		for (int i = 0; i < vec->dim; i++) \
+			SEND(&buf, vec->x[i]); \
+		PG_RETURN_BYTEA_P(pq_endtypsend(&buf)); \
 	}
 
 /*
@@ -462,9 +710,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * typmod is given and differs from the dimensions.
  */
 #define VA_DENSE_CAST_FUNCTION(fname, From, getarg, To, init, expr) \
-	PG_FUNCTION_INFO_V1(fname); \
-	Datum \
-	fname(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(fname) \
 	{ \
 		From	   *vec = getarg(0); \
 		To		   *result; \
@@ -515,9 +761,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * (only a hand-made state can hold one).
  */
 #define VA_DENSE_AVG_FUNCTIONS(prefix, Type, getarg, init, ELEM, FROMFLOAT) \
-	PG_FUNCTION_INFO_V1(prefix##_accum); \
-	Datum \
-	prefix##_accum(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(prefix##_accum) \
 	{ \
 		Type	   *v = getarg(1); \
 		float8	   *next = VaAvgAccumStart(PG_GETARG_ARRAYTYPE_P(0), #prefix, v->dim); \
@@ -528,9 +772,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		pfree(next); \
 		PG_RETURN_ARRAYTYPE_P(result); \
 	} \
-	PG_FUNCTION_INFO_V1(prefix##_avg); \
-	Datum \
-	prefix##_avg(PG_FUNCTION_ARGS) \
+	VA_FMGR_FUNCTION(prefix##_avg) \
 	{ \
 		int			dims; \
 		float	   *means = VaAvgMeans(PG_GETARG_ARRAYTYPE_P(0), #prefix, &dims); \

@@ -29,31 +29,13 @@
 #include "type/typeutil.h"
 #include "type/vector.h"
 
-/*
- * Allocate a zeroed vector of dim dimensions in the current memory context,
- * with its varlena header and dim set.  The caller guarantees
- * 1 <= dim <= VA_MAX_DIM.
- */
-Vector *
-InitVector(int dim)
-{
-	Size		size = VECTOR_SIZE(dim);
-	Vector	   *result;
-
-	Assert(dim >= 1 && dim <= VA_MAX_DIM);
-	result = (Vector *) palloc0(size);
-	SET_VARSIZE(result, size);
-	result->dim = dim;
-	return result;
-}
+/* InitVector(int dim): a zeroed Vector of dim dimensions (VA_DEFINE_DENSE_INIT). */
+VA_DEFINE_DENSE_INIT(InitVector, Vector, VECTOR_SIZE)
 
 /* ---------------------------------------------------------------------
- * Checks shared by every way a vector is built
+ * Helpers: the function macros of this file, overflow checks
  * ---------------------------------------------------------------------
  */
-
-/* ERROR unless 1 <= dim <= VA_MAX_DIM (VaCheckDim). */
-#define check_dim(dim) VaCheckDim("vector", (dim), VA_MAX_DIM)
 
 /* fname(vector, vector) RETURNS double precision: expr of a and b. */
 #define VECTOR_DISTANCE(fname, expr) \
@@ -86,7 +68,7 @@ checked_product(float x, float y)
 }
 
 /* ---------------------------------------------------------------------
- * Text I/O
+ * Text and binary I/O
  * ---------------------------------------------------------------------
  */
 
@@ -134,21 +116,9 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 		}
 		values[n++] = val;
 
-		while (VaIsSpace(*p))
-			p++;
-		if (*p == ',')
-		{
-			p++;
-			continue;
-		}
-		if (*p == ']')
-		{
-			p++;
+		if (!VaListContinues(str, typname, &p, ']',
+							 "Expected \",\" or \"]\" after a number."))
 			break;
-		}
-		if (*p == '\0')
-			VaInvalidText(typname, str, "Unexpected end of input.");
-		VaInvalidText(typname, str, "Expected \",\" or \"]\" after a number.");
 	}
 
 	while (VaIsSpace(*p))
@@ -160,60 +130,25 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 	return values;
 }
 
-/*
- * vector_in(cstring, oid, integer) RETURNS vector
- *
- * The text form as VaParseVectorText reads it; with a typmod, the number of
- * dimensions must equal it (DATA_EXCEPTION).
- */
-PG_FUNCTION_INFO_V1(vector_in);
-Datum
-vector_in(PG_FUNCTION_ARGS)
+/* One element of the binary form: a float4, checked finite. */
+static inline float
+vector_recv_element(StringInfo buf)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	float	   *values = VaParseVectorText(str, "vector", &dim);
-	Vector	   *result;
+	float		x = pq_getmsgfloat4(buf);
 
-	VaCheckExpectedDim(typmod, dim);
-	result = InitVector(dim);
-	memcpy(result->x, values, sizeof(float) * dim);
-	pfree(values);
-	PG_RETURN_VECTOR_P(result);
+	VaCheckElement("vector", x);
+	return x;
 }
 
 /*
- * vector_out(vector) RETURNS cstring
- *
- * "[x1,x2,...]" with each element in the shortest text that reads back as
- * the same float4 (so text I/O round-trips exactly), e.g. 0.1, 1e-45.
+ * vector_in(cstring, oid, integer) RETURNS vector, vector_out(vector)
+ * RETURNS cstring, vector_recv(internal, oid, integer) RETURNS vector and
+ * vector_send(vector) RETURNS bytea (VA_DENSE_IO_FUNCTIONS): the text form
+ * as VaParseVectorText reads it, and the binary form int16 dim, int16
+ * unused (0), then dim float4, network order; every element finite.
  */
-PG_FUNCTION_INFO_V1(vector_out);
-Datum
-vector_out(PG_FUNCTION_ARGS)
-{
-	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	int			dim = vec->dim;
-	char	   *buf;
-	char	   *p;
-
-	/* each element: at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars, then , or ] */
-	buf = (char *) palloc((Size) dim * FLOAT_SHORTEST_DECIMAL_LEN + 2);
-	p = buf;
-	*p++ = '[';
-	for (int i = 0; i < dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(vec->x[i], p);
-	}
-	*p++ = ']';
-	*p = '\0';
-
-	PG_FREE_IF_COPY(vec, 0);
-	PG_RETURN_CSTRING(buf);
-}
+VA_DENSE_IO_FUNCTIONS(vector, Vector, PG_GETARG_VECTOR_P, InitVector, (float), (float),
+					  sizeof(float), vector_recv_element, pq_sendfloat4)
 
 /* ---------------------------------------------------------------------
  * Type modifier vector(n)
@@ -241,56 +176,6 @@ vector_typmod_out(PG_FUNCTION_ARGS)
 	if (typmod < 0)
 		PG_RETURN_CSTRING(pstrdup(""));
 	PG_RETURN_CSTRING(psprintf("(%d)", typmod));
-}
-
-/* ---------------------------------------------------------------------
- * Binary I/O: int16 dim, int16 unused (0), then dim float4, network order
- * ---------------------------------------------------------------------
- */
-
-/*
- * vector_recv(internal, oid, integer) RETURNS vector
- *
- * Reads the binary form; checks dim (1..VA_MAX_DIM), unused == 0, that the
- * message holds the dim floats, finiteness and the typmod.
- * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
- * PROGRAM_LIMIT_EXCEEDED.
- */
-PG_FUNCTION_INFO_V1(vector_recv);
-Datum
-vector_recv(PG_FUNCTION_ARGS)
-{
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			dim = VaRecvDenseHeader(buf, PG_GETARG_INT32(2), "vector", sizeof(float));
-	Vector	   *result;
-
-	result = InitVector(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		result->x[i] = pq_getmsgfloat4(buf);
-		VaCheckElement("vector", result->x[i]);
-	}
-	PG_RETURN_VECTOR_P(result);
-}
-
-/*
- * vector_send(vector) RETURNS bytea
- *
- * The binary form read by vector_recv.
- */
-PG_FUNCTION_INFO_V1(vector_send);
-Datum
-vector_send(PG_FUNCTION_ARGS)
-{
-	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendint16(&buf, vec->dim);
-	pq_sendint16(&buf, 0);
-	for (int i = 0; i < vec->dim; i++)
-		pq_sendfloat4(&buf, vec->x[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
 /* ---------------------------------------------------------------------
@@ -472,47 +357,20 @@ VECTOR_DISTANCE(cosine_distance,
 /* l1_distance(vector, vector) RETURNS double precision: operator <+>, sum |a[i]-b[i]| */
 VECTOR_DISTANCE(l1_distance, VaL1Double(a->x, b->x, a->dim))
 
-/* vector_dims(vector) RETURNS integer: the number of dimensions */
-PG_FUNCTION_INFO_V1(vector_dims);
-Datum
-vector_dims(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
+/* The squared Euclidean norm of a vector v, in float8. */
+#define VECTOR_NORM_SQUARED(v) VaInnerProductDouble((v)->x, (v)->x, (v)->dim)
 
-	PG_RETURN_INT32(a->dim);
-}
-
-/* vector_norm(vector) RETURNS double precision: Euclidean norm sqrt(sum a[i]^2) */
-PG_FUNCTION_INFO_V1(vector_norm);
-Datum
-vector_norm(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-
-	PG_RETURN_FLOAT8(sqrt(VaInnerProductDouble(a->x, a->x, a->dim)));
-}
+/* A float4 element from a double: rounded to nearest. */
+#define VECTOR_FROM_DOUBLE(d) ((float) (d))
 
 /*
- * l2_normalize(vector) RETURNS vector
- *
- * a / |a| (norm computed in float8, each element rounded to float4); the
- * zero vector is returned unchanged.
+ * vector_norm(vector) RETURNS double precision: Euclidean norm
+ * sqrt(sum a[i]^2); l2_normalize(vector) RETURNS vector: a / |a| (norm
+ * computed in float8, each element rounded to float4), the zero vector
+ * unchanged (VA_DENSE_NORM_FUNCTIONS).
  */
-PG_FUNCTION_INFO_V1(l2_normalize);
-Datum
-l2_normalize(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	double		norm = sqrt(VaInnerProductDouble(a->x, a->x, a->dim));
-	Vector	   *result = InitVector(a->dim);
-
-	if (norm > 0.0)
-	{
-		for (int i = 0; i < a->dim; i++)
-			result->x[i] = (float) ((double) a->x[i] / norm);
-	}
-	PG_RETURN_VECTOR_P(result);
-}
+VA_DENSE_NORM_FUNCTIONS(vector_norm, l2_normalize, Vector, PG_GETARG_VECTOR_P, InitVector,
+						(float), VECTOR_FROM_DOUBLE, VECTOR_NORM_SQUARED)
 
 /* ---------------------------------------------------------------------
  * Element-wise arithmetic, concatenation, slicing, quantization
@@ -537,74 +395,13 @@ VECTOR_ELEMENTWISE(vector_sub, checked_result(a->x[i] - b->x[i]))
 VECTOR_ELEMENTWISE(vector_mul, checked_product(a->x[i], b->x[i]))
 
 /*
- * vector_concat(vector, vector) RETURNS vector: operator ||, a's elements
- * then b's.  Errors: PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ * vector_dims(vector) RETURNS integer, vector_concat(vector, vector)
+ * RETURNS vector (operator ||), subvector(vector, integer, integer)
+ * RETURNS vector and binary_quantize(vector) RETURNS bit
+ * (VA_DENSE_SHAPE_FUNCTIONS).
  */
-PG_FUNCTION_INFO_V1(vector_concat);
-Datum
-vector_concat(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	Vector	   *result;
-
-	check_dim(a->dim + b->dim);
-	result = InitVector(a->dim + b->dim);
-	memcpy(result->x, a->x, sizeof(float) * a->dim);
-	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
-	PG_RETURN_VECTOR_P(result);
-}
-
-/*
- * subvector(vector, start integer, count integer) RETURNS vector
- *
- * Elements start .. start+count-1 (1-based), clipped to the vector like
- * substring(); the result must keep at least one element.
- * Errors: DATA_EXCEPTION when nothing is left.
- */
-PG_FUNCTION_INFO_V1(subvector);
-Datum
-subvector(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	int64		start = PG_GETARG_INT32(1);
-	int64		count = PG_GETARG_INT32(2);
-	int64		end = start + count;	/* exclusive; int64 cannot overflow */
-	int64		first = Max(start, 1);
-	int64		last = Min(end, (int64) a->dim + 1);	/* exclusive */
-	Vector	   *result;
-
-	if (count < 1 || last <= first)
-		check_dim(0);
-	result = InitVector((int) (last - first));
-	memcpy(result->x, a->x + (first - 1), sizeof(float) * (last - first));
-	PG_RETURN_VECTOR_P(result);
-}
-
-/*
- * binary_quantize(vector) RETURNS bit
- *
- * One bit per element, set when the element is > 0; bit i (0-based from the
- * left) is element i+1.
- */
-PG_FUNCTION_INFO_V1(binary_quantize);
-Datum
-binary_quantize(PG_FUNCTION_ARGS)
-{
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	int			len = VARBITTOTALLEN(a->dim);
-	VarBit	   *result = (VarBit *) palloc0(len);
-	bits8	   *bits = VARBITS(result);
-
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = a->dim;
-	for (int i = 0; i < a->dim; i++)
-	{
-		if (a->x[i] > 0.0f)
-			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
-	}
-	PG_RETURN_VARBIT_P(result);
-}
+VA_DENSE_SHAPE_FUNCTIONS(vector_dims, vector_concat, subvector, binary_quantize,
+						 Vector, PG_GETARG_VECTOR_P, InitVector, "vector", (float))
 
 /* ---------------------------------------------------------------------
  * Aggregates: sum(vector) uses vector_add; avg(vector) keeps a float8[]
@@ -645,54 +442,10 @@ vector_combine(PG_FUNCTION_ARGS)
  */
 
 /*
- * Stored form for cosine: the vector scaled to unit length (norm computed
- * in float8, elements rounded to float4).  False for a zero (or, which
- * cannot happen for valid values, non-finite) norm.
- */
-static bool
-vector_to_stored_normalized(Datum value, void *dst)
-{
-	Vector	   *v = DatumGetVector(value);
-	Vector	   *out = (Vector *) dst;
-	double		norm = sqrt(VaInnerProductDouble(v->x, v->x, v->dim));
-
-	if (!(norm > 0.0) || isinf(norm))
-		return false;
-	SET_VARSIZE(out, VECTOR_SIZE(v->dim));
-	out->dim = v->dim;
-	out->unused = 0;
-	for (int i = 0; i < v->dim; i++)
-		out->x[i] = (float) ((double) v->x[i] / norm);
-	return true;
-}
-
-/* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
-static void
-vector_index_accum(const void *stored, double *sum)
-{
-	const Vector *v = (const Vector *) stored;
-
-	for (int i = 0; i < v->dim; i++)
-		sum[i] += v->x[i];
-}
-
-/* Write the Vector of the point mean[0..dim) / scale into dst, as float4. */
-static void
-vector_from_doubles(const double *mean, int dim, double scale, void *dst)
-{
-	Vector	   *out = (Vector *) dst;
-
-	SET_VARSIZE(out, VECTOR_SIZE(dim));
-	out->dim = dim;
-	out->unused = 0;
-	for (int i = 0; i < dim; i++)
-		out->x[i] = (float) (mean[i] / scale);
-}
-
-/*
  * vector_l2_index_ops(internal) RETURNS internal, and the ip, cosine and l1
  * siblings: support function 1 of the hnsw and ivfflat vector_*_ops
- * operator classes (distances by the float4 kernels).
+ * operator classes (distances by the float4 kernels; under cosine the
+ * norm is computed in float8 and each element rounded to float4).
  */
-VA_DENSE_INDEX_OPS(vector, Vector, VECTOR_SIZE,
+VA_DENSE_INDEX_OPS(vector, Vector, VECTOR_SIZE, (float), VECTOR_FROM_DOUBLE, VECTOR_NORM_SQUARED,
 				   VaL2SquaredFloat, VaInnerProductFloat, VaL1Float)
