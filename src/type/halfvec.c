@@ -179,29 +179,12 @@ VA_DENSE_CAST_FUNCTION(halfvec_to_vector, HalfVector, PG_GETARG_HALFVEC_P,
 
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
- *					integer, boolean) RETURNS halfvec
- *
- * Cast of a one-dimensional array without nulls to halfvec(typmod): each
- * element to float4 (VaArrayElementToFloat), then rounded to the nearest
- * half; a value too small for a half becomes a zero of its sign.
- * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
- * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ *					integer, boolean) RETURNS halfvec: each element to float4,
+ * then rounded to the nearest half (float_to_half_checked; a value too
+ * small for a half becomes a zero of its sign) (VA_DENSE_ARRAY_CAST_FUNCTION).
  */
-PG_FUNCTION_INFO_V1(array_to_halfvec);
-Datum
-array_to_halfvec(PG_FUNCTION_ARGS)
-{
-	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	Oid			elemtype = ARR_ELEMTYPE(array);
-	int			nelems;
-	Datum	   *elems = VaArrayElements(array, PG_GETARG_INT32(1), "halfvec", &nelems);
-	HalfVector *result = InitHalfVector(nelems);
-
-	for (int i = 0; i < nelems; i++)
-		result->x[i] = float_to_half_checked(VaArrayElementToFloat(elems[i], elemtype, "halfvec"));
-	pfree(elems);
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_ARRAY_CAST_FUNCTION(array_to_halfvec, HalfVector, InitHalfVector, "halfvec",
+							 float_to_half_checked)
 
 /*
  * halfvec_to_float4(halfvec, integer, boolean) RETURNS real[]

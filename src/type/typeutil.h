@@ -703,6 +703,31 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	}
 
 /*
+ * fname(integer[] | real[] | double precision[] | numeric[], integer,
+ * boolean) RETURNS T: the cast of a one-dimensional array without nulls to
+ * the dense type typname(typmod) (struct Type with dim and x[dim], made by
+ * init(dim)): each element to float4 by VaArrayElementToFloat
+ * (type/vector.h; a value too small for a float4 becomes a zero of its
+ * sign), then element i is FROMFLOAT of it, which checks it for the type.
+ * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
+ * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED
+ * (VaArrayElements).
+ */
+#define VA_DENSE_ARRAY_CAST_FUNCTION(fname, Type, init, typname, FROMFLOAT) \
+	VA_FMGR_FUNCTION(fname) \
+	{ \
+		ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0); \
+		Oid			elemtype = ARR_ELEMTYPE(array); \
+		int			nelems; \
+		Datum	   *elems = VaArrayElements(array, PG_GETARG_INT32(1), typname, &nelems); \
+		Type	   *result = init(nelems); \
+		for (int i = 0; i < nelems; i++) \
+			result->x[i] = FROMFLOAT(VaArrayElementToFloat(elems[i], elemtype, typname)); \
+		pfree(elems); \
+		PG_RETURN_POINTER(result); \
+	}
+
+/*
  * fname(From, integer, boolean) RETURNS To, a cast between dense types
  * (structs with dim and x[dim]; the source read with getarg, the result
  * made by init(dim)): element x[i] of the result is expr of vec and i,

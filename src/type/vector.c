@@ -45,6 +45,14 @@ VA_DEFINE_DENSE_INIT(InitVector, Vector, VECTOR_SIZE)
 #define VECTOR_ELEMENTWISE(fname, expr) \
 	VA_ELEMENTWISE_FUNCTION(fname, Vector, PG_GETARG_VECTOR_P, InitVector, "vector", expr)
 
+/* x, an element of a value being built: ERROR unless finite. */
+static inline float
+checked_element(float x)
+{
+	VaCheckElement("vector", x);
+	return x;
+}
+
 /* The result of float arithmetic on finite inputs: ERROR on overflow. */
 static inline float
 checked_result(float r)
@@ -131,14 +139,7 @@ VaParseVectorText(const char *str, const char *typname, int *dim)
 }
 
 /* One element of the binary form: a float4, checked finite. */
-static inline float
-vector_recv_element(StringInfo buf)
-{
-	float		x = pq_getmsgfloat4(buf);
-
-	VaCheckElement("vector", x);
-	return x;
-}
+#define VECTOR_RECV_ELEMENT(buf) checked_element(pq_getmsgfloat4(buf))
 
 /*
  * vector_in(cstring, oid, integer) RETURNS vector, vector_out(vector)
@@ -148,7 +149,7 @@ vector_recv_element(StringInfo buf)
  * unused (0), then dim float4, network order; every element finite.
  */
 VA_DENSE_IO_FUNCTIONS(vector, Vector, PG_GETARG_VECTOR_P, InitVector, (float), (float),
-					  sizeof(float), vector_recv_element, pq_sendfloat4)
+					  sizeof(float), VECTOR_RECV_ELEMENT, pq_sendfloat4)
 
 /* ---------------------------------------------------------------------
  * Type modifier vector(n)
@@ -243,32 +244,10 @@ VaArrayElementToFloat(Datum d, Oid elemtype, const char *typname)
 
 /*
  * array_to_vector(integer[] | real[] | double precision[] | numeric[],
- *				   integer, boolean) RETURNS vector
- *
- * Cast of a one-dimensional array without nulls to vector(typmod), element
- * by element to float4 (VaArrayElementToFloat: a value too small for a
- * float4 becomes a zero of its sign).
- * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
- * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ *				   integer, boolean) RETURNS vector: each element to float4,
+ * checked finite (VA_DENSE_ARRAY_CAST_FUNCTION).
  */
-PG_FUNCTION_INFO_V1(array_to_vector);
-Datum
-array_to_vector(PG_FUNCTION_ARGS)
-{
-	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	Oid			elemtype = ARR_ELEMTYPE(array);
-	int			nelems;
-	Datum	   *elems = VaArrayElements(array, PG_GETARG_INT32(1), "vector", &nelems);
-	Vector	   *result = InitVector(nelems);
-
-	for (int i = 0; i < nelems; i++)
-	{
-		result->x[i] = VaArrayElementToFloat(elems[i], elemtype, "vector");
-		VaCheckElement("vector", result->x[i]);
-	}
-	pfree(elems);
-	PG_RETURN_VECTOR_P(result);
-}
+VA_DENSE_ARRAY_CAST_FUNCTION(array_to_vector, Vector, InitVector, "vector", checked_element)
 
 /*
  * vector_to_float4(vector, integer, boolean) RETURNS real[]
