@@ -2,12 +2,25 @@
  * typeutil.h
  *	  The mechanisms the vector types share, each in one copy, parametrised
  *	  by what differs between the types: the type's name (for messages), its
- *	  largest number of dimensions, and for the macro-generated index ops its
- *	  struct, size macro and distance kernels.  Checks of dimensions and
- *	  elements, the typmod input routine, the text-input token reader, array
- *	  coercion, the dense binary header, the avg aggregate state, the cosine
- *	  distance from its parts and the VaIndexOps definitions.  Used only by
- *	  src/type; knows no index access method.
+ *	  largest number of dimensions, its struct, getarg/init and size macros,
+ *	  its element conversions (to and from float4/float8) and its distance
+ *	  kernels.
+ *
+ *	  Functions (typeutil.c, or inline here): checks of dimensions and
+ *	  elements, the typmod input routine, the text-input token and list
+ *	  readers, array coercion, the dense binary header, float arrays, the
+ *	  avg aggregate state, the cosine distance from its parts.
+ *
+ *	  Macros that define whole families of fmgr functions, so that vector,
+ *	  halfvec and sparsevec (and bit's VaIndexOps) have one copy of each:
+ *	  distances (VA_BINARY_FLOAT8_FUNCTION), element-wise operators, btree
+ *	  comparisons, typmod and length coercion, casts, I/O, norms, shape
+ *	  functions, avg aggregates and the VaIndexOps of each operator class.
+ *	  The macros expand to the code a type would write by hand: no function
+ *	  pointers, so hot loops (distance kernels, input parsing) are as fast
+ *	  as before.
+ *
+ *	  Used only by src/type; knows no index access method.
  */
 #ifndef VA_TYPEUTIL_H
 #define VA_TYPEUTIL_H
