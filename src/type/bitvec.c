@@ -16,6 +16,7 @@
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
+#include "type/typeutil.h"
 
 /* ERROR when two bit strings differ in length. */
 static void
@@ -234,27 +235,8 @@ bit_kmeans_jaccard(const void *a, const void *b)
 	return d * d;
 }
 
-static const VaIndexOps bit_hamming_ops = {
-	.stored_size = bit_stored_size,
-	.to_stored = bit_to_stored,
-	.distance = bit_index_hamming_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = bit_stored_dims,
-	.accum = bit_index_accum,
-	.from_mean = bit_index_from_mean_majority,
-	.kmeans_distance = bit_kmeans_hamming,
-};
-
-static const VaIndexOps bit_jaccard_ops = {
-	.stored_size = bit_stored_size,
-	.to_stored = bit_to_stored,
-	.distance = bit_index_jaccard_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = bit_stored_dims,
-	.accum = bit_index_accum,
-	.from_mean = bit_index_from_mean_common,
-	.kmeans_distance = bit_kmeans_jaccard,
-};
+VA_INDEX_OPS_STRUCT(bit_hamming_ops, bit, bit_to_stored, bit_index_hamming_distance, VaToSqlIdentity, bit_index_accum, bit_index_from_mean_majority, bit_kmeans_hamming);
+VA_INDEX_OPS_STRUCT(bit_jaccard_ops, bit, bit_to_stored, bit_index_jaccard_distance, VaToSqlIdentity, bit_index_accum, bit_index_from_mean_common, bit_kmeans_jaccard);
 
 /*
  * bit_hamming_index_ops(internal) RETURNS internal and
@@ -262,16 +244,5 @@ static const VaIndexOps bit_jaccard_ops = {
  * ivfflat bit_hamming_ops and bit_jaccard_ops operator classes; the argument is
  * ignored, each returns a pointer to a static VaIndexOps.
  */
-PG_FUNCTION_INFO_V1(bit_hamming_index_ops);
-Datum
-bit_hamming_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&bit_hamming_ops);
-}
-
-PG_FUNCTION_INFO_V1(bit_jaccard_index_ops);
-Datum
-bit_jaccard_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&bit_jaccard_ops);
-}
+VA_INDEX_OPS_FUNCTION(bit_hamming_index_ops, bit_hamming_ops)
+VA_INDEX_OPS_FUNCTION(bit_jaccard_index_ops, bit_jaccard_ops)

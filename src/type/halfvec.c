@@ -25,69 +25,42 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
 #include "type/halfvec.h"
+#include "type/typeutil.h"
 #include "type/vector.h"
 
-/*
- * Allocate a zeroed halfvec of dim dimensions in the current memory
- * context, with its varlena header and dim set.  The caller guarantees
- * 1 <= dim <= VA_MAX_DIM.
- */
-HalfVector *
-InitHalfVector(int dim)
-{
-	Size		size = HALFVEC_SIZE(dim);
-	HalfVector *result;
+/* InitHalfVector(int dim): a zeroed HalfVector of dim dimensions (VA_DEFINE_DENSE_INIT). */
+VA_DEFINE_DENSE_INIT(InitHalfVector, HalfVector, HALFVEC_SIZE)
 
-	Assert(dim >= 1 && dim <= VA_MAX_DIM);
-	result = (HalfVector *) palloc0(size);
-	SET_VARSIZE(result, size);
-	result->dim = dim;
-	return result;
+/*
+ * The elements of v widened exactly to float4, in a palloc'd array of
+ * v->dim values.
+ */
+float *
+HalfVectorToFloats(const HalfVector *v)
+{
+	float	   *x = (float *) palloc(sizeof(float) * v->dim);
+
+	for (int i = 0; i < v->dim; i++)
+		x[i] = VaHalfToFloat(v->x[i]);
+	return x;
 }
 
 /* ---------------------------------------------------------------------
- * Checks shared by every way a halfvec is built
+ * Helpers: the function macros of this file, range checks
  * ---------------------------------------------------------------------
  */
 
-/* ERROR unless 1 <= dim <= VA_MAX_DIM. */
-static void
-check_dim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("halfvec must have at least 1 dimension")));
-	if (dim > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("halfvec cannot have more than %d dimensions", VA_MAX_DIM)));
-}
+/* fname(halfvec, halfvec) RETURNS double precision: expr of a and b. */
+#define HALFVEC_DISTANCE(fname, expr) \
+	VA_BINARY_FLOAT8_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, "halfvec", expr)
 
-/* ERROR when a typmod is given (>= 0) and dim differs from it. */
-static void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod >= 0 && dim != typmod)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-/* ERROR when two operands of a binary function differ in dimensions. */
-static void
-check_same_dims(const HalfVector *a, const HalfVector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d", a->dim, b->dim)));
-}
+/* fname(halfvec, halfvec) RETURNS halfvec: element i is expr of a, b and i. */
+#define HALFVEC_ELEMENTWISE(fname, expr) \
+	VA_ELEMENTWISE_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector, "halfvec", expr)
 
 /*
  * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
@@ -98,14 +71,7 @@ float_to_half_checked(float x)
 {
 	half		h;
 
-	if (isnan(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in halfvec")));
-	if (isinf(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in halfvec")));
+	VaCheckElement("halfvec", x);
 	h = VaFloatToHalf(x);
 	if (VaHalfIsInf(h))
 	{
@@ -136,191 +102,57 @@ checked_result(float r)
 
 #define H2F(h) VaHalfToFloat(h)
 
-/* ---------------------------------------------------------------------
- * Text I/O
- * ---------------------------------------------------------------------
- */
-
 /*
- * halfvec_in(cstring, oid, integer) RETURNS halfvec
- *
- * Parses "[x1,x2,...,xn]" exactly like vector_in (VaParseVectorText), then
- * rounds each number to the nearest half.  With a typmod, n must equal it.
- * Errors: those of VaParseVectorText naming halfvec, NUMERIC_VALUE_OUT_OF_RANGE
- * outside the half range, DATA_EXCEPTION for the typmod.
+ * The product of two halves x and y (as floats) as a half: ERROR past 65504
+ * (checked_result) and when nonzero factors round to zero.
  */
-PG_FUNCTION_INFO_V1(halfvec_in);
-Datum
-halfvec_in(PG_FUNCTION_ARGS)
+static inline half
+checked_product(float x, float y)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	float	   *values = VaParseVectorText(str, "halfvec", &dim);
-	HalfVector *result;
+	half		r = checked_result(x * y);
 
-	check_expected_dim(typmod, dim);
-	result = InitHalfVector(dim);
-	for (int i = 0; i < dim; i++)
-		result->x[i] = float_to_half_checked(values[i]);
-	pfree(values);
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * halfvec_out(halfvec) RETURNS cstring
- *
- * "[x1,x2,...]", each element the shortest decimal that reads back as the
- * same float4 (every half is exactly a float4), so text round-trips
- * exactly.
- */
-PG_FUNCTION_INFO_V1(halfvec_out);
-Datum
-halfvec_out(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int			dim = vec->dim;
-	char	   *buf;
-	char	   *p;
-
-	buf = (char *) palloc((Size) dim * FLOAT_SHORTEST_DECIMAL_LEN + 2);
-	p = buf;
-	*p++ = '[';
-	for (int i = 0; i < dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(H2F(vec->x[i]), p);
-	}
-	*p++ = ']';
-	*p = '\0';
-
-	PG_FREE_IF_COPY(vec, 0);
-	PG_RETURN_CSTRING(buf);
-}
-
-/*
- * halfvec_typmod_in(cstring[]) RETURNS integer
- *
- * The n of halfvec(n): exactly one integer, 1..VA_MAX_DIM.
- * Errors: INVALID_PARAMETER_VALUE.  (The output function is
- * vector_typmod_out.)
- */
-PG_FUNCTION_INFO_V1(halfvec_typmod_in);
-Datum
-halfvec_typmod_in(PG_FUNCTION_ARGS)
-{
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *tl;
-	int			n;
-
-	tl = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type halfvec takes exactly one modifier, its number of dimensions.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec must be at least 1")));
-	if (tl[0] > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec cannot exceed %d", VA_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
-}
-
-/*
- * halfvec(halfvec, integer, boolean) RETURNS halfvec
- *
- * Length-coercion cast to halfvec(n): the value unchanged when its
- * dimension equals the typmod (or there is none), else DATA_EXCEPTION.
- */
-PG_FUNCTION_INFO_V1(halfvec);
-Datum
-halfvec(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-
-	check_expected_dim(typmod, vec->dim);
-	PG_RETURN_HALFVEC_P(vec);
+	VaCheckUnderflow((r & 0x7fff) == 0, x, y);
+	return r;
 }
 
 /* ---------------------------------------------------------------------
- * Binary I/O: int16 dim, int16 unused (0), then dim binary16 bit patterns
- * as uint16, network order
+ * Text and binary I/O
  * ---------------------------------------------------------------------
  */
 
-/*
- * halfvec_recv(internal, oid, integer) RETURNS halfvec
- *
- * Reads the binary form; checks dim (1..VA_MAX_DIM), unused == 0, that the
- * message holds the dim halves, finiteness and the typmod.
- * Errors: INVALID_BINARY_REPRESENTATION, DATA_EXCEPTION,
- * PROGRAM_LIMIT_EXCEEDED.
- */
-PG_FUNCTION_INFO_V1(halfvec_recv);
-Datum
-halfvec_recv(PG_FUNCTION_ARGS)
+/* One element of the binary form: a binary16 bit pattern, checked finite. */
+static inline half
+halfvec_recv_element(StringInfo buf)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim;
-	int16		unused;
-	HalfVector *result;
+	half		h = (half) pq_getmsgint(buf, sizeof(int16));
 
-	dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	unused = (int16) pq_getmsgint(buf, sizeof(int16));
-
-	check_dim(dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("The reserved field is %d, expected 0.", unused)));
-	if ((Size) (buf->len - buf->cursor) < sizeof(half) * (Size) dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("The header says %d dimensions but only %d bytes follow.",
-						   dim, buf->len - buf->cursor)));
-	check_expected_dim(typmod, dim);
-
-	result = InitHalfVector(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		half		h = (half) pq_getmsgint(buf, sizeof(int16));
-
-		/* exponent all ones: a NaN or an infinity */
-		if ((h & 0x7c00) == 0x7c00)
-			float_to_half_checked(VaHalfToFloat(h));
-		result->x[i] = h;
-	}
-	PG_RETURN_HALFVEC_P(result);
+	/* exponent all ones: a NaN or an infinity */
+	if ((h & 0x7c00) == 0x7c00)
+		float_to_half_checked(VaHalfToFloat(h));
+	return h;
 }
 
 /*
- * halfvec_send(halfvec) RETURNS bytea
- *
- * The binary form read by halfvec_recv.
+ * halfvec_in(cstring, oid, integer) RETURNS halfvec, halfvec_out(halfvec)
+ * RETURNS cstring, halfvec_recv(internal, oid, integer) RETURNS halfvec and
+ * halfvec_send(halfvec) RETURNS bytea (VA_DENSE_IO_FUNCTIONS).  The text
+ * form is read exactly like vector's, then each number is rounded to the
+ * nearest half (NUMERIC_VALUE_OUT_OF_RANGE outside the half range); output
+ * is exact, every half being a float4.  The binary form is int16 dim,
+ * int16 unused (0), then dim binary16 bit patterns as uint16, network
+ * order; NaN and infinity are refused.
  */
-PG_FUNCTION_INFO_V1(halfvec_send);
-Datum
-halfvec_send(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	StringInfoData buf;
+VA_DENSE_IO_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector,
+					  float_to_half_checked, H2F, sizeof(half), halfvec_recv_element,
+					  pq_sendint16)
 
-	pq_begintypsend(&buf);
-	pq_sendint16(&buf, vec->dim);
-	pq_sendint16(&buf, 0);
-	for (int i = 0; i < vec->dim; i++)
-		pq_sendint16(&buf, vec->x[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
+/*
+ * halfvec_typmod_in(cstring[]) RETURNS integer, the n of halfvec(n) in
+ * 1..VA_MAX_DIM, and halfvec(halfvec, integer, boolean) RETURNS halfvec,
+ * the length-coercion cast to halfvec(n) (VA_DEFINE_TYPMOD).  The output
+ * function is vector_typmod_out.
+ */
+VA_DEFINE_TYPMOD(halfvec, HalfVector, PG_GETARG_HALFVEC_P, VA_MAX_DIM)
 
 /* ---------------------------------------------------------------------
  * Casts to and from vector and arrays
@@ -333,20 +165,8 @@ halfvec_send(PG_FUNCTION_ARGS)
  * Each element rounded to the nearest half.  Errors: NUMERIC_VALUE_OUT_OF_RANGE
  * for an element beyond the half range, DATA_EXCEPTION on a typmod mismatch.
  */
-PG_FUNCTION_INFO_V1(vector_to_halfvec);
-Datum
-vector_to_halfvec(PG_FUNCTION_ARGS)
-{
-	Vector	   *vec = PG_GETARG_VECTOR_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-	HalfVector *result;
-
-	check_expected_dim(typmod, vec->dim);
-	result = InitHalfVector(vec->dim);
-	for (int i = 0; i < vec->dim; i++)
-		result->x[i] = float_to_half_checked(vec->x[i]);
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_CAST_FUNCTION(vector_to_halfvec, Vector, PG_GETARG_VECTOR_P,
+					   HalfVector, InitHalfVector, float_to_half_checked(vec->x[i]))
 
 /*
  * halfvec_to_vector(halfvec, integer, boolean) RETURNS vector
@@ -354,69 +174,17 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
  * Each element widened exactly to float4.  Errors: DATA_EXCEPTION on a
  * typmod mismatch.
  */
-PG_FUNCTION_INFO_V1(halfvec_to_vector);
-Datum
-halfvec_to_vector(PG_FUNCTION_ARGS)
-{
-	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-	Vector	   *result;
-
-	check_expected_dim(typmod, vec->dim);
-	result = InitVector(vec->dim);
-	for (int i = 0; i < vec->dim; i++)
-		result->x[i] = H2F(vec->x[i]);
-	PG_RETURN_VECTOR_P(result);
-}
+VA_DENSE_CAST_FUNCTION(halfvec_to_vector, HalfVector, PG_GETARG_HALFVEC_P,
+					   Vector, InitVector, H2F(vec->x[i]))
 
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
- *					integer, boolean) RETURNS halfvec
- *
- * Cast of a one-dimensional array without nulls to halfvec(typmod): each
- * element to float4 (VaArrayElementToFloat), then rounded to the nearest
- * half; a value too small for a half becomes a zero of its sign.
- * Errors: DATA_EXCEPTION (not 1-D, empty, NaN/infinite element, typmod),
- * NULL_VALUE_NOT_ALLOWED, NUMERIC_VALUE_OUT_OF_RANGE, PROGRAM_LIMIT_EXCEEDED.
+ *					integer, boolean) RETURNS halfvec: each element to float4,
+ * then rounded to the nearest half (float_to_half_checked; a value too
+ * small for a half becomes a zero of its sign) (VA_DENSE_ARRAY_CAST_FUNCTION).
  */
-PG_FUNCTION_INFO_V1(array_to_halfvec);
-Datum
-array_to_halfvec(PG_FUNCTION_ARGS)
-{
-	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
-	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	HalfVector *result;
-
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	check_dim(ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
-	if (ARR_HASNULL(array) && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &nelems);
-	check_expected_dim(typmod, nelems);
-
-	result = InitHalfVector(nelems);
-	for (int i = 0; i < nelems; i++)
-		result->x[i] = float_to_half_checked(VaArrayElementToFloat(elems[i], elemtype, "halfvec"));
-
-	pfree(elems);
-	pfree(nulls);
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_ARRAY_CAST_FUNCTION(array_to_halfvec, HalfVector, InitHalfVector, "halfvec",
+							 float_to_half_checked)
 
 /*
  * halfvec_to_float4(halfvec, integer, boolean) RETURNS real[]
@@ -428,15 +196,8 @@ Datum
 halfvec_to_float4(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	Datum	   *datums = (Datum *) palloc(sizeof(Datum) * vec->dim);
-	ArrayType  *result;
 
-	for (int i = 0; i < vec->dim; i++)
-		datums[i] = Float4GetDatum(H2F(vec->x[i]));
-	result = construct_array(datums, vec->dim, FLOAT4OID,
-							 sizeof(float4), true, TYPALIGN_INT);
-	pfree(datums);
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_ARRAYTYPE_P(VaFloatArray(HalfVectorToFloats(vec), vec->dim, false));
 }
 
 /* ---------------------------------------------------------------------
@@ -444,47 +205,12 @@ halfvec_to_float4(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Three-way comparison by value (-0 equals 0); a prefix sorts first. */
-static int
-halfvec_cmp_internal(const HalfVector *a, const HalfVector *b)
-{
-	int			n = Min(a->dim, b->dim);
-
-	for (int i = 0; i < n; i++)
-	{
-		float		fa = H2F(a->x[i]);
-		float		fb = H2F(b->x[i]);
-
-		if (fa < fb)
-			return -1;
-		if (fa > fb)
-			return 1;
-	}
-	if (a->dim < b->dim)
-		return -1;
-	if (a->dim > b->dim)
-		return 1;
-	return 0;
-}
-
-/* Detoast both arguments, compare them, free any copies. */
-static int
-halfvec_cmp_args(FunctionCallInfo fcinfo)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	int			c = halfvec_cmp_internal(a, b);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return c;
-}
-
 /*
- * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support 1), and
- * halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= > >=.
+ * halfvec_cmp(halfvec, halfvec) RETURNS integer: -1, 0 or 1 (btree support
+ * 1), and halfvec_eq .. halfvec_ge RETURNS boolean: operators = <> < <= >
+ * >=.  By value, element by element (-0 equals 0); a prefix sorts first.
  */
-VA_DEFINE_COMPARISONS(halfvec)
+VA_DEFINE_DENSE_COMPARISONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, H2F)
 
 /* ---------------------------------------------------------------------
  * Distances and norms.  Two-halfvec functions raise DATA_EXCEPTION when the
@@ -508,136 +234,46 @@ halfvec_norm_squared(const HalfVector *a)
 }
 
 /* l2_distance(halfvec, halfvec) RETURNS double precision: <->, sqrt(sum (a-b)^2) */
-PG_FUNCTION_INFO_V1(halfvec_l2_distance);
-Datum
-halfvec_l2_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)));
-}
+HALFVEC_DISTANCE(halfvec_l2_distance,
+	sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
 
 /* halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision: sum (a-b)^2 */
-PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
-Datum
-halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_l2_squared_distance,
+	(double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
 
 /* inner_product(halfvec, halfvec) RETURNS double precision: sum a*b */
-PG_FUNCTION_INFO_V1(halfvec_inner_product);
-Datum
-halfvec_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_inner_product,
+	(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /* halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision: <#>, -sum a*b */
-PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
-Datum
-halfvec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_negative_inner_product,
+	-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(halfvec, halfvec) RETURNS double precision: <=>
  *
  * 1 - a.b / (|a| |b|), clamped to [0, 2]; NaN when either norm is zero.
  */
-PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
-Datum
-halfvec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	double		dot;
-	double		na;
-	double		nb;
-	double		cosine;
-
-	check_same_dims(a, b);
-	dot = VaHalfInnerProductFloat(a->x, b->x, a->dim);
-	na = VaHalfInnerProductFloat(a->x, a->x, a->dim);
-	nb = VaHalfInnerProductFloat(b->x, b->x, b->dim);
-	if (na == 0.0 || nb == 0.0)
-		PG_RETURN_FLOAT8(get_float8_nan());
-	cosine = dot / sqrt(na * nb);
-	if (cosine > 1.0)
-		cosine = 1.0;
-	else if (cosine < -1.0)
-		cosine = -1.0;
-	PG_RETURN_FLOAT8(1.0 - cosine);
-}
+HALFVEC_DISTANCE(halfvec_cosine_distance,
+	VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
+					 VaHalfInnerProductFloat(a->x, a->x, a->dim),
+					 VaHalfInnerProductFloat(b->x, b->x, b->dim)))
 
 /* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
-PG_FUNCTION_INFO_V1(halfvec_l1_distance);
-Datum
-halfvec_l1_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+HALFVEC_DISTANCE(halfvec_l1_distance,
+	(double) VaHalfL1Float(a->x, b->x, a->dim))
 
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) VaHalfL1Float(a->x, b->x, a->dim));
-}
-
-/* vector_dims(halfvec) RETURNS integer: the number of dimensions */
-PG_FUNCTION_INFO_V1(halfvec_vector_dims);
-Datum
-halfvec_vector_dims(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-
-	PG_RETURN_INT32(a->dim);
-}
-
-/* l2_norm(halfvec) RETURNS double precision: sqrt(sum a^2), in float8 */
-PG_FUNCTION_INFO_V1(halfvec_l2_norm);
-Datum
-halfvec_l2_norm(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-
-	PG_RETURN_FLOAT8(sqrt(halfvec_norm_squared(a)));
-}
+/* A half from a double: rounded (via float4) to the nearest half. */
+#define HALFVEC_FROM_DOUBLE(d) VaFloatToHalf((float) (d))
 
 /*
- * l2_normalize(halfvec) RETURNS halfvec
- *
- * a / |a| (norm in float8, each element rounded to the nearest half); the
- * zero vector is returned unchanged.  Never fails.
+ * l2_norm(halfvec) RETURNS double precision: sqrt(sum a^2), in float8;
+ * l2_normalize(halfvec) RETURNS halfvec: a / |a| (norm in float8, each
+ * element rounded to the nearest half), the zero vector unchanged
+ * (VA_DENSE_NORM_FUNCTIONS).  Never fail.
  */
-PG_FUNCTION_INFO_V1(halfvec_l2_normalize);
-Datum
-halfvec_l2_normalize(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	double		norm = sqrt(halfvec_norm_squared(a));
-	HalfVector *result = InitHalfVector(a->dim);
-
-	if (norm > 0.0)
-	{
-		for (int i = 0; i < a->dim; i++)
-			result->x[i] = VaFloatToHalf((float) ((double) H2F(a->x[i]) / norm));
-	}
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_NORM_FUNCTIONS(halfvec_l2_norm, halfvec_l2_normalize, HalfVector, PG_GETARG_HALFVEC_P,
+						InitHalfVector, H2F, HALFVEC_FROM_DOUBLE, halfvec_norm_squared)
 
 /* ---------------------------------------------------------------------
  * Element-wise arithmetic, concatenation, slicing, quantization
@@ -649,133 +285,27 @@ halfvec_l2_normalize(PG_FUNCTION_ARGS)
  * rounded to half.  Errors: DATA_EXCEPTION on different dimensions,
  * NUMERIC_VALUE_OUT_OF_RANGE past 65504 (likewise - and *).
  */
-PG_FUNCTION_INFO_V1(halfvec_add);
-Datum
-halfvec_add(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(H2F(a->x[i]) + H2F(b->x[i]));
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_add, checked_result(H2F(a->x[i]) + H2F(b->x[i])))
 
 /* halfvec_sub(halfvec, halfvec) RETURNS halfvec: operator -, a[i] - b[i] */
-PG_FUNCTION_INFO_V1(halfvec_sub);
-Datum
-halfvec_sub(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = checked_result(H2F(a->x[i]) - H2F(b->x[i]));
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_sub, checked_result(H2F(a->x[i]) - H2F(b->x[i])))
 
 /*
  * halfvec_mul(halfvec, halfvec) RETURNS halfvec: operator *, a[i] * b[i].
  * A product of nonzero elements that rounds to zero is an ERROR
  * (NUMERIC_VALUE_OUT_OF_RANGE, underflow), as for vector.
  */
-PG_FUNCTION_INFO_V1(halfvec_mul);
-Datum
-halfvec_mul(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_same_dims(a, b);
-	result = InitHalfVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		float		fa = H2F(a->x[i]);
-		float		fb = H2F(b->x[i]);
-		half		r = checked_result(fa * fb);
-
-		if (unlikely((r & 0x7fff) == 0) && fa != 0.0f && fb != 0.0f)
-			float_underflow_error();
-		result->x[i] = r;
-	}
-	PG_RETURN_HALFVEC_P(result);
-}
+HALFVEC_ELEMENTWISE(halfvec_mul, checked_product(H2F(a->x[i]), H2F(b->x[i])))
 
 /*
- * halfvec_concat(halfvec, halfvec) RETURNS halfvec: operator ||.
- * Errors: PROGRAM_LIMIT_EXCEEDED past VA_MAX_DIM dimensions.
+ * vector_dims(halfvec) RETURNS integer, halfvec_concat(halfvec, halfvec)
+ * RETURNS halfvec (operator ||), subvector(halfvec, integer, integer)
+ * RETURNS halfvec and binary_quantize(halfvec) RETURNS bit
+ * (VA_DENSE_SHAPE_FUNCTIONS).
  */
-PG_FUNCTION_INFO_V1(halfvec_concat);
-Datum
-halfvec_concat(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
-
-	check_dim(a->dim + b->dim);
-	result = InitHalfVector(a->dim + b->dim);
-	memcpy(result->x, a->x, sizeof(half) * a->dim);
-	memcpy(result->x + a->dim, b->x, sizeof(half) * b->dim);
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * subvector(halfvec, start integer, count integer) RETURNS halfvec
- *
- * Elements start .. start+count-1 (1-based), clipped to the vector; at
- * least one must remain.  Errors: DATA_EXCEPTION when nothing is left.
- */
-PG_FUNCTION_INFO_V1(halfvec_subvector);
-Datum
-halfvec_subvector(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	int64		start = PG_GETARG_INT32(1);
-	int64		count = PG_GETARG_INT32(2);
-	int64		end = start + count;
-	int64		first = Max(start, 1);
-	int64		last = Min(end, (int64) a->dim + 1);
-	HalfVector *result;
-
-	if (count < 1 || last <= first)
-		check_dim(0);
-	result = InitHalfVector((int) (last - first));
-	memcpy(result->x, a->x + (first - 1), sizeof(half) * (last - first));
-	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * binary_quantize(halfvec) RETURNS bit
- *
- * One bit per element, set when the element is > 0; bit i (0-based from the
- * left) is element i+1.  Never fails.
- */
-PG_FUNCTION_INFO_V1(halfvec_binary_quantize);
-Datum
-halfvec_binary_quantize(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	int			len = VARBITTOTALLEN(a->dim);
-	VarBit	   *result = (VarBit *) palloc0(len);
-	bits8	   *bits = VARBITS(result);
-
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = a->dim;
-	for (int i = 0; i < a->dim; i++)
-	{
-		if (H2F(a->x[i]) > 0.0f)
-			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
-	}
-	PG_RETURN_VARBIT_P(result);
-}
+VA_DENSE_SHAPE_FUNCTIONS(halfvec_vector_dims, halfvec_concat, halfvec_subvector,
+						 halfvec_binary_quantize, HalfVector, PG_GETARG_HALFVEC_P,
+						 InitHalfVector, "halfvec", H2F)
 
 /* ---------------------------------------------------------------------
  * Aggregates: sum(halfvec) uses halfvec_add; avg(halfvec) keeps the same
@@ -785,63 +315,12 @@ halfvec_binary_quantize(PG_FUNCTION_ARGS)
  */
 
 /*
- * halfvec_accum(double precision[], halfvec) RETURNS double precision[]
- *
- * avg transition: count + 1, sums + value.  The initial state {0} takes a
- * value of any dimensions; any other state only values of as many
- * dimensions as it has sums.  Errors: DATA_EXCEPTION for different
- * dimensions or a malformed state (VaAvgState).
+ * halfvec_accum(double precision[], halfvec) RETURNS double precision[] and
+ * halfvec_avg(double precision[]) RETURNS halfvec: the avg transition and
+ * final functions (VA_DENSE_AVG_FUNCTIONS); each mean is rounded to half,
+ * a mean beyond the half range is an ERROR.
  */
-PG_FUNCTION_INFO_V1(halfvec_accum);
-Datum
-halfvec_accum(PG_FUNCTION_ARGS)
-{
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	HalfVector *v = PG_GETARG_HALFVEC_P(1);
-	int			dims;
-	float8	   *s = VaAvgState(state, "halfvec", &dims);
-	Datum	   *datums;
-	ArrayType  *result;
-
-	if (dims != 0 && dims != v->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d", dims, v->dim)));
-
-	datums = (Datum *) palloc(sizeof(Datum) * (v->dim + 1));
-	datums[0] = Float8GetDatum(s[0] + 1.0);
-	for (int i = 0; i < v->dim; i++)
-		datums[i + 1] = Float8GetDatum((dims == 0 ? 0.0 : s[i + 1]) + (double) H2F(v->x[i]));
-	result = construct_array(datums, v->dim + 1, FLOAT8OID, sizeof(float8),
-							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	pfree(datums);
-	PG_RETURN_ARRAYTYPE_P(result);
-}
-
-/*
- * halfvec_avg(double precision[]) RETURNS halfvec
- *
- * avg final: sums / count rounded to half; NULL when no value was seen.
- * Errors: DATA_EXCEPTION for a malformed state (VaAvgState),
- * NUMERIC_VALUE_OUT_OF_RANGE when a mean is beyond the half range.
- */
-PG_FUNCTION_INFO_V1(halfvec_avg);
-Datum
-halfvec_avg(PG_FUNCTION_ARGS)
-{
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			dims;
-	float8	   *s = VaAvgState(state, "halfvec", &dims);
-	HalfVector *result;
-
-	if (s[0] == 0.0)
-		PG_RETURN_NULL();
-	/* VaAvgState: a count above 0 comes with 1..VA_MAX_DIM sums */
-	result = InitHalfVector(dims);
-	for (int i = 0; i < dims; i++)
-		result->x[i] = checked_result((float) (s[i + 1] / s[0]));
-	PG_RETURN_HALFVEC_P(result);
-}
+VA_DENSE_AVG_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector, H2F, checked_result)
 
 /* ---------------------------------------------------------------------
  * Index ops for the hnsw and ivfflat halfvec_*_ops operator classes
@@ -853,205 +332,12 @@ halfvec_avg(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-static Size
-halfvec_stored_size(Datum value)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-
-	return HALFVEC_SIZE(v->dim);
-}
-
-/* Stored form for l2, ip and l1: a plain copy; always indexable. */
-static bool
-halfvec_to_stored_copy(Datum value, void *dst)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-
-	memcpy(dst, v, HALFVEC_SIZE(v->dim));
-	return true;
-}
-
-/* Stored form for cosine: scaled to unit length; false for a zero norm. */
-static bool
-halfvec_to_stored_normalized(Datum value, void *dst)
-{
-	HalfVector *v = DatumGetHalfVector(value);
-	HalfVector *out = (HalfVector *) dst;
-	double		norm = sqrt(halfvec_norm_squared(v));
-
-	if (!(norm > 0.0))
-		return false;
-	SET_VARSIZE(out, HALFVEC_SIZE(v->dim));
-	out->dim = v->dim;
-	out->unused = 0;
-	for (int i = 0; i < v->dim; i++)
-		out->x[i] = VaFloatToHalf((float) ((double) H2F(v->x[i]) / norm));
-	return true;
-}
-
-/* l2: squared distance (no sqrt in the hot loop) */
-static float
-halfvec_index_l2_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return VaHalfL2SquaredFloat(va->x, vb->x, va->dim);
-}
-
-/* ip: negative inner product */
-static float
-halfvec_index_ip_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return -VaHalfInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* cosine: 1 - inner product of unit vectors */
-static float
-halfvec_index_cosine_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return 1.0f - VaHalfInnerProductFloat(va->x, vb->x, va->dim);
-}
-
-/* l1: taxicab distance */
-static float
-halfvec_index_l1_distance(const void *a, const void *b)
-{
-	const HalfVector *va = (const HalfVector *) a;
-	const HalfVector *vb = (const HalfVector *) b;
-
-	return VaHalfL1Float(va->x, vb->x, va->dim);
-}
-
-static int
-halfvec_stored_dims(const void *stored)
-{
-	return ((const HalfVector *) stored)->dim;
-}
-
-/* k-means (ivfflat): add the elements of a stored form to sum[0..dim). */
-static void
-halfvec_index_accum(const void *stored, double *sum)
-{
-	const HalfVector *v = (const HalfVector *) stored;
-
-	for (int i = 0; i < v->dim; i++)
-		sum[i] += H2F(v->x[i]);
-}
-
-/* Write the HalfVector of mean[0..dim) / scale into dst, rounded to half. */
-static void
-halfvec_from_doubles(const double *mean, int dim, double scale, void *dst)
-{
-	HalfVector *out = (HalfVector *) dst;
-
-	SET_VARSIZE(out, HALFVEC_SIZE(dim));
-	out->dim = dim;
-	out->unused = 0;
-	for (int i = 0; i < dim; i++)
-		out->x[i] = VaFloatToHalf((float) (mean[i] / scale));
-}
-
-/* k-means centroid for l2 and ip: the mean (of halves, so in range). */
-static bool
-halfvec_index_from_mean(const double *mean, int dim, void *dst)
-{
-	halfvec_from_doubles(mean, dim, 1.0, dst);
-	return true;
-}
-
-/* k-means centroid for cosine: the mean at unit length; false when zero. */
-static bool
-halfvec_index_from_mean_normalized(const double *mean, int dim, void *dst)
-{
-	double		norm = 0.0;
-
-	for (int i = 0; i < dim; i++)
-		norm += mean[i] * mean[i];
-	norm = sqrt(norm);
-	if (!(norm > 0.0) || isinf(norm))
-		return false;
-	halfvec_from_doubles(mean, dim, norm, dst);
-	return true;
-}
-
-static const VaIndexOps halfvec_l2_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_l2_distance,
-	.to_sql = VaToSqlSqrt,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean,
-	.kmeans_distance = halfvec_index_l2_distance,
-};
-
-static const VaIndexOps halfvec_ip_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_ip_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean,
-	.kmeans_distance = halfvec_index_l2_distance,
-};
-
-static const VaIndexOps halfvec_cosine_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_normalized,
-	.distance = halfvec_index_cosine_distance,
-	.to_sql = VaToSqlCosine,
-	.dims = halfvec_stored_dims,
-	.accum = halfvec_index_accum,
-	.from_mean = halfvec_index_from_mean_normalized,
-	.kmeans_distance = halfvec_index_cosine_distance,
-};
-
-static const VaIndexOps halfvec_l1_ops = {
-	.stored_size = halfvec_stored_size,
-	.to_stored = halfvec_to_stored_copy,
-	.distance = halfvec_index_l1_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = halfvec_stored_dims,
-};
-
 /*
  * halfvec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
- * l1 siblings: support function 1 of the hnsw halfvec_*_ops operator
- * classes.  The argument is ignored; each returns a pointer to a static
- * VaIndexOps.
+ * l1 siblings: support function 1 of the hnsw and ivfflat halfvec_*_ops
+ * operator classes (distances by the halfvec kernels; a centroid is a mean
+ * of halves, so in range).
  */
-PG_FUNCTION_INFO_V1(halfvec_l2_index_ops);
-Datum
-halfvec_l2_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_l2_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ip_index_ops);
-Datum
-halfvec_ip_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_ip_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_cosine_index_ops);
-Datum
-halfvec_cosine_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_cosine_ops);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_l1_index_ops);
-Datum
-halfvec_l1_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&halfvec_l1_ops);
-}
+VA_DENSE_INDEX_OPS(halfvec, HalfVector, HALFVEC_SIZE, H2F, HALFVEC_FROM_DOUBLE,
+				   halfvec_norm_squared, VaHalfL2SquaredFloat, VaHalfInnerProductFloat,
+				   VaHalfL1Float)

@@ -29,4 +29,7 @@ typedef struct HalfVector
 /* Allocate a zeroed halfvec of dim dimensions (palloc, current context). */
 extern HalfVector *InitHalfVector(int dim);
 
+/* The elements of v widened exactly to float4 (palloc'd, v->dim values). */
+extern float *HalfVectorToFloats(const HalfVector *v);
+
 #endif							/* VA_HALFVEC_H */

@@ -22,11 +22,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 
 #include "distance/distance.h"
 #include "type/halfvec.h"
 #include "type/sparsevec.h"
+#include "type/typeutil.h"
 #include "type/vector.h"
 
 /*
@@ -53,19 +53,15 @@ InitSparseVector(int dim, int nnz)
  * ---------------------------------------------------------------------
  */
 
-/* ERROR unless 1 <= dim <= SPARSEVEC_MAX_DIM. */
-static void
-check_dim(int64 dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("sparsevec must have at least 1 dimension")));
-	if (dim > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("sparsevec cannot have more than %d dimensions", SPARSEVEC_MAX_DIM)));
-}
+/* ERROR unless 1 <= dim <= SPARSEVEC_MAX_DIM (VaCheckDim). */
+#define check_dim(dim) VaCheckDim("sparsevec", (dim), SPARSEVEC_MAX_DIM)
+
+/* ERROR when x is NaN or infinite (VaCheckElement). */
+#define check_element(x) VaCheckElement("sparsevec", (x))
+
+/* fname(sparsevec, sparsevec) RETURNS double precision: expr of a and b. */
+#define SPARSEVEC_DISTANCE(fname, expr) \
+	VA_BINARY_FLOAT8_FUNCTION(fname, SparseVector, PG_GETARG_SPARSEVEC_P, "sparsevec", expr)
 
 /* ERROR unless nnz <= SPARSEVEC_MAX_NNZ. */
 static void
@@ -76,40 +72,6 @@ check_nnz(int64 nnz)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("sparsevec cannot have more than %d non-zero elements",
 						SPARSEVEC_MAX_NNZ)));
-}
-
-/* ERROR when a typmod is given (>= 0) and dim differs from it. */
-static void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod >= 0 && dim != typmod)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-/* ERROR when x is NaN or infinite. */
-static void
-check_element(float x)
-{
-	if (isnan(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in sparsevec")));
-	if (isinf(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in sparsevec")));
-}
-
-/* ERROR when two operands of a binary function differ in dimensions. */
-static void
-check_same_dims(const SparseVector *a, const SparseVector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different sparsevec dimensions %d and %d", a->dim, b->dim)));
 }
 
 /*
@@ -146,21 +108,8 @@ sparsevec_from_dense(const float *x, int n)
  * ---------------------------------------------------------------------
  */
 
-static inline bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* ERROR for malformed sparsevec text, quoting the whole input. */
-static void
-invalid_text(const char *str, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type sparsevec: \"%s\"", str),
-			 errdetail_internal("%s", detail)));
-}
+#define invalid_text(str, detail) VaInvalidText("sparsevec", (str), (detail))
 
 /*
  * An unsigned decimal integer at *pp (digits only), advancing *pp past it.
@@ -235,12 +184,12 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	float	   *values;
 	int			k = 0;
 
-	while (is_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p != '{')
 		invalid_text(str, "Sparse vector contents must start with \"{\".");
 	p++;
-	while (is_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 
 	entries = (SparseInputEntry *) palloc(sizeof(SparseInputEntry) * capacity);
@@ -251,11 +200,10 @@ sparsevec_in(PG_FUNCTION_ARGS)
 		for (;;)
 		{
 			int64		index;
-			char	   *end;
 			float		val;
 			const char *start;
 
-			while (is_space(*p))
+			while (VaIsSpace(*p))
 				p++;
 			start = p;
 			index = parse_uint(str, &p, "Expected an index.");
@@ -266,27 +214,12 @@ sparsevec_in(PG_FUNCTION_ARGS)
 								pnstrdup(start, p - start)),
 						 errdetail("Indices run from 1 to the number of dimensions.")));
 
-			while (is_space(*p))
+			while (VaIsSpace(*p))
 				p++;
 			if (*p != ':')
 				invalid_text(str, "Expected \":\" after an index.");
 			p++;
-			while (is_space(*p))
-				p++;
-			if (*p == '\0' || *p == ',' || *p == '}')
-				invalid_text(str, "Expected a number.");
-			errno = 0;
-			val = strtof(p, &end);
-			if (end == p)
-				invalid_text(str, "Expected a number.");
-			/* ERANGE with a zero or subnormal result is underflow: keep it */
-			if (errno == ERANGE && isinf(val))
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("\"%s\" is out of range for type sparsevec",
-								pnstrdup(p, end - p))));
-			check_element(val);
-			p = end;
+			val = VaReadFloatToken(str, "sparsevec", &p, '}');
 
 			if (val != 0.0f)
 				check_nnz(++nnz);
@@ -305,35 +238,23 @@ sparsevec_in(PG_FUNCTION_ARGS)
 			entries[nentries].value = val;
 			nentries++;
 
-			while (is_space(*p))
-				p++;
-			if (*p == ',')
-			{
-				p++;
-				continue;
-			}
-			if (*p == '}')
-			{
-				p++;
+			if (!VaListContinues(str, "sparsevec", &p, '}',
+								 "Expected \",\" or \"}\" after a value."))
 				break;
-			}
-			if (*p == '\0')
-				invalid_text(str, "Unexpected end of input.");
-			invalid_text(str, "Expected \",\" or \"}\" after a value.");
 		}
 	}
 
-	while (is_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p != '/')
 		invalid_text(str, "Expected \"/\" and the number of dimensions after \"}\".");
 	p++;
-	while (is_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p == '-')
 		check_dim(0);
 	dim = parse_uint(str, &p, "Expected the number of dimensions.");
-	while (is_space(*p))
+	while (VaIsSpace(*p))
 		p++;
 	if (*p != '\0')
 		invalid_text(str, "Junk after the number of dimensions.");
@@ -343,7 +264,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("sparsevec index %lld is out of range", (long long) largest),
 				 errdetail("Indices run from 1 to the number of dimensions.")));
-	check_expected_dim(typmod, (int) dim);
+	VaCheckExpectedDim(typmod, (int) dim);
 
 	/* sort by index (input in increasing order already is the common case) */
 	if (!sorted)
@@ -405,51 +326,12 @@ sparsevec_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * sparsevec_typmod_in(cstring[]) RETURNS integer
- *
- * The n of sparsevec(n): exactly one integer, 1..1e9.  Errors:
- * INVALID_PARAMETER_VALUE.  (The output function is vector_typmod_out.)
+ * sparsevec_typmod_in(cstring[]) RETURNS integer, the n of sparsevec(n) in
+ * 1..1e9, and sparsevec(sparsevec, integer, boolean) RETURNS sparsevec,
+ * the length-coercion cast to sparsevec(n) (VA_DEFINE_TYPMOD).  The output
+ * function is vector_typmod_out.
  */
-PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
-Datum
-sparsevec_typmod_in(PG_FUNCTION_ARGS)
-{
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *tl;
-	int			n;
-
-	tl = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type sparsevec takes exactly one modifier, its number of dimensions.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec must be at least 1")));
-	if (tl[0] > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec cannot exceed %d", SPARSEVEC_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
-}
-
-/*
- * sparsevec(sparsevec, integer, boolean) RETURNS sparsevec
- *
- * Length-coercion cast to sparsevec(n): unchanged, or DATA_EXCEPTION when
- * the dimension is not n.
- */
-PG_FUNCTION_INFO_V1(sparsevec);
-Datum
-sparsevec(PG_FUNCTION_ARGS)
-{
-	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
-
-	check_expected_dim(PG_GETARG_INT32(1), v->dim);
-	PG_RETURN_SPARSEVEC_P(v);
-}
+VA_DEFINE_TYPMOD(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P, SPARSEVEC_MAX_DIM)
 
 /* ---------------------------------------------------------------------
  * Binary I/O: int32 dim, int32 nnz, int32 unused (0), nnz int32 0-based
@@ -496,7 +378,7 @@ sparsevec_recv(PG_FUNCTION_ARGS)
 		invalid_binary("The reserved field is not 0.");
 	if ((Size) (buf->len - buf->cursor) < (sizeof(int32) + sizeof(float)) * (Size) nnz)
 		invalid_binary("The message is shorter than its header says.");
-	check_expected_dim(typmod, dim);
+	VaCheckExpectedDim(typmod, dim);
 
 	result = InitSparseVector(dim, nnz);
 	values = SPARSEVEC_VALUES(result);
@@ -553,7 +435,7 @@ vector_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_SPARSEVEC_P(sparsevec_from_dense(v->x, v->dim));
 }
 
@@ -567,12 +449,11 @@ Datum
 halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	HalfVector *h = PG_GETARG_HALFVEC_P(0);
-	float	   *x = (float *) palloc(sizeof(float) * h->dim);
+	float	   *x;
 	SparseVector *result;
 
-	check_expected_dim(PG_GETARG_INT32(1), h->dim);
-	for (int i = 0; i < h->dim; i++)
-		x[i] = VaHalfToFloat(h->x[i]);
+	VaCheckExpectedDim(PG_GETARG_INT32(1), h->dim);
+	x = HalfVectorToFloats(h);
 	result = sparsevec_from_dense(x, h->dim);
 	pfree(x);
 	PG_RETURN_SPARSEVEC_P(result);
@@ -585,10 +466,7 @@ sparsevec_to_dense(const SparseVector *v, const char *target)
 	float	   *x;
 	float	   *values = SPARSEVEC_VALUES(v);
 
-	if (v->dim > VA_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s cannot have more than %d dimensions", target, VA_MAX_DIM)));
+	VaCheckDim(target, v->dim, VA_MAX_DIM);
 	x = (float *) palloc0(sizeof(float) * v->dim);
 	for (int i = 0; i < v->nnz; i++)
 		x[v->indices[i]] = values[i];
@@ -608,7 +486,7 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 	float	   *x;
 	Vector	   *result;
 
-	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	x = sparsevec_to_dense(v, "vector");
 	result = InitVector(v->dim);
 	memcpy(result->x, x, sizeof(float) * v->dim);
@@ -629,7 +507,7 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 	float	   *x;
 	HalfVector *result;
 
-	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	x = sparsevec_to_dense(v, "halfvec");
 	result = InitHalfVector(v->dim);
 	for (int i = 0; i < v->dim; i++)
@@ -664,37 +542,20 @@ Datum
 array_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Datum	   *elems;
-	bool	   *nulls;
 	int			nelems;
 	float	   *x;
 	SparseVector *result;
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	nelems = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-	check_dim(nelems);
-	if (nelems > VA_MAX_DIM)
+	/* the one limit that differs from a dense cast's, checked before it */
+	if (ARR_NDIM(array) <= 1 &&
+		ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) > VA_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("an array cast to sparsevec cannot have more than %d elements",
 						VA_MAX_DIM)));
-	if (ARR_HASNULL(array) && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &nelems);
-	check_expected_dim(typmod, nelems);
+	elems = VaArrayElements(array, PG_GETARG_INT32(1), "sparsevec", &nelems);
 
 	x = (float *) palloc(sizeof(float) * nelems);
 	for (int i = 0; i < nelems; i++)
@@ -705,7 +566,6 @@ array_to_sparsevec(PG_FUNCTION_ARGS)
 	result = sparsevec_from_dense(x, nelems);
 	pfree(x);
 	pfree(elems);
-	pfree(nulls);
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
@@ -736,35 +596,17 @@ sparsevec_cmp_internal(const SparseVector *a, const SparseVector *b)
 			break;
 		xa = (ia == pos) ? va[i++] : 0.0f;
 		xb = (ib == pos) ? vb[j++] : 0.0f;
-		if (xa < xb)
-			return -1;
-		if (xa > xb)
-			return 1;
+		if (xa != xb)
+			return VaCompare(xa, xb);
 	}
-	if (a->dim < b->dim)
-		return -1;
-	if (a->dim > b->dim)
-		return 1;
-	return 0;
-}
-
-static int
-sparsevec_cmp_args(FunctionCallInfo fcinfo)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-	int			c = sparsevec_cmp_internal(a, b);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return c;
+	return VaCompare(a->dim, b->dim);
 }
 
 /*
  * sparsevec_cmp(sparsevec, sparsevec) RETURNS integer: -1, 0 or 1 (btree support 1), and
  * sparsevec_eq .. sparsevec_ge RETURNS boolean: operators = <> < <= > >=.
  */
-VA_DEFINE_COMPARISONS(sparsevec)
+VA_DEFINE_TYPE_COMPARISONS(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
 
 /* ---------------------------------------------------------------------
  * Distances and norms, on the non-zeros only, in float8.  Two-argument
@@ -776,93 +618,33 @@ VA_DEFINE_COMPARISONS(sparsevec)
 	(a)->indices, SPARSEVEC_VALUES(a), (a)->nnz, (b)->indices, SPARSEVEC_VALUES(b), (b)->nnz
 
 /* l2_distance(sparsevec, sparsevec) RETURNS double precision: <-> */
-PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
-Datum
-sparsevec_l2_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))));
-}
+SPARSEVEC_DISTANCE(sparsevec_l2_distance,
+	sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
 
 /* sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision */
-PG_FUNCTION_INFO_V1(sparsevec_l2_squared_distance);
-Datum
-sparsevec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_l2_squared_distance,
+	VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
 
 /* inner_product(sparsevec, sparsevec) RETURNS double precision */
-PG_FUNCTION_INFO_V1(sparsevec_inner_product);
-Datum
-sparsevec_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_inner_product,
+	VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /* sparsevec_negative_inner_product(sparsevec, sparsevec): <#> */
-PG_FUNCTION_INFO_V1(sparsevec_negative_inner_product);
-Datum
-sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_negative_inner_product,
+	-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /*
  * cosine_distance(sparsevec, sparsevec) RETURNS double precision: <=>,
  * 1 - a.b / (|a| |b|) clamped to [0, 2]; NaN when a norm is zero.
  */
-PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
-Datum
-sparsevec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-	double		dot;
-	double		na;
-	double		nb;
-	double		cosine;
-
-	check_same_dims(a, b);
-	dot = VaSparseInnerProductDouble(SPARSE_ARGS(a, b));
-	na = VaSparseInnerProductDouble(SPARSE_ARGS(a, a));
-	nb = VaSparseInnerProductDouble(SPARSE_ARGS(b, b));
-	if (na == 0.0 || nb == 0.0)
-		PG_RETURN_FLOAT8(get_float8_nan());
-	cosine = dot / sqrt(na * nb);
-	if (cosine > 1.0)
-		cosine = 1.0;
-	else if (cosine < -1.0)
-		cosine = -1.0;
-	PG_RETURN_FLOAT8(1.0 - cosine);
-}
+SPARSEVEC_DISTANCE(sparsevec_cosine_distance,
+	VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
+					 VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
+					 VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
 
 /* l1_distance(sparsevec, sparsevec) RETURNS double precision: <+> */
-PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
-Datum
-sparsevec_l1_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(VaSparseL1Double(SPARSE_ARGS(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_l1_distance,
+	VaSparseL1Double(SPARSE_ARGS(a, b)))
 
 /* l2_norm(sparsevec) RETURNS double precision: Euclidean norm */
 PG_FUNCTION_INFO_V1(sparsevec_l2_norm);
@@ -926,7 +708,7 @@ sparsevec_stored_size(Datum value)
 }
 
 static bool
-sparsevec_to_stored(Datum value, void *dst)
+sparsevec_to_stored_copy(Datum value, void *dst)
 {
 	const SparseVector *v = (const SparseVector *) DatumGetPointer(value);
 
@@ -953,41 +735,20 @@ sparsevec_to_stored_normalized(Datum value, void *dst)
 	return true;
 }
 
-static float
-sparsevec_index_l2_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
+/* A VaIndexOps distance between two stored forms sa and sb: expr of them. */
+#define SPARSEVEC_INDEX_DISTANCE(fname, expr) \
+	static float \
+	fname(const void *a, const void *b) \
+	{ \
+		const SparseVector *sa = (const SparseVector *) a; \
+		const SparseVector *sb = (const SparseVector *) b; \
+		return (float) (expr); \
+	}
 
-	return (float) VaSparseL2SquaredDouble(SPARSE_ARGS(sa, sb));
-}
-
-static float
-sparsevec_index_ip_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) -VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb));
-}
-
-static float
-sparsevec_index_cosine_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) (1.0 - VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)));
-}
-
-static float
-sparsevec_index_l1_distance(const void *a, const void *b)
-{
-	const SparseVector *sa = (const SparseVector *) a;
-	const SparseVector *sb = (const SparseVector *) b;
-
-	return (float) VaSparseL1Double(SPARSE_ARGS(sa, sb));
-}
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_l2_distance, VaSparseL2SquaredDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_ip_distance, -VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_cosine_distance, 1.0 - VaSparseInnerProductDouble(SPARSE_ARGS(sa, sb)))
+SPARSEVEC_INDEX_DISTANCE(sparsevec_index_l1_distance, VaSparseL1Double(SPARSE_ARGS(sa, sb)))
 
 static int
 sparsevec_stored_dims(const void *stored)
@@ -995,67 +756,9 @@ sparsevec_stored_dims(const void *stored)
 	return ((const SparseVector *) stored)->dim;
 }
 
-static const VaIndexOps sparsevec_l2_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_l2_distance,
-	.to_sql = VaToSqlSqrt,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_ip_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_ip_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_cosine_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored_normalized,
-	.distance = sparsevec_index_cosine_distance,
-	.to_sql = VaToSqlCosine,
-	.dims = sparsevec_stored_dims,
-};
-
-static const VaIndexOps sparsevec_l1_ops = {
-	.stored_size = sparsevec_stored_size,
-	.to_stored = sparsevec_to_stored,
-	.distance = sparsevec_index_l1_distance,
-	.to_sql = VaToSqlIdentity,
-	.dims = sparsevec_stored_dims,
-};
-
 /*
  * sparsevec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
- * l1 variants: support function 1 of the hnsw sparsevec operator classes;
- * the argument is ignored, the result points to a static VaIndexOps.
+ * l1 variants: support function 1 of the hnsw sparsevec operator classes
+ * (no k-means members: ivfflat does not take sparsevec).
  */
-PG_FUNCTION_INFO_V1(sparsevec_l2_index_ops);
-Datum
-sparsevec_l2_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&sparsevec_l2_ops);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_ip_index_ops);
-Datum
-sparsevec_ip_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&sparsevec_ip_ops);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_cosine_index_ops);
-Datum
-sparsevec_cosine_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&sparsevec_cosine_ops);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_l1_index_ops);
-Datum
-sparsevec_l1_index_ops(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_POINTER(&sparsevec_l1_ops);
-}
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL, NULL, NULL)
