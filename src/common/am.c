@@ -6,6 +6,7 @@
 
 #include "access/itup.h"
 #include "commands/vacuum.h"
+#include "fmgr.h"
 #include "common/wal.h"
 #include "utils/memutils.h"
 
@@ -35,6 +36,33 @@ VaMakeAmRoutine(int nprocs)
 	am->amkeytype = InvalidOid;
 	/* no amcanreturn, amproperty, bitmaps, mark/restore or parallel scans */
 	return am;
+}
+
+bool
+VaInsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		 const VaIndexOps *(*get_ops) (Relation index), VaInsertStoredFn insert)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+	const VaIndexOps *ops;
+	Datum		value;
+	void	   *stored;
+	Size		size;
+
+	if (isnull[0])
+		return false;
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "vectorann insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	ops = get_ops(index);
+	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
+	size = ops->stored_size(value);
+	stored = palloc(size);
+	if (ops->to_stored(value, stored))
+		insert(index, ops, stored, size, heap_tid);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
 }
 
 IndexScanDesc

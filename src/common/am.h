@@ -33,6 +33,24 @@ typedef struct VaScanBase
  */
 extern IndexAmRoutine *VaMakeAmRoutine(int nprocs);
 
+/* An access method's insert of one value already in stored form. */
+typedef void (*VaInsertStoredFn) (Relation index, const VaIndexOps *ops,
+								  const void *stored, Size size,
+								  ItemPointer heap_tid);
+
+/*
+ * aminsert's common part: index heap row heap_tid with value values[0].
+ * A NULL is not indexed; otherwise, in a short-lived memory context, the
+ * value is detoasted and turned into the operator class's stored form
+ * (get_ops(index)->to_stored), and insert(...) adds it unless the class
+ * declines the value (a zero vector under cosine).  Returns false (no
+ * uniqueness to report).  Errors are the access method's and the class's.
+ */
+extern bool VaInsert(Relation index, Datum *values, bool *isnull,
+					 ItemPointer heap_tid,
+					 const VaIndexOps *(*get_ops) (Relation index),
+					 VaInsertStoredFn insert);
+
 /*
  * ambeginscan's common part: the scan descriptor, zeroed scan state of
  * opaque_size bytes (at least sizeof(VaScanBase), starting with one) with

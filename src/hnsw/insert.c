@@ -17,6 +17,7 @@
  */
 #include "hnsw/hnsw.h"
 
+#include "common/am.h"
 #include "common/wal.h"
 #include "miscadmin.h"
 #include "storage/freespace.h"
@@ -895,32 +896,19 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
  * (zero vectors under cosine) are not indexed.  Returns false (no
  * uniqueness to report).
  */
+/* VaInsertStoredFn of a backend's insert (not a build's; the global level generator). */
+static void
+insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size size,
+			  ItemPointer heap_tid)
+{
+	HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
+}
+
 bool
 hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		   Relation heap, IndexUniqueCheck checkUnique
 		   VA_INDEX_UNCHANGED_PARAM,
 		   IndexInfo *indexInfo)
 {
-	MemoryContext ctx;
-	MemoryContext old;
-	const VaIndexOps *ops;
-	Datum		value;
-	void	   *stored;
-	Size		size;
-
-	if (isnull[0])
-		return false;
-
-	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(ctx);
-	ops = HnswGetIndexOps(index);
-	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-	size = ops->stored_size(value);
-	stored = palloc(size);
-	if (ops->to_stored(value, stored))
-		HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(ctx);
-	return false;
+	return VaInsert(index, values, isnull, heap_tid, HnswGetIndexOps, insert_stored);
 }

@@ -13,6 +13,7 @@
  */
 #include "ivfflat/ivfflat.h"
 
+#include "common/am.h"
 #include "common/wal.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -289,26 +290,5 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			  VA_INDEX_UNCHANGED_PARAM,
 			  IndexInfo *indexInfo)
 {
-	MemoryContext ctx;
-	MemoryContext old;
-	const VaIndexOps *ops;
-	Datum		value;
-	void	   *stored;
-	Size		size;
-
-	if (isnull[0])
-		return false;
-
-	ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat insert",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(ctx);
-	ops = IvfflatGetIndexOps(index);
-	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-	size = ops->stored_size(value);
-	stored = palloc(size);
-	if (ops->to_stored(value, stored))
-		insert_stored(index, ops, stored, size, heap_tid);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(ctx);
-	return false;
+	return VaInsert(index, values, isnull, heap_tid, IvfflatGetIndexOps, insert_stored);
 }
