@@ -52,6 +52,6 @@ SELECT ARRAY(SELECT id FROM hpt ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5) =
 RESET enable_seqscan;
 
 -- (that the pages a search pins keep a usage count is checked in
--- test/t/016_hnsw_usage_count.pl, on a freshly started server)
+-- test/t/018_hnsw_usage_count.pl, on a freshly started server)
 
 DROP TABLE hmt, hpt;
