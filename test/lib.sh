@@ -14,6 +14,7 @@
 #   va_bench_huge_pages        benchmarks: huge pages for the next cluster and for
 #                              the in-process libraries (see below)
 #   va_make ARGS...            make against PostgreSQL 15's pg_config
+#   va_install_pgvector        build and install pgvector beside vectorann (benchmarks)
 #
 # The cluster runs as `postgres` (the server refuses root), trusts every local
 # connection, listens only on a unix socket in its own temp dir and is removed at
@@ -234,4 +235,36 @@ va_cluster_stop() {
     va_as_root rm -rf "$VA_PGTMP"
     VA_PGTMP=""
     unset PGHOST PGPORT PGUSER PGDATABASE
+}
+
+# va_install_pgvector: build pgvector from its source tarball and install it into the
+# same PostgreSQL (extension `vector`; any `vector` installed there is overwritten),
+# for benchmarks that measure it beside vectorann. The tarball: VA_PGVECTOR_TARBALL,
+# else the newest shared/anchors/pgvector-*-src.tar.gz next to the checkout. Returns 1
+# (having said why) when there is no tarball or the build fails; builds in a temporary
+# directory removed at exit.
+va_install_pgvector() {
+    local tarball pgv_dir src
+    tarball=${VA_PGVECTOR_TARBALL:-}
+    if [ -z "$tarball" ]; then
+        tarball=$(find "$(dirname "$ROOT")/shared/anchors" -maxdepth 1 -name 'pgvector-*-src.tar.gz' \
+            2>/dev/null | sort -V | tail -n 1)
+    fi
+    if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
+        va_log "no pgvector tarball (shared/anchors/pgvector-*-src.tar.gz): measuring vectorann alone"
+        return 1
+    fi
+    pgv_dir=$(mktemp -d /tmp/vectorann-pgvector.XXXXXX)
+    va_on_exit "rm -rf '$pgv_dir'"
+    va_log "building pgvector from $tarball in $pgv_dir"
+    if tar -xzf "$tarball" -C "$pgv_dir" &&
+            src=$(dirname "$(find "$pgv_dir" -maxdepth 2 -name vector.control | head -n 1)") &&
+            [ "$src" != . ] &&
+            make -C "$src" -j"$(nproc)" PG_CONFIG="$VA_PG_CONFIG" >"$pgv_dir/build.log" 2>&1 &&
+            va_as_root make -C "$src" PG_CONFIG="$VA_PG_CONFIG" install >>"$pgv_dir/build.log" 2>&1; then
+        return 0
+    fi
+    tail -n 20 "$pgv_dir/build.log" >&2 || true
+    va_log "pgvector did not build: measuring vectorann alone"
+    return 1
 }

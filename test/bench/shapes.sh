@@ -28,27 +28,8 @@ va_make -j"$(nproc)" >/dev/null
 va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
 
 engines=vectorann
-tarball=${VA_PGVECTOR_TARBALL:-}
-if [ -z "$tarball" ]; then
-    tarball=$(find "$(dirname "$ROOT")/shared/anchors" -maxdepth 1 -name 'pgvector-*-src.tar.gz' \
-        2>/dev/null | sort -V | tail -n 1)
-fi
-if [ -n "$tarball" ] && [ -f "$tarball" ]; then
-    pgv_dir=$(mktemp -d /tmp/vectorann-pgvector.XXXXXX)
-    va_on_exit "rm -rf '$pgv_dir'"
-    va_log "building pgvector from $tarball in $pgv_dir"
-    if tar -xzf "$tarball" -C "$pgv_dir" &&
-            src=$(dirname "$(find "$pgv_dir" -maxdepth 2 -name vector.control | head -n 1)") &&
-            [ "$src" != . ] &&
-            make -C "$src" -j"$(nproc)" PG_CONFIG="$VA_PG_CONFIG" >"$pgv_dir/build.log" 2>&1 &&
-            va_as_root make -C "$src" PG_CONFIG="$VA_PG_CONFIG" install >>"$pgv_dir/build.log" 2>&1; then
-        engines=vectorann,pgvector
-    else
-        tail -n 20 "$pgv_dir/build.log" >&2 || true
-        va_log "pgvector did not build: measuring vectorann alone"
-    fi
-else
-    va_log "no pgvector tarball (shared/anchors/pgvector-*-src.tar.gz): measuring vectorann alone"
+if va_install_pgvector; then
+    engines=vectorann,pgvector
 fi
 
 va_cluster_start "shared_buffers = '512MB'"
