@@ -770,48 +770,14 @@ repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 }
 
 /*
- * The live element of the highest level (the first in block order among
- * equals) in *tid, and its level; -1 and an invalid *tid if none lives.
- */
-static int
-highest_live_element(Relation index, BufferAccessStrategy strategy, ItemPointer tid)
-{
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	int			level = -1;
-
-	ItemPointerSetInvalid(tid);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			if (!(tup->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_DUPLICATE)) &&
-				tup->level > level)
-			{
-				level = tup->level;
-				ItemPointerSet(tid, blkno, off);
-			}
-		}
-		UnlockReleaseBuffer(buf);
-	}
-	return level;
-}
-
-/*
  * One pass over the index: the ids of all deleted elements into dead,
  * whether the entry point (entry) is one of them, and the live element of
- * the highest level (*best, *best_level; invalid and -1 if none lives).
+ * the highest level, the first in block order among equals (*best,
+ * *best_level; invalid and -1 if none lives).  With delay, cost-based
+ * VACUUM delay between pages (not while holding a lock others wait for).
  */
 static HnswIdSet *
-collect_deleted(Relation index, BufferAccessStrategy strategy,
+collect_deleted(Relation index, BufferAccessStrategy strategy, bool delay,
 				const ItemPointerData *entry, bool *entry_dead,
 				ItemPointer best, int *best_level)
 {
@@ -826,7 +792,10 @@ collect_deleted(Relation index, BufferAccessStrategy strategy,
 		Buffer		buf;
 		Page		page;
 
-		vacuum_delay_point();
+		if (delay)
+			vacuum_delay_point();
+		else
+			CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -931,7 +900,13 @@ move_entry_point(Relation index, BufferAccessStrategy strategy,
 
 	LockPage(index, HNSW_INSERT_LOCK, ExclusiveLock);
 	if (!ItemPointerIsValid(&best))
-		best_level = highest_live_element(index, strategy, &best);
+	{
+		ItemPointerData none;
+		bool		unused;
+
+		ItemPointerSetInvalid(&none);
+		(void) collect_deleted(index, strategy, false, &none, &unused, &best, &best_level);
+	}
 	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	VaWalBegin(&wal, index, false);
@@ -985,7 +960,7 @@ repair_graph(IndexVacuumInfo *info)
 	repair_duplicate_chains(index, info->strategy);
 
 	HnswReadMeta(index, &meta);
-	dead = collect_deleted(index, info->strategy, &meta.entry_point, &entry_dead,
+	dead = collect_deleted(index, info->strategy, true, &meta.entry_point, &entry_dead,
 						   &best, &best_level);
 	repair_links(info, &meta, dead, ctx);
 	if (entry_dead)
