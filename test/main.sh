@@ -43,7 +43,13 @@ fi
 va_bench_huge_pages
 va_cluster_start "shared_buffers = '2GB'"
 
-va_log "running test/bench/hnsw_bench.py $*"
-"$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" "$@"
+# pgvector beside it when its source tarball is there (shared/anchors); the job runs
+# without it otherwise
+hnsw_engines=vectorann,faiss,hnswlib
+if va_install_pgvector; then
+    hnsw_engines=vectorann,pgvector,faiss,hnswlib
+fi
+va_log "running test/bench/hnsw_bench.py --engines $hnsw_engines $*"
+"$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" --engines "$hnsw_engines" "$@"
 va_log "running test/bench/ivfflat_bench.py $*"
 "$VA_PYTHON" "$ROOT/test/bench/ivfflat_bench.py" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HNSW on Fashion-MNIST: vectorann (inside PostgreSQL) against FAISS and hnswlib.
+"""HNSW on Fashion-MNIST: vectorann (inside PostgreSQL) against pgvector, FAISS and hnswlib.
 
 Reads Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files), takes
 the 60,000 training images as the base set and the first N test images as queries
@@ -18,6 +18,10 @@ python3-hnswlib, python3-numpy and python3-psycopg2.
     /usr/bin/python3 test/bench/hnsw_bench.py                      # full run
     /usr/bin/python3 test/bench/hnsw_bench.py --base 5000 --queries 100
     /usr/bin/python3 test/bench/hnsw_bench.py --engines faiss,hnswlib
+
+pgvector (engine pgvector) needs the extension `vector` installed in the same
+PostgreSQL; test/main.sh builds it from shared/anchors when the tarball is there and
+otherwise leaves the engine out. It runs in a database of its own, bench_pgvector.
 """
 
 import argparse
@@ -36,7 +40,7 @@ import time
 import numpy as np
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
-ENGINES = ("vectorann", "faiss", "hnswlib")
+ENGINES = ("vectorann", "pgvector", "faiss", "hnswlib")
 M = 16
 EF_CONSTRUCTION = 64
 K = 10
@@ -251,23 +255,36 @@ def bench_hnswlib(base, queries, efs, warmup, runs):
     return build_s, size, timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
 
 
-def bench_vectorann(base, queries, efs, warmup, runs, info):
+def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
+                    extension="vectorann"):
+    """Build and sweep one PostgreSQL extension: vectorann in the environment's
+    database, or (label pgvector, extension vector) pgvector in a database of its own,
+    bench_pgvector, since both define the type vector."""
     import psycopg2
     n, dim = base.shape
     conn = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGDATABASE from the environment
     conn.autocommit = True
     cur = conn.cursor()
+    if label != "vectorann":
+        dbname = "bench_" + label
+        cur.execute("DROP DATABASE IF EXISTS " + dbname)
+        cur.execute("CREATE DATABASE " + dbname)
+        conn.close()
+        conn = psycopg2.connect(dbname=dbname)
+        conn.autocommit = True
+        cur = conn.cursor()
     cur.execute("SHOW server_version")
     info["postgres"] = cur.fetchone()[0]
-    cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
-    cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vectorann'")
-    info["vectorann"] = cur.fetchone()[0]
-    for guc in ("shared_buffers", "work_mem", "jit"):
-        cur.execute(f"SHOW {guc}")
-        info.setdefault("pg_settings", []).append(f"{guc}={cur.fetchone()[0]}")
+    cur.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+    cur.execute("SELECT extversion FROM pg_extension WHERE extname = %s", (extension,))
+    info[label] = cur.fetchone()[0]
+    if label == "vectorann":
+        for guc in ("shared_buffers", "work_mem", "jit"):
+            cur.execute(f"SHOW {guc}")
+            info.setdefault("pg_settings", []).append(f"{guc}={cur.fetchone()[0]}")
 
     info["pg_storage"] = create_vector_table(cur, "items", "bigint", dim)
-    log(f"vectorann: loading {n} rows with COPY")
+    log(f"{label}: loading {n} rows with COPY")
     t0 = time.perf_counter()
     chunk = 5000
     for start in range(0, n, chunk):
@@ -275,21 +292,23 @@ def bench_vectorann(base, queries, efs, warmup, runs, info):
         text = "".join(f"{start + j}\t{lit}\n" for j, lit in enumerate(lits))
         cur.copy_expert("COPY items (id, embedding) FROM STDIN", io.StringIO(text))
     cur.execute("ANALYZE items")
-    info["pg_load_s"] = time.perf_counter() - t0
+    if label == "vectorann":
+        info["pg_load_s"] = time.perf_counter() - t0
 
     cur.execute("SET maintenance_work_mem = '2GB'")
     # first the build with two parallel workers (the leader takes part too), timed
     # and dropped; the serial build below is the index that is measured
     cur.execute("ALTER TABLE items SET (parallel_workers = 2)")
     cur.execute("SET max_parallel_maintenance_workers = 2")
-    log("vectorann: CREATE INDEX with 2 parallel workers")
+    log(f"{label}: CREATE INDEX with 2 parallel workers")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_parallel ON items USING hnsw (embedding vector_l2_ops) "
                 f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
-    info["pg_parallel_build_s"] = time.perf_counter() - t0
+    info["pg_parallel_build_s" if label == "vectorann" else f"{label}_parallel_build_s"] = \
+        time.perf_counter() - t0
     cur.execute("DROP INDEX items_parallel")
     cur.execute("SET max_parallel_maintenance_workers = 0")
-    log("vectorann: CREATE INDEX")
+    log(f"{label}: CREATE INDEX")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) "
                 f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
@@ -306,14 +325,15 @@ def bench_vectorann(base, queries, efs, warmup, runs, info):
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         cur.execute("SELECT pg_prewarm('items'), pg_prewarm(%s)", (index_name,))
     except psycopg2.Error as e:
-        log(f"vectorann: pg_prewarm unavailable ({e.pgerror or e}); relying on warm-up queries")
+        log(f"{label}: pg_prewarm unavailable ({e.pgerror or e}); relying on warm-up queries")
 
     qlits = vector_literals(queries)
     cur.execute("PREPARE knn AS SELECT id FROM items ORDER BY embedding <-> $1::vector LIMIT 10")
     cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(%s)", (qlits[0],))
     plan = "\n".join(r[0] if len(r[0]) <= 100 else r[0][:100] + "..." for r in cur.fetchall())
-    info["pg_plan_uses_index"] = "Index Scan" in plan and index_name in plan
-    if not info["pg_plan_uses_index"]:
+    uses = "Index Scan" in plan and index_name in plan
+    info["pg_plan_uses_index" if label == "vectorann" else f"{label}_plan_uses_index"] = uses
+    if not uses:
         print(f"WARNING: the query plan does not use the hnsw index {index_name}:\n{plan}",
               file=sys.stderr, flush=True)
     statements = [f"EXECUTE knn('{lit}')" for lit in qlits]
@@ -328,19 +348,19 @@ def bench_vectorann(base, queries, efs, warmup, runs, info):
     sweep = timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
     cur.execute("DEALLOCATE knn")
 
-    log("vectorann: server-side sweep (PL/pgSQL loop over a queries table)")
+    log(f"{label}: server-side sweep (PL/pgSQL loop over a queries table)")
     create_vector_table(cur, "queries", "int", dim)
     text = "".join(f"{j}\t{lit}\n" for j, lit in enumerate(qlits))
     cur.copy_expert("COPY queries (id, embedding) FROM STDIN", io.StringIO(text))
     cur.execute(SERVER_LOOP_SQL)
-    info["pg_server_sweep"] = server_sweep(cur, len(queries), efs, warmup, runs)
+    info[f"{label}_server_sweep"] = server_sweep(cur, len(queries), efs, warmup, runs)
 
     def one_pass(ef):
         cur.execute(f"SET hnsw.ef_search = {int(ef)}")
         cur.execute("SELECT sum(us) FROM bench_knn_loop()")
         return cur.fetchone()[0] / 1e6
 
-    PASSES["vectorann (server-side)"] = one_pass  # keeps conn open until exit
+    PASSES[f"{label} (server-side)"] = one_pass  # keeps conn open until exit
     return build_s, size, sweep
 
 
@@ -362,6 +382,20 @@ def interleaved(efs, passes, rounds):
             tv.append(v(ef))
             th.append(h(ef))
         out.append((ef, tv, th))
+    return out
+
+
+def interleaved_pair(efs, a, b, rounds):
+    """Time two engines' passes alternately, `rounds` each per ef_search.
+    Returns [(ef, a's seconds list, b's seconds list)]."""
+    out = []
+    for ef in efs:
+        a(ef), b(ef)  # warm-up
+        ta, tb = [], []
+        for _ in range(rounds):
+            ta.append(a(ef))
+            tb.append(b(ef))
+        out.append((ef, ta, tb))
     return out
 
 
@@ -464,7 +498,7 @@ def write_plot(rows, path, title):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     styles = {"vectorann (server-side)": "o-", "vectorann": "o--", "hnswlib": "s-",
-              "faiss": "^-"}
+              "faiss": "^-", "pgvector (server-side)": "d-", "pgvector": "d--"}
     for engine in dict.fromkeys(r[0] for r in rows):
         pts = sorted((r[4], r[5], r[3]) for r in rows if r[0] == engine)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], styles.get(engine, "x-"),
@@ -516,6 +550,8 @@ def render(rows, info, args, nbase, nq, errors):
     mach.append(f"PostgreSQL: {info.get('postgres', 'not run')}")
     if "vectorann" in info:
         mach.append(f"vectorann: {info['vectorann']}")
+    if "pgvector" in info:
+        mach.append(f"pgvector: {info['pgvector']} (built from its source tarball in the same run)")
     if info.get("pg_settings"):
         mach.append("server: " + ", ".join(info["pg_settings"]) +
                     (f", vector column storage {info['pg_storage']}" if info.get("pg_storage") else ""))
@@ -554,6 +590,20 @@ def render(rows, info, args, nbase, nq, errors):
                          f"{nq / statistics.median(th):.0f} | "
                          f"{statistics.median(th) / statistics.median(tv):.2f} | "
                          f"{min(per):.2f}-{max(per):.2f} |")
+    if info.get("interleaved_pgvector"):
+        lines.append("")
+        lines.append("Beside pgvector, alternating the same way (one server-side pass of "
+                     "vectorann, one of pgvector, repeated; QPS of the median pass):")
+        lines.append("")
+        lines.append("| ef_search | vectorann (server-side) QPS | pgvector (server-side) QPS "
+                     "| ratio, median passes | ratio, per pass |")
+        lines.append("|---:|---:|---:|---:|---:|")
+        for ef, tv, tp in info["interleaved_pgvector"]:
+            per = [tp[i] / tv[i] for i in range(len(tv))]
+            lines.append(f"| {ef} | {nq / statistics.median(tv):.0f} | "
+                         f"{nq / statistics.median(tp):.0f} | "
+                         f"{statistics.median(tp) / statistics.median(tv):.2f} | "
+                         f"{min(per):.2f}-{max(per):.2f} |")
     lines.append("")
     lines.extend(targets(rows, info))
     lines.append("")
@@ -577,8 +627,9 @@ def main():
     ap.add_argument("--queries", type=int, default=1000, help="queries (default 1000)")
     ap.add_argument("--ef", default="10,20,40,80,160,320",
                     help="comma-separated ef_search values (default 10,20,40,80,160,320)")
-    ap.add_argument("--engines", default=",".join(ENGINES),
-                    help="comma-separated subset of " + ",".join(ENGINES))
+    ap.add_argument("--engines", default="vectorann,faiss,hnswlib",
+                    help="comma-separated subset of " + ",".join(ENGINES) +
+                    " (default: all but pgvector, which needs the extension vector)")
     ap.add_argument("--warmup", type=int, default=50,
                     help="untimed queries before each ef_search sweep (default 50)")
     ap.add_argument("--runs", type=int, default=3,
@@ -627,6 +678,8 @@ def main():
     rows, errors = [], []
     runners = {
         "vectorann": lambda: bench_vectorann(base, queries, efs, args.warmup, args.runs, info),
+        "pgvector": lambda: bench_vectorann(base, queries, efs, args.warmup, args.runs, info,
+                                            "pgvector", "vector"),
         "faiss": lambda: bench_faiss(base, queries, efs, args.warmup, args.runs),
         "hnswlib": lambda: bench_hnswlib(base, queries, efs, args.warmup, args.runs),
     }
@@ -644,11 +697,11 @@ def main():
             rows.append((engine, build_s, size, ef, recall, qps, p99))
             log(f"{engine}: ef_search {ef}: recall@10 {recall:.4f}, {qps:.0f} QPS, "
                 f"p99 {p99:.2f} ms")
-        if engine == "vectorann" and "pg_server_sweep" in info:
-            for ef, found, qps, p99 in info["pg_server_sweep"]:
+        if f"{engine}_server_sweep" in info:
+            for ef, found, qps, p99 in info[f"{engine}_server_sweep"]:
                 recall = recall_at_k(found, truth)
-                rows.append(("vectorann (server-side)", build_s, size, ef, recall, qps, p99))
-                log(f"vectorann server-side: ef_search {ef}: recall@10 {recall:.4f}, "
+                rows.append((f"{engine} (server-side)", build_s, size, ef, recall, qps, p99))
+                log(f"{engine} server-side: ef_search {ef}: recall@10 {recall:.4f}, "
                     f"{qps:.0f} QPS, p99 {p99:.2f} ms")
 
     if "vectorann (server-side)" in PASSES and "hnswlib" in PASSES:
@@ -657,6 +710,14 @@ def main():
         for ef, tv, th in info["interleaved"]:
             log(f"interleaved ef_search {ef}: vectorann {[round(t * 1000) for t in tv]} ms, "
                 f"hnswlib {[round(t * 1000) for t in th]} ms")
+
+    if "vectorann (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
+        log(f"interleaved: vectorann and pgvector (server-side), {args.rounds} passes each")
+        info["interleaved_pgvector"] = interleaved_pair(
+            efs, PASSES["vectorann (server-side)"], PASSES["pgvector (server-side)"], args.rounds)
+        for ef, tv, tp in info["interleaved_pgvector"]:
+            log(f"interleaved ef_search {ef}: vectorann {[round(t * 1000) for t in tv]} ms, "
+                f"pgvector {[round(t * 1000) for t in tp]} ms")
 
     raw_bytes = base.shape[0] * base.shape[1] * 4
     info["raw_bytes"] = raw_bytes
