@@ -373,16 +373,7 @@ def interleaved(efs, passes, rounds):
     """Time vectorann (server-side) and hnswlib alternately, `rounds` passes each per
     ef_search, so both see the same minutes of a machine whose speed drifts.
     Returns [(ef, vectorann s list, hnswlib s list)]."""
-    v, h = passes["vectorann (server-side)"], passes["hnswlib"]
-    out = []
-    for ef in efs:
-        v(ef), h(ef)  # warm-up
-        tv, th = [], []
-        for _ in range(rounds):
-            tv.append(v(ef))
-            th.append(h(ef))
-        out.append((ef, tv, th))
-    return out
+    return interleaved_pair(efs, passes["vectorann (server-side)"], passes["hnswlib"], rounds)
 
 
 def interleaved_pair(efs, a, b, rounds):
