@@ -506,6 +506,20 @@ def write_plot(rows, path, title):
     plt.close(fig)
 
 
+def interleaved_table(timings, other, nq):
+    """Markdown rows for alternating passes [(ef, vectorann s list, other s list)]:
+    QPS of each engine's median pass, their ratio, and the range of per-pass ratios."""
+    out = [f"| ef_search | vectorann (server-side) QPS | {other} | ratio, median passes "
+           "| ratio, per pass |", "|---:|---:|---:|---:|---:|"]
+    for ef, tv, to in timings:
+        per = [to[i] / tv[i] for i in range(len(tv))]
+        out.append(f"| {ef} | {nq / statistics.median(tv):.0f} | "
+                   f"{nq / statistics.median(to):.0f} | "
+                   f"{statistics.median(to) / statistics.median(tv):.2f} | "
+                   f"{min(per):.2f}-{max(per):.2f} |")
+    return out
+
+
 def render(rows, info, args, nbase, nq, errors):
     pkgs = package_versions(["python3-faiss", "python3-hnswlib", "python3-numpy",
                              "postgresql-15", "dataset-fashion-mnist"])
@@ -572,29 +586,13 @@ def render(rows, info, args, nbase, nq, errors):
                      "alternate: one server-side pass of vectorann, one of hnswlib, repeated; "
                      "QPS of the median pass):")
         lines.append("")
-        lines.append("| ef_search | vectorann (server-side) QPS | hnswlib QPS | ratio, median "
-                     "passes | ratio, per pass |")
-        lines.append("|---:|---:|---:|---:|---:|")
-        for ef, tv, th in info["interleaved"]:
-            per = [th[i] / tv[i] for i in range(len(tv))]
-            lines.append(f"| {ef} | {nq / statistics.median(tv):.0f} | "
-                         f"{nq / statistics.median(th):.0f} | "
-                         f"{statistics.median(th) / statistics.median(tv):.2f} | "
-                         f"{min(per):.2f}-{max(per):.2f} |")
+        lines.extend(interleaved_table(info["interleaved"], "hnswlib QPS", nq))
     if info.get("interleaved_pgvector"):
         lines.append("")
         lines.append("Beside pgvector, alternating the same way (one server-side pass of "
                      "vectorann, one of pgvector, repeated; QPS of the median pass):")
         lines.append("")
-        lines.append("| ef_search | vectorann (server-side) QPS | pgvector (server-side) QPS "
-                     "| ratio, median passes | ratio, per pass |")
-        lines.append("|---:|---:|---:|---:|---:|")
-        for ef, tv, tp in info["interleaved_pgvector"]:
-            per = [tp[i] / tv[i] for i in range(len(tv))]
-            lines.append(f"| {ef} | {nq / statistics.median(tv):.0f} | "
-                         f"{nq / statistics.median(tp):.0f} | "
-                         f"{statistics.median(tp) / statistics.median(tv):.2f} | "
-                         f"{min(per):.2f}-{max(per):.2f} |")
+        lines.extend(interleaved_table(info["interleaved_pgvector"], "pgvector (server-side) QPS", nq))
     lines.append("")
     lines.extend(targets(rows, info))
     lines.append("")
