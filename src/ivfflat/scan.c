@@ -14,9 +14,17 @@
 
 #include "access/relscan.h"
 #include "common/am.h"
+#include "common/blockmap.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
+
+/* One row of a probed list: its distance and heap TID (VaTidToId). */
+typedef struct IvfflatRow
+{
+	float		distance;
+	uint64		id;
+} IvfflatRow;
 
 typedef struct IvfflatScanOpaqueData
 {
@@ -24,14 +32,42 @@ typedef struct IvfflatScanOpaqueData
 	bool		started;
 	bool		null_distance;	/* query NULL or not indexable: any order */
 	const void *query;			/* stored form; NULL with null_distance */
-	IvfflatListRef *lists;		/* nearest centroid first */
+	BlockNumber *starts;		/* first page of each list, nearest first */
 	int			nextlist;		/* next list to probe */
 	int			maxlists;		/* lists this scan may probe in all */
 	int			batch;			/* lists per probe round */
-	VaHeap		rows;			/* min-heap: (distance, heap TID) of probed rows */
+	IvfflatRow *rows;			/* min-heap on (distance, id) of probed rows */
+	int			nrows;
+	int			rowcap;
 } IvfflatScanOpaqueData;
 
 typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
+
+/*
+ * The centroids of an index, kept in its relcache entry (rd_amcache, in
+ * rd_indexcxt) so that a scan compares the query with one contiguous array
+ * instead of reading every centroid page.  Centroids and start pages never
+ * change once an index has lists (inserts and VACUUM move only insertpage,
+ * which scans do not use; a REINDEX or TRUNCATE makes a new file, whose
+ * relcache invalidation frees rd_amcache), so the copy is valid while the
+ * metapage agrees with it; it is checked against the metapage (read on
+ * every scan anyway) and the file, and rebuilt otherwise.  Indexes whose
+ * centroids take more than CENTROID_CACHE_MAX bytes are read from their
+ * pages on every scan instead.  rd_amcache may be freed by any relcache
+ * invalidation, so it is used only inside start(), which takes no lock.
+ */
+#define CENTROID_CACHE_MAX	(16 * 1024 * 1024)
+
+typedef struct IvfflatCentroidCache
+{
+	RelFileNode node;
+	uint32		nlists;
+	int32		dimensions;
+	uint32		vector_size;
+	Size		stride;			/* bytes from one centroid to the next */
+	BlockNumber *startpages;	/* [nlists] */
+	char	   *centroids;		/* [nlists * stride] */
+} IvfflatCentroidCache;
 
 IndexScanDesc
 ivfflatbeginscan(Relation index, int nkeys, int norderbys)
@@ -50,75 +86,271 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->started = false;
 	so->null_distance = false;
 	so->query = NULL;
-	so->lists = NULL;
+	so->starts = NULL;
 	so->nextlist = so->maxlists = so->batch = 0;
-	memset(&so->rows, 0, sizeof(VaHeap));
+	so->rows = NULL;
+	so->nrows = so->rowcap = 0;
 }
 
-/* Ask the CPU to load a pinned page while the current one is being read. */
-static inline void
-prefetch_page(Page page)
+/* Row a before row b: nearer, or as near with the smaller heap TID. */
+static inline bool
+row_before(const IvfflatRow *a, const IvfflatRow *b)
 {
-	for (Size off = 0; off < BLCKSZ; off += 64)
-		VaPrefetch((char *) page + off);
+	return a->distance < b->distance ||
+		(a->distance == b->distance && a->id < b->id);
+}
+
+/* Restore the min-heap property below position i of rows[0..n). */
+static void
+rows_sift_down(IvfflatRow *rows, int n, int i)
+{
+	IvfflatRow	item = rows[i];
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && row_before(&rows[child + 1], &rows[child]))
+			child++;
+		if (!row_before(&rows[child], &item))
+			break;
+		rows[i] = rows[child];
+		i = child;
+	}
+	rows[i] = item;
+}
+
+/*
+ * Make rows[0..n) a min-heap, bottom up (Floyd 1964: O(n), against
+ * O(n log n) for n pushes); only the rows the executor asks for are popped.
+ */
+static void
+rows_heapify(IvfflatRow *rows, int n)
+{
+	for (int i = n / 2 - 1; i >= 0; i--)
+		rows_sift_down(rows, n, i);
+}
+
+/* Room for n more rows in so->rows (scan context). */
+static inline void
+rows_reserve(IvfflatScanOpaque so, int n)
+{
+	if (so->nrows + n <= so->rowcap)
+		return;
+	so->rowcap = Max(so->rowcap * 2, Max(so->nrows + n, 1024));
+	if (so->rows == NULL)
+		so->rows = MemoryContextAllocHuge(so->base.ctx, sizeof(IvfflatRow) * (Size) so->rowcap);
+	else
+		so->rows = repalloc_huge(so->rows, sizeof(IvfflatRow) * (Size) so->rowcap);
+}
+
+/*
+ * Pages read ahead of the one being read: the prefetch cursor walks the
+ * chain the block map learned from earlier scans (a page's link as last
+ * seen; the next block when unknown, right for lists laid out in one run)
+ * and, at each list's tail, the next list's first page, PREFETCH_DEPTH
+ * pages ahead.  When the page actually read next is not the one predicted,
+ * the cursor starts again from it.
+ */
+#ifndef PREFETCH_DEPTH
+#define PREFETCH_DEPTH		16
+#endif
+
+typedef struct PrefetchCursor
+{
+	BlockNumber ring[PREFETCH_DEPTH];	/* predicted next pages, in order */
+	int			head;
+	int			count;
+	BlockNumber blkno;			/* last predicted page */
+	int			list;			/* its list (index into starts) */
+} PrefetchCursor;
+
+/* Predict the page after the cursor's, prefetch it and queue it. */
+static void
+cursor_step(PrefetchCursor *cur, VaBlockMap *map, const BlockNumber *starts,
+			int end)
+{
+	VaBlockMapEntry *e;
+	BlockNumber next;
+
+	if (cur->blkno == InvalidBlockNumber)
+		return;
+	e = VaBlockMapPeek(map, cur->blkno);
+	if (e == NULL || e->next == VA_BLOCKMAP_NO_LINK)
+		next = cur->blkno + 1;
+	else
+		next = e->next;
+	if (next == VA_BLOCKMAP_TAIL)
+		next = ++cur->list < end ? starts[cur->list] : InvalidBlockNumber;
+	cur->blkno = next;
+	if (next == InvalidBlockNumber)
+		return;
+	cur->ring[(cur->head + cur->count) % PREFETCH_DEPTH] = next;
+	cur->count++;
+	if ((e = VaBlockMapPeek(map, next)) != NULL)
+		VaBlockMapPrefetch(e);
+}
+
+/* Start the cursor at blkno (list `list`, about to be read). */
+static void
+cursor_reset(PrefetchCursor *cur, VaBlockMap *map, const BlockNumber *starts,
+			 int end, BlockNumber blkno, int list)
+{
+	cur->head = cur->count = 0;
+	cur->blkno = blkno;
+	cur->list = list;
+	for (int i = 0; i < PREFETCH_DEPTH; i++)
+		cursor_step(cur, map, starts, end);
 }
 
 /*
  * Read the next count lists (in centroid order) whole: every row's distance
- * to the query (0 with null_distance) goes into the rows heap.  The page
- * read next (the same list's next page, or the next list's first) is pinned
- * and prefetched before the current one is read, so its memory loads
- * overlap the distance computations.
+ * to the query (0 with null_distance) and heap TID go into so->rows, which
+ * is a min-heap again at the end.  Pages are pinned through the index's
+ * block map (no buffer-mapping lookup when the buffer still holds the page)
+ * and the pages predicted next are prefetched (see PrefetchCursor), so
+ * their memory loads overlap the distance computations.  Each page is
+ * share-locked while its rows are read and checked once (page id).
  */
 static void
 probe(IndexScanDesc scan, int count)
 {
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
+	const VaIndexOps *ops = so->base.ops;
 	int			end = Min(so->nextlist + count, so->maxlists);
-	Buffer		buf;
+	VaBlockMap *map;
+	PrefetchCursor cur;
+	BlockNumber blkno;
 
 	if (so->nextlist >= end)
 		return;
-	buf = ReadBuffer(index, so->lists[so->nextlist].startpage);
-	while (BufferIsValid(buf))
+	map = VaBlockMapGet(index);
+	blkno = so->starts[so->nextlist];
+	cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
+	while (blkno != InvalidBlockNumber)
 	{
-		Buffer		next = InvalidBuffer;
+		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, blkno);
+		Buffer		buf = VaBlockMapRead(map, entry, index, blkno);
 		BlockNumber nextblkno;
 		Page		page;
 		OffsetNumber maxoff;
+		IvfflatRow *out;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
 		page = BufferGetPage(buf);
-
 		nextblkno = VaPageGetOpaque(page)->nextblkno;
-		if (nextblkno == InvalidBlockNumber && ++so->nextlist < end)
-			nextblkno = so->lists[so->nextlist].startpage;
-		if (nextblkno != InvalidBlockNumber)
-		{
-			next = ReadBuffer(index, nextblkno);
-			prefetch_page(BufferGetPage(next));
-		}
+		if (entry != NULL)
+			entry->next = nextblkno;	/* InvalidBlockNumber: the tail */
+		VaBlockMapNoteBounds(entry, page);
 
 		maxoff = PageGetMaxOffsetNumber(page);
+		rows_reserve(so, maxoff);
+		out = so->rows + so->nrows;
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfflatListTuple tup =
 				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
-			VaCandidate c;
 
-			c.distance = so->null_distance ? 0.0f :
-				so->base.ops->distance(so->query, tup->vector);
-			c.flags = 0;
-			c.id = VaTidToId(&tup->heaptid);
-			c.aux = 0;
-			VaHeapPush(&so->rows, &c);
+			out->distance = so->null_distance ? 0.0f :
+				ops->distance(so->query, tup->vector);
+			out->id = VaTidToId(&tup->heaptid);
+			out++;
 		}
+		so->nrows = out - so->rows;
 		UnlockReleaseBuffer(buf);
-		buf = next;
+
+		if (nextblkno == InvalidBlockNumber && ++so->nextlist < end)
+			nextblkno = so->starts[so->nextlist];
+		blkno = nextblkno;
+		if (blkno == InvalidBlockNumber)
+			break;
+		if (cur.count > 0 && cur.ring[cur.head] == blkno)
+		{
+			cur.head = (cur.head + 1) % PREFETCH_DEPTH;
+			cur.count--;
+			cursor_step(&cur, map, so->starts, end);
+		}
+		else
+			cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
 	}
+	so->nextlist = end;
+	rows_heapify(so->rows, so->nrows);
+}
+
+/*
+ * The centroid cache of index for meta (see IvfflatCentroidCache), built
+ * from the centroid pages if it is missing or stale; NULL when the
+ * centroids are too large to cache.
+ */
+static IvfflatCentroidCache *
+centroid_cache(Relation index, const IvfflatMetaPageData *meta)
+{
+	IvfflatCentroidCache *cache = (IvfflatCentroidCache *) index->rd_amcache;
+	Size		stride = MAXALIGN(meta->vector_size);
+	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
+	uint32		n = 0;
+	char	   *mem;
+
+	if (cache != NULL && RelFileNodeEquals(cache->node, index->rd_node) &&
+		cache->nlists == meta->nlists && cache->dimensions == meta->dimensions &&
+		cache->vector_size == meta->vector_size)
+		return cache;
+	if (cache != NULL)
+	{
+		index->rd_amcache = NULL;
+		pfree(cache);
+	}
+	if ((Size) meta->nlists * stride > CENTROID_CACHE_MAX)
+		return NULL;
+
+	mem = MemoryContextAllocHuge(index->rd_indexcxt,
+								 MAXALIGN(sizeof(IvfflatCentroidCache)) +
+								 MAXALIGN(sizeof(BlockNumber) * meta->nlists) +
+								 stride * meta->nlists);
+	cache = (IvfflatCentroidCache *) mem;
+	cache->startpages = (BlockNumber *) (mem + MAXALIGN(sizeof(IvfflatCentroidCache)));
+	cache->centroids = mem + MAXALIGN(sizeof(IvfflatCentroidCache)) +
+		MAXALIGN(sizeof(BlockNumber) * meta->nlists);
+	while (blkno != InvalidBlockNumber && n < meta->nlists)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		OffsetNumber maxoff;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < meta->nlists; off++)
+		{
+			IvfflatCentroidTuple ctup =
+				(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			cache->startpages[n] = ctup->startpage;
+			memcpy(cache->centroids + n * stride, ctup->centroid, meta->vector_size);
+			n++;
+		}
+		blkno = VaPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	if (n != meta->nlists)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has %u centroids where its metapage says %u",
+						RelationGetRelationName(index), n, meta->nlists),
+				 errhint("Please REINDEX it.")));
+	cache->node = index->rd_node;
+	cache->nlists = meta->nlists;
+	cache->dimensions = meta->dimensions;
+	cache->vector_size = meta->vector_size;
+	cache->stride = stride;
+	index->rd_amcache = cache;
+	return cache;
 }
 
 /* First call: rank the lists by centroid distance and probe the first batch. */
@@ -128,12 +360,11 @@ start(IndexScanDesc scan)
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	IvfflatMetaPageData meta;
-	IvfflatListRef *refs;
-	float	   *dists;
-	VaHeap		order;
+	IvfflatCentroidCache *cache;
+	BlockNumber *startpages;
+	IvfflatRow *order;
 	int			n;
 
-	VaHeapInit(&so->rows, 1024, false);
 	IvfflatReadMeta(index, &meta);
 	if (meta.nlists == 0)
 		return;
@@ -156,34 +387,61 @@ start(IndexScanDesc scan)
 			so->query = query;
 	}
 
-	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
-	dists = palloc(sizeof(float) * meta.nlists);
-	n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, meta.nlists);
+	n = meta.nlists;
+	startpages = palloc(sizeof(BlockNumber) * n);
+	order = palloc(sizeof(IvfflatRow) * n);
+	cache = centroid_cache(index, &meta);
+	if (cache != NULL)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			startpages[i] = cache->startpages[i];
+			order[i].distance = so->null_distance ? 0.0f :
+				so->base.ops->distance(so->query, cache->centroids + i * cache->stride);
+			order[i].id = i;
+		}
+	}
+	else
+	{
+		IvfflatListRef *refs = palloc(sizeof(IvfflatListRef) * n);
+		float	   *dists = palloc(sizeof(float) * n);
+
+		n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, n);
+		for (int i = 0; i < n; i++)
+		{
+			startpages[i] = refs[i].startpage;
+			order[i].distance = so->null_distance ? 0.0f : dists[i];
+			order[i].id = i;
+		}
+		pfree(refs);
+		pfree(dists);
+	}
 
 	if (so->null_distance)
 	{
 		/* every distance is undefined: return every row, list by list */
-		so->lists = refs;
+		so->starts = startpages;
 		so->maxlists = so->batch = n;
 		probe(scan, n);
 		return;
 	}
 
-	/* lists nearest first */
-	so->lists = palloc(sizeof(IvfflatListRef) * Max(n, 1));
-	VaHeapInit(&order, n, false);
-	for (int i = 0; i < n; i++)
-	{
-		VaCandidate c = {.distance = dists[i],.flags = 0,.id = (uint64) i,.aux = 0};
-
-		VaHeapPush(&order, &c);
-	}
-	for (int i = 0; i < n; i++)
-		so->lists[i] = refs[VaHeapPop(&order).id];
 	so->batch = Min(ivfflat_probes, n);
 	so->maxlists = so->batch;
 	if (ivfflat_iterative_scan != IVFFLAT_ITERATIVE_SCAN_OFF)
 		so->maxlists = Max(so->batch, Min(ivfflat_max_probes, n));
+
+	/* the maxlists nearest lists, nearest first (ties: the earlier list) */
+	so->starts = palloc(sizeof(BlockNumber) * Max(so->maxlists, 1));
+	rows_heapify(order, n);
+	for (int i = 0, left = n; i < so->maxlists; i++)
+	{
+		so->starts[i] = startpages[order[0].id];
+		order[0] = order[--left];
+		rows_sift_down(order, left, 0);
+	}
+	pfree(order);
+	pfree(startpages);
 	probe(scan, so->batch);
 }
 
@@ -194,7 +452,7 @@ bool
 ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-	VaCandidate c;
+	IvfflatRow	c;
 
 	if (!so->started)
 	{
@@ -207,7 +465,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	while (so->rows.count == 0)
+	while (so->nrows == 0)
 	{
 		MemoryContext old;
 
@@ -218,7 +476,9 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 		MemoryContextSwitchTo(old);
 	}
 
-	c = VaHeapPop(&so->rows);
+	c = so->rows[0];
+	so->rows[0] = so->rows[--so->nrows];
+	rows_sift_down(so->rows, so->nrows, 0);
 	VaIdToTid(c.id, &scan->xs_heaptid);
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
