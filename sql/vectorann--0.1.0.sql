@@ -1053,6 +1053,22 @@ CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER ivfflathandler;
 
 COMMENT ON ACCESS METHOD ivfflat IS 'IVFFlat inverted-file index for approximate nearest-neighbour search';
 
+-- ivfflat_check(index regclass): one row per structural violation of an
+-- ivfflat index, none when sound; problem is the kind (metapage; page: not
+-- an ivfflat page of the kind expected; chain: a link out of the relation,
+-- a loop, a page on two chains, an insert page off its list, rows on a page
+-- no list reaches; item: wrong size or dimensions; list: a row whose own
+-- centroid is not the nearest; duplicate: a heap row indexed twice; count:
+-- the metapage's lists against the centroids), detail says where.  Errors:
+-- not an ivfflat index.  Takes ShareLock on the index: inserts and VACUUM
+-- wait while it runs.
+CREATE FUNCTION ivfflat_check(index regclass, OUT problem text, OUT detail text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+-- It can hold up inserts for a whole walk of the index: like amcheck's
+-- functions, only for roles granted it.
+REVOKE ALL ON FUNCTION ivfflat_check(regclass) FROM PUBLIC;
+
 -- The support function is the same one the hnsw operator classes use: it
 -- also carries the k-means members (average, centroid) ivfflat needs.
 CREATE OPERATOR CLASS vector_l2_ops

@@ -1,0 +1,527 @@
+/*
+ * check.c
+ *	  ivfflat_check(regclass): walk an ivfflat index and report structural
+ *	  violations, in the spirit of amcheck: pages that are not ours or not
+ *	  of the kind their place calls for, chains that loop, leave the
+ *	  relation or share a page with another chain, centroid and list items
+ *	  of the wrong size or dimensions, rows filed under a list whose centroid
+ *	  is not nearest to them, heap TIDs indexed twice, rows on pages no list
+ *	  reaches, and a metapage whose count of lists disagrees with the
+ *	  centroid pages.
+ */
+#include "ivfflat/ivfflat.h"
+
+#include "access/relation.h"
+#include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+/* Report at most this many problems of one kind individually. */
+#define MAX_REPORTS_PER_KIND 50
+
+typedef enum ProblemKind
+{
+	PROBLEM_METAPAGE,
+	PROBLEM_PAGE,
+	PROBLEM_CHAIN,
+	PROBLEM_ITEM,
+	PROBLEM_LIST,
+	PROBLEM_DUPLICATE,
+	PROBLEM_COUNT,
+	NUM_PROBLEM_KINDS
+} ProblemKind;
+
+static const char *const kind_names[NUM_PROBLEM_KINDS] = {
+	"metapage", "page", "chain", "item", "list", "duplicate", "count"
+};
+
+/* Who owns a block: not yet seen, the metapage, the centroid chain, list i */
+#define OWNER_NONE		(-3)
+#define OWNER_META		(-2)
+#define OWNER_CENTROIDS	(-1)
+
+typedef struct CheckState
+{
+	Relation	index;
+	const VaIndexOps *ops;
+	IvfflatMetaPageData meta;
+	BlockNumber nblocks;
+	int32	   *owner;			/* by block: OWNER_* or list number */
+	int			ncentroids;
+	char	   *centroids;		/* ncentroids * meta.vector_size */
+	BlockNumber *startpage;		/* by list */
+	BlockNumber *insertpage;	/* by list */
+	uint64	   *tids;			/* every indexed heap TID (VaTidToId) */
+	Size		ntids;
+	Size		tidcap;
+	List	   *problems;		/* of char *: "kind\tdetail" */
+	int			counts[NUM_PROBLEM_KINDS];
+} CheckState;
+
+static void
+problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
+pg_attribute_printf(3, 4);
+
+static void
+problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
+{
+	va_list		args;
+	StringInfoData buf;
+
+	if (cs->counts[kind]++ >= MAX_REPORTS_PER_KIND)
+		return;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	cs->problems = lappend(cs->problems, psprintf("%s\t%s", kind_names[kind], buf.data));
+}
+
+/*
+ * Whether page (block blkno) is one of ours of kind flags; reports a
+ * "page" problem when it is not.
+ */
+static bool
+page_ok(CheckState *cs, Page page, BlockNumber blkno, uint16 flags, const char *what)
+{
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
+		VaPageGetOpaque(page)->page_id != VA_PAGE_ID_IVFFLAT)
+	{
+		problem(cs, PROBLEM_PAGE, "block %u (%s) is not an ivfflat page", blkno, what);
+		return false;
+	}
+	if (VaPageGetOpaque(page)->flags != flags)
+	{
+		problem(cs, PROBLEM_PAGE, "block %u (%s) is of kind %u, not %u",
+				blkno, what, VaPageGetOpaque(page)->flags, flags);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the chain may go on to blkno, which `owner` is about to claim:
+ * reports a "chain" problem (and stops the chain) for a link past the end,
+ * to the metapage, or to a block another chain, or this one, already has.
+ */
+static bool
+claim(CheckState *cs, BlockNumber blkno, int32 owner, const char *what)
+{
+	if (blkno >= cs->nblocks || blkno == IVFFLAT_METAPAGE_BLKNO)
+	{
+		problem(cs, PROBLEM_CHAIN, "%s links to block %u, outside the relation's %u blocks "
+				"or the metapage", what, blkno, cs->nblocks);
+		return false;
+	}
+	if (cs->owner[blkno] == owner)
+	{
+		problem(cs, PROBLEM_CHAIN, "%s comes back to block %u (a loop)", what, blkno);
+		return false;
+	}
+	if (cs->owner[blkno] != OWNER_NONE)
+	{
+		if (cs->owner[blkno] >= 0)
+			problem(cs, PROBLEM_CHAIN, "%s links to block %u, which belongs to list %d",
+					what, blkno, cs->owner[blkno]);
+		else
+			problem(cs, PROBLEM_CHAIN, "%s links to block %u, a centroid page", what, blkno);
+		return false;
+	}
+	cs->owner[blkno] = owner;
+	return true;
+}
+
+/* Pass 1: the centroid chain from block 1 (lists, in order). */
+static void
+check_centroids(CheckState *cs)
+{
+	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
+	Size		isize = IVFFLAT_CENTROID_SIZE(cs->meta.vector_size);
+	int			cap = Max(cs->meta.nlists, 1);
+
+	cs->centroids = MemoryContextAllocHuge(CurrentMemoryContext,
+										   (Size) cap * Max(cs->meta.vector_size, 1));
+	cs->startpage = palloc(sizeof(BlockNumber) * cap);
+	cs->insertpage = palloc(sizeof(BlockNumber) * cap);
+	if (!claim(cs, blkno, OWNER_CENTROIDS, "the centroid chain"))
+		return;
+	while (blkno != InvalidBlockNumber)
+	{
+		Buffer		buf = ReadBuffer(cs->index, blkno);
+		Page		page;
+		BlockNumber next = InvalidBlockNumber;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (page_ok(cs, page, blkno, IVFFLAT_PAGE_CENTROIDS, "centroids"))
+		{
+			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				IvfflatCentroidTuple ctup;
+
+				if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
+				{
+					problem(cs, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
+							blkno, off, ItemIdGetLength(iid), isize);
+					continue;
+				}
+				ctup = (IvfflatCentroidTuple) PageGetItem(page, iid);
+				if (cs->ncentroids >= cap)
+				{
+					cs->ncentroids++;	/* counted, reported below */
+					continue;
+				}
+				if (cs->ops->dims(ctup->centroid) != cs->meta.dimensions)
+					problem(cs, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
+							blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
+				memcpy(cs->centroids + (Size) cs->ncentroids * cs->meta.vector_size,
+					   ctup->centroid, cs->meta.vector_size);
+				cs->startpage[cs->ncentroids] = ctup->startpage;
+				cs->insertpage[cs->ncentroids] = ctup->insertpage;
+				cs->ncentroids++;
+			}
+			next = VaPageGetOpaque(page)->nextblkno;
+		}
+		UnlockReleaseBuffer(buf);
+		if (next != InvalidBlockNumber &&
+			!claim(cs, next, OWNER_CENTROIDS, "the centroid chain"))
+			next = InvalidBlockNumber;
+		blkno = next;
+	}
+	if ((uint32) cs->ncentroids != cs->meta.nlists)
+		problem(cs, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
+				cs->meta.nlists, cs->ncentroids);
+	cs->ncentroids = Min(cs->ncentroids, cap);
+}
+
+/* Whether a centroid other than list's own is strictly nearer to vector. */
+static int
+nearer_list(CheckState *cs, const void *vector, int list)
+{
+	Size		vs = cs->meta.vector_size;
+	float		own = cs->ops->distance(vector, cs->centroids + (Size) list * vs);
+	int			best = -1;
+	float		bestd = own;
+
+	for (int j = 0; j < cs->ncentroids; j++)
+	{
+		float		d;
+
+		if (j == list)
+			continue;
+		d = cs->ops->distance(vector, cs->centroids + (Size) j * vs);
+		if (d < bestd)
+		{
+			bestd = d;
+			best = j;
+		}
+	}
+	return best;
+}
+
+/* Pass 2: every list's chain, its pages and rows. */
+static void
+check_lists(CheckState *cs)
+{
+	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size);
+
+	for (int list = 0; list < cs->ncentroids; list++)
+	{
+		BlockNumber blkno = cs->startpage[list];
+		bool		saw_insertpage = false;
+		char		what[64];
+
+		snprintf(what, sizeof(what), "list %d", list);
+		if (!claim(cs, blkno, list, what))
+			continue;
+		while (blkno != InvalidBlockNumber)
+		{
+			Buffer		buf = ReadBuffer(cs->index, blkno);
+			Page		page;
+			BlockNumber next = InvalidBlockNumber;
+
+			CHECK_FOR_INTERRUPTS();
+			if (blkno == cs->insertpage[list])
+				saw_insertpage = true;
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			if (page_ok(cs, page, blkno, IVFFLAT_PAGE_LIST, what))
+			{
+				OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+				for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+				{
+					ItemId		iid = PageGetItemId(page, off);
+					IvfflatListTuple tup;
+					int			other;
+
+					if (!ItemIdIsUsed(iid))
+						continue;	/* removed by VACUUM */
+					if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
+					{
+						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
+								blkno, off, list, ItemIdGetLength(iid), isize);
+						continue;
+					}
+					tup = (IvfflatListTuple) PageGetItem(page, iid);
+					if (cs->ops->dims(tup->vector) != cs->meta.dimensions)
+					{
+						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
+								blkno, off, list, cs->ops->dims(tup->vector),
+								cs->meta.dimensions);
+						continue;
+					}
+					if (!ItemPointerIsValid(&tup->heaptid))
+						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
+								blkno, off, list);
+					other = nearer_list(cs, tup->vector, list);
+					if (other >= 0)
+						problem(cs, PROBLEM_LIST,
+								"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
+								"centroid of list %d is nearer", blkno, off,
+								ItemPointerGetBlockNumberNoCheck(&tup->heaptid),
+								ItemPointerGetOffsetNumberNoCheck(&tup->heaptid),
+								list, other);
+					if (cs->ntids >= cs->tidcap)
+					{
+						cs->tidcap = Max(cs->tidcap * 2, 1024);
+						cs->tids = cs->tids == NULL ?
+							MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * cs->tidcap) :
+							repalloc_huge(cs->tids, sizeof(uint64) * cs->tidcap);
+					}
+					cs->tids[cs->ntids++] = VaTidToId(&tup->heaptid);
+				}
+				next = VaPageGetOpaque(page)->nextblkno;
+			}
+			UnlockReleaseBuffer(buf);
+			if (next != InvalidBlockNumber && !claim(cs, next, list, what))
+				next = InvalidBlockNumber;
+			blkno = next;
+		}
+		if (!saw_insertpage)
+			problem(cs, PROBLEM_CHAIN, "the insert page %u of list %d is not on its chain",
+					cs->insertpage[list], list);
+	}
+}
+
+/*
+ * Pass 3: blocks no chain reached.  A page an insert extended the relation
+ * with but could not link (an error in between) is empty and harmless; one
+ * that holds rows hides them from every scan.
+ */
+static void
+check_unreached(CheckState *cs)
+{
+	for (BlockNumber blkno = 0; blkno < cs->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (cs->owner[blkno] != OWNER_NONE)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(cs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && page_ok(cs, page, blkno, IVFFLAT_PAGE_LIST, "no chain") &&
+			PageGetMaxOffsetNumber(page) > 0)
+		{
+			int			used = 0;
+
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+				if (ItemIdIsUsed(PageGetItemId(page, off)))
+					used++;
+			if (used > 0)
+				problem(cs, PROBLEM_CHAIN, "block %u holds %d rows but no list links to it",
+						blkno, used);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+static int
+cmp_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Pass 4: no heap TID indexed twice. */
+static void
+check_duplicates(CheckState *cs)
+{
+	if (cs->ntids < 2)
+		return;
+	qsort(cs->tids, cs->ntids, sizeof(uint64), cmp_uint64);
+	for (Size i = 1; i < cs->ntids; i++)
+		if (cs->tids[i] == cs->tids[i - 1] && (i < 2 || cs->tids[i - 2] != cs->tids[i]))
+		{
+			ItemPointerData tid;
+
+			VaIdToTid(cs->tids[i], &tid);
+			problem(cs, PROBLEM_DUPLICATE, "heap row (%u,%u) is indexed more than once",
+					ItemPointerGetBlockNumberNoCheck(&tid),
+					ItemPointerGetOffsetNumberNoCheck(&tid));
+		}
+}
+
+/*
+ * The metapage, read as a problem rather than an ERROR; false when it is
+ * not ours (nothing else can then be checked).
+ */
+static bool
+check_metapage(CheckState *cs)
+{
+	Buffer		buf;
+	Page		page;
+	bool		ok;
+
+	if (cs->nblocks == 0)
+	{
+		problem(cs, PROBLEM_METAPAGE, "the index has no blocks");
+		return false;
+	}
+	buf = ReadBuffer(cs->index, IVFFLAT_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	ok = page_ok(cs, page, IVFFLAT_METAPAGE_BLKNO, IVFFLAT_PAGE_META, "metapage");
+	if (ok)
+		memcpy(&cs->meta, PageGetContents(page), sizeof(IvfflatMetaPageData));
+	UnlockReleaseBuffer(buf);
+	if (!ok)
+		return false;
+	cs->owner[IVFFLAT_METAPAGE_BLKNO] = OWNER_META;
+	if (cs->meta.header.magic != IVFFLAT_MAGIC || cs->meta.header.version != IVFFLAT_VERSION)
+	{
+		problem(cs, PROBLEM_METAPAGE, "magic 0x%08X version %u, not 0x%08X version %u",
+				cs->meta.header.magic, cs->meta.header.version,
+				IVFFLAT_MAGIC, IVFFLAT_VERSION);
+		return false;
+	}
+	if (cs->meta.nlists > IVFFLAT_MAX_LISTS || cs->meta.nlists > cs->meta.lists)
+	{
+		problem(cs, PROBLEM_METAPAGE, "%u lists (option lists = %u, at most %d)",
+				cs->meta.nlists, cs->meta.lists, IVFFLAT_MAX_LISTS);
+		return false;
+	}
+	if (cs->meta.nlists > 0 &&
+		(cs->meta.dimensions < 1 || cs->meta.vector_size == 0 ||
+		 MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size)) > VA_MAX_ITEM_SIZE))
+	{
+		problem(cs, PROBLEM_METAPAGE, "%d dimensions, vector size %u",
+				cs->meta.dimensions, cs->meta.vector_size);
+		return false;
+	}
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(ivfflat_check);
+
+/*
+ * ivfflat_check(index regclass) RETURNS SETOF (problem text, detail text):
+ * one row per violation found (none for a sound index; at most 50 of one
+ * kind individually, then one row with their total).  problem is the kind:
+ *	 metapage	not ours, wrong magic or version, impossible counts or sizes
+ *	 page		a block of a chain is not an ivfflat page of the kind expected
+ *	 chain		a link past the end or to the metapage, a loop, a page on two
+ *				chains, a list's insert page not on its chain, rows on a
+ *				page no chain reaches
+ *	 item		a centroid or row of the wrong size or dimensions, a row
+ *				with an invalid heap TID
+ *	 list		a row some other list's centroid is strictly nearer to than
+ *				its own list's (opclass distance, as the build and inserts
+ *				compute it; equal distances are fine)
+ *	 duplicate	a heap TID indexed twice
+ *	 count		the metapage's number of lists differs from the centroids'
+ * detail says where (block, offset; list numbers count centroids in chain
+ * order from 0).  Errors: not an ivfflat index (wrong_object_type).  Takes
+ * ShareLock on the index, so inserts and VACUUM wait until it is done;
+ * scans go on.  Reads every page and computes one distance per row and
+ * centroid.
+ */
+Datum
+ivfflat_check(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	List	   *problems;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		Oid			indexoid = PG_GETARG_OID(0);
+		MemoryContext old;
+		CheckState	cs;
+		TupleDesc	tupdesc;
+
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+
+		memset(&cs, 0, sizeof(cs));
+		cs.index = relation_open(indexoid, ShareLock);
+		if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
+			cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != ivfflatbuild)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not an ivfflat index",
+							RelationGetRelationName(cs.index))));
+		cs.ops = IvfflatGetIndexOps(cs.index);
+		cs.nblocks = RelationGetNumberOfBlocks(cs.index);
+		cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
+		for (BlockNumber b = 0; b < cs.nblocks; b++)
+			cs.owner[b] = OWNER_NONE;
+		if (check_metapage(&cs))
+		{
+			check_centroids(&cs);
+			check_lists(&cs);
+			check_unreached(&cs);
+			check_duplicates(&cs);
+		}
+		relation_close(cs.index, ShareLock);
+
+		for (int k = 0; k < NUM_PROBLEM_KINDS; k++)
+		{
+			if (cs.counts[k] > MAX_REPORTS_PER_KIND)
+				cs.problems = lappend(cs.problems,
+									  psprintf("%s\t%d problems of this kind in all",
+											   kind_names[k], cs.counts[k]));
+		}
+		funcctx->user_fctx = cs.problems;
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "ivfflat_check must return a row type");
+		funcctx->attinmeta = TupleDescGetAttInMetadata(tupdesc);
+		MemoryContextSwitchTo(old);
+	}
+
+	funcctx = SRF_PERCALL_SETUP();
+	problems = (List *) funcctx->user_fctx;
+	if (funcctx->call_cntr < (uint64) list_length(problems))
+	{
+		char	   *line = pstrdup(list_nth(problems, (int) funcctx->call_cntr));
+		char	   *values[2];
+		Datum		result;
+
+		values[0] = line;
+		values[1] = strchr(line, '\t');
+		*values[1]++ = '\0';
+		result = HeapTupleGetDatum(BuildTupleFromCStrings(funcctx->attinmeta, values));
+		SRF_RETURN_NEXT(funcctx, result);
+	}
+	SRF_RETURN_DONE(funcctx);
+}
