@@ -2,7 +2,8 @@
 # test/main.sh: the main job. Installs the dependencies (Debian 12 packages), builds
 # and installs vectorann, starts a throwaway PostgreSQL 15 cluster and runs the HNSW
 # benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py),
-# then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py).
+# then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py);
+# pgvector joins both when its source tarball is in shared/anchors.
 # The reports are printed and written to test/bench/out/, the recall-vs-QPS plots
 # to test/bench/plots/; the build's log goes to test/bench/out/build.log and is
 # printed only if the build fails.
@@ -46,10 +47,12 @@ va_cluster_start "shared_buffers = '2GB'"
 # pgvector beside it when its source tarball is there (shared/anchors); the job runs
 # without it otherwise
 hnsw_engines=vectorann,faiss,hnswlib
+ivfflat_engines=vectorann,faiss
 if va_install_pgvector; then
     hnsw_engines=vectorann,pgvector,faiss,hnswlib
+    ivfflat_engines=vectorann,pgvector,faiss
 fi
 va_log "running test/bench/hnsw_bench.py --engines $hnsw_engines $*"
 "$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" --engines "$hnsw_engines" "$@"
-va_log "running test/bench/ivfflat_bench.py $*"
-"$VA_PYTHON" "$ROOT/test/bench/ivfflat_bench.py" "$@"
+va_log "running test/bench/ivfflat_bench.py --engines $ivfflat_engines $*"
+"$VA_PYTHON" "$ROOT/test/bench/ivfflat_bench.py" --engines "$ivfflat_engines" "$@"

@@ -255,13 +255,13 @@ def bench_hnswlib(base, queries, efs, warmup, runs):
     return build_s, size, timed_sweep(search_one, len(queries), efs, set_ef, warmup, runs)
 
 
-def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
-                    extension="vectorann"):
-    """Build and sweep one PostgreSQL extension: vectorann in the environment's
-    database, or (label pgvector, extension vector) pgvector in a database of its own,
-    bench_pgvector, since both define the type vector."""
+def open_engine_db(label, extension, info):
+    """A connection (autocommit) and cursor for one PostgreSQL extension: vectorann in
+    the environment's database, any other (label pgvector, extension vector) in a
+    database of its own, bench_LABEL, made afresh, since both define the type vector.
+    Notes the server and extension versions (and, for vectorann, a few settings) in
+    info. Shared with ivfflat_bench.py."""
     import psycopg2
-    n, dim = base.shape
     conn = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGDATABASE from the environment
     conn.autocommit = True
     cur = conn.cursor()
@@ -278,20 +278,37 @@ def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
     cur.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
     cur.execute("SELECT extversion FROM pg_extension WHERE extname = %s", (extension,))
     info[label] = cur.fetchone()[0]
-    if label == "vectorann":
+    if label == "vectorann" and "pg_settings" not in info:
         for guc in ("shared_buffers", "work_mem", "jit"):
             cur.execute(f"SHOW {guc}")
             info.setdefault("pg_settings", []).append(f"{guc}={cur.fetchone()[0]}")
+    return conn, cur
 
+
+def load_items(cur, base, label, info):
+    """(Re)create the table items (id bigint, embedding vector(dim)) and COPY base
+    into it, ids 0..n-1, then ANALYZE."""
+    n, dim = base.shape
     info["pg_storage"] = create_vector_table(cur, "items", "bigint", dim)
     log(f"{label}: loading {n} rows with COPY")
-    t0 = time.perf_counter()
     chunk = 5000
     for start in range(0, n, chunk):
         lits = vector_literals(base[start:start + chunk])
         text = "".join(f"{start + j}\t{lit}\n" for j, lit in enumerate(lits))
         cur.copy_expert("COPY items (id, embedding) FROM STDIN", io.StringIO(text))
     cur.execute("ANALYZE items")
+
+
+def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
+                    extension="vectorann"):
+    """Build and sweep one PostgreSQL extension: vectorann in the environment's
+    database, or (label pgvector, extension vector) pgvector in a database of its own,
+    bench_pgvector, since both define the type vector."""
+    import psycopg2
+    n, dim = base.shape
+    conn, cur = open_engine_db(label, extension, info)
+    t0 = time.perf_counter()
+    load_items(cur, base, label, info)
     if label == "vectorann":
         info["pg_load_s"] = time.perf_counter() - t0
 
@@ -506,10 +523,11 @@ def write_plot(rows, path, title):
     plt.close(fig)
 
 
-def interleaved_table(timings, other, nq):
-    """Markdown rows for alternating passes [(ef, vectorann s list, other s list)]:
-    QPS of each engine's median pass, their ratio, and the range of per-pass ratios."""
-    out = [f"| ef_search | vectorann (server-side) QPS | {other} | ratio, median passes "
+def interleaved_table(timings, other, nq, setting="ef_search"):
+    """Markdown rows for alternating passes [(value of setting, vectorann s list,
+    other s list)]: QPS of each engine's median pass, their ratio, and the range of
+    per-pass ratios."""
+    out = [f"| {setting} | vectorann (server-side) QPS | {other} | ratio, median passes "
            "| ratio, per pass |", "|---:|---:|---:|---:|---:|"]
     for ef, tv, to in timings:
         per = [to[i] / tv[i] for i in range(len(tv))]

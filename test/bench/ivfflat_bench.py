@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""IVFFlat on Fashion-MNIST: vectorann (inside PostgreSQL) against FAISS IndexIVFFlat.
+"""IVFFlat on Fashion-MNIST: vectorann (inside PostgreSQL) against pgvector and FAISS IndexIVFFlat.
 
 Same data, ground truth and timing rules as hnsw_bench.py (whose helpers this script
 imports): the 60,000 training images are the base set, the first N test images the
@@ -14,6 +14,13 @@ recall-vs-QPS plot to test/bench/plots/ivfflat_recall_qps.png.
 PostgreSQL is reached through libpq's environment (PGHOST, PGPORT, PGUSER,
 PGDATABASE); start a cluster first (test/main.sh shows how). The table `items` in
 that database is dropped and recreated. test/main.sh runs it after hnsw_bench.py.
+
+pgvector (engine pgvector) needs the extension `vector` installed in the same
+PostgreSQL (test/main.sh builds it from shared/anchors when the tarball is there and
+then passes --engines with it); it runs in a database of its own, bench_pgvector,
+and is built and swept like vectorann. Since the machine's speed drifts, the QPS
+ratio against it comes from server-side passes of the two that alternate
+(hnsw_bench.interleaved_pair), --rounds passes each per probes value.
 
     /usr/bin/python3 test/bench/ivfflat_bench.py                      # full run
     /usr/bin/python3 test/bench/ivfflat_bench.py --base 5000 --queries 100 --lists 50
@@ -30,7 +37,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hnsw_bench as hb  # noqa: E402  (data loading, ground truth, timing, report bits)
 
-ENGINES = ("vectorann", "faiss")
+ENGINES = ("vectorann", "pgvector", "faiss")
+DEFAULT_ENGINES = ("vectorann", "faiss")
 K = hb.K
 MIB = hb.MIB
 
@@ -59,30 +67,22 @@ def bench_faiss(base, queries, lists, probes, warmup, runs):
                                          warmup, runs)
 
 
-def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
+def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vectorann",
+                    extension="vectorann"):
+    """Build and sweep one PostgreSQL extension's ivfflat: vectorann in the
+    environment's database, or (label pgvector, extension vector) pgvector in a
+    database of its own (hb.open_engine_db). Both are timed the same way; info gets
+    the parallel build time and the server-side sweep under keys carrying the label,
+    and PASSES[label + " (server-side)"] a function timing one server-side pass."""
     import psycopg2
     n, dim = base.shape
-    conn = psycopg2.connect("")
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SHOW server_version")
-    info["postgres"] = cur.fetchone()[0]
-    cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
-    cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vectorann'")
-    info["vectorann"] = cur.fetchone()[0]
-
-    info["pg_storage"] = hb.create_vector_table(cur, "items", "bigint", dim)
-    hb.log(f"vectorann: loading {n} rows with COPY")
-    chunk = 5000
-    for start in range(0, n, chunk):
-        lits = hb.vector_literals(base[start:start + chunk])
-        text = "".join(f"{start + j}\t{lit}\n" for j, lit in enumerate(lits))
-        cur.copy_expert("COPY items (id, embedding) FROM STDIN", io.StringIO(text))
-    cur.execute("ANALYZE items")
+    conn, cur = hb.open_engine_db(label, extension, info)
+    hb.load_items(cur, base, label, info)
+    key = "pg" if label == "vectorann" else label
 
     cur.execute("SET maintenance_work_mem = '2GB'")
     cur.execute("SET max_parallel_maintenance_workers = 0")
-    hb.log("vectorann: CREATE INDEX")
+    hb.log(f"{label}: CREATE INDEX")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding vector_l2_ops) "
                 f"WITH (lists = {lists})")
@@ -91,26 +91,26 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
     size = cur.fetchone()[0]
 
     # the same build with two parallel workers (the leader takes part too); its
-    # index, whose lists lie contiguously, is the one queried
+    # index (vectorann's lists lie contiguously) is the one queried
     cur.execute("DROP INDEX items_ivf")
     cur.execute("ALTER TABLE items SET (parallel_workers = 2)")
     cur.execute("SET max_parallel_maintenance_workers = 2")
-    hb.log("vectorann: CREATE INDEX with 2 parallel workers")
+    hb.log(f"{label}: CREATE INDEX with 2 parallel workers")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding vector_l2_ops) "
                 f"WITH (lists = {lists})")
-    info["pg_parallel_build_s"] = time.perf_counter() - t0
+    info[f"{key}_parallel_build_s"] = time.perf_counter() - t0
     try:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         cur.execute("SELECT pg_prewarm('items'), pg_prewarm('items_ivf')")
     except psycopg2.Error as e:
-        hb.log(f"vectorann: pg_prewarm unavailable ({e.pgerror or e})")
+        hb.log(f"{label}: pg_prewarm unavailable ({e.pgerror or e})")
 
     qlits = hb.vector_literals(queries)
     cur.execute("PREPARE knn AS SELECT id FROM items ORDER BY embedding <-> $1::vector LIMIT 10")
     cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(%s)", (qlits[0],))
     plan = "\n".join(r[0] for r in cur.fetchall())
-    info["pg_plan_uses_index"] = "items_ivf" in plan
+    info[f"{key}_plan_uses_index"] = "items_ivf" in plan
     statements = [f"EXECUTE knn('{lit}')" for lit in qlits]
 
     def set_probes(p):
@@ -123,15 +123,26 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info):
     sweep = hb.timed_sweep(search_one, len(queries), probes, set_probes, warmup, runs)
     cur.execute("DEALLOCATE knn")
 
-    hb.log("vectorann: server-side sweep (PL/pgSQL loop over a queries table)")
+    hb.log(f"{label}: server-side sweep (PL/pgSQL loop over a queries table)")
     hb.create_vector_table(cur, "queries", "int", dim)
     text = "".join(f"{j}\t{lit}\n" for j, lit in enumerate(qlits))
     cur.copy_expert("COPY queries (id, embedding) FROM STDIN", io.StringIO(text))
     cur.execute(hb.SERVER_LOOP_SQL)
-    info["pg_server_sweep"] = hb.server_sweep(cur, len(queries), probes, min(warmup, 1), runs,
-                                              setting="ivfflat.probes")
-    conn.close()
+    info[f"{key}_server_sweep"] = hb.server_sweep(cur, len(queries), probes, min(warmup, 1),
+                                                  runs, setting="ivfflat.probes")
+
+    def one_pass(p):
+        cur.execute(f"SET ivfflat.probes = {int(p)}")
+        cur.execute("SELECT sum(us) FROM bench_knn_loop()")
+        return cur.fetchone()[0] / 1e6
+
+    PASSES[f"{label} (server-side)"] = one_pass  # keeps conn open until exit
     return build_s, size, sweep
+
+
+# One timed server-side pass over all queries at a given probes, per PostgreSQL
+# engine, for the interleaved comparison (filled in by bench_vectorann).
+PASSES = {}
 
 
 def main():
@@ -140,7 +151,12 @@ def main():
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--lists", type=int, default=245)
     ap.add_argument("--probes", default="1,2,4,8,16,32")
-    ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
+                    help=f"comma-separated, of {', '.join(ENGINES)} (default: all but "
+                         "pgvector, which needs the extension vector)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating server-side passes per engine and probes value in "
+                         "the vectorann/pgvector comparison")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", help="markdown report (default test/bench/out/"
@@ -180,8 +196,9 @@ def main():
                 build_s, size, sweep = bench_faiss(base, queries, args.lists, probes,
                                                    args.warmup, args.runs)
             else:
-                build_s, size, sweep = bench_vectorann(base, queries, args.lists, probes,
-                                                       args.warmup, args.runs, info)
+                build_s, size, sweep = bench_vectorann(
+                    base, queries, args.lists, probes, args.warmup, args.runs, info,
+                    engine, "vector" if engine == "pgvector" else "vectorann")
         except Exception as e:
             hb.log(f"{engine} FAILED: {type(e).__name__}: {e}")
             errors.append((engine, f"{type(e).__name__}: {str(e).strip()}"))
@@ -191,12 +208,21 @@ def main():
             rows.append((engine, build_s, size, p, recall, qps, p99))
             hb.log(f"{engine}: probes {p}: recall@10 {recall:.4f}, {qps:.0f} QPS, "
                    f"p99 {p99:.2f} ms")
-        if engine == "vectorann" and "pg_server_sweep" in info:
-            for p, found, qps, p99 in info["pg_server_sweep"]:
-                recall = hb.recall_at_k(found, truth)
-                rows.append(("vectorann (server-side)", build_s, size, p, recall, qps, p99))
-                hb.log(f"vectorann server-side: probes {p}: recall@10 {recall:.4f}, "
-                       f"{qps:.0f} QPS, p99 {p99:.2f} ms")
+        key = "pg" if engine == "vectorann" else engine
+        for p, found, qps, p99 in info.get(f"{key}_server_sweep", []):
+            recall = hb.recall_at_k(found, truth)
+            rows.append((f"{engine} (server-side)", build_s, size, p, recall, qps, p99))
+            hb.log(f"{engine} server-side: probes {p}: recall@10 {recall:.4f}, "
+                   f"{qps:.0f} QPS, p99 {p99:.2f} ms")
+
+    if "vectorann (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
+        hb.log(f"interleaved: vectorann and pgvector (server-side), {args.rounds} passes each")
+        info["interleaved_pgvector"] = hb.interleaved_pair(
+            probes, PASSES["vectorann (server-side)"], PASSES["pgvector (server-side)"],
+            args.rounds)
+        for p, tv, tp in info["interleaved_pgvector"]:
+            hb.log(f"interleaved probes {p}: vectorann {[round(t * 1000) for t in tv]} ms, "
+                   f"pgvector {[round(t * 1000) for t in tp]} ms")
 
     if rows:
         plot = os.path.join(hb.HERE, "plots", "ivfflat_recall_qps.png")
@@ -211,7 +237,7 @@ def main():
             hb.log(f"plot FAILED: {type(e).__name__}: {e}")
 
     raw = base.shape[0] * base.shape[1] * 4
-    lines = ["# IVFFlat on Fashion-MNIST: vectorann vs FAISS IndexIVFFlat", "",
+    lines = ["# IVFFlat on Fashion-MNIST: vectorann vs pgvector and FAISS IndexIVFFlat", "",
              f"- data: {len(base)} base vectors (train images), {len(queries)} queries "
              f"(first t10k images), 784 dims, L2, k = {K}",
              f"- index: lists = {args.lists}, built on one thread (FAISS trains on all base "
@@ -223,6 +249,7 @@ def main():
              "timed per Python call",
              f"- machine: {info.get('cpu')}, {info.get('cores')} cores; PostgreSQL "
              f"{info.get('postgres', 'not run')}"
+             + (f"; pgvector {info['pgvector']}" if "pgvector" in info else "")
              + (f", vector column storage {info['pg_storage']}" if info.get("pg_storage") else ""),
              "",
              "| engine | build s | index MB | probes | recall@10 | QPS | p99 ms | QPS / FAISS |",
@@ -233,6 +260,16 @@ def main():
         lines.append(f"| {engine} | {build_s:.1f} | {size / MIB:.1f} | {p} | "
                      f"{recall:.4f} | {qps:.0f} | {p99:.2f} | {ratio} |")
     lines.append("")
+    if info.get("interleaved_pgvector"):
+        lines.append("Beside pgvector (the machine's speed drifts by tens of percent from "
+                     "minute to minute, so the ratio comes from server-side passes that "
+                     "alternate: one of vectorann, one of pgvector, repeated; QPS of the "
+                     "median pass; recall from the sweeps above):")
+        lines.append("")
+        lines.extend(hb.interleaved_table(info["interleaved_pgvector"],
+                                          "pgvector (server-side) QPS", len(queries),
+                                          setting="probes"))
+        lines.append("")
     v8 = next((r for r in rows if r[0] == "vectorann (server-side)" and r[3] == 8), None)
     f8 = fa.get(8)
     if v8 and f8:
@@ -240,17 +277,27 @@ def main():
         lines.append(f"- recall@10 at probes = 8: vectorann {v8[4]:.4f}, FAISS {f8[4]:.4f} "
                      f"(difference {d:+.4f}; issue 5 asks within 0.01: "
                      f"{'met' if abs(d) <= 0.01 or d > 0 else 'NOT met'})")
+    pv = {r[3]: r[4] for r in rows if r[0] == "pgvector (server-side)"}
+    vv = {r[3]: r[4] for r in rows if r[0] == "vectorann (server-side)"}
+    if pv and vv:
+        lines.append("- recall@10, vectorann - pgvector: " + ", ".join(
+            f"probes {p}: {vv[p] - pv[p]:+.4f}" for p in sorted(pv) if p in vv))
+    pb = next((r for r in rows if r[0] == "pgvector"), None)
     vb = next((r for r in rows if r[0] == "vectorann"), None)
     if vb and "pg_parallel_build_s" in info:
         p = info["pg_parallel_build_s"]
         lines.append(f"- build with 2 parallel workers (+ the leader): {p:.1f} s "
                      f"(speed-up {vb[1] / p:.2f}x over one process)")
+    if pb and "pgvector_parallel_build_s" in info:
+        lines.append(f"- pgvector build: {pb[1]:.1f} s in one process, "
+                     f"{info['pgvector_parallel_build_s']:.1f} s with 2 parallel workers")
     if vb:
         lines.append(f"- size: {vb[2] / MIB:.1f} MB, {vb[2] / raw:.2f}x the raw float32 "
                      f"vectors ({raw / MIB:.1f} MB)")
-    if "pg_plan_uses_index" in info:
-        lines.append("- PostgreSQL: the query plan uses the ivfflat index: "
-                     + ("yes." if info["pg_plan_uses_index"] else "NO."))
+    for key, name in (("pg", "vectorann"), ("pgvector", "pgvector")):
+        if f"{key}_plan_uses_index" in info:
+            lines.append(f"- PostgreSQL ({name}): the query plan uses the ivfflat index: "
+                         + ("yes." if info[f"{key}_plan_uses_index"] else "NO."))
     for engine, err in errors:
         lines.append(f"ERROR ({engine}): {err}")
     report = "\n".join(lines) + "\n"
