@@ -1107,184 +1107,24 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 --
 -- The k rows of tbl nearest to query under op ('<->' L2, '<#>' negative inner
 -- product, '<=>' cosine, '<+>' L1, '<~>' Hamming, '<%>' Jaccard), as (key,
--- distance) pairs in ascending distance (ties by key).  tbl is a table, a
--- foreign table or a partitioned table whose leaf partitions are either;
--- key_column must cast to bigint.  Each foreign partition is asked, through
--- dblink over its postgres_fdw server and user mapping, for its own k nearest
--- keys and distances, all foreign partitions at the same time; the shard plans
--- the query itself and uses its index.  hnsw.ef_search, hnsw.iterative_scan,
--- ivfflat.probes and ivfflat.iterative_scan are passed on when set here.
--- Local partitions are searched here while the shards work.  Only keys and
--- distances cross the network, not vectors.  Connections are kept for the
--- session (dblink connections named vectorann_<server oid>_<n>).
---
--- Needs the dblink extension (CREATE EXTENSION dblink) when tbl has foreign
--- partitions; the shards need vectorann in the schema it has here, as
--- postgres_fdw's "extensions" option assumes.  Errors: k < 1, an unknown op,
--- a missing key or vector column, dblink missing, any error of a shard
--- (re-raised here; the connections are then closed).  No WHERE filter: write
--- filtered queries as plain SQL on tbl (postgres_fdw ships the filter, ORDER
--- BY and LIMIT to each shard, but also each row's vector).
+-- distance) pairs in ascending distance (ties by key; rows with a NULL
+-- distance left out).  tbl is a table, a postgres_fdw foreign table or a
+-- partitioned table whose leaf partitions are either; key_column must cast to
+-- bigint.  Each foreign partition is asked for its own k nearest keys and
+-- distances, all of them at the same time, over connections made from the
+-- foreign server and user mapping as postgres_fdw makes them (kept for the
+-- session); the shard plans the query once and uses its index.
+-- hnsw.ef_search, hnsw.iterative_scan, ivfflat.probes and
+-- ivfflat.iterative_scan are passed on.  Local partitions are searched here
+-- while the shards work.  Only keys and distances cross the network.
+-- Errors: k outside 1..100000, an unknown op, a missing column, a foreign
+-- table of another wrapper, no user mapping, a non-superuser without a
+-- password in the user mapping, no SELECT privilege on tbl, and any error of
+-- a shard.  NULL arguments give no rows.  No WHERE filter: write filtered
+-- queries as plain SQL on tbl.
 CREATE FUNCTION vectorann_knn(tbl regclass, query anyelement, k integer,
 							  op text DEFAULT '<->',
 							  key_column name DEFAULT 'id',
 							  vector_column name DEFAULT 'embedding')
 	RETURNS TABLE (id bigint, distance float8)
-	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-	ext_schema name;
-	dbl_schema name;
-	qlit text;
-	settings text := '';
-	nsettings integer := 0;
-	part record;
-	conns text[] := '{}';
-	conn text;
-	sql text;
-	r record;
-	ids bigint[] := '{}';
-	dists float8[] := '{}';
-	g text;
-	v text;
-	i integer;
-BEGIN
-	IF k IS NULL OR k < 1 THEN
-		RAISE EXCEPTION 'k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF op IS NULL OR op NOT IN ('<->', '<#>', '<=>', '<+>', '<~>', '<%>') THEN
-		RAISE EXCEPTION 'unknown distance operator "%"', op
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Use one of <->, <#>, <=>, <+>, <~>, <%>.';
-	END IF;
-	IF query IS NULL THEN
-		RETURN;
-	END IF;
-	SELECT n.nspname INTO ext_schema
-	  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-	 WHERE e.extname = 'vectorann';
-	-- the query as a literal of its type, schema-qualified as postgres_fdw does
-	SELECT format('%L::%I.%I', query::text, tn.nspname, t.typname) INTO qlit
-	  FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace
-	 WHERE t.oid = pg_typeof(query);
-	FOREACH g IN ARRAY ARRAY['hnsw.ef_search', 'hnsw.iterative_scan',
-							 'ivfflat.probes', 'ivfflat.iterative_scan'] LOOP
-		v := current_setting(g, true);
-		IF v IS NOT NULL AND v <> '' THEN
-			settings := settings || format('SET LOCAL %s = %L; ', g, v);
-			nsettings := nsettings + 1;
-		END IF;
-	END LOOP;
-
-	BEGIN
-		-- send every foreign partition its query
-		FOR part IN
-			SELECT c.oid AS relid, ft.ftserver, s.srvname,
-				   coalesce((SELECT substr(o, 13) FROM unnest(ft.ftoptions) o
-							  WHERE o LIKE 'schema\_name=%'), n.nspname) AS remote_schema,
-				   coalesce((SELECT substr(o, 12) FROM unnest(ft.ftoptions) o
-							  WHERE o LIKE 'table\_name=%'), c.relname) AS remote_table,
-				   (SELECT coalesce((SELECT substr(o, 13) FROM unnest(a.attfdwoptions) o
-									  WHERE o LIKE 'column\_name=%'), a.attname)
-					  FROM pg_attribute a WHERE a.attrelid = c.oid
-					   AND a.attname = key_column AND NOT a.attisdropped) AS remote_key,
-				   (SELECT coalesce((SELECT substr(o, 13) FROM unnest(a.attfdwoptions) o
-									  WHERE o LIKE 'column\_name=%'), a.attname)
-					  FROM pg_attribute a WHERE a.attrelid = c.oid
-					   AND a.attname = vector_column AND NOT a.attisdropped) AS remote_vector
-			  FROM (SELECT pt.relid FROM pg_partition_tree(tbl) pt WHERE pt.isleaf
-					UNION ALL
-					SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))) t
-			  JOIN pg_class c ON c.oid = t.relid
-			  JOIN pg_namespace n ON n.oid = c.relnamespace
-			  JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
-			  JOIN pg_foreign_server s ON s.oid = ft.ftserver
-			 ORDER BY c.oid
-		LOOP
-			IF part.remote_key IS NULL OR part.remote_vector IS NULL THEN
-				RAISE EXCEPTION 'table "%" has no column "%" or no column "%"',
-					part.relid::regclass, key_column, vector_column
-					USING ERRCODE = 'undefined_column';
-			END IF;
-			IF dbl_schema IS NULL THEN
-				SELECT n.nspname INTO dbl_schema
-				  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-				 WHERE e.extname = 'dblink';
-				IF dbl_schema IS NULL THEN
-					RAISE EXCEPTION 'vectorann_knn needs the dblink extension to search foreign tables'
-						USING ERRCODE = 'feature_not_supported',
-							  HINT = 'CREATE EXTENSION dblink;';
-				END IF;
-			END IF;
-			-- one connection per foreign partition: several may share a server
-			i := 0;
-			LOOP
-				conn := format('vectorann_%s_%s', part.ftserver, i);
-				EXIT WHEN NOT conn = ANY (conns);
-				i := i + 1;
-			END LOOP;
-			EXECUTE format('SELECT %L = ANY (coalesce(%I.dblink_get_connections(), %L))',
-						   conn, dbl_schema, '{}') INTO v;
-			IF NOT v::boolean THEN
-				EXECUTE format('SELECT %I.dblink_connect(%L, %L)', dbl_schema, conn, part.srvname);
-			END IF;
-			conns := conns || conn;
-			sql := format('%sSELECT %I::bigint, %I OPERATOR(%I.%s) %s FROM %I.%I '
-						  'ORDER BY %I OPERATOR(%I.%s) %s LIMIT %s',
-						  settings, part.remote_key, part.remote_vector, ext_schema, op, qlit,
-						  part.remote_schema, part.remote_table,
-						  part.remote_vector, ext_schema, op, qlit, k);
-			EXECUTE format('SELECT %I.dblink_send_query(%L, %L)', dbl_schema, conn, sql);
-		END LOOP;
-
-		-- local partitions while the shards search
-		FOR part IN
-			SELECT c.oid AS relid
-			  FROM (SELECT pt.relid FROM pg_partition_tree(tbl) pt WHERE pt.isleaf
-					UNION ALL
-					SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))) t JOIN pg_class c ON c.oid = t.relid
-			 WHERE c.relkind <> 'f'
-		LOOP
-			IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = part.relid
-							AND a.attname = key_column AND NOT a.attisdropped)
-			   OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = part.relid
-							   AND a.attname = vector_column AND NOT a.attisdropped) THEN
-				RAISE EXCEPTION 'table "%" has no column "%" or no column "%"',
-					part.relid::regclass, key_column, vector_column
-					USING ERRCODE = 'undefined_column';
-			END IF;
-			sql := format('SELECT %I::bigint AS knn_id, %I OPERATOR(%I.%s) $1 AS knn_distance '
-						  'FROM %s ORDER BY %I OPERATOR(%I.%s) $1 LIMIT %s',
-						  key_column, vector_column, ext_schema, op, part.relid::regclass,
-						  vector_column, ext_schema, op, k);
-			FOR r IN EXECUTE sql USING query LOOP
-				ids := ids || r.knn_id;
-				dists := dists || r.knn_distance;
-			END LOOP;
-		END LOOP;
-
-		-- collect the shards' answers
-		FOREACH conn IN ARRAY conns LOOP
-			FOR i IN 1 .. nsettings LOOP
-				EXECUTE format('SELECT * FROM %I.dblink_get_result(%L) AS s(status text)',
-							   dbl_schema, conn);
-			END LOOP;
-			FOR r IN EXECUTE format('SELECT * FROM %I.dblink_get_result(%L) '
-									'AS s(knn_id bigint, knn_distance float8)', dbl_schema, conn) LOOP
-				ids := ids || r.knn_id;
-				dists := dists || r.knn_distance;
-			END LOOP;
-			-- the empty result that ends the query frees the connection
-			EXECUTE format('SELECT * FROM %I.dblink_get_result(%L) AS s(knn_id bigint, knn_distance float8)',
-						   dbl_schema, conn);
-		END LOOP;
-	EXCEPTION WHEN OTHERS THEN
-		FOREACH conn IN ARRAY conns LOOP
-			EXECUTE format('SELECT %I.dblink_disconnect(%L)', dbl_schema, conn);
-		END LOOP;
-		RAISE;
-	END;
-	RETURN QUERY SELECT u.i, u.d FROM unnest(ids, dists) AS u(i, d) ORDER BY u.d, u.i LIMIT k;
-END
-$fn$;
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -1,10 +1,10 @@
--- vectorann_knn: kNN over a table's partitions, foreign ones through dblink.
+-- vectorann_knn: kNN over a table's partitions, foreign ones on their servers.
 -- The foreign partitions here are loopback tables of this database, searched
 -- exactly (no index), so the answers equal the exact top k.
 SET client_min_messages = warning;
 \set VERBOSITY terse
 
-CREATE TABLE knn_src (id bigint, embedding vector(3));
+CREATE TABLE knn_src (id bigint PRIMARY KEY, embedding vector(3));
 INSERT INTO knn_src
 SELECT i, ARRAY[(i * 37 % 101) / 10.0, (i * 53 % 97) / 10.0, (i * 71 % 89) / 10.0]::vector
 FROM generate_series(1, 600) i;
@@ -81,10 +81,6 @@ CREATE FOREIGN TABLE knn_sharded_1 PARTITION OF knn_sharded FOR VALUES WITH (MOD
 ALTER FOREIGN TABLE knn_sharded_1 ALTER COLUMN embedding OPTIONS (column_name 'vec');
 CREATE TABLE knn_sharded_2 PARTITION OF knn_sharded FOR VALUES WITH (MODULUS 3, REMAINDER 2);
 
--- without dblink the foreign partitions cannot be searched
-SELECT * FROM vectorann_knn('knn_sharded', '[1,2,3]'::vector, 3);
-CREATE EXTENSION dblink;
-
 -- rows go through the coordinator to the shards (postgres_fdw routes inserts)
 INSERT INTO knn_sharded SELECT * FROM knn_src;
 SELECT (SELECT count(*) FROM knn_remote_0) + (SELECT count(*) FROM knn_remote_1)
@@ -111,6 +107,27 @@ SELECT count(*) AS differences FROM (
 SELECT * FROM vectorann_knn('knn_sharded_0', '[1,2]'::vector, 3);
 SELECT count(*) FROM vectorann_knn('knn_sharded', '[1,2,3]'::vector, 3);
 
+-- a foreign table without a user mapping
+DO $$
+BEGIN
+	EXECUTE format('CREATE SERVER knn_shard_c FOREIGN DATA WRAPPER postgres_fdw '
+				   'OPTIONS (host %L, port %L, dbname %L)',
+				   split_part(current_setting('unix_socket_directories'), ',', 1),
+				   current_setting('port'), current_database());
+END $$;
+CREATE FOREIGN TABLE knn_unmapped (id bigint, embedding vector(3))
+	SERVER knn_shard_c OPTIONS (table_name 'knn_remote_0');
+DO $$
+BEGIN
+	PERFORM * FROM vectorann_knn('knn_unmapped', '[1,2,3]'::vector, 3);
+EXCEPTION WHEN undefined_object THEN
+	RAISE WARNING 'no user mapping: SQLSTATE %', SQLSTATE;
+END $$;
+DROP FOREIGN TABLE knn_unmapped;
+-- not a table
+SELECT * FROM vectorann_knn('knn_src_pkey', '[1,2,3]'::vector, 3);
+SELECT * FROM vectorann_knn('knn_local', '[1,2,3]'::vector, 100001);
+
 -- the shards get this session's search settings: a shard-side view whose key
 -- is the shard's hnsw.ef_search
 CREATE VIEW knn_settings_view AS
@@ -125,5 +142,4 @@ RESET hnsw.ef_search;
 DROP FOREIGN TABLE knn_settings;
 DROP VIEW knn_settings_view;
 DROP TABLE knn_sharded, knn_remote_0, knn_remote_1, knn_named, knn_local, knn_src;
-DROP EXTENSION dblink;
 DROP EXTENSION postgres_fdw CASCADE;
