@@ -18,15 +18,18 @@ its ratio to one server's, and recall@10 against the exact answer:
 - coordinator, plain SQL: the one-server query on the partitioned table (a Merge
   Append of foreign scans; the shards search at their default ef_search, 40,
   since postgres_fdw passes no settings)
-Bytes sent by the shards per query: the growth of /proc/<pid>/io wchar of the
-shard backends serving the coordinator (readable when the script runs as root
-or as the server's user), divided by the number of queries.
+Bytes sent by the shards per query: the coordinator reaches the shards over
+TCP on 127.0.0.1, and the growth of bytes_sent (ss -ti) of the server side of
+those connections, divided by the number of queries (TCP payload: the
+protocol messages, without TCP/IP headers).
 """
 
 import argparse
 import io
 import os
+import re
 import statistics
+import subprocess
 import sys
 import time
 
@@ -81,7 +84,9 @@ def setup_single(base, args):
 
 def setup_sharded(n, base, args):
     """n shard databases and a coordinator; rows go in through the coordinator."""
-    host = os.environ.get("PGHOST", "")
+    # the shards over TCP on the loopback interface, so that ss can count the
+    # bytes they send (the clients of this script use the unix socket)
+    host = "127.0.0.1"
     port = os.environ.get("PGPORT", "5432")
     shard_dbs = [f"shards_{n}_{i}" for i in range(n)]
     for db in shard_dbs:
@@ -119,23 +124,16 @@ def setup_sharded(n, base, args):
     return coord, shard_dbs
 
 
-def shard_wchar(shard_dbs):
-    """Bytes written so far by the backends connected to the shard databases."""
-    conn = connect()
-    cur = conn.cursor()
-    cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY (%s)", (shard_dbs,))
-    total = 0
-    for (pid,) in cur.fetchall():
-        try:
-            with open(f"/proc/{pid}/io") as f:
-                for line in f:
-                    if line.startswith("wchar:"):
-                        total += int(line.split()[1])
-        except OSError:
-            conn.close()
-            return None
-    conn.close()
-    return total
+def shard_bytes_sent(port):
+    """Bytes the shard backends have sent on their TCP connections to the
+    coordinator so far: the sum of bytes_sent (ss -ti) of the established
+    sockets whose local port is the server's; None without ss."""
+    try:
+        out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sum(int(m) for m in re.findall(r"bytes_sent:(\d+)", out))
 
 
 QUERY = {
@@ -154,7 +152,8 @@ def one_pass(db, form, lits, ef, shard_dbs=None):
     for q in lits[:20]:                       # warm up the connections and caches
         cur.execute(QUERY[form], (q,))
         cur.fetchall()
-    before = shard_wchar(shard_dbs) if shard_dbs else None
+    port = os.environ.get("PGPORT", "5432")
+    before = shard_bytes_sent(port) if shard_dbs else None
     lat, found = [], []
     for q in lits:
         t0 = time.perf_counter()
@@ -162,7 +161,7 @@ def one_pass(db, form, lits, ef, shard_dbs=None):
         rows = cur.fetchall()
         lat.append(time.perf_counter() - t0)
         found.append([r[0] for r in rows])
-    after = shard_wchar(shard_dbs) if shard_dbs else None
+    after = shard_bytes_sent(port) if shard_dbs else None
     conn.close()
     per_query = (after - before) / len(lits) if before is not None and after is not None else None
     return lat, found, per_query
