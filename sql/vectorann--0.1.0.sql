@@ -1116,7 +1116,9 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 -- session); the shard plans the query once and uses its index.
 -- hnsw.ef_search, hnsw.iterative_scan, ivfflat.probes and
 -- ivfflat.iterative_scan are passed on.  Local partitions are searched here
--- while the shards work.  Only keys and distances cross the network.
+-- while the shards work.  Only keys and distances cross the network.  Each
+-- shard answers in a transaction of its own (rows written through
+-- postgres_fdw in the caller's open transaction are not seen).
 -- Errors: k outside 1..100000, an unknown op, a missing column, a foreign
 -- table of another wrapper, no user mapping, a non-superuser without a
 -- password in the user mapping, no SELECT privilege on tbl, and any error of

@@ -107,6 +107,10 @@ SELECT count(*) AS differences FROM (
 SELECT * FROM vectorann_knn('knn_sharded_0', '[1,2]'::vector, 3);
 SELECT count(*) FROM vectorann_knn('knn_sharded', '[1,2,3]'::vector, 3);
 
+-- 40 values of k: 40 prepared queries on the shard, more than are kept
+SELECT count(*) AS rows_for_k_1_to_40
+FROM generate_series(1, 40) kk, LATERAL vectorann_knn('knn_sharded_0', '[1,2,3]'::vector, kk);
+
 -- a foreign table without a user mapping
 DO $$
 BEGIN

@@ -12,9 +12,12 @@
  *	  two partitions on one server use two slots so that they too run at the
  *	  same time.  On each connection the query is a prepared statement (so
  *	  the shard plans it once) and the search settings are SET only when
- *	  they change.  A connection with a query in flight when a transaction or
- *	  subtransaction aborts is cancelled and closed; all idle ones are closed
- *	  when a foreign server or user mapping changes.
+ *	  they change.  Each shard answers in a transaction of its own, from its
+ *	  own snapshot (unlike postgres_fdw's scans, which join the local
+ *	  transaction): rows written through postgres_fdw in the caller's open
+ *	  transaction are not seen.  A connection with a query in flight when a
+ *	  transaction or subtransaction aborts is cancelled and closed; all idle
+ *	  ones are closed when a foreign server or user mapping changes.
  */
 #include "postgres.h"
 
@@ -50,6 +53,9 @@
 static const char *const knn_settings[KNN_NSETTINGS] = {
 	"hnsw.ef_search", "hnsw.iterative_scan", "ivfflat.probes", "ivfflat.iterative_scan"
 };
+
+/* Prepared queries kept on one connection before they are all dropped. */
+#define KNN_MAX_STATEMENTS 32
 
 /* The largest k: k rows per partition are held in memory. */
 #define KNN_MAX_K 100000
@@ -444,6 +450,14 @@ prepared(RemoteConn *rc, const char *sql)
 			return psprintf("vectorann_knn_%d", i);
 		i++;
 	}
+	if (i >= KNN_MAX_STATEMENTS)
+	{
+		/* many tables, operators or k: start over rather than pile up */
+		remote_command(rc, "DEALLOCATE ALL", "dropping prepared queries");
+		list_free_deep(rc->statements);
+		rc->statements = NIL;
+		i = 0;
+	}
 	rc->busy = true;
 	if (!PQsendPrepare(rc->conn, psprintf("vectorann_knn_%d", i), sql, 1, NULL))
 		remote_error(rc, NULL, "preparing the query");
@@ -542,7 +556,8 @@ get_float8(const char *p)
  * for its own k nearest (its server plans the query and uses its index),
  * all at the same time; hnsw.ef_search, hnsw.iterative_scan,
  * ivfflat.probes and ivfflat.iterative_scan are passed on.  Local leaves
- * are searched here through SPI meanwhile.
+ * are searched here through SPI meanwhile.  Shards answer from their own
+ * snapshot, outside the caller's transaction.
  *
  * Errors: k outside 1..100000, an unknown op, tbl of another kind, a missing
  * column, a foreign table of another wrapper, no user mapping, a
