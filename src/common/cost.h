@@ -51,4 +51,25 @@ extern void VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *d
  */
 extern Cost VaDistanceCost(double vector_size);
 
+/*
+ * amcostestimate's start, alike in both access methods (its arguments but
+ * loop_count): no correlation, selectivity 1 (the scan returns what the
+ * LIMIT takes), all the index's pages.  Without an ORDER BY on our
+ * operator the index is useless: both costs are disable_cost and it
+ * returns false.  Otherwise it fills *demand (VaEstimateDemand) and returns
+ * true; the caller then sets both costs (all work happens before the first
+ * row).  No errors.
+ */
+extern bool VaCostBegin(PlannerInfo *root, IndexPath *path,
+						Cost *indexStartupCost, Cost *indexTotalCost,
+						Selectivity *indexSelectivity, double *indexCorrelation,
+						double *indexPages, VaScanDemand *demand);
+
+/*
+ * What reading one page of index at random costs on average: the
+ * random_page_cost of its tablespace times the share of its pages beyond
+ * effective_cache_size (0 for an index of no pages).  No errors.
+ */
+extern Cost VaUncachedPageCost(IndexOptInfo *index);
+
 #endif							/* VA_COST_H */

@@ -6,6 +6,7 @@
  */
 #include "common/page.h"
 
+#include "commands/vacuum.h"
 #include "storage/lmgr.h"
 
 void
@@ -42,16 +43,31 @@ VaCheckPage(Relation index, Buffer buf, uint16 page_id)
 				 errhint("Please REINDEX it.")));
 }
 
-bool
-VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
+Buffer
+VaVacuumReadBuffer(Relation index, BlockNumber blkno, BufferAccessStrategy strategy,
+				   int mode)
 {
+	Buffer		buf;
+
+	vacuum_delay_point();
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, mode);
+	return buf;
+}
+
+bool
+VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size,
+			   uint32 magic, uint32 version)
+{
+	const VaMetaPageHeader *header = (const VaMetaPageHeader *) meta;
 	Buffer		buf;
 	Page		page;
 	bool		ours;
 
-	if (RelationGetNumberOfBlocks(index) == 0)
+	Assert(size >= sizeof(VaMetaPageHeader));
+	if (RelationGetNumberOfBlocks(index) <= VA_METAPAGE_BLKNO)
 		return false;
-	buf = ReadBuffer(index, 0);
+	buf = ReadBuffer(index, VA_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	ours = !PageIsNew(page) &&
@@ -61,14 +77,14 @@ VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
 	if (ours)
 		memcpy(meta, PageGetContents(page), size);
 	UnlockReleaseBuffer(buf);
-	return ours;
+	return ours && header->magic == magic && header->version == version;
 }
 
 void
 VaReadMetaPage(Relation index, uint16 page_id, void *meta, Size size,
 			   uint32 magic, uint32 version, const char *amname)
 {
-	Buffer		buf = ReadBuffer(index, 0);
+	Buffer		buf = ReadBuffer(index, VA_METAPAGE_BLKNO);
 	const VaMetaPageHeader *header = (const VaMetaPageHeader *) meta;
 
 	Assert(size >= sizeof(VaMetaPageHeader));

@@ -815,7 +815,6 @@ HnswWalkDuplicates(Relation index, const ItemPointerData *owner,
 void
 HnswReadMeta(Relation index, HnswMetaPageData *meta)
 {
-	StaticAssertStmt(HNSW_METAPAGE_BLKNO == 0, "the metapage is block 0");
 	VaReadMetaPage(index, VA_PAGE_ID_HNSW, meta, sizeof(HnswMetaPageData),
 				   HNSW_MAGIC, HNSW_VERSION, "hnsw");
 }

@@ -13,6 +13,7 @@
 
 #include "access/amapi.h"
 #include "access/itup.h"
+#include "common/am.h"
 #include "common/candidates.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
@@ -35,7 +36,7 @@
 /* On-disk format */
 #define HNSW_MAGIC					0x56414E48	/* "VANH" */
 #define HNSW_VERSION				2	/* 2: duplicate chains */
-#define HNSW_METAPAGE_BLKNO			0
+#define HNSW_METAPAGE_BLKNO			VA_METAPAGE_BLKNO
 
 /*
  * The heavyweight page lock (on the metapage's number): inserts share it
@@ -325,6 +326,13 @@ typedef enum HnswIterativeScan
 #define HNSW_DEFAULT_MAX_SCAN_TUPLES	20000
 #define HNSW_DEFAULT_SCAN_MEM_MULTIPLIER 1.0
 
+/*
+ * The access method's callbacks: hnswhandler (hnsw.c), hnswbuild and
+ * hnswbuildempty (build.c), hnswinsert (insert.c), hnswbeginscan and
+ * hnswgettuple (scan.c), hnswbulkdelete and hnswvacuumcleanup (vacuum.c).
+ */
+VA_DECLARE_AM_CALLBACKS(hnsw);
+
 /* hnsw.c */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
@@ -333,19 +341,11 @@ extern double hnsw_scan_mem_multiplier;
 extern const VaIndexOps *HnswGetIndexOps(Relation index);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
-extern Datum hnswhandler(PG_FUNCTION_ARGS);
 
 /* build.c */
-extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void hnswbuildempty(Relation index);
 extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction);
 
 /* insert.c */
-extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
-					   ItemPointer heap_tid, Relation heap,
-					   IndexUniqueCheck checkUnique
-					   VA_INDEX_UNCHANGED_PARAM,
-					   IndexInfo *indexInfo);
 extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 							const ItemPointerData *nbtid,
 							const ItemPointerData *newtid, int layer,
@@ -362,19 +362,5 @@ extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
  * there.  What the free space map records for each page.
  */
 extern Size HnswPageRoom(Page page);
-
-/* scan.c */
-extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
-extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-					   ScanKey orderbys, int norderbys);
-extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
-
-/* vacuum.c */
-extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
-											 IndexBulkDeleteResult *stats,
-											 IndexBulkDeleteCallback callback,
-											 void *callback_state);
-extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
-												IndexBulkDeleteResult *stats);
 
 #endif							/* HNSW_H */

@@ -51,20 +51,12 @@ typedef struct HnswScanOpaqueData
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
-IndexScanDesc
-hnswbeginscan(Relation index, int nkeys, int norderbys)
+/* VaScanResetFn: a new search; what the last one found is forgotten. */
+static void
+reset_scan(void *opaque)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
-					   HnswGetIndexOps(index), "hnsw scan");
-}
+	HnswScanOpaque so = (HnswScanOpaque) opaque;
 
-void
-hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-		   ScanKey orderbys, int norderbys)
-{
-	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-
-	VaRescan(scan, keys, orderbys);
 	so->searched = false;
 	so->null_distance = false;
 	so->results = NULL;
@@ -72,6 +64,13 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->returned = NULL;
 	so->dups = NULL;
 	so->ndups = so->nextdup = so->dupcap = 0;
+}
+
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
+					   HnswGetIndexOps(index), "hnsw scan", reset_scan);
 }
 
 /* HnswDuplicateFn: collect the heap TIDs of the live items of a chain. */

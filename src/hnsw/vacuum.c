@@ -494,9 +494,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 		bool		to_free = false;
 		Size		room;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
@@ -848,9 +846,7 @@ repair_links(IndexVacuumInfo *info, const HnswMetaPageData *meta, HnswIdSet *dea
 		int			ntodo = 0;
 		MemoryContext old;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, info->strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
@@ -1001,10 +997,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		bool		dead = false;
 		VaWal		wal;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, info->strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && !dead; off++)
@@ -1044,6 +1037,24 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats->tuples_removed > removed_before)
 		repair_graph(info);
 	return stats;
+}
+
+/* VaCountPageFn: the live elements of a page, and its room (HnswPageRoom). */
+static double
+count_live(Relation index, Buffer buf, Size *room)
+{
+	Page		page = BufferGetPage(buf);
+	double		n = 0;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+		if (!(tup->flags & HNSW_ELEMENT_DELETED))
+			n++;
+	}
+	*room = HnswPageRoom(page);
+	return n;
 }
 
 /*
@@ -1092,38 +1103,5 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	}
 
-	nblocks = RelationGetNumberOfBlocks(index);
-	stats->num_pages = nblocks;
-	stats->num_index_tuples = 0;
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-		Size		room;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			if (!(tup->flags & HNSW_ELEMENT_DELETED))
-				stats->num_index_tuples++;
-		}
-		room = HnswPageRoom(page);
-		UnlockReleaseBuffer(buf);
-
-		/*
-		 * The free space map is not WAL-logged: record every page's room on
-		 * every VACUUM, so that it is found again after a crash or promotion.
-		 */
-		RecordPageWithFreeSpace(index, blkno, room);
-	}
-	FreeSpaceMapVacuum(index);
-	return stats;
+	return VaVacuumCount(info, stats, HNSW_METAPAGE_BLKNO + 1, count_live, true);
 }

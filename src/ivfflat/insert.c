@@ -284,11 +284,4 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
  * from the index's, vector too large for a page.  Returns false (no
  * uniqueness to report).
  */
-bool
-ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-			  Relation heap, IndexUniqueCheck checkUnique
-			  VA_INDEX_UNCHANGED_PARAM,
-			  IndexInfo *indexInfo)
-{
-	return VaInsert(index, values, isnull, heap_tid, IvfflatGetIndexOps, insert_stored);
-}
+VA_DEFINE_AMINSERT(ivfflatinsert, IvfflatGetIndexOps, insert_stored)
