@@ -106,24 +106,32 @@ typedef struct IvfflatBuildState
 } IvfflatBuildState;
 
 /*
- * Detoast values[0] and write its stored form into dst (NULL: a scratch
- * buffer).  Returns the stored form, or NULL when the value is not indexed
- * (NULL, or declined by the opclass).  Fixes the dimensions at the first
- * value and errors on a later one that differs.
+ * A table scan callback's start: check for interrupts, detoast values[0]
+ * and write its stored form into dst (NULL: a scratch buffer), allocating
+ * in bs->tmpctx, which the callback resets when done with the row.
+ * Returns the stored form, or NULL when the value is not indexed (NULL, or
+ * declined by the opclass).  Fixes the dimensions at the first value and
+ * errors on a later one that differs.
  */
 static void *
 stored_value(IvfflatBuildState *bs, Datum *values, bool *isnull, void *dst)
 {
+	MemoryContext old;
 	Datum		value;
 	Size		size;
+	bool		indexed;
 
+	CHECK_FOR_INTERRUPTS();
 	if (isnull[0])
 		return NULL;
+	old = MemoryContextSwitchTo(bs->tmpctx);
 	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 	size = bs->ops->stored_size(value);
 	if (dst == NULL || size != bs->vector_size)
 		dst = palloc(size);
-	if (!bs->ops->to_stored(value, dst))
+	indexed = bs->ops->to_stored(value, dst);
+	MemoryContextSwitchTo(old);
+	if (!indexed)
 		return NULL;			/* e.g. zero vector under cosine */
 
 	if (bs->dimensions < 0)
@@ -193,13 +201,9 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
 {
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
-	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
-	void	   *stored;
+	void	   *stored = stored_value(bs, values, isnull, NULL);
 	int			slot = -1;
 
-	CHECK_FOR_INTERRUPTS();
-	stored = stored_value(bs, values, isnull, NULL);
-	MemoryContextSwitchTo(old);
 	if (stored != NULL)
 	{
 		if (bs->samples == NULL)
@@ -262,11 +266,9 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
 {
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
+	void	   *stored = stored_value(bs, values, isnull, bs->tup->vector);
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
-	void	   *stored;
 
-	CHECK_FOR_INTERRUPTS();
-	stored = stored_value(bs, values, isnull, bs->tup->vector);
 	if (stored != NULL)
 	{
 		int			best = nearest_list(bs, stored);
