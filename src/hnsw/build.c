@@ -85,8 +85,7 @@ typedef struct HnswShared
 #define HNSW_SHM_KEY_SHARED		UINT64CONST(0xA51D000000000001)
 #define HNSW_SHM_KEY_AREA		UINT64CONST(0xA51D000000000002)
 
-#define HnswSharedScan(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(HnswShared))))
+#define HnswSharedScan(shared) VaParallelSharedScan(shared, sizeof(HnswShared))
 
 typedef struct HnswBuildState
 {
@@ -1480,7 +1479,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 {
 	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Size		shared_size;
 	Size		area_size;
 	Size		per_element;
 	HnswShared *shared;
@@ -1489,8 +1487,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 
 	VaParallelBuildBegin(&pb, "HnswParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
-	shared_size = add_size(BUFFERALIGN(sizeof(HnswShared)),
-						   table_parallelscan_estimate(heap, pb.snapshot));
 	area_size = shared_area_size(bs, heap, index);
 
 	/*
@@ -1504,15 +1500,10 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	if (bs->reltuples > 0)
 		capacity = (uint32) Min((double) capacity, bs->reltuples * 1.2 + 1024);
 
-	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, area_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 2);
-	if (!VaParallelBuildInitDSM(&pb))
+	shared = VaParallelBuildInitDSM(&pb, heap, index, indexInfo, sizeof(HnswShared),
+									HNSW_SHM_KEY_SHARED, &area_size, 1);
+	if (shared == NULL)
 		return false;
-
-	shared = shm_toc_allocate(pcxt->toc, shared_size);
-	memset(shared, 0, sizeof(HnswShared));
-	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->tranche_id = LWLockNewTrancheId();
 	shared->capacity = capacity;
 	shared->elements_off = 0;
@@ -1528,8 +1519,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	SpinLockInit(&shared->mutex);
 	ConditionVariableInit(&shared->cv);
 	shared->dimensions = -1;
-	table_parallelscan_initialize(heap, HnswSharedScan(shared), pb.snapshot);
-	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_SHARED, shared);
 
 	area = shm_toc_allocate(pcxt->toc, area_size);
 	for (uint32 i = 0; i < capacity; i++)

@@ -68,8 +68,7 @@ typedef struct IvfflatShared
 #define IVFFLAT_SHM_KEY_SORT		UINT64CONST(0xA51E000000000002)
 #define IVFFLAT_SHM_KEY_CENTROIDS	UINT64CONST(0xA51E000000000003)
 
-#define IvfflatSharedScan(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfflatShared))))
+#define IvfflatSharedScan(shared) VaParallelSharedScan(shared, sizeof(IvfflatShared))
 
 typedef struct IvfflatBuildState
 {
@@ -445,9 +444,9 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 {
 	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Size		shared_size;
 	Size		sort_size;
 	Size		centroids_size = (Size) bs->nlists * bs->vector_size;
+	Size		chunk_sizes[2];
 	IvfflatShared *shared;
 	Sharedsort *sharedsort;
 	char	   *centroids;
@@ -456,27 +455,19 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 
 	VaParallelBuildBegin(&pb, "IvfflatParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
-	shared_size = add_size(BUFFERALIGN(sizeof(IvfflatShared)),
-						   table_parallelscan_estimate(heap, pb.snapshot));
 	sort_size = tuplesort_estimate_shared(nworkers + 1);
-	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, sort_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, centroids_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	if (!VaParallelBuildInitDSM(&pb))
+	chunk_sizes[0] = sort_size;
+	chunk_sizes[1] = centroids_size;
+	shared = VaParallelBuildInitDSM(&pb, heap, index, indexInfo, sizeof(IvfflatShared),
+									IVFFLAT_SHM_KEY_SHARED, chunk_sizes, 2);
+	if (shared == NULL)
 		return false;
-
-	shared = shm_toc_allocate(pcxt->toc, shared_size);
-	memset(shared, 0, sizeof(IvfflatShared));
-	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->nlists = bs->nlists;
 	shared->dimensions = bs->dimensions;
 	shared->vector_size = bs->vector_size;
 	shared->sortmem = Max(maintenance_work_mem / (nworkers + 1), 64);
 	pg_atomic_init_u64(&shared->tuples_done, 0);
 	SpinLockInit(&shared->mutex);
-	table_parallelscan_initialize(heap, IvfflatSharedScan(shared), pb.snapshot);
-	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_SHARED, shared);
 
 	sharedsort = shm_toc_allocate(pcxt->toc, sort_size);
 	tuplesort_initialize_shared(sharedsort, nworkers + 1, pcxt->seg);
