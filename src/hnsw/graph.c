@@ -819,62 +819,23 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 				   HNSW_MAGIC, HNSW_VERSION, "hnsw");
 }
 
-/* ---- reachability over a whole on-disk index ---- */
-
-static inline bool
-reach_exists(const HnswReach *r, const ItemPointerData *tid)
-{
-	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
-	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
-
-	return blkno > HNSW_METAPAGE_BLKNO && blkno < r->nblocks &&
-		off >= FirstOffsetNumber && off <= r->maxoff[blkno];
-}
-
-/* Element number of tid in r, or -1 if no such item. */
-int64
-HnswReachNumber(const HnswReach *r, const ItemPointerData *tid)
-{
-	if (!reach_exists(r, tid))
-		return -1;
-	return r->base[ItemPointerGetBlockNumber(tid)] +
-		ItemPointerGetOffsetNumber(tid) - FirstOffsetNumber;
-}
-
-/* Is the item at tid an element whose size matches its level? */
-static inline bool
-well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
-{
-	ItemId		iid = PageGetItemId(page, off);
-	HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
-
-	return ItemIdIsNormal(iid) && HnswElementFits(tup, ItemIdGetLength(iid), meta->m);
-}
+/* ---- item numbering, reachability over a whole on-disk index ---- */
 
 /*
- * Which elements of index can a search reach?  Numbers every item as
- * base[block] + offset - 1, counts each element's layer-0 in-links from
- * live elements and marks breadth first from the entry point over the
- * layer-0 links: a search ends on layer 0, and an iterative scan finds only
- * what layer-0 links lead to (an element linked only on upper layers is
- * passed through on the way down, never returned by a wide search).
- * Links to missing items and items that are not well-formed elements are
- * ignored (hnsw_check reports them).  Pages that are not ours count as
- * empty.  Reads every page twice; allocations in the current context.
+ * Number the items of index (see HnswItemMap): one pass over its pages
+ * through strategy (NULL: the default).  Pages that are not ours count as
+ * empty; bad_page (if not NULL) is called for each such page that is not
+ * new (all zeros, as a crash while extending leaves), under its share
+ * lock.  Allocations (huge ones allowed) in the current context.
  */
 void
-HnswComputeReach(Relation index, const HnswMetaPageData *meta,
-				 BufferAccessStrategy strategy, HnswReach *r)
+HnswMapItems(Relation index, BufferAccessStrategy strategy, HnswItemMap *map,
+			 HnswBadPageFn bad_page, void *arg)
 {
-	ItemPointerData *queue;
-	uint32		head = 0;
-	uint32		tail = 0;
-	int64		entry;
-
-	r->nblocks = RelationGetNumberOfBlocks(index);
-	r->maxoff = palloc_extended(sizeof(OffsetNumber) * r->nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->base = palloc_extended(sizeof(uint32) * (r->nblocks + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+	map->nblocks = RelationGetNumberOfBlocks(index);
+	map->maxoff = palloc_extended(sizeof(OffsetNumber) * map->nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	map->base = palloc_extended(sizeof(uint32) * (map->nblocks + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < map->nblocks; blkno++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		Page		page;
@@ -882,57 +843,135 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (!PageIsNew(page) &&
-			PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
-			VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW)
-			r->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		if (PageIsNew(page))
+			;					/* left by a crash while extending: harmless */
+		else if (PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
+				 VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW)
+			map->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		else if (bad_page != NULL)
+			bad_page(arg, blkno, page);
 		UnlockReleaseBuffer(buf);
-		r->base[blkno + 1] = r->base[blkno] + r->maxoff[blkno];
+		map->base[blkno + 1] = map->base[blkno] + map->maxoff[blkno];
 	}
-	r->nelements = r->base[r->nblocks];
-	/* large indexes need more than 1 GB here: allow huge allocations */
-	r->seen = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->live = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->indegree = palloc_extended(sizeof(int32) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	queue = palloc_extended(sizeof(ItemPointerData) * Max(r->nelements, 1), MCXT_ALLOC_HUGE);
+	map->nelements = map->base[map->nblocks];
+}
 
-	/* in-links, live elements */
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+/* The number of the item at tid in map, or -1 if map has no such item. */
+int64
+HnswItemNumber(const HnswItemMap *map, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (blkno <= HNSW_METAPAGE_BLKNO || blkno >= map->nblocks ||
+		off < FirstOffsetNumber || off > map->maxoff[blkno])
+		return -1;
+	return map->base[blkno] + off - FirstOffsetNumber;
+}
+
+/*
+ * Call fn for each item map counts, in block and offset order, each page
+ * read through strategy and share-locked while fn visits its items (items
+ * added since the map was made are not visited); interrupts are checked
+ * between pages.
+ */
+void
+HnswForEachMappedItem(Relation index, BufferAccessStrategy strategy,
+					  const HnswItemMap *map, HnswItemFn fn, void *arg)
+{
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < map->nblocks; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
 
-		if (r->maxoff[blkno] == 0)
+		if (map->maxoff[blkno] == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= r->maxoff[blkno]; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= map->maxoff[blkno]; off++)
 		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			ItemPointerData *slots;
+			ItemId		iid = PageGetItemId(page, off);
 
-			if (!well_formed(page, off, meta))
-				continue;
-			r->live[r->base[blkno] + off - 1] = !(tup->flags & HNSW_ELEMENT_DELETED);
-			/* only live elements' links count as in-links */
-			if (tup->flags & HNSW_ELEMENT_DELETED)
-				continue;
-			slots = HnswElementNeighbours(tup);
-			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
-			{
-				int64		n = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
-
-				if (n >= 0)
-					r->indegree[n]++;
-			}
+			fn(arg, blkno, off, map->base[blkno] + off - FirstOffsetNumber, iid,
+			   (HnswElementTuple) PageGetItem(page, iid));
 		}
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/* Is tup, at iid, an element whose size matches its level? */
+static inline bool
+well_formed(ItemId iid, HnswElementTuple tup, const HnswMetaPageData *meta)
+{
+	return ItemIdIsNormal(iid) && HnswElementFits(tup, ItemIdGetLength(iid), meta->m);
+}
+
+typedef struct ReachPass
+{
+	HnswReach  *r;
+	const HnswMetaPageData *meta;
+} ReachPass;
+
+/* HnswItemFn: live elements, and the layer-0 in-links from them. */
+static void
+count_inlinks(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
+			  ItemId iid, HnswElementTuple tup)
+{
+	ReachPass  *pass = (ReachPass *) arg;
+	HnswReach  *r = pass->r;
+	ItemPointerData *slots;
+
+	if (!well_formed(iid, tup, pass->meta))
+		return;
+	r->live[n] = !(tup->flags & HNSW_ELEMENT_DELETED);
+	/* only live elements' links count as in-links */
+	if (tup->flags & HNSW_ELEMENT_DELETED)
+		return;
+	slots = HnswElementNeighbours(tup);
+	for (int i = 0; i < HnswLayerCapacity(0, pass->meta->m); i++)
+	{
+		int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(&r->map, &slots[i]) : -1;
+
+		if (t >= 0)
+			r->indegree[t]++;
+	}
+}
+
+/*
+ * Which elements of index can a search reach?  Numbers every item
+ * (HnswMapItems), counts each element's layer-0 in-links from live
+ * elements and marks breadth first from the entry point over the layer-0
+ * links: a search ends on layer 0, and an iterative scan finds only what
+ * layer-0 links lead to (an element linked only on upper layers is passed
+ * through on the way down, never returned by a wide search).  Links to
+ * missing items and items that are not well-formed elements are ignored
+ * (hnsw_check reports them).  Pages that are not ours count as empty.
+ * Reads every page twice; allocations in the current context.
+ */
+void
+HnswComputeReach(Relation index, const HnswMetaPageData *meta,
+				 BufferAccessStrategy strategy, HnswReach *r)
+{
+	HnswItemMap *map = &r->map;
+	ItemPointerData *queue;
+	uint32		head = 0;
+	uint32		tail = 0;
+	int64		entry;
+	ReachPass	pass = {r, meta};
+
+	HnswMapItems(index, strategy, map, NULL, NULL);
+	/* large indexes need more than 1 GB here: allow huge allocations */
+	r->seen = palloc_extended(sizeof(bool) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->live = palloc_extended(sizeof(bool) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->indegree = palloc_extended(sizeof(int32) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	queue = palloc_extended(sizeof(ItemPointerData) * Max(map->nelements, 1), MCXT_ALLOC_HUGE);
+
+	HnswForEachMappedItem(index, strategy, map, count_inlinks, &pass);
 
 	/* breadth first from the entry point */
-	entry = ItemPointerIsValid(&meta->entry_point) ? HnswReachNumber(r, &meta->entry_point) : -1;
+	entry = ItemPointerIsValid(&meta->entry_point) ? HnswItemNumber(map, &meta->entry_point) : -1;
 	if (entry < 0)
 		return;
 	r->seen[entry] = true;
@@ -949,14 +988,16 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (off <= PageGetMaxOffsetNumber(page) && well_formed(page, off, meta))
+		if (off <= PageGetMaxOffsetNumber(page) &&
+			well_formed(PageGetItemId(page, off),
+						(HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)), meta))
 		{
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 			ItemPointerData *slots = HnswElementNeighbours(tup);
 
 			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
 			{
-				int64		t = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
+				int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(map, &slots[i]) : -1;
 
 				if (t >= 0 && !r->seen[t])
 				{

@@ -299,21 +299,47 @@ extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
 							   const void *base, VaCandidate *cands, int n,
 							   const void **vectors);
 
-/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
-typedef struct HnswReach
+/*
+ * The items of a whole on-disk index numbered densely, for per-item arrays:
+ * item (block, offset) is number base[block] + offset - 1 (graph.c,
+ * HnswMapItems).
+ */
+typedef struct HnswItemMap
 {
 	BlockNumber nblocks;
 	OffsetNumber *maxoff;		/* items per block, 0 for pages not ours */
-	uint32	   *base;			/* element number of (block, 1) */
-	uint32		nelements;
+	uint32	   *base;			/* number of (block, 1); base[nblocks] = nelements */
+	uint32		nelements;		/* items in all */
+} HnswItemMap;
+
+/* A page that is not ours, at block blkno (pinned and share-locked). */
+typedef void (*HnswBadPageFn) (void *arg, BlockNumber blkno, Page page);
+
+/*
+ * A visit of item (blkno, off), number n, of a page pinned and
+ * share-locked: its line pointer iid and what it points to, tup (an
+ * element only if iid is normal and the size fits: HnswElementFits).
+ */
+typedef void (*HnswItemFn) (void *arg, BlockNumber blkno, OffsetNumber off,
+							uint32 n, ItemId iid, HnswElementTuple tup);
+
+extern void HnswMapItems(Relation index, BufferAccessStrategy strategy,
+						 HnswItemMap *map, HnswBadPageFn bad_page, void *arg);
+extern int64 HnswItemNumber(const HnswItemMap *map, const ItemPointerData *tid);
+extern void HnswForEachMappedItem(Relation index, BufferAccessStrategy strategy,
+								  const HnswItemMap *map, HnswItemFn fn, void *arg);
+
+/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
+typedef struct HnswReach
+{
+	HnswItemMap map;			/* numbers the arrays below */
 	bool	   *seen;			/* reached from the entry point */
 	bool	   *live;			/* well-formed and not deleted */
-	int32	   *indegree;		/* links to it, all layers */
+	int32	   *indegree;		/* layer-0 links to it from live elements */
 } HnswReach;
 
 extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 							 BufferAccessStrategy strategy, HnswReach *reach);
-extern int64 HnswReachNumber(const HnswReach *reach, const ItemPointerData *tid);
 
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan

@@ -310,7 +310,7 @@ relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
 	{
 		for (slot = cap0 - 1; slot >= HnswRepairFirstSlot(cap0); slot--)
 		{
-			int64		t = HnswReachNumber(r, &list[slot]);
+			int64		t = HnswItemNumber(&r->map, &list[slot]);
 
 			if (t < 0 || r->indegree[t] > 1)
 				break;
@@ -320,7 +320,7 @@ relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
 	}
 	if (slot >= 0 && slot < cap0)
 	{
-		int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(r, &list[slot]) : -1;
+		int64		old = ItemPointerIsValid(&list[slot]) ? HnswItemNumber(&r->map, &list[slot]) : -1;
 
 		if (old >= 0)
 			r->indegree[old]--;
@@ -365,13 +365,13 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	 * slot a relink takes.
 	 */
 	HnswComputeReach(index, meta, strategy, &r);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.map.nblocks; blkno++)
 	{
 		bool		locked = false;
 
-		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= r.map.maxoff[blkno]; off++)
 		{
-			uint32		u = r.base[blkno] + off - FirstOffsetNumber;
+			uint32		u = r.map.base[blkno] + off - FirstOffsetNumber;
 			ItemPointerData utid;
 			HnswElementTuple copy;
 			ItemPointerData *mine;
@@ -390,7 +390,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 			mine = HnswElementNeighbours(copy);
 			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]) && !linked; i++)
 			{
-				int64		t = HnswReachNumber(&r, &mine[i]);
+				int64		t = HnswItemNumber(&r.map, &mine[i]);
 
 				if (t >= 0 && r.seen[t] && r.live[t])
 					linked = relink_from(index, &r, &mine[i], &utid, u, cap0);
@@ -420,7 +420,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 					int64		t;
 
 					VaIdToTid(sorted[i].id, &from);
-					t = HnswReachNumber(&r, &from);
+					t = HnswItemNumber(&r.map, &from);
 					if (t >= 0 && t != u && r.seen[t] && r.live[t])
 						linked = relink_from(index, &r, &from, &utid, u, cap0);
 				}
@@ -430,7 +430,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 		if (locked)
 			UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
 	}
-	record_relink(index, r.nblocks);
+	record_relink(index, r.map.nblocks);
 }
 
 /*
@@ -740,9 +740,8 @@ repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 		Page		page;
 		int			n = 0;
 
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		/* cost-based delay between pages, never while holding the lock */
+		buf = VaVacuumReadBuffer(index, blkno, strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
