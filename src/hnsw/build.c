@@ -651,93 +651,109 @@ mem_insert(HnswBuildState *bs, int i)
 	mem_raise_entry(bs, i);
 }
 
-/*
- * Link element i from the first of cands[0..ncand) on layer 0 that has a
- * free slot, a link among its last slots (HnswRepairFirstSlot) whose target
- * has other in-links, or a link there to one of i's own neighbours (still
- * reached, through i).  Returns whether one did.
- */
-static bool
-repair_link(HnswBuildState *bs, int i, const int32 *cands, int ncand, int32 *indegree)
+/* HnswRelinkOps of the build: the in-memory graph, numbered by element id. */
+static void
+mem_layer0_list(HnswBuildState *bs, uint32 i, int64 *list)
 {
-	int			cap0 = HnswLayerCapacity(0, bs->m);
-	int			first = HnswRepairFirstSlot(cap0);
-	int32	   *mine = element_layer(bs, i, 0);
+	int32	   *slots = element_layer(bs, (int) i, 0);
 
-	for (int c = 0; c < ncand; c++)
-	{
-		int32	   *list = element_layer(bs, cands[c], 0);
-		int			slot = 0;
-
-		while (slot < cap0 && list[slot] >= 0)
-			slot++;
-		if (slot == cap0)
-		{
-			for (slot = cap0 - 1; slot >= first; slot--)
-				if (indegree[list[slot]] > 1)
-					break;
-			if (slot < first)
-				slot = -1;
-		}
-		for (int t = cap0 - 1; slot < 0 && t >= first; t--)
-			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
-				if (list[t] == mine[s])
-				{
-					slot = t;
-					break;
-				}
-		if (slot >= 0)
-		{
-			if (list[slot] >= 0)
-				indegree[list[slot]]--;
-			list[slot] = i;
-			*layer0_ndiverse(bs, cands[c]) = -1;
-			indegree[i]++;
-			return true;
-		}
-	}
-	return false;
+	for (int s = 0; s < HnswLayerCapacity(0, bs->m); s++)
+		list[s] = slots[s] >= 0 ? slots[s] : HNSW_RELINK_EMPTY;
 }
 
+static void
+mem_own_list(void *arg, uint32 u, int64 *list)
+{
+	mem_layer0_list((HnswBuildState *) arg, u, list);
+}
+
+static int
+mem_search(void *arg, uint32 u, int64 *found, int max)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	VaCandidate ep;
+	int			k;
+
+	bs->query = element_vector(bs, (int) u);
+	ep.id = (uint64) bs->entry;
+	mem_evaluate(&bs->graph, &ep);
+	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
+	HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
+	k = Min(VaHeapDrainSorted(&bs->result, bs->sorted), max);
+	for (int j = 0; j < k; j++)
+		found[j] = (int64) bs->sorted[j].id;
+	return k;
+}
+
+static void
+mem_read_list(void *arg, uint32 c, int64 *list)
+{
+	mem_layer0_list((HnswBuildState *) arg, c, list);
+}
+
+static void
+mem_write_list(void *arg, uint32 c, int slot, uint32 u)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	if (slot < 0)
+		return;
+	element_layer(bs, (int) c, 0)[slot] = (int32) u;
+	*layer0_ndiverse(bs, (int) c) = -1;
+}
+
+static const HnswRelinkOps mem_relink_ops = {
+	mem_own_list, mem_search, mem_read_list, mem_write_list
+};
+
 /*
- * Give every element a way in.  Pruning a full list can drop the only link
- * to an element, which searches then can never reach (a few in ten thousand
- * on real data).  Breadth first from the entry point over layer 0 (see HnswComputeReach); each
- * element not reached gets a layer-0 link (repair_link) from a reached
- * element of its own layer-0 list or, when none of those can take it, from
- * the nearest elements a search from the entry point finds.  Repeated while
- * it helps (at most 64 rounds).
+ * Give every element a way in (HnswRelinkUnreachable over the in-memory
+ * graph, VACUUM's rule).  Pruning a full list can drop the only link to an
+ * element, which searches then can never reach (a few in ten thousand on
+ * real data).  Reach is marked breadth first from the entry point over
+ * layer 0 (as HnswComputeReach does on disk), then the elements not
+ * reached are relinked; repeated while it helps (at most 64 rounds): a
+ * relink makes the elements behind the relinked one reachable, which may
+ * then take links they could not before.
  */
 static void
 repair_unreachable(HnswBuildState *bs)
 {
 	int			n = bs->nelements;
-	int32	   *indegree;
-	bool	   *seen;
-	int32	   *queue;
-	int32	   *cands;
 	int			cap0 = HnswLayerCapacity(0, bs->m);
+	int32	   *queue;
+	bool	   *live;
+	HnswRelink	rl;
 
 	if (n < 2)
 		return;
-	indegree = palloc0(sizeof(int32) * n);
-	seen = palloc(sizeof(bool) * n);
+	rl.ops = &mem_relink_ops;
+	rl.arg = bs;
+	rl.cap0 = cap0;
+	rl.ef = bs->ef_construction;
+	rl.nelements = (uint32) n;
+	rl.seen = palloc(sizeof(bool) * n);
+	rl.indegree = palloc0(sizeof(int32) * n);
+	live = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int32) * n);
-	cands = palloc(sizeof(int32) * Max(cap0, bs->ef_construction));
 	for (int i = 0; i < n; i++)
+	{
+		/* a duplicate is not in the graph */
+		live[i] = bs->elements[i].owner < 0;
 		for (int s = 0; s < cap0; s++)
 			if (element_slots(bs, i)[s] >= 0)
-				indegree[element_slots(bs, i)[s]]++;
+				rl.indegree[element_slots(bs, i)[s]]++;
+	}
+	rl.live = live;
 
 	for (int round = 0; round < 64; round++)
 	{
 		int			head = 0;
 		int			tail = 0;
-		int			fixed = 0;
-		int			missing = 0;
+		uint32		missing;
 
-		memset(seen, 0, sizeof(bool) * n);
-		seen[bs->entry] = true;
+		memset(rl.seen, 0, sizeof(bool) * n);
+		rl.seen[bs->entry] = true;
 		queue[tail++] = bs->entry;
 		while (head < tail)
 		{
@@ -747,63 +763,20 @@ repair_unreachable(HnswBuildState *bs)
 			{
 				int32		t = element_slots(bs, q)[s];
 
-				if (t >= 0 && !seen[t])
+				if (t >= 0 && !rl.seen[t])
 				{
-					seen[t] = true;
+					rl.seen[t] = true;
 					queue[tail++] = t;
 				}
 			}
 		}
-
-		for (int i = 0; i < n; i++)
-		{
-			int32	   *mine = element_layer(bs, i, 0);
-			int			ncand = 0;
-			bool		linked = false;
-
-			if (seen[i] || bs->elements[i].owner >= 0)
-				continue;		/* reached, or a duplicate (not in the graph) */
-			missing++;
-
-			/* who could link to it: reachable members of its own list ... */
-			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
-				if (seen[mine[s]])
-					cands[ncand++] = mine[s];
-			linked = repair_link(bs, i, cands, ncand, indegree);
-			if (!linked)
-			{
-				/*
-				 * ... or, when none of them can take it (its whole
-				 * neighbourhood is cut off too, e.g. a cluster no link leads
-				 * into, or their spare slots are taken), the nearest
-				 * elements a search from the entry point finds, which are
-				 * all reachable.
-				 */
-				VaCandidate ep;
-				int			k;
-
-				ncand = 0;
-				bs->query = element_vector(bs, i);
-				ep.id = (uint64) bs->entry;
-				mem_evaluate(&bs->graph, &ep);
-				HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
-				HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
-				k = VaHeapDrainSorted(&bs->result, bs->sorted);
-				for (int j = 0; j < k && ncand < bs->ef_construction; j++)
-					if ((int) bs->sorted[j].id != i && seen[bs->sorted[j].id])
-						cands[ncand++] = (int) bs->sorted[j].id;
-				linked = repair_link(bs, i, cands, ncand, indegree);
-			}
-			if (linked)
-				fixed++;
-		}
-		if (missing == 0 || fixed == 0)
+		if (HnswRelinkUnreachable(&rl, &missing) == 0 || missing == 0)
 			break;
 	}
-	pfree(indegree);
-	pfree(seen);
+	pfree(rl.seen);
+	pfree(rl.indegree);
+	pfree(live);
 	pfree(queue);
-	pfree(cands);
 }
 
 /* Bytes element i takes on a page: an element, or a duplicate item. */

@@ -1010,3 +1010,156 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 	}
 	pfree(queue);
 }
+
+/* The TID of item number n of map (n < map->nelements). */
+void
+HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid)
+{
+	BlockNumber lo = HNSW_METAPAGE_BLKNO + 1;
+	BlockNumber hi = map->nblocks - 1;
+
+	Assert(n < map->nelements);
+	/* the block with base[block] <= n < base[block + 1] */
+	while (lo < hi)
+	{
+		BlockNumber mid = lo + (hi - lo + 1) / 2;
+
+		if (map->base[mid] <= n)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	ItemPointerSet(tid, lo, (OffsetNumber) (n - map->base[lo] + FirstOffsetNumber));
+}
+
+/* ---- relinking unreachable elements ---- */
+
+/* HnswRelinkSlot's answer when the list links to the element already. */
+#define RELINK_ALREADY	(-2)
+
+/*
+ * Which slot of list (cap0 numbers) may take a link to element u, whose own
+ * layer-0 list is mine?  In order of preference: RELINK_ALREADY if list
+ * links to u; its first empty slot; among its last slots
+ * (HnswRepairFirstSlot: those the selection valued least), from the end,
+ * one whose target is not a known element or has other in-links; among
+ * those last slots, one whose target is in mine (still reached, through
+ * u).  -1 if none.
+ */
+static int
+relink_slot(const int64 *list, int cap0, const int32 *indegree,
+			const int64 *mine, uint32 u)
+{
+	int			first = HnswRepairFirstSlot(cap0);
+
+	for (int s = 0; s < cap0; s++)
+		if (list[s] == (int64) u)
+			return RELINK_ALREADY;
+	for (int s = 0; s < cap0; s++)
+		if (list[s] == HNSW_RELINK_EMPTY)
+			return s;
+	for (int s = cap0 - 1; s >= first; s--)
+		if (list[s] == HNSW_RELINK_OTHER || (list[s] >= 0 && indegree[list[s]] > 1))
+			return s;
+	for (int s = cap0 - 1; s >= first; s--)
+		for (int t = 0; t < cap0; t++)
+			if (list[s] >= 0 && list[s] == mine[t])
+				return s;
+	return -1;
+}
+
+/*
+ * Link u from the first of cands[0..ncand) whose list takes it
+ * (relink_slot), keeping the in-degrees.  Returns whether one links to u.
+ */
+static bool
+relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
+			const int64 *mine, int64 *list)
+{
+	for (int c = 0; c < ncand; c++)
+	{
+		int			slot;
+
+		rl->ops->read_list(rl->arg, (uint32) cands[c], list);
+		slot = relink_slot(list, rl->cap0, rl->indegree, mine, u);
+		if (slot >= 0)
+		{
+			if (list[slot] >= 0)
+				rl->indegree[list[slot]]--;
+			rl->indegree[u]++;
+		}
+		rl->ops->write_list(rl->arg, (uint32) cands[c], Max(slot, -1), u);
+		if (slot >= 0 || slot == RELINK_ALREADY)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Give every live element that no chain of layer-0 links from the entry
+ * point reaches (rl->seen false) a way in: a layer-0 link from a reached
+ * live element of its own layer-0 list or, when none of those can take it,
+ * from the nearest reached live elements a search from the entry point
+ * finds (up to rl->ef), in the slot relink_slot picks.  A relinked element
+ * counts as reached from then on; the in-degrees follow every change.
+ * Pruning a full list can drop the only link to an element, which searches
+ * then never reach: the build runs this over its in-memory graph, VACUUM
+ * over the index (see src/hnsw/README.md, VACUUM step 5).  Returns how
+ * many were relinked; *missing, how many were not reached before.
+ */
+uint32
+HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
+{
+	int			cap0 = rl->cap0;
+	int64	   *mine = palloc(sizeof(int64) * cap0);
+	int64	   *list = palloc(sizeof(int64) * cap0);
+	int64	   *found = palloc(sizeof(int64) * Max(rl->ef, 1));
+	int64	   *cands = palloc(sizeof(int64) * Max(cap0, rl->ef));
+	uint32		fixed = 0;
+
+	*missing = 0;
+	for (uint32 u = 0; u < rl->nelements; u++)
+	{
+		int			ncand = 0;
+		bool		linked;
+
+		if (!rl->live[u] || rl->seen[u])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		(*missing)++;
+
+		/* who could link to it: reachable members of its own list ... */
+		rl->ops->own_list(rl->arg, u, mine);
+		for (int s = 0; s < cap0; s++)
+			if (mine[s] >= 0 && rl->seen[mine[s]] && rl->live[mine[s]])
+				cands[ncand++] = mine[s];
+		linked = relink_from(rl, cands, ncand, u, mine, list);
+		if (!linked)
+		{
+			/*
+			 * ... or, when none of them can take it (its whole neighbourhood
+			 * is cut off too, e.g. a cluster no link leads into, or their
+			 * spare slots are taken), the nearest reachable elements a
+			 * search from the entry point finds.
+			 */
+			int			nfound = rl->ops->search(rl->arg, u, found, rl->ef);
+
+			ncand = 0;
+			for (int j = 0; j < nfound; j++)
+				if (found[j] >= 0 && found[j] != (int64) u &&
+					rl->seen[found[j]] && rl->live[found[j]])
+					cands[ncand++] = found[j];
+			linked = relink_from(rl, cands, ncand, u, mine, list);
+		}
+		if (linked)
+		{
+			rl->seen[u] = true;
+			fixed++;
+		}
+	}
+	pfree(mine);
+	pfree(list);
+	pfree(found);
+	pfree(cands);
+	return fixed;
+}

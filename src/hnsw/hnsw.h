@@ -340,6 +340,56 @@ typedef struct HnswReach
 
 extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 							 BufferAccessStrategy strategy, HnswReach *reach);
+extern void HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid);
+
+/*
+ * Relinking unreachable elements (graph.c, HnswRelinkUnreachable), the one
+ * rule of the build's repair and VACUUM's.  It works on element numbers;
+ * a layer-0 list is cap0 numbers, each an element's number (>= 0),
+ * HNSW_RELINK_EMPTY for an empty slot, or HNSW_RELINK_OTHER for a link to
+ * an item that is not numbered (not an element the caller knows).
+ */
+#define HNSW_RELINK_EMPTY	(-1)
+#define HNSW_RELINK_OTHER	(-2)
+
+typedef struct HnswRelinkOps
+{
+	/* Element u's layer-0 list into list[0..cap0). */
+	void		(*own_list) (void *arg, uint32 u, int64 *list);
+
+	/*
+	 * The numbers of up to max elements nearest to u that a search from the
+	 * entry point finds, nearest first (-1 for one not numbered); returns
+	 * how many.  Called after own_list(u).
+	 */
+	int			(*search) (void *arg, uint32 u, int64 *found, int max);
+
+	/*
+	 * Element c's layer-0 list into list[0..cap0), read for a change: held
+	 * (locked) until the write_list that follows.
+	 */
+	void		(*read_list) (void *arg, uint32 c, int64 *list);
+
+	/*
+	 * Put element u into slot slot of the list read_list read and let it go;
+	 * slot -1: let it go unchanged.
+	 */
+	void		(*write_list) (void *arg, uint32 c, int slot, uint32 u);
+} HnswRelinkOps;
+
+typedef struct HnswRelink
+{
+	const HnswRelinkOps *ops;
+	void	   *arg;
+	int			cap0;			/* layer-0 list capacity */
+	int			ef;				/* most candidates a search gives */
+	uint32		nelements;		/* numbers 0 .. nelements - 1 */
+	bool	   *seen;			/* reached from the entry point */
+	const bool *live;			/* an element that may link and be linked */
+	int32	   *indegree;		/* layer-0 links to it from live elements */
+} HnswRelink;
+
+extern uint32 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing);
 
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan
