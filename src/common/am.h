@@ -13,6 +13,7 @@
 #include "access/genam.h"
 #include "access/relscan.h"
 #include "common/validate.h"
+#include "indexops.h"
 
 /*
  * An access method's reset of its own scan state (scan->opaque, after the

@@ -21,10 +21,31 @@ VaInitPage(Page page, uint16 page_id)
 	opaque->page_id = page_id;
 }
 
+/*
+ * Extend fork of rel by one block; return it pinned and exclusively locked.
+ * Before PG 16 that takes the relation extension lock for the time it
+ * takes.
+ */
+static Buffer
+extend_buffer(Relation rel, ForkNumber fork)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExtendBufferedRel(BMR_REL(rel), fork, NULL, EB_LOCK_FIRST);
+#else
+	Buffer		buf;
+
+	LockRelationForExtension(rel, ExclusiveLock);
+	buf = ReadBufferExtended(rel, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(rel, ExclusiveLock);
+	return buf;
+#endif
+}
+
 Buffer
 VaNewBuffer(Relation index, ForkNumber fork)
 {
-	return VaExtendBuffer(index, fork);
+	return extend_buffer(index, fork);
 }
 
 void

@@ -69,6 +69,22 @@ extern void VaCheckPage(Relation index, Buffer buf, uint16 page_id);
 extern Buffer VaVacuumReadBuffer(Relation index, BlockNumber blkno,
 								 BufferAccessStrategy strategy, int mode);
 
+/*
+ * Pin blkno of rel's main fork if buffer recent still holds it (no buffer
+ * mapping lookup); false otherwise.  PG 14 added ReadRecentBuffer.
+ */
+static inline bool
+VaReadRecentBuffer(Relation rel, BlockNumber blkno, Buffer recent)
+{
+#if PG_VERSION_NUM >= 160000
+	return ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, blkno, recent);
+#elif PG_VERSION_NUM >= 140000
+	return ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blkno, recent);
+#else
+	return false;
+#endif
+}
+
 /* Every index of ours keeps its metapage in block 0. */
 #define VA_METAPAGE_BLKNO	0
 

@@ -94,6 +94,12 @@ VaHalfIsInf(uint16_t h)
 typedef void (*VaKernelCheckReport) (const char *kernel, int n, int ok, void *arg);
 extern int	VaDistanceCheckKernels(VaKernelCheckReport report, void *arg);
 
+/*
+ * Pick the kernels for the CPU and detect the CPU features of cpu.h (see
+ * distance.c); called once from _PG_init.
+ */
+extern void VaDistanceInit(void);
+
 /* Name of the kernel set in use, e.g. "avx2+fma" or "scalar". */
 extern const char *VaDistanceKernelName(void);
 

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "distance/cpu.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"

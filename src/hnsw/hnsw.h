@@ -15,6 +15,7 @@
 #include "access/itup.h"
 #include "common/am.h"
 #include "common/candidates.h"
+#include "indexops.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
@@ -410,6 +411,7 @@ typedef enum HnswIterativeScan
 VA_DECLARE_AM_CALLBACKS(hnsw);
 
 /* hnsw.c */
+extern void HnswInit(void);	/* the GUCs; from _PG_init */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;

@@ -96,7 +96,7 @@ IvfflatGetIndexOps(Relation index)
 	const VaIndexOps *ops =
 		VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
 
-	if (ops->accum == NULL || ops->from_mean == NULL || ops->kmeans_distance == NULL)
+	if (ops->kmeans == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("operator class of index \"%s\" does not support ivfflat",

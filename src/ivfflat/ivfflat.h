@@ -14,6 +14,7 @@
 #include "access/amapi.h"
 #include "common/am.h"
 #include "common/candidates.h"
+#include "indexops.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
@@ -126,6 +127,7 @@ typedef struct IvfflatListRef
 VA_DECLARE_AM_CALLBACKS(ivfflat);
 
 /* ivfflat.c */
+extern void IvfflatInit(void);	/* the GUCs; from _PG_init */
 extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;

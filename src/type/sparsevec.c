@@ -761,4 +761,4 @@ sparsevec_stored_dims(const void *stored)
  * l1 variants: support function 1 of the hnsw sparsevec operator classes
  * (no k-means members: ivfflat does not take sparsevec).
  */
-VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL, NULL, NULL)
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL)
