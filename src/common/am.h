@@ -12,6 +12,7 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "common/cost.h"
 #include "common/validate.h"
 #include "indexops.h"
 
@@ -134,10 +135,10 @@ extern void VaEndScan(IndexScanDesc scan);
 /*
  * The callbacks an access method defines in its own files, named by its
  * prefix as DESIGN.md says (hnswbuild, ivfflatgettuple, ...): its header
- * declares them with VA_DECLARE_AM_CALLBACKS(prefix).  amcostestimate
- * (prefix##costestimate) and amoptions (prefix##options) are static in the
- * file that defines the handler; amrescan and amendscan are VaRescan and
- * VaEndScan.
+ * declares them with VA_DECLARE_AM_CALLBACKS(prefix).  amoptions
+ * (prefix##options) is static in the file that defines the handler;
+ * amcostestimate is VaCostEstimate with the access method's scan cost,
+ * amrescan and amendscan are VaRescan and VaEndScan.
  */
 #define VA_DECLARE_AM_CALLBACKS(prefix) \
 	extern Datum prefix##handler(PG_FUNCTION_ARGS); \
@@ -161,12 +162,22 @@ extern void VaEndScan(IndexScanDesc scan);
 /*
  * The handler, SQL prefix##handler(internal) RETURNS index_am_handler, of
  * the access method named by prefix (also its name for amvalidate's
- * messages): VaMakeAmRoutine(nprocs) with the callbacks above, amvalidate
- * by VaValidateOpclass(nprocs, nstrategies) and ambuildphasename from the
- * array phases (phase 1 first).  Use once, in the file that defines
- * prefix##costestimate and prefix##options.
+ * messages): VaMakeAmRoutine(nprocs) with the callbacks above,
+ * amcostestimate by VaCostEstimate with scan_cost (a VaScanCostFn),
+ * amvalidate by VaValidateOpclass(nprocs, nstrategies) and
+ * ambuildphasename from the array phases (phase 1 first).  Use once, in
+ * the file that defines prefix##options.
  */
-#define VA_DEFINE_AM_HANDLER(prefix, nprocs, nstrategies, phases) \
+#define VA_DEFINE_AM_HANDLER(prefix, nprocs, nstrategies, phases, scan_cost) \
+	static void \
+	prefix##costestimate(PlannerInfo *root, IndexPath *path, double loop_count, \
+						 Cost *indexStartupCost, Cost *indexTotalCost, \
+						 Selectivity *indexSelectivity, double *indexCorrelation, \
+						 double *indexPages) \
+	{ \
+		VaCostEstimate(root, path, indexStartupCost, indexTotalCost, \
+					   indexSelectivity, indexCorrelation, indexPages, scan_cost); \
+	} \
 	static char * \
 	prefix##buildphasename(int64 phasenum) \
 	{ \

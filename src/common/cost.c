@@ -76,12 +76,14 @@ VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *demand)
 	list_free(quals);
 }
 
-bool
-VaCostBegin(PlannerInfo *root, IndexPath *path,
-			Cost *indexStartupCost, Cost *indexTotalCost,
-			Selectivity *indexSelectivity, double *indexCorrelation,
-			double *indexPages, VaScanDemand *demand)
+void
+VaCostEstimate(PlannerInfo *root, IndexPath *path,
+			   Cost *indexStartupCost, Cost *indexTotalCost,
+			   Selectivity *indexSelectivity, double *indexCorrelation,
+			   double *indexPages, VaScanCostFn scan_cost)
 {
+	VaScanDemand demand;
+
 	*indexCorrelation = 0;
 	*indexSelectivity = 1.0;
 	*indexPages = path->indexinfo->pages;
@@ -89,10 +91,10 @@ VaCostBegin(PlannerInfo *root, IndexPath *path,
 	{
 		*indexStartupCost = disable_cost;
 		*indexTotalCost = disable_cost;
-		return false;
+		return;
 	}
-	VaEstimateDemand(root, path, demand);
-	return true;
+	VaEstimateDemand(root, path, &demand);
+	*indexStartupCost = *indexTotalCost = scan_cost(path->indexinfo, &demand);
 }
 
 Cost

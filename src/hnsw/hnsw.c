@@ -151,8 +151,8 @@ visited_per_search(double ef, double m, double n)
 }
 
 /*
- * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise, with n elements and the index's m, a search
+ * VaScanCostFn, for amcostestimate (VaCostEstimate: without an ORDER BY on
+ * our operator the index is useless).  With n elements and the index's m, a search
  * with candidate list size ef evaluates about min(n, 2m ef + m ln n)
  * elements (2m neighbours of each of ef candidates on layer 0, m per upper
  * layer), each one distance and one element access: cpu_index_tuple_cost +
@@ -172,25 +172,17 @@ visited_per_search(double ef, double m, double n)
  * happens before the first row, so startup cost equals total cost; the
  * planner adds the heap fetches (about k / s rows under a LIMIT).
  */
-static void
-hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				 Cost *indexStartupCost, Cost *indexTotalCost,
-				 Selectivity *indexSelectivity, double *indexCorrelation,
-				 double *indexPages)
+static Cost
+scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 {
-	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		m;
 	double		vector_size;
 	double		ef;
 	double		max_ef;
 	double		visited;
-	VaScanDemand demand;
 	Cost		cost;
 
-	if (!VaCostBegin(root, path, indexStartupCost, indexTotalCost,
-					 indexSelectivity, indexCorrelation, indexPages, &demand))
-		return;
 	index_shape(index->indexoid, &m, &vector_size);
 
 	ef = hnsw_ef_search;
@@ -199,7 +191,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* ef stops growing once a search reaches every element */
 		max_ef = Min((double) hnsw_max_scan_tuples, tuples);
-		while (ef * demand.filter < demand.wanted && ef < max_ef)
+		while (ef * demand->filter < demand->wanted && ef < max_ef)
 		{
 			ef = Min(ef * 2.0, (double) hnsw_max_scan_tuples);
 			visited += visited_per_search(ef, m, tuples);
@@ -208,11 +200,9 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	cost = visited * (cpu_index_tuple_cost + cpu_operator_cost + VaDistanceCost(vector_size)) +
 		visited * VaUncachedPageCost(index);
-	if (ef < tuples && ef * demand.filter < demand.wanted)
-		cost += demand.exact;
-
-	*indexStartupCost = cost;
-	*indexTotalCost = cost;
+	if (ef < tuples && ef * demand->filter < demand->wanted)
+		cost += demand->exact;
+	return cost;
 }
 
 /* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
@@ -223,4 +213,4 @@ static const char *const hnsw_build_phases[] = {
 };
 
 /* hnswhandler(internal) RETURNS index_am_handler, SQL: the access method */
-VA_DEFINE_AM_HANDLER(hnsw, HNSW_NPROCS, HNSW_NSTRATEGIES, hnsw_build_phases)
+VA_DEFINE_AM_HANDLER(hnsw, HNSW_NPROCS, HNSW_NSTRATEGIES, hnsw_build_phases, scan_cost)

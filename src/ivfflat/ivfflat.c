@@ -156,8 +156,8 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
 }
 
 /*
- * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise a scan of an index of n rows in L lists
+ * VaScanCostFn, for amcostestimate (VaCostEstimate: without an ORDER BY on
+ * our operator the index is useless).  A scan of an index of n rows in L lists
  * computes one distance per list to rank them, then reads the p nearest
  * lists whole, n p / L rows: per row one distance (cpu_operator_cost +
  * VaDistanceCost, which grows with the vectors' size) and
@@ -175,25 +175,17 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
  * (VaEstimateDemand), so any exact plan the planner can use wins.  All work
  * happens before the first row, so startup cost equals total cost.
  */
-static void
-ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-					Cost *indexStartupCost, Cost *indexTotalCost,
-					Selectivity *indexSelectivity, double *indexCorrelation,
-					double *indexPages)
+static Cost
+scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 {
-	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		lists;
 	double		vector_size;
 	double		probes;
 	double		per_list;
 	double		ratio;
-	VaScanDemand demand;
 	Cost		cost;
 
-	if (!VaCostBegin(root, path, indexStartupCost, indexTotalCost,
-					 indexSelectivity, indexCorrelation, indexPages, &demand))
-		return;
 	index_shape(index->indexoid, &lists, &vector_size);
 
 	per_list = tuples / lists;
@@ -202,7 +194,7 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		double		max_probes = Max(probes, Min((double) ivfflat_max_probes, lists));
 
-		while (probes * per_list * demand.filter < demand.wanted && probes < max_probes)
+		while (probes * per_list * demand->filter < demand->wanted && probes < max_probes)
 			probes = Min(probes + ivfflat_probes, max_probes);
 	}
 	ratio = probes / lists;
@@ -210,11 +202,9 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	cost = (lists + tuples * ratio) * (cpu_operator_cost + VaDistanceCost(vector_size)) +
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * VaUncachedPageCost(index);
-	if (probes < lists && probes * per_list * demand.filter < demand.wanted)
-		cost += demand.exact;
-
-	*indexStartupCost = cost;
-	*indexTotalCost = cost;
+	if (probes < lists && probes * per_list * demand->filter < demand->wanted)
+		cost += demand->exact;
+	return cost;
 }
 
 /* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
@@ -227,4 +217,4 @@ static const char *const ivfflat_build_phases[] = {
 };
 
 /* ivfflathandler(internal) RETURNS index_am_handler, SQL: the access method */
-VA_DEFINE_AM_HANDLER(ivfflat, IVFFLAT_NPROCS, IVFFLAT_NSTRATEGIES, ivfflat_build_phases)
+VA_DEFINE_AM_HANDLER(ivfflat, IVFFLAT_NPROCS, IVFFLAT_NSTRATEGIES, ivfflat_build_phases, scan_cost)
