@@ -24,7 +24,9 @@ VaPrefetchWrite(const void *addr)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	if (va_cpu_has_prefetchw)
 	{
+		/* INDENT OFF */
 		__asm__ volatile("prefetchw %0" : : "m"(*(const char *) addr));
+		/* INDENT ON */
 		return;
 	}
 #endif

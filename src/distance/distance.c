@@ -413,7 +413,9 @@ os_saves_avx512_state(void)
 
 	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & (1u << 27)) == 0)
 		return false;
+	/* INDENT OFF */
 	__asm__ __volatile__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	/* INDENT ON */
 	(void) xcr0_hi;
 	return (xcr0_lo & 0xE6) == 0xE6;
 }

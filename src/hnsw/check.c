@@ -50,9 +50,7 @@ static const char *const kind_names[NUM_PROBLEM_KINDS] = {
 	"page", "element", "link", "entry point", "unreachable", "duplicate"
 };
 
-static void
-problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
-pg_attribute_printf(3, 4);
+static void problem(CheckState *cs, ProblemKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static void
 problem(CheckState *cs, ProblemKind kind, const char *fmt,...)

@@ -486,7 +486,7 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 	}
 
 /* sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector */
-SPARSEVEC_TO_DENSE_CAST(sparsevec_to_vector, Vector, InitVector, "vector", ,
+SPARSEVEC_TO_DENSE_CAST(sparsevec_to_vector, Vector, InitVector, "vector", (float),
 						PG_RETURN_VECTOR_P)
 
 /*
