@@ -50,7 +50,10 @@ typedef struct VaIndexOps
 	 */
 	bool		(*to_stored) (Datum value, void *dst);
 
-	/* Distance between two stored forms of equal dimensions; smaller is closer. */
+	/*
+	 * Distance between two stored forms of equal dimensions; smaller is
+	 * closer.
+	 */
 	float		(*distance) (const void *a, const void *b);
 
 	/* Map an index distance to the value the SQL ordering operator returns. */
@@ -59,7 +62,10 @@ typedef struct VaIndexOps
 	/* Number of dimensions of a stored form. */
 	int			(*dims) (const void *stored);
 
-	/* Averaging support; NULL when the type cannot be averaged under this class. */
+	/*
+	 * Averaging support; NULL when the type cannot be averaged under this
+	 * class.
+	 */
 	const VaKmeansOps *kmeans;
 } VaIndexOps;
 

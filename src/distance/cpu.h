@@ -27,6 +27,7 @@ VaPrefetchWrite(const void *addr)
 		/* INDENT OFF */
 		__asm__ volatile("prefetchw %0" : : "m"(*(const char *) addr));
 		/* INDENT ON */
+
 		return;
 	}
 #endif

@@ -156,8 +156,8 @@ VaFloatToHalf(float f)
 	{
 		/*
 		 * Below 2^-14, the smallest normal half: a multiple of 2^-24.  The
-		 * scaling by 2^24 is exact and rintf() rounds half to even; 1024
-		 * (a carry into the exponent) is the right encoding of 2^-14.
+		 * scaling by 2^24 is exact and rintf() rounds half to even; 1024 (a
+		 * carry into the exponent) is the right encoding of 2^-14.
 		 */
 		return (uint16_t) (sign | (uint32_t) rintf(fabsf(f) * 16777216.0f));
 	}

@@ -16,8 +16,10 @@
 
 /* sum (a[i]-b[i])^2, n >= 0 */
 extern float (*VaL2SquaredFloat) (const float *a, const float *b, int n);
+
 /* sum a[i]*b[i] */
 extern float (*VaInnerProductFloat) (const float *a, const float *b, int n);
+
 /* sum |a[i]-b[i]| */
 extern float (*VaL1Float) (const float *a, const float *b, int n);
 

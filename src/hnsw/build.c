@@ -40,9 +40,12 @@ typedef struct BuildElement
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
 	Size		vector;			/* stored form, in the arena */
-	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 = empty */
-	int32		owner;			/* a duplicate of this element (not linked), or -1 */
-	int32		duplicates;		/* element: first duplicate; duplicate: next; or -1 */
+	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 =
+								 * empty */
+	int32		owner;			/* a duplicate of this element (not linked),
+								 * or -1 */
+	int32		duplicates;		/* element: first duplicate; duplicate: next;
+								 * or -1 */
 } BuildElement;
 
 /*
@@ -917,7 +920,7 @@ report_spill(HnswBuildState *bs, double per_element, double done)
 {
 	bool		known = bs->reltuples > done;
 	double		need_mb = per_element * (known ? bs->reltuples : done) /
-		(1024.0 * 1024.0) + 1;
+	(1024.0 * 1024.0) + 1;
 
 	ereport(NOTICE,
 			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
@@ -1430,10 +1433,13 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
 	if (typmod > 0 && bs->reltuples > 0)
 	{
-		/* a stored element fits one page, which bounds sparsevec's and bit's typmods */
+		/*
+		 * a stored element fits one page, which bounds sparsevec's and bit's
+		 * typmods
+		 */
 		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
-			vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
+		vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
 
 		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
 	}

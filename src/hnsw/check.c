@@ -178,7 +178,7 @@ check_item_links(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
 	for (int layer = 0; layer <= tup->level; layer++)
 	{
 		ItemPointerData *slots = HnswElementNeighbours(tup) +
-			HnswLayerStart(layer, m);
+		HnswLayerStart(layer, m);
 		int			cap = HnswLayerCapacity(layer, m);
 		bool		ended = false;
 
@@ -333,7 +333,10 @@ check_entry_and_reach(CheckState *cs)
 	HnswReach	reach;
 	int			top = -1;
 
-	/* deleted elements keep their level but are unlinked: only live ones count */
+	/*
+	 * deleted elements keep their level but are unlinked: only live ones
+	 * count
+	 */
 	for (uint32 n = 0; n < cs->map.nelements; n++)
 		if (!cs->deleted[n])
 			top = Max(top, (int) cs->level[n]);

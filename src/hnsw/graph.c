@@ -83,8 +83,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 
 		/*
 		 * An iterative scan's search may walk millions of elements; a load
-		 * and a branch per candidate (each costs up to 2m distances) keeps
-		 * it cancellable within a fraction of a millisecond.
+		 * and a branch per candidate (each costs up to 2m distances) keeps it
+		 * cancellable within a fraction of a millisecond.
 		 */
 		CHECK_FOR_INTERRUPTS();
 		c = VaHeapPop(cand);
@@ -182,7 +182,7 @@ HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 	int			next;
 	int			stack_passed[256];
 	int		   *passed = ncands <= (int) lengthof(stack_passed) ? stack_passed :
-		palloc(sizeof(int) * ncands);
+	palloc(sizeof(int) * ncands);
 
 	for (next = 0; next < ncands && nselected < cap; next++)
 	{
@@ -406,10 +406,10 @@ recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
 		VaReadRecentBuffer(index, blkno, buf))
 	{
 		/*
-		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN
-		 * BUFFERS) but not in the relation's statistics: count it there as
-		 * ReadBuffer would (pg_statio_*_indexes: idx_blks_hit, and
-		 * idx_blks_read = fetched - hit).
+		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN BUFFERS)
+		 * but not in the relation's statistics: count it there as ReadBuffer
+		 * would (pg_statio_*_indexes: idx_blks_hit, and idx_blks_read =
+		 * fetched - hit).
 		 */
 		pgstat_count_buffer_read(index);
 		pgstat_count_buffer_hit(index);
@@ -607,7 +607,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 	if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && layer <= tup->level)
 	{
 		ItemPointerData *slots = HnswElementNeighbours(tup) +
-			HnswLayerStart(layer, graph->m);
+		HnswLayerStart(layer, graph->m);
 		int			cap = HnswLayerCapacity(layer, graph->m);
 
 		while (n < cap && ItemPointerIsValid(&slots[n]))
@@ -724,7 +724,10 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, const void *base,
 	{
 		HnswElementTuple e = (HnswElementTuple) (uintptr_t) cands[i].aux;
 
-		/* deleted candidates' vectors are never read: NULL for a duplicate item */
+		/*
+		 * deleted candidates' vectors are never read: NULL for a duplicate
+		 * item
+		 */
 		vectors[i] = (e->flags & HNSW_ELEMENT_DUPLICATE) ? NULL : HnswElementVector(e);
 	}
 	VaHeapFree(&heap);
@@ -1140,8 +1143,8 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 			/*
 			 * ... or, when none of them can take it (its whole neighbourhood
 			 * is cut off too, e.g. a cluster no link leads into, or their
-			 * spare slots are taken), the nearest reachable elements a
-			 * search from the entry point finds.
+			 * spare slots are taken), the nearest reachable elements a search
+			 * from the entry point finds.
 			 */
 			int			nfound = rl->ops->search(rl->arg, u, found, rl->ef);
 

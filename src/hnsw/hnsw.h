@@ -55,7 +55,8 @@
 typedef struct HnswOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int			m;				/* neighbours per element per layer (2m on layer 0) */
+	int			m;				/* neighbours per element per layer (2m on
+								 * layer 0) */
 	int			ef_construction;	/* candidate list size while building */
 } HnswOptions;
 
@@ -137,8 +138,10 @@ typedef HnswDuplicateTupleData *HnswDuplicateTuple;
 #define HNSW_DUPLICATE_SIZE			sizeof(HnswDuplicateTupleData)
 
 #define HNSW_ELEMENT_DELETED		0x01	/* heap row dead: never returned */
-#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
-#define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an element */
+#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot
+											 * reusable */
+#define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an
+											 * element */
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup) \
@@ -229,7 +232,8 @@ HnswSameVector(const void *a, const void *b)
 
 /* candidate flags */
 #define HNSW_CANDIDATE_DELETED		0x01
-#define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate chain */
+#define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate
+											 * chain */
 
 /*
  * A graph as the search algorithms see it, independent of where it lives
@@ -309,7 +313,8 @@ typedef struct HnswItemMap
 {
 	BlockNumber nblocks;
 	OffsetNumber *maxoff;		/* items per block, 0 for pages not ours */
-	uint32	   *base;			/* number of (block, 1); base[nblocks] = nelements */
+	uint32	   *base;			/* number of (block, 1); base[nblocks] =
+								 * nelements */
 	uint32		nelements;		/* items in all */
 } HnswItemMap;
 
@@ -360,8 +365,8 @@ typedef struct HnswRelinkOps
 
 	/*
 	 * The numbers of up to max elements nearest to u that a search from the
-	 * entry point finds, nearest first (-1 for one not numbered); returns
-	 * how many.  Called after own_list(u).
+	 * entry point finds, nearest first (-1 for one not numbered); returns how
+	 * many.  Called after own_list(u).
 	 */
 	int			(*search) (void *arg, uint32 u, int64 *found, int max);
 
@@ -411,7 +416,7 @@ typedef enum HnswIterativeScan
 VA_DECLARE_AM_CALLBACKS(hnsw);
 
 /* hnsw.c */
-extern void HnswInit(void);	/* the GUCs; from _PG_init */
+extern void HnswInit(void);		/* the GUCs; from _PG_init */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;

@@ -190,9 +190,9 @@ search_batch(HnswScanOpaque so)
 	/*
 	 * A batch after the first also starts from the entry point itself: layer
 	 * 0 is a directed graph, and what the entry point reaches on it (which
-	 * hnsw_check and VACUUM keep whole) need not all be reachable from
-	 * where the descent ended, so a wide search from there alone could miss
-	 * rows for good.
+	 * hnsw_check and VACUUM keep whole) need not all be reachable from where
+	 * the descent ended, so a wide search from there alone could miss rows
+	 * for good.
 	 */
 	HnswSearchLayer(&so->dg.graph, entries,
 					so->results != NULL && entries[1].id != entries[0].id ? 2 : 1,

@@ -133,7 +133,7 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 			if (layer <= d->level)
 			{
 				ItemPointerData *dl = HnswElementNeighbours(d) +
-					HnswLayerStart(layer, m);
+				HnswLayerStart(layer, m);
 
 				for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
 					add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
@@ -252,7 +252,8 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 	if (!changed)
 		return true;
 	if (!write_relinked(index, tid, copy, orig, relinked, m))
-		return false;			/* an insert changed it meanwhile: choose again */
+		return false;			/* an insert changed it meanwhile: choose
+								 * again */
 
 	/* and, as an insert does, links back from the new neighbours */
 	for (int layer = 0; layer <= copy->level; layer++)
@@ -695,7 +696,8 @@ repair_chain_once(Relation index, const ItemPointerData *owner)
 	tup = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
 										 PageGetItemId(BufferGetPage(buf), ItemPointerGetOffsetNumber(owner)));
 	prev_next = tup->duplicates;
-	owner_deleted = (tup->flags & HNSW_ELEMENT_DELETED) != 0;	/* promoted on a try before? */
+	owner_deleted = (tup->flags & HNSW_ELEMENT_DELETED) != 0;	/* promoted on a try
+																 * before? */
 	UnlockReleaseBuffer(buf);
 	HnswWalkDuplicates(index, owner, collect_chain, &chain);
 	if (chain.n > 0 && !ItemPointerEquals(&prev_next, &chain.tids[0]))
@@ -975,10 +977,10 @@ repair_graph(IndexVacuumInfo *info)
 		move_entry_point(index, info->strategy, &meta.entry_point, best, best_level);
 
 	/*
-	 * From here on no list links to a deleted element and inserts never
-	 * pick one (they skip deleted candidates), so freeing needs no insert
-	 * lock.  Free first, so that relinking counts no link from a deleted
-	 * element as an in-link.
+	 * From here on no list links to a deleted element and inserts never pick
+	 * one (they skip deleted candidates), so freeing needs no insert lock.
+	 * Free first, so that relinking counts no link from a deleted element as
+	 * an in-link.
 	 */
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
@@ -1090,10 +1092,10 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 		/*
 		 * Nothing was deleted (e.g. an autovacuum of an insert-only table):
-		 * relinking elements that inserts' pruning cut off is worth a walk
-		 * of the whole index only once it has grown by a tenth since the
-		 * last walk.  Then the index is not read at all; the tuple count is
-		 * the heap's.
+		 * relinking elements that inserts' pruning cut off is worth a walk of
+		 * the whole index only once it has grown by a tenth since the last
+		 * walk.  Then the index is not read at all; the tuple count is the
+		 * heap's.
 		 */
 		HnswReadMeta(index, &meta);
 		nblocks = RelationGetNumberOfBlocks(index);

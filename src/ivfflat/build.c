@@ -181,7 +181,7 @@ check_kmeans_memory(IvfflatBuildState *bs)
 	int			k = Min(bs->lists, bs->nsamples);
 	double		need = (double) IvfflatKmeansMemory(bs->nsamples, k, bs->dimensions,
 													bs->vector_size) +
-		(double) bs->nsamples * bs->vector_size;
+	(double) bs->nsamples * bs->vector_size;
 
 	if (need > (double) maintenance_work_mem * 1024.0)
 		ereport(ERROR,

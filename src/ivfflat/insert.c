@@ -44,7 +44,7 @@ IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < cap; off++)
 		{
 			IvfflatCentroidTuple ctup =
-				(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			ItemPointerSet(&refs[n].centroid, blkno, off);
 			refs[n].startpage = ctup->startpage;
@@ -160,7 +160,10 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 		add_row(index, page, tup, size);
 	else
 	{
-		/* every page from the hint on is full: chain a new page after the tail */
+		/*
+		 * every page from the hint on is full: chain a new page after the
+		 * tail
+		 */
 		newbuf = VaNewBuffer(index, MAIN_FORKNUM);
 		start_list_page(index, VaWalRegister(&wal, newbuf, true), tup, size);
 		blkno = BufferGetBlockNumber(newbuf);

@@ -94,7 +94,7 @@ const VaIndexOps *
 IvfflatGetIndexOps(Relation index)
 {
 	const VaIndexOps *ops =
-		VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
+	VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
 
 	if (ops->kmeans == NULL)
 		ereport(ERROR,

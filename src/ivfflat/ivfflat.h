@@ -57,7 +57,8 @@ typedef enum IvfflatIterativeScan
 typedef struct IvfflatOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int			lists;			/* number of inverted lists (k-means centroids) */
+	int			lists;			/* number of inverted lists (k-means
+								 * centroids) */
 } IvfflatOptions;
 
 /*

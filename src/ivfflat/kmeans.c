@@ -71,7 +71,8 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 			}
 		}
 		else
-			pick = Min((int) (VaRandomDouble(rng) * n), n - 1);	/* all samples equal seeds */
+			pick = Min((int) (VaRandomDouble(rng) * n), n - 1); /* all samples equal
+																 * seeds */
 		memcpy(CENTROID(c), SAMPLE(pick), vector_size);
 	}
 }
@@ -95,11 +96,11 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
 {
 	double		bytes = 0.0;
 
-	bytes += 2.0 * k * vector_size;			/* centroids, previous centroids */
+	bytes += 2.0 * k * vector_size; /* centroids, previous centroids */
 	bytes += (double) k * dims * sizeof(double);	/* per-cluster sums */
 	bytes += (double) dims * sizeof(double);	/* one mean */
-	bytes += (double) k * sizeof(int);		/* cluster sizes */
-	bytes += (double) nsamples * (sizeof(float) + sizeof(int));	/* bound, assignment */
+	bytes += (double) k * sizeof(int);	/* cluster sizes */
+	bytes += (double) nsamples * (sizeof(float) + sizeof(int)); /* bound, assignment */
 	return (Size) Min(bytes, (double) MaxAllocHugeSize);
 }
 
@@ -136,11 +137,13 @@ typedef struct Kmeans
 	int			n;
 	int			k;
 	int			dims;
-	bool		bounded;		/* Elkan's bounds fit: lower, between, half, moved */
+	bool		bounded;		/* Elkan's bounds fit: lower, between, half,
+								 * moved */
 	float	   *upper;			/* >= distance to own centroid */
 	float	   *lower;			/* n x k: <= distance to each centroid */
 	float	   *between;		/* k x k: distances between centroids */
-	float	   *half;			/* half the distance to the nearest other centroid */
+	float	   *half;			/* half the distance to the nearest other
+								 * centroid */
 	float	   *moved;			/* how far each centroid moved */
 	int		   *assign;			/* each sample's centroid */
 	int		   *counts;			/* samples per centroid */

@@ -28,7 +28,8 @@ typedef struct IvfflatScanOpaqueData
 	int			nextlist;		/* next list to probe */
 	int			maxlists;		/* lists this scan may probe in all */
 	int			batch;			/* lists per probe round */
-	VaHeap		rows;			/* min-heap: (distance, heap TID) of probed rows */
+	VaHeap		rows;			/* min-heap: (distance, heap TID) of probed
+								 * rows */
 } IvfflatScanOpaqueData;
 
 typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
@@ -105,7 +106,7 @@ probe(IndexScanDesc scan, int count)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfflatListTuple tup =
-				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 			VaCandidate c;
 
 			c.distance = so->null_distance ? 0.0f :

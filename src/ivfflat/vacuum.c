@@ -110,7 +110,7 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 			{
 				IvfflatListTuple tup =
-					(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
 				if (callback(&tup->heaptid, callback_state))
 					dead[ndead++] = off;
@@ -131,10 +131,10 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		}
 
 		/*
-		 * The pages before first_room had no room when this walk passed
-		 * them, and only VACUUM (one at a time) makes room, so the hint may
-		 * move there whether it now names an earlier page or a later one
-		 * (an insert may have moved it on meanwhile).
+		 * The pages before first_room had no room when this walk passed them,
+		 * and only VACUUM (one at a time) makes room, so the hint may move
+		 * there whether it now names an earlier page or a later one (an
+		 * insert may have moved it on meanwhile).
 		 */
 		if (first_room != InvalidBlockNumber)
 			set_insert_hint(index, &refs[i], first_room);

@@ -232,19 +232,19 @@ halfvec_norm_squared(const HalfVector *a)
 
 /* l2_distance(halfvec, halfvec) RETURNS double precision: <->, sqrt(sum (a-b)^2) */
 HALFVEC_DISTANCE(halfvec_l2_distance,
-	sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
+				 sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
 
 /* halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision: sum (a-b)^2 */
 HALFVEC_DISTANCE(halfvec_l2_squared_distance,
-	(double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
+				 (double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
 
 /* inner_product(halfvec, halfvec) RETURNS double precision: sum a*b */
 HALFVEC_DISTANCE(halfvec_inner_product,
-	(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
+				 (double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /* halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision: <#>, -sum a*b */
 HALFVEC_DISTANCE(halfvec_negative_inner_product,
-	-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
+				 -(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(halfvec, halfvec) RETURNS double precision: <=>
@@ -252,13 +252,13 @@ HALFVEC_DISTANCE(halfvec_negative_inner_product,
  * 1 - a.b / (|a| |b|), clamped to [0, 2]; NaN when either norm is zero.
  */
 HALFVEC_DISTANCE(halfvec_cosine_distance,
-	VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
-					 VaHalfInnerProductFloat(a->x, a->x, a->dim),
-					 VaHalfInnerProductFloat(b->x, b->x, b->dim)))
+				 VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
+								  VaHalfInnerProductFloat(a->x, a->x, a->dim),
+								  VaHalfInnerProductFloat(b->x, b->x, b->dim)))
 
 /* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
 HALFVEC_DISTANCE(halfvec_l1_distance,
-	(double) VaHalfL1Float(a->x, b->x, a->dim))
+				 (double) VaHalfL1Float(a->x, b->x, a->dim))
 
 /* A half from a double: rounded (via float4) to the nearest half. */
 #define HALFVEC_FROM_DOUBLE(d) VaFloatToHalf((float) (d))

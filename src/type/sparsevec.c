@@ -588,32 +588,32 @@ VA_DEFINE_TYPE_COMPARISONS(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
 
 /* l2_distance(sparsevec, sparsevec) RETURNS double precision: <-> */
 SPARSEVEC_DISTANCE(sparsevec_l2_distance,
-	sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
+				   sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
 
 /* sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision */
 SPARSEVEC_DISTANCE(sparsevec_l2_squared_distance,
-	VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
+				   VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
 
 /* inner_product(sparsevec, sparsevec) RETURNS double precision */
 SPARSEVEC_DISTANCE(sparsevec_inner_product,
-	VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
+				   VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /* sparsevec_negative_inner_product(sparsevec, sparsevec): <#> */
 SPARSEVEC_DISTANCE(sparsevec_negative_inner_product,
-	-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
+				   -VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /*
  * cosine_distance(sparsevec, sparsevec) RETURNS double precision: <=>,
  * 1 - a.b / (|a| |b|) clamped to [0, 2]; NaN when a norm is zero.
  */
 SPARSEVEC_DISTANCE(sparsevec_cosine_distance,
-	VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
-					 VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
-					 VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
+				   VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
+									VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
+									VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
 
 /* l1_distance(sparsevec, sparsevec) RETURNS double precision: <+> */
 SPARSEVEC_DISTANCE(sparsevec_l1_distance,
-	VaSparseL1Double(SPARSE_ARGS(a, b)))
+				   VaSparseL1Double(SPARSE_ARGS(a, b)))
 
 /* l2_norm(sparsevec) RETURNS double precision: Euclidean norm */
 PG_FUNCTION_INFO_V1(sparsevec_l2_norm);
