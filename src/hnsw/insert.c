@@ -35,8 +35,8 @@
  */
 bool
 HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
-			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
-			 int layer, bool building, bool force)
+				const ItemPointerData *nbtid, const ItemPointerData *newtid,
+				int layer, bool building, bool force)
 {
 	bool		kept = false;
 
@@ -142,7 +142,7 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 				cands[i].id = VaTidToId(&slots[i]);
 			cands[cap].id = VaTidToId(newtid);
 			HnswLoadCandidates(index, ops, HnswElementVector(base),
-							cands, cap + 1, vectors);
+							   cands, cap + 1, vectors);
 			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, NULL);
 			newlist = palloc(sizeof(ItemPointerData) * cap);
 			for (int i = 0; i < cap; i++)
@@ -278,8 +278,8 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 {
 	/*
 	 * The map keeps space in BLCKSZ / 256 byte steps, rounding what is
-	 * recorded down and what is asked for up; ask for size rounded down so
-	 * a slot of exactly size bytes is found (the page is checked anyway).
+	 * recorded down and what is asked for up; ask for size rounded down so a
+	 * slot of exactly size bytes is found (the page is checked anyway).
 	 */
 	Size		ask = MAXALIGN(size) - MAXALIGN(size) % (BLCKSZ / 256);
 	int64		unit = (int64) HnswGetM(index) * sizeof(ItemPointerData);
@@ -434,7 +434,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	bool		new_page = false;
 	bool		from_fsm = false;
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
-		tup->level > metacopy->entry_level;
+	tup->level > metacopy->entry_level;
 	OffsetNumber off;
 	OffsetNumber reuse = InvalidOffsetNumber;
 	Size		left = 0;

@@ -28,31 +28,31 @@ typedef struct IvfflatScanOpaqueData
 	int			nextlist;		/* next list to probe */
 	int			maxlists;		/* lists this scan may probe in all */
 	int			batch;			/* lists per probe round */
-	VaHeap		rows;			/* min-heap: (distance, heap TID) of probed rows */
+	VaHeap		rows;			/* min-heap: (distance, heap TID) of probed
+								 * rows */
 } IvfflatScanOpaqueData;
 
 typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
 
-IndexScanDesc
-ivfflatbeginscan(Relation index, int nkeys, int norderbys)
+/* VaScanResetFn: a new search starts with the nearest list. */
+static void
+reset_scan(void *opaque)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
-					   IvfflatGetIndexOps(index), "ivfflat scan");
-}
+	IvfflatScanOpaque so = (IvfflatScanOpaque) opaque;
 
-void
-ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-			  ScanKey orderbys, int norderbys)
-{
-	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-
-	VaRescan(scan, keys, orderbys);
 	so->started = false;
 	so->null_distance = false;
 	so->query = NULL;
 	so->lists = NULL;
 	so->nextlist = so->maxlists = so->batch = 0;
 	memset(&so->rows, 0, sizeof(VaHeap));
+}
+
+IndexScanDesc
+ivfflatbeginscan(Relation index, int nkeys, int norderbys)
+{
+	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
+					   IvfflatGetIndexOps(index), "ivfflat scan", reset_scan);
 }
 
 /* Ask the CPU to load a pinned page while the current one is being read. */
@@ -106,7 +106,7 @@ probe(IndexScanDesc scan, int count)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfflatListTuple tup =
-				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 			VaCandidate c;
 
 			c.distance = so->null_distance ? 0.0f :
