@@ -73,7 +73,8 @@ typedef struct RemoteConn
 	PGconn	   *conn;
 	bool		busy;			/* a query in flight or results unread */
 	char	   *sent[KNN_NSETTINGS];	/* values SET on it (NULL: none yet) */
-	List	   *statements;		/* SQL prepared on it; i-th is vectorann_knn_<i> */
+	List	   *statements;		/* SQL prepared on it; i-th is
+								 * vectorann_knn_<i> */
 } RemoteConn;
 
 static HTAB *remote_conns = NULL;
@@ -204,7 +205,7 @@ is_libpq_option(const char *keyword)
 		if (defs == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		old = MemoryContextSwitchTo(TopMemoryContext);
-		for (PQconninfoOption *o = defs; o->keyword; o++)
+		for (PQconninfoOption * o = defs; o->keyword; o++)
 			if (strchr(o->dispchar, 'D') == NULL &&
 				strcmp(o->keyword, "fallback_application_name") != 0 &&
 				strcmp(o->keyword, "client_encoding") != 0 &&
@@ -215,12 +216,12 @@ is_libpq_option(const char *keyword)
 	}
 	foreach(lc, known)
 		if (strcmp(lfirst(lc), keyword) == 0)
-			return true;
+		return true;
 	return false;
 }
 
 static void
-remote_error(RemoteConn *rc, PGresult *res, const char *what)
+remote_error(RemoteConn *rc, PGresult * res, const char *what)
 {
 	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char	   *primary = pstrdup(res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
@@ -231,8 +232,8 @@ remote_error(RemoteConn *rc, PGresult *res, const char *what)
 	char	   *detail = d ? pstrdup(d) : NULL;
 	char	   *hint = h ? pstrdup(h) : NULL;
 	int			code = sqlstate && strlen(sqlstate) == 5
-		? MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])
-		: ERRCODE_CONNECTION_FAILURE;
+	? MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])
+	: ERRCODE_CONNECTION_FAILURE;
 
 	if (res)
 		PQclear(res);
@@ -662,7 +663,7 @@ vectorann_knn(PG_FUNCTION_ARGS)
 		um = GetUserMapping(GetUserId(), server->serverid);
 		foreach(lc2, used)
 			if (lfirst_oid(lc2) == server->serverid)
-				slot++;
+			slot++;
 		used = lappend_oid(used, server->serverid);
 		rc = get_conn(server, um, slot);
 		pass_settings(rc);
