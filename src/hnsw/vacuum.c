@@ -219,6 +219,8 @@ write_relinked(Relation index, const ItemPointerData *tid, HnswElementTuple copy
 			memcpy(now + off, slots + off,
 				   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
 	}
+	if (relinked[0])
+		tup->selection = HNSW_SELECTION_UNKNOWN;	/* not kept for repairs */
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(buf);
 	return true;
@@ -262,7 +264,8 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 		if (!relinked[layer])
 			continue;
 		for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
-			HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
+			HnswAddBacklink(index, ops, m, &list[i], tid, HnswElementVector(copy),
+							layer, false, false);
 	}
 	return true;
 }
@@ -325,6 +328,7 @@ relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
 		if (old >= 0)
 			r->indegree[old]--;
 		list[slot] = *utid;
+		tup->selection = HNSW_SELECTION_UNKNOWN;
 		r->indegree[u]++;
 		r->seen[u] = true;
 		VaWalFinish(&wal);
@@ -530,6 +534,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 						for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 							ItemPointerSetInvalid(&slots[i]);
+						tup->selection = HNSW_SELECTION_UNKNOWN;
 						if (tup->level > 0)
 							shrink_to_level0(index, page, blkno, off, meta->m);
 					}
