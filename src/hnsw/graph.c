@@ -751,16 +751,18 @@ HnswReadElement(Relation index, const ItemPointerData *tid)
 }
 
 /*
- * Distances from stored vectors a and b (b may be NULL) to the vector of
- * the element at tid, into *da and *db, computed as ops->distance(a, v)
- * and ops->distance(b, v) on the page itself (share lock, no copy).
+ * Distances between stored vectors a and b (b may be NULL) and the vector v
+ * of the element at tid, computed on the page itself (share lock, no copy):
+ * *da = ops->distance(a, v), *db = ops->distance(b, v) and *dvb =
+ * ops->distance(v, b) (the argument order of the caller's comparison, so
+ * that nothing assumes a distance kernel symmetric to the last bit).
  * Returns false, setting nothing, if the item there is not a live element
  * (deleted, freed or a duplicate item: a stale link).  ERROR
  * (index_corrupted) if there is no such item.
  */
 bool
 HnswElementDistances(Relation index, const VaIndexOps *ops, const ItemPointerData *tid,
-					 const void *a, const void *b, float *da, float *db)
+					 const void *a, const void *b, float *da, float *db, float *dvb)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	Buffer		buf = HnswReadIndexBuffer(index, blkno);
@@ -774,7 +776,10 @@ HnswElementDistances(Relation index, const VaIndexOps *ops, const ItemPointerDat
 	{
 		*da = ops->distance(a, HnswElementVector(tup));
 		if (b != NULL)
+		{
 			*db = ops->distance(b, HnswElementVector(tup));
+			*dvb = ops->distance(HnswElementVector(tup), b);
+		}
 	}
 	UnlockReleaseBuffer(buf);
 	return live;

@@ -304,7 +304,8 @@ extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
 extern bool HnswElementDistances(Relation index, const VaIndexOps *ops,
 								 const ItemPointerData *tid, const void *a,
-								 const void *b, float *da, float *db);
+								 const void *b, float *da, float *db,
+								 float *dvb);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
 								 const HnswDuplicateTupleData *dup);

@@ -41,46 +41,56 @@ precedes(float da, uint64 a, float db, uint64 b)
  * state; see hnsw.h).  The in-memory build does the same with the
  * distances it keeps (mem_prune_known in build.c).
  *
- * The heuristic (HnswSelectNeighbours) over the members plus the newcomer
- * keeps those ndiverse members again, and passes over the newcomer, if one
- * of them that comes before it (nearer base) is nearer to it than base is:
- * each member is compared only with the kept members before it, and they
- * are the same.  Then the newcomer only competes with the members that
- * filled the list, by distance to base (they are nearest first): it takes
- * the place where it sorts among them, and the last one drops out, or it
- * is dropped itself.  It is also not kept, and the list stays, when all cap
- * members are kept ones that come before it.  So the kept members are read
- * in order while they come before the newcomer, up to the first that is
- * nearer to it, then the filled-in ones by binary search: a few element
- * reads and 2 distances each, instead of the cap + 1 reads and O(cap^2)
- * distances of a selection; the result is the same list, in the same
- * order.  Returns false (select anew) when the heuristic would keep the
- * newcomer among its own, or a member read is no longer a live element (a
- * new selection drops those).  Else newlist receives the list (cap TIDs)
- * and *kept whether the newcomer is in it.  Members not read may have been
- * deleted since the list was chosen: a new selection would drop them, this
- * keeps them until VACUUM repairs the list, which it does for every list
- * that links to a deleted element.
+ * Take the heuristic (HnswSelectNeighbours) over the members plus the
+ * newcomer.  Each candidate is compared only with the kept ones before it
+ * (nearer base), so the kept members before the newcomer are kept again
+ * and the filled-in members before it passed over again.  Then:
+ *
+ * - if one of those kept members is nearer to the newcomer than base is,
+ *   the newcomer is passed over, the kept members after it are kept again
+ *   and the filled-in ones passed over again: the newcomer only competes
+ *   with the filled-in members, by distance to base (they are nearest
+ *   first), taking its place among them (the last one drops out) or
+ *   dropping out itself.  So too when all cap members are kept ones that
+ *   come before it (it is not reached);
+ * - else it is kept, at its place among the kept members.  A kept member
+ *   after it stays kept if it is not nearer to the newcomer than to base;
+ *   if every one is, the filled-in members are passed over again (each by
+ *   a kept member before it), and fill what room is left.  If one is not
+ *   (or ndiverse = cap), the result is left to a new selection.
+ *
+ * So the kept members are read in order while they come before the
+ * newcomer, up to the first that is nearer to it; then either the kept
+ * members after it or the filled-in ones by binary search: a few element
+ * reads and 2 or 3 distances each, instead of the cap + 1 reads and
+ * O(cap^2) distances of a selection, for the same list in the same order.
+ * Returns false (select anew) in the case above, and when a member read is
+ * no longer a live element (a new selection drops those).  Else newlist
+ * receives the list (cap TIDs), *kept whether the newcomer is in it and
+ * *newdiverse how many members the heuristic kept itself.  Members not
+ * read may have been deleted since the list was chosen: a new selection
+ * would drop them, this keeps them until VACUUM repairs the list, which it
+ * does for every list that links to a deleted element.
  */
 static bool
 prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 			const ItemPointerData *list, int cap, int ndiverse,
 			const ItemPointerData *newtid, const void *newvec,
-			ItemPointerData *newlist, bool *kept)
+			ItemPointerData *newlist, bool *kept, int *newdiverse)
 {
 	float		dn = ops->distance(basevec, newvec);
 	uint64		nid = VaTidToId(newtid);
 	bool		passed = false;
 	int			before = 0;
+	float		dj = 0;
+	float		dnj = 0;
+	float		djn = 0;
 	int			lo;
 	int			hi;
 
 	for (int j = 0; j < ndiverse; j++)
 	{
-		float		dj;
-		float		dnj;
-
-		if (!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj))
+		if (!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj, &djn))
 			return false;
 		if (!precedes(dj, VaTidToId(&list[j]), dn, nid))
 			break;				/* nor do the kept ones after it */
@@ -92,7 +102,26 @@ prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 		}
 	}
 	if (!passed && before < cap)
-		return false;
+	{
+		/* kept: do the kept members after it stay? (j = before was read) */
+		if (ndiverse >= cap)
+			return false;
+		for (int j = before; j < ndiverse; j++)
+		{
+			if (j > before &&
+				!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj, &djn))
+				return false;
+			if (djn < dj)
+				return false;	/* passed over now: select anew */
+		}
+		memcpy(newlist, list, sizeof(ItemPointerData) * before);
+		newlist[before] = *newtid;
+		memcpy(&newlist[before + 1], &list[before],
+			   sizeof(ItemPointerData) * (cap - 1 - before));
+		*kept = true;
+		*newdiverse = ndiverse + 1;
+		return true;
+	}
 
 	/* the first filled-in member that does not come before the newcomer */
 	lo = ndiverse;
@@ -102,7 +131,7 @@ prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 		int			mid = lo + (hi - lo) / 2;
 		float		dm;
 
-		if (!HnswElementDistances(index, ops, &list[mid], basevec, NULL, &dm, NULL))
+		if (!HnswElementDistances(index, ops, &list[mid], basevec, NULL, &dm, NULL, NULL))
 			return false;
 		if (precedes(dm, VaTidToId(&list[mid]), dn, nid))
 			lo = mid + 1;
@@ -111,6 +140,7 @@ prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 	}
 	memcpy(newlist, list, sizeof(ItemPointerData) * cap);
 	*kept = lo < cap;
+	*newdiverse = ndiverse;
 	if (*kept)
 	{
 		memmove(&newlist[lo + 1], &newlist[lo], sizeof(ItemPointerData) * (cap - 1 - lo));
@@ -248,11 +278,12 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			memcpy(oldlist, slots, sizeof(ItemPointerData) * cap);
 			oldsel = base->selection;
 			newlist = palloc(sizeof(ItemPointerData) * cap);
-			newsel = oldsel;
 
-			if (layer > 0 || oldsel == HNSW_SELECTION_UNKNOWN || oldsel > cap + 1 ||
-				!prune_known(index, ops, HnswElementVector(base), oldlist, cap, oldsel - 1,
-							 newtid, newvec, newlist, &kept))
+			if (layer == 0 && oldsel != HNSW_SELECTION_UNKNOWN && oldsel <= cap + 1 &&
+				prune_known(index, ops, HnswElementVector(base), oldlist, cap, oldsel - 1,
+							newtid, newvec, newlist, &kept, &ndiverse))
+				newsel = (uint16) (ndiverse + 1);
+			else
 			{
 				VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
 				const void **vectors = palloc(sizeof(void *) * (cap + 1));
