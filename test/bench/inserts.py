@@ -9,7 +9,9 @@ for the index and 2 x ROWS new rows to insert.
 One run: a fresh table of the BASE rows gets an hnsw index (m = 16,
 ef_construction = 64, vector_l2_ops), then CLIENTS connections insert ROWS
 rows each, one row per statement and transaction (autocommit), client c
-taking the new rows c, c + CLIENTS, ...  Reported per run: rows per second
+taking the new rows c, c + CLIENTS, ...  (--synchronous-commit off: no
+WAL flush per row, so the disk's flush time, which varies most on a shared
+machine, drops out).  Reported per run: rows per second
 (all rows over the wall time from the first insert to the last) and the
 backends' CPU time per row (user + system, /proc/<pid>/stat, summed over the
 clients' backends): CPU time is the steadier measure on a shared machine.
@@ -87,7 +89,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def one_run(dbname, name, clients, rows):
+def one_run(dbname, name, clients, rows, sync="on"):
     """(rows/s, CPU ms per row) of clients x rows inserts into a fresh index."""
     conn = connect(dbname)
     cur = conn.cursor()
@@ -106,6 +108,7 @@ def one_run(dbname, name, clients, rows):
     pids = []
     for c in conns:
         cur = c.cursor()
+        cur.execute(f"SET synchronous_commit = {sync}")
         cur.execute("SELECT pg_backend_pid()")
         pids.append(cur.fetchone()[0])
         cur.execute("PREPARE ins(bigint) AS INSERT INTO t "
@@ -161,6 +164,8 @@ def main():
     ap.add_argument("--lib", action="append", default=[],
                     help="LABEL=PATH of a vectorann.so; two of them alternate")
     ap.add_argument("--pgvector", action="store_true", help="also measure pgvector (database pgv)")
+    ap.add_argument("--synchronous-commit", default="on", choices=("on", "off"),
+                    help="the clients' synchronous_commit (off: no WAL flush per row)")
     args = ap.parse_args()
     libs = [tuple(x.split("=", 1)) for x in args.lib] or [("installed", None)]
     clients = [int(x) for x in args.clients.split(",")]
@@ -192,19 +197,20 @@ def main():
             if path:
                 install_lib(path)
             for k in keys:
-                tps, cpu = one_run("postgres", k[0], k[1], args.rows)
+                tps, cpu = one_run("postgres", k[0], k[1], args.rows, args.synchronous_commit)
                 res[label][k].append((tps, cpu))
                 hb.log(f"round {r + 1} {label} {k[0]} {k[1]} client(s): "
                        f"{tps:.0f} rows/s, {cpu:.3f} ms CPU/row")
         if args.pgvector:
             for k in keys:
-                tps, cpu = one_run("pgv", k[0], k[1], args.rows)
+                tps, cpu = one_run("pgv", k[0], k[1], args.rows, args.synchronous_commit)
                 pgv[k].append((tps, cpu))
                 hb.log(f"round {r + 1} pgvector {k[0]} {k[1]} client(s): "
                        f"{tps:.0f} rows/s, {cpu:.3f} ms CPU/row")
 
     print(f"\n{args.base} rows x {DIM} in the index, then {args.rows} single-row inserts per "
-          f"client, m = {hb.M}, ef_construction = {hb.EF_CONSTRUCTION}, {args.rounds} rounds\n")
+          f"client, m = {hb.M}, ef_construction = {hb.EF_CONSTRUCTION}, "
+          f"synchronous_commit = {args.synchronous_commit}, {args.rounds} rounds\n")
     print("| data | clients | build | rows/s (median) | CPU ms/row (median) |")
     print("|---|---|---|---|---|")
     for k in keys:
