@@ -875,6 +875,9 @@ flush_graph(HnswBuildState *bs)
 		{
 			tup->level = e->level;
 			tup->flags = 0;
+			/* the layer-0 list's selection state, which inserts use too */
+			if (*layer0_ndiverse(bs, i) >= 0)
+				tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
 			memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
 			slots = HnswElementNeighbours(tup);
 			for (int s = 0; s < nslots; s++)

@@ -755,6 +755,41 @@ HnswReadElement(Relation index, const ItemPointerData *tid)
 }
 
 /*
+ * Distances between stored vectors a and b (b may be NULL) and the vector v
+ * of the element at tid, computed on the page itself (share lock, no copy):
+ * *da = ops->distance(a, v), *db = ops->distance(b, v) and *dvb =
+ * ops->distance(v, b) (the argument order of the caller's comparison, so
+ * that nothing assumes a distance kernel symmetric to the last bit).
+ * Returns false, setting nothing, if the item there is not a live element
+ * (deleted, freed or a duplicate item: a stale link).  ERROR
+ * (index_corrupted) if there is no such item.
+ */
+bool
+HnswElementDistances(Relation index, const VaIndexOps *ops, const ItemPointerData *tid,
+					 const void *a, const void *b, float *da, float *db, float *dvb)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	Buffer		buf = HnswReadIndexBuffer(index, blkno);
+	HnswElementTuple tup;
+	bool		live;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = element_on_page(index, BufferGetPage(buf), blkno, ItemPointerGetOffsetNumber(tid));
+	live = !(tup->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_FREE | HNSW_ELEMENT_DUPLICATE));
+	if (live)
+	{
+		*da = ops->distance(a, HnswElementVector(tup));
+		if (b != NULL)
+		{
+			*db = ops->distance(b, HnswElementVector(tup));
+			*dvb = ops->distance(HnswElementVector(tup), b);
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return live;
+}
+
+/*
  * Walk the duplicate chain of the element at owner, calling fn(arg, tid,
  * item) with a copy of each duplicate item in chain order (deleted ones
  * too).  One page is locked (shared) at a time.  The walk stops early at an

@@ -103,6 +103,16 @@ typedef HnswMetaPageData *HnswMetaPage;
  * other's neighbour lists (all at distance 0) and cut themselves off from
  * the rest of the graph.  A scan that returns an element returns its chain
  * with it, at the same distance.
+ *
+ * selection says what wrote the layer-0 list: k + 1 when it is the output
+ * of the neighbour heuristic (HnswSelectNeighbours) whose first k members
+ * the heuristic kept itself (nearest first) and whose other members filled
+ * the list up (nearest first); 0 when unknown: slots appended or repaired
+ * since, or written before the field had a meaning (it was zero padding, so
+ * older indexes read 0).  Every writer of a layer-0 list keeps it true:
+ * HnswAddBacklink uses it to settle most back-links to a full list without
+ * a new selection (see there).  The field also keeps the vector 4-byte
+ * aligned.
  */
 typedef struct HnswElementTupleData
 {
@@ -110,7 +120,7 @@ typedef struct HnswElementTupleData
 	uint8		level;
 	uint8		flags;
 	ItemPointerData duplicates; /* first duplicate item, or invalid */
-	uint16		unused;			/* keeps the vector 4-byte aligned */
+	uint16		selection;		/* layer-0 list's selection state, see below */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } HnswElementTupleData;
 
@@ -142,6 +152,9 @@ typedef HnswDuplicateTupleData *HnswDuplicateTuple;
 											 * reusable */
 #define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an
 											 * element */
+
+/* selection of an element whose layer-0 list's selection state is unknown */
+#define HNSW_SELECTION_UNKNOWN		0
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup) \
@@ -295,6 +308,10 @@ extern Buffer HnswReadIndexBuffer(Relation index, BlockNumber blkno);
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, int ef);
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
+extern bool HnswElementDistances(Relation index, const VaIndexOps *ops,
+								 const ItemPointerData *tid, const void *a,
+								 const void *b, float *da, float *db,
+								 float *dvb);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
 								 const HnswDuplicateTupleData *dup);
@@ -431,7 +448,8 @@ extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_con
 /* insert.c */
 extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 							const ItemPointerData *nbtid,
-							const ItemPointerData *newtid, int layer,
+							const ItemPointerData *newtid,
+							const void *newvec, int layer,
 							bool building, bool force);
 extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 const void *stored, Size vector_size,

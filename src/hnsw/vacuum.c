@@ -219,6 +219,8 @@ write_relinked(Relation index, const ItemPointerData *tid, HnswElementTuple copy
 			memcpy(now + off, slots + off,
 				   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
 	}
+	if (relinked[0])
+		tup->selection = HNSW_SELECTION_UNKNOWN;	/* not kept for repairs */
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(buf);
 	return true;
@@ -263,7 +265,8 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 		if (!relinked[layer])
 			continue;
 		for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
-			HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
+			HnswAddBacklink(index, ops, m, &list[i], tid, HnswElementVector(copy),
+							layer, false, false);
 	}
 	return true;
 }
@@ -300,6 +303,7 @@ typedef struct DiskRelink
 	VaCandidate *sorted;
 	Buffer		buf;			/* of the list read_list holds */
 	VaWal		wal;
+	HnswElementTuple tup;		/* its element, in the record's page copy */
 	ItemPointerData *list;		/* that list, in the record's page copy */
 } DiskRelink;
 
@@ -382,6 +386,7 @@ disk_read_list(void *arg, uint32 c, int64 *list)
 	HnswItemTid(&dr->r->map, c, &tid);
 	LockPage(dr->index, HNSW_INSERT_LOCK, RowExclusiveLock);
 	tup = begin_item_write(dr->index, &tid, &dr->buf, &dr->wal);
+	dr->tup = tup;
 	dr->list = HnswElementNeighbours(tup);
 	numbered_list(dr->r, dr->list, HnswLayerCapacity(0, dr->meta->m), list);
 }
@@ -394,6 +399,8 @@ disk_write_list(void *arg, uint32 c, int slot, uint32 u)
 	if (slot >= 0)
 	{
 		HnswItemTid(&dr->r->map, u, &dr->list[slot]);
+		/* no longer the output of a selection (see prune_known) */
+		dr->tup->selection = HNSW_SELECTION_UNKNOWN;
 		VaWalFinish(&dr->wal);
 	}
 	else
@@ -542,6 +549,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 						for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 							ItemPointerSetInvalid(&slots[i]);
+						tup->selection = HNSW_SELECTION_UNKNOWN;
 						if (tup->level > 0)
 							shrink_to_level0(index, page, blkno, off, meta->m);
 					}
