@@ -1050,11 +1050,6 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 
-/*
- * aminsert: index one new heap row.  NULLs and values the opclass declines
- * (zero vectors under cosine) are not indexed.  Returns false (no
- * uniqueness to report).
- */
 /* VaInsertStoredFn of a backend's insert (not a build's; the global level generator). */
 static void
 insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size size,
@@ -1063,11 +1058,10 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size si
 	HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
 }
 
-bool
-hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-		   Relation heap, IndexUniqueCheck checkUnique
-		   VA_INDEX_UNCHANGED_PARAM,
-		   IndexInfo *indexInfo)
-{
-	return VaInsert(index, values, isnull, heap_tid, HnswGetIndexOps, insert_stored);
-}
+/*
+ * aminsert: index one new heap row.  NULLs and values the opclass declines
+ * (zero vectors under cosine) are not indexed.  Errors: dimensions differ
+ * from the index's, vector too large for a page.  Returns false (no
+ * uniqueness to report).
+ */
+VA_DEFINE_AMINSERT(hnswinsert, HnswGetIndexOps, insert_stored)
