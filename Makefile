@@ -29,7 +29,9 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir)
+# libpq: vectorann_knn's connections to shards (src/common/knn_remote.c)
+SHLIB_LINK_INTERNAL = $(libpq)
 # -Wno-unused-parameter: fmgr and index AM callbacks have fixed signatures.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
 

@@ -1112,3 +1112,37 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	FOR TYPE bit USING ivfflat AS
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 (bit, bit) bit_jaccard_index_ops(internal);
+
+-- ---------------------------------------------------------------------------
+-- Scaling out: kNN over shards (postgres_fdw foreign partitions)
+-- ---------------------------------------------------------------------------
+
+-- vectorann_knn(tbl regclass, query anyelement, k integer, op text,
+--               key_column name, vector_column name)
+--   -> TABLE (id bigint, distance float8)
+--
+-- The k rows of tbl nearest to query under op ('<->' L2, '<#>' negative inner
+-- product, '<=>' cosine, '<+>' L1, '<~>' Hamming, '<%>' Jaccard), as (key,
+-- distance) pairs in ascending distance (ties by key; rows with a NULL
+-- distance left out).  tbl is a table, a postgres_fdw foreign table or a
+-- partitioned table whose leaf partitions are either; key_column must cast to
+-- bigint.  Each foreign partition is asked for its own k nearest keys and
+-- distances, all of them at the same time, over connections made from the
+-- foreign server and user mapping as postgres_fdw makes them (kept for the
+-- session); the shard plans the query once and uses its index.
+-- hnsw.ef_search, hnsw.iterative_scan, ivfflat.probes and
+-- ivfflat.iterative_scan are passed on.  Local partitions are searched here
+-- while the shards work.  Only keys and distances cross the network.  Each
+-- shard answers in a transaction of its own (rows written through
+-- postgres_fdw in the caller's open transaction are not seen).
+-- Errors: k outside 1..100000, an unknown op, a missing column, a foreign
+-- table of another wrapper, no user mapping, a non-superuser without a
+-- password in the user mapping, no SELECT privilege on tbl, and any error of
+-- a shard.  NULL arguments give no rows.  No WHERE filter: write filtered
+-- queries as plain SQL on tbl.
+CREATE FUNCTION vectorann_knn(tbl regclass, query anyelement, k integer,
+							  op text DEFAULT '<->',
+							  key_column name DEFAULT 'id',
+							  vector_column name DEFAULT 'embedding')
+	RETURNS TABLE (id bigint, distance float8)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -189,16 +189,18 @@ va_reserve_huge_pages() {
 
 # va_cluster_start [NAME=VALUE...]: extra postgresql.conf settings. Exports PGHOST,
 # PGPORT, PGUSER, PGDATABASE for clients, and VA_PGTMP (the cluster's directory).
+# VA_PGPORT and VA_PGTMP_PREFIX, when set, fix the port and the directory's prefix
+# (on a machine whose users share out port ranges and temp names).
 va_cluster_start() {
     local port setting
     [ -z "$VA_PGTMP" ] || va_die "a cluster is already running in $VA_PGTMP"
-    VA_PGTMP=$(mktemp -d /tmp/vectorann-pg.XXXXXX)
+    VA_PGTMP=$(mktemp -d "${VA_PGTMP_PREFIX:-/tmp/vectorann-pg}.XXXXXX")
     va_on_exit va_cluster_stop
     # postgres owns it; everyone may enter it to reach the socket.
     chmod 0755 "$VA_PGTMP"
     va_as_root chown postgres:postgres "$VA_PGTMP"
 
-    port=$(va_pick_port)
+    port=${VA_PGPORT:-$(va_pick_port)}
     va_log "initdb in $VA_PGTMP/data (port $port)"
     va_as_postgres "$VA_PGTMP" "$VA_PGBIN/initdb" -D "$VA_PGTMP/data" -U postgres \
         --auth=trust --encoding=UTF8 --locale=C --no-sync >"$VA_PGTMP.initdb.log" 2>&1 || {

@@ -7,7 +7,9 @@
 #include "access/itup.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
+#include "common/page.h"
 #include "common/wal.h"
+#include "storage/freespace.h"
 #include "utils/memutils.h"
 
 IndexAmRoutine *
@@ -67,13 +69,14 @@ VaInsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 IndexScanDesc
 VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
-			const VaIndexOps *ops, const char *ctxname)
+			const VaIndexOps *ops, const char *ctxname, VaScanResetFn reset)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	VaScanBase *base = palloc0(Max(opaque_size, sizeof(VaScanBase)));
 	int			n = Max(norderbys, 1);
 
 	base->ops = ops;
+	base->reset = reset;
 	/* ctxname is a string literal of the caller's, which outlives the context */
 	base->ctx = AllocSetContextCreateInternal(CurrentMemoryContext, ctxname,
 											  ALLOCSET_DEFAULT_SIZES);
@@ -85,7 +88,8 @@ VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
 }
 
 void
-VaRescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys)
+VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+		 int norderbys)
 {
 	VaScanBase *base = (VaScanBase *) scan->opaque;
 
@@ -94,6 +98,7 @@ VaRescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys)
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(base->ctx);
+	base->reset(base);
 }
 
 IndexBuildResult *
@@ -131,6 +136,33 @@ VaPrepareIndexOnly(IndexScanDesc scan)
 	scan->xs_itupdesc = desc;
 	scan->xs_itup = index_form_tuple(desc, values, isnull);
 	MemoryContextSwitchTo(old);
+}
+
+IndexBulkDeleteResult *
+VaVacuumCount(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			  BlockNumber first, VaCountPageFn count, bool fsm)
+{
+	Relation	index = info->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	stats->num_pages = nblocks;
+	stats->num_index_tuples = 0;
+	for (BlockNumber blkno = first; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = VaVacuumReadBuffer(index, blkno, info->strategy,
+											 BUFFER_LOCK_SHARE);
+		Size		room = 0;
+
+		stats->num_index_tuples += count(index, buf, &room);
+		UnlockReleaseBuffer(buf);
+		if (fsm)
+			RecordPageWithFreeSpace(index, blkno, room);
+	}
+	if (fsm)
+		FreeSpaceMapVacuum(index);
+	return stats;
 }
 
 void

@@ -12,16 +12,28 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "common/cost.h"
+#include "common/validate.h"
+#include "indexops.h"
+
+/*
+ * An access method's reset of its own scan state (scan->opaque, after the
+ * VaScanBase) for a new search: called by VaRescan after it reset the
+ * base's context, so nothing allocated there survives.
+ */
+typedef void (*VaScanResetFn) (void *opaque);
 
 /*
  * The first members of every access method's scan state (scan->opaque):
- * the operator class's ops and a memory context for what one rescan
- * allocates (reset by VaRescan, deleted by VaEndScan).
+ * the operator class's ops, a memory context for what one rescan
+ * allocates (reset by VaRescan, deleted by VaEndScan) and the access
+ * method's reset.
  */
 typedef struct VaScanBase
 {
 	const VaIndexOps *ops;
 	MemoryContext ctx;
+	VaScanResetFn reset;
 } VaScanBase;
 
 /*
@@ -54,20 +66,22 @@ extern bool VaInsert(Relation index, Datum *values, bool *isnull,
 /*
  * ambeginscan's common part: the scan descriptor, zeroed scan state of
  * opaque_size bytes (at least sizeof(VaScanBase), starting with one) with
- * ops and a context named ctxname (a string literal: it must outlive the
- * context), and the order-by value arrays, which the
- * access method owns (every value NULL until a row is returned).
+ * ops, a context named ctxname (a string literal: it must outlive the
+ * context) and reset (which VaRescan calls), and the order-by value
+ * arrays, which the access method owns (every value NULL until a row is
+ * returned).
  */
 extern IndexScanDesc VaBeginScan(Relation index, int nkeys, int norderbys,
 								 Size opaque_size, const VaIndexOps *ops,
-								 const char *ctxname);
+								 const char *ctxname, VaScanResetFn reset);
 
 /*
- * amrescan's common part: copy the new scan keys and order-by keys (either
- * may be NULL: keep the old ones) and reset the scan state's context.  The
- * caller resets its own members.
+ * amrescan of both access methods: copy the new scan keys and order-by keys
+ * (either may be NULL: keep the old ones), reset the scan state's context,
+ * then call the access method's reset (given to VaBeginScan).
  */
-extern void VaRescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys);
+extern void VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					 ScanKey orderbys, int norderbys);
 
 /*
  * ambuild's end: WAL-log every block of the index's main fork as full
@@ -93,7 +107,120 @@ extern char *VaBuildPhaseName(int64 phasenum, const char *const *names, int nnam
  */
 extern void VaPrepareIndexOnly(IndexScanDesc scan);
 
+/*
+ * An access method's count of the index tuples on one page (buf pinned and
+ * share-locked) for amvacuumcleanup; it may set *room to the bytes a new
+ * item could take on the page (for the free space map; 0 when not set).
+ */
+typedef double (*VaCountPageFn) (Relation index, Buffer buf, Size *room);
+
+/*
+ * amvacuumcleanup's count, alike in both access methods: stats (allocated
+ * when NULL) gets num_pages, the index's blocks now, and num_index_tuples,
+ * the sum of count over blocks first and after, each read by
+ * VaVacuumReadBuffer (cost-based delay, info->strategy, share lock).  With
+ * fsm, each page's *room is recorded in the free space map after the page
+ * is unlocked (on every VACUUM: the map is not WAL-logged, so it is found
+ * again after a crash or promotion) and the map is vacuumed at the end.
+ * Returns stats.
+ */
+extern IndexBulkDeleteResult *VaVacuumCount(IndexVacuumInfo *info,
+											IndexBulkDeleteResult *stats,
+											BlockNumber first, VaCountPageFn count,
+											bool fsm);
+
 /* amendscan: free the scan state and its context. */
 extern void VaEndScan(IndexScanDesc scan);
+
+/*
+ * The callbacks an access method defines in its own files, named by its
+ * prefix as DESIGN.md says (hnswbuild, ivfflatgettuple, ...): its header
+ * declares them with VA_DECLARE_AM_CALLBACKS(prefix).  amoptions
+ * (prefix##options) is static in the file that defines the handler;
+ * amcostestimate is VaCostEstimate with the access method's scan cost,
+ * amrescan and amendscan are VaRescan and VaEndScan.
+ */
+#define VA_DECLARE_AM_CALLBACKS(prefix) \
+	extern Datum prefix##handler(PG_FUNCTION_ARGS); \
+	extern IndexBuildResult *prefix##build(Relation heap, Relation index, \
+										   IndexInfo *indexInfo); \
+	extern void prefix##buildempty(Relation index); \
+	extern bool prefix##insert(Relation index, Datum *values, bool *isnull, \
+							   ItemPointer heap_tid, Relation heap, \
+							   IndexUniqueCheck checkUnique \
+							   VA_INDEX_UNCHANGED_PARAM, \
+							   IndexInfo *indexInfo); \
+	extern IndexBulkDeleteResult *prefix##bulkdelete(IndexVacuumInfo *info, \
+													 IndexBulkDeleteResult *stats, \
+													 IndexBulkDeleteCallback callback, \
+													 void *callback_state); \
+	extern IndexBulkDeleteResult *prefix##vacuumcleanup(IndexVacuumInfo *info, \
+														IndexBulkDeleteResult *stats); \
+	extern IndexScanDesc prefix##beginscan(Relation index, int nkeys, int norderbys); \
+	extern bool prefix##gettuple(IndexScanDesc scan, ScanDirection dir)
+
+/*
+ * The handler, SQL prefix##handler(internal) RETURNS index_am_handler, of
+ * the access method named by prefix (also its name for amvalidate's
+ * messages): VaMakeAmRoutine(nprocs) with the callbacks above,
+ * amcostestimate by VaCostEstimate with scan_cost (a VaScanCostFn),
+ * amvalidate by VaValidateOpclass(nprocs, nstrategies) and
+ * ambuildphasename from the array phases (phase 1 first).  Use once, in
+ * the file that defines prefix##options.
+ */
+#define VA_DEFINE_AM_HANDLER(prefix, nprocs, nstrategies, phases, scan_cost) \
+	static void \
+	prefix##costestimate(PlannerInfo *root, IndexPath *path, double loop_count, \
+						 Cost *indexStartupCost, Cost *indexTotalCost, \
+						 Selectivity *indexSelectivity, double *indexCorrelation, \
+						 double *indexPages) \
+	{ \
+		VaCostEstimate(root, path, indexStartupCost, indexTotalCost, \
+					   indexSelectivity, indexCorrelation, indexPages, scan_cost); \
+	} \
+	static char * \
+	prefix##buildphasename(int64 phasenum) \
+	{ \
+		return VaBuildPhaseName(phasenum, phases, lengthof(phases)); \
+	} \
+	static bool \
+	prefix##validate(Oid opclassoid) \
+	{ \
+		return VaValidateOpclass(opclassoid, #prefix, nprocs, nstrategies); \
+	} \
+	PG_FUNCTION_INFO_V1(prefix##handler); \
+	Datum \
+	prefix##handler(PG_FUNCTION_ARGS) \
+	{ \
+		IndexAmRoutine *am = VaMakeAmRoutine(nprocs); \
+		am->ambuild = prefix##build; \
+		am->ambuildempty = prefix##buildempty; \
+		am->aminsert = prefix##insert; \
+		am->ambulkdelete = prefix##bulkdelete; \
+		am->amvacuumcleanup = prefix##vacuumcleanup; \
+		am->amcostestimate = prefix##costestimate; \
+		am->amoptions = prefix##options; \
+		am->ambuildphasename = prefix##buildphasename; \
+		am->amvalidate = prefix##validate; \
+		am->ambeginscan = prefix##beginscan; \
+		am->amrescan = VaRescan; \
+		am->amgettuple = prefix##gettuple; \
+		am->amendscan = VaEndScan; \
+		PG_RETURN_POINTER(am); \
+	}
+
+/*
+ * aminsert named name: VaInsert with the access method's get_ops and its
+ * insert of a stored value (a VaInsertStoredFn).
+ */
+#define VA_DEFINE_AMINSERT(name, get_ops, insert) \
+	bool \
+	name(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, \
+		 Relation heap, IndexUniqueCheck checkUnique \
+		 VA_INDEX_UNCHANGED_PARAM, \
+		 IndexInfo *indexInfo) \
+	{ \
+		return VaInsert(index, values, isnull, heap_tid, get_ops, insert); \
+	}
 
 #endif							/* VA_AM_H */

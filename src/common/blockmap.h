@@ -13,6 +13,8 @@
 
 #include "vectorann.h"
 
+#include "common/page.h"
+#include "distance/cpu.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"

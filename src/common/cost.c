@@ -75,3 +75,36 @@ VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *demand)
 				2.0 * cpu_operator_cost * log2(Max(2.0, 2.0 * demand->wanted)));
 	list_free(quals);
 }
+
+void
+VaCostEstimate(PlannerInfo *root, IndexPath *path,
+			   Cost *indexStartupCost, Cost *indexTotalCost,
+			   Selectivity *indexSelectivity, double *indexCorrelation,
+			   double *indexPages, VaScanCostFn scan_cost)
+{
+	VaScanDemand demand;
+
+	*indexCorrelation = 0;
+	*indexSelectivity = 1.0;
+	*indexPages = path->indexinfo->pages;
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = disable_cost;
+		*indexTotalCost = disable_cost;
+		return;
+	}
+	VaEstimateDemand(root, path, &demand);
+	*indexStartupCost = *indexTotalCost = scan_cost(path->indexinfo, &demand);
+}
+
+Cost
+VaUncachedPageCost(IndexOptInfo *index)
+{
+	double		spc_random_page_cost;
+	double		uncached;
+
+	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
+	uncached = index->pages > 0 ?
+		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
+	return uncached * spc_random_page_cost;
+}

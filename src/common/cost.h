@@ -51,4 +51,30 @@ extern void VaEstimateDemand(PlannerInfo *root, IndexPath *path, VaScanDemand *d
  */
 extern Cost VaDistanceCost(double vector_size);
 
+/*
+ * An access method's cost of the ordered scans of index a query with
+ * demand needs (all their work happens before the first row is returned).
+ */
+typedef Cost (*VaScanCostFn) (IndexOptInfo *index, const VaScanDemand *demand);
+
+/*
+ * amcostestimate of both access methods (its arguments but loop_count,
+ * then the access method's scan_cost): no correlation, selectivity 1 (the
+ * scan returns what the LIMIT takes), all the index's pages.  Without an
+ * ORDER BY on our operator the index is useless: both costs are
+ * disable_cost.  Otherwise both are scan_cost(index, demand) with the
+ * query's demand (VaEstimateDemand): startup cost equals total cost.
+ */
+extern void VaCostEstimate(PlannerInfo *root, IndexPath *path,
+						   Cost *indexStartupCost, Cost *indexTotalCost,
+						   Selectivity *indexSelectivity, double *indexCorrelation,
+						   double *indexPages, VaScanCostFn scan_cost);
+
+/*
+ * What reading one page of index at random costs on average: the
+ * random_page_cost of its tablespace times the share of its pages beyond
+ * effective_cache_size (0 for an index of no pages).  No errors.
+ */
+extern Cost VaUncachedPageCost(IndexOptInfo *index);
+
 #endif							/* VA_COST_H */

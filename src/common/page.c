@@ -6,6 +6,7 @@
  */
 #include "common/page.h"
 
+#include "commands/vacuum.h"
 #include "storage/lmgr.h"
 
 void
@@ -20,10 +21,31 @@ VaInitPage(Page page, uint16 page_id)
 	opaque->page_id = page_id;
 }
 
+/*
+ * Extend fork of rel by one block; return it pinned and exclusively locked.
+ * Before PG 16 that takes the relation extension lock for the time it
+ * takes.
+ */
+static Buffer
+extend_buffer(Relation rel, ForkNumber fork)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExtendBufferedRel(BMR_REL(rel), fork, NULL, EB_LOCK_FIRST);
+#else
+	Buffer		buf;
+
+	LockRelationForExtension(rel, ExclusiveLock);
+	buf = ReadBufferExtended(rel, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(rel, ExclusiveLock);
+	return buf;
+#endif
+}
+
 Buffer
 VaNewBuffer(Relation index, ForkNumber fork)
 {
-	return VaExtendBuffer(index, fork);
+	return extend_buffer(index, fork);
 }
 
 void
@@ -42,16 +64,31 @@ VaCheckPage(Relation index, Buffer buf, uint16 page_id)
 				 errhint("Please REINDEX it.")));
 }
 
-bool
-VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
+Buffer
+VaVacuumReadBuffer(Relation index, BlockNumber blkno, BufferAccessStrategy strategy,
+				   int mode)
 {
+	Buffer		buf;
+
+	vacuum_delay_point();
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, mode);
+	return buf;
+}
+
+bool
+VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size,
+			   uint32 magic, uint32 version)
+{
+	const VaMetaPageHeader *header = (const VaMetaPageHeader *) meta;
 	Buffer		buf;
 	Page		page;
 	bool		ours;
 
-	if (RelationGetNumberOfBlocks(index) == 0)
+	Assert(size >= sizeof(VaMetaPageHeader));
+	if (RelationGetNumberOfBlocks(index) <= VA_METAPAGE_BLKNO)
 		return false;
-	buf = ReadBuffer(index, 0);
+	buf = ReadBuffer(index, VA_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	ours = !PageIsNew(page) &&
@@ -61,14 +98,14 @@ VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size)
 	if (ours)
 		memcpy(meta, PageGetContents(page), size);
 	UnlockReleaseBuffer(buf);
-	return ours;
+	return ours && header->magic == magic && header->version == version;
 }
 
 void
 VaReadMetaPage(Relation index, uint16 page_id, void *meta, Size size,
 			   uint32 magic, uint32 version, const char *amname)
 {
-	Buffer		buf = ReadBuffer(index, 0);
+	Buffer		buf = ReadBuffer(index, VA_METAPAGE_BLKNO);
 	const VaMetaPageHeader *header = (const VaMetaPageHeader *) meta;
 
 	Assert(size >= sizeof(VaMetaPageHeader));

@@ -60,16 +60,48 @@ extern Buffer VaNewBuffer(Relation index, ForkNumber fork);
 extern void VaCheckPage(Relation index, Buffer buf, uint16 page_id);
 
 /*
- * Copy size bytes of the metapage contents (block 0) of index into *meta,
- * if the index has a block 0 that is a page of ours with page_id; returns
- * whether it did.  Never errors on a damaged page, for callers such as the
- * planner's cost estimate that can do without (the AM still checks magic
- * and version).
+ * A VACUUM's read of block blkno of index's main fork: first
+ * vacuum_delay_point() (cost-based delay, interrupts), then the block read
+ * through strategy (NULL: the default) and locked in mode
+ * (BUFFER_LOCK_SHARE or BUFFER_LOCK_EXCLUSIVE).  Returns the pinned, locked
+ * buffer.  Errors are ReadBuffer's.
  */
-extern bool VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size);
+extern Buffer VaVacuumReadBuffer(Relation index, BlockNumber blkno,
+								 BufferAccessStrategy strategy, int mode);
 
 /*
- * Copy size bytes of the metapage contents (block 0) of index, an index of
+ * Pin blkno of rel's main fork if buffer recent still holds it (no buffer
+ * mapping lookup); false otherwise.  PG 14 added ReadRecentBuffer.
+ */
+static inline bool
+VaReadRecentBuffer(Relation rel, BlockNumber blkno, Buffer recent)
+{
+#if PG_VERSION_NUM >= 160000
+	return ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, blkno, recent);
+#elif PG_VERSION_NUM >= 140000
+	return ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blkno, recent);
+#else
+	return false;
+#endif
+}
+
+/* Every index of ours keeps its metapage in block 0. */
+#define VA_METAPAGE_BLKNO	0
+
+/*
+ * Copy size bytes of the metapage contents (block VA_METAPAGE_BLKNO) of
+ * index into *meta, which starts with a VaMetaPageHeader, if the index has
+ * that block and it is a page of ours with page_id whose header has the
+ * given magic and version; returns whether it did (*meta is undefined when
+ * not).  Never errors on a damaged page, for callers such as the planner's
+ * cost estimate that can do without.
+ */
+extern bool VaPeekMetaPage(Relation index, uint16 page_id, void *meta, Size size,
+						   uint32 magic, uint32 version);
+
+/*
+ * Copy size bytes of the metapage contents (block VA_METAPAGE_BLKNO) of
+ * index, an index of
  * access method amname, into *meta, which starts with a VaMetaPageHeader.
  * ERROR (ERRCODE_INDEX_CORRUPTED) if block 0 is not a page of ours with
  * page_id, or its magic or version is not the given one (then with a hint

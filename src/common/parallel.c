@@ -4,11 +4,9 @@
  *	  parallel.h).  The order of calls on the leader is:
  *
  *		VaParallelBuildBegin		parallel mode, context, snapshot
- *		shm_toc_estimate_*			the caller's chunks (scan size from
- *									table_parallelscan_estimate(heap,
- *									pb->snapshot))
- *		VaParallelBuildInitDSM		false: no segment, all undone, go serial
- *		shm_toc_allocate/insert		the caller's chunks; VaParallelSharedInit
+ *		VaParallelBuildInitDSM		the segment and the shared state; NULL:
+ *									no segment, all undone, go serial
+ *		shm_toc_allocate/insert		the caller's other chunks
  *		LaunchParallelWorkers ... WaitForParallelWorkersToFinish
  *		VaParallelBuildEnd
  */
@@ -16,6 +14,7 @@
 
 #include "access/genam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "utils/snapmgr.h"
@@ -38,28 +37,46 @@ VaParallelBuildBegin(VaParallelBuild *pb, const char *entry, int nworkers,
 }
 
 /*
- * Create the DSM segment of the sizes estimated so far.  When the system
- * has none to give, undo VaParallelBuildBegin and return false: the caller
+ * Create the DSM segment for the build's shared state and the caller's
+ * nchunks other chunks of chunk_sizes[i] bytes (which it allocates and
+ * inserts itself afterwards).  The shared state is a struct of struct_size
+ * bytes that starts with a VaParallelShared, followed by the parallel scan
+ * of heap (VaParallelSharedScan); it is inserted under shared_key and
+ * returned zeroed but for the VaParallelShared (the relations, whether
+ * CONCURRENTLY) and the initialised scan.  When the system has no segment
+ * to give, VaParallelBuildBegin is undone and NULL returned: the caller
  * then builds without workers.
  */
-bool
-VaParallelBuildInitDSM(VaParallelBuild *pb)
+void *
+VaParallelBuildInitDSM(VaParallelBuild *pb, Relation heap, Relation index,
+					   IndexInfo *indexInfo, Size struct_size, uint64 shared_key,
+					   const Size *chunk_sizes, int nchunks)
 {
-	InitializeParallelDSM(pb->pcxt);
-	if (pb->pcxt->seg != NULL)
-		return true;
-	VaParallelBuildEnd(pb);
-	return false;
-}
+	ParallelContext *pcxt = pb->pcxt;
+	Size		shared_size = add_size(BUFFERALIGN(struct_size),
+									   table_parallelscan_estimate(heap, pb->snapshot));
+	VaParallelShared *shared;
 
-/* Fill the part of the shared state a worker needs to open the relations. */
-void
-VaParallelSharedInit(VaParallelShared *shared, Relation heap, Relation index,
-					 IndexInfo *indexInfo)
-{
+	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
+	for (int i = 0; i < nchunks; i++)
+		shm_toc_estimate_chunk(&pcxt->estimator, chunk_sizes[i]);
+	shm_toc_estimate_keys(&pcxt->estimator, 1 + nchunks);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		VaParallelBuildEnd(pb);
+		return NULL;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, shared_size);
+	memset(shared, 0, struct_size);
 	shared->heaprelid = RelationGetRelid(heap);
 	shared->indexrelid = RelationGetRelid(index);
 	shared->isconcurrent = indexInfo->ii_Concurrent;
+	table_parallelscan_initialize(heap, VaParallelSharedScan(shared, struct_size),
+								  pb->snapshot);
+	shm_toc_insert(pcxt->toc, shared_key, shared);
+	return shared;
 }
 
 /* Release the snapshot, the context and parallel mode. */

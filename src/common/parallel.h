@@ -41,11 +41,19 @@ typedef struct VaParallelWorker
 	LOCKMODE	index_lockmode;
 } VaParallelWorker;
 
+/*
+ * The parallel heap scan descriptor that follows a build's shared state,
+ * a struct of struct_size bytes (see VaParallelBuildInitDSM).
+ */
+#define VaParallelSharedScan(shared, struct_size) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(struct_size)))
+
 extern void VaParallelBuildBegin(VaParallelBuild *pb, const char *entry, int nworkers,
 								 IndexInfo *indexInfo);
-extern bool VaParallelBuildInitDSM(VaParallelBuild *pb);
-extern void VaParallelSharedInit(VaParallelShared *shared, Relation heap, Relation index,
-								 IndexInfo *indexInfo);
+extern void *VaParallelBuildInitDSM(VaParallelBuild *pb, Relation heap, Relation index,
+									IndexInfo *indexInfo, Size struct_size,
+									uint64 shared_key, const Size *chunk_sizes,
+									int nchunks);
 extern void VaParallelBuildEnd(VaParallelBuild *pb);
 extern void VaParallelWorkerOpen(const VaParallelShared *shared, VaParallelWorker *w);
 extern void VaParallelWorkerClose(VaParallelWorker *w);

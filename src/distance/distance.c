@@ -25,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "distance/cpu.h"
 #include "distance/distance.h"
 #include "distance/distance_simd.h"
 
-#if defined(VA_HAVE_F16C_KERNELS) || defined(VA_HAVE_AVX512_KERNELS)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #endif
 
@@ -155,8 +156,8 @@ VaFloatToHalf(float f)
 	{
 		/*
 		 * Below 2^-14, the smallest normal half: a multiple of 2^-24.  The
-		 * scaling by 2^24 is exact and rintf() rounds half to even; 1024
-		 * (a carry into the exponent) is the right encoding of 2^-14.
+		 * scaling by 2^24 is exact and rintf() rounds half to even; 1024 (a
+		 * carry into the exponent) is the right encoding of 2^-14.
 		 */
 		return (uint16_t) (sign | (uint32_t) rintf(fabsf(f) * 16777216.0f));
 	}
@@ -412,7 +413,9 @@ os_saves_avx512_state(void)
 
 	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & (1u << 27)) == 0)
 		return false;
+	/* INDENT OFF */
 	__asm__ __volatile__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	/* INDENT ON */
 	(void) xcr0_hi;
 	return (xcr0_lo & 0xE6) == 0xE6;
 }
@@ -463,12 +466,34 @@ cpu_has_avx512_vpopcntdq(void)
 }
 #endif
 
+bool		va_cpu_has_prefetchw = false;
+
+/*
+ * PREFETCHW (CPUID 0x80000001, ECX bit 8, "3DNowPrefetch"/PRFCHW: AMD
+ * since K8, Intel since Broadwell), for VaPrefetchWrite (cpu.h).
+ */
+static bool
+cpu_has_prefetchw(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	if (__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx))
+		return (ecx & (1u << 8)) != 0;
+#endif
+	return false;
+}
+
 /*
  * Choose the kernel set for this process: for each of float4 vectors,
  * halfvec and bit the best kernels this build has and the CPU (and OS)
  * supports, AVX-512 before AVX2/F16C/POPCNT before scalar, within the cap
- * set by VECTORANN_KERNELS (see the file header).  Called once from
- * _PG_init; calling it again is harmless.  Never fails.
+ * set by VECTORANN_KERNELS (see the file header); and the CPU features
+ * used outside the kernels (cpu.h, whatever VECTORANN_KERNELS says).
+ * Called once from _PG_init; calling it again is harmless.  Never fails.
  */
 void
 VaDistanceInit(void)
@@ -477,6 +502,8 @@ VaDistanceInit(void)
 	bool		allow_avx512 = !(force != NULL && strcmp(force, "avx2") == 0);
 	bool		have_avx512f = false;
 	bool		have_avx512_popcnt = false;
+
+	va_cpu_has_prefetchw = cpu_has_prefetchw();
 
 	VaL2SquaredFloat = l2_squared_float_scalar;
 	VaInnerProductFloat = inner_product_float_scalar;

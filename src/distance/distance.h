@@ -16,8 +16,10 @@
 
 /* sum (a[i]-b[i])^2, n >= 0 */
 extern float (*VaL2SquaredFloat) (const float *a, const float *b, int n);
+
 /* sum a[i]*b[i] */
 extern float (*VaInnerProductFloat) (const float *a, const float *b, int n);
+
 /* sum |a[i]-b[i]| */
 extern float (*VaL1Float) (const float *a, const float *b, int n);
 
@@ -93,6 +95,12 @@ VaHalfIsInf(uint16_t h)
  */
 typedef void (*VaKernelCheckReport) (const char *kernel, int n, int ok, void *arg);
 extern int	VaDistanceCheckKernels(VaKernelCheckReport report, void *arg);
+
+/*
+ * Pick the kernels for the CPU and detect the CPU features of cpu.h (see
+ * distance.c); called once from _PG_init.
+ */
+extern void VaDistanceInit(void);
 
 /* Name of the kernel set in use, e.g. "avx2+fma" or "scalar". */
 extern const char *VaDistanceKernelName(void);

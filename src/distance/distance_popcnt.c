@@ -71,7 +71,8 @@ VaBitJaccardCountsPopcnt(const uint8_t *a, const uint8_t *b, int nbytes,
 	*either = neither;
 }
 
-#else							/* !VA_HAVE_POPCNT_KERNELS && !VA_KERNEL_EMULATE */
+#else							/* !VA_HAVE_POPCNT_KERNELS &&
+								 * !VA_KERNEL_EMULATE */
 
 /* Nothing to build on this platform; keep the translation unit non-empty. */
 typedef int VaDistancePopcntUnavailable;

@@ -40,9 +40,12 @@ typedef struct BuildElement
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
 	Size		vector;			/* stored form, in the arena */
-	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 = empty */
-	int32		owner;			/* a duplicate of this element (not linked), or -1 */
-	int32		duplicates;		/* element: first duplicate; duplicate: next; or -1 */
+	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 =
+								 * empty */
+	int32		owner;			/* a duplicate of this element (not linked),
+								 * or -1 */
+	int32		duplicates;		/* element: first duplicate; duplicate: next;
+								 * or -1 */
 } BuildElement;
 
 /*
@@ -85,8 +88,7 @@ typedef struct HnswShared
 #define HNSW_SHM_KEY_SHARED		UINT64CONST(0xA51D000000000001)
 #define HNSW_SHM_KEY_AREA		UINT64CONST(0xA51D000000000002)
 
-#define HnswSharedScan(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(HnswShared))))
+#define HnswSharedScan(shared) VaParallelSharedScan(shared, sizeof(HnswShared))
 
 typedef struct HnswBuildState
 {
@@ -652,93 +654,109 @@ mem_insert(HnswBuildState *bs, int i)
 	mem_raise_entry(bs, i);
 }
 
-/*
- * Link element i from the first of cands[0..ncand) on layer 0 that has a
- * free slot, a link among its last slots (HnswRepairFirstSlot) whose target
- * has other in-links, or a link there to one of i's own neighbours (still
- * reached, through i).  Returns whether one did.
- */
-static bool
-repair_link(HnswBuildState *bs, int i, const int32 *cands, int ncand, int32 *indegree)
+/* HnswRelinkOps of the build: the in-memory graph, numbered by element id. */
+static void
+mem_layer0_list(HnswBuildState *bs, uint32 i, int64 *list)
 {
-	int			cap0 = HnswLayerCapacity(0, bs->m);
-	int			first = HnswRepairFirstSlot(cap0);
-	int32	   *mine = element_layer(bs, i, 0);
+	int32	   *slots = element_layer(bs, (int) i, 0);
 
-	for (int c = 0; c < ncand; c++)
-	{
-		int32	   *list = element_layer(bs, cands[c], 0);
-		int			slot = 0;
-
-		while (slot < cap0 && list[slot] >= 0)
-			slot++;
-		if (slot == cap0)
-		{
-			for (slot = cap0 - 1; slot >= first; slot--)
-				if (indegree[list[slot]] > 1)
-					break;
-			if (slot < first)
-				slot = -1;
-		}
-		for (int t = cap0 - 1; slot < 0 && t >= first; t--)
-			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
-				if (list[t] == mine[s])
-				{
-					slot = t;
-					break;
-				}
-		if (slot >= 0)
-		{
-			if (list[slot] >= 0)
-				indegree[list[slot]]--;
-			list[slot] = i;
-			*layer0_ndiverse(bs, cands[c]) = -1;
-			indegree[i]++;
-			return true;
-		}
-	}
-	return false;
+	for (int s = 0; s < HnswLayerCapacity(0, bs->m); s++)
+		list[s] = slots[s] >= 0 ? slots[s] : HNSW_RELINK_EMPTY;
 }
 
+static void
+mem_own_list(void *arg, uint32 u, int64 *list)
+{
+	mem_layer0_list((HnswBuildState *) arg, u, list);
+}
+
+static int
+mem_search(void *arg, uint32 u, int64 *found, int max)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	VaCandidate ep;
+	int			k;
+
+	bs->query = element_vector(bs, (int) u);
+	ep.id = (uint64) bs->entry;
+	mem_evaluate(&bs->graph, &ep);
+	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
+	HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
+	k = Min(VaHeapDrainSorted(&bs->result, bs->sorted), max);
+	for (int j = 0; j < k; j++)
+		found[j] = (int64) bs->sorted[j].id;
+	return k;
+}
+
+static void
+mem_read_list(void *arg, uint32 c, int64 *list)
+{
+	mem_layer0_list((HnswBuildState *) arg, c, list);
+}
+
+static void
+mem_write_list(void *arg, uint32 c, int slot, uint32 u)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	if (slot < 0)
+		return;
+	element_layer(bs, (int) c, 0)[slot] = (int32) u;
+	*layer0_ndiverse(bs, (int) c) = -1;
+}
+
+static const HnswRelinkOps mem_relink_ops = {
+	mem_own_list, mem_search, mem_read_list, mem_write_list
+};
+
 /*
- * Give every element a way in.  Pruning a full list can drop the only link
- * to an element, which searches then can never reach (a few in ten thousand
- * on real data).  Breadth first from the entry point over layer 0 (see HnswComputeReach); each
- * element not reached gets a layer-0 link (repair_link) from a reached
- * element of its own layer-0 list or, when none of those can take it, from
- * the nearest elements a search from the entry point finds.  Repeated while
- * it helps (at most 64 rounds).
+ * Give every element a way in (HnswRelinkUnreachable over the in-memory
+ * graph, VACUUM's rule).  Pruning a full list can drop the only link to an
+ * element, which searches then can never reach (a few in ten thousand on
+ * real data).  Reach is marked breadth first from the entry point over
+ * layer 0 (as HnswComputeReach does on disk), then the elements not
+ * reached are relinked; repeated while it helps (at most 64 rounds): a
+ * relink makes the elements behind the relinked one reachable, which may
+ * then take links they could not before.
  */
 static void
 repair_unreachable(HnswBuildState *bs)
 {
 	int			n = bs->nelements;
-	int32	   *indegree;
-	bool	   *seen;
-	int32	   *queue;
-	int32	   *cands;
 	int			cap0 = HnswLayerCapacity(0, bs->m);
+	int32	   *queue;
+	bool	   *live;
+	HnswRelink	rl;
 
 	if (n < 2)
 		return;
-	indegree = palloc0(sizeof(int32) * n);
-	seen = palloc(sizeof(bool) * n);
+	rl.ops = &mem_relink_ops;
+	rl.arg = bs;
+	rl.cap0 = cap0;
+	rl.ef = bs->ef_construction;
+	rl.nelements = (uint32) n;
+	rl.seen = palloc(sizeof(bool) * n);
+	rl.indegree = palloc0(sizeof(int32) * n);
+	live = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int32) * n);
-	cands = palloc(sizeof(int32) * Max(cap0, bs->ef_construction));
 	for (int i = 0; i < n; i++)
+	{
+		/* a duplicate is not in the graph */
+		live[i] = bs->elements[i].owner < 0;
 		for (int s = 0; s < cap0; s++)
 			if (element_slots(bs, i)[s] >= 0)
-				indegree[element_slots(bs, i)[s]]++;
+				rl.indegree[element_slots(bs, i)[s]]++;
+	}
+	rl.live = live;
 
 	for (int round = 0; round < 64; round++)
 	{
 		int			head = 0;
 		int			tail = 0;
-		int			fixed = 0;
-		int			missing = 0;
+		uint32		missing;
 
-		memset(seen, 0, sizeof(bool) * n);
-		seen[bs->entry] = true;
+		memset(rl.seen, 0, sizeof(bool) * n);
+		rl.seen[bs->entry] = true;
 		queue[tail++] = bs->entry;
 		while (head < tail)
 		{
@@ -748,63 +766,20 @@ repair_unreachable(HnswBuildState *bs)
 			{
 				int32		t = element_slots(bs, q)[s];
 
-				if (t >= 0 && !seen[t])
+				if (t >= 0 && !rl.seen[t])
 				{
-					seen[t] = true;
+					rl.seen[t] = true;
 					queue[tail++] = t;
 				}
 			}
 		}
-
-		for (int i = 0; i < n; i++)
-		{
-			int32	   *mine = element_layer(bs, i, 0);
-			int			ncand = 0;
-			bool		linked = false;
-
-			if (seen[i] || bs->elements[i].owner >= 0)
-				continue;		/* reached, or a duplicate (not in the graph) */
-			missing++;
-
-			/* who could link to it: reachable members of its own list ... */
-			for (int s = 0; s < cap0 && mine[s] >= 0; s++)
-				if (seen[mine[s]])
-					cands[ncand++] = mine[s];
-			linked = repair_link(bs, i, cands, ncand, indegree);
-			if (!linked)
-			{
-				/*
-				 * ... or, when none of them can take it (its whole
-				 * neighbourhood is cut off too, e.g. a cluster no link leads
-				 * into, or their spare slots are taken), the nearest
-				 * elements a search from the entry point finds, which are
-				 * all reachable.
-				 */
-				VaCandidate ep;
-				int			k;
-
-				ncand = 0;
-				bs->query = element_vector(bs, i);
-				ep.id = (uint64) bs->entry;
-				mem_evaluate(&bs->graph, &ep);
-				HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
-				HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
-				k = VaHeapDrainSorted(&bs->result, bs->sorted);
-				for (int j = 0; j < k && ncand < bs->ef_construction; j++)
-					if ((int) bs->sorted[j].id != i && seen[bs->sorted[j].id])
-						cands[ncand++] = (int) bs->sorted[j].id;
-				linked = repair_link(bs, i, cands, ncand, indegree);
-			}
-			if (linked)
-				fixed++;
-		}
-		if (missing == 0 || fixed == 0)
+		if (HnswRelinkUnreachable(&rl, &missing) == 0 || missing == 0)
 			break;
 	}
-	pfree(indegree);
-	pfree(seen);
+	pfree(rl.seen);
+	pfree(rl.indegree);
+	pfree(live);
 	pfree(queue);
-	pfree(cands);
 }
 
 /* Bytes element i takes on a page: an element, or a duplicate item. */
@@ -900,6 +875,9 @@ flush_graph(HnswBuildState *bs)
 		{
 			tup->level = e->level;
 			tup->flags = 0;
+			/* the layer-0 list's selection state, which inserts use too */
+			if (*layer0_ndiverse(bs, i) >= 0)
+				tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
 			memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
 			slots = HnswElementNeighbours(tup);
 			for (int s = 0; s < nslots; s++)
@@ -945,7 +923,7 @@ report_spill(HnswBuildState *bs, double per_element, double done)
 {
 	bool		known = bs->reltuples > done;
 	double		need_mb = per_element * (known ? bs->reltuples : done) /
-		(1024.0 * 1024.0) + 1;
+	(1024.0 * 1024.0) + 1;
 
 	ereport(NOTICE,
 			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
@@ -1458,10 +1436,13 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
 	if (typmod > 0 && bs->reltuples > 0)
 	{
-		/* a stored element fits one page, which bounds sparsevec's and bit's typmods */
+		/*
+		 * a stored element fits one page, which bounds sparsevec's and bit's
+		 * typmods
+		 */
 		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
-			vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
+		vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
 
 		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
 	}
@@ -1480,7 +1461,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 {
 	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Size		shared_size;
 	Size		area_size;
 	Size		per_element;
 	HnswShared *shared;
@@ -1489,8 +1469,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 
 	VaParallelBuildBegin(&pb, "HnswParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
-	shared_size = add_size(BUFFERALIGN(sizeof(HnswShared)),
-						   table_parallelscan_estimate(heap, pb.snapshot));
 	area_size = shared_area_size(bs, heap, index);
 
 	/*
@@ -1504,15 +1482,10 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	if (bs->reltuples > 0)
 		capacity = (uint32) Min((double) capacity, bs->reltuples * 1.2 + 1024);
 
-	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, area_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 2);
-	if (!VaParallelBuildInitDSM(&pb))
+	shared = VaParallelBuildInitDSM(&pb, heap, index, indexInfo, sizeof(HnswShared),
+									HNSW_SHM_KEY_SHARED, &area_size, 1);
+	if (shared == NULL)
 		return false;
-
-	shared = shm_toc_allocate(pcxt->toc, shared_size);
-	memset(shared, 0, sizeof(HnswShared));
-	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->tranche_id = LWLockNewTrancheId();
 	shared->capacity = capacity;
 	shared->elements_off = 0;
@@ -1528,8 +1501,6 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	SpinLockInit(&shared->mutex);
 	ConditionVariableInit(&shared->cv);
 	shared->dimensions = -1;
-	table_parallelscan_initialize(heap, HnswSharedScan(shared), pb.snapshot);
-	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_SHARED, shared);
 
 	area = shm_toc_allocate(pcxt->toc, area_size);
 	for (uint32 i = 0; i < capacity; i++)

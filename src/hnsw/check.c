@@ -35,10 +35,7 @@ typedef struct CheckState
 {
 	Relation	index;
 	HnswMetaPageData meta;
-	BlockNumber nblocks;
-	OffsetNumber *maxoff;		/* items per block (0 for bad pages) */
-	uint32	   *base;			/* element number of (block, 1) */
-	uint32		nelements;
+	HnswItemMap map;			/* numbers the arrays below */
 	uint8	   *level;			/* by element number */
 	bool	   *deleted;
 	bool	   *freed;			/* marked free by VACUUM (slot reusable) */
@@ -53,9 +50,7 @@ static const char *const kind_names[NUM_PROBLEM_KINDS] = {
 	"page", "element", "link", "entry point", "unreachable", "duplicate"
 };
 
-static void
-problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
-pg_attribute_printf(3, 4);
+static void problem(CheckState *cs, ProblemKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static void
 problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
@@ -83,201 +78,157 @@ problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
 static inline bool
 item_exists(CheckState *cs, const ItemPointerData *tid)
 {
-	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
-	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
-
-	return blkno > HNSW_METAPAGE_BLKNO && blkno < cs->nblocks &&
-		off >= FirstOffsetNumber && off <= cs->maxoff[blkno];
+	return HnswItemNumber(&cs->map, tid) >= 0;
 }
 
+/* The number of the item at tid (which exists). */
 static inline uint32
 element_number(CheckState *cs, const ItemPointerData *tid)
 {
-	return cs->base[ItemPointerGetBlockNumberNoCheck(tid)] +
-		ItemPointerGetOffsetNumberNoCheck(tid) - FirstOffsetNumber;
+	return (uint32) HnswItemNumber(&cs->map, tid);
+}
+
+/* HnswMapItems' bad_page: a page that is not ours. */
+static void
+report_bad_page(void *arg, BlockNumber blkno, Page page)
+{
+	problem((CheckState *) arg, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
+}
+
+/* HnswItemFn of pass 1: an item's size, level and flags. */
+static void
+check_item(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
+		   ItemId iid, HnswElementTuple tup)
+{
+	CheckState *cs = (CheckState *) arg;
+	int			m = cs->meta.m;
+
+	if (!ItemIdIsNormal(iid) ||
+		ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
+	{
+		problem(cs, PROBLEM_ELEMENT, "item (%u,%u) is not an element", blkno, off);
+		cs->deleted[n] = true;
+		return;
+	}
+	cs->level[n] = tup->level;
+	cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
+	cs->freed[n] = (tup->flags & HNSW_ELEMENT_FREE) != 0;
+	if (tup->flags & HNSW_ELEMENT_DUPLICATE)
+	{
+		if (!HnswDuplicateFits(tup, ItemIdGetLength(iid)))
+			problem(cs, PROBLEM_DUPLICATE,
+					"item (%u,%u) is marked duplicate but has %u bytes",
+					blkno, off, ItemIdGetLength(iid));
+		else
+			cs->duplicate[n] = true;
+		if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
+			problem(cs, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
+					blkno, off);
+		cs->dead_duplicate[n] = cs->deleted[n];
+		cs->deleted[n] = true;	/* not an element: no links, not reached */
+		cs->level[n] = 0;
+	}
+	else if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
+	{
+		problem(cs, PROBLEM_ELEMENT,
+				"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
+				blkno, off, tup->level, ItemIdGetLength(iid));
+		cs->deleted[n] = true;	/* do not follow its links */
+		cs->level[n] = 0;
+	}
+	else
+	{
+		cs->element[n] = true;
+		if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
+			problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID",
+					blkno, off);
+	}
 }
 
 /* Pass 1: pages, element sizes and levels. */
 static void
 check_elements(CheckState *cs)
 {
-	int			m = cs->meta.m;
+	uint32		n;
 
-	cs->maxoff = palloc0(sizeof(OffsetNumber) * cs->nblocks);
-	cs->base = palloc0(sizeof(uint32) * (cs->nblocks + 1));
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
-	{
-		Buffer		buf = ReadBuffer(cs->index, blkno);
-		Page		page;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (PageIsNew(page))
-			;					/* left by a crash while extending: harmless */
-		else if (PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
-				 VaPageGetOpaque(page)->page_id != VA_PAGE_ID_HNSW)
-			problem(cs, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
-		else
-			cs->maxoff[blkno] = PageGetMaxOffsetNumber(page);
-		UnlockReleaseBuffer(buf);
-	}
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
-		cs->base[blkno + 1] = cs->base[blkno] + cs->maxoff[blkno];
-	cs->nelements = cs->base[cs->nblocks];
-	cs->level = palloc0(Max(cs->nelements, 1));
-	cs->deleted = palloc0(sizeof(bool) * Max(cs->nelements, 1));
-	cs->freed = palloc0(sizeof(bool) * Max(cs->nelements, 1));
-	cs->dead_duplicate = palloc0(sizeof(bool) * Max(cs->nelements, 1));
-	cs->duplicate = palloc0(sizeof(bool) * Max(cs->nelements, 1));
-	cs->element = palloc0(sizeof(bool) * Max(cs->nelements, 1));
-
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-
-		if (cs->maxoff[blkno] == 0)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(cs->index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
-			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
-
-			if (!ItemIdIsNormal(iid) ||
-				ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
-			{
-				problem(cs, PROBLEM_ELEMENT, "item (%u,%u) is not an element", blkno, off);
-				cs->deleted[n] = true;
-				continue;
-			}
-			cs->level[n] = tup->level;
-			cs->deleted[n] = (tup->flags & HNSW_ELEMENT_DELETED) != 0;
-			cs->freed[n] = (tup->flags & HNSW_ELEMENT_FREE) != 0;
-			if (tup->flags & HNSW_ELEMENT_DUPLICATE)
-			{
-				if (!HnswDuplicateFits(tup, ItemIdGetLength(iid)))
-					problem(cs, PROBLEM_DUPLICATE,
-							"item (%u,%u) is marked duplicate but has %u bytes",
-							blkno, off, ItemIdGetLength(iid));
-				else
-					cs->duplicate[n] = true;
-				if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
-					problem(cs, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
-							blkno, off);
-				cs->dead_duplicate[n] = cs->deleted[n];
-				cs->deleted[n] = true;	/* not an element: no links, not reached */
-				cs->level[n] = 0;
-			}
-			else if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
-			{
-				problem(cs, PROBLEM_ELEMENT,
-						"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
-						blkno, off, tup->level, ItemIdGetLength(iid));
-				cs->deleted[n] = true;	/* do not follow its links */
-				cs->level[n] = 0;
-			}
-			else
-			{
-				cs->element[n] = true;
-				if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
-					problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID",
-							blkno, off);
-			}
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	HnswMapItems(cs->index, NULL, &cs->map, report_bad_page, cs);
+	n = Max(cs->map.nelements, 1);
+	cs->level = palloc0(n);
+	cs->deleted = palloc0(sizeof(bool) * n);
+	cs->freed = palloc0(sizeof(bool) * n);
+	cs->dead_duplicate = palloc0(sizeof(bool) * n);
+	cs->duplicate = palloc0(sizeof(bool) * n);
+	cs->element = palloc0(sizeof(bool) * n);
+	HnswForEachMappedItem(cs->index, NULL, &cs->map, check_item, cs);
 }
 
-/* Pass 2: every neighbour list of every well-formed element. */
+/* HnswItemFn of pass 2: every neighbour list of a well-formed element. */
 static void
-check_links(CheckState *cs)
+check_item_links(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
+				 ItemId iid, HnswElementTuple tup)
 {
+	CheckState *cs = (CheckState *) arg;
 	int			m = cs->meta.m;
+	ItemPointerData self;
 
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	if (!ItemIdIsNormal(iid) || !HnswElementFits(tup, ItemIdGetLength(iid), m) ||
+		(tup->flags & HNSW_ELEMENT_FREE))
+		return;
+	ItemPointerSet(&self, blkno, off);
+	for (int layer = 0; layer <= tup->level; layer++)
 	{
-		Buffer		buf;
-		Page		page;
+		ItemPointerData *slots = HnswElementNeighbours(tup) +
+		HnswLayerStart(layer, m);
+		int			cap = HnswLayerCapacity(layer, m);
+		bool		ended = false;
 
-		if (cs->maxoff[blkno] == 0)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(cs->index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		for (int i = 0; i < cap; i++)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
-			ItemPointerData self;
-
-			if (!ItemIdIsNormal(iid) || !HnswElementFits(tup, ItemIdGetLength(iid), m) ||
-				(tup->flags & HNSW_ELEMENT_FREE))
-				continue;
-			ItemPointerSet(&self, blkno, off);
-			for (int layer = 0; layer <= tup->level; layer++)
+			if (!ItemPointerIsValid(&slots[i]))
 			{
-				ItemPointerData *slots = HnswElementNeighbours(tup) +
-					HnswLayerStart(layer, m);
-				int			cap = HnswLayerCapacity(layer, m);
-				bool		ended = false;
-
-				for (int i = 0; i < cap; i++)
-				{
-					if (!ItemPointerIsValid(&slots[i]))
-					{
-						ended = true;
-						continue;
-					}
-					if (ended)
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d: link %d follows an empty slot",
-								blkno, off, layer, i);
-					if (!item_exists(cs, &slots[i]))
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d: link %d points to missing item (%u,%u)",
-								blkno, off, layer, i,
-								ItemPointerGetBlockNumberNoCheck(&slots[i]),
-								ItemPointerGetOffsetNumberNoCheck(&slots[i]));
-					else if (cs->duplicate[element_number(cs, &slots[i])])
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d: link %d points to duplicate item (%u,%u)",
-								blkno, off, layer, i,
-								ItemPointerGetBlockNumber(&slots[i]),
-								ItemPointerGetOffsetNumber(&slots[i]));
-					else if (cs->freed[element_number(cs, &slots[i])] &&
-							 !(tup->flags & HNSW_ELEMENT_DELETED))
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d: link %d points to freed slot (%u,%u)",
-								blkno, off, layer, i,
-								ItemPointerGetBlockNumber(&slots[i]),
-								ItemPointerGetOffsetNumber(&slots[i]));
-					else if (cs->level[element_number(cs, &slots[i])] < layer)
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
-								blkno, off, layer, i,
-								ItemPointerGetBlockNumber(&slots[i]),
-								ItemPointerGetOffsetNumber(&slots[i]), layer);
-					if (ItemPointerEquals(&slots[i], &self))
-						problem(cs, PROBLEM_LINK,
-								"element (%u,%u) layer %d links to itself", blkno, off, layer);
-					for (int j = 0; j < i; j++)
-					{
-						if (ItemPointerEquals(&slots[i], &slots[j]))
-							problem(cs, PROBLEM_LINK,
-									"element (%u,%u) layer %d: links %d and %d are the same",
-									blkno, off, layer, j, i);
-					}
-				}
+				ended = true;
+				continue;
+			}
+			if (ended)
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d: link %d follows an empty slot",
+						blkno, off, layer, i);
+			if (!item_exists(cs, &slots[i]))
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d: link %d points to missing item (%u,%u)",
+						blkno, off, layer, i,
+						ItemPointerGetBlockNumberNoCheck(&slots[i]),
+						ItemPointerGetOffsetNumberNoCheck(&slots[i]));
+			else if (cs->duplicate[element_number(cs, &slots[i])])
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d: link %d points to duplicate item (%u,%u)",
+						blkno, off, layer, i,
+						ItemPointerGetBlockNumber(&slots[i]),
+						ItemPointerGetOffsetNumber(&slots[i]));
+			else if (cs->freed[element_number(cs, &slots[i])] &&
+					 !(tup->flags & HNSW_ELEMENT_DELETED))
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d: link %d points to freed slot (%u,%u)",
+						blkno, off, layer, i,
+						ItemPointerGetBlockNumber(&slots[i]),
+						ItemPointerGetOffsetNumber(&slots[i]));
+			else if (cs->level[element_number(cs, &slots[i])] < layer)
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
+						blkno, off, layer, i,
+						ItemPointerGetBlockNumber(&slots[i]),
+						ItemPointerGetOffsetNumber(&slots[i]), layer);
+			if (ItemPointerEquals(&slots[i], &self))
+				problem(cs, PROBLEM_LINK,
+						"element (%u,%u) layer %d links to itself", blkno, off, layer);
+			for (int j = 0; j < i; j++)
+			{
+				if (ItemPointerEquals(&slots[i], &slots[j]))
+					problem(cs, PROBLEM_LINK,
+							"element (%u,%u) layer %d: links %d and %d are the same",
+							blkno, off, layer, j, i);
 			}
 		}
-		UnlockReleaseBuffer(buf);
 	}
 }
 
@@ -303,13 +254,13 @@ read_item(CheckState *cs, const ItemPointerData *tid, void *dst, Size size)
 static void
 check_duplicates(CheckState *cs)
 {
-	bool	   *on_chain = palloc0(sizeof(bool) * Max(cs->nelements, 1));
+	bool	   *on_chain = palloc0(sizeof(bool) * Max(cs->map.nelements, 1));
 
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->map.nblocks; blkno++)
 	{
-		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->map.maxoff[blkno]; off++)
 		{
-			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
+			uint32		n = cs->map.base[blkno] + off - FirstOffsetNumber;
 			ItemPointerData self;
 			HnswElementTupleData head;
 			ItemPointerData next;
@@ -359,10 +310,10 @@ check_duplicates(CheckState *cs)
 			}
 		}
 	}
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->nblocks; blkno++)
-		for (OffsetNumber off = FirstOffsetNumber; off <= cs->maxoff[blkno]; off++)
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < cs->map.nblocks; blkno++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= cs->map.maxoff[blkno]; off++)
 		{
-			uint32		n = cs->base[blkno] + off - FirstOffsetNumber;
+			uint32		n = cs->map.base[blkno] + off - FirstOffsetNumber;
 
 			if (cs->duplicate[n] && !cs->dead_duplicate[n] && !on_chain[n])
 				problem(cs, PROBLEM_DUPLICATE,
@@ -382,8 +333,11 @@ check_entry_and_reach(CheckState *cs)
 	HnswReach	reach;
 	int			top = -1;
 
-	/* deleted elements keep their level but are unlinked: only live ones count */
-	for (uint32 n = 0; n < cs->nelements; n++)
+	/*
+	 * deleted elements keep their level but are unlinked: only live ones
+	 * count
+	 */
+	for (uint32 n = 0; n < cs->map.nelements; n++)
 		if (!cs->deleted[n])
 			top = Max(top, (int) cs->level[n]);
 
@@ -391,7 +345,7 @@ check_entry_and_reach(CheckState *cs)
 	{
 		uint32		live = 0;
 
-		for (uint32 n = 0; n < cs->nelements; n++)
+		for (uint32 n = 0; n < cs->map.nelements; n++)
 			live += !cs->deleted[n];
 		if (live > 0)
 			problem(cs, PROBLEM_ENTRY, "index has %u live elements but no entry point",
@@ -421,11 +375,11 @@ check_entry_and_reach(CheckState *cs)
 				top, cs->meta.entry_level);
 
 	HnswComputeReach(cs->index, &cs->meta, NULL, &reach);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < reach.nblocks; blkno++)
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < reach.map.nblocks; blkno++)
 	{
-		for (OffsetNumber off = FirstOffsetNumber; off <= reach.maxoff[blkno]; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= reach.map.maxoff[blkno]; off++)
 		{
-			uint32		n = reach.base[blkno] + off - FirstOffsetNumber;
+			uint32		n = reach.map.base[blkno] + off - FirstOffsetNumber;
 
 			if (reach.live[n] && !reach.seen[n])
 				problem(cs, PROBLEM_UNREACHABLE,
@@ -470,12 +424,11 @@ hnsw_check(PG_FUNCTION_ARGS)
 
 		LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 		HnswReadMeta(cs.index, &cs.meta);
-		cs.nblocks = RelationGetNumberOfBlocks(cs.index);
-		if (cs.meta.insert_page != InvalidBlockNumber && cs.meta.insert_page >= cs.nblocks)
-			problem(&cs, PROBLEM_PAGE, "metapage insert page %u is past the end (%u blocks)",
-					cs.meta.insert_page, cs.nblocks);
 		check_elements(&cs);
-		check_links(&cs);
+		if (cs.meta.insert_page != InvalidBlockNumber && cs.meta.insert_page >= cs.map.nblocks)
+			problem(&cs, PROBLEM_PAGE, "metapage insert page %u is past the end (%u blocks)",
+					cs.meta.insert_page, cs.map.nblocks);
+		HnswForEachMappedItem(cs.index, NULL, &cs.map, check_item_links, &cs);
 		check_duplicates(&cs);
 		check_entry_and_reach(&cs);
 		UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);

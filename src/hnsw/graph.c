@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "distance/cpu.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
@@ -82,8 +83,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 
 		/*
 		 * An iterative scan's search may walk millions of elements; a load
-		 * and a branch per candidate (each costs up to 2m distances) keeps
-		 * it cancellable within a fraction of a millisecond.
+		 * and a branch per candidate (each costs up to 2m distances) keeps it
+		 * cancellable within a fraction of a millisecond.
 		 */
 		CHECK_FOR_INTERRUPTS();
 		c = VaHeapPop(cand);
@@ -181,7 +182,7 @@ HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 	int			next;
 	int			stack_passed[256];
 	int		   *passed = ncands <= (int) lengthof(stack_passed) ? stack_passed :
-		palloc(sizeof(int) * ncands);
+	palloc(sizeof(int) * ncands);
 
 	for (next = 0; next < ncands && nselected < cap; next++)
 	{
@@ -405,10 +406,10 @@ recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
 		VaReadRecentBuffer(index, blkno, buf))
 	{
 		/*
-		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN
-		 * BUFFERS) but not in the relation's statistics: count it there as
-		 * ReadBuffer would (pg_statio_*_indexes: idx_blks_hit, and
-		 * idx_blks_read = fetched - hit).
+		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN BUFFERS)
+		 * but not in the relation's statistics: count it there as ReadBuffer
+		 * would (pg_statio_*_indexes: idx_blks_hit, and idx_blks_read =
+		 * fetched - hit).
 		 */
 		pgstat_count_buffer_read(index);
 		pgstat_count_buffer_hit(index);
@@ -606,7 +607,7 @@ disk_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 	if (!(tup->flags & HNSW_ELEMENT_DUPLICATE) && layer <= tup->level)
 	{
 		ItemPointerData *slots = HnswElementNeighbours(tup) +
-			HnswLayerStart(layer, graph->m);
+		HnswLayerStart(layer, graph->m);
 		int			cap = HnswLayerCapacity(layer, graph->m);
 
 		while (n < cap && ItemPointerIsValid(&slots[n]))
@@ -723,7 +724,10 @@ HnswLoadCandidates(Relation index, const VaIndexOps *ops, const void *base,
 	{
 		HnswElementTuple e = (HnswElementTuple) (uintptr_t) cands[i].aux;
 
-		/* deleted candidates' vectors are never read: NULL for a duplicate item */
+		/*
+		 * deleted candidates' vectors are never read: NULL for a duplicate
+		 * item
+		 */
 		vectors[i] = (e->flags & HNSW_ELEMENT_DUPLICATE) ? NULL : HnswElementVector(e);
 	}
 	VaHeapFree(&heap);
@@ -748,6 +752,41 @@ HnswReadElement(Relation index, const ItemPointerData *tid)
 	memcpy(copy, tup, size);
 	UnlockReleaseBuffer(buf);
 	return copy;
+}
+
+/*
+ * Distances between stored vectors a and b (b may be NULL) and the vector v
+ * of the element at tid, computed on the page itself (share lock, no copy):
+ * *da = ops->distance(a, v), *db = ops->distance(b, v) and *dvb =
+ * ops->distance(v, b) (the argument order of the caller's comparison, so
+ * that nothing assumes a distance kernel symmetric to the last bit).
+ * Returns false, setting nothing, if the item there is not a live element
+ * (deleted, freed or a duplicate item: a stale link).  ERROR
+ * (index_corrupted) if there is no such item.
+ */
+bool
+HnswElementDistances(Relation index, const VaIndexOps *ops, const ItemPointerData *tid,
+					 const void *a, const void *b, float *da, float *db, float *dvb)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	Buffer		buf = HnswReadIndexBuffer(index, blkno);
+	HnswElementTuple tup;
+	bool		live;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = element_on_page(index, BufferGetPage(buf), blkno, ItemPointerGetOffsetNumber(tid));
+	live = !(tup->flags & (HNSW_ELEMENT_DELETED | HNSW_ELEMENT_FREE | HNSW_ELEMENT_DUPLICATE));
+	if (live)
+	{
+		*da = ops->distance(a, HnswElementVector(tup));
+		if (b != NULL)
+		{
+			*db = ops->distance(b, HnswElementVector(tup));
+			*dvb = ops->distance(HnswElementVector(tup), b);
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return live;
 }
 
 /*
@@ -815,67 +854,27 @@ HnswWalkDuplicates(Relation index, const ItemPointerData *owner,
 void
 HnswReadMeta(Relation index, HnswMetaPageData *meta)
 {
-	StaticAssertStmt(HNSW_METAPAGE_BLKNO == 0, "the metapage is block 0");
 	VaReadMetaPage(index, VA_PAGE_ID_HNSW, meta, sizeof(HnswMetaPageData),
 				   HNSW_MAGIC, HNSW_VERSION, "hnsw");
 }
 
-/* ---- reachability over a whole on-disk index ---- */
-
-static inline bool
-reach_exists(const HnswReach *r, const ItemPointerData *tid)
-{
-	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
-	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
-
-	return blkno > HNSW_METAPAGE_BLKNO && blkno < r->nblocks &&
-		off >= FirstOffsetNumber && off <= r->maxoff[blkno];
-}
-
-/* Element number of tid in r, or -1 if no such item. */
-int64
-HnswReachNumber(const HnswReach *r, const ItemPointerData *tid)
-{
-	if (!reach_exists(r, tid))
-		return -1;
-	return r->base[ItemPointerGetBlockNumber(tid)] +
-		ItemPointerGetOffsetNumber(tid) - FirstOffsetNumber;
-}
-
-/* Is the item at tid an element whose size matches its level? */
-static inline bool
-well_formed(Page page, OffsetNumber off, const HnswMetaPageData *meta)
-{
-	ItemId		iid = PageGetItemId(page, off);
-	HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, iid);
-
-	return ItemIdIsNormal(iid) && HnswElementFits(tup, ItemIdGetLength(iid), meta->m);
-}
+/* ---- item numbering, reachability over a whole on-disk index ---- */
 
 /*
- * Which elements of index can a search reach?  Numbers every item as
- * base[block] + offset - 1, counts each element's layer-0 in-links from
- * live elements and marks breadth first from the entry point over the
- * layer-0 links: a search ends on layer 0, and an iterative scan finds only
- * what layer-0 links lead to (an element linked only on upper layers is
- * passed through on the way down, never returned by a wide search).
- * Links to missing items and items that are not well-formed elements are
- * ignored (hnsw_check reports them).  Pages that are not ours count as
- * empty.  Reads every page twice; allocations in the current context.
+ * Number the items of index (see HnswItemMap): one pass over its pages
+ * through strategy (NULL: the default).  Pages that are not ours count as
+ * empty; bad_page (if not NULL) is called for each such page that is not
+ * new (all zeros, as a crash while extending leaves), under its share
+ * lock.  Allocations (huge ones allowed) in the current context.
  */
 void
-HnswComputeReach(Relation index, const HnswMetaPageData *meta,
-				 BufferAccessStrategy strategy, HnswReach *r)
+HnswMapItems(Relation index, BufferAccessStrategy strategy, HnswItemMap *map,
+			 HnswBadPageFn bad_page, void *arg)
 {
-	ItemPointerData *queue;
-	uint32		head = 0;
-	uint32		tail = 0;
-	int64		entry;
-
-	r->nblocks = RelationGetNumberOfBlocks(index);
-	r->maxoff = palloc_extended(sizeof(OffsetNumber) * r->nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->base = palloc_extended(sizeof(uint32) * (r->nblocks + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+	map->nblocks = RelationGetNumberOfBlocks(index);
+	map->maxoff = palloc_extended(sizeof(OffsetNumber) * map->nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	map->base = palloc_extended(sizeof(uint32) * (map->nblocks + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < map->nblocks; blkno++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		Page		page;
@@ -883,57 +882,135 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (!PageIsNew(page) &&
-			PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
-			VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW)
-			r->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		if (PageIsNew(page))
+			;					/* left by a crash while extending: harmless */
+		else if (PageGetSpecialSize(page) == MAXALIGN(sizeof(VaPageOpaqueData)) &&
+				 VaPageGetOpaque(page)->page_id == VA_PAGE_ID_HNSW)
+			map->maxoff[blkno] = PageGetMaxOffsetNumber(page);
+		else if (bad_page != NULL)
+			bad_page(arg, blkno, page);
 		UnlockReleaseBuffer(buf);
-		r->base[blkno + 1] = r->base[blkno] + r->maxoff[blkno];
+		map->base[blkno + 1] = map->base[blkno] + map->maxoff[blkno];
 	}
-	r->nelements = r->base[r->nblocks];
-	/* large indexes need more than 1 GB here: allow huge allocations */
-	r->seen = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->live = palloc_extended(sizeof(bool) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r->indegree = palloc_extended(sizeof(int32) * Max(r->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	queue = palloc_extended(sizeof(ItemPointerData) * Max(r->nelements, 1), MCXT_ALLOC_HUGE);
+	map->nelements = map->base[map->nblocks];
+}
 
-	/* in-links, live elements */
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->nblocks; blkno++)
+/* The number of the item at tid in map, or -1 if map has no such item. */
+int64
+HnswItemNumber(const HnswItemMap *map, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (blkno <= HNSW_METAPAGE_BLKNO || blkno >= map->nblocks ||
+		off < FirstOffsetNumber || off > map->maxoff[blkno])
+		return -1;
+	return map->base[blkno] + off - FirstOffsetNumber;
+}
+
+/*
+ * Call fn for each item map counts, in block and offset order, each page
+ * read through strategy and share-locked while fn visits its items (items
+ * added since the map was made are not visited); interrupts are checked
+ * between pages.
+ */
+void
+HnswForEachMappedItem(Relation index, BufferAccessStrategy strategy,
+					  const HnswItemMap *map, HnswItemFn fn, void *arg)
+{
+	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < map->nblocks; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
 
-		if (r->maxoff[blkno] == 0)
+		if (map->maxoff[blkno] == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= r->maxoff[blkno]; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= map->maxoff[blkno]; off++)
 		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			ItemPointerData *slots;
+			ItemId		iid = PageGetItemId(page, off);
 
-			if (!well_formed(page, off, meta))
-				continue;
-			r->live[r->base[blkno] + off - 1] = !(tup->flags & HNSW_ELEMENT_DELETED);
-			/* only live elements' links count as in-links */
-			if (tup->flags & HNSW_ELEMENT_DELETED)
-				continue;
-			slots = HnswElementNeighbours(tup);
-			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
-			{
-				int64		n = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
-
-				if (n >= 0)
-					r->indegree[n]++;
-			}
+			fn(arg, blkno, off, map->base[blkno] + off - FirstOffsetNumber, iid,
+			   (HnswElementTuple) PageGetItem(page, iid));
 		}
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/* Is tup, at iid, an element whose size matches its level? */
+static inline bool
+well_formed(ItemId iid, HnswElementTuple tup, const HnswMetaPageData *meta)
+{
+	return ItemIdIsNormal(iid) && HnswElementFits(tup, ItemIdGetLength(iid), meta->m);
+}
+
+typedef struct ReachPass
+{
+	HnswReach  *r;
+	const HnswMetaPageData *meta;
+} ReachPass;
+
+/* HnswItemFn: live elements, and the layer-0 in-links from them. */
+static void
+count_inlinks(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
+			  ItemId iid, HnswElementTuple tup)
+{
+	ReachPass  *pass = (ReachPass *) arg;
+	HnswReach  *r = pass->r;
+	ItemPointerData *slots;
+
+	if (!well_formed(iid, tup, pass->meta))
+		return;
+	r->live[n] = !(tup->flags & HNSW_ELEMENT_DELETED);
+	/* only live elements' links count as in-links */
+	if (tup->flags & HNSW_ELEMENT_DELETED)
+		return;
+	slots = HnswElementNeighbours(tup);
+	for (int i = 0; i < HnswLayerCapacity(0, pass->meta->m); i++)
+	{
+		int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(&r->map, &slots[i]) : -1;
+
+		if (t >= 0)
+			r->indegree[t]++;
+	}
+}
+
+/*
+ * Which elements of index can a search reach?  Numbers every item
+ * (HnswMapItems), counts each element's layer-0 in-links from live
+ * elements and marks breadth first from the entry point over the layer-0
+ * links: a search ends on layer 0, and an iterative scan finds only what
+ * layer-0 links lead to (an element linked only on upper layers is passed
+ * through on the way down, never returned by a wide search).  Links to
+ * missing items and items that are not well-formed elements are ignored
+ * (hnsw_check reports them).  Pages that are not ours count as empty.
+ * Reads every page twice; allocations in the current context.
+ */
+void
+HnswComputeReach(Relation index, const HnswMetaPageData *meta,
+				 BufferAccessStrategy strategy, HnswReach *r)
+{
+	HnswItemMap *map = &r->map;
+	ItemPointerData *queue;
+	uint32		head = 0;
+	uint32		tail = 0;
+	int64		entry;
+	ReachPass	pass = {r, meta};
+
+	HnswMapItems(index, strategy, map, NULL, NULL);
+	/* large indexes need more than 1 GB here: allow huge allocations */
+	r->seen = palloc_extended(sizeof(bool) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->live = palloc_extended(sizeof(bool) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->indegree = palloc_extended(sizeof(int32) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	queue = palloc_extended(sizeof(ItemPointerData) * Max(map->nelements, 1), MCXT_ALLOC_HUGE);
+
+	HnswForEachMappedItem(index, strategy, map, count_inlinks, &pass);
 
 	/* breadth first from the entry point */
-	entry = ItemPointerIsValid(&meta->entry_point) ? HnswReachNumber(r, &meta->entry_point) : -1;
+	entry = ItemPointerIsValid(&meta->entry_point) ? HnswItemNumber(map, &meta->entry_point) : -1;
 	if (entry < 0)
 		return;
 	r->seen[entry] = true;
@@ -950,14 +1027,16 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (off <= PageGetMaxOffsetNumber(page) && well_formed(page, off, meta))
+		if (off <= PageGetMaxOffsetNumber(page) &&
+			well_formed(PageGetItemId(page, off),
+						(HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)), meta))
 		{
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 			ItemPointerData *slots = HnswElementNeighbours(tup);
 
 			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
 			{
-				int64		t = ItemPointerIsValid(&slots[i]) ? HnswReachNumber(r, &slots[i]) : -1;
+				int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(map, &slots[i]) : -1;
 
 				if (t >= 0 && !r->seen[t])
 				{
@@ -969,4 +1048,157 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		UnlockReleaseBuffer(buf);
 	}
 	pfree(queue);
+}
+
+/* The TID of item number n of map (n < map->nelements). */
+void
+HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid)
+{
+	BlockNumber lo = HNSW_METAPAGE_BLKNO + 1;
+	BlockNumber hi = map->nblocks - 1;
+
+	Assert(n < map->nelements);
+	/* the block with base[block] <= n < base[block + 1] */
+	while (lo < hi)
+	{
+		BlockNumber mid = lo + (hi - lo + 1) / 2;
+
+		if (map->base[mid] <= n)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	ItemPointerSet(tid, lo, (OffsetNumber) (n - map->base[lo] + FirstOffsetNumber));
+}
+
+/* ---- relinking unreachable elements ---- */
+
+/* HnswRelinkSlot's answer when the list links to the element already. */
+#define RELINK_ALREADY	(-2)
+
+/*
+ * Which slot of list (cap0 numbers) may take a link to element u, whose own
+ * layer-0 list is mine?  In order of preference: RELINK_ALREADY if list
+ * links to u; its first empty slot; among its last slots
+ * (HnswRepairFirstSlot: those the selection valued least), from the end,
+ * one whose target is not a known element or has other in-links; among
+ * those last slots, one whose target is in mine (still reached, through
+ * u).  -1 if none.
+ */
+static int
+relink_slot(const int64 *list, int cap0, const int32 *indegree,
+			const int64 *mine, uint32 u)
+{
+	int			first = HnswRepairFirstSlot(cap0);
+
+	for (int s = 0; s < cap0; s++)
+		if (list[s] == (int64) u)
+			return RELINK_ALREADY;
+	for (int s = 0; s < cap0; s++)
+		if (list[s] == HNSW_RELINK_EMPTY)
+			return s;
+	for (int s = cap0 - 1; s >= first; s--)
+		if (list[s] == HNSW_RELINK_OTHER || (list[s] >= 0 && indegree[list[s]] > 1))
+			return s;
+	for (int s = cap0 - 1; s >= first; s--)
+		for (int t = 0; t < cap0; t++)
+			if (list[s] >= 0 && list[s] == mine[t])
+				return s;
+	return -1;
+}
+
+/*
+ * Link u from the first of cands[0..ncand) whose list takes it
+ * (relink_slot), keeping the in-degrees.  Returns whether one links to u.
+ */
+static bool
+relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
+			const int64 *mine, int64 *list)
+{
+	for (int c = 0; c < ncand; c++)
+	{
+		int			slot;
+
+		rl->ops->read_list(rl->arg, (uint32) cands[c], list);
+		slot = relink_slot(list, rl->cap0, rl->indegree, mine, u);
+		if (slot >= 0)
+		{
+			if (list[slot] >= 0)
+				rl->indegree[list[slot]]--;
+			rl->indegree[u]++;
+		}
+		rl->ops->write_list(rl->arg, (uint32) cands[c], Max(slot, -1), u);
+		if (slot >= 0 || slot == RELINK_ALREADY)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Give every live element that no chain of layer-0 links from the entry
+ * point reaches (rl->seen false) a way in: a layer-0 link from a reached
+ * live element of its own layer-0 list or, when none of those can take it,
+ * from the nearest reached live elements a search from the entry point
+ * finds (up to rl->ef), in the slot relink_slot picks.  A relinked element
+ * counts as reached from then on; the in-degrees follow every change.
+ * Pruning a full list can drop the only link to an element, which searches
+ * then never reach: the build runs this over its in-memory graph, VACUUM
+ * over the index (see src/hnsw/README.md, VACUUM step 5).  Returns how
+ * many were relinked; *missing, how many were not reached before.
+ */
+uint32
+HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
+{
+	int			cap0 = rl->cap0;
+	int64	   *mine = palloc(sizeof(int64) * cap0);
+	int64	   *list = palloc(sizeof(int64) * cap0);
+	int64	   *found = palloc(sizeof(int64) * Max(rl->ef, 1));
+	int64	   *cands = palloc(sizeof(int64) * Max(cap0, rl->ef));
+	uint32		fixed = 0;
+
+	*missing = 0;
+	for (uint32 u = 0; u < rl->nelements; u++)
+	{
+		int			ncand = 0;
+		bool		linked;
+
+		if (!rl->live[u] || rl->seen[u])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		(*missing)++;
+
+		/* who could link to it: reachable members of its own list ... */
+		rl->ops->own_list(rl->arg, u, mine);
+		for (int s = 0; s < cap0; s++)
+			if (mine[s] >= 0 && rl->seen[mine[s]] && rl->live[mine[s]])
+				cands[ncand++] = mine[s];
+		linked = relink_from(rl, cands, ncand, u, mine, list);
+		if (!linked)
+		{
+			/*
+			 * ... or, when none of them can take it (its whole neighbourhood
+			 * is cut off too, e.g. a cluster no link leads into, or their
+			 * spare slots are taken), the nearest reachable elements a search
+			 * from the entry point finds.
+			 */
+			int			nfound = rl->ops->search(rl->arg, u, found, rl->ef);
+
+			ncand = 0;
+			for (int j = 0; j < nfound; j++)
+				if (found[j] >= 0 && found[j] != (int64) u &&
+					rl->seen[found[j]] && rl->live[found[j]])
+					cands[ncand++] = found[j];
+			linked = relink_from(rl, cands, ncand, u, mine, list);
+		}
+		if (linked)
+		{
+			rl->seen[u] = true;
+			fixed++;
+		}
+	}
+	pfree(mine);
+	pfree(list);
+	pfree(found);
+	pfree(cands);
+	return fixed;
 }

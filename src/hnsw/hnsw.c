@@ -133,8 +133,8 @@ index_shape(Oid indexoid, double *m, double *vector_size)
 
 	*m = HnswGetM(index);
 	*vector_size = 0;
-	if (VaPeekMetaPage(index, VA_PAGE_ID_HNSW, &meta, sizeof(meta)) &&
-		meta.header.magic == HNSW_MAGIC && meta.header.version == HNSW_VERSION &&
+	if (VaPeekMetaPage(index, VA_PAGE_ID_HNSW, &meta, sizeof(meta),
+					   HNSW_MAGIC, HNSW_VERSION) &&
 		meta.m >= HNSW_MIN_M && meta.m <= HNSW_MAX_M)
 	{
 		*m = meta.m;
@@ -151,8 +151,8 @@ visited_per_search(double ef, double m, double n)
 }
 
 /*
- * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise, with n elements and the index's m, a search
+ * VaScanCostFn, for amcostestimate (VaCostEstimate: without an ORDER BY on
+ * our operator the index is useless).  With n elements and the index's m, a search
  * with candidate list size ef evaluates about min(n, 2m ef + m ln n)
  * elements (2m neighbours of each of ef candidates on layer 0, m per upper
  * layer), each one distance and one element access: cpu_index_tuple_cost +
@@ -172,36 +172,18 @@ visited_per_search(double ef, double m, double n)
  * happens before the first row, so startup cost equals total cost; the
  * planner adds the heap fetches (about k / s rows under a LIMIT).
  */
-static void
-hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				 Cost *indexStartupCost, Cost *indexTotalCost,
-				 Selectivity *indexSelectivity, double *indexCorrelation,
-				 double *indexPages)
+static Cost
+scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 {
-	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		m;
 	double		vector_size;
 	double		ef;
 	double		max_ef;
 	double		visited;
-	double		uncached;
-	double		spc_random_page_cost;
-	VaScanDemand demand;
 	Cost		cost;
 
-	*indexCorrelation = 0;
-	*indexSelectivity = 1.0;
-	*indexPages = index->pages;
-	if (path->indexorderbys == NIL)
-	{
-		*indexStartupCost = disable_cost;
-		*indexTotalCost = disable_cost;
-		return;
-	}
-
 	index_shape(index->indexoid, &m, &vector_size);
-	VaEstimateDemand(root, path, &demand);
 
 	ef = hnsw_ef_search;
 	visited = visited_per_search(ef, m, tuples);
@@ -209,23 +191,18 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* ef stops growing once a search reaches every element */
 		max_ef = Min((double) hnsw_max_scan_tuples, tuples);
-		while (ef * demand.filter < demand.wanted && ef < max_ef)
+		while (ef * demand->filter < demand->wanted && ef < max_ef)
 		{
 			ef = Min(ef * 2.0, (double) hnsw_max_scan_tuples);
 			visited += visited_per_search(ef, m, tuples);
 		}
 	}
 
-	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
-	uncached = index->pages > 0 ?
-		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	cost = visited * (cpu_index_tuple_cost + cpu_operator_cost + VaDistanceCost(vector_size)) +
-		visited * uncached * spc_random_page_cost;
-	if (ef < tuples && ef * demand.filter < demand.wanted)
-		cost += demand.exact;
-
-	*indexStartupCost = cost;
-	*indexTotalCost = cost;
+		visited * VaUncachedPageCost(index);
+	if (ef < tuples && ef * demand->filter < demand->wanted)
+		cost += demand->exact;
+	return cost;
 }
 
 /* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
@@ -235,42 +212,5 @@ static const char *const hnsw_build_phases[] = {
 	"writing graph"
 };
 
-static char *
-hnswbuildphasename(int64 phasenum)
-{
-	return VaBuildPhaseName(phasenum, hnsw_build_phases, lengthof(hnsw_build_phases));
-}
-
-static bool
-hnswvalidate(Oid opclassoid)
-{
-	return VaValidateOpclass(opclassoid, "hnsw", HNSW_NPROCS,
-							 HNSW_NSTRATEGIES);
-}
-
-/*
- * hnswhandler: the index access method handler, SQL
- * hnswhandler(internal) RETURNS index_am_handler.
- */
-PG_FUNCTION_INFO_V1(hnswhandler);
-Datum
-hnswhandler(PG_FUNCTION_ARGS)
-{
-	IndexAmRoutine *am = VaMakeAmRoutine(HNSW_NPROCS);
-
-	am->ambuild = hnswbuild;
-	am->ambuildempty = hnswbuildempty;
-	am->aminsert = hnswinsert;
-	am->ambulkdelete = hnswbulkdelete;
-	am->amvacuumcleanup = hnswvacuumcleanup;
-	am->amcostestimate = hnswcostestimate;
-	am->amoptions = hnswoptions;
-	am->ambuildphasename = hnswbuildphasename;
-	am->amvalidate = hnswvalidate;
-	am->ambeginscan = hnswbeginscan;
-	am->amrescan = hnswrescan;
-	am->amgettuple = hnswgettuple;
-	am->amendscan = VaEndScan;
-
-	PG_RETURN_POINTER(am);
-}
+/* hnswhandler(internal) RETURNS index_am_handler, SQL: the access method */
+VA_DEFINE_AM_HANDLER(hnsw, HNSW_NPROCS, HNSW_NSTRATEGIES, hnsw_build_phases, scan_cost)

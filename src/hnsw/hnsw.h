@@ -13,7 +13,9 @@
 
 #include "access/amapi.h"
 #include "access/itup.h"
+#include "common/am.h"
 #include "common/candidates.h"
+#include "indexops.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
@@ -35,7 +37,7 @@
 /* On-disk format */
 #define HNSW_MAGIC					0x56414E48	/* "VANH" */
 #define HNSW_VERSION				2	/* 2: duplicate chains */
-#define HNSW_METAPAGE_BLKNO			0
+#define HNSW_METAPAGE_BLKNO			VA_METAPAGE_BLKNO
 
 /*
  * The heavyweight page lock (on the metapage's number): inserts share it
@@ -53,7 +55,8 @@
 typedef struct HnswOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int			m;				/* neighbours per element per layer (2m on layer 0) */
+	int			m;				/* neighbours per element per layer (2m on
+								 * layer 0) */
 	int			ef_construction;	/* candidate list size while building */
 } HnswOptions;
 
@@ -100,6 +103,16 @@ typedef HnswMetaPageData *HnswMetaPage;
  * other's neighbour lists (all at distance 0) and cut themselves off from
  * the rest of the graph.  A scan that returns an element returns its chain
  * with it, at the same distance.
+ *
+ * selection says what wrote the layer-0 list: k + 1 when it is the output
+ * of the neighbour heuristic (HnswSelectNeighbours) whose first k members
+ * the heuristic kept itself (nearest first) and whose other members filled
+ * the list up (nearest first); 0 when unknown: slots appended or repaired
+ * since, or written before the field had a meaning (it was zero padding, so
+ * older indexes read 0).  Every writer of a layer-0 list keeps it true:
+ * HnswAddBacklink uses it to settle most back-links to a full list without
+ * a new selection (see there).  The field also keeps the vector 4-byte
+ * aligned.
  */
 typedef struct HnswElementTupleData
 {
@@ -107,7 +120,7 @@ typedef struct HnswElementTupleData
 	uint8		level;
 	uint8		flags;
 	ItemPointerData duplicates; /* first duplicate item, or invalid */
-	uint16		unused;			/* keeps the vector 4-byte aligned */
+	uint16		selection;		/* layer-0 list's selection state, see below */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } HnswElementTupleData;
 
@@ -135,8 +148,13 @@ typedef HnswDuplicateTupleData *HnswDuplicateTuple;
 #define HNSW_DUPLICATE_SIZE			sizeof(HnswDuplicateTupleData)
 
 #define HNSW_ELEMENT_DELETED		0x01	/* heap row dead: never returned */
-#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot reusable */
-#define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an element */
+#define HNSW_ELEMENT_FREE			0x02	/* deleted and unlinked: slot
+											 * reusable */
+#define HNSW_ELEMENT_DUPLICATE		0x04	/* a duplicate item, not an
+											 * element */
+
+/* selection of an element whose layer-0 list's selection state is unknown */
+#define HNSW_SELECTION_UNKNOWN		0
 
 #define HnswElementVector(tup)		((void *) (tup)->data)
 #define HnswElementNeighbours(tup) \
@@ -227,7 +245,8 @@ HnswSameVector(const void *a, const void *b)
 
 /* candidate flags */
 #define HNSW_CANDIDATE_DELETED		0x01
-#define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate chain */
+#define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate
+											 * chain */
 
 /*
  * A graph as the search algorithms see it, independent of where it lives
@@ -289,6 +308,10 @@ extern Buffer HnswReadIndexBuffer(Relation index, BlockNumber blkno);
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, int ef);
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
+extern bool HnswElementDistances(Relation index, const VaIndexOps *ops,
+								 const ItemPointerData *tid, const void *a,
+								 const void *b, float *da, float *db,
+								 float *dvb);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
 								 const HnswDuplicateTupleData *dup);
@@ -298,21 +321,98 @@ extern void HnswLoadCandidates(Relation index, const VaIndexOps *ops,
 							   const void *base, VaCandidate *cands, int n,
 							   const void **vectors);
 
-/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
-typedef struct HnswReach
+/*
+ * The items of a whole on-disk index numbered densely, for per-item arrays:
+ * item (block, offset) is number base[block] + offset - 1 (graph.c,
+ * HnswMapItems).
+ */
+typedef struct HnswItemMap
 {
 	BlockNumber nblocks;
 	OffsetNumber *maxoff;		/* items per block, 0 for pages not ours */
-	uint32	   *base;			/* element number of (block, 1) */
-	uint32		nelements;
+	uint32	   *base;			/* number of (block, 1); base[nblocks] =
+								 * nelements */
+	uint32		nelements;		/* items in all */
+} HnswItemMap;
+
+/* A page that is not ours, at block blkno (pinned and share-locked). */
+typedef void (*HnswBadPageFn) (void *arg, BlockNumber blkno, Page page);
+
+/*
+ * A visit of item (blkno, off), number n, of a page pinned and
+ * share-locked: its line pointer iid and what it points to, tup (an
+ * element only if iid is normal and the size fits: HnswElementFits).
+ */
+typedef void (*HnswItemFn) (void *arg, BlockNumber blkno, OffsetNumber off,
+							uint32 n, ItemId iid, HnswElementTuple tup);
+
+extern void HnswMapItems(Relation index, BufferAccessStrategy strategy,
+						 HnswItemMap *map, HnswBadPageFn bad_page, void *arg);
+extern int64 HnswItemNumber(const HnswItemMap *map, const ItemPointerData *tid);
+extern void HnswForEachMappedItem(Relation index, BufferAccessStrategy strategy,
+								  const HnswItemMap *map, HnswItemFn fn, void *arg);
+
+/* Reachability of a whole on-disk index (graph.c, HnswComputeReach). */
+typedef struct HnswReach
+{
+	HnswItemMap map;			/* numbers the arrays below */
 	bool	   *seen;			/* reached from the entry point */
 	bool	   *live;			/* well-formed and not deleted */
-	int32	   *indegree;		/* links to it, all layers */
+	int32	   *indegree;		/* layer-0 links to it from live elements */
 } HnswReach;
 
 extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 							 BufferAccessStrategy strategy, HnswReach *reach);
-extern int64 HnswReachNumber(const HnswReach *reach, const ItemPointerData *tid);
+extern void HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid);
+
+/*
+ * Relinking unreachable elements (graph.c, HnswRelinkUnreachable), the one
+ * rule of the build's repair and VACUUM's.  It works on element numbers;
+ * a layer-0 list is cap0 numbers, each an element's number (>= 0),
+ * HNSW_RELINK_EMPTY for an empty slot, or HNSW_RELINK_OTHER for a link to
+ * an item that is not numbered (not an element the caller knows).
+ */
+#define HNSW_RELINK_EMPTY	(-1)
+#define HNSW_RELINK_OTHER	(-2)
+
+typedef struct HnswRelinkOps
+{
+	/* Element u's layer-0 list into list[0..cap0). */
+	void		(*own_list) (void *arg, uint32 u, int64 *list);
+
+	/*
+	 * The numbers of up to max elements nearest to u that a search from the
+	 * entry point finds, nearest first (-1 for one not numbered); returns how
+	 * many.  Called after own_list(u).
+	 */
+	int			(*search) (void *arg, uint32 u, int64 *found, int max);
+
+	/*
+	 * Element c's layer-0 list into list[0..cap0), read for a change: held
+	 * (locked) until the write_list that follows.
+	 */
+	void		(*read_list) (void *arg, uint32 c, int64 *list);
+
+	/*
+	 * Put element u into slot slot of the list read_list read and let it go;
+	 * slot -1: let it go unchanged.
+	 */
+	void		(*write_list) (void *arg, uint32 c, int slot, uint32 u);
+} HnswRelinkOps;
+
+typedef struct HnswRelink
+{
+	const HnswRelinkOps *ops;
+	void	   *arg;
+	int			cap0;			/* layer-0 list capacity */
+	int			ef;				/* most candidates a search gives */
+	uint32		nelements;		/* numbers 0 .. nelements - 1 */
+	bool	   *seen;			/* reached from the entry point */
+	const bool *live;			/* an element that may link and be linked */
+	int32	   *indegree;		/* layer-0 links to it from live elements */
+} HnswRelink;
+
+extern uint32 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing);
 
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan
@@ -325,7 +425,15 @@ typedef enum HnswIterativeScan
 #define HNSW_DEFAULT_MAX_SCAN_TUPLES	20000
 #define HNSW_DEFAULT_SCAN_MEM_MULTIPLIER 1.0
 
+/*
+ * The access method's callbacks: hnswhandler (hnsw.c), hnswbuild and
+ * hnswbuildempty (build.c), hnswinsert (insert.c), hnswbeginscan and
+ * hnswgettuple (scan.c), hnswbulkdelete and hnswvacuumcleanup (vacuum.c).
+ */
+VA_DECLARE_AM_CALLBACKS(hnsw);
+
 /* hnsw.c */
+extern void HnswInit(void);		/* the GUCs; from _PG_init */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
@@ -333,22 +441,15 @@ extern double hnsw_scan_mem_multiplier;
 extern const VaIndexOps *HnswGetIndexOps(Relation index);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
-extern Datum hnswhandler(PG_FUNCTION_ARGS);
 
 /* build.c */
-extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void hnswbuildempty(Relation index);
 extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction);
 
 /* insert.c */
-extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
-					   ItemPointer heap_tid, Relation heap,
-					   IndexUniqueCheck checkUnique
-					   VA_INDEX_UNCHANGED_PARAM,
-					   IndexInfo *indexInfo);
 extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 							const ItemPointerData *nbtid,
-							const ItemPointerData *newtid, int layer,
+							const ItemPointerData *newtid,
+							const void *newvec, int layer,
 							bool building, bool force);
 extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 const void *stored, Size vector_size,
@@ -362,19 +463,5 @@ extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
  * there.  What the free space map records for each page.
  */
 extern Size HnswPageRoom(Page page);
-
-/* scan.c */
-extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
-extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-					   ScanKey orderbys, int norderbys);
-extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
-
-/* vacuum.c */
-extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
-											 IndexBulkDeleteResult *stats,
-											 IndexBulkDeleteCallback callback,
-											 void *callback_state);
-extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
-												IndexBulkDeleteResult *stats);
 
 #endif							/* HNSW_H */

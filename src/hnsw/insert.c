@@ -24,29 +24,173 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
+/* Does (da, a) come before (db, b) in a selection's order (candidates.c)? */
+static inline bool
+precedes(float da, uint64 a, float db, uint64 b)
+{
+	if (da != db)
+		return da < db;
+	return a < b;
+}
+
 /*
- * Add newtid to the layer list of the element at nbtid.  A full list is
- * pruned with the selection heuristic over its members plus newtid, or,
- * with force, loses its last member to newtid.  Returns whether newtid is
- * in the list afterwards.  Caller holds HNSW_INSERT_LOCK.  Other inserts may
- * change the list meanwhile: a pruned list, chosen without the page lock,
- * is written only if the list is still the one it was chosen from, and
- * chosen again otherwise.
+ * Settle a back-link from base (stored vector basevec) to the newcomer
+ * newtid (stored vector newvec) on layer 0 without a new selection, when
+ * base's full list (cap members) is the output of a selection whose first
+ * ndiverse members the heuristic kept itself (the element's selection
+ * state; see hnsw.h).  The in-memory build does the same with the
+ * distances it keeps (mem_prune_known in build.c).
+ *
+ * Take the heuristic (HnswSelectNeighbours) over the members plus the
+ * newcomer.  Each candidate is compared only with the kept ones before it
+ * (nearer base), so the kept members before the newcomer are kept again
+ * and the filled-in members before it passed over again.  Then:
+ *
+ * - if one of those kept members is nearer to the newcomer than base is,
+ *   the newcomer is passed over, the kept members after it are kept again
+ *   and the filled-in ones passed over again: the newcomer only competes
+ *   with the filled-in members, by distance to base (they are nearest
+ *   first), taking its place among them (the last one drops out) or
+ *   dropping out itself.  So too when all cap members are kept ones that
+ *   come before it (it is not reached);
+ * - else it is kept, at its place among the kept members.  A kept member
+ *   after it stays kept if it is not nearer to the newcomer than to base;
+ *   if every one is, the filled-in members are passed over again (each by
+ *   a kept member before it), and fill what room is left.  If one is not
+ *   (or ndiverse = cap), the result is left to a new selection.
+ *
+ * So the kept members are read in order while they come before the
+ * newcomer, up to the first that is nearer to it; then either the kept
+ * members after it or the filled-in ones by binary search: a few element
+ * reads and 2 or 3 distances each, instead of the cap + 1 reads and
+ * O(cap^2) distances of a selection, for the same list in the same order.
+ * Returns false (select anew) in the case above, and when a member read is
+ * no longer a live element (a new selection drops those).  Else newlist
+ * receives the list (cap TIDs), *kept whether the newcomer is in it and
+ * *newdiverse how many members the heuristic kept itself.  Members not
+ * read may have been deleted since the list was chosen: a new selection
+ * would drop them, this keeps them until VACUUM repairs the list, which it
+ * does for every list that links to a deleted element.
+ */
+static bool
+prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
+			const ItemPointerData *list, int cap, int ndiverse,
+			const ItemPointerData *newtid, const void *newvec,
+			ItemPointerData *newlist, bool *kept, int *newdiverse)
+{
+	float		dn = ops->distance(basevec, newvec);
+	uint64		nid = VaTidToId(newtid);
+	bool		passed = false;
+	int			before = 0;
+	float		dj = 0;
+	float		dnj = 0;
+	float		djn = 0;
+	int			lo;
+	int			hi;
+
+	for (int j = 0; j < ndiverse; j++)
+	{
+		if (!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj, &djn))
+			return false;
+		if (!precedes(dj, VaTidToId(&list[j]), dn, nid))
+			break;				/* nor do the kept ones after it */
+		before++;
+		if (dnj < dn)
+		{
+			passed = true;
+			break;
+		}
+	}
+	if (!passed && before < cap)
+	{
+		/* kept: do the kept members after it stay? (j = before was read) */
+		if (ndiverse >= cap)
+			return false;
+		for (int j = before; j < ndiverse; j++)
+		{
+			if (j > before &&
+				!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj, &djn))
+				return false;
+			if (djn < dj)
+				return false;	/* passed over now: select anew */
+		}
+		memcpy(newlist, list, sizeof(ItemPointerData) * before);
+		newlist[before] = *newtid;
+		memcpy(&newlist[before + 1], &list[before],
+			   sizeof(ItemPointerData) * (cap - 1 - before));
+		*kept = true;
+		*newdiverse = ndiverse + 1;
+		return true;
+	}
+
+	/* the first filled-in member that does not come before the newcomer */
+	lo = ndiverse;
+	hi = cap;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		float		dm;
+
+		if (!HnswElementDistances(index, ops, &list[mid], basevec, NULL, &dm, NULL, NULL))
+			return false;
+		if (precedes(dm, VaTidToId(&list[mid]), dn, nid))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memcpy(newlist, list, sizeof(ItemPointerData) * cap);
+	*kept = lo < cap;
+	*newdiverse = ndiverse;
+	if (*kept)
+	{
+		memmove(&newlist[lo + 1], &newlist[lo], sizeof(ItemPointerData) * (cap - 1 - lo));
+		newlist[lo] = *newtid;
+	}
+	return true;
+}
+
+/*
+ * Begin a WAL record for the item at off on buf's page (locked exclusively
+ * by the caller) and return the item to change in the record's image.
+ */
+static HnswElementTuple
+begin_write(VaWal *wal, Relation index, Buffer buf, OffsetNumber off, bool building)
+{
+	Page		page;
+
+	VaWalBegin(wal, index, building);
+	page = VaWalRegister(wal, buf, false);
+	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+}
+
+/*
+ * Add newtid (stored vector newvec) to the layer list of the element at
+ * nbtid.  A full list is pruned with the selection heuristic over its
+ * members plus newtid (on layer 0 through prune_known when the list's
+ * selection state allows), or, with force, loses its last member to newtid.
+ * Returns whether newtid is in the list afterwards.  Writes (one WAL
+ * record) only if the list or its selection state changes.  Caller holds
+ * HNSW_INSERT_LOCK.  Other inserts may change the list meanwhile: a pruned
+ * list, chosen without the page lock, is written only if the list is still
+ * the one it was chosen from, and chosen again otherwise.  Algorithm 1 of
+ * Malkov & Yashunin 2018 (shrinking a neighbour's connections).
  */
 bool
 HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
-			 const ItemPointerData *nbtid, const ItemPointerData *newtid,
-			 int layer, bool building, bool force)
+				const ItemPointerData *nbtid, const ItemPointerData *newtid,
+				const void *newvec, int layer, bool building, bool force)
 {
 	bool		kept = false;
-
 	int			cap = HnswLayerCapacity(layer, m);
+	OffsetNumber off = ItemPointerGetOffsetNumber(nbtid);
 	Buffer		buf;
 	Page		page;
 	HnswElementTuple tup;
 	ItemPointerData *slots;
 	ItemPointerData *newlist = NULL;
 	ItemPointerData *oldlist = NULL;
+	uint16		oldsel = HNSW_SELECTION_UNKNOWN;
+	uint16		newsel = HNSW_SELECTION_UNKNOWN;
 	int			slot;
 	VaWal		wal;
 	MemoryContext prunectx = NULL;
@@ -55,12 +199,10 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	{
 		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		VaWalBegin(&wal, index, building);
-		page = VaWalRegister(&wal, buf, false);
-		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(nbtid)));
+		page = BufferGetPage(buf);
+		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 		if (layer > tup->level)
 		{
-			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
 			kept = false;
 			break;
@@ -70,10 +212,19 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 		if (newlist != NULL)
 		{
 			/* pruned list computed below: apply it if the list is unchanged */
-			if (memcmp(slots, oldlist, sizeof(ItemPointerData) * cap) == 0)
+			if (memcmp(slots, oldlist, sizeof(ItemPointerData) * cap) == 0 &&
+				(layer > 0 || tup->selection == oldsel))
 			{
-				memcpy(slots, newlist, sizeof(ItemPointerData) * cap);
-				VaWalFinish(&wal);
+				if (memcmp(slots, newlist, sizeof(ItemPointerData) * cap) != 0 ||
+					(layer == 0 && tup->selection != newsel))
+				{
+					tup = begin_write(&wal, index, buf, off, building);
+					memcpy(HnswElementNeighbours(tup) + HnswLayerStart(layer, m), newlist,
+						   sizeof(ItemPointerData) * cap);
+					if (layer == 0)
+						tup->selection = newsel;
+					VaWalFinish(&wal);
+				}
 				UnlockReleaseBuffer(buf);
 				break;
 			}
@@ -88,23 +239,18 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			if (ItemPointerEquals(&slots[slot], (ItemPointer) newtid))
 				break;
 		}
-		if (slot < cap)
+		if (slot < cap || force)
 		{
-			if (!ItemPointerIsValid(&slots[slot]))
+			if (slot == cap || !ItemPointerIsValid(&slots[slot]))
 			{
-				slots[slot] = *newtid;
+				/* a free slot, or force: the last one (no longer a selection) */
+				tup = begin_write(&wal, index, buf, off, building);
+				HnswElementNeighbours(tup)[HnswLayerStart(layer, m) + Min(slot, cap - 1)] = *newtid;
+				if (layer == 0)
+					tup->selection = HNSW_SELECTION_UNKNOWN;
 				VaWalFinish(&wal);
 			}
-			else
-				VaWalAbort(&wal);	/* already linked */
-			UnlockReleaseBuffer(buf);
-			kept = true;
-			break;
-		}
-		else if (force)
-		{
-			slots[cap - 1] = *newtid;
-			VaWalFinish(&wal);
+			/* else already linked */
 			UnlockReleaseBuffer(buf);
 			kept = true;
 			break;
@@ -118,43 +264,52 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			Size		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
 			MemoryContext old;
 			HnswElementTuple base;
-			VaCandidate *cands;
-			const void **vectors;
-			int		   *selected;
-			int			k;
+			int			ndiverse;
 
 			if (prunectx == NULL)
 				prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
 												 ALLOCSET_DEFAULT_SIZES);
 			old = MemoryContextSwitchTo(prunectx);
 			base = palloc(tupsize);
-			cands = palloc(sizeof(VaCandidate) * (cap + 1));
-			vectors = palloc(sizeof(void *) * (cap + 1));
-			selected = palloc(sizeof(int) * (cap + 1));
 			memcpy(base, tup, tupsize);
-			VaWalAbort(&wal);
 			UnlockReleaseBuffer(buf);
 			slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
 			oldlist = palloc(sizeof(ItemPointerData) * cap);
 			memcpy(oldlist, slots, sizeof(ItemPointerData) * cap);
-
-			for (int i = 0; i < cap; i++)
-				cands[i].id = VaTidToId(&slots[i]);
-			cands[cap].id = VaTidToId(newtid);
-			HnswLoadCandidates(index, ops, HnswElementVector(base),
-							cands, cap + 1, vectors);
-			k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, NULL);
+			oldsel = base->selection;
 			newlist = palloc(sizeof(ItemPointerData) * cap);
-			for (int i = 0; i < cap; i++)
+
+			if (layer == 0 && oldsel != HNSW_SELECTION_UNKNOWN && oldsel <= cap + 1 &&
+				prune_known(index, ops, HnswElementVector(base), oldlist, cap, oldsel - 1,
+							newtid, newvec, newlist, &kept, &ndiverse))
+				newsel = (uint16) (ndiverse + 1);
+			else
 			{
-				if (i < k)
+				VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
+				const void **vectors = palloc(sizeof(void *) * (cap + 1));
+				int		   *selected = palloc(sizeof(int) * (cap + 1));
+				int			k;
+
+				for (int i = 0; i < cap; i++)
+					cands[i].id = VaTidToId(&slots[i]);
+				cands[cap].id = VaTidToId(newtid);
+				HnswLoadCandidates(index, ops, HnswElementVector(base),
+								   cands, cap + 1, vectors);
+				k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected,
+										 &ndiverse);
+				kept = false;
+				for (int i = 0; i < cap; i++)
 				{
-					VaIdToTid(cands[selected[i]].id, &newlist[i]);
-					if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
-						kept = true;
+					if (i < k)
+					{
+						VaIdToTid(cands[selected[i]].id, &newlist[i]);
+						if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
+							kept = true;
+					}
+					else
+						ItemPointerSetInvalid(&newlist[i]);
 				}
-				else
-					ItemPointerSetInvalid(&newlist[i]);
+				newsel = (uint16) (ndiverse + 1);
 			}
 			MemoryContextSwitchTo(old);
 		}
@@ -278,8 +433,8 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 {
 	/*
 	 * The map keeps space in BLCKSZ / 256 byte steps, rounding what is
-	 * recorded down and what is asked for up; ask for size rounded down so
-	 * a slot of exactly size bytes is found (the page is checked anyway).
+	 * recorded down and what is asked for up; ask for size rounded down so a
+	 * slot of exactly size bytes is found (the page is checked anyway).
 	 */
 	Size		ask = MAXALIGN(size) - MAXALIGN(size) % (BLCKSZ / 256);
 	int64		unit = (int64) HnswGetM(index) * sizeof(ItemPointerData);
@@ -434,7 +589,7 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	bool		new_page = false;
 	bool		from_fsm = false;
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
-		tup->level > metacopy->entry_level;
+	tup->level > metacopy->entry_level;
 	OffsetNumber off;
 	OffsetNumber reuse = InvalidOffsetNumber;
 	Size		left = 0;
@@ -752,6 +907,7 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 	VaCandidate *sorted;
 	const void **vectors;
 	int		   *selected;
+	int			ndiverse;
 
 	HnswDiskGraphInit(&dg, index, ops, m, ef);
 	dg.query = stored;
@@ -799,7 +955,9 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 		}
 		nlinks[layer] = HnswSelectNeighbours(sorted, vectors, n,
 											 HnswLayerCapacity(layer, m), ops,
-											 selected, NULL);
+											 selected, &ndiverse);
+		if (layer == 0)
+			tup->selection = (uint16) (ndiverse + 1);
 		for (int j = 0; j < nlinks[layer]; j++)
 			VaIdToTid(sorted[selected[j]].id, &slots[j]);
 	}
@@ -824,11 +982,12 @@ link_back(Relation index, const VaIndexOps *ops, int m, HnswElementTuple tup,
 		bool		linked = false;
 
 		for (int j = 0; j < nlinks[layer]; j++)
-			linked |= HnswAddBacklink(index, ops, m, &links[j], tid, layer,
-									  building, false);
+			linked |= HnswAddBacklink(index, ops, m, &links[j], tid,
+									  HnswElementVector(tup), layer, building, false);
 		if (layer == 0 && nlinks[0] > 0 &&
 			!(linked && linked_from_any(index, links, nlinks[0], tid, m)))
-			HnswAddBacklink(index, ops, m, &links[0], tid, 0, building, true);
+			HnswAddBacklink(index, ops, m, &links[0], tid, HnswElementVector(tup), 0,
+							building, true);
 	}
 }
 
@@ -891,11 +1050,6 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 
-/*
- * aminsert: index one new heap row.  NULLs and values the opclass declines
- * (zero vectors under cosine) are not indexed.  Returns false (no
- * uniqueness to report).
- */
 /* VaInsertStoredFn of a backend's insert (not a build's; the global level generator). */
 static void
 insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size size,
@@ -904,11 +1058,10 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size si
 	HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
 }
 
-bool
-hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-		   Relation heap, IndexUniqueCheck checkUnique
-		   VA_INDEX_UNCHANGED_PARAM,
-		   IndexInfo *indexInfo)
-{
-	return VaInsert(index, values, isnull, heap_tid, HnswGetIndexOps, insert_stored);
-}
+/*
+ * aminsert: index one new heap row.  NULLs and values the opclass declines
+ * (zero vectors under cosine) are not indexed.  Errors: dimensions differ
+ * from the index's, vector too large for a page.  Returns false (no
+ * uniqueness to report).
+ */
+VA_DEFINE_AMINSERT(hnswinsert, HnswGetIndexOps, insert_stored)

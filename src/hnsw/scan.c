@@ -51,20 +51,12 @@ typedef struct HnswScanOpaqueData
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
-IndexScanDesc
-hnswbeginscan(Relation index, int nkeys, int norderbys)
+/* VaScanResetFn: a new search; what the last one found is forgotten. */
+static void
+reset_scan(void *opaque)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
-					   HnswGetIndexOps(index), "hnsw scan");
-}
+	HnswScanOpaque so = (HnswScanOpaque) opaque;
 
-void
-hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-		   ScanKey orderbys, int norderbys)
-{
-	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-
-	VaRescan(scan, keys, orderbys);
 	so->searched = false;
 	so->null_distance = false;
 	so->results = NULL;
@@ -72,6 +64,13 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->returned = NULL;
 	so->dups = NULL;
 	so->ndups = so->nextdup = so->dupcap = 0;
+}
+
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
+					   HnswGetIndexOps(index), "hnsw scan", reset_scan);
 }
 
 /* HnswDuplicateFn: collect the heap TIDs of the live items of a chain. */
@@ -191,9 +190,9 @@ search_batch(HnswScanOpaque so)
 	/*
 	 * A batch after the first also starts from the entry point itself: layer
 	 * 0 is a directed graph, and what the entry point reaches on it (which
-	 * hnsw_check and VACUUM keep whole) need not all be reachable from
-	 * where the descent ended, so a wide search from there alone could miss
-	 * rows for good.
+	 * hnsw_check and VACUUM keep whole) need not all be reachable from where
+	 * the descent ended, so a wide search from there alone could miss rows
+	 * for good.
 	 */
 	HnswSearchLayer(&so->dg.graph, entries,
 					so->results != NULL && entries[1].id != entries[0].id ? 2 : 1,

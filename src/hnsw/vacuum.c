@@ -133,7 +133,7 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 			if (layer <= d->level)
 			{
 				ItemPointerData *dl = HnswElementNeighbours(d) +
-					HnswLayerStart(layer, m);
+				HnswLayerStart(layer, m);
 
 				for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
 					add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
@@ -219,6 +219,8 @@ write_relinked(Relation index, const ItemPointerData *tid, HnswElementTuple copy
 			memcpy(now + off, slots + off,
 				   sizeof(ItemPointerData) * HnswLayerCapacity(layer, m));
 	}
+	if (relinked[0])
+		tup->selection = HNSW_SELECTION_UNKNOWN;	/* not kept for repairs */
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(buf);
 	return true;
@@ -252,7 +254,8 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 	if (!changed)
 		return true;
 	if (!write_relinked(index, tid, copy, orig, relinked, m))
-		return false;			/* an insert changed it meanwhile: choose again */
+		return false;			/* an insert changed it meanwhile: choose
+								 * again */
 
 	/* and, as an insert does, links back from the new neighbours */
 	for (int layer = 0; layer <= copy->level; layer++)
@@ -262,7 +265,8 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 		if (!relinked[layer])
 			continue;
 		for (int i = 0; i < HnswLayerCapacity(layer, m) && ItemPointerIsValid(&list[i]); i++)
-			HnswAddBacklink(index, ops, m, &list[i], tid, layer, false, false);
+			HnswAddBacklink(index, ops, m, &list[i], tid, HnswElementVector(copy),
+							layer, false, false);
 	}
 	return true;
 }
@@ -286,151 +290,168 @@ record_relink(Relation index, BlockNumber nblocks)
 	UnlockReleaseBuffer(buf);
 }
 
-/*
- * Link the element at utid from the element at from on layer 0 (one WAL
- * record), in a free slot or in place of a link among the last slots of the
- * list (HnswRepairFirstSlot) whose target has other in-links from live
- * elements.  r's in-degrees and reach marks follow.  Returns whether it did.
- */
-static bool
-relink_from(Relation index, HnswReach *r, const ItemPointerData *from,
-			const ItemPointerData *utid, int64 u, int cap0)
+/* The state of VACUUM's relink pass (HnswRelinkOps over the index). */
+typedef struct DiskRelink
 {
-	Buffer		buf;
+	Relation	index;
+	const HnswMetaPageData *meta;
+	HnswReach  *r;
+	HnswElementTuple copy;		/* of the element own_list read last */
+	bool		searching;		/* dg, result and sorted are set up */
+	HnswDiskGraph dg;
+	VaHeap		result;
+	VaCandidate *sorted;
+	Buffer		buf;			/* of the list read_list holds */
 	VaWal		wal;
-	HnswElementTuple tup = begin_item_write(index, from, &buf, &wal);
-	ItemPointerData *list = HnswElementNeighbours(tup);
-	int			slot;
-	bool		done = false;
+	HnswElementTuple tup;		/* its element, in the record's page copy */
+	ItemPointerData *list;		/* that list, in the record's page copy */
+} DiskRelink;
 
-	for (slot = 0; slot < cap0 && ItemPointerIsValid(&list[slot]); slot++)
-		if (ItemPointerEquals(&list[slot], (ItemPointer) utid))
-			slot = cap0 + 1;	/* already linked */
-	if (slot == cap0)
+/* A layer-0 list of tids as numbers of r's items (see HNSW_RELINK_EMPTY). */
+static void
+numbered_list(const HnswReach *r, const ItemPointerData *slots, int cap0, int64 *list)
+{
+	for (int s = 0; s < cap0; s++)
 	{
-		for (slot = cap0 - 1; slot >= HnswRepairFirstSlot(cap0); slot--)
-		{
-			int64		t = HnswReachNumber(r, &list[slot]);
+		int64		t = ItemPointerIsValid(&slots[s]) ? HnswItemNumber(&r->map, &slots[s]) : -1;
 
-			if (t < 0 || r->indegree[t] > 1)
-				break;
-		}
-		if (slot < HnswRepairFirstSlot(cap0))
-			slot = -1;
+		if (!ItemPointerIsValid(&slots[s]))
+			list[s] = HNSW_RELINK_EMPTY;
+		else
+			list[s] = t >= 0 ? t : HNSW_RELINK_OTHER;
 	}
-	if (slot >= 0 && slot < cap0)
+}
+
+static void
+disk_own_list(void *arg, uint32 u, int64 *list)
+{
+	DiskRelink *dr = (DiskRelink *) arg;
+	ItemPointerData tid;
+
+	if (dr->copy != NULL)
+		pfree(dr->copy);
+	HnswItemTid(&dr->r->map, u, &tid);
+	dr->copy = HnswReadElement(dr->index, &tid);
+	numbered_list(dr->r, HnswElementNeighbours(dr->copy),
+				  HnswLayerCapacity(0, dr->meta->m), list);
+}
+
+static int
+disk_search(void *arg, uint32 u, int64 *found, int max)
+{
+	DiskRelink *dr = (DiskRelink *) arg;
+	const HnswMetaPageData *meta = dr->meta;
+	VaCandidate ep;
+	int			nfound;
+
+	if (!ItemPointerIsValid(&meta->entry_point))
+		return 0;
+	if (!dr->searching)
 	{
-		int64		old = ItemPointerIsValid(&list[slot]) ? HnswReachNumber(r, &list[slot]) : -1;
-
-		if (old >= 0)
-			r->indegree[old]--;
-		list[slot] = *utid;
-		r->indegree[u]++;
-		r->seen[u] = true;
-		VaWalFinish(&wal);
-		done = true;
+		HnswDiskGraphInit(&dr->dg, dr->index, HnswGetIndexOps(dr->index), meta->m,
+						  meta->ef_construction);
+		VaHeapInit(&dr->result, meta->ef_construction + 1, true);
+		dr->sorted = palloc(sizeof(VaCandidate) * (meta->ef_construction + 1));
+		dr->searching = true;
 	}
-	else
-		VaWalAbort(&wal);
-	UnlockReleaseBuffer(buf);
-	return done;
+	dr->dg.query = HnswElementVector(dr->copy);
+	ep.id = VaTidToId(&meta->entry_point);
+	dr->dg.graph.evaluate(&dr->dg.graph, &ep);
+	HnswGreedyDescend(&dr->dg.graph, &ep, meta->entry_level, 0, &dr->result);
+	HnswSearchLayer(&dr->dg.graph, &ep, 1, meta->ef_construction, 0, &dr->result);
+	nfound = Min(VaHeapDrainSorted(&dr->result, dr->sorted), max);
+	for (int i = 0; i < nfound; i++)
+	{
+		ItemPointerData tid;
+
+		VaIdToTid(dr->sorted[i].id, &tid);
+		found[i] = HnswItemNumber(&dr->r->map, &tid);
+	}
+	return nfound;
 }
 
 /*
+ * Each relink is one change made under its page's lock (and WAL record),
+ * with HNSW_INSERT_LOCK held in RowExclusiveLock mode, as inserts hold it;
+ * an insert pruning that list meanwhile writes its result only if the list
+ * is unchanged.
+ */
+static void
+disk_read_list(void *arg, uint32 c, int64 *list)
+{
+	DiskRelink *dr = (DiskRelink *) arg;
+	ItemPointerData tid;
+	HnswElementTuple tup;
+
+	HnswItemTid(&dr->r->map, c, &tid);
+	LockPage(dr->index, HNSW_INSERT_LOCK, RowExclusiveLock);
+	tup = begin_item_write(dr->index, &tid, &dr->buf, &dr->wal);
+	dr->tup = tup;
+	dr->list = HnswElementNeighbours(tup);
+	numbered_list(dr->r, dr->list, HnswLayerCapacity(0, dr->meta->m), list);
+}
+
+static void
+disk_write_list(void *arg, uint32 c, int slot, uint32 u)
+{
+	DiskRelink *dr = (DiskRelink *) arg;
+
+	if (slot >= 0)
+	{
+		HnswItemTid(&dr->r->map, u, &dr->list[slot]);
+		/* no longer the output of a selection (see prune_known) */
+		dr->tup->selection = HNSW_SELECTION_UNKNOWN;
+		VaWalFinish(&dr->wal);
+	}
+	else
+		VaWalAbort(&dr->wal);
+	UnlockReleaseBuffer(dr->buf);
+	UnlockPage(dr->index, HNSW_INSERT_LOCK, RowExclusiveLock);
+}
+
+static const HnswRelinkOps disk_relink_ops = {
+	disk_own_list, disk_search, disk_read_list, disk_write_list
+};
+
+/*
  * Give every live element a way in again: the repair can drop an element's
- * last in-link.  Each live element no chain of layer-0 links from the entry
- * point reaches gets a layer-0 link (relink_from) from a reachable element
- * of its own layer-0 list or, when none of those can take it, from the
- * nearest reachable elements a search from the entry point finds.
+ * last in-link.  HnswComputeReach finds the live elements no chain of
+ * layer-0 links from the entry point reaches; HnswRelinkUnreachable links
+ * each (the build's rule: from a reachable element of its own layer-0 list
+ * or, when none of those can take it, of the nearest reachable elements a
+ * search from the entry point finds).  One round: what it cannot link now,
+ * a later VACUUM tries again.
  */
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 					  BufferAccessStrategy strategy)
 {
 	HnswReach	r;
-	int			cap0 = HnswLayerCapacity(0, meta->m);
-	HnswDiskGraph dg;
-	VaHeap		result;
-	VaCandidate *sorted = NULL;
-	bool		searching = false;
+	HnswRelink	rl;
+	DiskRelink	dr;
+	uint32		missing;
 
 	/*
 	 * The walk runs without the insert lock; an element an insert links
-	 * meanwhile may look unreachable and get one more link, which is
-	 * harmless.  The relinking holds the lock in RowExclusiveLock mode, as
-	 * inserts do, one page of elements at a time: each link is written
-	 * under the page lock of its list (relink_from), and an insert pruning
-	 * that list meanwhile writes its result only if the list is unchanged.
-	 * The in-degrees may go stale as inserts prune; they only steer which
-	 * slot a relink takes.
+	 * meanwhile may look unreachable, and is then found linked already or
+	 * gets one more link, which is harmless.  The in-degrees may go stale as
+	 * inserts prune; they only steer which slot a relink takes.
 	 */
 	HnswComputeReach(index, meta, strategy, &r);
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r.nblocks; blkno++)
-	{
-		bool		locked = false;
-
-		for (OffsetNumber off = FirstOffsetNumber; off <= r.maxoff[blkno]; off++)
-		{
-			uint32		u = r.base[blkno] + off - FirstOffsetNumber;
-			ItemPointerData utid;
-			HnswElementTuple copy;
-			ItemPointerData *mine;
-			bool		linked = false;
-
-			if (!r.live[u] || r.seen[u])
-				continue;
-			CHECK_FOR_INTERRUPTS();
-			if (!locked)
-			{
-				LockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
-				locked = true;
-			}
-			ItemPointerSet(&utid, blkno, off);
-			copy = HnswReadElement(index, &utid);
-			mine = HnswElementNeighbours(copy);
-			for (int i = 0; i < cap0 && ItemPointerIsValid(&mine[i]) && !linked; i++)
-			{
-				int64		t = HnswReachNumber(&r, &mine[i]);
-
-				if (t >= 0 && r.seen[t] && r.live[t])
-					linked = relink_from(index, &r, &mine[i], &utid, u, cap0);
-			}
-			if (!linked && ItemPointerIsValid(&meta->entry_point))
-			{
-				VaCandidate ep;
-				int			nfound;
-
-				if (!searching)
-				{
-					HnswDiskGraphInit(&dg, index, HnswGetIndexOps(index), meta->m,
-									  meta->ef_construction);
-					VaHeapInit(&result, meta->ef_construction + 1, true);
-					sorted = palloc(sizeof(VaCandidate) * (meta->ef_construction + 1));
-					searching = true;
-				}
-				dg.query = HnswElementVector(copy);
-				ep.id = VaTidToId(&meta->entry_point);
-				dg.graph.evaluate(&dg.graph, &ep);
-				HnswGreedyDescend(&dg.graph, &ep, meta->entry_level, 0, &result);
-				HnswSearchLayer(&dg.graph, &ep, 1, meta->ef_construction, 0, &result);
-				nfound = VaHeapDrainSorted(&result, sorted);
-				for (int i = 0; i < nfound && !linked; i++)
-				{
-					ItemPointerData from;
-					int64		t;
-
-					VaIdToTid(sorted[i].id, &from);
-					t = HnswReachNumber(&r, &from);
-					if (t >= 0 && t != u && r.seen[t] && r.live[t])
-						linked = relink_from(index, &r, &from, &utid, u, cap0);
-				}
-			}
-			pfree(copy);
-		}
-		if (locked)
-			UnlockPage(index, HNSW_INSERT_LOCK, RowExclusiveLock);
-	}
-	record_relink(index, r.nblocks);
+	memset(&dr, 0, sizeof(dr));
+	dr.index = index;
+	dr.meta = meta;
+	dr.r = &r;
+	rl.ops = &disk_relink_ops;
+	rl.arg = &dr;
+	rl.cap0 = HnswLayerCapacity(0, meta->m);
+	rl.ef = meta->ef_construction + 1;
+	rl.nelements = r.map.nelements;
+	rl.seen = r.seen;
+	rl.live = r.live;
+	rl.indegree = r.indegree;
+	(void) HnswRelinkUnreachable(&rl, &missing);
+	record_relink(index, r.map.nblocks);
 }
 
 /*
@@ -494,9 +515,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 		bool		to_free = false;
 		Size		room;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
@@ -530,6 +549,7 @@ free_deleted(Relation index, const HnswMetaPageData *meta, BufferAccessStrategy 
 
 						for (int i = 0; i < HnswSlotCount(tup->level, meta->m); i++)
 							ItemPointerSetInvalid(&slots[i]);
+						tup->selection = HNSW_SELECTION_UNKNOWN;
 						if (tup->level > 0)
 							shrink_to_level0(index, page, blkno, off, meta->m);
 					}
@@ -684,7 +704,8 @@ repair_chain_once(Relation index, const ItemPointerData *owner)
 	tup = (HnswElementTuple) PageGetItem(BufferGetPage(buf),
 										 PageGetItemId(BufferGetPage(buf), ItemPointerGetOffsetNumber(owner)));
 	prev_next = tup->duplicates;
-	owner_deleted = (tup->flags & HNSW_ELEMENT_DELETED) != 0;	/* promoted on a try before? */
+	owner_deleted = (tup->flags & HNSW_ELEMENT_DELETED) != 0;	/* promoted on a try
+																 * before? */
 	UnlockReleaseBuffer(buf);
 	HnswWalkDuplicates(index, owner, collect_chain, &chain);
 	if (chain.n > 0 && !ItemPointerEquals(&prev_next, &chain.tids[0]))
@@ -742,9 +763,8 @@ repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 		Page		page;
 		int			n = 0;
 
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		/* cost-based delay between pages, never while holding the lock */
+		buf = VaVacuumReadBuffer(index, blkno, strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
@@ -848,9 +868,7 @@ repair_links(IndexVacuumInfo *info, const HnswMetaPageData *meta, HnswIdSet *dea
 		int			ntodo = 0;
 		MemoryContext old;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, info->strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		todo = MemoryContextAlloc(ctx, sizeof(OffsetNumber) * Max(maxoff, 1));
@@ -967,10 +985,10 @@ repair_graph(IndexVacuumInfo *info)
 		move_entry_point(index, info->strategy, &meta.entry_point, best, best_level);
 
 	/*
-	 * From here on no list links to a deleted element and inserts never
-	 * pick one (they skip deleted candidates), so freeing needs no insert
-	 * lock.  Free first, so that relinking counts no link from a deleted
-	 * element as an in-link.
+	 * From here on no list links to a deleted element and inserts never pick
+	 * one (they skip deleted candidates), so freeing needs no insert lock.
+	 * Free first, so that relinking counts no link from a deleted element as
+	 * an in-link.
 	 */
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
@@ -1001,10 +1019,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		bool		dead = false;
 		VaWal		wal;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = VaVacuumReadBuffer(index, blkno, info->strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && !dead; off++)
@@ -1046,6 +1061,24 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
+/* VaCountPageFn: the live elements of a page, and its room (HnswPageRoom). */
+static double
+count_live(Relation index, Buffer buf, Size *room)
+{
+	Page		page = BufferGetPage(buf);
+	double		n = 0;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+		if (!(tup->flags & HNSW_ELEMENT_DELETED))
+			n++;
+	}
+	*room = HnswPageRoom(page);
+	return n;
+}
+
 /*
  * amvacuumcleanup: count pages and live elements.  When this VACUUM deleted
  * nothing (so bulkdelete's repair did not run), still relink elements that
@@ -1067,10 +1100,10 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 		/*
 		 * Nothing was deleted (e.g. an autovacuum of an insert-only table):
-		 * relinking elements that inserts' pruning cut off is worth a walk
-		 * of the whole index only once it has grown by a tenth since the
-		 * last walk.  Then the index is not read at all; the tuple count is
-		 * the heap's.
+		 * relinking elements that inserts' pruning cut off is worth a walk of
+		 * the whole index only once it has grown by a tenth since the last
+		 * walk.  Then the index is not read at all; the tuple count is the
+		 * heap's.
 		 */
 		HnswReadMeta(index, &meta);
 		nblocks = RelationGetNumberOfBlocks(index);
@@ -1092,38 +1125,5 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	}
 
-	nblocks = RelationGetNumberOfBlocks(index);
-	stats->num_pages = nblocks;
-	stats->num_index_tuples = 0;
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-		Size		room;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			if (!(tup->flags & HNSW_ELEMENT_DELETED))
-				stats->num_index_tuples++;
-		}
-		room = HnswPageRoom(page);
-		UnlockReleaseBuffer(buf);
-
-		/*
-		 * The free space map is not WAL-logged: record every page's room on
-		 * every VACUUM, so that it is found again after a crash or promotion.
-		 */
-		RecordPageWithFreeSpace(index, blkno, room);
-	}
-	FreeSpaceMapVacuum(index);
-	return stats;
+	return VaVacuumCount(info, stats, HNSW_METAPAGE_BLKNO + 1, count_live, true);
 }

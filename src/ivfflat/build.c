@@ -68,8 +68,7 @@ typedef struct IvfflatShared
 #define IVFFLAT_SHM_KEY_SORT		UINT64CONST(0xA51E000000000002)
 #define IVFFLAT_SHM_KEY_CENTROIDS	UINT64CONST(0xA51E000000000003)
 
-#define IvfflatSharedScan(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfflatShared))))
+#define IvfflatSharedScan(shared) VaParallelSharedScan(shared, sizeof(IvfflatShared))
 
 typedef struct IvfflatBuildState
 {
@@ -106,24 +105,32 @@ typedef struct IvfflatBuildState
 } IvfflatBuildState;
 
 /*
- * Detoast values[0] and write its stored form into dst (NULL: a scratch
- * buffer).  Returns the stored form, or NULL when the value is not indexed
- * (NULL, or declined by the opclass).  Fixes the dimensions at the first
- * value and errors on a later one that differs.
+ * A table scan callback's start: check for interrupts, detoast values[0]
+ * and write its stored form into dst (NULL: a scratch buffer), allocating
+ * in bs->tmpctx, which the callback resets when done with the row.
+ * Returns the stored form, or NULL when the value is not indexed (NULL, or
+ * declined by the opclass).  Fixes the dimensions at the first value and
+ * errors on a later one that differs.
  */
 static void *
 stored_value(IvfflatBuildState *bs, Datum *values, bool *isnull, void *dst)
 {
+	MemoryContext old;
 	Datum		value;
 	Size		size;
+	bool		indexed;
 
+	CHECK_FOR_INTERRUPTS();
 	if (isnull[0])
 		return NULL;
+	old = MemoryContextSwitchTo(bs->tmpctx);
 	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 	size = bs->ops->stored_size(value);
 	if (dst == NULL || size != bs->vector_size)
 		dst = palloc(size);
-	if (!bs->ops->to_stored(value, dst))
+	indexed = bs->ops->to_stored(value, dst);
+	MemoryContextSwitchTo(old);
+	if (!indexed)
 		return NULL;			/* e.g. zero vector under cosine */
 
 	if (bs->dimensions < 0)
@@ -174,7 +181,7 @@ check_kmeans_memory(IvfflatBuildState *bs)
 	int			k = Min(bs->lists, bs->nsamples);
 	double		need = (double) IvfflatKmeansMemory(bs->nsamples, k, bs->dimensions,
 													bs->vector_size) +
-		(double) bs->nsamples * bs->vector_size;
+	(double) bs->nsamples * bs->vector_size;
 
 	if (need > (double) maintenance_work_mem * 1024.0)
 		ereport(ERROR,
@@ -193,13 +200,9 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
 {
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
-	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
-	void	   *stored;
+	void	   *stored = stored_value(bs, values, isnull, NULL);
 	int			slot = -1;
 
-	CHECK_FOR_INTERRUPTS();
-	stored = stored_value(bs, values, isnull, NULL);
-	MemoryContextSwitchTo(old);
 	if (stored != NULL)
 	{
 		if (bs->samples == NULL)
@@ -262,11 +265,9 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
 {
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
+	void	   *stored = stored_value(bs, values, isnull, bs->tup->vector);
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
-	void	   *stored;
 
-	CHECK_FOR_INTERRUPTS();
-	stored = stored_value(bs, values, isnull, bs->tup->vector);
 	if (stored != NULL)
 	{
 		int			best = nearest_list(bs, stored);
@@ -443,9 +444,9 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 {
 	VaParallelBuild pb;
 	ParallelContext *pcxt;
-	Size		shared_size;
 	Size		sort_size;
 	Size		centroids_size = (Size) bs->nlists * bs->vector_size;
+	Size		chunk_sizes[2];
 	IvfflatShared *shared;
 	Sharedsort *sharedsort;
 	char	   *centroids;
@@ -454,27 +455,19 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 
 	VaParallelBuildBegin(&pb, "IvfflatParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
-	shared_size = add_size(BUFFERALIGN(sizeof(IvfflatShared)),
-						   table_parallelscan_estimate(heap, pb.snapshot));
 	sort_size = tuplesort_estimate_shared(nworkers + 1);
-	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, sort_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, centroids_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	if (!VaParallelBuildInitDSM(&pb))
+	chunk_sizes[0] = sort_size;
+	chunk_sizes[1] = centroids_size;
+	shared = VaParallelBuildInitDSM(&pb, heap, index, indexInfo, sizeof(IvfflatShared),
+									IVFFLAT_SHM_KEY_SHARED, chunk_sizes, 2);
+	if (shared == NULL)
 		return false;
-
-	shared = shm_toc_allocate(pcxt->toc, shared_size);
-	memset(shared, 0, sizeof(IvfflatShared));
-	VaParallelSharedInit(&shared->rels, heap, index, indexInfo);
 	shared->nlists = bs->nlists;
 	shared->dimensions = bs->dimensions;
 	shared->vector_size = bs->vector_size;
 	shared->sortmem = Max(maintenance_work_mem / (nworkers + 1), 64);
 	pg_atomic_init_u64(&shared->tuples_done, 0);
 	SpinLockInit(&shared->mutex);
-	table_parallelscan_initialize(heap, IvfflatSharedScan(shared), pb.snapshot);
-	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_SHARED, shared);
 
 	sharedsort = shm_toc_allocate(pcxt->toc, sort_size);
 	tuplesort_initialize_shared(sharedsort, nworkers + 1, pcxt->seg);

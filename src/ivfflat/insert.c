@@ -44,7 +44,7 @@ IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < cap; off++)
 		{
 			IvfflatCentroidTuple ctup =
-				(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			ItemPointerSet(&refs[n].centroid, blkno, off);
 			refs[n].startpage = ctup->startpage;
@@ -94,6 +94,25 @@ move_insert_hint(Relation index, VaWal *wal, const IvfflatListRef *list,
 	return cbuf;
 }
 
+/* Add row tup of size bytes to list page page (ERROR if it has no room). */
+static void
+add_row(Relation index, Page page, IvfflatListTuple tup, Size size)
+{
+	if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
+			 RelationGetRelationName(index));
+}
+
+/* Make page, new, a list page that holds row tup of size bytes. */
+static void
+start_list_page(Relation index, Page page, IvfflatListTuple tup, Size size)
+{
+	VaInitPage(page, VA_PAGE_ID_IVFFLAT);
+	VaPageGetOpaque(page)->flags = IVFFLAT_PAGE_LIST;
+	add_row(index, page, tup, size);
+}
+
 /*
  * Add tup (size bytes) to list.  Starts at the list's insertpage hint and
  * follows nextblkno to the first page with room for it: a page VACUUM
@@ -115,7 +134,6 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 	Buffer		newbuf;
 	Buffer		cbuf;
 	Page		page;
-	Page		newpage;
 	bool		room;
 	VaWal		wal;
 
@@ -137,36 +155,26 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 
 	VaWalBegin(&wal, index, building);
 	page = VaWalRegister(&wal, buf, false);
+	newbuf = InvalidBuffer;
 	if (room)
+		add_row(index, page, tup, size);
+	else
 	{
-		if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) ==
-			InvalidOffsetNumber)
-			elog(ERROR, "failed to add row to ivfflat index \"%s\"",
-				 RelationGetRelationName(index));
-		cbuf = move_insert_hint(index, &wal, list, list->insertpage, blkno);
-		VaWalFinish(&wal);
-		if (BufferIsValid(cbuf))
-			UnlockReleaseBuffer(cbuf);
-		UnlockReleaseBuffer(buf);
-		return blkno;
+		/*
+		 * every page from the hint on is full: chain a new page after the
+		 * tail
+		 */
+		newbuf = VaNewBuffer(index, MAIN_FORKNUM);
+		start_list_page(index, VaWalRegister(&wal, newbuf, true), tup, size);
+		blkno = BufferGetBlockNumber(newbuf);
+		VaPageGetOpaque(page)->nextblkno = blkno;
 	}
-
-	/* every page from the hint on is full: chain a new page after the tail */
-	newbuf = VaNewBuffer(index, MAIN_FORKNUM);
-	newpage = VaWalRegister(&wal, newbuf, true);
-	VaInitPage(newpage, VA_PAGE_ID_IVFFLAT);
-	VaPageGetOpaque(newpage)->flags = IVFFLAT_PAGE_LIST;
-	if (PageAddItem(newpage, (Item) tup, size, InvalidOffsetNumber, false, false) ==
-		InvalidOffsetNumber)
-		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
-			 RelationGetRelationName(index));
-	VaPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(newbuf);
-	blkno = BufferGetBlockNumber(newbuf);
 	cbuf = move_insert_hint(index, &wal, list, list->insertpage, blkno);
 	VaWalFinish(&wal);
 	if (BufferIsValid(cbuf))
 		UnlockReleaseBuffer(cbuf);
-	UnlockReleaseBuffer(newbuf);
+	if (BufferIsValid(newbuf))
+		UnlockReleaseBuffer(newbuf);
 	UnlockReleaseBuffer(buf);
 	return blkno;
 }
@@ -207,12 +215,7 @@ create_first_list(Relation index, const void *stored, int dimensions,
 	cpage = VaWalRegister(&wal, cbuf, false);
 	newpage = VaWalRegister(&wal, newbuf, true);
 
-	VaInitPage(newpage, VA_PAGE_ID_IVFFLAT);
-	VaPageGetOpaque(newpage)->flags = IVFFLAT_PAGE_LIST;
-	if (PageAddItem(newpage, (Item) tup, size, InvalidOffsetNumber, false, false) ==
-		InvalidOffsetNumber)
-		elog(ERROR, "failed to add row to ivfflat index \"%s\"",
-			 RelationGetRelationName(index));
+	start_list_page(index, newpage, tup, size);
 
 	ctup = palloc0(csize);
 	ctup->startpage = ctup->insertpage = BufferGetBlockNumber(newbuf);
@@ -284,11 +287,4 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
  * from the index's, vector too large for a page.  Returns false (no
  * uniqueness to report).
  */
-bool
-ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-			  Relation heap, IndexUniqueCheck checkUnique
-			  VA_INDEX_UNCHANGED_PARAM,
-			  IndexInfo *indexInfo)
-{
-	return VaInsert(index, values, isnull, heap_tid, IvfflatGetIndexOps, insert_stored);
-}
+VA_DEFINE_AMINSERT(ivfflatinsert, IvfflatGetIndexOps, insert_stored)

@@ -94,9 +94,9 @@ const VaIndexOps *
 IvfflatGetIndexOps(Relation index)
 {
 	const VaIndexOps *ops =
-		VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
+	VaGetIndexOps(index_getprocinfo(index, 1, IVFFLAT_INDEX_OPS_PROC));
 
-	if (ops->accum == NULL || ops->from_mean == NULL || ops->kmeans_distance == NULL)
+	if (ops->kmeans == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("operator class of index \"%s\" does not support ivfflat",
@@ -109,7 +109,6 @@ IvfflatGetIndexOps(Relation index)
 void
 IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta)
 {
-	StaticAssertStmt(IVFFLAT_METAPAGE_BLKNO == 0, "the metapage is block 0");
 	VaReadMetaPage(index, VA_PAGE_ID_IVFFLAT, meta, sizeof(IvfflatMetaPageData),
 				   IVFFLAT_MAGIC, IVFFLAT_VERSION, "ivfflat");
 }
@@ -146,8 +145,8 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
 
 	*lists = IvfflatGetLists(index);
 	*vector_size = 0;
-	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta)) &&
-		meta.header.magic == IVFFLAT_MAGIC && meta.header.version == IVFFLAT_VERSION &&
+	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta),
+					   IVFFLAT_MAGIC, IVFFLAT_VERSION) &&
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
 	{
 		*lists = meta.nlists;
@@ -157,8 +156,8 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
 }
 
 /*
- * amcostestimate.  Without an ORDER BY on our operator the index is useless
- * (disable_cost).  Otherwise a scan of an index of n rows in L lists
+ * VaScanCostFn, for amcostestimate (VaCostEstimate: without an ORDER BY on
+ * our operator the index is useless).  A scan of an index of n rows in L lists
  * computes one distance per list to rank them, then reads the p nearest
  * lists whole, n p / L rows: per row one distance (cpu_operator_cost +
  * VaDistanceCost, which grows with the vectors' size) and
@@ -176,36 +175,18 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
  * (VaEstimateDemand), so any exact plan the planner can use wins.  All work
  * happens before the first row, so startup cost equals total cost.
  */
-static void
-ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-					Cost *indexStartupCost, Cost *indexTotalCost,
-					Selectivity *indexSelectivity, double *indexCorrelation,
-					double *indexPages)
+static Cost
+scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 {
-	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1);
 	double		lists;
 	double		vector_size;
 	double		probes;
 	double		per_list;
 	double		ratio;
-	double		uncached;
-	double		spc_random_page_cost;
-	VaScanDemand demand;
 	Cost		cost;
 
-	*indexCorrelation = 0;
-	*indexSelectivity = 1.0;
-	*indexPages = index->pages;
-	if (path->indexorderbys == NIL)
-	{
-		*indexStartupCost = disable_cost;
-		*indexTotalCost = disable_cost;
-		return;
-	}
-
 	index_shape(index->indexoid, &lists, &vector_size);
-	VaEstimateDemand(root, path, &demand);
 
 	per_list = tuples / lists;
 	probes = Min((double) ivfflat_probes, lists);
@@ -213,22 +194,17 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		double		max_probes = Max(probes, Min((double) ivfflat_max_probes, lists));
 
-		while (probes * per_list * demand.filter < demand.wanted && probes < max_probes)
+		while (probes * per_list * demand->filter < demand->wanted && probes < max_probes)
 			probes = Min(probes + ivfflat_probes, max_probes);
 	}
 	ratio = probes / lists;
 
-	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
-	uncached = index->pages > 0 ?
-		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	cost = (lists + tuples * ratio) * (cpu_operator_cost + VaDistanceCost(vector_size)) +
 		tuples * ratio * cpu_index_tuple_cost +
-		index->pages * ratio * uncached * spc_random_page_cost;
-	if (probes < lists && probes * per_list * demand.filter < demand.wanted)
-		cost += demand.exact;
-
-	*indexStartupCost = cost;
-	*indexTotalCost = cost;
+		index->pages * ratio * VaUncachedPageCost(index);
+	if (probes < lists && probes * per_list * demand->filter < demand->wanted)
+		cost += demand->exact;
+	return cost;
 }
 
 /* The build's progress phases, from 1 (PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE) on. */
@@ -240,42 +216,5 @@ static const char *const ivfflat_build_phases[] = {
 	"loading tuples"
 };
 
-static char *
-ivfflatbuildphasename(int64 phasenum)
-{
-	return VaBuildPhaseName(phasenum, ivfflat_build_phases, lengthof(ivfflat_build_phases));
-}
-
-static bool
-ivfflatvalidate(Oid opclassoid)
-{
-	return VaValidateOpclass(opclassoid, "ivfflat", IVFFLAT_NPROCS,
-							 IVFFLAT_NSTRATEGIES);
-}
-
-/*
- * ivfflathandler: the index access method handler, SQL
- * ivfflathandler(internal) RETURNS index_am_handler.
- */
-PG_FUNCTION_INFO_V1(ivfflathandler);
-Datum
-ivfflathandler(PG_FUNCTION_ARGS)
-{
-	IndexAmRoutine *am = VaMakeAmRoutine(IVFFLAT_NPROCS);
-
-	am->ambuild = ivfflatbuild;
-	am->ambuildempty = ivfflatbuildempty;
-	am->aminsert = ivfflatinsert;
-	am->ambulkdelete = ivfflatbulkdelete;
-	am->amvacuumcleanup = ivfflatvacuumcleanup;
-	am->amcostestimate = ivfflatcostestimate;
-	am->amoptions = ivfflatoptions;
-	am->ambuildphasename = ivfflatbuildphasename;
-	am->amvalidate = ivfflatvalidate;
-	am->ambeginscan = ivfflatbeginscan;
-	am->amrescan = ivfflatrescan;
-	am->amgettuple = ivfflatgettuple;
-	am->amendscan = VaEndScan;
-
-	PG_RETURN_POINTER(am);
-}
+/* ivfflathandler(internal) RETURNS index_am_handler, SQL: the access method */
+VA_DEFINE_AM_HANDLER(ivfflat, IVFFLAT_NPROCS, IVFFLAT_NSTRATEGIES, ivfflat_build_phases, scan_cost)

@@ -12,7 +12,9 @@
 #include "vectorann.h"
 
 #include "access/amapi.h"
+#include "common/am.h"
 #include "common/candidates.h"
+#include "indexops.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
@@ -38,7 +40,7 @@ typedef enum IvfflatIterativeScan
 /* On-disk format */
 #define IVFFLAT_MAGIC				0x56414E49	/* "VANI" */
 #define IVFFLAT_VERSION				1
-#define IVFFLAT_METAPAGE_BLKNO		0
+#define IVFFLAT_METAPAGE_BLKNO		VA_METAPAGE_BLKNO
 #define IVFFLAT_FIRST_CENTROID_BLKNO 1
 
 /* Page kinds, in the special area's flags */
@@ -55,7 +57,8 @@ typedef enum IvfflatIterativeScan
 typedef struct IvfflatOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int			lists;			/* number of inverted lists (k-means centroids) */
+	int			lists;			/* number of inverted lists (k-means
+								 * centroids) */
 } IvfflatOptions;
 
 /*
@@ -116,7 +119,16 @@ typedef struct IvfflatListRef
 	BlockNumber insertpage;
 } IvfflatListRef;
 
+/*
+ * The access method's callbacks: ivfflathandler (ivfflat.c), ivfflatbuild
+ * and ivfflatbuildempty (build.c), ivfflatinsert (insert.c),
+ * ivfflatbeginscan and ivfflatgettuple (scan.c), ivfflatbulkdelete and
+ * ivfflatvacuumcleanup (vacuum.c).
+ */
+VA_DECLARE_AM_CALLBACKS(ivfflat);
+
 /* ivfflat.c */
+extern void IvfflatInit(void);	/* the GUCs; from _PG_init */
 extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
@@ -124,40 +136,16 @@ extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern int	IvfflatGetLists(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size);
-extern Datum ivfflathandler(PG_FUNCTION_ARGS);
 
 /* kmeans.c */
 extern Size IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size);
 extern int	IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 						  Size vector_size, int dims, int k, char *centroids);
 
-/* build.c */
-extern IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void ivfflatbuildempty(Relation index);
-
 /* insert.c */
 extern int	IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 							 IvfflatListRef *refs, float *dists, int cap);
 extern BlockNumber IvfflatAppend(Relation index, const IvfflatListRef *list,
 								 IvfflatListTuple tup, Size size, bool building);
-extern bool ivfflatinsert(Relation index, Datum *values, bool *isnull,
-						  ItemPointer heap_tid, Relation heap,
-						  IndexUniqueCheck checkUnique
-						  VA_INDEX_UNCHANGED_PARAM,
-						  IndexInfo *indexInfo);
-
-/* scan.c */
-extern IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys);
-extern void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-						  ScanKey orderbys, int norderbys);
-extern bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
-
-/* vacuum.c */
-extern IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info,
-												IndexBulkDeleteResult *stats,
-												IndexBulkDeleteCallback callback,
-												void *callback_state);
-extern IndexBulkDeleteResult *ivfflatvacuumcleanup(IndexVacuumInfo *info,
-												   IndexBulkDeleteResult *stats);
 
 #endif							/* IVFFLAT_H */

@@ -6,7 +6,7 @@
  *	  "Least squares quantization in PCM", IEEE Trans. Inf. Theory 1982),
  *	  with Elkan's bounds (ICML 2003) to skip most distance computations.
  *	  Values are only touched through the operator class's VaIndexOps
- *	  (kmeans_distance, accum, from_mean), so the same code serves every type
+ *	  (VaKmeansOps: accum, from_mean, distance), so the same code serves every type
  *	  that can be averaged; under cosine from_mean normalises the means, which
  *	  makes this spherical k-means.
  */
@@ -24,7 +24,7 @@
 /*
  * k-means++ seeding: the first centroid is a uniformly drawn sample, each
  * next one a sample drawn with probability proportional to its distance to
- * the nearest centroid chosen so far (kmeans_distance, a squared distance,
+ * the nearest centroid chosen so far (kmeans->distance, a squared distance,
  * so this is the paper's D^2 weighting).  mind[] receives each sample's
  * distance to its nearest seed.
  */
@@ -45,7 +45,7 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 
 		for (int i = 0; i < n; i++)
 		{
-			float		d = Max(ops->kmeans_distance(SAMPLE(i), CENTROID(c - 1)), 0.0f);
+			float		d = Max(ops->kmeans->distance(SAMPLE(i), CENTROID(c - 1)), 0.0f);
 
 			CHECK_FOR_INTERRUPTS();
 			if (d < mind[i])
@@ -71,16 +71,17 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 			}
 		}
 		else
-			pick = Min((int) (VaRandomDouble(rng) * n), n - 1);	/* all samples equal seeds */
+			pick = Min((int) (VaRandomDouble(rng) * n), n - 1); /* all samples equal
+																 * seeds */
 		memcpy(CENTROID(c), SAMPLE(pick), vector_size);
 	}
 }
 
-/* Metric distance: kmeans_distance is a squared one (or proportional to it). */
+/* Metric distance: kmeans->distance is a squared one (or proportional to it). */
 static inline float
 metric(const VaIndexOps *ops, const void *a, const void *b)
 {
-	return sqrtf(Max(ops->kmeans_distance(a, b), 0.0f));
+	return sqrtf(Max(ops->kmeans->distance(a, b), 0.0f));
 }
 
 /*
@@ -95,11 +96,11 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
 {
 	double		bytes = 0.0;
 
-	bytes += 2.0 * k * vector_size;			/* centroids, previous centroids */
+	bytes += 2.0 * k * vector_size; /* centroids, previous centroids */
 	bytes += (double) k * dims * sizeof(double);	/* per-cluster sums */
 	bytes += (double) dims * sizeof(double);	/* one mean */
-	bytes += (double) k * sizeof(int);		/* cluster sizes */
-	bytes += (double) nsamples * (sizeof(float) + sizeof(int));	/* bound, assignment */
+	bytes += (double) k * sizeof(int);	/* cluster sizes */
+	bytes += (double) nsamples * (sizeof(float) + sizeof(int)); /* bound, assignment */
 	return (Size) Min(bytes, (double) MaxAllocHugeSize);
 }
 
@@ -122,7 +123,7 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
  * to every centroid, both moved by how far the centroids move, and a
  * centroid is compared with a sample only when neither those bounds nor
  * half the distance between the two centroids rules it out.  The bounds
- * need a metric: the square root of kmeans_distance (squared L2, or for
+ * need a metric: the square root of kmeans->distance (squared L2, or for
  * unit vectors under cosine half of it).  Without room for the bounds,
  * every sample is compared with every centroid.
  */
@@ -136,11 +137,13 @@ typedef struct Kmeans
 	int			n;
 	int			k;
 	int			dims;
-	bool		bounded;		/* Elkan's bounds fit: lower, between, half, moved */
+	bool		bounded;		/* Elkan's bounds fit: lower, between, half,
+								 * moved */
 	float	   *upper;			/* >= distance to own centroid */
 	float	   *lower;			/* n x k: <= distance to each centroid */
 	float	   *between;		/* k x k: distances between centroids */
-	float	   *half;			/* half the distance to the nearest other centroid */
+	float	   *half;			/* half the distance to the nearest other
+								 * centroid */
 	float	   *moved;			/* how far each centroid moved */
 	int		   *assign;			/* each sample's centroid */
 	int		   *counts;			/* samples per centroid */
@@ -259,7 +262,7 @@ update_centroids(Kmeans *km)
 	memset(km->counts, 0, sizeof(int) * k);
 	for (int i = 0; i < n; i++)
 	{
-		km->ops->accum(KSAMPLE(km, i), km->sums + (Size) km->assign[i] * dims);
+		km->ops->kmeans->accum(KSAMPLE(km, i), km->sums + (Size) km->assign[i] * dims);
 		km->counts[km->assign[i]]++;
 	}
 	for (int j = 0; j < k; j++)
@@ -271,7 +274,7 @@ update_centroids(Kmeans *km)
 		{
 			for (int d = 0; d < dims; d++)
 				km->mean[d] = s[d] / km->counts[j];
-			km->ops->from_mean(km->mean, dims, KCENTROID(km, j));
+			km->ops->kmeans->from_mean(km->mean, dims, KCENTROID(km, j));
 			continue;
 		}
 

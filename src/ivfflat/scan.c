@@ -69,20 +69,12 @@ typedef struct IvfflatCentroidCache
 	char	   *centroids;		/* [nlists * stride] */
 } IvfflatCentroidCache;
 
-IndexScanDesc
-ivfflatbeginscan(Relation index, int nkeys, int norderbys)
+/* VaScanResetFn: a new search starts with the nearest list. */
+static void
+reset_scan(void *opaque)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
-					   IvfflatGetIndexOps(index), "ivfflat scan");
-}
+	IvfflatScanOpaque so = (IvfflatScanOpaque) opaque;
 
-void
-ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-			  ScanKey orderbys, int norderbys)
-{
-	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-
-	VaRescan(scan, keys, orderbys);
 	so->started = false;
 	so->null_distance = false;
 	so->query = NULL;
@@ -90,6 +82,13 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->nextlist = so->maxlists = so->batch = 0;
 	so->rows = NULL;
 	so->nrows = so->rowcap = 0;
+}
+
+IndexScanDesc
+ivfflatbeginscan(Relation index, int nkeys, int norderbys)
+{
+	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
+					   IvfflatGetIndexOps(index), "ivfflat scan", reset_scan);
 }
 
 /* Row a before row b: nearer, or as near with the smaller heap TID. */
@@ -254,7 +253,7 @@ probe(IndexScanDesc scan, int count)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfflatListTuple tup =
-				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			out->distance = so->null_distance ? 0.0f :
 				ops->distance(so->query, tup->vector);

@@ -98,10 +98,7 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			int			ndead = 0;
 			VaWal		wal;
 
-			vacuum_delay_point();
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-									 info->strategy);
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			buf = VaVacuumReadBuffer(index, blkno, info->strategy, BUFFER_LOCK_EXCLUSIVE);
 			if (!is_list_page(index, buf))
 				ereport(ERROR,
 						(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -113,7 +110,7 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 			{
 				IvfflatListTuple tup =
-					(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+				(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
 				if (callback(&tup->heaptid, callback_state))
 					dead[ndead++] = off;
@@ -134,10 +131,10 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		}
 
 		/*
-		 * The pages before first_room had no room when this walk passed
-		 * them, and only VACUUM (one at a time) makes room, so the hint may
-		 * move there whether it now names an earlier page or a later one
-		 * (an insert may have moved it on meanwhile).
+		 * The pages before first_room had no room when this walk passed them,
+		 * and only VACUUM (one at a time) makes room, so the hint may move
+		 * there whether it now names an earlier page or a later one (an
+		 * insert may have moved it on meanwhile).
 		 */
 		if (first_room != InvalidBlockNumber)
 			set_insert_hint(index, &refs[i], first_room);
@@ -147,32 +144,18 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
+/* VaCountPageFn: the rows on a list page; other pages have none. */
+static double
+count_rows(Relation index, Buffer buf, Size *room)
+{
+	return is_list_page(index, buf) ? PageGetMaxOffsetNumber(BufferGetPage(buf)) : 0;
+}
+
 /* amvacuumcleanup: count pages and rows. */
 IndexBulkDeleteResult *
 ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-	Relation	index = info->index;
-	BlockNumber nblocks;
-
 	if (info->analyze_only)
 		return stats;
-	if (stats == NULL)
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-
-	nblocks = RelationGetNumberOfBlocks(index);
-	stats->num_pages = nblocks;
-	stats->num_index_tuples = 0;
-	for (BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		if (is_list_page(index, buf))
-			stats->num_index_tuples += PageGetMaxOffsetNumber(BufferGetPage(buf));
-		UnlockReleaseBuffer(buf);
-	}
-	return stats;
+	return VaVacuumCount(info, stats, IVFFLAT_FIRST_CENTROID_BLKNO, count_rows, false);
 }

@@ -62,12 +62,9 @@ HalfVectorToFloats(const HalfVector *v)
 #define HALFVEC_ELEMENTWISE(fname, expr) \
 	VA_ELEMENTWISE_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector, "halfvec", expr)
 
-/*
- * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
- * values that round past 65504 (NUMERIC_VALUE_OUT_OF_RANGE).
- */
-static half
-float_to_half_checked(float x)
+/* See halfvec.h. */
+half
+VaFloatToHalfChecked(float x)
 {
 	half		h;
 
@@ -128,7 +125,7 @@ halfvec_recv_element(StringInfo buf)
 
 	/* exponent all ones: a NaN or an infinity */
 	if ((h & 0x7c00) == 0x7c00)
-		float_to_half_checked(VaHalfToFloat(h));
+		VaFloatToHalfChecked(VaHalfToFloat(h));
 	return h;
 }
 
@@ -143,7 +140,7 @@ halfvec_recv_element(StringInfo buf)
  * order; NaN and infinity are refused.
  */
 VA_DENSE_IO_FUNCTIONS(halfvec, HalfVector, PG_GETARG_HALFVEC_P, InitHalfVector,
-					  float_to_half_checked, H2F, sizeof(half), halfvec_recv_element,
+					  VaFloatToHalfChecked, H2F, sizeof(half), halfvec_recv_element,
 					  pq_sendint16)
 
 /*
@@ -166,7 +163,7 @@ VA_DEFINE_TYPMOD(halfvec, HalfVector, PG_GETARG_HALFVEC_P, VA_MAX_DIM)
  * for an element beyond the half range, DATA_EXCEPTION on a typmod mismatch.
  */
 VA_DENSE_CAST_FUNCTION(vector_to_halfvec, Vector, PG_GETARG_VECTOR_P,
-					   HalfVector, InitHalfVector, float_to_half_checked(vec->x[i]))
+					   HalfVector, InitHalfVector, VaFloatToHalfChecked(vec->x[i]))
 
 /*
  * halfvec_to_vector(halfvec, integer, boolean) RETURNS vector
@@ -180,11 +177,11 @@ VA_DENSE_CAST_FUNCTION(halfvec_to_vector, HalfVector, PG_GETARG_HALFVEC_P,
 /*
  * array_to_halfvec(integer[] | real[] | double precision[] | numeric[],
  *					integer, boolean) RETURNS halfvec: each element to float4,
- * then rounded to the nearest half (float_to_half_checked; a value too
+ * then rounded to the nearest half (VaFloatToHalfChecked; a value too
  * small for a half becomes a zero of its sign) (VA_DENSE_ARRAY_CAST_FUNCTION).
  */
 VA_DENSE_ARRAY_CAST_FUNCTION(array_to_halfvec, HalfVector, InitHalfVector, "halfvec",
-							 float_to_half_checked)
+							 VaFloatToHalfChecked)
 
 /*
  * halfvec_to_float4(halfvec, integer, boolean) RETURNS real[]
@@ -235,19 +232,19 @@ halfvec_norm_squared(const HalfVector *a)
 
 /* l2_distance(halfvec, halfvec) RETURNS double precision: <->, sqrt(sum (a-b)^2) */
 HALFVEC_DISTANCE(halfvec_l2_distance,
-	sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
+				 sqrt((double) VaHalfL2SquaredFloat(a->x, b->x, a->dim)))
 
 /* halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision: sum (a-b)^2 */
 HALFVEC_DISTANCE(halfvec_l2_squared_distance,
-	(double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
+				 (double) VaHalfL2SquaredFloat(a->x, b->x, a->dim))
 
 /* inner_product(halfvec, halfvec) RETURNS double precision: sum a*b */
 HALFVEC_DISTANCE(halfvec_inner_product,
-	(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
+				 (double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /* halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision: <#>, -sum a*b */
 HALFVEC_DISTANCE(halfvec_negative_inner_product,
-	-(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
+				 -(double) VaHalfInnerProductFloat(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(halfvec, halfvec) RETURNS double precision: <=>
@@ -255,13 +252,13 @@ HALFVEC_DISTANCE(halfvec_negative_inner_product,
  * 1 - a.b / (|a| |b|), clamped to [0, 2]; NaN when either norm is zero.
  */
 HALFVEC_DISTANCE(halfvec_cosine_distance,
-	VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
-					 VaHalfInnerProductFloat(a->x, a->x, a->dim),
-					 VaHalfInnerProductFloat(b->x, b->x, b->dim)))
+				 VaCosineDistance(VaHalfInnerProductFloat(a->x, b->x, a->dim),
+								  VaHalfInnerProductFloat(a->x, a->x, a->dim),
+								  VaHalfInnerProductFloat(b->x, b->x, b->dim)))
 
 /* l1_distance(halfvec, halfvec) RETURNS double precision: <+>, sum |a-b| */
 HALFVEC_DISTANCE(halfvec_l1_distance,
-	(double) VaHalfL1Float(a->x, b->x, a->dim))
+				 (double) VaHalfL1Float(a->x, b->x, a->dim))
 
 /* A half from a double: rounded (via float4) to the nearest half. */
 #define HALFVEC_FROM_DOUBLE(d) VaFloatToHalf((float) (d))

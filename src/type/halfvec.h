@@ -29,6 +29,12 @@ typedef struct HalfVector
 /* Allocate a zeroed halfvec of dim dimensions (palloc, current context). */
 extern HalfVector *InitHalfVector(int dim);
 
+/*
+ * x as a half: ERROR for NaN and infinity (DATA_EXCEPTION) and for finite
+ * values that round past 65504 (NUMERIC_VALUE_OUT_OF_RANGE).
+ */
+extern half VaFloatToHalfChecked(float x);
+
 /* The elements of v widened exactly to float4 (palloc'd, v->dim values). */
 extern float *HalfVectorToFloats(const HalfVector *v);
 

@@ -153,6 +153,25 @@ compare_entries(const void *a, const void *b)
 }
 
 /*
+ * Past white space, the character c, and white space after it, at *pp in
+ * the text str; ERROR (invalid_text, with detail msg) if c is not there.
+ */
+static void
+expect_char(const char *str, const char **pp, char c, const char *msg)
+{
+	const char *p = *pp;
+
+	while (VaIsSpace(*p))
+		p++;
+	if (*p != c)
+		invalid_text(str, msg);
+	p++;
+	while (VaIsSpace(*p))
+		p++;
+	*pp = p;
+}
+
+/*
  * sparsevec_in(cstring, oid, integer) RETURNS sparsevec
  *
  * Parses "{i1:x1,i2:x2,...}/dim" (whitespace allowed around every token,
@@ -184,13 +203,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	float	   *values;
 	int			k = 0;
 
-	while (VaIsSpace(*p))
-		p++;
-	if (*p != '{')
-		invalid_text(str, "Sparse vector contents must start with \"{\".");
-	p++;
-	while (VaIsSpace(*p))
-		p++;
+	expect_char(str, &p, '{', "Sparse vector contents must start with \"{\".");
 
 	entries = (SparseInputEntry *) palloc(sizeof(SparseInputEntry) * capacity);
 	if (*p == '}')
@@ -214,11 +227,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 								pnstrdup(start, p - start)),
 						 errdetail("Indices run from 1 to the number of dimensions.")));
 
-			while (VaIsSpace(*p))
-				p++;
-			if (*p != ':')
-				invalid_text(str, "Expected \":\" after an index.");
-			p++;
+			expect_char(str, &p, ':', "Expected \":\" after an index.");
 			val = VaReadFloatToken(str, "sparsevec", &p, '}');
 
 			if (val != 0.0f)
@@ -244,13 +253,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 		}
 	}
 
-	while (VaIsSpace(*p))
-		p++;
-	if (*p != '/')
-		invalid_text(str, "Expected \"/\" and the number of dimensions after \"}\".");
-	p++;
-	while (VaIsSpace(*p))
-		p++;
+	expect_char(str, &p, '/', "Expected \"/\" and the number of dimensions after \"}\".");
 	if (*p == '-')
 		check_dim(0);
 	dim = parse_uint(str, &p, "Expected the number of dimensions.");
@@ -459,73 +462,39 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
-/* Dense float values of a sparsevec of at most VA_MAX_DIM dims, or ERROR. */
-static float *
-sparsevec_to_dense(const SparseVector *v, const char *target)
-{
-	float	   *x;
-	float	   *values = SPARSEVEC_VALUES(v);
-
-	VaCheckDim(target, v->dim, VA_MAX_DIM);
-	x = (float *) palloc0(sizeof(float) * v->dim);
-	for (int i = 0; i < v->nnz; i++)
-		x[v->indices[i]] = values[i];
-	return x;
-}
-
 /*
- * sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector: the dense
- * form.  Errors: PROGRAM_LIMIT_EXCEEDED beyond 16000 dimensions,
- * DATA_EXCEPTION on a typmod mismatch.
+ * fname(sparsevec, integer, boolean) RETURNS the dense type typname (struct
+ * Type made by init, returned by ret): the dense form, each stored value
+ * converted from float4 by convert.  Errors: PROGRAM_LIMIT_EXCEEDED beyond
+ * 16000 dimensions, DATA_EXCEPTION on a typmod mismatch, and convert's
+ * (for the first value in index order that fails).
  */
-PG_FUNCTION_INFO_V1(sparsevec_to_vector);
-Datum
-sparsevec_to_vector(PG_FUNCTION_ARGS)
-{
-	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
-	float	   *x;
-	Vector	   *result;
-
-	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
-	x = sparsevec_to_dense(v, "vector");
-	result = InitVector(v->dim);
-	memcpy(result->x, x, sizeof(float) * v->dim);
-	pfree(x);
-	PG_RETURN_VECTOR_P(result);
-}
-
-/*
- * sparsevec_to_halfvec(sparsevec, integer, boolean) RETURNS halfvec: the
- * dense form, rounded to half.  Errors: as sparsevec_to_vector, and
- * NUMERIC_VALUE_OUT_OF_RANGE for a value beyond the half range.
- */
-PG_FUNCTION_INFO_V1(sparsevec_to_halfvec);
-Datum
-sparsevec_to_halfvec(PG_FUNCTION_ARGS)
-{
-	SparseVector *v = PG_GETARG_SPARSEVEC_P(0);
-	float	   *x;
-	HalfVector *result;
-
-	VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim);
-	x = sparsevec_to_dense(v, "halfvec");
-	result = InitHalfVector(v->dim);
-	for (int i = 0; i < v->dim; i++)
-	{
-		result->x[i] = VaFloatToHalf(x[i]);
-		if (VaHalfIsInf(result->x[i]))
-		{
-			char		num[FLOAT_SHORTEST_DECIMAL_LEN];
-
-			float_to_shortest_decimal_buf(x[i], num);
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type halfvec", num)));
-		}
+#define SPARSEVEC_TO_DENSE_CAST(fname, Type, init, typname, convert, ret) \
+	PG_FUNCTION_INFO_V1(fname); \
+	Datum \
+	fname(PG_FUNCTION_ARGS) \
+	{ \
+		SparseVector *v = PG_GETARG_SPARSEVEC_P(0); \
+		float	   *values = SPARSEVEC_VALUES(v); \
+		Type	   *result; \
+		VaCheckExpectedDim(PG_GETARG_INT32(1), v->dim); \
+		VaCheckDim(typname, v->dim, VA_MAX_DIM); \
+		result = init(v->dim); \
+		for (int i = 0; i < v->nnz; i++) \
+			result->x[v->indices[i]] = convert(values[i]); \
+		ret(result); \
 	}
-	pfree(x);
-	PG_RETURN_HALFVEC_P(result);
-}
+
+/* sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector */
+SPARSEVEC_TO_DENSE_CAST(sparsevec_to_vector, Vector, InitVector, "vector", (float),
+						PG_RETURN_VECTOR_P)
+
+/*
+ * sparsevec_to_halfvec(sparsevec, integer, boolean) RETURNS halfvec: values
+ * rounded to half (NUMERIC_VALUE_OUT_OF_RANGE beyond the half range).
+ */
+SPARSEVEC_TO_DENSE_CAST(sparsevec_to_halfvec, HalfVector, InitHalfVector, "halfvec",
+						VaFloatToHalfChecked, PG_RETURN_HALFVEC_P)
 
 /*
  * array_to_sparsevec(integer[] | real[] | double precision[] | numeric[],
@@ -619,32 +588,32 @@ VA_DEFINE_TYPE_COMPARISONS(sparsevec, SparseVector, PG_GETARG_SPARSEVEC_P)
 
 /* l2_distance(sparsevec, sparsevec) RETURNS double precision: <-> */
 SPARSEVEC_DISTANCE(sparsevec_l2_distance,
-	sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
+				   sqrt(VaSparseL2SquaredDouble(SPARSE_ARGS(a, b))))
 
 /* sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision */
 SPARSEVEC_DISTANCE(sparsevec_l2_squared_distance,
-	VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
+				   VaSparseL2SquaredDouble(SPARSE_ARGS(a, b)))
 
 /* inner_product(sparsevec, sparsevec) RETURNS double precision */
 SPARSEVEC_DISTANCE(sparsevec_inner_product,
-	VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
+				   VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /* sparsevec_negative_inner_product(sparsevec, sparsevec): <#> */
 SPARSEVEC_DISTANCE(sparsevec_negative_inner_product,
-	-VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
+				   -VaSparseInnerProductDouble(SPARSE_ARGS(a, b)))
 
 /*
  * cosine_distance(sparsevec, sparsevec) RETURNS double precision: <=>,
  * 1 - a.b / (|a| |b|) clamped to [0, 2]; NaN when a norm is zero.
  */
 SPARSEVEC_DISTANCE(sparsevec_cosine_distance,
-	VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
-					 VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
-					 VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
+				   VaCosineDistance(VaSparseInnerProductDouble(SPARSE_ARGS(a, b)),
+									VaSparseInnerProductDouble(SPARSE_ARGS(a, a)),
+									VaSparseInnerProductDouble(SPARSE_ARGS(b, b))))
 
 /* l1_distance(sparsevec, sparsevec) RETURNS double precision: <+> */
 SPARSEVEC_DISTANCE(sparsevec_l1_distance,
-	VaSparseL1Double(SPARSE_ARGS(a, b)))
+				   VaSparseL1Double(SPARSE_ARGS(a, b)))
 
 /* l2_norm(sparsevec) RETURNS double precision: Euclidean norm */
 PG_FUNCTION_INFO_V1(sparsevec_l2_norm);
@@ -761,4 +730,4 @@ sparsevec_stored_dims(const void *stored)
  * l1 variants: support function 1 of the hnsw sparsevec operator classes
  * (no k-means members: ivfflat does not take sparsevec).
  */
-VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL, NULL, NULL)
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL)

@@ -21,7 +21,7 @@ typedef struct SparseVector
 	int32		dim;			/* 1..SPARSEVEC_MAX_DIM */
 	int32		nnz;			/* 0..SPARSEVEC_MAX_NNZ, <= dim */
 	int32		unused;			/* always zero */
-	int32		indices[FLEXIBLE_ARRAY_MEMBER];	/* then float values[nnz] */
+	int32		indices[FLEXIBLE_ARRAY_MEMBER]; /* then float values[nnz] */
 } SparseVector;
 
 #define SPARSEVEC_SIZE(nnz)		(offsetof(SparseVector, indices) + (sizeof(int32) + sizeof(float)) * (Size) (nnz))

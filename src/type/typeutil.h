@@ -25,7 +25,7 @@
 #ifndef VA_TYPEUTIL_H
 #define VA_TYPEUTIL_H
 
-#include "vectorann.h"
+#include "indexops.h"
 
 #include <math.h>
 
@@ -387,20 +387,26 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 /*
  * static const VaIndexOps name: stored_size prefix_stored_size, dims
  * prefix_stored_dims, and the given to_stored, distance, to_sql and
- * k-means members (accum, from_mean, kmeans_distance; NULL for none).  One
- * opclass's view of a type; the one place that lists VaIndexOps' members.
+ * averaging support (a const VaKmeansOps *, NULL for none).  One opclass's
+ * view of a type; the one place that lists VaIndexOps' members.
  */
 #define VA_INDEX_OPS_STRUCT(name, prefix, to_stored_fn, distance_fn, to_sql_fn, \
-							accum_fn, from_mean_fn, kmeans_fn) \
+							kmeans_ops) \
 	static const VaIndexOps name = { \
 		.stored_size = prefix##_stored_size, \
 		.to_stored = to_stored_fn, \
 		.distance = distance_fn, \
 		.to_sql = to_sql_fn, \
 		.dims = prefix##_stored_dims, \
+		.kmeans = kmeans_ops, \
+	}
+
+/* static const VaKmeansOps name of the given members (see indexops.h). */
+#define VA_KMEANS_OPS_STRUCT(name, accum_fn, from_mean_fn, distance_fn) \
+	static const VaKmeansOps name = { \
 		.accum = accum_fn, \
 		.from_mean = from_mean_fn, \
-		.kmeans_distance = kmeans_fn, \
+		.distance = distance_fn, \
 	}
 
 /*
@@ -411,17 +417,16 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * prefix_to_stored_normalized (cosine) and the distances
  * prefix_index_l2_distance (squared L2), prefix_index_ip_distance
  * (negative inner product), prefix_index_cosine_distance (1 - inner
- * product of unit vectors) and prefix_index_l1_distance.  The k-means
- * members of l2 and ip (accum, from_mean, kmeans_l2) and of cosine (accum,
- * from_mean_normalized, kmeans_cosine) are given, or NULL for a type
- * ivfflat cannot average; l1 has none.
+ * product of unit vectors) and prefix_index_l1_distance.  The averaging
+ * support of l2 and ip (kmeans_l2) and of cosine (kmeans_cosine) is given
+ * (const VaKmeansOps *), or NULL for a type that cannot be averaged; l1
+ * has none.
  */
-#define VA_DEFINE_INDEX_OPS(prefix, accum_fn, from_mean_fn, from_mean_normalized_fn, \
-							kmeans_l2, kmeans_cosine) \
-	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, accum_fn, from_mean_fn, kmeans_l2); \
-	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, accum_fn, from_mean_fn, kmeans_l2); \
-	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, accum_fn, from_mean_normalized_fn, kmeans_cosine); \
-	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL, NULL, NULL); \
+#define VA_DEFINE_INDEX_OPS(prefix, kmeans_l2, kmeans_cosine) \
+	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, kmeans_l2); \
+	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, kmeans_l2); \
+	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, kmeans_cosine); \
+	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL); \
 	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
@@ -521,9 +526,12 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		prefix##_from_doubles(mean, dim, norm, dst); \
 		return true; \
 	} \
-	VA_DEFINE_INDEX_OPS(prefix, prefix##_index_accum, prefix##_index_from_mean, \
-						prefix##_index_from_mean_normalized, \
-						prefix##_index_l2_distance, prefix##_index_cosine_distance)
+	VA_KMEANS_OPS_STRUCT(prefix##_kmeans_l2, prefix##_index_accum, \
+						 prefix##_index_from_mean, prefix##_index_l2_distance); \
+	VA_KMEANS_OPS_STRUCT(prefix##_kmeans_cosine, prefix##_index_accum, \
+						 prefix##_index_from_mean_normalized, \
+						 prefix##_index_cosine_distance); \
+	VA_DEFINE_INDEX_OPS(prefix, &prefix##_kmeans_l2, &prefix##_kmeans_cosine)
 
 /*
  * The norm functions of a dense type (struct Type with dim and x[dim], read

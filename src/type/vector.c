@@ -310,7 +310,7 @@ VECTOR_DISTANCE(l2_distance, sqrt(VaL2SquaredDouble(a->x, b->x, a->dim)))
  * Squared Euclidean distance, sum (a[i]-b[i])^2 (what the index orders by).
  */
 VECTOR_DISTANCE(vector_l2_squared_distance,
-	VaL2SquaredDouble(a->x, b->x, a->dim))
+				VaL2SquaredDouble(a->x, b->x, a->dim))
 
 /* inner_product(vector, vector) RETURNS double precision: sum a[i]*b[i] */
 VECTOR_DISTANCE(inner_product, VaInnerProductDouble(a->x, b->x, a->dim))
@@ -320,7 +320,7 @@ VECTOR_DISTANCE(inner_product, VaInnerProductDouble(a->x, b->x, a->dim))
  * operator <#>, -sum a[i]*b[i] (smaller is more similar).
  */
 VECTOR_DISTANCE(vector_negative_inner_product,
-	-VaInnerProductDouble(a->x, b->x, a->dim))
+				-VaInnerProductDouble(a->x, b->x, a->dim))
 
 /*
  * cosine_distance(vector, vector) RETURNS double precision: operator <=>
@@ -329,9 +329,9 @@ VECTOR_DISTANCE(vector_negative_inner_product,
  * rounding).  NaN when either vector has norm zero.
  */
 VECTOR_DISTANCE(cosine_distance,
-	VaCosineDistance(VaInnerProductDouble(a->x, b->x, a->dim),
-					 VaInnerProductDouble(a->x, a->x, a->dim),
-					 VaInnerProductDouble(b->x, b->x, b->dim)))
+				VaCosineDistance(VaInnerProductDouble(a->x, b->x, a->dim),
+								 VaInnerProductDouble(a->x, a->x, a->dim),
+								 VaInnerProductDouble(b->x, b->x, b->dim)))
 
 /* l1_distance(vector, vector) RETURNS double precision: operator <+>, sum |a[i]-b[i]| */
 VECTOR_DISTANCE(l1_distance, VaL1Double(a->x, b->x, a->dim))

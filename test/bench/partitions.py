@@ -19,6 +19,13 @@ a before/after comparison alternates on the same cluster and data.  Reports,
 per library: median ms per query for each table, the ratio parted / single
 per pass and the median ratio.
 
+With --pgvector, the same rows and indexes are also loaded into a database of
+its own (bench_pgvector_parts, extension `vector`) and every pass times
+pgvector right after vectorann, so its ratio parted / single is measured in the
+same minutes.  Recall@10 of both tables (exact top 10 by brute force) is
+reported once per engine: four searches at ef_search 40 find more than one, so
+the time ratio compares unequal work unless recall is read beside it.
+
 Run through test/bench/partitions.sh, which starts a throwaway cluster:
 
     bash test/bench/partitions.sh
@@ -55,15 +62,15 @@ END $$
 """
 
 
-def connect():
+def connect(dbname=None):
     import psycopg2
-    conn = psycopg2.connect("")
+    conn = psycopg2.connect(dbname=dbname) if dbname else psycopg2.connect("")
     conn.autocommit = True
     return conn
 
 
-def load(cur, base, queries):
-    cur.execute("CREATE EXTENSION IF NOT EXISTS vectorann")
+def load(cur, base, queries, extension="vectorann"):
+    cur.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
     hb.create_vector_table(cur, "single", "bigint", scale.DIM)
     cur.execute("DROP TABLE IF EXISTS parted")
     cur.execute(f"CREATE TABLE parted (id bigint PRIMARY KEY, embedding vector({scale.DIM})) "
@@ -101,9 +108,9 @@ def install_lib(path):
     os.rename(tmp, target)
 
 
-def one_pass():
+def one_pass(dbname=None):
     """ms per query on single and on parted, on a fresh connection (warmed)."""
-    conn = connect()
+    conn = connect(dbname)
     cur = conn.cursor()
     cur.execute("SET hnsw.ef_search = 40")
     cur.execute("SET jit = off")
@@ -118,6 +125,34 @@ def one_pass():
     return {t: s * 1000.0 / nq for t, s in out.items()}
 
 
+def recall(dbname, truth):
+    """Recall@10 of single and of parted at ef_search 40 against the exact truth."""
+    conn = connect(dbname)
+    cur = conn.cursor()
+    cur.execute("SET hnsw.ef_search = 40")
+    out = {}
+    for t in ("single", "parted"):
+        cur.execute(f"SELECT q.id, ARRAY(SELECT i.id FROM {t} i "
+                    f"ORDER BY i.embedding <-> q.embedding LIMIT 10) FROM queries q ORDER BY q.id")
+        found = [ids for _, ids in cur.fetchall()]
+        out[t] = hb.recall_at_k(found, truth)
+    conn.close()
+    return out
+
+
+def pgvector_db():
+    """A fresh database for pgvector (its type is also called vector)."""
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {PGVECTOR_DB}")
+    cur.execute(f"CREATE DATABASE {PGVECTOR_DB}")
+    conn.close()
+    return PGVECTOR_DB
+
+
+PGVECTOR_DB = "bench_pgvector_parts"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=100000)
@@ -125,6 +160,8 @@ def main():
     ap.add_argument("--passes", type=int, default=5)
     ap.add_argument("--lib", action="append", default=[],
                     help="LABEL=PATH of a vectorann.so to alternate with the others")
+    ap.add_argument("--pgvector", action="store_true",
+                    help="also measure pgvector (extension vector) in a database of its own")
     args = ap.parse_args()
     libs = [tuple(x.split("=", 1)) for x in args.lib] or [("installed", None)]
 
@@ -132,27 +169,38 @@ def main():
     conn = connect()
     load(conn.cursor(), base, queries)
     conn.close()
+    engines = [(label, path, None) for label, path in libs]
+    if args.pgvector:
+        db = pgvector_db()
+        conn = connect(db)
+        load(conn.cursor(), base, queries, "vector")
+        conn.close()
+        engines.append(("pgvector", None, db))
+    truth = hb.ground_truth(base, queries)
+    recalls = {label: recall(db, truth) for label, _, db in engines}
 
-    res = {label: [] for label, _ in libs}
+    res = {label: [] for label, _, _ in engines}
     for p in range(args.passes):
-        for label, path in libs:
+        for label, path, db in engines:
             if path:
                 install_lib(path)
-            r = one_pass()
+            r = one_pass(db)
             res[label].append(r)
             hb.log(f"pass {p + 1} {label}: single {r['single']:.3f} ms, "
                    f"parted {r['parted']:.3f} ms, ratio {r['parted'] / r['single']:.2f}")
 
     print(f"\n{args.rows} rows x {scale.DIM}, 4 hash partitions, {args.queries} queries, "
           f"ef_search 40, LIMIT 10, {args.passes} alternating passes\n")
-    print("| build | single ms/query (median) | parted ms/query (median) | ratio per pass | median ratio |")
-    print("|---|---|---|---|---|")
-    for label, _ in libs:
+    print("| build | single ms/query (median) | parted ms/query (median) | ratio per pass "
+          "| median ratio | recall@10 single | recall@10 parted |")
+    print("|---|---|---|---|---|---|---|")
+    for label, _, _ in engines:
         rs = res[label]
         ratios = [r["parted"] / r["single"] for r in rs]
         print(f"| {label} | {statistics.median(r['single'] for r in rs):.3f} | "
               f"{statistics.median(r['parted'] for r in rs):.3f} | "
-              f"{', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} |")
+              f"{', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} | "
+              f"{recalls[label]['single']:.3f} | {recalls[label]['parted']:.3f} |")
 
 
 if __name__ == "__main__":

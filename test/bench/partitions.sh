@@ -8,6 +8,9 @@
 #   bash test/bench/partitions.sh --rows 50000 \
 #       --lib before=/tmp/before.so --lib after=/tmp/after.so   # A/B, alternating
 #
+# When pgvector's source tarball is there (see va_install_pgvector in
+# test/lib.sh), pgvector is built, installed and measured beside vectorann.
+#
 # VA_PGBIN may name a private PostgreSQL 15 installation (see test/lib.sh);
 # --lib needs write access to its library directory.
 set -euo pipefail
@@ -23,5 +26,9 @@ if [ "${VA_SKIP_DEPS:-0}" != 1 ]; then
 fi
 va_make -s -j2
 va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+with_pgvector=()
+if va_install_pgvector; then
+    with_pgvector=(--pgvector)
+fi
 va_cluster_start "shared_buffers = '1GB'" "max_wal_size = '4GB'" "jit = off"
-VA_PG_CONFIG="$VA_PG_CONFIG" "$VA_PYTHON" "$ROOT/test/bench/partitions.py" "$@"
+VA_PG_CONFIG="$VA_PG_CONFIG" "$VA_PYTHON" "$ROOT/test/bench/partitions.py" "${with_pgvector[@]}" "$@"

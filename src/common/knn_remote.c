@@ -1,0 +1,745 @@
+/*
+ * knn_remote.c
+ *	  vectorann_knn: the k rows of a table nearest to a query, where the
+ *	  table's partitions may be postgres_fdw foreign tables on other servers
+ *	  (shards).  Every foreign partition gets its own "ORDER BY distance
+ *	  LIMIT k" query at the same time, over a libpq connection made from its
+ *	  foreign server and user mapping as postgres_fdw makes them, and sends
+ *	  back only keys and distances; local partitions are searched meanwhile
+ *	  through SPI; the k best of the union are returned.
+ *
+ *	  Connections are kept for the session, one per (server, user, slot):
+ *	  two partitions on one server use two slots so that they too run at the
+ *	  same time.  On each connection the query is a prepared statement (so
+ *	  the shard plans it once) and the search settings are SET only when
+ *	  they change.  Each shard answers in a transaction of its own, from its
+ *	  own snapshot (unlike postgres_fdw's scans, which join the local
+ *	  transaction): rows written through postgres_fdw in the caller's open
+ *	  transaction are not seen.  A connection with a query in flight when a
+ *	  transaction or subtransaction aborts is cancelled and closed; all idle
+ *	  ones are closed when a foreign server or user mapping changes.
+ */
+#include "postgres.h"
+
+#include "libpq-fe.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "foreign/foreign.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_bswap.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+/* The search settings passed on to the shards. */
+#define KNN_NSETTINGS 4
+static const char *const knn_settings[KNN_NSETTINGS] = {
+	"hnsw.ef_search", "hnsw.iterative_scan", "ivfflat.probes", "ivfflat.iterative_scan"
+};
+
+/* Prepared queries kept on one connection before they are all dropped. */
+#define KNN_MAX_STATEMENTS 32
+
+/* The largest k: k rows per partition are held in memory. */
+#define KNN_MAX_K 100000
+
+typedef struct RemoteConnKey
+{
+	Oid			serverid;
+	Oid			userid;
+	int			slot;
+} RemoteConnKey;
+
+typedef struct RemoteConn
+{
+	RemoteConnKey key;			/* hash key: must be first */
+	PGconn	   *conn;
+	bool		busy;			/* a query in flight or results unread */
+	char	   *sent[KNN_NSETTINGS];	/* values SET on it (NULL: none yet) */
+	List	   *statements;		/* SQL prepared on it; i-th is
+								 * vectorann_knn_<i> */
+} RemoteConn;
+
+static HTAB *remote_conns = NULL;
+static bool remote_conns_stale = false;
+
+/* One (key, distance) pair of a partition's answer. */
+typedef struct KnnPair
+{
+	int64		id;
+	double		distance;
+	bool		id_null;
+} KnnPair;
+
+typedef struct KnnPairs
+{
+	KnnPair    *items;
+	int			n;
+	int			cap;
+} KnnPairs;
+
+static void
+pairs_add(KnnPairs *p, int64 id, bool id_null, double distance)
+{
+	if (p->n == p->cap)
+	{
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->items = p->items ? repalloc(p->items, sizeof(KnnPair) * p->cap)
+			: palloc(sizeof(KnnPair) * p->cap);
+	}
+	p->items[p->n].id = id;
+	p->items[p->n].id_null = id_null;
+	p->items[p->n].distance = distance;
+	p->n++;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const KnnPair *x = a;
+	const KnnPair *y = b;
+
+	if (x->distance != y->distance)
+		return x->distance < y->distance ? -1 : 1;
+	if (x->id_null != y->id_null)
+		return x->id_null ? 1 : -1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return 0;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void
+close_conn(RemoteConn *rc, bool cancel)
+{
+	if (rc->conn)
+	{
+		if (cancel && PQtransactionStatus(rc->conn) == PQTRANS_ACTIVE)
+		{
+			PGcancel   *c = PQgetCancel(rc->conn);
+			char		errbuf[256];
+
+			if (c)
+			{
+				(void) PQcancel(c, errbuf, sizeof(errbuf));
+				PQfreeCancel(c);
+			}
+		}
+		PQfinish(rc->conn);
+		ReleaseExternalFD();
+		rc->conn = NULL;
+	}
+	for (int i = 0; i < KNN_NSETTINGS; i++)
+		if (rc->sent[i])
+			pfree(rc->sent[i]);
+	list_free_deep(rc->statements);
+	hash_search(remote_conns, &rc->key, HASH_REMOVE, NULL);
+}
+
+/* Close the connections left busy by an error (all of them if !only_busy). */
+static void
+close_conns(bool only_busy)
+{
+	HASH_SEQ_STATUS seq;
+	RemoteConn *rc;
+
+	if (remote_conns == NULL)
+		return;
+	hash_seq_init(&seq, remote_conns);
+	while ((rc = hash_seq_search(&seq)) != NULL)
+		if (rc->busy || !only_busy)
+			close_conn(rc, rc->busy);
+}
+
+static void
+knn_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		close_conns(true);
+}
+
+static void
+knn_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		close_conns(true);
+}
+
+static void
+knn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	remote_conns_stale = true;
+}
+
+/* Is keyword a libpq connection option that a server or user mapping may set? */
+static bool
+is_libpq_option(const char *keyword)
+{
+	static List *known = NIL;
+	ListCell   *lc;
+
+	if (known == NIL)
+	{
+		PQconninfoOption *defs = PQconndefaults();
+		MemoryContext old;
+
+		if (defs == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		for (PQconninfoOption * o = defs; o->keyword; o++)
+			if (strchr(o->dispchar, 'D') == NULL &&
+				strcmp(o->keyword, "fallback_application_name") != 0 &&
+				strcmp(o->keyword, "client_encoding") != 0 &&
+				strcmp(o->keyword, "replication") != 0)
+				known = lappend(known, pstrdup(o->keyword));
+		MemoryContextSwitchTo(old);
+		PQconninfoFree(defs);
+	}
+	foreach(lc, known)
+		if (strcmp(lfirst(lc), keyword) == 0)
+		return true;
+	return false;
+}
+
+static void
+remote_error(RemoteConn *rc, PGresult * res, const char *what)
+{
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char	   *primary = pstrdup(res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+								  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+								  : pchomp(PQerrorMessage(rc->conn)));
+	const char *d = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *h = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char	   *detail = d ? pstrdup(d) : NULL;
+	char	   *hint = h ? pstrdup(h) : NULL;
+	int			code = sqlstate && strlen(sqlstate) == 5
+	? MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])
+	: ERRCODE_CONNECTION_FAILURE;
+
+	if (res)
+		PQclear(res);
+	rc->busy = true;			/* the abort callback closes it */
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg_internal("%s", primary),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0,
+			 errcontext("%s on foreign server \"%s\"", what,
+						GetForeignServer(rc->key.serverid)->servername)));
+}
+
+/* The next result of rc's query, waiting without blocking interrupts; NULL at the end. */
+static PGresult *
+next_result(RemoteConn *rc)
+{
+	while (PQisBusy(rc->conn))
+	{
+		int			ev = WaitLatchOrSocket(MyLatch,
+										   WL_LATCH_SET | WL_SOCKET_READABLE | WL_EXIT_ON_PM_DEATH,
+										   PQsocket(rc->conn), -1L, PG_WAIT_EXTENSION);
+
+		if (ev & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if ((ev & WL_SOCKET_READABLE) && !PQconsumeInput(rc->conn))
+			remote_error(rc, NULL, "receiving a result");
+	}
+	return PQgetResult(rc->conn);
+}
+
+/* Read the rest of rc's results, each of which must have status ok. */
+static void
+finish_query(RemoteConn *rc, ExecStatusType ok, const char *what)
+{
+	PGresult   *res;
+
+	while ((res = next_result(rc)) != NULL)
+	{
+		if (PQresultStatus(res) != ok)
+			remote_error(rc, res, what);
+		PQclear(res);
+	}
+	rc->busy = false;
+}
+
+static void
+remote_command(RemoteConn *rc, const char *sql, const char *what)
+{
+	rc->busy = true;
+	if (!PQsendQuery(rc->conn, sql))
+		remote_error(rc, NULL, what);
+	finish_query(rc, PGRES_COMMAND_OK, what);
+}
+
+static PGconn *
+connect_shard(ForeignServer *server, UserMapping *um)
+{
+	List	   *opts = list_concat(list_copy(server->options), um->options);
+	const char **keywords = palloc0(sizeof(char *) * (list_length(opts) + 3));
+	const char **values = palloc0(sizeof(char *) * (list_length(opts) + 3));
+	bool		check_password = !superuser_arg(um->userid);
+	bool		has_password = false;
+	int			n = 0;
+	ListCell   *lc;
+	PGconn	   *conn;
+
+	foreach(lc, um->options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "password_required") == 0 && !defGetBoolean(d))
+			check_password = false;
+		if (strcmp(d->defname, "password") == 0)
+			has_password = true;
+	}
+	foreach(lc, opts)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (!is_libpq_option(d->defname))
+			continue;
+		keywords[n] = d->defname;
+		values[n++] = defGetString(d);
+	}
+	keywords[n] = "fallback_application_name";
+	values[n++] = "vectorann_knn";
+	keywords[n] = "client_encoding";
+	values[n++] = GetDatabaseEncodingName();
+
+	if (check_password && !has_password)
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("password is required"),
+				 errdetail("Non-superusers must give a password in the user mapping of server \"%s\".",
+						   server->servername)));
+	if (!AcquireExternalFD())
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to server \"%s\"", server->servername),
+				 errdetail("There are too many open files on the local server.")));
+	conn = PQconnectdbParams(keywords, values, false);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		char	   *msg = pchomp(conn ? PQerrorMessage(conn) : "out of memory");
+
+		PQfinish(conn);
+		ReleaseExternalFD();
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to server \"%s\"", server->servername),
+				 errdetail_internal("%s", msg)));
+	}
+	if (check_password && !PQconnectionUsedPassword(conn))
+	{
+		PQfinish(conn);
+		ReleaseExternalFD();
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("password is required"),
+				 errdetail("Non-superuser cannot connect if the server does not request a password."),
+				 errhint("Change the server's authentication method, or set password_required 'false' in the user mapping.")));
+	}
+	return conn;
+}
+
+/*
+ * The connection for (server, user, slot), opened and set up if needed; the
+ * remote session gets search_path pg_catalog (every name we send is
+ * qualified) and generic plans for the prepared query.
+ */
+static RemoteConn *
+get_conn(ForeignServer *server, UserMapping *um, int slot)
+{
+	RemoteConnKey key;
+	RemoteConn *rc;
+	bool		found;
+
+	if (remote_conns == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(RemoteConnKey);
+		ctl.entrysize = sizeof(RemoteConn);
+		remote_conns = hash_create("vectorann_knn connections", 8, &ctl, HASH_ELEM | HASH_BLOBS);
+		RegisterXactCallback(knn_xact_callback, NULL);
+		RegisterSubXactCallback(knn_subxact_callback, NULL);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, knn_inval_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, knn_inval_callback, (Datum) 0);
+	}
+	memset(&key, 0, sizeof(key));
+	key.serverid = server->serverid;
+	key.userid = um->userid;
+	key.slot = slot;
+	rc = hash_search(remote_conns, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) rc) + sizeof(RemoteConnKey), 0, sizeof(RemoteConn) - sizeof(RemoteConnKey));
+		PG_TRY();
+		{
+			rc->conn = connect_shard(server, um);
+		}
+		PG_CATCH();
+		{
+			hash_search(remote_conns, &key, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		remote_command(rc, "SET search_path = pg_catalog; SET plan_cache_mode = force_generic_plan",
+					   "setting up the session");
+	}
+	return rc;
+}
+
+/* SET on rc the search settings whose values here differ from those sent before. */
+static void
+pass_settings(RemoteConn *rc)
+{
+	StringInfoData sql;
+	const char *now[KNN_NSETTINGS];
+
+	initStringInfo(&sql);
+	for (int i = 0; i < KNN_NSETTINGS; i++)
+	{
+		now[i] = GetConfigOption(knn_settings[i], true, false);
+		if (now[i] && (rc->sent[i] == NULL || strcmp(rc->sent[i], now[i]) != 0))
+			appendStringInfo(&sql, "SET %s = %s; ", knn_settings[i], quote_literal_cstr(now[i]));
+	}
+	if (sql.len == 0)
+		return;
+	remote_command(rc, sql.data, "passing on the search settings");
+	for (int i = 0; i < KNN_NSETTINGS; i++)
+		if (now[i])
+		{
+			if (rc->sent[i])
+				pfree(rc->sent[i]);
+			rc->sent[i] = MemoryContextStrdup(TopMemoryContext, now[i]);
+		}
+}
+
+/* The name of sql prepared on rc, preparing it on first use. */
+static char *
+prepared(RemoteConn *rc, const char *sql)
+{
+	ListCell   *lc;
+	int			i = 0;
+	MemoryContext old;
+
+	foreach(lc, rc->statements)
+	{
+		if (strcmp(lfirst(lc), sql) == 0)
+			return psprintf("vectorann_knn_%d", i);
+		i++;
+	}
+	if (i >= KNN_MAX_STATEMENTS)
+	{
+		/* many tables, operators or k: start over rather than pile up */
+		remote_command(rc, "DEALLOCATE ALL", "dropping prepared queries");
+		list_free_deep(rc->statements);
+		rc->statements = NIL;
+		i = 0;
+	}
+	rc->busy = true;
+	if (!PQsendPrepare(rc->conn, psprintf("vectorann_knn_%d", i), sql, 1, NULL))
+		remote_error(rc, NULL, "preparing the query");
+	finish_query(rc, PGRES_COMMAND_OK, "preparing the query");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	rc->statements = lappend(rc->statements, pstrdup(sql));
+	MemoryContextSwitchTo(old);
+	return psprintf("vectorann_knn_%d", i);
+}
+
+/* ---- the function --------------------------------------------------------- */
+
+/* The name of column attnum of foreign table relid on its server. */
+static const char *
+remote_column(Oid relid, AttrNumber attnum, const char *local)
+{
+	ListCell   *lc;
+
+	foreach(lc, GetForeignColumnOptions(relid, attnum))
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "column_name") == 0)
+			return defGetString(d);
+	}
+	return local;
+}
+
+static const char *
+table_option(ForeignTable *ft, const char *name, const char *otherwise)
+{
+	ListCell   *lc;
+
+	foreach(lc, ft->options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, name) == 0)
+			return defGetString(d);
+	}
+	return otherwise;
+}
+
+/* The SQL of one partition's search; the query vector is $1. */
+static char *
+search_sql(const char *key, const char *vec, const char *schema, const char *op,
+		   const char *qtype, const char *table, int k)
+{
+	return psprintf("SELECT %s::pg_catalog.int8, (%s OPERATOR(%s.%s) $1::%s)::pg_catalog.float8 "
+					"FROM %s ORDER BY %s OPERATOR(%s.%s) $1::%s LIMIT %d",
+					quote_identifier(key), quote_identifier(vec), quote_identifier(schema), op,
+					qtype, table, quote_identifier(vec), quote_identifier(schema), op, qtype, k);
+}
+
+static void
+check_column(Oid relid, const char *name)
+{
+	if (get_attnum(relid, name) == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, get_rel_name(relid))));
+}
+
+static int64
+get_int8(const char *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, sizeof(v));
+	return (int64) pg_ntoh64(v);
+}
+
+static double
+get_float8(const char *p)
+{
+	uint64		v;
+	double		d;
+
+	memcpy(&v, p, sizeof(v));
+	v = pg_ntoh64(v);
+	memcpy(&d, &v, sizeof(d));
+	return d;
+}
+
+/*
+ * vectorann_knn(tbl regclass, query anyelement, k int4, op text,
+ *				 key_column name, vector_column name)
+ *	  -> SETOF (id int8, distance float8)
+ *
+ * The k rows of tbl nearest to query under op, as (key, distance) in
+ * ascending distance (ties by key); rows whose distance is NULL are left
+ * out.  tbl: a table, materialized view, postgres_fdw foreign table, or a
+ * partitioned table whose leaves are any of these.  op: <->, <#>, <=>, <+>,
+ * <~> or <%>.  key_column must cast to bigint.  Each foreign leaf is asked
+ * for its own k nearest (its server plans the query and uses its index),
+ * all at the same time; hnsw.ef_search, hnsw.iterative_scan,
+ * ivfflat.probes and ivfflat.iterative_scan are passed on.  Local leaves
+ * are searched here through SPI meanwhile.  Shards answer from their own
+ * snapshot, outside the caller's transaction.
+ *
+ * Errors: k outside 1..100000, an unknown op, tbl of another kind, a missing
+ * column, a foreign table of another wrapper, no user mapping, a
+ * non-superuser without a password in the user mapping (as postgres_fdw),
+ * no SELECT privilege on tbl, and any error of a shard (re-raised with its
+ * SQLSTATE).
+ */
+PG_FUNCTION_INFO_V1(vectorann_knn);
+Datum
+vectorann_knn(PG_FUNCTION_ARGS)
+{
+	Oid			tbl = PG_GETARG_OID(0);
+	Datum		query = PG_GETARG_DATUM(1);
+	int32		k = PG_GETARG_INT32(2);
+	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *key_column = NameStr(*PG_GETARG_NAME(4));
+	char	   *vector_column = NameStr(*PG_GETARG_NAME(5));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const char *const ops[] = {"<->", "<#>", "<=>", "<+>", "<~>", "<%>"};
+	bool		op_ok = false;
+	Oid			qtypid = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	char	   *qtype;
+	char	   *qtext;
+	Oid			typoutput;
+	bool		typisvarlena;
+	char		relkind;
+	List	   *leaves;
+	List	   *sent = NIL;
+	List	   *used = NIL;
+	ListCell   *lc;
+	KnnPairs	pairs = {0};
+	AclResult	acl;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (k < 1 || k > KNN_MAX_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d", KNN_MAX_K)));
+	for (int i = 0; i < (int) lengthof(ops); i++)
+		op_ok |= strcmp(op, ops[i]) == 0;
+	if (!op_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown distance operator \"%s\"", op),
+				 errhint("Use one of <->, <#>, <=>, <+>, <~>, <%%>.")));
+	relkind = get_rel_relkind(tbl);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_FOREIGN_TABLE && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", get_rel_name(tbl))));
+	acl = pg_class_aclcheck(tbl, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(tbl));
+
+	if (remote_conns_stale)
+	{
+		close_conns(false);
+		remote_conns_stale = false;
+	}
+
+	qtype = format_type_be_qualified(qtypid);
+	getTypeOutputInfo(qtypid, &typoutput, &typisvarlena);
+	qtext = OidOutputFunctionCall(typoutput, query);
+
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		leaves = find_all_inheritors(tbl, AccessShareLock, NULL);
+	else
+	{
+		LockRelationOid(tbl, AccessShareLock);
+		leaves = list_make1_oid(tbl);
+	}
+
+	/* send every foreign leaf its query */
+	foreach(lc, leaves)
+	{
+		Oid			relid = lfirst_oid(lc);
+		ForeignTable *ft;
+		ForeignServer *server;
+		UserMapping *um;
+		RemoteConn *rc;
+		char	   *table;
+		char	   *sql;
+		char	   *stmt;
+		int			slot = 0;
+		ListCell   *lc2;
+
+		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+			continue;
+		check_column(relid, key_column);
+		check_column(relid, vector_column);
+		if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
+			continue;
+		ft = GetForeignTable(relid);
+		server = GetForeignServer(ft->serverid);
+		if (strcmp(GetForeignDataWrapper(server->fdwid)->fdwname, "postgres_fdw") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("foreign table \"%s\" is not a postgres_fdw table", get_rel_name(relid))));
+		um = GetUserMapping(GetUserId(), server->serverid);
+		foreach(lc2, used)
+			if (lfirst_oid(lc2) == server->serverid)
+			slot++;
+		used = lappend_oid(used, server->serverid);
+		rc = get_conn(server, um, slot);
+		pass_settings(rc);
+		table = psprintf("%s.%s",
+						 quote_identifier(table_option(ft, "schema_name",
+													   get_namespace_name(get_rel_namespace(relid)))),
+						 quote_identifier(table_option(ft, "table_name", get_rel_name(relid))));
+		sql = search_sql(remote_column(relid, get_attnum(relid, key_column), key_column),
+						 remote_column(relid, get_attnum(relid, vector_column), vector_column),
+						 schema, op, qtype, table, k);
+		stmt = prepared(rc, sql);
+		rc->busy = true;
+		if (!PQsendQueryPrepared(rc->conn, stmt, 1, (const char *const *) &qtext, NULL, NULL, 1))
+			remote_error(rc, NULL, "sending the query");
+		sent = lappend(sent, rc);
+	}
+
+	/* local leaves while the shards search */
+	foreach(lc, leaves)
+	{
+		Oid			relid = lfirst_oid(lc);
+		char		kind = get_rel_relkind(relid);
+		char	   *sql;
+		Datum		values[1] = {query};
+		Oid			types[1] = {qtypid};
+
+		if (kind == RELKIND_PARTITIONED_TABLE || kind == RELKIND_FOREIGN_TABLE)
+			continue;
+		sql = search_sql(key_column, vector_column, schema, op, qtype,
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													get_rel_name(relid)), k);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		id_null,
+						d_null;
+			Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &id_null);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &d_null);
+
+			if (!d_null)
+				pairs_add(&pairs, id_null ? 0 : DatumGetInt64(id), id_null, DatumGetFloat8(d));
+		}
+		SPI_finish();
+	}
+
+	/* the shards' answers */
+	foreach(lc, sent)
+	{
+		RemoteConn *rc = lfirst(lc);
+		PGresult   *res = next_result(rc);
+
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+			remote_error(rc, res, "searching");
+		for (int i = 0; i < PQntuples(res); i++)
+		{
+			bool		id_null = PQgetisnull(res, i, 0);
+
+			if (!PQgetisnull(res, i, 1))
+				pairs_add(&pairs, id_null ? 0 : get_int8(PQgetvalue(res, i, 0)), id_null,
+						  get_float8(PQgetvalue(res, i, 1)));
+		}
+		PQclear(res);
+		finish_query(rc, PGRES_TUPLES_OK, "searching");
+	}
+
+	if (pairs.n > 1)
+		qsort(pairs.items, pairs.n, sizeof(KnnPair), pair_cmp);
+	for (int i = 0; i < pairs.n && i < k; i++)
+	{
+		Datum		values[2] = {Int64GetDatum(pairs.items[i].id), Float8GetDatum(pairs.items[i].distance)};
+		bool		nulls[2] = {pairs.items[i].id_null, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
