@@ -70,7 +70,7 @@ VaBlockMapGrow(VaBlockMap *map, BlockNumber blkno)
 	{
 		BlockNumber n = Max(c + 1, map->nchunks * 2);
 		VaBlockMapEntry **chunks =
-			MemoryContextAllocZero(TopMemoryContext, sizeof(VaBlockMapEntry *) * n);
+		MemoryContextAllocZero(TopMemoryContext, sizeof(VaBlockMapEntry *) * n);
 
 		if (map->chunks != NULL)
 		{
@@ -101,8 +101,8 @@ VaBlockMapRead(VaBlockMap *map, VaBlockMapEntry *entry, Relation index,
 		VaReadRecentBuffer(index, blkno, entry->buffer))
 	{
 		/*
-		 * ReadRecentBuffer counts the hit in pgBufferUsage only; count it
-		 * in the index's statistics as ReadBuffer would.
+		 * ReadRecentBuffer counts the hit in pgBufferUsage only; count it in
+		 * the index's statistics as ReadBuffer would.
 		 */
 		pgstat_count_buffer_read(index);
 		pgstat_count_buffer_hit(index);

@@ -61,9 +61,7 @@ typedef struct CheckState
 	int			counts[NUM_PROBLEM_KINDS];
 } CheckState;
 
-static void
-problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
-pg_attribute_printf(3, 4);
+static void problem(CheckState *cs, ProblemKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static void
 problem(CheckState *cs, ProblemKind kind, const char *fmt,...)

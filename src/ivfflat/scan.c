@@ -328,7 +328,7 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < meta->nlists; off++)
 		{
 			IvfflatCentroidTuple ctup =
-				(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
+			(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
 
 			cache->startpages[n] = ctup->startpage;
 			memcpy(cache->centroids + n * stride, ctup->centroid, meta->vector_size);
