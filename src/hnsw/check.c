@@ -12,13 +12,11 @@
 
 #include "access/relation.h"
 #include "catalog/pg_class.h"
+#include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
-
-/* Report at most this many problems of one kind individually. */
-#define MAX_REPORTS_PER_KIND 50
 
 typedef enum ProblemKind
 {
@@ -42,38 +40,12 @@ typedef struct CheckState
 	bool	   *dead_duplicate; /* a duplicate item marked deleted */
 	bool	   *duplicate;		/* a well-formed duplicate item */
 	bool	   *element;		/* a well-formed element */
-	List	   *problems;		/* of char *: "kind\tdetail" */
-	int			counts[NUM_PROBLEM_KINDS];
+	VaReport	report;
 } CheckState;
 
 static const char *const kind_names[NUM_PROBLEM_KINDS] = {
 	"page", "element", "link", "entry point", "unreachable", "duplicate"
 };
-
-static void problem(CheckState *cs, ProblemKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
-
-static void
-problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
-{
-	va_list		args;
-	StringInfoData buf;
-
-	if (cs->counts[kind]++ >= MAX_REPORTS_PER_KIND)
-		return;
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	cs->problems = lappend(cs->problems, psprintf("%s\t%s", kind_names[kind], buf.data));
-}
 
 static inline bool
 item_exists(CheckState *cs, const ItemPointerData *tid)
@@ -92,7 +64,7 @@ element_number(CheckState *cs, const ItemPointerData *tid)
 static void
 report_bad_page(void *arg, BlockNumber blkno, Page page)
 {
-	problem((CheckState *) arg, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
+	VaReportProblem(&((CheckState *) arg)->report, PROBLEM_PAGE, "block %u is not an hnsw element page", blkno);
 }
 
 /* HnswItemFn of pass 1: an item's size, level and flags. */
@@ -106,7 +78,7 @@ check_item(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
 	if (!ItemIdIsNormal(iid) ||
 		ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
 	{
-		problem(cs, PROBLEM_ELEMENT, "item (%u,%u) is not an element", blkno, off);
+		VaReportProblem(&cs->report, PROBLEM_ELEMENT, "item (%u,%u) is not an element", blkno, off);
 		cs->deleted[n] = true;
 		return;
 	}
@@ -116,23 +88,23 @@ check_item(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
 	if (tup->flags & HNSW_ELEMENT_DUPLICATE)
 	{
 		if (!HnswDuplicateFits(tup, ItemIdGetLength(iid)))
-			problem(cs, PROBLEM_DUPLICATE,
-					"item (%u,%u) is marked duplicate but has %u bytes",
-					blkno, off, ItemIdGetLength(iid));
+			VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+							"item (%u,%u) is marked duplicate but has %u bytes",
+							blkno, off, ItemIdGetLength(iid));
 		else
 			cs->duplicate[n] = true;
 		if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
-			problem(cs, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
-					blkno, off);
+			VaReportProblem(&cs->report, PROBLEM_DUPLICATE, "live duplicate item (%u,%u) has no heap TID",
+							blkno, off);
 		cs->dead_duplicate[n] = cs->deleted[n];
 		cs->deleted[n] = true;	/* not an element: no links, not reached */
 		cs->level[n] = 0;
 	}
 	else if (!HnswElementFits(tup, ItemIdGetLength(iid), m))
 	{
-		problem(cs, PROBLEM_ELEMENT,
-				"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
-				blkno, off, tup->level, ItemIdGetLength(iid));
+		VaReportProblem(&cs->report, PROBLEM_ELEMENT,
+						"element (%u,%u) of level %d: its %u bytes do not hold its vector and neighbour lists",
+						blkno, off, tup->level, ItemIdGetLength(iid));
 		cs->deleted[n] = true;	/* do not follow its links */
 		cs->level[n] = 0;
 	}
@@ -140,8 +112,8 @@ check_item(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
 	{
 		cs->element[n] = true;
 		if (!cs->deleted[n] && !ItemPointerIsValid(&tup->heaptid))
-			problem(cs, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID",
-					blkno, off);
+			VaReportProblem(&cs->report, PROBLEM_ELEMENT, "live element (%u,%u) has no heap TID",
+							blkno, off);
 	}
 }
 
@@ -190,43 +162,43 @@ check_item_links(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
 				continue;
 			}
 			if (ended)
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d: link %d follows an empty slot",
-						blkno, off, layer, i);
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d follows an empty slot",
+								blkno, off, layer, i);
 			if (!item_exists(cs, &slots[i]))
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d: link %d points to missing item (%u,%u)",
-						blkno, off, layer, i,
-						ItemPointerGetBlockNumberNoCheck(&slots[i]),
-						ItemPointerGetOffsetNumberNoCheck(&slots[i]));
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to missing item (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumberNoCheck(&slots[i]),
+								ItemPointerGetOffsetNumberNoCheck(&slots[i]));
 			else if (cs->duplicate[element_number(cs, &slots[i])])
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d: link %d points to duplicate item (%u,%u)",
-						blkno, off, layer, i,
-						ItemPointerGetBlockNumber(&slots[i]),
-						ItemPointerGetOffsetNumber(&slots[i]));
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to duplicate item (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]));
 			else if (cs->freed[element_number(cs, &slots[i])] &&
 					 !(tup->flags & HNSW_ELEMENT_DELETED))
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d: link %d points to freed slot (%u,%u)",
-						blkno, off, layer, i,
-						ItemPointerGetBlockNumber(&slots[i]),
-						ItemPointerGetOffsetNumber(&slots[i]));
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to freed slot (%u,%u)",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]));
 			else if (cs->level[element_number(cs, &slots[i])] < layer)
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
-						blkno, off, layer, i,
-						ItemPointerGetBlockNumber(&slots[i]),
-						ItemPointerGetOffsetNumber(&slots[i]), layer);
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d: link %d points to (%u,%u), which has no layer %d",
+								blkno, off, layer, i,
+								ItemPointerGetBlockNumber(&slots[i]),
+								ItemPointerGetOffsetNumber(&slots[i]), layer);
 			if (ItemPointerEquals(&slots[i], &self))
-				problem(cs, PROBLEM_LINK,
-						"element (%u,%u) layer %d links to itself", blkno, off, layer);
+				VaReportProblem(&cs->report, PROBLEM_LINK,
+								"element (%u,%u) layer %d links to itself", blkno, off, layer);
 			for (int j = 0; j < i; j++)
 			{
 				if (ItemPointerEquals(&slots[i], &slots[j]))
-					problem(cs, PROBLEM_LINK,
-							"element (%u,%u) layer %d: links %d and %d are the same",
-							blkno, off, layer, j, i);
+					VaReportProblem(&cs->report, PROBLEM_LINK,
+									"element (%u,%u) layer %d: links %d and %d are the same",
+									blkno, off, layer, j, i);
 			}
 		}
 	}
@@ -278,34 +250,34 @@ check_duplicates(CheckState *cs)
 				CHECK_FOR_INTERRUPTS();
 				if (!item_exists(cs, &next) || !cs->duplicate[element_number(cs, &next)])
 				{
-					problem(cs, PROBLEM_DUPLICATE,
-							"element (%u,%u): its chain leads to (%u,%u), not a duplicate item",
-							blkno, off, ItemPointerGetBlockNumberNoCheck(&next),
-							ItemPointerGetOffsetNumberNoCheck(&next));
+					VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+									"element (%u,%u): its chain leads to (%u,%u), not a duplicate item",
+									blkno, off, ItemPointerGetBlockNumberNoCheck(&next),
+									ItemPointerGetOffsetNumberNoCheck(&next));
 					break;
 				}
 				d = element_number(cs, &next);
 				if (on_chain[d])
 				{
-					problem(cs, PROBLEM_DUPLICATE,
-							"element (%u,%u): duplicate item (%u,%u) is on a chain twice",
-							blkno, off, ItemPointerGetBlockNumber(&next),
-							ItemPointerGetOffsetNumber(&next));
+					VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+									"element (%u,%u): duplicate item (%u,%u) is on a chain twice",
+									blkno, off, ItemPointerGetBlockNumber(&next),
+									ItemPointerGetOffsetNumber(&next));
 					break;
 				}
 				on_chain[d] = true;
 				read_item(cs, &next, &dup, sizeof(dup));
 				if (!ItemPointerEquals(&dup.owner, &self))
-					problem(cs, PROBLEM_DUPLICATE,
-							"duplicate item (%u,%u) on the chain of (%u,%u) names (%u,%u) as owner",
-							ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next),
-							blkno, off, ItemPointerGetBlockNumberNoCheck(&dup.owner),
-							ItemPointerGetOffsetNumberNoCheck(&dup.owner));
+					VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+									"duplicate item (%u,%u) on the chain of (%u,%u) names (%u,%u) as owner",
+									ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next),
+									blkno, off, ItemPointerGetBlockNumberNoCheck(&dup.owner),
+									ItemPointerGetOffsetNumberNoCheck(&dup.owner));
 				if (cs->freed[d])
-					problem(cs, PROBLEM_DUPLICATE,
-							"element (%u,%u): its chain leads through freed item (%u,%u)",
-							blkno, off, ItemPointerGetBlockNumber(&next),
-							ItemPointerGetOffsetNumber(&next));
+					VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+									"element (%u,%u): its chain leads through freed item (%u,%u)",
+									blkno, off, ItemPointerGetBlockNumber(&next),
+									ItemPointerGetOffsetNumber(&next));
 				next = dup.next;
 			}
 		}
@@ -316,8 +288,8 @@ check_duplicates(CheckState *cs)
 			uint32		n = cs->map.base[blkno] + off - FirstOffsetNumber;
 
 			if (cs->duplicate[n] && !cs->dead_duplicate[n] && !on_chain[n])
-				problem(cs, PROBLEM_DUPLICATE,
-						"duplicate item (%u,%u) is on no element's chain", blkno, off);
+				VaReportProblem(&cs->report, PROBLEM_DUPLICATE,
+								"duplicate item (%u,%u) is on no element's chain", blkno, off);
 		}
 	pfree(on_chain);
 }
@@ -348,31 +320,31 @@ check_entry_and_reach(CheckState *cs)
 		for (uint32 n = 0; n < cs->map.nelements; n++)
 			live += !cs->deleted[n];
 		if (live > 0)
-			problem(cs, PROBLEM_ENTRY, "index has %u live elements but no entry point",
-					live);
+			VaReportProblem(&cs->report, PROBLEM_ENTRY, "index has %u live elements but no entry point",
+							live);
 		return;
 	}
 	if (!item_exists(cs, &cs->meta.entry_point))
 	{
-		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is missing",
-				ItemPointerGetBlockNumberNoCheck(&cs->meta.entry_point),
-				ItemPointerGetOffsetNumberNoCheck(&cs->meta.entry_point));
+		VaReportProblem(&cs->report, PROBLEM_ENTRY, "entry point (%u,%u) is missing",
+						ItemPointerGetBlockNumberNoCheck(&cs->meta.entry_point),
+						ItemPointerGetOffsetNumberNoCheck(&cs->meta.entry_point));
 		return;
 	}
 	if (cs->duplicate[element_number(cs, &cs->meta.entry_point)])
-		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is a duplicate item",
-				ItemPointerGetBlockNumber(&cs->meta.entry_point),
-				ItemPointerGetOffsetNumber(&cs->meta.entry_point));
+		VaReportProblem(&cs->report, PROBLEM_ENTRY, "entry point (%u,%u) is a duplicate item",
+						ItemPointerGetBlockNumber(&cs->meta.entry_point),
+						ItemPointerGetOffsetNumber(&cs->meta.entry_point));
 	if (cs->freed[element_number(cs, &cs->meta.entry_point)])
-		problem(cs, PROBLEM_ENTRY, "entry point (%u,%u) is a freed slot",
-				ItemPointerGetBlockNumber(&cs->meta.entry_point),
-				ItemPointerGetOffsetNumber(&cs->meta.entry_point));
+		VaReportProblem(&cs->report, PROBLEM_ENTRY, "entry point (%u,%u) is a freed slot",
+						ItemPointerGetBlockNumber(&cs->meta.entry_point),
+						ItemPointerGetOffsetNumber(&cs->meta.entry_point));
 	if (cs->level[element_number(cs, &cs->meta.entry_point)] != cs->meta.entry_level)
-		problem(cs, PROBLEM_ENTRY, "entry point level is %d, metapage says %d",
-				cs->level[element_number(cs, &cs->meta.entry_point)], cs->meta.entry_level);
+		VaReportProblem(&cs->report, PROBLEM_ENTRY, "entry point level is %d, metapage says %d",
+						cs->level[element_number(cs, &cs->meta.entry_point)], cs->meta.entry_level);
 	if (top > cs->meta.entry_level)
-		problem(cs, PROBLEM_ENTRY, "a live element has level %d, above the entry level %d",
-				top, cs->meta.entry_level);
+		VaReportProblem(&cs->report, PROBLEM_ENTRY, "a live element has level %d, above the entry level %d",
+						top, cs->meta.entry_level);
 
 	HnswComputeReach(cs->index, &cs->meta, NULL, &reach);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < reach.map.nblocks; blkno++)
@@ -382,8 +354,8 @@ check_entry_and_reach(CheckState *cs)
 			uint32		n = reach.map.base[blkno] + off - FirstOffsetNumber;
 
 			if (reach.live[n] && !reach.seen[n])
-				problem(cs, PROBLEM_UNREACHABLE,
-						"live element (%u,%u) is unreachable from the entry point", blkno, off);
+				VaReportProblem(&cs->report, PROBLEM_UNREACHABLE,
+								"live element (%u,%u) is unreachable from the entry point", blkno, off);
 		}
 	}
 }
@@ -400,67 +372,31 @@ PG_FUNCTION_INFO_V1(hnsw_check);
 Datum
 hnsw_check(PG_FUNCTION_ARGS)
 {
-	FuncCallContext *funcctx;
-	List	   *problems;
+	Oid			indexoid = PG_GETARG_OID(0);
+	CheckState	cs;
 
-	if (SRF_IS_FIRSTCALL())
-	{
-		Oid			indexoid = PG_GETARG_OID(0);
-		MemoryContext old;
-		CheckState	cs;
-		TupleDesc	tupdesc;
+	memset(&cs, 0, sizeof(cs));
+	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
+	cs.index = relation_open(indexoid, AccessShareLock);
+	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
+		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index",
+						RelationGetRelationName(cs.index))));
 
-		funcctx = SRF_FIRSTCALL_INIT();
-		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+	LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
+	HnswReadMeta(cs.index, &cs.meta);
+	check_elements(&cs);
+	if (cs.meta.insert_page != InvalidBlockNumber && cs.meta.insert_page >= cs.map.nblocks)
+		VaReportProblem(&cs.report, PROBLEM_PAGE, "metapage insert page %u is past the end (%u blocks)",
+						cs.meta.insert_page, cs.map.nblocks);
+	HnswForEachMappedItem(cs.index, NULL, &cs.map, check_item_links, &cs);
+	check_duplicates(&cs);
+	check_entry_and_reach(&cs);
+	UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
+	relation_close(cs.index, AccessShareLock);
 
-		memset(&cs, 0, sizeof(cs));
-		cs.index = relation_open(indexoid, AccessShareLock);
-		if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-			cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != hnswbuild)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("\"%s\" is not an hnsw index",
-							RelationGetRelationName(cs.index))));
-
-		LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
-		HnswReadMeta(cs.index, &cs.meta);
-		check_elements(&cs);
-		if (cs.meta.insert_page != InvalidBlockNumber && cs.meta.insert_page >= cs.map.nblocks)
-			problem(&cs, PROBLEM_PAGE, "metapage insert page %u is past the end (%u blocks)",
-					cs.meta.insert_page, cs.map.nblocks);
-		HnswForEachMappedItem(cs.index, NULL, &cs.map, check_item_links, &cs);
-		check_duplicates(&cs);
-		check_entry_and_reach(&cs);
-		UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
-		relation_close(cs.index, AccessShareLock);
-
-		for (int k = 0; k < NUM_PROBLEM_KINDS; k++)
-		{
-			if (cs.counts[k] > MAX_REPORTS_PER_KIND)
-				cs.problems = lappend(cs.problems,
-									  psprintf("%s\t%d problems of this kind in all",
-											   kind_names[k], cs.counts[k]));
-		}
-		funcctx->user_fctx = cs.problems;
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "hnsw_check must return a row type");
-		funcctx->attinmeta = TupleDescGetAttInMetadata(tupdesc);
-		MemoryContextSwitchTo(old);
-	}
-
-	funcctx = SRF_PERCALL_SETUP();
-	problems = (List *) funcctx->user_fctx;
-	if (funcctx->call_cntr < (uint64) list_length(problems))
-	{
-		char	   *line = pstrdup(list_nth(problems, (int) funcctx->call_cntr));
-		char	   *values[2];
-		Datum		result;
-
-		values[0] = line;
-		values[1] = strchr(line, '\t');
-		*values[1]++ = '\0';
-		result = HeapTupleGetDatum(BuildTupleFromCStrings(funcctx->attinmeta, values));
-		SRF_RETURN_NEXT(funcctx, result);
-	}
-	SRF_RETURN_DONE(funcctx);
+	VaReportReturn(fcinfo, &cs.report);
+	return (Datum) 0;
 }

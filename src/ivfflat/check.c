@@ -13,14 +13,12 @@
 
 #include "access/relation.h"
 #include "catalog/pg_class.h"
+#include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-
-/* Report at most this many problems of one kind individually. */
-#define MAX_REPORTS_PER_KIND 50
 
 typedef enum ProblemKind
 {
@@ -57,34 +55,8 @@ typedef struct CheckState
 	uint64	   *tids;			/* every indexed heap TID (VaTidToId) */
 	Size		ntids;
 	Size		tidcap;
-	List	   *problems;		/* of char *: "kind\tdetail" */
-	int			counts[NUM_PROBLEM_KINDS];
+	VaReport	report;
 } CheckState;
-
-static void problem(CheckState *cs, ProblemKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
-
-static void
-problem(CheckState *cs, ProblemKind kind, const char *fmt,...)
-{
-	va_list		args;
-	StringInfoData buf;
-
-	if (cs->counts[kind]++ >= MAX_REPORTS_PER_KIND)
-		return;
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	cs->problems = lappend(cs->problems, psprintf("%s\t%s", kind_names[kind], buf.data));
-}
 
 /*
  * Whether page (block blkno) is one of ours of kind flags; reports a
@@ -97,13 +69,13 @@ page_ok(CheckState *cs, Page page, BlockNumber blkno, uint16 flags, const char *
 		PageGetSpecialSize(page) != MAXALIGN(sizeof(VaPageOpaqueData)) ||
 		VaPageGetOpaque(page)->page_id != VA_PAGE_ID_IVFFLAT)
 	{
-		problem(cs, PROBLEM_PAGE, "block %u (%s) is not an ivfflat page", blkno, what);
+		VaReportProblem(&cs->report, PROBLEM_PAGE, "block %u (%s) is not an ivfflat page", blkno, what);
 		return false;
 	}
 	if (VaPageGetOpaque(page)->flags != flags)
 	{
-		problem(cs, PROBLEM_PAGE, "block %u (%s) is of kind %u, not %u",
-				blkno, what, VaPageGetOpaque(page)->flags, flags);
+		VaReportProblem(&cs->report, PROBLEM_PAGE, "block %u (%s) is of kind %u, not %u",
+						blkno, what, VaPageGetOpaque(page)->flags, flags);
 		return false;
 	}
 	return true;
@@ -119,22 +91,22 @@ claim(CheckState *cs, BlockNumber blkno, int32 owner, const char *what)
 {
 	if (blkno >= cs->nblocks || blkno == IVFFLAT_METAPAGE_BLKNO)
 	{
-		problem(cs, PROBLEM_CHAIN, "%s links to block %u, outside the relation's %u blocks "
-				"or the metapage", what, blkno, cs->nblocks);
+		VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, outside the relation's %u blocks "
+						"or the metapage", what, blkno, cs->nblocks);
 		return false;
 	}
 	if (cs->owner[blkno] == owner)
 	{
-		problem(cs, PROBLEM_CHAIN, "%s comes back to block %u (a loop)", what, blkno);
+		VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s comes back to block %u (a loop)", what, blkno);
 		return false;
 	}
 	if (cs->owner[blkno] != OWNER_NONE)
 	{
 		if (cs->owner[blkno] >= 0)
-			problem(cs, PROBLEM_CHAIN, "%s links to block %u, which belongs to list %d",
-					what, blkno, cs->owner[blkno]);
+			VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, which belongs to list %d",
+							what, blkno, cs->owner[blkno]);
 		else
-			problem(cs, PROBLEM_CHAIN, "%s links to block %u, a centroid page", what, blkno);
+			VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, a centroid page", what, blkno);
 		return false;
 	}
 	cs->owner[blkno] = owner;
@@ -175,8 +147,8 @@ check_centroids(CheckState *cs)
 
 				if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
 				{
-					problem(cs, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
-							blkno, off, ItemIdGetLength(iid), isize);
+					VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
+									blkno, off, ItemIdGetLength(iid), isize);
 					continue;
 				}
 				ctup = (IvfflatCentroidTuple) PageGetItem(page, iid);
@@ -186,8 +158,8 @@ check_centroids(CheckState *cs)
 					continue;
 				}
 				if (cs->ops->dims(ctup->centroid) != cs->meta.dimensions)
-					problem(cs, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
-							blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
+					VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
+									blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
 				memcpy(cs->centroids + (Size) cs->ncentroids * cs->meta.vector_size,
 					   ctup->centroid, cs->meta.vector_size);
 				cs->startpage[cs->ncentroids] = ctup->startpage;
@@ -203,8 +175,8 @@ check_centroids(CheckState *cs)
 		blkno = next;
 	}
 	if ((uint32) cs->ncentroids != cs->meta.nlists)
-		problem(cs, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
-				cs->meta.nlists, cs->ncentroids);
+		VaReportProblem(&cs->report, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
+						cs->meta.nlists, cs->ncentroids);
 	cs->ncentroids = Min(cs->ncentroids, cap);
 }
 
@@ -273,29 +245,29 @@ check_lists(CheckState *cs)
 						continue;	/* removed by VACUUM */
 					if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
 					{
-						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
-								blkno, off, list, ItemIdGetLength(iid), isize);
+						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
+										blkno, off, list, ItemIdGetLength(iid), isize);
 						continue;
 					}
 					tup = (IvfflatListTuple) PageGetItem(page, iid);
 					if (cs->ops->dims(tup->vector) != cs->meta.dimensions)
 					{
-						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
-								blkno, off, list, cs->ops->dims(tup->vector),
-								cs->meta.dimensions);
+						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
+										blkno, off, list, cs->ops->dims(tup->vector),
+										cs->meta.dimensions);
 						continue;
 					}
 					if (!ItemPointerIsValid(&tup->heaptid))
-						problem(cs, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
-								blkno, off, list);
+						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
+										blkno, off, list);
 					other = nearer_list(cs, tup->vector, list);
 					if (other >= 0)
-						problem(cs, PROBLEM_LIST,
-								"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
-								"centroid of list %d is nearer", blkno, off,
-								ItemPointerGetBlockNumberNoCheck(&tup->heaptid),
-								ItemPointerGetOffsetNumberNoCheck(&tup->heaptid),
-								list, other);
+						VaReportProblem(&cs->report, PROBLEM_LIST,
+										"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
+										"centroid of list %d is nearer", blkno, off,
+										ItemPointerGetBlockNumberNoCheck(&tup->heaptid),
+										ItemPointerGetOffsetNumberNoCheck(&tup->heaptid),
+										list, other);
 					if (cs->ntids >= cs->tidcap)
 					{
 						cs->tidcap = Max(cs->tidcap * 2, 1024);
@@ -313,8 +285,8 @@ check_lists(CheckState *cs)
 			blkno = next;
 		}
 		if (!saw_insertpage)
-			problem(cs, PROBLEM_CHAIN, "the insert page %u of list %d is not on its chain",
-					cs->insertpage[list], list);
+			VaReportProblem(&cs->report, PROBLEM_CHAIN, "the insert page %u of list %d is not on its chain",
+							cs->insertpage[list], list);
 	}
 }
 
@@ -346,8 +318,8 @@ check_unreached(CheckState *cs)
 				if (ItemIdIsUsed(PageGetItemId(page, off)))
 					used++;
 			if (used > 0)
-				problem(cs, PROBLEM_CHAIN, "block %u holds %d rows but no list links to it",
-						blkno, used);
+				VaReportProblem(&cs->report, PROBLEM_CHAIN, "block %u holds %d rows but no list links to it",
+								blkno, used);
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -375,9 +347,9 @@ check_duplicates(CheckState *cs)
 			ItemPointerData tid;
 
 			VaIdToTid(cs->tids[i], &tid);
-			problem(cs, PROBLEM_DUPLICATE, "heap row (%u,%u) is indexed more than once",
-					ItemPointerGetBlockNumberNoCheck(&tid),
-					ItemPointerGetOffsetNumberNoCheck(&tid));
+			VaReportProblem(&cs->report, PROBLEM_DUPLICATE, "heap row (%u,%u) is indexed more than once",
+							ItemPointerGetBlockNumberNoCheck(&tid),
+							ItemPointerGetOffsetNumberNoCheck(&tid));
 		}
 }
 
@@ -394,7 +366,7 @@ check_metapage(CheckState *cs)
 
 	if (cs->nblocks == 0)
 	{
-		problem(cs, PROBLEM_METAPAGE, "the index has no blocks");
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "the index has no blocks");
 		return false;
 	}
 	buf = ReadBuffer(cs->index, IVFFLAT_METAPAGE_BLKNO);
@@ -409,23 +381,23 @@ check_metapage(CheckState *cs)
 	cs->owner[IVFFLAT_METAPAGE_BLKNO] = OWNER_META;
 	if (cs->meta.header.magic != IVFFLAT_MAGIC || cs->meta.header.version != IVFFLAT_VERSION)
 	{
-		problem(cs, PROBLEM_METAPAGE, "magic 0x%08X version %u, not 0x%08X version %u",
-				cs->meta.header.magic, cs->meta.header.version,
-				IVFFLAT_MAGIC, IVFFLAT_VERSION);
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "magic 0x%08X version %u, not 0x%08X version %u",
+						cs->meta.header.magic, cs->meta.header.version,
+						IVFFLAT_MAGIC, IVFFLAT_VERSION);
 		return false;
 	}
 	if (cs->meta.nlists > IVFFLAT_MAX_LISTS || cs->meta.nlists > cs->meta.lists)
 	{
-		problem(cs, PROBLEM_METAPAGE, "%u lists (option lists = %u, at most %d)",
-				cs->meta.nlists, cs->meta.lists, IVFFLAT_MAX_LISTS);
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "%u lists (option lists = %u, at most %d)",
+						cs->meta.nlists, cs->meta.lists, IVFFLAT_MAX_LISTS);
 		return false;
 	}
 	if (cs->meta.nlists > 0 &&
 		(cs->meta.dimensions < 1 || cs->meta.vector_size == 0 ||
 		 MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size)) > VA_MAX_ITEM_SIZE))
 	{
-		problem(cs, PROBLEM_METAPAGE, "%d dimensions, vector size %u",
-				cs->meta.dimensions, cs->meta.vector_size);
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "%d dimensions, vector size %u",
+						cs->meta.dimensions, cs->meta.vector_size);
 		return false;
 	}
 	return true;
@@ -458,68 +430,32 @@ PG_FUNCTION_INFO_V1(ivfflat_check);
 Datum
 ivfflat_check(PG_FUNCTION_ARGS)
 {
-	FuncCallContext *funcctx;
-	List	   *problems;
+	Oid			indexoid = PG_GETARG_OID(0);
+	CheckState	cs;
 
-	if (SRF_IS_FIRSTCALL())
+	memset(&cs, 0, sizeof(cs));
+	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
+	cs.index = relation_open(indexoid, ShareLock);
+	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
+		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != ivfflatbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ivfflat index",
+						RelationGetRelationName(cs.index))));
+	cs.ops = IvfflatGetIndexOps(cs.index);
+	cs.nblocks = RelationGetNumberOfBlocks(cs.index);
+	cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
+	for (BlockNumber b = 0; b < cs.nblocks; b++)
+		cs.owner[b] = OWNER_NONE;
+	if (check_metapage(&cs))
 	{
-		Oid			indexoid = PG_GETARG_OID(0);
-		MemoryContext old;
-		CheckState	cs;
-		TupleDesc	tupdesc;
-
-		funcctx = SRF_FIRSTCALL_INIT();
-		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
-
-		memset(&cs, 0, sizeof(cs));
-		cs.index = relation_open(indexoid, ShareLock);
-		if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-			cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != ivfflatbuild)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("\"%s\" is not an ivfflat index",
-							RelationGetRelationName(cs.index))));
-		cs.ops = IvfflatGetIndexOps(cs.index);
-		cs.nblocks = RelationGetNumberOfBlocks(cs.index);
-		cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
-		for (BlockNumber b = 0; b < cs.nblocks; b++)
-			cs.owner[b] = OWNER_NONE;
-		if (check_metapage(&cs))
-		{
-			check_centroids(&cs);
-			check_lists(&cs);
-			check_unreached(&cs);
-			check_duplicates(&cs);
-		}
-		relation_close(cs.index, ShareLock);
-
-		for (int k = 0; k < NUM_PROBLEM_KINDS; k++)
-		{
-			if (cs.counts[k] > MAX_REPORTS_PER_KIND)
-				cs.problems = lappend(cs.problems,
-									  psprintf("%s\t%d problems of this kind in all",
-											   kind_names[k], cs.counts[k]));
-		}
-		funcctx->user_fctx = cs.problems;
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "ivfflat_check must return a row type");
-		funcctx->attinmeta = TupleDescGetAttInMetadata(tupdesc);
-		MemoryContextSwitchTo(old);
+		check_centroids(&cs);
+		check_lists(&cs);
+		check_unreached(&cs);
+		check_duplicates(&cs);
 	}
+	relation_close(cs.index, ShareLock);
 
-	funcctx = SRF_PERCALL_SETUP();
-	problems = (List *) funcctx->user_fctx;
-	if (funcctx->call_cntr < (uint64) list_length(problems))
-	{
-		char	   *line = pstrdup(list_nth(problems, (int) funcctx->call_cntr));
-		char	   *values[2];
-		Datum		result;
-
-		values[0] = line;
-		values[1] = strchr(line, '\t');
-		*values[1]++ = '\0';
-		result = HeapTupleGetDatum(BuildTupleFromCStrings(funcctx->attinmeta, values));
-		SRF_RETURN_NEXT(funcctx, result);
-	}
-	SRF_RETURN_DONE(funcctx);
+	VaReportReturn(fcinfo, &cs.report);
+	return (Datum) 0;
 }

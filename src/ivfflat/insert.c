@@ -19,14 +19,12 @@
 #include "utils/memutils.h"
 
 /*
- * Read every list of index (centroid pages from block 1, share lock, one
- * page at a time): refs[i] says where list i's centroid item and pages are,
- * dists[i] the opclass distance from query to its centroid (not set when
- * query is NULL).  At most cap lists are read; returns how many were.
+ * Call visit(arg, i, blkno, off, ctup) for the first cap centroid items of
+ * index in list order (centroid pages from block 1, each under a share lock,
+ * one at a time); returns how many were visited.
  */
 int
-IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
-				 IvfflatListRef *refs, float *dists, int cap)
+IvfflatForEachCentroid(Relation index, int cap, IvfflatCentroidVisitor visit, void *arg)
 {
 	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
 	int			n = 0;
@@ -42,21 +40,47 @@ IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < cap; off++)
-		{
-			IvfflatCentroidTuple ctup =
-			(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			ItemPointerSet(&refs[n].centroid, blkno, off);
-			refs[n].startpage = ctup->startpage;
-			refs[n].insertpage = ctup->insertpage;
-			if (query != NULL)
-				dists[n] = ops->distance(query, ctup->centroid);
-			n++;
-		}
+			visit(arg, n++, blkno, off,
+				  (IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off)));
 		blkno = VaPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
 	return n;
+}
+
+typedef struct ReadListsState
+{
+	const VaIndexOps *ops;
+	const void *query;
+	IvfflatListRef *refs;
+	float	   *dists;
+} ReadListsState;
+
+static void
+read_list_ref(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCentroidTuple ctup)
+{
+	ReadListsState *st = (ReadListsState *) arg;
+
+	ItemPointerSet(&st->refs[i].centroid, blkno, off);
+	st->refs[i].startpage = ctup->startpage;
+	st->refs[i].insertpage = ctup->insertpage;
+	if (st->query != NULL)
+		st->dists[i] = st->ops->distance(st->query, ctup->centroid);
+}
+
+/*
+ * Read every list of index: refs[i] says where list i's centroid item and
+ * pages are, dists[i] the opclass distance from query to its centroid (not
+ * set when query is NULL).  At most cap lists are read; returns how many
+ * were.
+ */
+int
+IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
+				 IvfflatListRef *refs, float *dists, int cap)
+{
+	ReadListsState st = {ops, query, refs, dists};
+
+	return IvfflatForEachCentroid(index, cap, read_list_ref, &st);
 }
 
 /*

@@ -143,6 +143,10 @@ extern int	IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsample
 						  Size vector_size, int dims, int k, char *centroids);
 
 /* insert.c */
+typedef void (*IvfflatCentroidVisitor) (void *arg, int i, BlockNumber blkno,
+										OffsetNumber off, IvfflatCentroidTuple ctup);
+extern int	IvfflatForEachCentroid(Relation index, int cap, IvfflatCentroidVisitor visit,
+								   void *arg);
 extern int	IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 							 IvfflatListRef *refs, float *dists, int cap);
 extern BlockNumber IvfflatAppend(Relation index, const IvfflatListRef *list,

@@ -281,6 +281,16 @@ probe(IndexScanDesc scan, int count)
 	rows_heapify(so->rows, so->nrows);
 }
 
+/* IvfflatCentroidVisitor: copy centroid i into the cache. */
+static void
+cache_centroid(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCentroidTuple ctup)
+{
+	IvfflatCentroidCache *cache = (IvfflatCentroidCache *) arg;
+
+	cache->startpages[i] = ctup->startpage;
+	memcpy(cache->centroids + (Size) i * cache->stride, ctup->centroid, cache->vector_size);
+}
+
 /*
  * The centroid cache of index for meta (see IvfflatCentroidCache), built
  * from the centroid pages if it is missing or stale; NULL when the
@@ -291,8 +301,7 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta)
 {
 	IvfflatCentroidCache *cache = (IvfflatCentroidCache *) index->rd_amcache;
 	Size		stride = MAXALIGN(meta->vector_size);
-	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
-	uint32		n = 0;
+	uint32		n;
 	char	   *mem;
 
 	if (cache != NULL && RelFileNodeEquals(cache->node, index->rd_node) &&
@@ -315,28 +324,9 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta)
 	cache->startpages = (BlockNumber *) (mem + MAXALIGN(sizeof(IvfflatCentroidCache)));
 	cache->centroids = mem + MAXALIGN(sizeof(IvfflatCentroidCache)) +
 		MAXALIGN(sizeof(BlockNumber) * meta->nlists);
-	while (blkno != InvalidBlockNumber && n < meta->nlists)
-	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < meta->nlists; off++)
-		{
-			IvfflatCentroidTuple ctup =
-			(IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			cache->startpages[n] = ctup->startpage;
-			memcpy(cache->centroids + n * stride, ctup->centroid, meta->vector_size);
-			n++;
-		}
-		blkno = VaPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
+	cache->vector_size = meta->vector_size;
+	cache->stride = stride;
+	n = IvfflatForEachCentroid(index, meta->nlists, cache_centroid, cache);
 	if (n != meta->nlists)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -1,0 +1,73 @@
+/*
+ * report.c
+ *	  The problem list of an index check function (see report.h).
+ */
+#include "common/report.h"
+
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+/* An empty report whose problems are of the kinds kind_names[0..nkinds). */
+void
+VaReportInit(VaReport *r, const char *const *kind_names, int nkinds)
+{
+	Assert(nkinds <= VA_REPORT_MAX_KINDS);
+	memset(r, 0, sizeof(*r));
+	r->kind_names = kind_names;
+	r->nkinds = nkinds;
+}
+
+/* Add a problem of kind with the detail fmt... (counted; listed up to the cap). */
+void
+VaReportProblem(VaReport *r, int kind, const char *fmt,...)
+{
+	va_list		args;
+	StringInfoData buf;
+
+	if (r->counts[kind]++ >= VA_REPORT_MAX_PER_KIND)
+		return;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	r->problems = lappend(r->problems, psprintf("%s\t%s", r->kind_names[kind], buf.data));
+}
+
+/*
+ * Return r as the rows (problem text, detail text) of the set-returning
+ * function called through fcinfo (materialize mode), then one row per kind
+ * with more problems than were listed: "N problems of this kind in all".
+ */
+void
+VaReportReturn(FunctionCallInfo fcinfo, VaReport *r)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int k = 0; k < r->nkinds; k++)
+		if (r->counts[k] > VA_REPORT_MAX_PER_KIND)
+			r->problems = lappend(r->problems,
+								  psprintf("%s\t%d problems of this kind in all",
+										   r->kind_names[k], r->counts[k]));
+	foreach(lc, r->problems)
+	{
+		char	   *line = lfirst(lc);
+		char	   *tab = strchr(line, '\t');
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = PointerGetDatum(cstring_to_text_with_len(line, tab - line));
+		values[1] = PointerGetDatum(cstring_to_text(tab + 1));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
