@@ -1,5 +1,5 @@
 # Parallel hnsw build: workers really run, the graph passes hnsw_check and
-# has the recall of a serial build (within 0.02) on seeded clustered data;
+# has the recall of a serial build (within 0.05) on seeded clustered data;
 # a build that outgrows maintenance_work_mem in parallel finishes on disk
 # with the NOTICE; CREATE INDEX CONCURRENTLY builds in parallel too; a
 # standby replaying the parallel build answers like the primary.
@@ -70,8 +70,11 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 1234)
 	LIMIT 1) x WHERE id = 1234}), '1', 'an indexed row finds itself');
 my $parallel = recall($node);
-cmp_ok($parallel, '>=', $serial - 0.02,
-	"recall\@10 of the parallel build ($parallel) within 0.02 of the serial build ($serial)");
+# A parallel build's graph depends on how the workers interleave: over 21
+# runs on 2 loaded cores it gave 0.938-1.000 (median 0.99) against the
+# serial 0.973, so the margin is 0.05 (broken graphs gave 0.33-0.78 in 014).
+cmp_ok($parallel, '>=', $serial - 0.05,
+	"recall\@10 of the parallel build ($parallel) within 0.05 of the serial build ($serial)");
 is($node->safe_psql('postgres', q{
 	SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order; SET hnsw.max_scan_tuples = 100000;
 	SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1)) x}),
@@ -96,15 +99,15 @@ is($node->safe_psql('postgres',
 $node->safe_psql('postgres', 'VACUUM items');
 check_clean('parallel build on disk, then VACUUM');
 my $spilled = recall($node);
-cmp_ok($spilled, '>=', $serial - 0.02,
-	"recall\@10 of the parallel build on disk ($spilled) within 0.02 of the serial build");
+cmp_ok($spilled, '>=', $serial - 0.05,
+	"recall\@10 of the parallel build on disk ($spilled) within 0.05 of the serial build");
 
 # CREATE INDEX CONCURRENTLY in parallel (an MVCC snapshot for the scan)
 $node->safe_psql('postgres', 'DROP INDEX items_idx');
 parallel_build('CREATE INDEX CONCURRENTLY items_idx ON items USING hnsw (embedding)', undef,
 	'parallel CREATE INDEX CONCURRENTLY');
 check_clean('parallel CIC');
-cmp_ok(recall($node), '>=', $serial - 0.02, 'recall of the CIC build');
+cmp_ok(recall($node), '>=', $serial - 0.05, 'recall of the CIC build');
 
 # vectors that compress well are small in the heap (STORAGE MAIN keeps
 # them inline, compressed) but full-size in the graph: the shared area is
