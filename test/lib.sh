@@ -15,6 +15,8 @@
 #                              the in-process libraries (see below)
 #   va_make ARGS...            make against PostgreSQL 15's pg_config
 #   va_install_pgvector        build and install pgvector beside vectorann (benchmarks)
+#   va_bench_install [PKG...]  benchmarks: the dependencies (+ PKG...; skipped with
+#                              VA_SKIP_DEPS=1), then build and install vectorann
 #
 # The cluster runs as `postgres` (the server refuses root), trusts every local
 # connection, listens only on a unix socket in its own temp dir and is removed at
@@ -237,6 +239,17 @@ va_cluster_stop() {
     va_as_root rm -rf "$VA_PGTMP"
     VA_PGTMP=""
     unset PGHOST PGPORT PGUSER PGDATABASE
+}
+
+# va_bench_install [PKG...]: what a benchmark script does first: install the
+# dependencies and PKG... (not with VA_SKIP_DEPS=1, for machines set up already),
+# build vectorann quietly and install it into VA_PGBIN's PostgreSQL.
+va_bench_install() {
+    if [ "${VA_SKIP_DEPS:-0}" != 1 ]; then
+        va_install_deps "$@"
+    fi
+    va_make -s -j"$(nproc)"
+    va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
 }
 
 # va_install_pgvector: build pgvector from its source tarball and install it into the

@@ -17,12 +17,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/test/lib.sh"
 cd "$ROOT"
 
-if [ "${VA_SKIP_DEPS:-0}" != 1 ]; then
-    # shellcheck disable=SC2119
-    va_install_deps
-fi
-va_make -s -j2
-va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+va_bench_install
 args=("$@")
 for a in "$@"; do
     if [ "$a" = --pgvector ] && ! va_install_pgvector; then

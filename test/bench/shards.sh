@@ -15,12 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/test/lib.sh"
 cd "$ROOT"
 
-if [ "${VA_SKIP_DEPS:-0}" != 1 ]; then
-    # shellcheck disable=SC2119
-    va_install_deps iproute2
-fi
-va_make -s -j"$(nproc)"
-va_as_root make -s PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+va_bench_install iproute2
 va_cluster_start "shared_buffers = '4GB'" "max_wal_size = '8GB'" "jit = off" \
     "max_connections = 200" "listen_addresses = '127.0.0.1'"
 "$VA_PYTHON" "$ROOT/test/bench/shards.py" "$@"
