@@ -30,6 +30,7 @@ import gzip
 import io
 import os
 import platform
+import shutil
 import statistics
 import struct
 import subprocess
@@ -99,6 +100,19 @@ def create_vector_table(cur, name, id_type, dim):
         cur.execute(f"ALTER TABLE {name} ALTER COLUMN embedding SET STORAGE PLAIN")
         return "plain"
     return "external"
+
+
+def install_lib(path):
+    """Put the vectorann shared library at path in place of the installed one (copied
+    beside it, then renamed over it: a loaded library is never overwritten in place),
+    so that benchmarks alternate two builds on one cluster."""
+    libdir = subprocess.check_output([os.environ.get("VA_PG_CONFIG", "pg_config"),
+                                      "--pkglibdir"], text=True).strip()
+    target = os.path.join(libdir, "vectorann.so")
+    tmp = target + ".bench-tmp"
+    shutil.copyfile(path, tmp)
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, target)
 
 
 def recall_at_k(found, truth, k=K):

@@ -34,9 +34,7 @@ Run through test/bench/inserts.sh, which starts a throwaway cluster:
 import argparse
 import io
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -143,17 +141,6 @@ def one_run(dbname, name, clients, rows, sync="on"):
     return n / wall, (cpu1 - cpu0) * 1000.0 / n
 
 
-def install_lib(path):
-    """Put the shared library at path in place of the installed one (by rename)."""
-    libdir = subprocess.check_output([os.environ.get("VA_PG_CONFIG", "pg_config"),
-                                      "--pkglibdir"], text=True).strip()
-    target = os.path.join(libdir, "vectorann.so")
-    tmp = target + ".bench-tmp"
-    shutil.copyfile(path, tmp)
-    os.chmod(tmp, 0o755)
-    os.rename(tmp, target)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", type=int, default=20000, help="rows in the index before the inserts")
@@ -195,7 +182,7 @@ def main():
         order = libs if r % 2 == 0 else list(reversed(libs))
         for label, path in order:
             if path:
-                install_lib(path)
+                hb.install_lib(path)
             for k in keys:
                 tps, cpu = one_run("postgres", k[0], k[1], args.rows, args.synchronous_commit)
                 res[label][k].append((tps, cpu))

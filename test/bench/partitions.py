@@ -35,9 +35,7 @@ Run through test/bench/partitions.sh, which starts a throwaway cluster:
 import argparse
 import io
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -95,17 +93,6 @@ def load(cur, base, queries, extension="vectorann"):
         cur.execute(f"ANALYZE {t}")
         cur.execute(LOOP_SQL.format(t=t))
     cur.execute("VACUUM ANALYZE queries")
-
-
-def install_lib(path):
-    """Put the shared library at path in place of the installed one (by rename)."""
-    libdir = subprocess.check_output([os.environ.get("VA_PG_CONFIG", "pg_config"),
-                                      "--pkglibdir"], text=True).strip()
-    target = os.path.join(libdir, "vectorann.so")
-    tmp = target + ".bench-tmp"
-    shutil.copyfile(path, tmp)
-    os.chmod(tmp, 0o755)
-    os.rename(tmp, target)
 
 
 def one_pass(dbname=None):
@@ -183,7 +170,7 @@ def main():
     for p in range(args.passes):
         for label, path, db in engines:
             if path:
-                install_lib(path)
+                hb.install_lib(path)
             r = one_pass(db)
             res[label].append(r)
             hb.log(f"pass {p + 1} {label}: single {r['single']:.3f} ms, "

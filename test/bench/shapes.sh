@@ -21,11 +21,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/test/lib.sh"
 cd "$ROOT"
 
-# shellcheck disable=SC2119
-va_install_deps
 va_log "building and installing vectorann"
-va_make -j"$(nproc)" >/dev/null
-va_as_root make PG_CONFIG="$VA_PG_CONFIG" install >/dev/null
+va_bench_install
 
 engines=vectorann
 if va_install_pgvector; then
