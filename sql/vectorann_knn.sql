@@ -22,14 +22,18 @@ SELECT id, round((embedding <-> '[1,2,3]')::numeric, 6) AS distance
 FROM knn_src ORDER BY embedding <-> '[1,2,3]', id LIMIT 5;
 
 -- every operator, against the exact answer (count of differences, 0 expected)
-SELECT op, (SELECT count(*) FROM (
-	(SELECT id FROM vectorann_knn('knn_local', '[1,-2,3]'::vector, 7, op))
-	EXCEPT
-	(SELECT id FROM knn_src ORDER BY CASE op
-		WHEN '<->' THEN embedding <-> '[1,-2,3]' WHEN '<#>' THEN embedding <#> '[1,-2,3]'
-		WHEN '<=>' THEN embedding <=> '[1,-2,3]' ELSE embedding <+> '[1,-2,3]' END, id LIMIT 7)) d
-	) AS differences
-FROM unnest(ARRAY['<->', '<#>', '<=>', '<+>']) op ORDER BY op;
+CREATE FUNCTION knn_differences(tbl regclass)
+	RETURNS TABLE (op text, differences bigint) LANGUAGE sql AS $$
+	SELECT o, (SELECT count(*) FROM (
+		(SELECT k.id FROM vectorann_knn(tbl, '[1,-2,3]'::vector, 7, o) k)
+		EXCEPT
+		(SELECT s.id FROM knn_src s ORDER BY CASE o
+			WHEN '<->' THEN s.embedding <-> '[1,-2,3]' WHEN '<#>' THEN s.embedding <#> '[1,-2,3]'
+			WHEN '<=>' THEN s.embedding <=> '[1,-2,3]' ELSE s.embedding <+> '[1,-2,3]' END,
+			s.id LIMIT 7)) d)
+	FROM unnest(ARRAY['<->', '<#>', '<=>', '<+>']) o ORDER BY o
+$$;
+SELECT * FROM knn_differences('knn_local');
 
 CREATE INDEX ON knn_local USING hnsw (embedding vector_l2_ops);
 SELECT count(*) AS differences FROM (
@@ -88,14 +92,7 @@ SELECT (SELECT count(*) FROM knn_remote_0) + (SELECT count(*) FROM knn_remote_1)
 
 SELECT id, round(distance::numeric, 6) AS distance
 FROM vectorann_knn('knn_sharded', '[1,2,3]'::vector, 5);
-SELECT op, (SELECT count(*) FROM (
-	(SELECT id FROM vectorann_knn('knn_sharded', '[1,-2,3]'::vector, 7, op))
-	EXCEPT
-	(SELECT id FROM knn_src ORDER BY CASE op
-		WHEN '<->' THEN embedding <-> '[1,-2,3]' WHEN '<#>' THEN embedding <#> '[1,-2,3]'
-		WHEN '<=>' THEN embedding <=> '[1,-2,3]' ELSE embedding <+> '[1,-2,3]' END, id LIMIT 7)) d
-	) AS differences
-FROM unnest(ARRAY['<->', '<#>', '<=>', '<+>']) op ORDER BY op;
+SELECT * FROM knn_differences('knn_sharded');
 -- the plain SQL form gives the same rows
 SELECT count(*) AS differences FROM (
 	(SELECT id FROM knn_sharded ORDER BY embedding <-> '[1,2,3]' LIMIT 10)
@@ -145,5 +142,6 @@ RESET hnsw.ef_search;
 
 DROP FOREIGN TABLE knn_settings;
 DROP VIEW knn_settings_view;
+DROP FUNCTION knn_differences(regclass);
 DROP TABLE knn_sharded, knn_remote_0, knn_remote_1, knn_named, knn_local, knn_src;
 DROP EXTENSION postgres_fdw CASCADE;
