@@ -1,0 +1,155 @@
+/*
+ * rabitq.h
+ *	  RaBitQ quantization of float vectors, knowing no access method: a
+ *	  structured random rotation kept as a seed, multi-bit codes with their
+ *	  correction factors, and the estimator of inner products between a query
+ *	  and a code.  Gao & Long, "RaBitQ: Quantizing High-Dimensional Vectors
+ *	  with a Theoretical Error Bound for Approximate Nearest Neighbor Search",
+ *	  SIGMOD 2024; extended (multi-bit) codes after Gao, Gou, Xu, Yang, Long &
+ *	  Wong, "Practical and Asymptotically Optimal Quantization of
+ *	  High-Dimensional Vectors in Euclidean Space for Approximate Nearest
+ *	  Neighbor Search", SIGMOD 2025.
+ *
+ *	  Notation.  dims is the input dimension; D ("padded") is dims rounded up
+ *	  to a multiple of 64; a vector is zero-padded to D and rotated by R, an
+ *	  orthogonal D x D transform built from the seed (rounds of random sign
+ *	  flips and fast Walsh-Hadamard transforms on power-of-two blocks, see
+ *	  rabitq.c); R is never stored.  A code of bits B holds, for every
+ *	  rotated coordinate, an unsigned integer u[i] in [0, 2^B - 1]; the grid
+ *	  vector it stands for is x[i] = u[i] - (2^B - 1) / 2, chosen (extended
+ *	  RaBitQ) as the grid vector of largest cosine with the rotated vector.
+ *
+ *	  The estimator: for a vector o with rotated form o_r and a query q with
+ *	  rotated form q_r, <o, q> = <o_r, q_r> is estimated as
+ *	  ip_scale * <x, q_r> with ip_scale = |o|^2 / <x, o_r>, the paper's
+ *	  unbiased estimator (<o^, q^> ~ <x^, q^> / <x^, o^> in unit vectors).
+ *	  Callers turn inner products into their metric's distance with the norms
+ *	  the code and the query carry (squared L2 = |o|^2 + |q|^2 - 2 <o, q>).
+ *
+ *	  Codes and prepared queries are varlenas (4-byte header) so that an index
+ *	  can store and size them as it stores values; their kind field tells one
+ *	  from the other.
+ */
+#ifndef VA_RABITQ_H
+#define VA_RABITQ_H
+
+#include "vectorann.h"
+
+#define VA_RABITQ_MIN_BITS		1
+#define VA_RABITQ_MAX_BITS		8
+
+/* kind field of the two varlenas below */
+#define VA_RABITQ_KIND_CODE		1
+#define VA_RABITQ_KIND_QUERY	2
+
+/* dims rounded up to a multiple of 64: the rotated, padded dimension D */
+static inline int
+VaRabitqPadded(int dims)
+{
+	return (dims + 63) & ~63;
+}
+
+/*
+ * A quantizer: what encoding and query preparation need, derived from
+ * (dims, bits, seed) by VaRabitqInit.  Read-only after init, so one may be
+ * shared (cached in rd_amcache, copied into a parallel worker by re-running
+ * VaRabitqInit with the same three numbers).
+ */
+typedef struct VaRabitq
+{
+	int			dims;			/* input dimensions, 1..VA_MAX_DIM */
+	int			padded;			/* D */
+	int			bits;			/* B, 1..8 */
+	uint64		seed;			/* the rotation */
+	void	   *rotation;		/* private: the sign flips R is made of */
+} VaRabitq;
+
+/*
+ * A code: the quantized form of one vector.  data holds the u[i] as B bit
+ * planes of D bits each (plane b: bit b of every u[i], coordinate i in bit
+ * i % 8 of byte i / 8), so a code is D * B / 8 bytes plus the header.
+ */
+typedef struct VaRabitqCode
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint8		kind;			/* VA_RABITQ_KIND_CODE */
+	uint8		bits;			/* B */
+	uint16		padded_div64;	/* D / 64 */
+	float		norm2;			/* |o|^2, exact (float4) */
+	float		ip_scale;		/* |o|^2 / <x, o_r>; 0 for o = 0 */
+	float		recon_scale;	/* <x, o_r> / |x|^2: o_r ~ recon_scale * x */
+	uint32		usum;			/* sum of u[i] */
+	uint8		data[FLEXIBLE_ARRAY_MEMBER];
+} VaRabitqCode;
+
+/*
+ * A prepared query: the rotated query quantized to signed bytes,
+ * q_r[i] ~ delta * qq[i] with |qq[i]| <= 127 (round to nearest).
+ */
+typedef struct VaRabitqQuery
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint8		kind;			/* VA_RABITQ_KIND_QUERY */
+	uint8		bits;			/* B of the codes it will meet */
+	uint16		padded_div64;	/* D / 64 */
+	float		norm2;			/* |q|^2, exact (float4) */
+	float		delta;			/* quantization step of qq */
+	int32		qqsum;			/* sum of qq[i] */
+	int8		qq[FLEXIBLE_ARRAY_MEMBER];	/* D values */
+} VaRabitqQuery;
+
+/*
+ * Set up rq for vectors of dims dimensions (1..VA_MAX_DIM), codes of bits
+ * bits (1..8), rotation seed.  Allocates the rotation in
+ * CurrentMemoryContext (a few bits per padded dimension).  The same three
+ * numbers give the same rotation on every platform (pg_prng).  Errors:
+ * none (callers validate; out-of-range arguments are an elog ERROR).
+ */
+extern void VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed);
+
+/* Bytes of a code (VARSIZE) for (dims, bits). */
+extern Size VaRabitqCodeSize(int dims, int bits);
+
+/* Bytes of a prepared query (VARSIZE) for dims. */
+extern Size VaRabitqQuerySize(int dims);
+
+/*
+ * Encode v[0..dims) (finite floats; the caller normalises for cosine) into
+ * code (VaRabitqCodeSize bytes, sets its varlena header).  Extended RaBitQ:
+ * the grid vector of largest cosine with the rotated vector over all
+ * rescalings (Gao et al. 2025, the critical-value enumeration), so B = 1 is
+ * plain RaBitQ.  o = 0 gives a code whose estimates are all 0.
+ * No allocation beyond a palloc'd scratch of O(D) floats (freed).
+ */
+extern void VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code);
+
+/*
+ * Prepare q[0..dims) (finite floats) for VaRabitqInnerProduct against codes
+ * of rq: rotate, quantize to signed bytes; writes query
+ * (VaRabitqQuerySize bytes, sets its varlena header).
+ */
+extern void VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query);
+
+/*
+ * Estimated <o, q> between the vector behind code and the query behind
+ * query (same D and B): ip_scale * delta * (sum u[i] qq[i] - (2^B-1)/2 *
+ * qqsum), the integer sum from the VaRabitqDotPlanes kernel.  The hot path
+ * of every quantized search: no allocation, no branch on the metric.
+ */
+extern float VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode *code);
+
+/*
+ * Estimated <a, b> between the vectors behind two codes of the same D and
+ * B (neighbour selection, graph repair): a's estimator applied to b's
+ * reconstruction recon_scale * x_b.  Plain C with popcounts over bit-plane
+ * pairs (B^2 of them), not a hot path.
+ */
+extern float VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b);
+
+/*
+ * The approximate vector behind code in input space, out[0..dims):
+ * R^T (recon_scale * x), truncated to dims.  For checks and tests.
+ */
+extern void VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out);
+
+#endif							/* VA_RABITQ_H */
