@@ -29,6 +29,20 @@ typedef struct VaKmeansOps
 } VaKmeansOps;
 
 /*
+ * The metric behind an operator class's distance, for what must reason
+ * about it rather than call it (a quantizer's estimator): squared L2;
+ * negative inner product; cosine distance 1 - a.b of stored forms scaled to
+ * unit length; or anything else (not quantizable).
+ */
+typedef enum VaMetric
+{
+	VA_METRIC_OTHER = 0,
+	VA_METRIC_L2,
+	VA_METRIC_IP,
+	VA_METRIC_COSINE
+} VaMetric;
+
+/*
  * What an index access method needs to know of a data type under one
  * operator class.  Each opclass's support function 1 has the SQL signature
  * (internal) RETURNS internal and returns a pointer to a static VaIndexOps;
@@ -67,6 +81,16 @@ typedef struct VaIndexOps
 	 * class.
 	 */
 	const VaKmeansOps *kmeans;
+
+	/* The metric of distance (VA_METRIC_OTHER: none a quantizer knows). */
+	VaMetric	metric;
+
+	/*
+	 * Write the dims(stored) elements of a stored form into out as floats;
+	 * NULL when the type has no dense float view (then it cannot be
+	 * quantized).
+	 */
+	void		(*to_floats) (const void *stored, float *out);
 } VaIndexOps;
 
 /* Fetch the VaIndexOps behind an opclass support function (see above). */

@@ -97,6 +97,8 @@ VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	if (base->release)
+		base->release(base);
 	MemoryContextReset(base->ctx);
 	base->reset(base);
 }
@@ -170,6 +172,8 @@ VaEndScan(IndexScanDesc scan)
 {
 	VaScanBase *base = (VaScanBase *) scan->opaque;
 
+	if (base->release)
+		base->release(base);
 	MemoryContextDelete(base->ctx);
 	pfree(base);
 	scan->opaque = NULL;

@@ -26,14 +26,17 @@ typedef void (*VaScanResetFn) (void *opaque);
 /*
  * The first members of every access method's scan state (scan->opaque):
  * the operator class's ops, a memory context for what one rescan
- * allocates (reset by VaRescan, deleted by VaEndScan) and the access
- * method's reset.
+ * allocates (reset by VaRescan, deleted by VaEndScan), the access
+ * method's reset and, if set, its release (called by VaRescan and VaEndScan
+ * before the context goes).
  */
 typedef struct VaScanBase
 {
 	const VaIndexOps *ops;
 	MemoryContext ctx;
 	VaScanResetFn reset;
+	/* optional: let go of what ctx's reset cannot (buffer pins, slots) */
+	VaScanResetFn release;
 } VaScanBase;
 
 /*

@@ -95,7 +95,8 @@ typedef struct HnswBuildState
 	HnswGraph	graph;			/* first: the in-memory graph interface */
 	Relation	heap;
 	Relation	index;
-	const VaIndexOps *ops;
+	const VaIndexOps *ops;		/* the opclass's: the build compares exactly */
+	HnswQuant	hq;				/* what the elements written out hold */
 	int			m;
 	int			ef_construction;
 	int			dimensions;		/* -1 until the first value */
@@ -782,13 +783,23 @@ repair_unreachable(HnswBuildState *bs)
 	pfree(queue);
 }
 
+/*
+ * Bytes of what an element of a value with stored form stored holds on a
+ * page (its stored form, or its code: HnswQuantElementSize).
+ */
+static Size
+held_size(HnswBuildState *bs, const void *stored)
+{
+	return HnswQuantElementSize(&bs->hq, bs->ops->dims(stored), VARSIZE(stored));
+}
+
 /* Bytes element i takes on a page: an element, or a duplicate item. */
 static Size
 item_size(HnswBuildState *bs, int i)
 {
 	if (bs->elements[i].owner >= 0)
 		return HNSW_DUPLICATE_SIZE;
-	return HnswElementSize(HnswStoredSize(element_vector(bs, i)),
+	return HnswElementSize(held_size(bs, element_vector(bs, i)),
 						   bs->elements[i].level, bs->m);
 }
 
@@ -806,9 +817,12 @@ flush_graph(HnswBuildState *bs)
 	Buffer		metabuf;
 	HnswMetaPage meta;
 	VaWal		wal;
+	MemoryContext codectx;
 
 	if (bs->nelements == 0)
 		return;
+	codectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build codes",
+									ALLOCSET_DEFAULT_SIZES);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
 	repair_unreachable(bs);
@@ -878,7 +892,15 @@ flush_graph(HnswBuildState *bs)
 			/* the layer-0 list's selection state, which inserts use too */
 			if (*layer0_ndiverse(bs, i) >= 0)
 				tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
-			memcpy(HnswElementVector(tup), vector, VARSIZE(vector));
+			{
+				/* the vector, or its code (quantization) */
+				MemoryContext old = MemoryContextSwitchTo(codectx);
+				const void *held = HnswQuantElement(&bs->hq, vector, bs->dimensions);
+
+				memcpy(HnswElementVector(tup), held, VARSIZE(held));
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(codectx);
+			}
 			slots = HnswElementNeighbours(tup);
 			for (int s = 0; s < nslots; s++)
 			{
@@ -904,7 +926,7 @@ flush_graph(HnswBuildState *bs)
 	VaWalBegin(&wal, bs->index, true);
 	meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 	meta->dimensions = bs->dimensions;
-	meta->vector_size = (uint32) HnswStoredSize(element_vector(bs, 0));
+	meta->vector_size = (uint32) held_size(bs, element_vector(bs, 0));
 	meta->insert_page = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
 	meta->entry_point = bs->elements[bs->entry].tid;
 	meta->entry_level = (int16) bs->entry_level;
@@ -912,6 +934,7 @@ flush_graph(HnswBuildState *bs)
 	meta->relink_nblocks = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid) + 1;
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(metabuf);
+	MemoryContextDelete(codectx);
 }
 
 /*
@@ -1009,7 +1032,7 @@ insert_on_disk(HnswBuildState *bs, Relation index, Datum value, Size size,
 
 	if (bs->ops->to_stored(value, stored))
 	{
-		HnswInsertStored(index, bs->ops, stored, size, tid, true, &bs->rng);
+		HnswInsertValue(index, bs->ops, stored, tid, true, &bs->rng);
 		bs->indtuples++;
 		if (bs->shared)
 			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
@@ -1051,7 +1074,7 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	check_dimensions(bs->dimensions, bs->ops, stored);
 
 	level = Min(HnswRandomLevel(bs->m, &bs->rng),
-				HnswMaxLevel(HnswStoredSize(stored), bs->m));
+				HnswMaxLevel(held_size(bs, stored), bs->m));
 	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 
 	/* space first, then an id, so every id below capacity is complete */
@@ -1231,7 +1254,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		else
 		{
 			stop_for_flush(bs);
-			HnswInsertStored(index, bs->ops, stored, size, tid, true, &bs->rng);
+			HnswInsertValue(index, bs->ops, stored, tid, true, &bs->rng);
 			bs->indtuples++;
 			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
 		}
@@ -1264,7 +1287,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		e->owner = -1;
 		e->duplicates = -1;
 		e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
-							   HnswMaxLevel(HnswStoredSize(element_vector(bs, i)), bs->m));
+							   HnswMaxLevel(held_size(bs, element_vector(bs, i)), bs->m));
 		e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
 															  neighbour_area_size(e->level, bs->m));
 		clear_neighbours(bs, i);
@@ -1289,7 +1312,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* Write an empty metapage as block 0 of fork (not WAL-logged here). */
 void
-HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction)
+HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
+				  int quantization, int bits)
 {
 	Buffer		buf = VaNewBuffer(index, fork);
 	Page		page = BufferGetPage(buf);
@@ -1309,6 +1333,9 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction)
 	ItemPointerSetInvalid(&meta->entry_point);
 	meta->entry_level = -1;
 	meta->relink_nblocks = 0;
+	meta->quantization = (uint8) quantization;
+	meta->bits = quantization == HNSW_QUANTIZATION_NONE ? 0 : (uint8) bits;
+	meta->seed = quantization == HNSW_QUANTIZATION_NONE ? 0 : HNSW_ROTATION_SEED;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
@@ -1321,6 +1348,8 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 	bs->heap = heap;
 	bs->index = index;
 	bs->ops = HnswGetIndexOps(index);
+	HnswQuantCheckSupported(index, bs->ops, HnswGetQuantization(index));
+	HnswQuantInit(&bs->hq, index, NULL);
 	bs->m = HnswGetM(index);
 	bs->ef_construction = HnswGetEfConstruction(index);
 	bs->dimensions = -1;
@@ -1552,7 +1581,8 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
 	init_build_state(bs, heap, index);
-	HnswWriteMetaPage(index, MAIN_FORKNUM, bs->m, bs->ef_construction);
+	HnswWriteMetaPage(index, MAIN_FORKNUM, bs->m, bs->ef_construction,
+					  bs->hq.quantization, bs->hq.bits);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->reltuples);
@@ -1595,6 +1625,8 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 void
 hnswbuildempty(Relation index)
 {
-	HnswWriteMetaPage(index, INIT_FORKNUM, HnswGetM(index), HnswGetEfConstruction(index));
+	HnswQuantCheckSupported(index, HnswGetIndexOps(index), HnswGetQuantization(index));
+	HnswWriteMetaPage(index, INIT_FORKNUM, HnswGetM(index), HnswGetEfConstruction(index),
+					  HnswGetQuantization(index), HnswGetBits(index));
 	VaWalLogRange(index, INIT_FORKNUM, 0, 1);
 }

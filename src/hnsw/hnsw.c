@@ -25,6 +25,7 @@
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_SCAN_OFF;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+int			hnsw_rerank_candidates = HNSW_DEFAULT_RERANK;
 double		hnsw_scan_mem_multiplier = HNSW_DEFAULT_SCAN_MEM_MULTIPLIER;
 
 static const struct config_enum_entry iterative_scan_options[] = {
@@ -35,6 +36,12 @@ static const struct config_enum_entry iterative_scan_options[] = {
 };
 
 static relopt_kind hnsw_relopt_kind;
+
+static relopt_enum_elt_def quantization_options[] = {
+	{"none", HNSW_QUANTIZATION_NONE},
+	{"rabitq", HNSW_QUANTIZATION_RABITQ},
+	{(const char *) NULL}
+};
 
 /* Register the reloptions and settings; called once from _PG_init. */
 void
@@ -49,6 +56,15 @@ HnswInit(void)
 					  "Size of the dynamic candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_enum_reloption(hnsw_relopt_kind, "quantization",
+					   "What elements hold: the vector (none) or a RaBitQ code (rabitq)",
+					   quantization_options, HNSW_QUANTIZATION_NONE,
+					   "Valid values are \"none\" and \"rabitq\".",
+					   AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "bits",
+					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
+					  HNSW_DEFAULT_BITS, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS,
+					  AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list for search.",
@@ -66,6 +82,11 @@ HnswInit(void)
 							"An iterative scan stops once its candidate list would exceed this many elements.",
 							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
 							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.rerank_candidates",
+							"Candidates of a quantized index re-ranked with exact distances at a time.",
+							"A scan of an index with quantization = rabitq takes this many of its best candidates by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK,
+							1, HNSW_MAX_EF_SEARCH, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
 							 "Memory an iterative scan may use, as a multiple of work_mem.",
 							 NULL,
@@ -74,13 +95,18 @@ HnswInit(void)
 	VaReserveGucPrefix("hnsw");
 }
 
-/* amoptions: parse and check WITH (m = ..., ef_construction = ...). */
+/*
+ * amoptions: parse and check WITH (m = ..., ef_construction = ...,
+ * quantization = ..., bits = ...).
+ */
 static bytea *
 hnswoptions(Datum reloptions, bool validate)
 {
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(HnswOptions, quantization)},
+		{"bits", RELOPT_TYPE_INT, offsetof(HnswOptions, bits)},
 	};
 	HnswOptions *opts;
 
@@ -111,6 +137,22 @@ HnswGetEfConstruction(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+int
+HnswGetQuantization(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->quantization : HNSW_QUANTIZATION_NONE;
+}
+
+int
+HnswGetBits(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->bits : HNSW_DEFAULT_BITS;
 }
 
 /* The opclass's VaIndexOps (support function 1 of the index's column). */

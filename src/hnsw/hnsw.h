@@ -18,6 +18,7 @@
 #include "indexops.h"
 #include "common/page.h"
 #include "nodes/execnodes.h"
+#include "quant/rabitq.h"
 #include "storage/itemptr.h"
 
 /* Options and settings */
@@ -30,6 +31,14 @@
 #define HNSW_DEFAULT_EF_SEARCH		40
 #define HNSW_MIN_EF_SEARCH			1
 #define HNSW_MAX_EF_SEARCH			1000
+
+/* quantization (index option): what elements hold in place of the vector */
+#define HNSW_QUANTIZATION_NONE		0	/* the stored form itself */
+#define HNSW_QUANTIZATION_RABITQ	1	/* a RaBitQ code (src/quant/) */
+#define HNSW_DEFAULT_BITS			4
+#define HNSW_DEFAULT_RERANK			40	/* hnsw.rerank_candidates */
+/* the rotation of every quantized index (recorded in its metapage) */
+#define HNSW_ROTATION_SEED			UINT64CONST(0x52614269745121)
 
 /* Highest layer an element may get; P(level >= 16) is m^-16, negligible. */
 #define HNSW_MAX_LEVEL				16
@@ -58,6 +67,8 @@ typedef struct HnswOptions
 	int			m;				/* neighbours per element per layer (2m on
 								 * layer 0) */
 	int			ef_construction;	/* candidate list size while building */
+	int			quantization;	/* HNSW_QUANTIZATION_* */
+	int			bits;			/* code bits per dimension (rabitq) */
 } HnswOptions;
 
 /*
@@ -80,6 +91,11 @@ typedef struct HnswMetaPageData
 	ItemPointerData entry_point;
 	int16		entry_level;
 	BlockNumber relink_nblocks; /* index size at the last relink (0: never) */
+	/* quantization: 0 in every index written before it existed */
+	uint8		quantization;	/* HNSW_QUANTIZATION_* */
+	uint8		bits;			/* code bits per dimension */
+	uint16		unused;
+	uint64		seed;			/* rotation seed of the codes */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
@@ -414,6 +430,29 @@ typedef struct HnswRelink
 
 extern uint32 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing);
 
+/*
+ * What an index's elements hold and how to compare them (quantize.c): the
+ * opclass's stored forms (quantization none), or RaBitQ codes, searched
+ * with a prepared query and re-ranked with exact distances from the heap.
+ */
+typedef struct HnswQuant
+{
+	const VaIndexOps *ops;		/* the opclass's, on exact stored forms */
+	const VaIndexOps *graph_ops;	/* on what elements hold */
+	int			quantization;	/* HNSW_QUANTIZATION_* */
+	int			bits;
+	uint64		seed;
+	int			dims;			/* rq's dimensions; -1 before set up */
+	VaRabitq	rq;
+} HnswQuant;
+
+extern void HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta);
+extern void HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization);
+extern const void *HnswQuantElement(HnswQuant *hq, const void *stored, int dims);
+extern const void *HnswQuantQuery(HnswQuant *hq, const void *stored, int dims);
+extern Size HnswQuantElementSize(HnswQuant *hq, int dims, Size stored_size);
+extern const VaIndexOps *HnswGraphOps(Relation index, const HnswMetaPageData *meta);
+
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan
 {
@@ -437,13 +476,17 @@ extern void HnswInit(void);		/* the GUCs; from _PG_init */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
+extern int	hnsw_rerank_candidates;
 extern double hnsw_scan_mem_multiplier;
 extern const VaIndexOps *HnswGetIndexOps(Relation index);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
+extern int	HnswGetQuantization(Relation index);
+extern int	HnswGetBits(Relation index);
 
 /* build.c */
-extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction);
+extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
+							  int quantization, int bits);
 
 /* insert.c */
 extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
@@ -453,8 +496,12 @@ extern bool HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 							bool building, bool force);
 extern void HnswInsertStored(Relation index, const VaIndexOps *ops,
 							 const void *stored, Size vector_size,
+							 const void *query, int dimensions,
 							 ItemPointer heap_tid, bool building,
 							 VaRandomState *rng);
+extern void HnswInsertValue(Relation index, const VaIndexOps *ops,
+							const void *stored, ItemPointer heap_tid,
+							bool building, VaRandomState *rng);
 
 /*
  * The largest item (bytes, compare with MAXALIGN of the item's size) that a

@@ -887,15 +887,17 @@ lock_for_insert(Relation index, HnswMetaPageData *meta, int level)
 
 /*
  * Search every layer from top = min(level, entry level) down to 0 for the
- * new element tup (stored vector stored, not yet on a page) and write its
- * lists into tup with the heuristic, nlinks[layer] links on each layer.
+ * new element tup (holding stored, not yet on a page; query: what the
+ * search compares elements with, stored itself or its prepared query when
+ * quantized) and write its lists into tup with the heuristic,
+ * nlinks[layer] links on each layer.
  * Returns false, having written nothing, when layer 0 holds a live element
  * with this very vector and the row joined its duplicate chain instead.
  */
 static bool
 choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta,
-			 HnswElementTuple tup, const void *stored, ItemPointer heap_tid,
-			 bool building, int *nlinks)
+			 HnswElementTuple tup, const void *stored, const void *query,
+			 ItemPointer heap_tid, bool building, int *nlinks)
 {
 	int			m = meta->m;
 	int			ef = meta->ef_construction;
@@ -910,7 +912,7 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 	int			ndiverse;
 
 	HnswDiskGraphInit(&dg, index, ops, m, ef);
-	dg.query = stored;
+	dg.query = query;
 	VaHeapInit(&result, ef + 1, true);
 	entries = palloc(sizeof(VaCandidate) * (ef + 1));
 	sorted = palloc(sizeof(VaCandidate) * (ef + 1));
@@ -932,7 +934,7 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 		n = VaHeapDrainSorted(&result, sorted);
 		memcpy(entries, sorted, sizeof(VaCandidate) * n);
 		nentries = n;
-		HnswLoadCandidates(index, ops, stored, sorted, n, vectors);
+		HnswLoadCandidates(index, ops, query, sorted, n, vectors);
 
 		/*
 		 * A row whose vector an element already holds joins that element's
@@ -992,20 +994,22 @@ link_back(Relation index, const VaIndexOps *ops, int m, HnswElementTuple tup,
 }
 
 /*
- * Insert a value already in stored form (vector_size bytes) for heap row
- * heap_tid.  building: called from hnswbuild after the in-memory
- * graph was written out (no WAL yet; parallel participants insert
- * concurrently then, as backends do).  rng: the level generator
- * (NULL: the backend's global one).  Errors: dimensions differ
- * from the index's, vector too large for a page.
+ * Insert an element holding stored (what elements hold: a stored form, or
+ * a code; vector_size bytes) for heap row heap_tid, a value of dimensions
+ * dimensions; the search compares elements with query (stored itself, or
+ * the value's prepared query), and ops compares what elements hold.
+ * building: called from hnswbuild after the in-memory graph was written
+ * out (no WAL yet; parallel participants insert concurrently then, as
+ * backends do).  rng: the level generator (NULL: the backend's global
+ * one).  Errors: dimensions differ from the index's, vector too large for
+ * a page.
  */
 void
 HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
-				 Size vector_size, ItemPointer heap_tid, bool building,
-				 VaRandomState *rng)
+				 Size vector_size, const void *query, int dimensions,
+				 ItemPointer heap_tid, bool building, VaRandomState *rng)
 {
 	HnswMetaPageData meta;
-	int			dimensions = ops->dims(stored);
 	int			m;
 	int			level;
 	Size		size;
@@ -1039,7 +1043,8 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	if (ItemPointerIsValid(&meta.entry_point))
 	{
 		top = Min(level, meta.entry_level);
-		if (!choose_links(index, ops, &meta, tup, stored, heap_tid, building, nlinks))
+		if (!choose_links(index, ops, &meta, tup, stored, query, heap_tid, building,
+						  nlinks))
 		{
 			UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 			return;
@@ -1050,12 +1055,46 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 
+/*
+ * Insert a value in exact stored form (ops, the opclass's) for heap row
+ * heap_tid: as it is, or as its code with a prepared query when the index
+ * is quantized (the metapage says).  building and rng as for
+ * HnswInsertStored.  Errors: dimensions differ from the index's, element
+ * too large for a page.
+ */
+void
+HnswInsertValue(Relation index, const VaIndexOps *ops, const void *stored,
+				ItemPointer heap_tid, bool building, VaRandomState *rng)
+{
+	HnswMetaPageData meta;
+	HnswQuant	hq;
+	int			dims = ops->dims(stored);
+	const void *held;
+
+	HnswReadMeta(index, &meta);
+	if (meta.quantization == HNSW_QUANTIZATION_NONE)
+	{
+		HnswInsertStored(index, ops, stored, VARSIZE(stored), stored, dims,
+						 heap_tid, building, rng);
+		return;
+	}
+	/* the rotation is made for the index's dimensions: check them first */
+	if (meta.dimensions >= 0 && meta.dimensions != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", meta.dimensions, dims)));
+	HnswQuantInit(&hq, index, &meta);
+	held = HnswQuantElement(&hq, stored, dims);
+	HnswInsertStored(index, hq.graph_ops, held, VARSIZE(held),
+					 HnswQuantQuery(&hq, stored, dims), dims, heap_tid, building, rng);
+}
+
 /* VaInsertStoredFn of a backend's insert (not a build's; the global level generator). */
 static void
 insert_stored(Relation index, const VaIndexOps *ops, const void *stored, Size size,
 			  ItemPointer heap_tid)
 {
-	HnswInsertStored(index, ops, stored, size, heap_tid, false, NULL);
+	HnswInsertValue(index, ops, stored, heap_tid, false, NULL);
 }
 
 /*

@@ -9,17 +9,38 @@
  *	  was not returned before, so filtered queries can fill their LIMIT.
  *	  Deleted elements guide the search but are never returned.  An element's
  *	  duplicate chain (rows with the identical vector) is returned right
- *	  after it, at the same distance.  No buffer pin or lock is held between
- *	  calls.
+ *	  after it, at the same distance.
+ *
+ *	  In a quantized index (quantization = 'rabitq') the graph holds codes
+ *	  and is searched with estimated distances; the candidates, best
+ *	  estimate first, are then taken hnsw.rerank_candidates at a time, each
+ *	  row of each (the element's and its duplicates') fetched from the heap
+ *	  through the scan's heap relation and snapshot, its exact distance
+ *	  computed from the indexed value (the index expression evaluated if the
+ *	  index has one), and the rows of the group returned in exact order with
+ *	  their exact distances.  Rows the snapshot does not see are skipped
+ *	  (the executor would skip them too).
+ *
+ *	  No buffer pin or lock is held between calls.
  */
 #include "hnsw/hnsw.h"
 
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
 #include "common/am.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
+
+/* A row of a re-ranked group: heap TID and exact distance. */
+typedef struct HnswRow
+{
+	ItemPointerData tid;
+	float		distance;
+} HnswRow;
 
 typedef struct HnswScanOpaqueData
 {
@@ -47,6 +68,19 @@ typedef struct HnswScanOpaqueData
 	HnswMetaPageData meta;
 	HnswDiskGraph dg;
 	VaHeap		result;
+
+	/* quantized index: the graph holds codes, rows are re-ranked */
+	HnswQuant	hq;
+	bool		quantized;
+	const void *exact_query;	/* the query's stored form (opclass ops) */
+	HnswRow    *rows;			/* the current group, nearest first */
+	int			nrows;
+	int			nextrow;
+	int			rowcap;
+	IndexFetchTableData *fetch; /* heap access for exact distances */
+	TupleTableSlot *slot;
+	EState	   *estate;
+	IndexInfo  *indexInfo;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -64,13 +98,40 @@ reset_scan(void *opaque)
 	so->returned = NULL;
 	so->dups = NULL;
 	so->ndups = so->nextdup = so->dupcap = 0;
+	so->quantized = false;
+	so->exact_query = NULL;
+	so->rows = NULL;
+	so->nrows = so->nextrow = so->rowcap = 0;
+}
+
+/* VaScanBase.release: end the heap access of re-ranking, if any. */
+static void
+release_scan(void *opaque)
+{
+	HnswScanOpaque so = (HnswScanOpaque) opaque;
+
+	if (so->fetch)
+		table_index_fetch_end(so->fetch);
+	if (so->slot)
+		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->estate)
+		FreeExecutorState(so->estate);
+	so->fetch = NULL;
+	so->slot = NULL;
+	so->estate = NULL;
+	so->indexInfo = NULL;
 }
 
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(HnswScanOpaqueData),
-					   HnswGetIndexOps(index), "hnsw scan", reset_scan);
+	IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys,
+									 sizeof(HnswScanOpaqueData),
+									 HnswGetIndexOps(index), "hnsw scan",
+									 reset_scan);
+
+	((HnswScanOpaque) scan->opaque)->base.release = release_scan;
+	return scan;
 }
 
 /* HnswDuplicateFn: collect the heap TIDs of the live items of a chain. */
@@ -248,8 +309,11 @@ search_first(IndexScanDesc scan)
 	so->last_distance = -get_float4_infinity();
 	if (so->iterative != HNSW_ITERATIVE_SCAN_OFF)
 		so->returned = HnswIdSetCreate(so->ef * 2);
-	HnswDiskGraphInit(&so->dg, index, so->base.ops, so->meta.m, so->ef);
-	so->dg.query = query;
+	HnswQuantInit(&so->hq, index, &so->meta);
+	so->quantized = so->hq.quantization != HNSW_QUANTIZATION_NONE;
+	so->exact_query = query;
+	HnswDiskGraphInit(&so->dg, index, so->hq.graph_ops, so->meta.m, so->ef);
+	so->dg.query = HnswQuantQuery(&so->hq, query, so->meta.dimensions);
 	VaHeapInit(&so->result, so->ef + 1, true);
 	search_batch(so);
 }
@@ -277,6 +341,158 @@ search_next(HnswScanOpaque so)
 }
 
 /*
+ * The exact distance from the query to heap row tid, into *distance; false
+ * when the scan's snapshot does not see the row or its indexed value is
+ * NULL or not indexable.
+ */
+static bool
+exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
+			   float *distance)
+{
+	ExprContext *econtext = GetPerTupleExprContext(so->estate);
+	ItemPointerData t = *tid;
+	bool		call_again = false;
+	bool		all_dead = false;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	MemoryContext old;
+	bool		ok = false;
+
+	if (!table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
+								 &call_again, &all_dead))
+		return false;
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = so->slot;
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnull);
+	if (!isnull[0])
+	{
+		Datum		value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
+		void	   *stored = palloc(so->base.ops->stored_size(value));
+
+		if (so->base.ops->to_stored(value, stored) &&
+			so->base.ops->dims(stored) == so->meta.dimensions)
+		{
+			*distance = so->base.ops->distance(so->exact_query, stored);
+			ok = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return ok;
+}
+
+/* Re-ranking: add heap row tid to the group with its exact distance. */
+static void
+add_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid)
+{
+	float		distance;
+
+	if (!exact_distance(scan, so, tid, &distance))
+		return;
+	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && distance < so->last_distance)
+		return;
+	if (so->nrows == so->rowcap)
+	{
+		so->rowcap = Max(so->rowcap * 2, 64);
+		so->rows = so->rows ? repalloc_huge(so->rows, sizeof(HnswRow) * so->rowcap) :
+			palloc(sizeof(HnswRow) * so->rowcap);
+	}
+	so->rows[so->nrows].tid = *tid;
+	so->rows[so->nrows].distance = distance;
+	so->nrows++;
+}
+
+/* qsort comparator of rows: exact distance, then TID (a stable order). */
+static int
+row_cmp(const void *a, const void *b)
+{
+	const HnswRow *ra = (const HnswRow *) a;
+	const HnswRow *rb = (const HnswRow *) b;
+
+	if (ra->distance != rb->distance)
+		return ra->distance < rb->distance ? -1 : 1;
+	return ItemPointerCompare(unconstify(ItemPointerData *, &ra->tid),
+							  unconstify(ItemPointerData *, &rb->tid));
+}
+
+/*
+ * Quantized index: the next group of the current batch, up to
+ * hnsw.rerank_candidates candidates (best estimate first) not returned
+ * before, as rows in exact distance order (so->rows).
+ */
+static void
+rerank_group(IndexScanDesc scan, HnswScanOpaque so)
+{
+	int			taken = 0;
+
+	if (so->fetch == NULL)
+	{
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "hnsw scan of a quantized index needs its heap relation");
+		so->fetch = table_index_fetch_begin(scan->heapRelation);
+		so->slot = table_slot_create(scan->heapRelation, NULL);
+		so->estate = CreateExecutorState();
+		so->indexInfo = BuildIndexInfo(scan->indexRelation);
+	}
+	so->nrows = so->nextrow = 0;
+	while (so->next < so->nresults && taken < hnsw_rerank_candidates)
+	{
+		VaCandidate *c = &so->results[so->next++];
+		ItemPointerData heaptid;
+
+		CHECK_FOR_INTERRUPTS();
+		if ((c->flags & HNSW_CANDIDATE_DELETED) &&
+			!(c->flags & HNSW_CANDIDATE_DUPLICATES))
+			continue;
+		if (so->returned != NULL)
+		{
+			if (!HnswIdSetAdd(so->returned, c->id))
+				continue;
+			so->batch_new = true;
+		}
+		taken++;
+		VaIdToTid(c->aux, &heaptid);
+		if (!(c->flags & HNSW_CANDIDATE_DELETED) && ItemPointerIsValid(&heaptid))
+			add_row(scan, so, &heaptid);
+		if (c->flags & HNSW_CANDIDATE_DUPLICATES)
+		{
+			load_duplicates(scan, so, c);
+			for (int i = 0; i < so->ndups; i++)
+				add_row(scan, so, &so->dups[i]);
+			so->ndups = so->nextdup = 0;
+		}
+	}
+	/* no heap buffer stays pinned between calls */
+	table_index_fetch_reset(so->fetch);
+	if (so->nrows > 1)
+		qsort(so->rows, so->nrows, sizeof(HnswRow), row_cmp);
+}
+
+/* amgettuple of a quantized index (see the top of the file). */
+static bool
+gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
+{
+	for (;;)
+	{
+		if (so->nextrow < so->nrows)
+		{
+			HnswRow    *r = &so->rows[so->nextrow++];
+
+			return_row(scan, so, &r->tid, r->distance);
+			return true;
+		}
+		if (so->next < so->nresults)
+		{
+			rerank_group(scan, so);
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (!search_next(so))
+			return false;
+	}
+}
+
+/*
  * amgettuple: the next heap TID in distance order (forward scans only).
  * With hnsw.iterative_scan off, at most hnsw.ef_search rows; otherwise
  * batches with growing ef follow, each returning only elements not
@@ -295,6 +511,13 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		search_first(scan);
 		so->searched = true;
 		pgstat_count_index_scan(scan->indexRelation);
+	}
+	if (so->quantized && !so->null_distance)
+	{
+		bool		found = gettuple_reranked(scan, so);
+
+		MemoryContextSwitchTo(old);
+		return found;
 	}
 
 	for (;;)

@@ -348,7 +348,7 @@ disk_search(void *arg, uint32 u, int64 *found, int max)
 		return 0;
 	if (!dr->searching)
 	{
-		HnswDiskGraphInit(&dr->dg, dr->index, HnswGetIndexOps(dr->index), meta->m,
+		HnswDiskGraphInit(&dr->dg, dr->index, HnswGraphOps(dr->index, meta), meta->m,
 						  meta->ef_construction);
 		VaHeapInit(&dr->result, meta->ef_construction + 1, true);
 		dr->sorted = palloc(sizeof(VaCandidate) * (meta->ef_construction + 1));
@@ -852,7 +852,7 @@ repair_links(IndexVacuumInfo *info, const HnswMetaPageData *meta, HnswIdSet *dea
 			 MemoryContext ctx)
 {
 	Relation	index = info->index;
-	const VaIndexOps *ops = HnswGetIndexOps(index);
+	const VaIndexOps *ops = HnswGraphOps(index, meta);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	HnswDiskGraph dg;
 	VaHeap		result;

@@ -152,4 +152,12 @@ extern float VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode 
  */
 extern void VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out);
 
+/*
+ * rabitq_ops.c: codes through the VaIndexOps interface (see there).
+ * metric is a VaMetric (indexops.h).
+ */
+struct VaIndexOps;
+extern const struct VaIndexOps *VaRabitqIndexOps(int metric);
+extern bool VaRabitqSupports(const struct VaIndexOps *ops);
+
 #endif							/* VA_RABITQ_H */

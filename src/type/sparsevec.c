@@ -728,6 +728,7 @@ sparsevec_stored_dims(const void *stored)
 /*
  * sparsevec_l2_index_ops(internal) RETURNS internal, and the ip, cosine and
  * l1 variants: support function 1 of the hnsw sparsevec operator classes
- * (no k-means members: ivfflat does not take sparsevec).
+ * (no k-means members: ivfflat does not take sparsevec; no float view:
+ * sparse values are not quantized).
  */
-VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL)
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL)

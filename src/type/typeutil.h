@@ -386,12 +386,13 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 
 /*
  * static const VaIndexOps name: stored_size prefix_stored_size, dims
- * prefix_stored_dims, and the given to_stored, distance, to_sql and
- * averaging support (a const VaKmeansOps *, NULL for none).  One opclass's
+ * prefix_stored_dims, and the given to_stored, distance, to_sql,
+ * averaging support (a const VaKmeansOps *, NULL for none), metric
+ * (VaMetric) and float view (NULL for none).  One opclass's
  * view of a type; the one place that lists VaIndexOps' members.
  */
 #define VA_INDEX_OPS_STRUCT(name, prefix, to_stored_fn, distance_fn, to_sql_fn, \
-							kmeans_ops) \
+							kmeans_ops, metric_, to_floats_fn) \
 	static const VaIndexOps name = { \
 		.stored_size = prefix##_stored_size, \
 		.to_stored = to_stored_fn, \
@@ -399,6 +400,8 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		.to_sql = to_sql_fn, \
 		.dims = prefix##_stored_dims, \
 		.kmeans = kmeans_ops, \
+		.metric = metric_, \
+		.to_floats = to_floats_fn, \
 	}
 
 /* static const VaKmeansOps name of the given members (see indexops.h). */
@@ -420,13 +423,15 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * product of unit vectors) and prefix_index_l1_distance.  The averaging
  * support of l2 and ip (kmeans_l2) and of cosine (kmeans_cosine) is given
  * (const VaKmeansOps *), or NULL for a type that cannot be averaged; l1
- * has none.
+ * has none.  floats_fn writes a stored form's elements as floats
+ * (VaIndexOps.to_floats of l2, ip and cosine, which a quantized index
+ * needs), or NULL for a type without a dense float view; l1 has none.
  */
-#define VA_DEFINE_INDEX_OPS(prefix, kmeans_l2, kmeans_cosine) \
-	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, kmeans_l2); \
-	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, kmeans_l2); \
-	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, kmeans_cosine); \
-	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL); \
+#define VA_DEFINE_INDEX_OPS(prefix, kmeans_l2, kmeans_cosine, floats_fn) \
+	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, kmeans_l2, VA_METRIC_L2, floats_fn); \
+	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, kmeans_l2, VA_METRIC_IP, floats_fn); \
+	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, kmeans_cosine, VA_METRIC_COSINE, floats_fn); \
+	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL, VA_METRIC_OTHER, NULL); \
 	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
@@ -490,6 +495,13 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	{ \
 		return ((const Type *) stored)->dim; \
 	} \
+	static void \
+	prefix##_stored_floats(const void *stored, float *out) \
+	{ \
+		const Type *v = (const Type *) stored; \
+		for (int i = 0; i < v->dim; i++) \
+			out[i] = ELEM(v->x[i]); \
+	} \
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_l2_distance, Type, L2SQ(a->x, b->x, a->dim)) \
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_ip_distance, Type, -IP(a->x, b->x, a->dim)) \
 	VA_DENSE_INDEX_DISTANCE(prefix##_index_cosine_distance, Type, 1.0f - IP(a->x, b->x, a->dim)) \
@@ -531,7 +543,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	VA_KMEANS_OPS_STRUCT(prefix##_kmeans_cosine, prefix##_index_accum, \
 						 prefix##_index_from_mean_normalized, \
 						 prefix##_index_cosine_distance); \
-	VA_DEFINE_INDEX_OPS(prefix, &prefix##_kmeans_l2, &prefix##_kmeans_cosine)
+	VA_DEFINE_INDEX_OPS(prefix, &prefix##_kmeans_l2, &prefix##_kmeans_cosine, prefix##_stored_floats)
 
 /*
  * The norm functions of a dense type (struct Type with dim and x[dim], read

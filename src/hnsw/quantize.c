@@ -1,0 +1,170 @@
+/*
+ * quantize.c
+ *	  What an hnsw index's elements hold in place of the vector: the
+ *	  opclass's stored form (quantization = 'none', the default), or a RaBitQ
+ *	  code (quantization = 'rabitq', src/quant/rabitq.h), whose graph is
+ *	  searched with estimated distances and whose final candidates are
+ *	  re-ranked with exact ones from the heap (scan.c).  HnswQuant hides the
+ *	  difference from the graph code: graph_ops compares what elements hold,
+ *	  HnswQuantElement makes what an element holds from an exact stored form,
+ *	  HnswQuantQuery what a search compares elements with.
+ */
+#include "hnsw/hnsw.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_opfamily.h"
+#include "utils/syscache.h"
+
+/*
+ * Set hq up for index: from its metapage meta (quantization, bits, seed),
+ * or from its options when meta is NULL (a build, before the metapage).
+ * The quantizer itself is set up on first use, for the dimensions of the
+ * values seen.
+ */
+void
+HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
+{
+	hq->ops = HnswGetIndexOps(index);
+	if (meta != NULL)
+	{
+		hq->quantization = meta->quantization;
+		hq->bits = meta->bits;
+		hq->seed = meta->seed;
+	}
+	else
+	{
+		hq->quantization = HnswGetQuantization(index);
+		hq->bits = HnswGetBits(index);
+		hq->seed = HNSW_ROTATION_SEED;
+	}
+	hq->dims = -1;
+	if (hq->quantization == HNSW_QUANTIZATION_RABITQ)
+	{
+		if (hq->bits < VA_RABITQ_MIN_BITS || hq->bits > VA_RABITQ_MAX_BITS ||
+			!VaRabitqSupports(hq->ops))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("hnsw index \"%s\" has an invalid quantization",
+							RelationGetRelationName(index))));
+		hq->graph_ops = VaRabitqIndexOps(hq->ops->metric);
+	}
+	else if (hq->quantization == HNSW_QUANTIZATION_NONE)
+		hq->graph_ops = hq->ops;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("hnsw index \"%s\" has unknown quantization %d",
+						RelationGetRelationName(index), hq->quantization)));
+}
+
+/*
+ * CREATE INDEX: raise FEATURE_NOT_SUPPORTED when the index's operator class
+ * (ops) cannot be quantized as asked.
+ */
+void
+HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization)
+{
+	HeapTuple	tup;
+	char	   *opcname = "?";
+
+	if (quantization == HNSW_QUANTIZATION_NONE || VaRabitqSupports(ops))
+		return;
+	/* our operator classes each have a family of the same name */
+	tup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(index->rd_opfamily[0]));
+	if (HeapTupleIsValid(tup))
+	{
+		opcname = pstrdup(NameStr(((Form_pg_opfamily) GETSTRUCT(tup))->opfname));
+		ReleaseSysCache(tup);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("quantization \"rabitq\" does not support operator class \"%s\"",
+					opcname),
+			 errhint("RaBitQ codes serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.")));
+}
+
+/* Set the quantizer up for dims dimensions (once; dimensions never change). */
+static void
+setup(HnswQuant *hq, int dims)
+{
+	if (hq->dims == dims)
+		return;
+	VaRabitqInit(&hq->rq, dims, hq->bits, hq->seed);
+	hq->dims = dims;
+}
+
+/* stored's elements as floats (palloc'd). */
+static float *
+floats_of(HnswQuant *hq, const void *stored, int dims)
+{
+	float	   *v = palloc(sizeof(float) * dims);
+
+	hq->ops->to_floats(stored, v);
+	return v;
+}
+
+/*
+ * What an element of a value with exact stored form stored (dims
+ * dimensions) holds: stored itself, or its code (palloc'd).
+ */
+const void *
+HnswQuantElement(HnswQuant *hq, const void *stored, int dims)
+{
+	VaRabitqCode *code;
+	float	   *v;
+
+	if (hq->quantization == HNSW_QUANTIZATION_NONE)
+		return stored;
+	setup(hq, dims);
+	v = floats_of(hq, stored, dims);
+	code = palloc(VaRabitqCodeSize(dims, hq->bits));
+	VaRabitqEncode(&hq->rq, v, code);
+	pfree(v);
+	return code;
+}
+
+/*
+ * What a search for the value with exact stored form stored (dims
+ * dimensions) compares elements with: stored itself, or a prepared query
+ * (palloc'd).
+ */
+const void *
+HnswQuantQuery(HnswQuant *hq, const void *stored, int dims)
+{
+	VaRabitqQuery *query;
+	float	   *v;
+
+	if (hq->quantization == HNSW_QUANTIZATION_NONE)
+		return stored;
+	setup(hq, dims);
+	v = floats_of(hq, stored, dims);
+	query = palloc(VaRabitqQuerySize(dims));
+	VaRabitqPrepareQuery(&hq->rq, v, query);
+	pfree(v);
+	return query;
+}
+
+/*
+ * Bytes (HnswStoredSize) of what an element holds for a value of dims
+ * dimensions whose stored form takes stored_size bytes.
+ */
+Size
+HnswQuantElementSize(HnswQuant *hq, int dims, Size stored_size)
+{
+	if (hq->quantization == HNSW_QUANTIZATION_NONE)
+		return SHORTALIGN(stored_size);
+	return SHORTALIGN(VaRabitqCodeSize(dims, hq->bits));
+}
+
+/*
+ * The VaIndexOps that compares what the elements of index (metapage meta)
+ * hold: the opclass's, or the codes' (VaRabitqIndexOps).
+ */
+const VaIndexOps *
+HnswGraphOps(Relation index, const HnswMetaPageData *meta)
+{
+	HnswQuant	hq;
+
+	HnswQuantInit(&hq, index, meta);
+	return hq.graph_ops;
+}
