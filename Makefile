@@ -14,6 +14,7 @@ SRCS = src/vectorann.c \
        $(wildcard src/type/*.c) \
        $(wildcard src/distance/*.c) \
        $(wildcard src/common/*.c) \
+       $(wildcard src/quant/*.c) \
        $(wildcard src/hnsw/*.c) \
        $(wildcard src/ivfflat/*.c)
 OBJS = $(SRCS:.c=.o)
