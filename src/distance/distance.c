@@ -254,6 +254,40 @@ bit_jaccard_counts_scalar(const uint8_t *a, const uint8_t *b, int nbytes,
 }
 
 /* ---------------------------------------------------------------------
+ * RaBitQ code kernel (see VaRabitqDotPlanes in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * sum u[i] * qq[i] with u[i] assembled from the bit planes: per plane b,
+ * 2^b times the sum of qq over the coordinates whose bit is set.
+ */
+static int32_t
+rabitq_dot_planes_scalar(const uint8_t *planes, const int8_t *qq, int padded, int bits)
+{
+	int			nbytes = padded / 8;
+	int32_t		sum = 0;
+
+	for (int b = 0; b < bits; b++)
+	{
+		const uint8_t *plane = planes + (size_t) b * nbytes;
+		int32_t		psum = 0;
+
+		for (int j = 0; j < nbytes; j++)
+		{
+			uint8_t		byte = plane[j];
+			const int8_t *q = qq + 8 * j;
+
+			for (int k = 0; k < 8; k++)
+				if ((byte >> k) & 1)
+					psum += q[k];
+		}
+		sum += psum * (1 << b);
+	}
+	return sum;
+}
+
+/* ---------------------------------------------------------------------
  * sparsevec kernels (see distance.h): merges of two sorted index lists
  * ---------------------------------------------------------------------
  */
@@ -342,6 +376,7 @@ float		(*VaHalfL1Float) (const uint16_t *a, const uint16_t *b, int n) = half_l1_
 uint64_t	(*VaBitHamming) (const uint8_t *a, const uint8_t *b, int nbytes) = bit_hamming_scalar;
 void		(*VaBitJaccardCounts) (const uint8_t *a, const uint8_t *b, int nbytes,
 								   uint64_t *both, uint64_t *either) = bit_jaccard_counts_scalar;
+int32_t		(*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, int padded, int bits) = rabitq_dot_planes_scalar;
 
 static const char *kernel_name = "scalar";
 
@@ -516,6 +551,7 @@ VaDistanceInit(void)
 	VaHalfL1Float = half_l1_float_scalar;
 	VaBitHamming = bit_hamming_scalar;
 	VaBitJaccardCounts = bit_jaccard_counts_scalar;
+	VaRabitqDotPlanes = rabitq_dot_planes_scalar;
 	kernel_name = "scalar";
 	kernel_name_buf[0] = '\0';
 

@@ -63,6 +63,19 @@ extern double VaSparseL1Double(const int32_t *ia, const float *va, int na,
 							   const int32_t *ib, const float *vb, int nb);
 
 /*
+ * RaBitQ code kernel (src/quant/rabitq.c): sum over i in [0, padded) of
+ * u[i] * qq[i], where u[i] in [0, 2^bits - 1] is assembled from bits
+ * planes of padded bits each (plane b at planes + b * padded / 8 holds bit
+ * b of every u[i], coordinate i in bit i % 8 of byte i / 8) and qq are
+ * padded signed bytes.  padded is a positive multiple of 64, at most 16000
+ * rounded up (so the sum, at most 255 * 128 * 16000 in magnitude, fits);
+ * bits is 1..8.  Reads exactly padded * bits / 8 bytes of planes and padded
+ * of qq; no alignment needed; never fails, never allocates.  Every
+ * implementation returns the same integer.
+ */
+extern int32_t (*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, int padded, int bits);
+
+/*
  * IEEE binary16 <-> float4 in portable C.
  * VaHalfToFloat is exact.  VaFloatToHalf rounds to nearest, ties to even;
  * finite values of magnitude >= 65520 give an infinity (callers check with

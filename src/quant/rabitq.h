@@ -153,6 +153,14 @@ extern float VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode 
 extern void VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out);
 
 /*
+ * The rotation itself, for tests and for callers that keep rotated vectors
+ * (e.g. centroids): out[0..D) := R (v[0..dims) zero-padded to D), v and out
+ * not overlapping; and x[0..D) := R^T x[0..D) in place.  No allocation.
+ */
+extern void VaRabitqRotate(const VaRabitq *rq, const float *v, float *out);
+extern void VaRabitqRotateInverse(const VaRabitq *rq, float *x);
+
+/*
  * rabitq_ops.c: codes through the VaIndexOps interface (see there).
  * metric is a VaMetric (indexops.h).
  */

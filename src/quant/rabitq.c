@@ -1,0 +1,580 @@
+/*
+ * rabitq.c
+ *	  RaBitQ quantization (see rabitq.h for the notation and the papers):
+ *	  the seeded random rotation, extended-RaBitQ encoding into bit planes,
+ *	  query preparation, the query-code and code-code inner product
+ *	  estimators, and decoding.  Knows no access method; the integer kernel
+ *	  of the query-code estimator is VaRabitqDotPlanes in src/distance/.
+ *
+ *	  The rotation R.  D (the padded dimension) is a multiple of 64; P is
+ *	  the largest power of two <= D.  R is VA_RABITQ_ROUNDS rounds, each a
+ *	  diagonal of random signs (+1/-1, one bit per coordinate, from pg_prng
+ *	  seeded with the quantizer's seed) followed by a normalised fast
+ *	  Walsh-Hadamard transform (H / sqrt(P), its own inverse) on a block of
+ *	  P coordinates: [0, P) in even rounds, [D - P, D) in odd ones, so that
+ *	  when D is not a power of two the two blocks overlap and every
+ *	  coordinate is mixed with every other within two rounds.  Each step is
+ *	  orthogonal, so R is (up to float4 rounding, about 1e-7 relative per
+ *	  round); R^T applies the rounds backwards.  Only the sign bits are kept
+ *	  (VA_RABITQ_ROUNDS * D / 8 bytes).  Applying R costs
+ *	  O(rounds * P log P) float operations.  Random sign flips with
+ *	  Hadamard transforms are the fast Johnson-Lindenstrauss-style rotation
+ *	  the RaBitQ papers suggest in place of a dense random orthogonal matrix.
+ */
+#include "vectorann.h"
+
+#include <math.h>
+
+#include "port/pg_bitutils.h"
+
+#include "distance/distance.h"
+#include "quant/rabitq.h"
+
+#ifndef VA_HAVE_PG_PRNG
+#error "the RaBitQ rotation is defined by pg_prng (PostgreSQL 15 and later)"
+#endif
+
+/* rounds of (sign flips, Walsh-Hadamard transform) in R */
+#define VA_RABITQ_ROUNDS 4
+
+/* What VaRabitq.rotation points to. */
+typedef struct RabitqRotation
+{
+	int			padded;			/* D */
+	int			block;			/* P: largest power of two <= D */
+	/* round r's signs: bit i % 64 of signs[r * D / 64 + i / 64], 1 = flip */
+	uint64		signs[FLEXIBLE_ARRAY_MEMBER];
+} RabitqRotation;
+
+/* One entry of the event heap of the encoder: coordinate i's next critical t. */
+typedef struct RabitqEvent
+{
+	double		t;
+	int32		i;
+} RabitqEvent;
+
+/* ---------------------------------------------------------------------
+ * The rotation
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * In-place normalised fast Walsh-Hadamard transform of x[0..n), n a power
+ * of two: x := H_n x / sqrt(n), an orthogonal involution.
+ */
+static void
+fwht_normalised(float *x, int n)
+{
+	float		scale;
+
+	for (int h = 1; h < n; h <<= 1)
+	{
+		for (int i = 0; i < n; i += 2 * h)
+		{
+			for (int j = i; j < i + h; j++)
+			{
+				float		a = x[j];
+				float		b = x[j + h];
+
+				x[j] = a + b;
+				x[j + h] = a - b;
+			}
+		}
+	}
+	scale = (float) (1.0 / sqrt((double) n));
+	for (int i = 0; i < n; i++)
+		x[i] *= scale;
+}
+
+/* x[i] := -x[i] where round's sign bit i is set, i in [0, D). */
+static void
+flip_signs(const RabitqRotation *rot, int round, float *x)
+{
+	const uint64 *words = rot->signs + (size_t) round * (rot->padded / 64);
+
+	for (int w = 0; w < rot->padded / 64; w++)
+	{
+		uint64		bits = words[w];
+		float	   *xw = x + 64 * w;
+
+		for (int k = 0; k < 64; k++)
+			if ((bits >> k) & 1)
+				xw[k] = -xw[k];
+	}
+}
+
+/* First coordinate of round's Walsh-Hadamard block. */
+static inline int
+block_start(const RabitqRotation *rot, int round)
+{
+	return (round % 2 == 0) ? 0 : rot->padded - rot->block;
+}
+
+/*
+ * out[0..D) := R (v[0..dims) zero-padded to D).  v and out must not
+ * overlap.  For the encoder, the query preparation and tests; no
+ * allocation, no errors.
+ */
+void
+VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
+{
+	const RabitqRotation *rot = (const RabitqRotation *) rq->rotation;
+
+	memcpy(out, v, sizeof(float) * rq->dims);
+	for (int i = rq->dims; i < rq->padded; i++)
+		out[i] = 0.0f;
+	for (int r = 0; r < VA_RABITQ_ROUNDS; r++)
+	{
+		flip_signs(rot, r, out);
+		fwht_normalised(out + block_start(rot, r), rot->block);
+	}
+}
+
+/* x[0..D) := R^T x[0..D), in place.  No allocation, no errors. */
+void
+VaRabitqRotateInverse(const VaRabitq *rq, float *x)
+{
+	const RabitqRotation *rot = (const RabitqRotation *) rq->rotation;
+
+	for (int r = VA_RABITQ_ROUNDS - 1; r >= 0; r--)
+	{
+		fwht_normalised(x + block_start(rot, r), rot->block);
+		flip_signs(rot, r, x);
+	}
+}
+
+/*
+ * Set up rq (see rabitq.h).  The sign bits come from pg_prng seeded with
+ * seed, drawn round by round, 64 coordinates per draw, so they depend on
+ * (dims rounded to D, seed) only and are the same on every platform.
+ */
+void
+VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed)
+{
+	RabitqRotation *rot;
+	pg_prng_state state;
+	int			padded;
+	int			nwords;
+
+	if (dims < 1 || dims > VA_MAX_DIM)
+		elog(ERROR, "RaBitQ quantizer for %d dimensions: expected 1 to %d", dims, VA_MAX_DIM);
+	if (bits < VA_RABITQ_MIN_BITS || bits > VA_RABITQ_MAX_BITS)
+		elog(ERROR, "RaBitQ quantizer with %d bits: expected %d to %d",
+			 bits, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS);
+
+	padded = VaRabitqPadded(dims);
+	nwords = VA_RABITQ_ROUNDS * (padded / 64);
+	rot = palloc(offsetof(RabitqRotation, signs) + sizeof(uint64) * nwords);
+	rot->padded = padded;
+	rot->block = 1;
+	while (rot->block * 2 <= padded)
+		rot->block *= 2;
+	pg_prng_seed(&state, seed);
+	for (int w = 0; w < nwords; w++)
+		rot->signs[w] = pg_prng_uint64(&state);
+
+	rq->dims = dims;
+	rq->padded = padded;
+	rq->bits = bits;
+	rq->seed = seed;
+	rq->rotation = rot;
+}
+
+Size
+VaRabitqCodeSize(int dims, int bits)
+{
+	return offsetof(VaRabitqCode, data) + (Size) VaRabitqPadded(dims) / 8 * bits;
+}
+
+Size
+VaRabitqQuerySize(int dims)
+{
+	return offsetof(VaRabitqQuery, qq) + (Size) VaRabitqPadded(dims);
+}
+
+/* ---------------------------------------------------------------------
+ * Encoding: the grid vector of largest cosine (Gao et al. 2025)
+ * ---------------------------------------------------------------------
+ */
+
+/* Does event a come before event b?  (t, then coordinate: a total order) */
+static inline bool
+event_before(const RabitqEvent *a, const RabitqEvent *b)
+{
+	return a->t < b->t || (a->t == b->t && a->i < b->i);
+}
+
+/* Restore the min-heap property of heap[0..n) below position pos. */
+static void
+heap_sift_down(RabitqEvent *heap, int n, int pos)
+{
+	RabitqEvent e = heap[pos];
+
+	for (;;)
+	{
+		int			child = 2 * pos + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && event_before(&heap[child + 1], &heap[child]))
+			child++;
+		if (!event_before(&heap[child], &e))
+			break;
+		heap[pos] = heap[child];
+		pos = child;
+	}
+	heap[pos] = e;
+}
+
+/*
+ * The critical value at which coordinate i of magnitude a moves from level
+ * k - 1 to level k: t * a crosses k.  Always computed by this expression,
+ * so that the enumeration and the reconstruction below agree bit for bit.
+ */
+static inline double
+critical_t(int k, double a)
+{
+	return (double) k / a;
+}
+
+/*
+ * Choose levels k[0..D) in [0, maxk] for magnitudes a[0..D) (a[i] >= 0)
+ * maximising the cosine between a and (k + 1/2), maxk = 2^(B-1) - 1.
+ *
+ * Extended RaBitQ (Gao et al., SIGMOD 2025, section 3.2): with signs fixed
+ * to those of the rotated vector, the candidates are, for a rescaling t > 0,
+ * the grid vector nearest to t * a, whose level in coordinate i is
+ * min(floor(t * a[i]), maxk).  It changes only at the critical values
+ * t = k / a[i], k = 1..maxk; enumerating them in increasing order (a heap
+ * of each coordinate's next one) while updating <a, k + 1/2> and
+ * |k + 1/2|^2 incrementally visits every candidate, and the best is kept.
+ * Coordinates with a[i] = 0 stay at level 0 (raising them lowers the
+ * cosine).  The best state is rebuilt from its last event (t*, i*): the
+ * events taken are exactly those before or equal to it in (t, i) order.
+ * O(D * 2^(B-1) * log D) time; heap is scratch of D entries.
+ * Returns the best cosine numerator <a, k + 1/2> in *ip and |k + 1/2|^2 in
+ * *nx.
+ */
+static void
+choose_levels(const float *a, int padded, int bits, RabitqEvent *heap,
+			  uint8 *k, double *ip_out, double *nx_out)
+{
+	int			maxk = (1 << (bits - 1)) - 1;
+	double		ip = 0.0;
+	double		nx = 0.25 * padded;
+	double		best_ip;
+	double		best_nx;
+	RabitqEvent best = {0.0, -1};
+	int			n = 0;
+
+	for (int i = 0; i < padded; i++)
+	{
+		k[i] = 0;
+		ip += 0.5 * a[i];
+	}
+	best_ip = ip;
+	best_nx = nx;
+
+	if (maxk > 0)
+	{
+		for (int i = 0; i < padded; i++)
+		{
+			if (a[i] > 0.0f)
+			{
+				heap[n].t = critical_t(1, a[i]);
+				heap[n].i = i;
+				n++;
+			}
+		}
+		for (int pos = n / 2 - 1; pos >= 0; pos--)
+			heap_sift_down(heap, n, pos);
+
+		while (n > 0)
+		{
+			RabitqEvent e = heap[0];
+			int			i = e.i;
+			int			level = k[i] + 1;
+
+			k[i] = (uint8) level;
+			ip += a[i];
+			nx += 2.0 * level;	/* (l + 1/2)^2 - (l - 1/2)^2 */
+			/* cos > best_cos, squared (ip > 0): no square root per event */
+			if (ip * ip * best_nx > best_ip * best_ip * nx)
+			{
+				best_ip = ip;
+				best_nx = nx;
+				best = e;
+			}
+			if (level < maxk)
+				heap[0].t = critical_t(level + 1, a[i]);
+			else
+				heap[0] = heap[--n];
+			if (n > 0)
+				heap_sift_down(heap, n, 0);
+		}
+
+		/* rebuild the best state: the events (t, i) <= best */
+		for (int i = 0; i < padded; i++)
+		{
+			int			level = 0;
+
+			if (best.i >= 0 && a[i] > 0.0f)
+			{
+				double		x = floor(best.t * a[i]);
+
+				level = (int) Min(Max(x - 1.0, 0.0), (double) maxk);
+				/* step to the exact count, the estimate being within one or two */
+				while (level > 0)
+				{
+					RabitqEvent ev = {critical_t(level, a[i]), i};
+
+					if (!event_before(&best, &ev))
+						break;
+					level--;
+				}
+				while (level < maxk)
+				{
+					RabitqEvent ev = {critical_t(level + 1, a[i]), i};
+
+					if (event_before(&best, &ev))
+						break;
+					level++;
+				}
+			}
+			k[i] = (uint8) level;
+		}
+	}
+
+	/* the factors, recomputed from the levels */
+	ip = 0.0;
+	nx = 0.0;
+	for (int i = 0; i < padded; i++)
+	{
+		double		x = k[i] + 0.5;
+
+		ip += x * a[i];
+		nx += x * x;
+	}
+	*ip_out = ip;
+	*nx_out = nx;
+}
+
+/*
+ * Encode v (see rabitq.h).  The rotated vector o_r is split into signs and
+ * magnitudes; choose_levels picks the magnitude levels k; the code stores
+ * u[i] = 2^(B-1) + k[i] where o_r[i] >= 0 and 2^(B-1) - 1 - k[i] where it is
+ * negative, i.e. x[i] = +-(k[i] + 1/2).  Scratch: D floats, D bytes and a
+ * heap of D events (palloc, freed).
+ */
+void
+VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
+{
+	int			padded = rq->padded;
+	int			bits = rq->bits;
+	int			half = 1 << (bits - 1);
+	int			nbytes = padded / 8;
+	float	   *o = palloc(sizeof(float) * padded);
+	float	   *a = palloc(sizeof(float) * padded);
+	uint8	   *k = palloc(padded);
+	RabitqEvent *heap = palloc(sizeof(RabitqEvent) * padded);
+	double		norm2 = 0.0;
+	double		xo;
+	double		nx;
+	uint32		usum = 0;
+
+	for (int i = 0; i < rq->dims; i++)
+		norm2 += (double) v[i] * v[i];
+
+	SET_VARSIZE(code, VaRabitqCodeSize(rq->dims, bits));
+	code->kind = VA_RABITQ_KIND_CODE;
+	code->bits = (uint8) bits;
+	code->padded_div64 = (uint16) (padded / 64);
+	code->norm2 = (float) norm2;
+	memset(code->data, 0, (Size) nbytes * bits);
+
+	VaRabitqRotate(rq, v, o);
+	for (int i = 0; i < padded; i++)
+		a[i] = fabsf(o[i]);
+	choose_levels(a, padded, bits, heap, k, &xo, &nx);
+
+	for (int i = 0; i < padded; i++)
+	{
+		int			u = (o[i] >= 0.0f) ? half + k[i] : half - 1 - k[i];
+
+		usum += u;
+		for (int b = 0; b < bits; b++)
+			if ((u >> b) & 1)
+				code->data[b * nbytes + i / 8] |= (uint8) (1 << (i % 8));
+	}
+	code->usum = usum;
+
+	if (norm2 > 0.0 && xo > 0.0)
+	{
+		code->ip_scale = (float) (norm2 / xo);
+		code->recon_scale = (float) (xo / nx);
+	}
+	else
+	{
+		/* o = 0 (or underflowed to 0 on rotation): every estimate is 0 */
+		code->ip_scale = 0.0f;
+		code->recon_scale = 0.0f;
+	}
+
+	pfree(o);
+	pfree(a);
+	pfree(k);
+	pfree(heap);
+}
+
+/* ---------------------------------------------------------------------
+ * Queries and estimators
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Prepare q (see rabitq.h): q_r = R q; delta = max |q_r[i]| / 127;
+ * qq[i] = q_r[i] / delta rounded to nearest (so |qq[i]| <= 127); q_r = 0
+ * gives delta = 0 and qq = 0.  Scratch: D floats (palloc, freed).
+ */
+void
+VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query)
+{
+	int			padded = rq->padded;
+	float	   *qr = palloc(sizeof(float) * padded);
+	double		norm2 = 0.0;
+	float		maxabs = 0.0f;
+	int32		qqsum = 0;
+
+	for (int i = 0; i < rq->dims; i++)
+		norm2 += (double) q[i] * q[i];
+	VaRabitqRotate(rq, q, qr);
+	for (int i = 0; i < padded; i++)
+		maxabs = Max(maxabs, fabsf(qr[i]));
+
+	SET_VARSIZE(query, VaRabitqQuerySize(rq->dims));
+	query->kind = VA_RABITQ_KIND_QUERY;
+	query->bits = (uint8) rq->bits;
+	query->padded_div64 = (uint16) (padded / 64);
+	query->norm2 = (float) norm2;
+	if (maxabs > 0.0f)
+	{
+		float		inv = 127.0f / maxabs;
+
+		query->delta = maxabs / 127.0f;
+		for (int i = 0; i < padded; i++)
+		{
+			float		r = rintf(qr[i] * inv);
+
+			r = Min(Max(r, -127.0f), 127.0f);
+			query->qq[i] = (int8) r;
+			qqsum += (int8) r;
+		}
+	}
+	else
+	{
+		query->delta = 0.0f;
+		memset(query->qq, 0, padded);
+	}
+	query->qqsum = qqsum;
+	pfree(qr);
+}
+
+/*
+ * Estimated <o, q> (see rabitq.h): <x, q_r> ~ delta * (sum u qq - c qqsum)
+ * with c = (2^B - 1) / 2, times ip_scale.  Computed as
+ * delta * (2 sum u qq - (2^B - 1) qqsum) / 2 in integers first (exact).
+ * A query and code of different D or B are a caller's bug: elog ERROR.
+ */
+float
+VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode *code)
+{
+	int			padded = code->padded_div64 * 64;
+	int			bits = code->bits;
+	int64		dot;
+
+	if (unlikely(query->padded_div64 != code->padded_div64 || query->bits != bits))
+		elog(ERROR, "RaBitQ query (%d dimensions, %d bits) does not match the code (%d dimensions, %d bits)",
+			 query->padded_div64 * 64, query->bits, padded, bits);
+
+	dot = 2 * (int64) VaRabitqDotPlanes(code->data, query->qq, padded, bits) -
+		(int64) ((1 << bits) - 1) * query->qqsum;
+	return code->ip_scale * (query->delta * 0.5f) * (float) dot;
+}
+
+/* Read 8 bytes at p (any alignment) as a word. */
+static inline uint64
+load_word(const uint8 *p)
+{
+	uint64		w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * Estimated <a, b> (see rabitq.h): ip_scale_a * recon_scale_b * <x_a, x_b>,
+ * where <x_a, x_b> = sum u_a u_b - c (usum_a + usum_b) + D c^2 and
+ * sum u_a u_b = sum over plane pairs (p, r) of 2^(p+r) popcount(a_p & b_r).
+ * Codes of different D or B: elog ERROR.
+ */
+float
+VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b)
+{
+	int			padded = a->padded_div64 * 64;
+	int			bits = a->bits;
+	int			nbytes = padded / 8;
+	double		c = ((1 << bits) - 1) / 2.0;
+	int64		uu = 0;
+	double		xx;
+
+	if (a->padded_div64 != b->padded_div64 || a->bits != b->bits)
+		elog(ERROR, "RaBitQ codes of different shapes (%d dimensions, %d bits and %d dimensions, %d bits)",
+			 padded, bits, b->padded_div64 * 64, b->bits);
+
+	for (int p = 0; p < bits; p++)
+	{
+		const uint8 *ap = a->data + p * nbytes;
+
+		for (int r = 0; r < bits; r++)
+		{
+			const uint8 *br = b->data + r * nbytes;
+			int64		count = 0;
+
+			for (int j = 0; j < nbytes; j += 8)
+				count += pg_popcount64(load_word(ap + j) & load_word(br + j));
+			uu += count << (p + r);
+		}
+	}
+	xx = (double) uu - c * ((double) a->usum + (double) b->usum) + padded * c * c;
+	return (float) ((double) a->ip_scale * b->recon_scale * xx);
+}
+
+/*
+ * out[0..dims) := R^T (recon_scale * x) truncated to dims (see rabitq.h).
+ * Scratch: D floats (palloc, freed).
+ */
+void
+VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
+{
+	int			padded = rq->padded;
+	int			bits = rq->bits;
+	int			nbytes = padded / 8;
+	float		c = ((1 << bits) - 1) / 2.0f;
+	float	   *y = palloc(sizeof(float) * padded);
+
+	if (code->padded_div64 * 64 != padded || code->bits != bits)
+		elog(ERROR, "RaBitQ code (%d dimensions, %d bits) does not match the quantizer (%d dimensions, %d bits)",
+			 code->padded_div64 * 64, code->bits, padded, bits);
+
+	for (int i = 0; i < padded; i++)
+	{
+		int			u = 0;
+
+		for (int b = 0; b < bits; b++)
+			u |= ((code->data[b * nbytes + i / 8] >> (i % 8)) & 1) << b;
+		y[i] = code->recon_scale * ((float) u - c);
+	}
+	VaRabitqRotateInverse(rq, y);
+	memcpy(out, y, sizeof(float) * rq->dims);
+	pfree(y);
+}
