@@ -443,6 +443,7 @@ typedef struct HnswQuant
 	int			bits;
 	uint64		seed;
 	int			dims;			/* rq's dimensions; -1 before set up */
+	MemoryContext cxt;			/* where rq is set up */
 	VaRabitq	rq;
 } HnswQuant;
 

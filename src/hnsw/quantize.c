@@ -19,7 +19,7 @@
  * Set hq up for index: from its metapage meta (quantization, bits, seed),
  * or from its options when meta is NULL (a build, before the metapage).
  * The quantizer itself is set up on first use, for the dimensions of the
- * values seen.
+ * values seen, in the memory context current here.
  */
 void
 HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
@@ -38,6 +38,7 @@ HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
 		hq->seed = HNSW_ROTATION_SEED;
 	}
 	hq->dims = -1;
+	hq->cxt = CurrentMemoryContext;
 	if (hq->quantization == HNSW_QUANTIZATION_RABITQ)
 	{
 		if (hq->bits < VA_RABITQ_MIN_BITS || hq->bits > VA_RABITQ_MAX_BITS ||
@@ -87,9 +88,13 @@ HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization)
 static void
 setup(HnswQuant *hq, int dims)
 {
+	MemoryContext old;
+
 	if (hq->dims == dims)
 		return;
+	old = MemoryContextSwitchTo(hq->cxt);
 	VaRabitqInit(&hq->rq, dims, hq->bits, hq->seed);
+	MemoryContextSwitchTo(old);
 	hq->dims = dims;
 }
 
