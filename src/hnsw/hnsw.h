@@ -442,6 +442,7 @@ typedef struct HnswQuant
 	int			quantization;	/* HNSW_QUANTIZATION_* */
 	int			bits;
 	uint64		seed;
+	int			m;				/* of the index: elements must fit a page */
 	int			dims;			/* rq's dimensions; -1 before set up */
 	MemoryContext cxt;			/* where rq is set up */
 	VaRabitq	rq;

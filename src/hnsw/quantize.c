@@ -30,12 +30,14 @@ HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
 		hq->quantization = meta->quantization;
 		hq->bits = meta->bits;
 		hq->seed = meta->seed;
+		hq->m = meta->m;
 	}
 	else
 	{
 		hq->quantization = HnswGetQuantization(index);
 		hq->bits = HnswGetBits(index);
 		hq->seed = HNSW_ROTATION_SEED;
+		hq->m = HnswGetM(index);
 	}
 	hq->dims = -1;
 	hq->cxt = CurrentMemoryContext;
@@ -84,6 +86,40 @@ HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization)
 			 errhint("RaBitQ codes serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.")));
 }
 
+/* Does an element of layer 0 with a code of (dims, bits) fit a page at m? */
+static bool
+code_fits(int dims, int bits, int m)
+{
+	return MAXALIGN(HnswElementSize(SHORTALIGN(VaRabitqCodeSize(dims, bits)), 0, m)) <=
+		VA_MAX_ITEM_SIZE;
+}
+
+/*
+ * ERROR (PROGRAM_LIMIT_EXCEEDED) unless an element with a code of dims
+ * dimensions fits a page at the index's bits and m, naming the most bits
+ * that would fit.
+ */
+static void
+check_fits(HnswQuant *hq, int dims)
+{
+	int			most = 0;
+
+	if (code_fits(dims, hq->bits, hq->m))
+		return;
+	for (int b = VA_RABITQ_MIN_BITS; b < hq->bits; b++)
+		if (code_fits(dims, b, hq->m))
+			most = b;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("RaBitQ codes of %d dimensions at %d bits are too large for an hnsw index with m = %d",
+					dims, hq->bits, hq->m),
+			 errdetail("An element's code of %zu bytes with its neighbour lists must fit in one %d-byte page.",
+					   VaRabitqCodeSize(dims, hq->bits), BLCKSZ),
+			 most > 0 ?
+			 errhint("Use bits = %d or fewer, or a smaller m.", most) :
+			 errhint("Use a smaller m.")));
+}
+
 /* Set the quantizer up for dims dimensions (once; dimensions never change). */
 static void
 setup(HnswQuant *hq, int dims)
@@ -92,6 +128,7 @@ setup(HnswQuant *hq, int dims)
 
 	if (hq->dims == dims)
 		return;
+	check_fits(hq, dims);
 	old = MemoryContextSwitchTo(hq->cxt);
 	VaRabitqInit(&hq->rq, dims, hq->bits, hq->seed);
 	MemoryContextSwitchTo(old);
@@ -158,6 +195,7 @@ HnswQuantElementSize(HnswQuant *hq, int dims, Size stored_size)
 {
 	if (hq->quantization == HNSW_QUANTIZATION_NONE)
 		return SHORTALIGN(stored_size);
+	check_fits(hq, dims);
 	return SHORTALIGN(VaRabitqCodeSize(dims, hq->bits));
 }
 
