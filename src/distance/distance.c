@@ -499,6 +499,21 @@ cpu_has_avx512_vpopcntdq(void)
 		return false;
 	return (ecx & (1u << 14)) != 0;
 }
+
+/*
+ * AVX512F, AVX512BW (leaf 7 EBX bit 30) and AVX512_VNNI (leaf 7 ECX bit
+ * 11), for the RaBitQ code kernel.
+ */
+static bool
+cpu_has_avx512_vnni(void)
+{
+	unsigned int ebx,
+				ecx;
+
+	if (!cpu_has_avx512f() || !cpuid_leaf7(&ebx, &ecx))
+		return false;
+	return (ebx & (1u << 30)) != 0 && (ecx & (1u << 11)) != 0;
+}
 #endif
 
 bool		va_cpu_has_prefetchw = false;
@@ -525,7 +540,8 @@ cpu_has_prefetchw(void)
 /*
  * Choose the kernel set for this process: for each of float4 vectors,
  * halfvec and bit the best kernels this build has and the CPU (and OS)
- * supports, AVX-512 before AVX2/F16C/POPCNT before scalar, within the cap
+ * supports (and for RaBitQ codes), AVX-512 before AVX2/F16C/POPCNT before
+ * scalar, within the cap
  * set by VECTORANN_KERNELS (see the file header); and the CPU features
  * used outside the kernels (cpu.h, whatever VECTORANN_KERNELS says).
  * Called once from _PG_init; calling it again is harmless.  Never fails.
@@ -537,6 +553,7 @@ VaDistanceInit(void)
 	bool		allow_avx512 = !(force != NULL && strcmp(force, "avx2") == 0);
 	bool		have_avx512f = false;
 	bool		have_avx512_popcnt = false;
+	bool		have_avx512_vnni = false;
 
 	va_cpu_has_prefetchw = cpu_has_prefetchw();
 
@@ -563,6 +580,7 @@ VaDistanceInit(void)
 	{
 		have_avx512f = cpu_has_avx512f();
 		have_avx512_popcnt = cpu_has_avx512_vpopcntdq();
+		have_avx512_vnni = cpu_has_avx512_vnni();
 	}
 	if (have_avx512f)
 	{
@@ -583,11 +601,17 @@ VaDistanceInit(void)
 		VaBitJaccardCounts = VaBitJaccardCountsAvx512;
 		strcat(kernel_name_buf, "+avx512vpopcntdq");
 	}
+	if (have_avx512_vnni)
+	{
+		VaRabitqDotPlanes = VaRabitqDotPlanesAvx512Vnni;
+		strcat(kernel_name_buf, "+avx512bw+avx512vnni");
+	}
 #endif
-	/* not every build reads all three */
+	/* not every build reads all four */
 	(void) allow_avx512;
 	(void) have_avx512f;
 	(void) have_avx512_popcnt;
+	(void) have_avx512_vnni;
 
 #ifdef VA_HAVE_AVX2_KERNELS
 	if (!have_avx512f && cpu_has_avx2_fma())
@@ -599,6 +623,13 @@ VaDistanceInit(void)
 		VaInnerProductDouble = VaInnerProductDoubleAvx2;
 		VaL1Double = VaL1DoubleAvx2;
 		strcat(kernel_name_buf, "+avx2+fma");
+	}
+	if (!have_avx512_vnni && cpu_has_avx2_fma())
+	{
+		VaRabitqDotPlanes = VaRabitqDotPlanesAvx2;
+		/* named above unless the float kernels are AVX-512 ones */
+		if (have_avx512f)
+			strcat(kernel_name_buf, "+avx2");
 	}
 #endif
 #ifdef VA_HAVE_F16C_KERNELS
@@ -670,6 +701,24 @@ check_close(double simd, double ref, double scale, double rel)
 }
 
 static const int check_lengths[] = {1, 7, 15, 16, 17, 1023, 16000};
+
+/* padded lengths for the RaBitQ code kernel (multiples of 64) */
+static const int check_rabitq_lengths[] = {64, 832, 3072, 16000};
+
+/*
+ * Does a RaBitQ code kernel give the scalar kernel's integer for every bits
+ * 1..8 on planes (8 * padded / 8 bytes) and qq (padded bytes)?
+ */
+static int
+check_rabitq(int32_t (*kernel) (const uint8_t *, const int8_t *, int, int),
+			 const uint8_t *planes, const int8_t *qq, int padded)
+{
+	int			ok = 1;
+
+	for (int bits = 1; bits <= 8; bits++)
+		ok &= kernel(planes, qq, padded, bits) == rabitq_dot_planes_scalar(planes, qq, padded, bits);
+	return ok;
+}
 #endif
 
 int
@@ -863,6 +912,65 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 		}
 #endif
 		(void) ok;
+	}
+
+	/*
+	 * The RaBitQ code kernel: random planes and qq (the bytes of fa and fb),
+	 * then the extremes (every bit set, qq all -128 or all 127) at the
+	 * longest length.
+	 */
+	for (size_t li = 0; li < lengthof(check_rabitq_lengths); li++)
+	{
+		int			padded = check_rabitq_lengths[li];
+		uint8_t    *planes = (uint8_t *) fa;
+		int8_t	   *qq = (int8_t *) fb;
+		int			ok;
+
+		for (int i = 0; i < padded; i++)
+		{
+			planes[i] = (uint8_t) (check_next(&state) >> 56);
+			qq[i] = (int8_t) (check_next(&state) >> 56);
+		}
+		(void) planes;
+		(void) qq;
+		(void) ok;
+#ifdef VA_HAVE_AVX2_KERNELS
+		if (cpu_has_avx2_fma())
+		{
+			ok = check_rabitq(VaRabitqDotPlanesAvx2, planes, qq, padded);
+			if (padded == CHECK_MAXN)
+			{
+				memset(planes, 0xff, padded);
+				memset(qq, 0x80, padded);
+				ok &= check_rabitq(VaRabitqDotPlanesAvx2, planes, qq, padded);
+				memset(qq, 0x7f, padded);
+				ok &= check_rabitq(VaRabitqDotPlanesAvx2, planes, qq, padded);
+			}
+			report("rabitq_dot_planes_avx2", padded, ok, arg);
+			failures += !ok;
+		}
+#endif
+#ifdef VA_HAVE_AVX512_KERNELS
+		if (cpu_has_avx512_vnni())
+		{
+			for (int i = 0; i < padded; i++)
+			{
+				planes[i] = (uint8_t) (check_next(&state) >> 56);
+				qq[i] = (int8_t) (check_next(&state) >> 56);
+			}
+			ok = check_rabitq(VaRabitqDotPlanesAvx512Vnni, planes, qq, padded);
+			if (padded == CHECK_MAXN)
+			{
+				memset(planes, 0xff, padded);
+				memset(qq, 0x80, padded);
+				ok &= check_rabitq(VaRabitqDotPlanesAvx512Vnni, planes, qq, padded);
+				memset(qq, 0x7f, padded);
+				ok &= check_rabitq(VaRabitqDotPlanesAvx512Vnni, planes, qq, padded);
+			}
+			report("rabitq_dot_planes_avx512vnni", padded, ok, arg);
+			failures += !ok;
+		}
+#endif
 	}
 
 	free(fa);

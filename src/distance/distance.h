@@ -102,6 +102,10 @@ VaHalfIsInf(uint16_t h)
  * 16000 terms is far below that); double kernels with 1e-12; bit kernels
  * must be equal, and so must the portable binary16 conversions and the
  * F16C instructions' (n floats over and past the half range, n halves).
+ * The RaBitQ code kernels are compared on padded lengths 64, 832, 3072
+ * and 16000 (random planes and qq; at 16000 also every bit set with qq all
+ * -128 and all 127), each at every bits 1..8, and must be equal; one
+ * comparison per length.
  * For each comparison calls report(kernel, n, ok, arg);
  * returns the number of failed comparisons.  Never allocates more than
  * four arrays of 16000 floats (malloc; returns -1 if that fails).

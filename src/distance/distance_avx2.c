@@ -1,6 +1,6 @@
 /*
  * distance_avx2.c
- *	  AVX2+FMA distance kernels for x86-64.  Every function carries VA_AVX2
+ *	  AVX2+FMA distance kernels for x86-64 (and the AVX2 RaBitQ code kernel).  Every function carries VA_AVX2
  *	  (target("avx2,fma"), distance_intrin.h), so the file builds with the
  *	  default flags and the instructions run only when VaDistanceInit() has
  *	  checked the CPU.  Same contracts as the scalar kernels in distance.c:
@@ -20,6 +20,7 @@
 
 #include "distance/distance_intrin.h"
 #include <math.h>
+#include <string.h>
 
 /* Sum of the eight lanes of a float vector. */
 static inline VA_AVX2 float
@@ -221,6 +222,54 @@ VaL1DoubleAvx2(const float *a, const float *b, int n)
 	for (; i < n; i++)
 		sum += fabs((double) a[i] - (double) b[i]);
 	return sum;
+}
+
+/* ---------------------------------------------------------------------
+ * RaBitQ codes (see VaRabitqDotPlanes in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * sum u[i] * qq[i] over bit planes, 32 coordinates per step: the step's 32
+ * bits of a plane are spread to one byte per coordinate (byte shuffle of
+ * the broadcast word, AND with the bit each byte stands for, unsigned min
+ * with 1, giving 0 or 1), multiplied with the signed qq bytes and added in
+ * pairs (vpmaddubsw: |sum| <= 2 * 128, no saturation), then weighted by 2^b
+ * and added in pairs into 32-bit lanes (vpmaddwd).  Exact: the same
+ * integer as the scalar kernel.  padded is a multiple of 64, so there is
+ * no tail; unaligned loads.
+ */
+VA_AVX2 int32_t
+VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int bits)
+{
+	const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+											2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i bitsel = _mm256_set1_epi64x((long long) 0x8040201008040201ULL);
+	const __m256i one = _mm256_set1_epi8(1);
+	int			nbytes = padded / 8;
+	__m256i		acc = _mm256_setzero_si256();
+	__m128i		s;
+
+	for (int j = 0; j < padded; j += 32)
+	{
+		__m256i		q = _mm256_loadu_si256((const __m256i *) (qq + j));
+
+		for (int b = 0; b < bits; b++)
+		{
+			uint32_t	w;
+			__m256i		m;
+
+			memcpy(&w, planes + (size_t) b * nbytes + j / 8, sizeof(w));
+			m = _mm256_shuffle_epi8(_mm256_set1_epi32((int) w), spread);
+			m = _mm256_min_epu8(_mm256_and_si256(m, bitsel), one);
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(m, q),
+														  _mm256_set1_epi16((short) (1 << b))));
+		}
+	}
+	s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(s);
 }
 
 #else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */

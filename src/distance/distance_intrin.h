@@ -3,7 +3,8 @@
  *	  Private to src/distance: where the SIMD kernels (distance_avx2.c,
  *	  distance_f16c.c, distance_popcnt.c, distance_avx512.c) get their
  *	  intrinsics from.  Normally that is the compiler's <immintrin.h>, and
- *	  VA_AVX2, VA_F16C, VA_POPCNT, VA_AVX512 and VA_AVX512_POPCNT are the
+ *	  VA_AVX2, VA_F16C, VA_POPCNT, VA_AVX512, VA_AVX512_POPCNT and
+ *	  VA_AVX512_VNNI are the
  *	  per-function target attributes that let the kernels use those
  *	  instructions in an otherwise baseline x86-64 build.
  *
@@ -38,9 +39,11 @@
 #define VA_POPCNT
 #define VA_AVX512
 #define VA_AVX512_POPCNT
+#define VA_AVX512_VNNI
 
-/* SIMDe names the opmask type only with its own prefix. */
+/* SIMDe names the opmask types only with its own prefix. */
 #define __mmask16 simde__mmask16
+#define __mmask64 simde__mmask64
 
 #ifndef _mm512_maskz_loadu_ps
 /* Sixteen floats at p where mask k has a 1 bit, 0.0f elsewhere; reads only those. */
@@ -100,6 +103,8 @@ va_emulated_mm512_cvtps_pd(__m256 v)
 #define VA_AVX512 __attribute__((target("avx512f")))
 /* ... plus VPOPCNTQ on zmm (the AVX512_VPOPCNTDQ extension). */
 #define VA_AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
+/* ... AVX512BW (byte lanes, 64-bit opmasks) and AVX512_VNNI (vpdpbusd). */
+#define VA_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 #endif							/* VA_KERNEL_EMULATE */
 

@@ -2,7 +2,8 @@
  * distance_simd.h
  *	  Private to src/distance: the SIMD kernel sets that distance.c may pick
  *	  at load time (AVX-512F, else AVX2+FMA, for vector; AVX-512F, else
- *	  AVX2+FMA+F16C, for halfvec; AVX-512 VPOPCNTDQ, else POPCNT, for bit),
+ *	  AVX2+FMA+F16C, for halfvec; AVX-512 VPOPCNTDQ, else POPCNT, for bit;
+ *	  AVX512BW+VNNI, else AVX2, for RaBitQ codes),
  *	  and the macros saying whether this build has them.  The
  *	  kernels take the same arguments and promise the same results (up to
  *	  floating-point summation order) as the scalar ones in distance.c.
@@ -18,14 +19,15 @@
  * are compiled for their instructions whatever the build flags, so they
  * must only be called after distance.c has checked that the CPU (and, for
  * AVX-512, the OS) supports them:
- *   AVX2+FMA (distance_avx2.c)        float4 vectors
+ *   AVX2+FMA (distance_avx2.c)        float4 vectors, RaBitQ codes (AVX2)
  *   AVX2+FMA+F16C (distance_f16c.c)   halfvec (vcvtph2ps widens eight halves)
  *   POPCNT (distance_popcnt.c)        bit strings
  *   AVX-512 (distance_avx512.c)       all three, for compilers that know the
  *                                     avx512f and avx512vpopcntdq targets (GCC
  *                                     8, clang 6 and later); the float and
  *                                     halfvec kernels need AVX512F, the bit
- *                                     ones AVX512F and AVX512_VPOPCNTDQ.
+ *                                     ones AVX512F and AVX512_VPOPCNTDQ, the
+ *                                     RaBitQ one AVX512BW and AVX512_VNNI.
  */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VA_HAVE_AVX2_KERNELS 1
@@ -48,6 +50,7 @@ extern float VaL1FloatAvx2(const float *a, const float *b, int n);
 extern double VaL2SquaredDoubleAvx2(const float *a, const float *b, int n);
 extern double VaInnerProductDoubleAvx2(const float *a, const float *b, int n);
 extern double VaL1DoubleAvx2(const float *a, const float *b, int n);
+extern int32_t VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int bits);
 #endif
 
 #if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -77,6 +80,7 @@ extern float VaHalfL1FloatAvx512(const uint16_t *a, const uint16_t *b, int n);
 extern uint64_t VaBitHammingAvx512(const uint8_t *a, const uint8_t *b, int nbytes);
 extern void VaBitJaccardCountsAvx512(const uint8_t *a, const uint8_t *b, int nbytes,
 									 uint64_t *both, uint64_t *either);
+extern int32_t VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded, int bits);
 #endif
 
 #endif							/* VA_DISTANCE_SIMD_H */

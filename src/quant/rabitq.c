@@ -13,9 +13,12 @@
  *	  Walsh-Hadamard transform (H / sqrt(P), its own inverse) on a block of
  *	  P coordinates: [0, P) in even rounds, [D - P, D) in odd ones, so that
  *	  when D is not a power of two the two blocks overlap and every
- *	  coordinate is mixed with every other within two rounds.  Each step is
- *	  orthogonal, so R is (up to float4 rounding, about 1e-7 relative per
- *	  round); R^T applies the rounds backwards.  Only the sign bits are kept
+ *	  coordinate is mixed with every other within two rounds; and, when D is
+ *	  not a power of two, a butterfly between the halves [0, D/2) and
+ *	  [D/2, D) (fold_halves), without which energy would cross between the
+ *	  blocks only through their overlap.  Each step is orthogonal, so R is
+ *	  (up to float4 rounding, about 1e-7 relative per round); R^T applies
+ *	  the rounds backwards.  Only the sign bits are kept
  *	  (VA_RABITQ_ROUNDS * D / 8 bytes).  Applying R costs
  *	  O(rounds * P log P) float operations.  Random sign flips with
  *	  Hadamard transforms are the fast Johnson-Lindenstrauss-style rotation
@@ -103,6 +106,34 @@ flip_signs(const RabitqRotation *rot, int round, float *x)
 	}
 }
 
+/*
+ * When D is not a power of two: x[i], x[i + D/2] := (x[i] + x[i + D/2]) /
+ * sqrt(2), (x[i] - x[i + D/2]) / sqrt(2) for i in [0, D/2), an orthogonal
+ * involution (a Haar butterfly between the two halves).  The two Hadamard
+ * blocks overlap in only 2P - D coordinates, as few as 64 when D is just
+ * below a power of two (D = 16000: 384 of them), and without this step
+ * energy would cross between the blocks only through the overlap, leaving
+ * the rotated vector's coordinates far from evenly spread (the estimator
+ * then becomes biased); the fold moves half of it across every round.
+ */
+static void
+fold_halves(const RabitqRotation *rot, float *x)
+{
+	int			mid = rot->padded / 2;
+	float		scale = (float) (1.0 / sqrt(2.0));
+
+	if (rot->block == rot->padded)
+		return;
+	for (int i = 0; i < mid; i++)
+	{
+		float		a = x[i];
+		float		b = x[i + mid];
+
+		x[i] = (a + b) * scale;
+		x[i + mid] = (a - b) * scale;
+	}
+}
+
 /* First coordinate of round's Walsh-Hadamard block. */
 static inline int
 block_start(const RabitqRotation *rot, int round)
@@ -127,6 +158,7 @@ VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
 	{
 		flip_signs(rot, r, out);
 		fwht_normalised(out + block_start(rot, r), rot->block);
+		fold_halves(rot, out);
 	}
 }
 
@@ -138,6 +170,7 @@ VaRabitqRotateInverse(const VaRabitq *rq, float *x)
 
 	for (int r = VA_RABITQ_ROUNDS - 1; r >= 0; r--)
 	{
+		fold_halves(rot, x);
 		fwht_normalised(x + block_start(rot, r), rot->block);
 		flip_signs(rot, r, x);
 	}
@@ -323,7 +356,11 @@ choose_levels(const float *a, int padded, int bits, RabitqEvent *heap,
 				double		x = floor(best.t * a[i]);
 
 				level = (int) Min(Max(x - 1.0, 0.0), (double) maxk);
-				/* step to the exact count, the estimate being within one or two */
+
+				/*
+				 * step to the exact count, the estimate being within one or
+				 * two
+				 */
 				while (level > 0)
 				{
 					RabitqEvent ev = {critical_t(level, a[i]), i};
@@ -371,7 +408,7 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 {
 	int			padded = rq->padded;
 	int			bits = rq->bits;
-	int			half = 1 << (bits - 1);
+	int			mid = 1 << (bits - 1);
 	int			nbytes = padded / 8;
 	float	   *o = palloc(sizeof(float) * padded);
 	float	   *a = palloc(sizeof(float) * padded);
@@ -399,7 +436,7 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 
 	for (int i = 0; i < padded; i++)
 	{
-		int			u = (o[i] >= 0.0f) ? half + k[i] : half - 1 - k[i];
+		int			u = (o[i] >= 0.0f) ? mid + k[i] : mid - 1 - k[i];
 
 		usum += u;
 		for (int b = 0; b < bits; b++)

@@ -21,10 +21,15 @@
  *	  has made inaccessible, so a kernel that reads past the n-th element
  *	  crashes the test instead of passing it.
  *
+ *	  The RaBitQ code kernels (VaRabitqDotPlanes) get padded lengths 64,
+ *	  128, 832, 3072 and 16000 and every bits 1..8, random planes and qq and
+ *	  the extremes (every bit set, qq all -128 or 127); the planes of each
+ *	  bits value end at the guard page too.
+ *
  *	  Tolerance, the same as VaDistanceCheckKernels in distance.c: float4
  *	  kernels within 1e-5, float8 kernels within 1e-12 of the sum of the
  *	  absolute values of the terms (+1e-30); bit kernels and the binary16
- *	  conversions exactly.
+ *	  conversions and the RaBitQ code kernels exactly.
  *
  *	  Prints one line per failed comparison and a summary naming the files
  *	  and kernels compared; exits 0 only if every comparison passed.  Built
@@ -52,6 +57,9 @@
 static const int lengths[] = {0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1023, 16000};
 
 #define MAXN 16000
+
+/* padded lengths (multiples of 64) for the RaBitQ code kernels */
+static const int rabitq_lengths[] = {64, 128, 832, 3072, 16000};
 
 static int	comparisons = 0;
 static int	failures = 0;
@@ -312,6 +320,34 @@ main(int argc, char **argv)
 		VaBitJaccardCounts(ba, bb, n, &both2, &either2);
 		expect_equal("bit_jaccard_counts_avx512 (both)", n, both1, both2);
 		expect_equal("bit_jaccard_counts_avx512 (either)", n, either1, either2);
+	}
+
+	/* RaBitQ code kernels: distance_avx2.c, distance_avx512.c */
+	for (size_t li = 0; li < lengthof(rabitq_lengths); li++)
+	{
+		int			padded = rabitq_lengths[li];
+		uint8_t    *planes = alloc_guarded(padded);
+		int8_t	   *qq = alloc_guarded(padded);
+
+		for (int pass = 0; pass < 3; pass++)
+		{
+			for (int i = 0; i < padded; i++)
+			{
+				planes[i] = pass == 0 ? (uint8_t) (next_random(&state) >> 56) : 0xff;
+				qq[i] = pass == 0 ? (int8_t) (next_random(&state) >> 56) : pass == 1 ? -128 : 127;
+			}
+			for (int bits = 1; bits <= 8; bits++)
+			{
+				/* the bits planes end at the guard page */
+				const uint8_t *p = planes + padded - bits * padded / 8;
+				int64_t		ref = VaRabitqDotPlanes(p, qq, padded, bits);
+
+				expect_equal("rabitq_dot_planes_avx2", padded,
+							 (uint64_t) (int64_t) VaRabitqDotPlanesAvx2(p, qq, padded, bits), (uint64_t) ref);
+				expect_equal("rabitq_dot_planes_avx512vnni", padded,
+							 (uint64_t) (int64_t) VaRabitqDotPlanesAvx512Vnni(p, qq, padded, bits), (uint64_t) ref);
+			}
+		}
 	}
 
 	printf("simd_emulated: %s, %s, %s, %s: %d comparisons on %d lengths, %d failed\n",
