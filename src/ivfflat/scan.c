@@ -231,7 +231,7 @@ probe(IndexScanDesc scan, int count)
 	cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
 	while (blkno != InvalidBlockNumber)
 	{
-		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, blkno);
+		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, index, blkno);
 		Buffer		buf = VaBlockMapRead(map, entry, index, blkno);
 		BlockNumber nextblkno;
 		Page		page;
