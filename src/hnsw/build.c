@@ -1507,16 +1507,13 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 		LWLockInitialize((LWLock *) (area + shared->locks_off) + i, shared->tranche_id);
 	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_AREA, area);
 
-	LaunchParallelWorkers(pcxt);
 	/* a worker that failed to start must not leave leader_flush waiting */
-	if (pcxt->nworkers_launched > 0)
-		WaitForParallelWorkersToAttach(pcxt);
+	bs->nparticipants = VaParallelBuildLaunch(&pb, "hnsw");
 	bs->is_leader = true;
-	bs->nparticipants = pcxt->nworkers_launched + 1;
 	attach_shared(bs, shared, area, 0);
 	ereport(DEBUG1,
-			(errmsg_internal("hnsw parallel build: %d workers launched, room for %u elements in %zu bytes",
-							 pcxt->nworkers_launched, capacity, area_size)));
+			(errmsg_internal("hnsw parallel build: room for %u elements in %zu bytes",
+							 capacity, area_size)));
 
 	participate(bs, heap, index, indexInfo);
 	if (!bs->on_disk)
