@@ -1417,8 +1417,9 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
  * (TOAST included), since the DSM segment is reserved in full up front.
  * Compressed values can take less room in the heap than in the graph, so
  * when the column declares its dimensions (vector(n) and the like) the
- * area is at least what reltuples elements of n four-byte dimensions (at
- * most a page each) with full layer-0 lists would take.
+ * area is at least what reltuples elements of the largest stored size of
+ * that type (the operator class's max_stored_size, at most a page each)
+ * with full layer-0 lists would take.
  */
 static Size
 shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
@@ -1436,11 +1437,9 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
 	if (typmod > 0 && bs->reltuples > 0)
 	{
-		/*
-		 * a stored element fits one page, which bounds sparsevec's and bit's
-		 * typmods
-		 */
-		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
+		/* a stored element fits one page */
+		double		vector_bytes = Min((double) bs->ops->max_stored_size(typmod),
+									   (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
 		vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
 
