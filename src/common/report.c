@@ -1,12 +1,30 @@
 /*
  * report.c
- *	  The problem list of an index check function (see report.h).
+ *	  What the index check functions share (see report.h): opening the
+ *	  index, the problem list.
  */
 #include "common/report.h"
 
+#include "access/relation.h"
+#include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+
+Relation
+VaCheckOpenIndex(Oid indexoid, LOCKMODE lockmode, ambuild_function ambuild,
+				 const char *amname)
+{
+	Relation	index = relation_open(indexoid, lockmode);
+
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_indam == NULL || index->rd_indam->ambuild != ambuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an %s index",
+						RelationGetRelationName(index), amname)));
+	return index;
+}
 
 /* An empty report whose problems are of the kinds kind_names[0..nkinds). */
 void

@@ -11,7 +11,6 @@
 #include "hnsw/hnsw.h"
 
 #include "access/relation.h"
-#include "catalog/pg_class.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -377,13 +376,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 
 	memset(&cs, 0, sizeof(cs));
 	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = relation_open(indexoid, AccessShareLock);
-	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != hnswbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index",
-						RelationGetRelationName(cs.index))));
+	cs.index = VaCheckOpenIndex(indexoid, AccessShareLock, hnswbuild, "hnsw");
 
 	LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 	HnswReadMeta(cs.index, &cs.meta);

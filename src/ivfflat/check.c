@@ -12,7 +12,6 @@
 #include "ivfflat/ivfflat.h"
 
 #include "access/relation.h"
-#include "catalog/pg_class.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -435,13 +434,7 @@ ivfflat_check(PG_FUNCTION_ARGS)
 
 	memset(&cs, 0, sizeof(cs));
 	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = relation_open(indexoid, ShareLock);
-	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != ivfflatbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index",
-						RelationGetRelationName(cs.index))));
+	cs.index = VaCheckOpenIndex(indexoid, ShareLock, ivfflatbuild, "ivfflat");
 	cs.ops = IvfflatGetIndexOps(cs.index);
 	cs.nblocks = RelationGetNumberOfBlocks(cs.index);
 	cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
