@@ -12,11 +12,14 @@
 #include "utils/builtins.h"
 
 Relation
-VaCheckOpenIndex(Oid indexoid, LOCKMODE lockmode, ambuild_function ambuild,
-				 const char *amname)
+VaCheckBegin(FunctionCallInfo fcinfo, VaReport *report,
+			 const char *const *kind_names, int nkinds, LOCKMODE lockmode,
+			 ambuild_function ambuild, const char *amname)
 {
-	Relation	index = relation_open(indexoid, lockmode);
+	Relation	index;
 
+	VaReportInit(report, kind_names, nkinds);
+	index = relation_open(PG_GETARG_OID(0), lockmode);
 	if (index->rd_rel->relkind != RELKIND_INDEX ||
 		index->rd_indam == NULL || index->rd_indam->ambuild != ambuild)
 		ereport(ERROR,
@@ -24,6 +27,15 @@ VaCheckOpenIndex(Oid indexoid, LOCKMODE lockmode, ambuild_function ambuild,
 				 errmsg("\"%s\" is not an %s index",
 						RelationGetRelationName(index), amname)));
 	return index;
+}
+
+Datum
+VaCheckEnd(FunctionCallInfo fcinfo, Relation index, LOCKMODE lockmode,
+		   VaReport *report)
+{
+	relation_close(index, lockmode);
+	VaReportReturn(fcinfo, report);
+	return (Datum) 0;
 }
 
 /* An empty report whose problems are of the kinds kind_names[0..nkinds). */

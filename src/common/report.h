@@ -27,13 +27,24 @@ typedef struct VaReport
 } VaReport;
 
 /*
- * Open index indexoid with lockmode for the check function of access
- * method amname, whose ambuild is ambuild.  Errors: WRONG_OBJECT_TYPE
+ * The start of the check function of access method amname, whose ambuild
+ * is ambuild, called as fname(index regclass): *report made empty for
+ * problems of the kinds kind_names[0..nkinds) (VaReportInit), and the
+ * index opened with lockmode and returned.  Errors: WRONG_OBJECT_TYPE
  * ("\"<name>\" is not an <amname> index") for a relation that is not an
  * index of that access method; those of relation_open.
  */
-extern Relation VaCheckOpenIndex(Oid indexoid, LOCKMODE lockmode,
-								 ambuild_function ambuild, const char *amname);
+extern Relation VaCheckBegin(FunctionCallInfo fcinfo, VaReport *report,
+							 const char *const *kind_names, int nkinds,
+							 LOCKMODE lockmode, ambuild_function ambuild,
+							 const char *amname);
+
+/*
+ * The end of a check function: close index (lockmode as given to
+ * VaCheckBegin) and return the report's rows (VaReportReturn).
+ */
+extern Datum VaCheckEnd(FunctionCallInfo fcinfo, Relation index,
+						LOCKMODE lockmode, VaReport *report);
 
 extern void VaReportInit(VaReport *r, const char *const *kind_names, int nkinds);
 extern void VaReportProblem(VaReport *r, int kind, const char *fmt,...) pg_attribute_printf(3, 4);

@@ -10,7 +10,6 @@
  */
 #include "hnsw/hnsw.h"
 
-#include "access/relation.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -371,12 +370,11 @@ PG_FUNCTION_INFO_V1(hnsw_check);
 Datum
 hnsw_check(PG_FUNCTION_ARGS)
 {
-	Oid			indexoid = PG_GETARG_OID(0);
 	CheckState	cs;
 
 	memset(&cs, 0, sizeof(cs));
-	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = VaCheckOpenIndex(indexoid, AccessShareLock, hnswbuild, "hnsw");
+	cs.index = VaCheckBegin(fcinfo, &cs.report, kind_names, NUM_PROBLEM_KINDS,
+							AccessShareLock, hnswbuild, "hnsw");
 
 	LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 	HnswReadMeta(cs.index, &cs.meta);
@@ -388,8 +386,5 @@ hnsw_check(PG_FUNCTION_ARGS)
 	check_duplicates(&cs);
 	check_entry_and_reach(&cs);
 	UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
-	relation_close(cs.index, AccessShareLock);
-
-	VaReportReturn(fcinfo, &cs.report);
-	return (Datum) 0;
+	return VaCheckEnd(fcinfo, cs.index, AccessShareLock, &cs.report);
 }

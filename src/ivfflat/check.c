@@ -11,7 +11,6 @@
  */
 #include "ivfflat/ivfflat.h"
 
-#include "access/relation.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -441,12 +440,11 @@ PG_FUNCTION_INFO_V1(ivfflat_check);
 Datum
 ivfflat_check(PG_FUNCTION_ARGS)
 {
-	Oid			indexoid = PG_GETARG_OID(0);
 	CheckState	cs;
 
 	memset(&cs, 0, sizeof(cs));
-	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = VaCheckOpenIndex(indexoid, ShareLock, ivfflatbuild, "ivfflat");
+	cs.index = VaCheckBegin(fcinfo, &cs.report, kind_names, NUM_PROBLEM_KINDS,
+							ShareLock, ivfflatbuild, "ivfflat");
 	cs.ops = IvfflatGetIndexOps(cs.index);
 	cs.nblocks = RelationGetNumberOfBlocks(cs.index);
 	cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
@@ -459,8 +457,5 @@ ivfflat_check(PG_FUNCTION_ARGS)
 		check_unreached(&cs);
 		check_duplicates(&cs);
 	}
-	relation_close(cs.index, ShareLock);
-
-	VaReportReturn(fcinfo, &cs.report);
-	return (Datum) 0;
+	return VaCheckEnd(fcinfo, cs.index, ShareLock, &cs.report);
 }
