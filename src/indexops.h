@@ -45,8 +45,8 @@ typedef struct VaIndexOps
 
 	/*
 	 * Bytes of the largest stored form of a value of the column's type with
-	 * typmod (> 0: the dimensions of vector(n), or the length of bit(n)),
-	 * for an index that sizes memory before it has seen the values.
+	 * typmod (> 0: the dimensions of vector(n), or the length of bit(n)), for
+	 * an index that sizes memory before it has seen the values.
 	 */
 	Size		(*max_stored_size) (int32 typmod);
 
