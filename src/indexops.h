@@ -58,6 +58,13 @@ typedef struct VaIndexOps
 	Size		(*stored_size) (Datum value);
 
 	/*
+	 * Bytes of the largest stored form of a value of the column's type with
+	 * typmod (> 0: the dimensions of vector(n), or the length of bit(n)), for
+	 * an index that sizes memory before it has seen the values.
+	 */
+	Size		(*max_stored_size) (int32 typmod);
+
+	/*
 	 * Write the stored form of value into dst (stored_size bytes).  Returns
 	 * false when the value must not be indexed (e.g. zero norm for cosine);
 	 * dst is then undefined.

@@ -69,14 +69,15 @@ VaInsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 IndexScanDesc
 VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
-			const VaIndexOps *ops, const char *ctxname, VaScanResetFn reset)
+			const VaIndexOps *ops, const char *ctxname)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	VaScanBase *base = palloc0(Max(opaque_size, sizeof(VaScanBase)));
+	Size		size = Max(opaque_size, sizeof(VaScanBase));
+	VaScanBase *base = palloc0(size);
 	int			n = Max(norderbys, 1);
 
 	base->ops = ops;
-	base->reset = reset;
+	base->size = size;
 	/* ctxname is a string literal of the caller's, which outlives the context */
 	base->ctx = AllocSetContextCreateInternal(CurrentMemoryContext, ctxname,
 											  ALLOCSET_DEFAULT_SIZES);
@@ -100,7 +101,31 @@ VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	if (base->release)
 		base->release(base);
 	MemoryContextReset(base->ctx);
-	base->reset(base);
+	memset((char *) base + sizeof(VaScanBase), 0, base->size - sizeof(VaScanBase));
+}
+
+void *
+VaScanQuery(IndexScanDesc scan, int dimensions)
+{
+	const VaIndexOps *ops = ((VaScanBase *) scan->opaque)->ops;
+	Datum		value;
+	void	   *query;
+
+	if (scan->orderByData == NULL || (scan->orderByData[0].sk_flags & SK_ISNULL))
+		return NULL;
+	value = PointerGetDatum(PG_DETOAST_DATUM(scan->orderByData[0].sk_argument));
+	query = palloc(ops->stored_size(value));
+	if (!ops->to_stored(value, query))
+	{
+		pfree(query);
+		return NULL;
+	}
+	if (ops->dims(query) != dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d",
+						dimensions, ops->dims(query))));
+	return query;
 }
 
 IndexBuildResult *

@@ -17,26 +17,22 @@
 #include "indexops.h"
 
 /*
- * An access method's reset of its own scan state (scan->opaque, after the
- * VaScanBase) for a new search: called by VaRescan after it reset the
- * base's context, so nothing allocated there survives.
- */
-typedef void (*VaScanResetFn) (void *opaque);
-
-/*
- * The first members of every access method's scan state (scan->opaque):
- * the operator class's ops, a memory context for what one rescan
- * allocates (reset by VaRescan, deleted by VaEndScan), the access
- * method's reset and, if set, its release (called by VaRescan and VaEndScan
- * before the context goes).
+ * The first member of every access method's scan state (scan->opaque): the
+ * operator class's ops, a memory context for what one rescan allocates
+ * (reset by VaRescan, deleted by VaEndScan) and the size of the whole
+ * state.  VaRescan zeroes the access method's part (what follows the
+ * VaScanBase): every search starts from a zeroed state, and what a search
+ * needs is allocated in ctx.  release, if the access method set it, is
+ * called first (by VaRescan and VaEndScan), for what a context reset cannot
+ * let go of.
  */
 typedef struct VaScanBase
 {
 	const VaIndexOps *ops;
 	MemoryContext ctx;
-	VaScanResetFn reset;
+	Size		size;
 	/* optional: let go of what ctx's reset cannot (buffer pins, slots) */
-	VaScanResetFn release;
+	void		(*release) (void *opaque);
 } VaScanBase;
 
 /*
@@ -69,22 +65,52 @@ extern bool VaInsert(Relation index, Datum *values, bool *isnull,
 /*
  * ambeginscan's common part: the scan descriptor, zeroed scan state of
  * opaque_size bytes (at least sizeof(VaScanBase), starting with one) with
- * ops, a context named ctxname (a string literal: it must outlive the
- * context) and reset (which VaRescan calls), and the order-by value
- * arrays, which the access method owns (every value NULL until a row is
- * returned).
+ * ops and a context named ctxname (a string literal: it must outlive the
+ * context), and the order-by value arrays, which the access method owns
+ * (every value NULL until a row is returned).
  */
 extern IndexScanDesc VaBeginScan(Relation index, int nkeys, int norderbys,
 								 Size opaque_size, const VaIndexOps *ops,
-								 const char *ctxname, VaScanResetFn reset);
+								 const char *ctxname);
 
 /*
  * amrescan of both access methods: copy the new scan keys and order-by keys
- * (either may be NULL: keep the old ones), reset the scan state's context,
- * then call the access method's reset (given to VaBeginScan).
+ * (either may be NULL: keep the old ones), reset the scan state's context
+ * and zero the access method's part of the scan state (see VaScanBase).
  */
 extern void VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					 ScanKey orderbys, int norderbys);
+
+/*
+ * The query of an ordered scan in stored form (ops->to_stored of the
+ * detoasted ORDER BY argument, palloc'd in the current context), or NULL
+ * when there is no distance to order by: the argument is NULL, or the
+ * operator class does not index it (a zero vector under cosine); the scan
+ * then returns every row in any order, with NULL distances.  Errors:
+ * DATA_EXCEPTION when the query has other dimensions than the index's
+ * vectors (dimensions, from its metapage).
+ */
+extern void *VaScanQuery(IndexScanDesc scan, int dimensions);
+
+/*
+ * Hand heap row tid at distance (an index distance, turned into the
+ * operator's value by ops->to_sql; NULL when null_distance) to the
+ * executor: no recheck of the row or of its order.
+ */
+static inline void
+VaScanReturn(IndexScanDesc scan, const ItemPointerData *tid, float distance,
+			 bool null_distance)
+{
+	scan->xs_heaptid = *tid;
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	if (scan->numberOfOrderBys > 0)
+	{
+		scan->xs_orderbynulls[0] = null_distance;
+		scan->xs_orderbyvals[0] = null_distance ? (Datum) 0 :
+			Float8GetDatum(((VaScanBase *) scan->opaque)->ops->to_sql(distance));
+	}
+}
 
 /*
  * ambuild's end: WAL-log every block of the index's main fork as full

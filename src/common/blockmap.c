@@ -9,10 +9,11 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 
-#define BLOCKMAP_SLOTS		16
+#define BLOCKMAP_SLOTS		64
 #define BLOCKMAP_PLAIN_EVERY 64
 
 static VaBlockMap maps[BLOCKMAP_SLOTS];
+static VaBlockMap *last_found = NULL;	/* the map VaBlockMapGet returned last */
 static uint64 clock_now = 0;
 
 static void
@@ -39,13 +40,19 @@ VaBlockMapGet(Relation index)
 
 	if (RelationUsesLocalBuffers(index))
 		return NULL;
+	if (last_found != NULL && last_found->node.relNode != InvalidOid &&
+		RelFileNodeEquals(last_found->node, index->rd_node))
+	{
+		last_found->last_use = ++clock_now;
+		return last_found;
+	}
 	for (int i = 0; i < BLOCKMAP_SLOTS; i++)
 	{
 		if (maps[i].node.relNode != InvalidOid &&
 			RelFileNodeEquals(maps[i].node, index->rd_node))
 		{
 			maps[i].last_use = ++clock_now;
-			return &maps[i];
+			return last_found = &maps[i];
 		}
 		if (maps[i].node.relNode == InvalidOid ||
 			(victim->node.relNode != InvalidOid && maps[i].last_use < victim->last_use))
@@ -54,24 +61,29 @@ VaBlockMapGet(Relation index)
 	forget(victim);
 	victim->node = index->rd_node;
 	victim->last_use = ++clock_now;
-	return victim;
+	return last_found = victim;
 }
 
 /*
  * The entry of blkno, allocating the chunk (and growing the chunk array)
- * it needs in TopMemoryContext; entries start unknown.
+ * it needs in TopMemoryContext; entries start unknown.  The array grows
+ * only for a block the index has (the size is asked only then: once per
+ * VA_BLOCKMAP_CHUNK blocks of growth).
  */
 VaBlockMapEntry *
-VaBlockMapGrow(VaBlockMap *map, BlockNumber blkno)
+VaBlockMapGrow(VaBlockMap *map, Relation index, BlockNumber blkno)
 {
 	BlockNumber c = blkno / VA_BLOCKMAP_CHUNK;
 
 	if (c >= map->nchunks)
 	{
-		BlockNumber n = Max(c + 1, map->nchunks * 2);
-		VaBlockMapEntry **chunks =
-		MemoryContextAllocZero(TopMemoryContext, sizeof(VaBlockMapEntry *) * n);
+		BlockNumber n;
+		VaBlockMapEntry **chunks;
 
+		if (blkno >= RelationGetNumberOfBlocks(index))
+			return NULL;
+		n = Max(c + 1, map->nchunks * 2);
+		chunks = MemoryContextAllocZero(TopMemoryContext, sizeof(VaBlockMapEntry *) * n);
 		if (map->chunks != NULL)
 		{
 			memcpy(chunks, map->chunks, sizeof(VaBlockMapEntry *) * map->nchunks);

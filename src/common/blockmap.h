@@ -6,6 +6,7 @@
  *	  read (so a scan that walks page chains can prefetch pages ahead of the
  *	  one it reads).  Both are only guesses: a pin through the map checks
  *	  the buffer's tag, and a link is always read from the page itself.
+ *	  Used by hnsw (every hop of a graph search) and ivfflat (list pages).
  *	  Knows no access method.
  */
 #ifndef VA_BLOCKMAP_H
@@ -46,30 +47,52 @@ typedef struct VaBlockMap
 
 /*
  * The map of index's current file, set up (empty) if the backend has none;
- * up to 16 maps are kept, the least recently used giving way.  NULL for an
- * index in local buffers (temporary tables), which then reads plainly.
- * The pointer stays good until the next VaBlockMapGet for another index:
- * call it again at the start of every amgettuple.
+ * up to 64 maps are kept (a query over many partitions keeps one for
+ * each), the least recently used giving way.  NULL for an index in local
+ * buffers (temporary tables), which then reads plainly.  A REINDEX or
+ * TRUNCATE gives the index a new file, and the old file's map then simply
+ * ages out.  The pointer stays good until a VaBlockMapGet for another index
+ * takes its slot: call it again at the start of every amgettuple, or keep
+ * it and check it with VaBlockMapOf.
  */
 extern VaBlockMap *VaBlockMapGet(Relation index);
 
 /*
- * The entry of blkno in map, allocating its chunk (TopMemoryContext; out of
- * memory is an ERROR).  Use VaBlockMapEntryOf.
+ * map (NULL or a map from VaBlockMapGet) if it is still the map of index's
+ * file, else VaBlockMapGet(index): for callers that keep a map across
+ * calls.
  */
-extern VaBlockMapEntry *VaBlockMapGrow(VaBlockMap *map, BlockNumber blkno);
+static inline VaBlockMap *
+VaBlockMapOf(VaBlockMap *map, Relation index)
+{
+	if (map != NULL && RelFileNodeEquals(map->node, index->rd_node))
+		return map;
+	return VaBlockMapGet(index);
+}
 
-/* The entry of blkno, allocating its chunk; NULL when map is NULL. */
+/*
+ * The entry of blkno in map, allocating its chunk (TopMemoryContext; out of
+ * memory is an ERROR), or NULL when blkno is past the end of index (a
+ * damaged link must not make the map grow without bound).  Use
+ * VaBlockMapEntryOf.
+ */
+extern VaBlockMapEntry *VaBlockMapGrow(VaBlockMap *map, Relation index,
+									   BlockNumber blkno);
+
+/*
+ * The entry of blkno in map, the map of index, allocating its chunk; NULL
+ * when map is NULL or blkno is past the end of index.
+ */
 static inline VaBlockMapEntry *
-VaBlockMapEntryOf(VaBlockMap *map, BlockNumber blkno)
+VaBlockMapEntryOf(VaBlockMap *map, Relation index, BlockNumber blkno)
 {
 	BlockNumber c = blkno / VA_BLOCKMAP_CHUNK;
 
 	if (map == NULL)
 		return NULL;
-	if (c < map->nchunks && map->chunks[c] != NULL)
+	if (likely(c < map->nchunks && map->chunks[c] != NULL))
 		return &map->chunks[c][blkno % VA_BLOCKMAP_CHUNK];
-	return VaBlockMapGrow(map, blkno);
+	return VaBlockMapGrow(map, index, blkno);
 }
 
 /* The entry of blkno if its chunk exists, else NULL (never allocates). */
@@ -86,9 +109,14 @@ VaBlockMapPeek(VaBlockMap *map, BlockNumber blkno)
 /*
  * Pin block blkno of index (ERROR as ReadBuffer for a block past the end):
  * through the buffer remembered in entry (entry may be NULL) when it still
- * holds the block, otherwise, and one pin in 64 so that pages in use keep a
- * usage count for the clock sweep (ReadRecentBuffer does not raise it),
- * with ReadBuffer, whose buffer is then remembered.  Counted in the index's
+ * holds the block, otherwise with ReadBuffer, whose buffer is then
+ * remembered.  ReadRecentBuffer compares the buffer's tag (relation file,
+ * fork, block) under the buffer header lock before pinning, so a wrong
+ * guess (the buffer was evicted and reused, the relation rewritten or
+ * dropped) only costs the lookup it was to save.  It pins without raising
+ * the buffer's usage count (PG 15), so pages read only that way would look
+ * cold to the clock sweep and be evicted first, however hot: one pin in 64
+ * goes through ReadBuffer instead, which raises it.  Counted in the index's
  * pgstat block counters either way, as ReadBuffer counts.
  */
 extern Buffer VaBlockMapRead(VaBlockMap *map, VaBlockMapEntry *entry,
@@ -106,6 +134,37 @@ VaBlockMapNoteBounds(VaBlockMapEntry *entry, Page page)
 }
 
 /*
+ * Hint the CPU to load the buffer descriptor of entry's buffer for writing
+ * (pinning it changes the descriptor's state word) and return the
+ * buffer's page, or NULL when entry has no plausible buffer.  Nothing is
+ * pinned or read.
+ */
+static inline const char *
+VaBlockMapPrefetchBuffer(const VaBlockMapEntry *entry)
+{
+	Buffer		buf = entry->buffer;
+
+	if (buf <= 0 || buf > NBuffers)
+		return NULL;
+	VaPrefetchWrite(GetBufferDescriptor(buf - 1));
+	return (const char *) BufferGetBlock(buf);
+}
+
+/*
+ * Hint the CPU to load what locating item off on entry's page will touch:
+ * the buffer descriptor (VaBlockMapPrefetchBuffer) and the item's line
+ * pointer.  Only a hint: a stale entry only wastes the loads.
+ */
+static inline void
+VaBlockMapPrefetchItem(const VaBlockMapEntry *entry, OffsetNumber off)
+{
+	const char *page = VaBlockMapPrefetchBuffer(entry);
+
+	if (page != NULL && off >= FirstOffsetNumber && off <= MaxOffsetNumber)
+		VaPrefetch(PageGetItemId((Page) page, off));
+}
+
+/*
  * Hint the CPU to load what reading block entry's page will touch: the
  * buffer descriptor (for writing: the pin changes it), and the page's
  * header and line pointers up to pd_lower and its items from pd_upper to
@@ -116,15 +175,12 @@ VaBlockMapNoteBounds(VaBlockMapEntry *entry, Page page)
 static inline void
 VaBlockMapPrefetch(const VaBlockMapEntry *entry)
 {
-	Buffer		buf = entry->buffer;
-	const char *page;
+	const char *page = VaBlockMapPrefetchBuffer(entry);
 	Size		lower = BLCKSZ;
 	Size		upper = BLCKSZ;
 
-	if (buf <= 0 || buf > NBuffers)
+	if (page == NULL)
 		return;
-	VaPrefetchWrite(GetBufferDescriptor(buf - 1));
-	page = (const char *) BufferGetBlock(buf);
 	if (entry->upper != 0 && entry->lower <= entry->upper && entry->upper <= BLCKSZ)
 	{
 		lower = entry->lower;

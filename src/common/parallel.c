@@ -79,6 +79,20 @@ VaParallelBuildInitDSM(VaParallelBuild *pb, Relation heap, Relation index,
 	return shared;
 }
 
+int
+VaParallelBuildLaunch(VaParallelBuild *pb, const char *amname)
+{
+	ParallelContext *pcxt = pb->pcxt;
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched > 0)
+		WaitForParallelWorkersToAttach(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("%s parallel build: %d workers launched",
+							 amname, pcxt->nworkers_launched)));
+	return pcxt->nworkers_launched + 1;
+}
+
 /* Release the snapshot, the context and parallel mode. */
 void
 VaParallelBuildEnd(VaParallelBuild *pb)

@@ -54,6 +54,16 @@ extern void *VaParallelBuildInitDSM(VaParallelBuild *pb, Relation heap, Relation
 									IndexInfo *indexInfo, Size struct_size,
 									uint64 shared_key, const Size *chunk_sizes,
 									int nchunks);
+
+/*
+ * Launch the workers of pb (after VaParallelBuildInitDSM and the caller's
+ * own chunks) and wait until each one launched has attached, so that the
+ * number of participants is known and no later wait hangs on a worker that
+ * failed to start; then say at DEBUG1 "<amname> parallel build: <n> workers
+ * launched" (the tests look for it).  Returns the participants: the
+ * workers launched and the leader.
+ */
+extern int	VaParallelBuildLaunch(VaParallelBuild *pb, const char *amname);
 extern void VaParallelBuildEnd(VaParallelBuild *pb);
 extern void VaParallelWorkerOpen(const VaParallelShared *shared, VaParallelWorker *w);
 extern void VaParallelWorkerClose(VaParallelWorker *w);

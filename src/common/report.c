@@ -1,12 +1,42 @@
 /*
  * report.c
- *	  The problem list of an index check function (see report.h).
+ *	  What the index check functions share (see report.h): opening the
+ *	  index, the problem list.
  */
 #include "common/report.h"
 
+#include "access/relation.h"
+#include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+
+Relation
+VaCheckBegin(FunctionCallInfo fcinfo, VaReport *report,
+			 const char *const *kind_names, int nkinds, LOCKMODE lockmode,
+			 ambuild_function ambuild, const char *amname)
+{
+	Relation	index;
+
+	VaReportInit(report, kind_names, nkinds);
+	index = relation_open(PG_GETARG_OID(0), lockmode);
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_indam == NULL || index->rd_indam->ambuild != ambuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an %s index",
+						RelationGetRelationName(index), amname)));
+	return index;
+}
+
+Datum
+VaCheckEnd(FunctionCallInfo fcinfo, Relation index, LOCKMODE lockmode,
+		   VaReport *report)
+{
+	relation_close(index, lockmode);
+	VaReportReturn(fcinfo, report);
+	return (Datum) 0;
+}
 
 /* An empty report whose problems are of the kinds kind_names[0..nkinds). */
 void

@@ -1446,8 +1446,9 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
  * (TOAST included), since the DSM segment is reserved in full up front.
  * Compressed values can take less room in the heap than in the graph, so
  * when the column declares its dimensions (vector(n) and the like) the
- * area is at least what reltuples elements of n four-byte dimensions (at
- * most a page each) with full layer-0 lists would take.
+ * area is at least what reltuples elements of the largest stored size of
+ * that type (the operator class's max_stored_size, at most a page each)
+ * with full layer-0 lists would take.
  */
 static Size
 shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
@@ -1465,11 +1466,9 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 	bytes = bytes * 3 + (double) 4 * 1024 * 1024;
 	if (typmod > 0 && bs->reltuples > 0)
 	{
-		/*
-		 * a stored element fits one page, which bounds sparsevec's and bit's
-		 * typmods
-		 */
-		double		vector_bytes = Min(VARHDRSZ + 4 + 4.0 * typmod, (double) VA_MAX_ITEM_SIZE);
+		/* a stored element fits one page */
+		double		vector_bytes = Min((double) bs->ops->max_stored_size(typmod),
+									   (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
 		vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m));
 
@@ -1536,16 +1535,13 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 		LWLockInitialize((LWLock *) (area + shared->locks_off) + i, shared->tranche_id);
 	shm_toc_insert(pcxt->toc, HNSW_SHM_KEY_AREA, area);
 
-	LaunchParallelWorkers(pcxt);
 	/* a worker that failed to start must not leave leader_flush waiting */
-	if (pcxt->nworkers_launched > 0)
-		WaitForParallelWorkersToAttach(pcxt);
+	bs->nparticipants = VaParallelBuildLaunch(&pb, "hnsw");
 	bs->is_leader = true;
-	bs->nparticipants = pcxt->nworkers_launched + 1;
 	attach_shared(bs, shared, area, 0);
 	ereport(DEBUG1,
-			(errmsg_internal("hnsw parallel build: %d workers launched, room for %u elements in %zu bytes",
-							 pcxt->nworkers_launched, capacity, area_size)));
+			(errmsg_internal("hnsw parallel build: room for %u elements in %zu bytes",
+							 capacity, area_size)));
 
 	participate(bs, heap, index, indexInfo);
 	if (!bs->on_disk)

@@ -10,8 +10,6 @@
  */
 #include "hnsw/hnsw.h"
 
-#include "access/relation.h"
-#include "catalog/pg_class.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -372,18 +370,11 @@ PG_FUNCTION_INFO_V1(hnsw_check);
 Datum
 hnsw_check(PG_FUNCTION_ARGS)
 {
-	Oid			indexoid = PG_GETARG_OID(0);
 	CheckState	cs;
 
 	memset(&cs, 0, sizeof(cs));
-	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = relation_open(indexoid, AccessShareLock);
-	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != hnswbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index",
-						RelationGetRelationName(cs.index))));
+	cs.index = VaCheckBegin(fcinfo, &cs.report, kind_names, NUM_PROBLEM_KINDS,
+							AccessShareLock, hnswbuild, "hnsw");
 
 	LockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 	HnswReadMeta(cs.index, &cs.meta);
@@ -395,8 +386,5 @@ hnsw_check(PG_FUNCTION_ARGS)
 	check_duplicates(&cs);
 	check_entry_and_reach(&cs);
 	UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
-	relation_close(cs.index, AccessShareLock);
-
-	VaReportReturn(fcinfo, &cs.report);
-	return (Datum) 0;
+	return VaCheckEnd(fcinfo, cs.index, AccessShareLock, &cs.report);
 }

@@ -14,12 +14,11 @@
 
 #include <math.h>
 
+#include "common/blockmap.h"
 #include "common/hashfn.h"
 #include "distance/cpu.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "utils/memutils.h"
-#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 
 /* The visited set of the on-disk graph: a simplehash of element ids. */
@@ -260,219 +259,56 @@ element_on_page(Relation index, Page page, BlockNumber blkno, OffsetNumber off)
 	return (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 }
 
-#define RECENT_CHUNK 1024
-
 /*
- * Which shared buffer held each block of an index, kept for the backend's
- * life: queries touch largely the same pages, and a buffer that still holds
- * its block is pinned by ReadRecentBuffer without the buffer mapping lookup.
- * ReadRecentBuffer compares the buffer's tag (relation file, fork, block)
- * under the buffer header lock before pinning, so a wrong guess (the buffer
- * was evicted and reused, the relation rewritten or dropped) is detected
- * and only costs the lookup it was to save.
- *
- * One map per index file, up to RECENT_MAPS of them, keyed by RelFileNode
- * (a REINDEX or TRUNCATE gives the index a new file, and the old map then
- * simply ages out); the least recently set up is dropped for a new one.  A
- * query over several partitions, or over a table with two hnsw indexes,
- * keeps a map for each instead of rebuilding one map over and over.
- *
- * ReadRecentBuffer pins without raising the buffer's usage count (PG 15),
- * so pages read only that way would look cold to the clock sweep and be
- * evicted first under buffer pressure, however hot.  One pin in
- * RECENT_PLAIN_EVERY goes through ReadBuffer instead, which raises it: pages
- * in frequent use keep a usage count, at the cost of a lookup per 64 pins.
+ * Pages are pinned through the index's block map (common/blockmap.c):
+ * queries touch largely the same pages, and a buffer that still holds its
+ * block is pinned by ReadRecentBuffer without the buffer mapping lookup.
+ * The graph keeps its map and finds it again when a search of another
+ * index took its slot.
  */
-#define RECENT_PLAIN_EVERY 64
-#define RECENT_MAPS 64
-
-typedef struct HnswRecentMap
-{
-	RelFileNode node;			/* the index file; relNode 0: slot unused */
-	BlockNumber nblocks;		/* blocks the map covers */
-	Buffer	  **chunks;			/* nblocks / RECENT_CHUNK + 1 pointers */
-	uint64		last_setup;		/* recent_clock when last set up */
-} HnswRecentMap;
-
-static HnswRecentMap recent_maps[RECENT_MAPS];
-static HnswRecentMap *recent_last = NULL;	/* the map found last */
-static uint64 recent_clock = 0;
-static uint32 recent_pins = 0;
-
-/* The map of index's file, or NULL (none, or local buffers). */
-static inline HnswRecentMap *
-recent_find(Relation index)
-{
-	if (recent_last != NULL && RelFileNodeEquals(recent_last->node, index->rd_node))
-		return recent_last;
-	if (RelationUsesLocalBuffers(index))
-		return NULL;
-	for (int i = 0; i < RECENT_MAPS; i++)
-		if (recent_maps[i].node.relNode != InvalidOid &&
-			RelFileNodeEquals(recent_maps[i].node, index->rd_node))
-			return recent_last = &recent_maps[i];
-	return NULL;
-}
-
-static void
-recent_forget(HnswRecentMap *map)
-{
-	Buffer	  **chunks = map->chunks;
-	BlockNumber nchunks = map->nblocks / RECENT_CHUNK + 1;
-
-	/* forget the map first, so an error below leaves a clean slot */
-	map->node.relNode = InvalidOid;
-	map->chunks = NULL;
-	map->nblocks = 0;
-	if (recent_last == map)
-		recent_last = NULL;
-	if (chunks != NULL)
-	{
-		for (BlockNumber i = 0; i < nchunks; i++)
-			if (chunks[i])
-				pfree(chunks[i]);
-		pfree(chunks);
-	}
-}
-
-/*
- * Make sure index has a map covering its current size: an existing map is
- * extended (keeping what it knows), else the least recently set up slot is
- * given to index.  Returns the map, or NULL for local buffers.
- */
-static HnswRecentMap *
-recent_setup(Relation index)
-{
-	BlockNumber nblocks;
-	HnswRecentMap *map;
-
-	if (RelationUsesLocalBuffers(index))
-		return NULL;
-	nblocks = RelationGetNumberOfBlocks(index);
-	map = recent_find(index);
-	if (map == NULL)
-	{
-		map = &recent_maps[0];
-		for (int i = 1; i < RECENT_MAPS && map->node.relNode != InvalidOid; i++)
-			if (recent_maps[i].node.relNode == InvalidOid ||
-				recent_maps[i].last_setup < map->last_setup)
-				map = &recent_maps[i];
-		recent_forget(map);
-		map->chunks = MemoryContextAllocZero(TopMemoryContext,
-											 sizeof(Buffer *) * (nblocks / RECENT_CHUNK + 1));
-		map->nblocks = nblocks;
-		map->node = index->rd_node;
-		recent_last = map;
-	}
-	else if (nblocks / RECENT_CHUNK > map->nblocks / RECENT_CHUNK)
-	{
-		/* the index grew past the chunks the map has pointers for */
-		BlockNumber oldn = map->nblocks / RECENT_CHUNK + 1;
-		BlockNumber newn = nblocks / RECENT_CHUNK + 1;
-		Buffer	  **chunks = MemoryContextAllocZero(TopMemoryContext,
-													sizeof(Buffer *) * newn);
-
-		memcpy(chunks, map->chunks, sizeof(Buffer *) * oldn);
-		pfree(map->chunks);
-		map->chunks = chunks;
-		map->nblocks = nblocks;
-	}
-	else
-		map->nblocks = Max(map->nblocks, nblocks);
-	map->last_setup = ++recent_clock;
-	return map;
-}
-
-/*
- * Pin block blkno of index through map (index's map or NULL): a guess that
- * still holds the block is pinned without the mapping lookup; otherwise, or
- * one time in RECENT_PLAIN_EVERY, ReadBuffer, whose answer is remembered.
- * Either way the access is counted in the index's pgstat block counters.
- */
-static inline Buffer
-recent_read(HnswRecentMap *map, Relation index, BlockNumber blkno)
-{
-	Buffer	   *chunk;
-	Buffer		buf;
-
-	if (map == NULL || blkno >= map->nblocks)
-		return ReadBuffer(index, blkno);
-	chunk = map->chunks[blkno / RECENT_CHUNK];
-	if (chunk == NULL)
-		chunk = map->chunks[blkno / RECENT_CHUNK] =
-			MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * RECENT_CHUNK);
-	buf = chunk[blkno % RECENT_CHUNK];
-	if (buf != InvalidBuffer && ++recent_pins % RECENT_PLAIN_EVERY != 0 &&
-		VaReadRecentBuffer(index, blkno, buf))
-	{
-		/*
-		 * ReadRecentBuffer counts the hit in pgBufferUsage (EXPLAIN BUFFERS)
-		 * but not in the relation's statistics: count it there as ReadBuffer
-		 * would (pg_statio_*_indexes: idx_blks_hit, and idx_blks_read =
-		 * fetched - hit).
-		 */
-		pgstat_count_buffer_read(index);
-		pgstat_count_buffer_hit(index);
-		return buf;
-	}
-	buf = ReadBuffer(index, blkno);
-	chunk[blkno % RECENT_CHUNK] = buf;
-	return buf;
-}
-
-/* The graph's map, found again if it was given to another index since. */
-static inline HnswRecentMap *
+static inline VaBlockMap *
 graph_map(HnswDiskGraph *dg)
 {
-	HnswRecentMap *map = (HnswRecentMap *) dg->recent;
-
-	if (map != NULL && RelFileNodeEquals(map->node, dg->index->rd_node))
-		return map;
-	return dg->recent = recent_find(dg->index);
+	return dg->blockmap = VaBlockMapOf(dg->blockmap, dg->index);
 }
 
 /*
- * Pin block blkno of the graph's index (see above); ERROR as ReadBuffer for
- * a block past the end.
+ * Pin block blkno of the graph's index through its block map; ERROR as
+ * ReadBuffer for a block past the end.
  */
 Buffer
 HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno)
 {
-	return recent_read(graph_map(dg), dg->index, blkno);
+	VaBlockMap *map = graph_map(dg);
+
+	return VaBlockMapRead(map, VaBlockMapEntryOf(map, dg->index, blkno),
+						  dg->index, blkno);
 }
 
-/*
- * Pin block blkno of index: through its map when it has one
- * (HnswDiskGraphInit sets it up), else with a plain ReadBuffer.
- */
+/* Pin block blkno of index through its block map (see HnswReadBuffer). */
 Buffer
 HnswReadIndexBuffer(Relation index, BlockNumber blkno)
 {
-	return recent_read(recent_find(index), index, blkno);
+	VaBlockMap *map = VaBlockMapGet(index);
+
+	return VaBlockMapRead(map, VaBlockMapEntryOf(map, index, blkno), index, blkno);
 }
 
 /*
  * Prefetch what pinning block blkno and locating element off on it will
  * touch, when map has a guess for the block: the buffer's descriptor, for
  * writing (the pin's atomic operation on its state word then finds the line
- * exclusive: -14 to -18 % per query, RESULTS.md), and the line pointer.
- * Only a hint: nothing is read, pinned or checked.
+ * exclusive: -14 to -18 % per query, RESULTS.md), and the line pointer
+ * (VaBlockMapPrefetchItem).  Only a hint: nothing is read, pinned or
+ * checked.
  */
 static inline void
-prefetch_element(HnswRecentMap *map, BlockNumber blkno, OffsetNumber off)
+prefetch_element(VaBlockMap *map, BlockNumber blkno, OffsetNumber off)
 {
-	Buffer	   *chunk;
-	Buffer		buf;
+	VaBlockMapEntry *entry = VaBlockMapPeek(map, blkno);
 
-	if (map == NULL || blkno >= map->nblocks ||
-		(chunk = map->chunks[blkno / RECENT_CHUNK]) == NULL)
-		return;
-	buf = chunk[blkno % RECENT_CHUNK];
-	if (buf <= 0 || buf > NBuffers)
-		return;
-	VaPrefetchWrite(GetBufferDescriptor(buf - 1));
-	if (off >= FirstOffsetNumber && off <= MaxOffsetNumber)
-		VaPrefetch(PageGetItemId((Page) BufferGetBlock(buf), off));
+	if (entry != NULL)
+		VaBlockMapPrefetchItem(entry, off);
 }
 
 /* Candidate flags for element tup: deleted, has duplicates. */
@@ -584,7 +420,7 @@ disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 	 * this, each pin waited for its buffer descriptor), then evaluate in
 	 * chunks: a backend tracks its first few pins without a hash table.
 	 */
-	HnswRecentMap *map = graph_map(dg);
+	VaBlockMap *map = graph_map(dg);
 
 	for (int i = 0; i < n; i++)
 		prefetch_element(map, (BlockNumber) (cs[i].id >> 16), (OffsetNumber) (cs[i].id & 0xFFFF));
@@ -681,7 +517,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->ops = ops;
 	dg->query = NULL;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m);
-	dg->recent = recent_setup(index);
+	dg->blockmap = VaBlockMapGet(index);
 }
 
 /*

@@ -315,7 +315,7 @@ typedef struct HnswDiskGraph
 	const VaIndexOps *ops;
 	const void *query;			/* stored form of the query */
 	HnswIdSet  *visited;
-	void	   *recent;			/* graph.c's block -> buffer map of index */
+	struct VaBlockMap *blockmap;	/* index's block map (common/blockmap.h) */
 } HnswDiskGraph;
 
 extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);

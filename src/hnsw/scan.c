@@ -85,25 +85,6 @@ typedef struct HnswScanOpaqueData
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
-/* VaScanResetFn: a new search; what the last one found is forgotten. */
-static void
-reset_scan(void *opaque)
-{
-	HnswScanOpaque so = (HnswScanOpaque) opaque;
-
-	so->searched = false;
-	so->null_distance = false;
-	so->results = NULL;
-	so->nresults = so->next = 0;
-	so->returned = NULL;
-	so->dups = NULL;
-	so->ndups = so->nextdup = so->dupcap = 0;
-	so->quantized = false;
-	so->exact_query = NULL;
-	so->rows = NULL;
-	so->nrows = so->nextrow = so->rowcap = 0;
-}
-
 /* VaScanBase.release: end the heap access of re-ranking, if any. */
 static void
 release_scan(void *opaque)
@@ -127,8 +108,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys,
 									 sizeof(HnswScanOpaqueData),
-									 HnswGetIndexOps(index), "hnsw scan",
-									 reset_scan);
+									 HnswGetIndexOps(index), "hnsw scan");
 
 	((HnswScanOpaque) scan->opaque)->base.release = release_scan;
 	return scan;
@@ -172,16 +152,8 @@ static void
 return_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 		   float distance)
 {
-	scan->xs_heaptid = *tid;
 	so->last_distance = distance;
-	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
-	if (scan->numberOfOrderBys > 0)
-	{
-		scan->xs_orderbynulls[0] = so->null_distance;
-		scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-			Float8GetDatum(so->base.ops->to_sql(distance));
-	}
+	VaScanReturn(scan, tid, distance, so->null_distance);
 }
 
 /* Every live element, in index order: for a query with no distance. */
@@ -273,7 +245,6 @@ search_first(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
-	Datum		value;
 	void	   *query;
 
 	so->exhausted = true;
@@ -281,27 +252,14 @@ search_first(IndexScanDesc scan)
 	if (!ItemPointerIsValid(&so->meta.entry_point))
 		return;
 
-	if (scan->orderByData == NULL || (scan->orderByData[0].sk_flags & SK_ISNULL))
+	query = VaScanQuery(scan, so->meta.dimensions);
+	if (query == NULL)
 	{
+		/* a NULL or not indexable query: every distance is undefined */
 		so->null_distance = true;
 		collect_all(index, so);
 		return;
 	}
-
-	value = PointerGetDatum(PG_DETOAST_DATUM(scan->orderByData[0].sk_argument));
-	query = palloc(so->base.ops->stored_size(value));
-	if (!so->base.ops->to_stored(value, query))
-	{
-		/* e.g. a zero vector under cosine: every distance is undefined */
-		so->null_distance = true;
-		collect_all(index, so);
-		return;
-	}
-	if (so->base.ops->dims(query) != so->meta.dimensions)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d",
-						so->meta.dimensions, so->base.ops->dims(query))));
 
 	so->ef = hnsw_ef_search;
 	so->iterative = hnsw_iterative_scan;

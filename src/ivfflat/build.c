@@ -452,6 +452,7 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 	char	   *centroids;
 	SortCoordinate coord;
 	Tuplesortstate *merge;
+	int			nparticipants;
 
 	VaParallelBuildBegin(&pb, "IvfflatParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
@@ -477,13 +478,8 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 	memcpy(centroids, bs->centroids, centroids_size);
 	shm_toc_insert(pcxt->toc, IVFFLAT_SHM_KEY_CENTROIDS, centroids);
 
-	LaunchParallelWorkers(pcxt);
 	/* the merge below must know how many runs there are */
-	if (pcxt->nworkers_launched > 0)
-		WaitForParallelWorkersToAttach(pcxt);
-	ereport(DEBUG1,
-			(errmsg_internal("ivfflat parallel build: %d workers launched",
-							 pcxt->nworkers_launched)));
+	nparticipants = VaParallelBuildLaunch(&pb, "ivfflat");
 
 	bs->shared = shared;
 	bs->is_leader = true;
@@ -493,7 +489,7 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
 	coord = palloc0(sizeof(SortCoordinateData));
 	coord->isWorker = false;
-	coord->nParticipants = pcxt->nworkers_launched + 1;
+	coord->nParticipants = nparticipants;
 	coord->sharedsort = sharedsort;
 	merge = begin_sort(bs->sortdesc, maintenance_work_mem, coord);
 	tuplesort_performsort(merge);

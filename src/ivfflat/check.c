@@ -11,8 +11,6 @@
  */
 #include "ivfflat/ivfflat.h"
 
-#include "access/relation.h"
-#include "catalog/pg_class.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -113,20 +111,23 @@ claim(CheckState *cs, BlockNumber blkno, int32 owner, const char *what)
 	return true;
 }
 
-/* Pass 1: the centroid chain from block 1 (lists, in order). */
-static void
-check_centroids(CheckState *cs)
-{
-	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
-	Size		isize = IVFFLAT_CENTROID_SIZE(cs->meta.vector_size);
-	int			cap = Max(cs->meta.nlists, 1);
+/* Checks one item of a chain's page (pinned and share-locked). */
+typedef void (*CheckItemFn) (CheckState *cs, Page page, BlockNumber blkno,
+							 OffsetNumber off, int32 owner);
 
-	cs->centroids = MemoryContextAllocHuge(CurrentMemoryContext,
-										   (Size) cap * Max(cs->meta.vector_size, 1));
-	cs->startpage = palloc(sizeof(BlockNumber) * cap);
-	cs->insertpage = palloc(sizeof(BlockNumber) * cap);
-	if (!claim(cs, blkno, OWNER_CENTROIDS, "the centroid chain"))
-		return;
+/*
+ * Walk the chain that starts at blkno, which owner (OWNER_CENTROIDS or a
+ * list number; "what" names it in problems) has claimed: check that each
+ * page is an ivfflat page of kind flags, call check_item for each of its
+ * items and claim the next page; the chain stops at a problem.  Returns
+ * whether block look_for was on it.
+ */
+static bool
+walk_chain(CheckState *cs, BlockNumber blkno, int32 owner, uint16 flags,
+		   const char *what, CheckItemFn check_item, BlockNumber look_for)
+{
+	bool		found = false;
+
 	while (blkno != InvalidBlockNumber)
 	{
 		Buffer		buf = ReadBuffer(cs->index, blkno);
@@ -134,46 +135,72 @@ check_centroids(CheckState *cs)
 		BlockNumber next = InvalidBlockNumber;
 
 		CHECK_FOR_INTERRUPTS();
+		if (blkno == look_for)
+			found = true;
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (page_ok(cs, page, blkno, IVFFLAT_PAGE_CENTROIDS, "centroids"))
+		if (page_ok(cs, page, blkno, flags, what))
 		{
 			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 
 			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-			{
-				ItemId		iid = PageGetItemId(page, off);
-				IvfflatCentroidTuple ctup;
-
-				if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
-				{
-					VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
-									blkno, off, ItemIdGetLength(iid), isize);
-					continue;
-				}
-				ctup = (IvfflatCentroidTuple) PageGetItem(page, iid);
-				if (cs->ncentroids >= cap)
-				{
-					cs->ncentroids++;	/* counted, reported below */
-					continue;
-				}
-				if (cs->ops->dims(ctup->centroid) != cs->meta.dimensions)
-					VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
-									blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
-				memcpy(cs->centroids + (Size) cs->ncentroids * cs->meta.vector_size,
-					   ctup->centroid, cs->meta.vector_size);
-				cs->startpage[cs->ncentroids] = ctup->startpage;
-				cs->insertpage[cs->ncentroids] = ctup->insertpage;
-				cs->ncentroids++;
-			}
+				check_item(cs, page, blkno, off, owner);
 			next = VaPageGetOpaque(page)->nextblkno;
 		}
 		UnlockReleaseBuffer(buf);
-		if (next != InvalidBlockNumber &&
-			!claim(cs, next, OWNER_CENTROIDS, "the centroid chain"))
+		if (next != InvalidBlockNumber && !claim(cs, next, owner, what))
 			next = InvalidBlockNumber;
 		blkno = next;
 	}
+	return found;
+}
+
+/* CheckItemFn of the centroid chain: size, dimensions; kept for pass 2. */
+static void
+check_centroid(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
+			   int32 owner)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	Size		isize = IVFFLAT_CENTROID_SIZE(cs->meta.vector_size);
+	IvfflatCentroidTuple ctup;
+
+	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
+	{
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
+						blkno, off, ItemIdGetLength(iid), isize);
+		return;
+	}
+	ctup = (IvfflatCentroidTuple) PageGetItem(page, iid);
+	if ((uint32) cs->ncentroids >= Max(cs->meta.nlists, 1))
+	{
+		cs->ncentroids++;		/* counted, reported by check_centroids */
+		return;
+	}
+	if (cs->ops->dims(ctup->centroid) != cs->meta.dimensions)
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
+						blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
+	memcpy(cs->centroids + (Size) cs->ncentroids * cs->meta.vector_size,
+		   ctup->centroid, cs->meta.vector_size);
+	cs->startpage[cs->ncentroids] = ctup->startpage;
+	cs->insertpage[cs->ncentroids] = ctup->insertpage;
+	cs->ncentroids++;
+}
+
+/* Pass 1: the centroid chain from block 1 (lists, in order). */
+static void
+check_centroids(CheckState *cs)
+{
+	int			cap = Max(cs->meta.nlists, 1);
+
+	cs->centroids = MemoryContextAllocHuge(CurrentMemoryContext,
+										   (Size) cap * Max(cs->meta.vector_size, 1));
+	cs->startpage = palloc(sizeof(BlockNumber) * cap);
+	cs->insertpage = palloc(sizeof(BlockNumber) * cap);
+	if (!claim(cs, IVFFLAT_FIRST_CENTROID_BLKNO, OWNER_CENTROIDS, "the centroid chain"))
+		return;
+	walk_chain(cs, IVFFLAT_FIRST_CENTROID_BLKNO, OWNER_CENTROIDS,
+			   IVFFLAT_PAGE_CENTROIDS, "the centroid chain", check_centroid,
+			   InvalidBlockNumber);
 	if ((uint32) cs->ncentroids != cs->meta.nlists)
 		VaReportProblem(&cs->report, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
 						cs->meta.nlists, cs->ncentroids);
@@ -205,86 +232,69 @@ nearer_list(CheckState *cs, const void *vector, int list)
 	return best;
 }
 
+/*
+ * CheckItemFn of list `list`'s chain: size, dimensions, heap TID, nearest
+ * centroid; the heap TID is kept for pass 4.
+ */
+static void
+check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
+		  int32 list)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size);
+	IvfflatListTuple tup;
+	int			other;
+
+	if (!ItemIdIsUsed(iid))
+		return;					/* removed by VACUUM */
+	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
+	{
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
+						blkno, off, list, ItemIdGetLength(iid), isize);
+		return;
+	}
+	tup = (IvfflatListTuple) PageGetItem(page, iid);
+	if (cs->ops->dims(tup->vector) != cs->meta.dimensions)
+	{
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
+						blkno, off, list, cs->ops->dims(tup->vector),
+						cs->meta.dimensions);
+		return;
+	}
+	if (!ItemPointerIsValid(&tup->heaptid))
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
+						blkno, off, list);
+	other = nearer_list(cs, tup->vector, list);
+	if (other >= 0)
+		VaReportProblem(&cs->report, PROBLEM_LIST,
+						"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
+						"centroid of list %d is nearer", blkno, off,
+						ItemPointerGetBlockNumberNoCheck(&tup->heaptid),
+						ItemPointerGetOffsetNumberNoCheck(&tup->heaptid),
+						list, other);
+	if (cs->ntids >= cs->tidcap)
+	{
+		cs->tidcap = Max(cs->tidcap * 2, 1024);
+		cs->tids = cs->tids == NULL ?
+			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * cs->tidcap) :
+			repalloc_huge(cs->tids, sizeof(uint64) * cs->tidcap);
+	}
+	cs->tids[cs->ntids++] = VaTidToId(&tup->heaptid);
+}
+
 /* Pass 2: every list's chain, its pages and rows. */
 static void
 check_lists(CheckState *cs)
 {
-	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size);
-
 	for (int list = 0; list < cs->ncentroids; list++)
 	{
-		BlockNumber blkno = cs->startpage[list];
-		bool		saw_insertpage = false;
 		char		what[64];
 
 		snprintf(what, sizeof(what), "list %d", list);
-		if (!claim(cs, blkno, list, what))
+		if (!claim(cs, cs->startpage[list], list, what))
 			continue;
-		while (blkno != InvalidBlockNumber)
-		{
-			Buffer		buf = ReadBuffer(cs->index, blkno);
-			Page		page;
-			BlockNumber next = InvalidBlockNumber;
-
-			CHECK_FOR_INTERRUPTS();
-			if (blkno == cs->insertpage[list])
-				saw_insertpage = true;
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			if (page_ok(cs, page, blkno, IVFFLAT_PAGE_LIST, what))
-			{
-				OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-
-				for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-				{
-					ItemId		iid = PageGetItemId(page, off);
-					IvfflatListTuple tup;
-					int			other;
-
-					if (!ItemIdIsUsed(iid))
-						continue;	/* removed by VACUUM */
-					if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
-					{
-						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
-										blkno, off, list, ItemIdGetLength(iid), isize);
-						continue;
-					}
-					tup = (IvfflatListTuple) PageGetItem(page, iid);
-					if (cs->ops->dims(tup->vector) != cs->meta.dimensions)
-					{
-						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
-										blkno, off, list, cs->ops->dims(tup->vector),
-										cs->meta.dimensions);
-						continue;
-					}
-					if (!ItemPointerIsValid(&tup->heaptid))
-						VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
-										blkno, off, list);
-					other = nearer_list(cs, tup->vector, list);
-					if (other >= 0)
-						VaReportProblem(&cs->report, PROBLEM_LIST,
-										"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
-										"centroid of list %d is nearer", blkno, off,
-										ItemPointerGetBlockNumberNoCheck(&tup->heaptid),
-										ItemPointerGetOffsetNumberNoCheck(&tup->heaptid),
-										list, other);
-					if (cs->ntids >= cs->tidcap)
-					{
-						cs->tidcap = Max(cs->tidcap * 2, 1024);
-						cs->tids = cs->tids == NULL ?
-							MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * cs->tidcap) :
-							repalloc_huge(cs->tids, sizeof(uint64) * cs->tidcap);
-					}
-					cs->tids[cs->ntids++] = VaTidToId(&tup->heaptid);
-				}
-				next = VaPageGetOpaque(page)->nextblkno;
-			}
-			UnlockReleaseBuffer(buf);
-			if (next != InvalidBlockNumber && !claim(cs, next, list, what))
-				next = InvalidBlockNumber;
-			blkno = next;
-		}
-		if (!saw_insertpage)
+		if (!walk_chain(cs, cs->startpage[list], list, IVFFLAT_PAGE_LIST, what,
+						check_row, cs->insertpage[list]))
 			VaReportProblem(&cs->report, PROBLEM_CHAIN, "the insert page %u of list %d is not on its chain",
 							cs->insertpage[list], list);
 	}
@@ -430,18 +440,11 @@ PG_FUNCTION_INFO_V1(ivfflat_check);
 Datum
 ivfflat_check(PG_FUNCTION_ARGS)
 {
-	Oid			indexoid = PG_GETARG_OID(0);
 	CheckState	cs;
 
 	memset(&cs, 0, sizeof(cs));
-	VaReportInit(&cs.report, kind_names, NUM_PROBLEM_KINDS);
-	cs.index = relation_open(indexoid, ShareLock);
-	if (cs.index->rd_rel->relkind != RELKIND_INDEX ||
-		cs.index->rd_indam == NULL || cs.index->rd_indam->ambuild != ivfflatbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index",
-						RelationGetRelationName(cs.index))));
+	cs.index = VaCheckBegin(fcinfo, &cs.report, kind_names, NUM_PROBLEM_KINDS,
+							ShareLock, ivfflatbuild, "ivfflat");
 	cs.ops = IvfflatGetIndexOps(cs.index);
 	cs.nblocks = RelationGetNumberOfBlocks(cs.index);
 	cs.owner = palloc(sizeof(int32) * Max(cs.nblocks, 1));
@@ -454,8 +457,5 @@ ivfflat_check(PG_FUNCTION_ARGS)
 		check_unreached(&cs);
 		check_duplicates(&cs);
 	}
-	relation_close(cs.index, ShareLock);
-
-	VaReportReturn(fcinfo, &cs.report);
-	return (Datum) 0;
+	return VaCheckEnd(fcinfo, cs.index, ShareLock, &cs.report);
 }

@@ -69,26 +69,11 @@ typedef struct IvfflatCentroidCache
 	char	   *centroids;		/* [nlists * stride] */
 } IvfflatCentroidCache;
 
-/* VaScanResetFn: a new search starts with the nearest list. */
-static void
-reset_scan(void *opaque)
-{
-	IvfflatScanOpaque so = (IvfflatScanOpaque) opaque;
-
-	so->started = false;
-	so->null_distance = false;
-	so->query = NULL;
-	so->starts = NULL;
-	so->nextlist = so->maxlists = so->batch = 0;
-	so->rows = NULL;
-	so->nrows = so->rowcap = 0;
-}
-
 IndexScanDesc
 ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 {
 	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
-					   IvfflatGetIndexOps(index), "ivfflat scan", reset_scan);
+					   IvfflatGetIndexOps(index), "ivfflat scan");
 }
 
 /* Row a before row b: nearer, or as near with the smaller heap TID. */
@@ -231,7 +216,7 @@ probe(IndexScanDesc scan, int count)
 	cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
 	while (blkno != InvalidBlockNumber)
 	{
-		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, blkno);
+		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, index, blkno);
 		Buffer		buf = VaBlockMapRead(map, entry, index, blkno);
 		BlockNumber nextblkno;
 		Page		page;
@@ -358,23 +343,8 @@ start(IndexScanDesc scan)
 	if (meta.nlists == 0)
 		return;
 
-	if (scan->orderByData == NULL || (scan->orderByData[0].sk_flags & SK_ISNULL))
-		so->null_distance = true;
-	else
-	{
-		Datum		value = PointerGetDatum(PG_DETOAST_DATUM(scan->orderByData[0].sk_argument));
-		void	   *query = palloc(so->base.ops->stored_size(value));
-
-		if (!so->base.ops->to_stored(value, query))
-			so->null_distance = true;	/* e.g. a zero vector under cosine */
-		else if (so->base.ops->dims(query) != meta.dimensions)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d",
-							meta.dimensions, so->base.ops->dims(query))));
-		else
-			so->query = query;
-	}
+	so->query = VaScanQuery(scan, meta.dimensions);
+	so->null_distance = so->query == NULL;
 
 	n = meta.nlists;
 	startpages = palloc(sizeof(BlockNumber) * n);
@@ -442,6 +412,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
 	IvfflatRow	c;
+	ItemPointerData tid;
 
 	if (!so->started)
 	{
@@ -468,14 +439,7 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 	c = so->rows[0];
 	so->rows[0] = so->rows[--so->nrows];
 	rows_sift_down(so->rows, so->nrows, 0);
-	VaIdToTid(c.id, &scan->xs_heaptid);
-	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
-	if (scan->numberOfOrderBys > 0)
-	{
-		scan->xs_orderbynulls[0] = so->null_distance;
-		scan->xs_orderbyvals[0] = so->null_distance ? (Datum) 0 :
-			Float8GetDatum(so->base.ops->to_sql(c.distance));
-	}
+	VaIdToTid(c.id, &tid);
+	VaScanReturn(scan, &tid, c.distance, so->null_distance);
 	return true;
 }

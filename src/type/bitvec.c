@@ -93,6 +93,13 @@ bit_stored_size(Datum value)
 	return VARSIZE(v);
 }
 
+/* bit(n): n bits */
+static Size
+bit_max_stored_size(int32 typmod)
+{
+	return VARBITTOTALLEN(typmod);
+}
+
 /* A plain copy; every bit string is indexable (zero-length ones too). */
 static bool
 bit_to_stored(Datum value, void *dst)

@@ -676,6 +676,13 @@ sparsevec_stored_size(Datum value)
 	return VARSIZE(DatumGetPointer(value));
 }
 
+/* sparsevec(n): at most min(n, SPARSEVEC_MAX_NNZ) non-zeros */
+static Size
+sparsevec_max_stored_size(int32 typmod)
+{
+	return SPARSEVEC_SIZE(Min(typmod, SPARSEVEC_MAX_NNZ));
+}
+
 static bool
 sparsevec_to_stored_copy(Datum value, void *dst)
 {

@@ -395,6 +395,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 							kmeans_ops, metric_, to_floats_fn) \
 	static const VaIndexOps name = { \
 		.stored_size = prefix##_stored_size, \
+		.max_stored_size = prefix##_max_stored_size, \
 		.to_stored = to_stored_fn, \
 		.distance = distance_fn, \
 		.to_sql = to_sql_fn, \
@@ -416,7 +417,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * The l2, ip, cosine and l1 VaIndexOps of a type, prefix_l2_ops ..
  * prefix_l1_ops, and their support functions prefix_l2_index_ops ..
  * prefix_l1_index_ops.  The file defines before it: prefix_stored_size,
- * prefix_stored_dims, prefix_to_stored_copy (l2, ip, l1),
+ * prefix_max_stored_size, prefix_stored_dims, prefix_to_stored_copy (l2, ip, l1),
  * prefix_to_stored_normalized (cosine) and the distances
  * prefix_index_l2_distance (squared L2), prefix_index_ip_distance
  * (negative inner product), prefix_index_cosine_distance (1 - inner
@@ -467,6 +468,11 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	prefix##_stored_size(Datum value) \
 	{ \
 		return SIZE(((const Type *) PG_DETOAST_DATUM(value))->dim); \
+	} \
+	static Size \
+	prefix##_max_stored_size(int32 typmod) \
+	{ \
+		return SIZE(typmod); \
 	} \
 	static bool \
 	prefix##_to_stored_copy(Datum value, void *dst) \
