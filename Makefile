@@ -61,3 +61,16 @@ $(EMULATED_KERNEL_TEST): test/kernels/simd_emulated.c src/distance/distance.c $(
 .PHONY: emulated-kernel-check
 emulated-kernel-check: $(EMULATED_KERNEL_TEST)
 	./$(EMULATED_KERNEL_TEST) $(notdir $(EMULATED_KERNEL_SIMD_SRCS))
+
+# test/bench/rabitq_kernel_bench: ns per call of the RaBitQ code kernel
+# (scalar, AVX2, AVX-512 VNNI; the real instructions) at padded 832 and
+# 3072, bits 1, 2, 4, 8.  Same flags as the extension; see test/bench/RESULTS.md.
+RABITQ_KERNEL_BENCH = test/bench/rabitq_kernel_bench
+EXTRA_CLEAN += $(RABITQ_KERNEL_BENCH)
+
+$(RABITQ_KERNEL_BENCH): test/bench/rabitq_kernel_bench.c src/distance/distance.c $(EMULATED_KERNEL_SIMD_SRCS) $(wildcard src/distance/*.h) src/vectorann.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ test/bench/rabitq_kernel_bench.c src/distance/distance.c $(EMULATED_KERNEL_SIMD_SRCS) -lm
+
+.PHONY: rabitq-kernel-bench
+rabitq-kernel-bench: $(RABITQ_KERNEL_BENCH)
+	./$(RABITQ_KERNEL_BENCH)

@@ -278,9 +278,9 @@ rabitq_dot_planes_scalar(const uint8_t *planes, const int8_t *qq, int padded, in
 			uint8_t		byte = plane[j];
 			const int8_t *q = qq + 8 * j;
 
+			/* branch-free: the bits are random, a branch mispredicts */
 			for (int k = 0; k < 8; k++)
-				if ((byte >> k) & 1)
-					psum += q[k];
+				psum += q[k] * ((byte >> k) & 1);
 		}
 		sum += psum * (1 << b);
 	}
