@@ -8,7 +8,7 @@
 
 EXTENSION = vectorann
 MODULE_big = vectorann
-DATA = sql/vectorann--0.1.0.sql
+DATA = sql/vectorann--0.2.0.sql sql/vectorann--0.1.0.sql sql/vectorann--0.1.0--0.2.0.sql
 
 SRCS = src/vectorann.c \
        $(wildcard src/type/*.c) \

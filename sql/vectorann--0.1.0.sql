@@ -933,21 +933,6 @@ CREATE FUNCTION vectorann_kernel_check(OUT kernel text, OUT n integer, OUT ok bo
 CREATE FUNCTION vectorann_kernels() RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
--- RaBitQ quantizer self check (src/quant/rabitq_check.c): with a quantizer of
--- dims dimensions, bits bits and rotation seed, n pseudo-random vectors and n
--- queries: the query-code estimator's error relative to |o| |q| (mean, max,
--- signed mean) and correlation with the exact inner products over the n^2
--- pairs, the code-code estimator's mean error, the mean relative decoding
--- error, the rotation's worst norm and inverse errors and its spread of basis
--- vectors (sqrt(D) * largest coordinate).  Deterministic; n in 1..1000.
-CREATE FUNCTION vectorann_rabitq_check(dims integer, bits integer, seed bigint, n integer,
-	OUT ip_mean_error float8, OUT ip_max_error float8, OUT ip_bias float8,
-	OUT ip_correlation float8, OUT code_ip_mean_error float8,
-	OUT decode_error float8, OUT rotation_norm_error float8,
-	OUT rotation_inverse_error float8, OUT rotation_spread float8)
-	RETURNS record
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
 -- hnsw access method and operator classes (appended by the index work; keep this line last)
 
 -- hnswhandler(internal): the handler of the hnsw index access method, an

@@ -6,12 +6,20 @@
  *	  compact or hold duplicates or self-links, links to missing items or to
  *	  elements without that layer, an entry point that is missing or not on
  *	  the top layer, and live elements that no chain of links from the entry
- *	  point reaches (which searches could therefore never return).
+ *	  point reaches (which searches could therefore never return).  In a
+ *	  quantized index, a sample of live elements' codes is compared with the
+ *	  codes of their heap rows' values.
  */
 #include "hnsw/hnsw.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
 #include "common/report.h"
+#include "executor/executor.h"
 #include "funcapi.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -24,6 +32,7 @@ typedef enum ProblemKind
 	PROBLEM_ENTRY,
 	PROBLEM_UNREACHABLE,
 	PROBLEM_DUPLICATE,
+	PROBLEM_CODE,
 	NUM_PROBLEM_KINDS
 } ProblemKind;
 
@@ -42,8 +51,11 @@ typedef struct CheckState
 } CheckState;
 
 static const char *const kind_names[NUM_PROBLEM_KINDS] = {
-	"page", "element", "link", "entry point", "unreachable", "duplicate"
+	"page", "element", "link", "entry point", "unreachable", "duplicate", "code"
 };
+
+/* Elements of a quantized index whose codes are checked against the heap. */
+#define HNSW_CHECK_CODE_SAMPLE	1000
 
 static inline bool
 item_exists(CheckState *cs, const ItemPointerData *tid)
@@ -358,11 +370,135 @@ check_entry_and_reach(CheckState *cs)
 	}
 }
 
+/* What check_code found. */
+typedef enum CodeCheck
+{
+	CODE_UNSEEN,				/* the row is not seen: not checked */
+	CODE_OK,
+	CODE_NULL,					/* the row's value is NULL */
+	CODE_WRONG					/* not the code of the row's value */
+} CodeCheck;
+
+/*
+ * Quantized index: the code of the value of live element n's heap row
+ * (fetched with the active snapshot; a row it does not see is skipped)
+ * must be the element's code byte for byte (encoding is deterministic).
+ * Sets *tid to the element's TID and *heaptid to its row's.
+ */
+static CodeCheck
+check_code(CheckState *cs, HnswQuant *hq, uint32 n, IndexFetchTableData *fetch,
+		   TupleTableSlot *slot, EState *estate, IndexInfo *indexInfo,
+		   ItemPointer tid, ItemPointer heaptid)
+{
+	HnswElementTuple tup;
+	bool		call_again = false;
+	bool		all_dead = false;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	Datum		value;
+	void	   *stored;
+	const void *code;
+	const void *held;
+
+	ItemPointerData fetched;
+
+	HnswItemTid(&cs->map, n, tid);
+	tup = HnswReadElement(cs->index, tid);
+	*heaptid = fetched = tup->heaptid;
+	if (!ItemPointerIsValid(&fetched) ||
+		!table_index_fetch_tuple(fetch, &fetched, GetActiveSnapshot(), slot,
+								 &call_again, &all_dead))
+		return CODE_UNSEEN;
+	GetPerTupleExprContext(estate)->ecxt_scantuple = slot;
+	FormIndexDatum(indexInfo, slot, estate, values, isnull);
+	if (isnull[0])
+		return CODE_NULL;
+	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
+	stored = palloc(hq->ops->stored_size(value));
+	held = HnswElementVector(tup);
+	if (!hq->ops->to_stored(value, stored) || hq->ops->dims(stored) != cs->meta.dimensions ||
+		VARSIZE(held) != VaRabitqCodeSize(cs->meta.dimensions, hq->bits))
+		code = NULL;
+	else
+		code = HnswQuantElement(hq, stored, cs->meta.dimensions);
+	if (code == NULL || VARSIZE(code) != VARSIZE(held) ||
+		memcmp(code, held, VARSIZE(held)) != 0)
+		return CODE_WRONG;
+	return CODE_OK;
+}
+
+/*
+ * Pass 5, quantized indexes: the codes of up to HNSW_CHECK_CODE_SAMPLE live
+ * elements, spread evenly over the index, against their heap rows.
+ */
+static void
+check_codes(CheckState *cs)
+{
+	Relation	heap;
+	HnswQuant	hq;
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	EState	   *estate;
+	IndexInfo  *indexInfo;
+	MemoryContext ctx;
+	uint32		live = 0;
+	uint32		step;
+	uint32		seen = 0;
+
+	if (cs->meta.quantization == HNSW_QUANTIZATION_NONE || cs->meta.dimensions < 0)
+		return;
+	for (uint32 n = 0; n < cs->map.nelements; n++)
+		live += cs->element[n] && !cs->deleted[n];
+	if (live == 0)
+		return;
+	step = Max(live / HNSW_CHECK_CODE_SAMPLE, 1);
+
+	heap = table_open(cs->index->rd_index->indrelid, AccessShareLock);
+	HnswQuantInit(&hq, cs->index, &cs->meta);
+	fetch = table_index_fetch_begin(heap);
+	slot = table_slot_create(heap, NULL);
+	estate = CreateExecutorState();
+	indexInfo = BuildIndexInfo(cs->index);
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw_check codes",
+								ALLOCSET_DEFAULT_SIZES);
+	for (uint32 n = 0; n < cs->map.nelements; n++)
+	{
+		MemoryContext old;
+		ItemPointerData tid;
+		ItemPointerData heaptid;
+		CodeCheck	found;
+
+		if (!cs->element[n] || cs->deleted[n] || seen++ % step != 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(ctx);
+		found = check_code(cs, &hq, n, fetch, slot, estate, indexInfo, &tid, &heaptid);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+		ResetExprContext(GetPerTupleExprContext(estate));
+		if (found == CODE_NULL)
+			VaReportProblem(&cs->report, PROBLEM_CODE, "element (%u,%u) indexes heap row (%u,%u), whose value is NULL",
+							ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
+		else if (found == CODE_WRONG)
+			VaReportProblem(&cs->report, PROBLEM_CODE, "element (%u,%u): its code is not the code of heap row (%u,%u)'s value",
+							ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
+	}
+	table_index_fetch_end(fetch);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	MemoryContextDelete(ctx);
+	table_close(heap, AccessShareLock);
+}
+
 /*
  * hnsw_check(index regclass) RETURNS TABLE (problem text, detail text):
  * one row per violation, problem being its kind (page, element, link,
- * entry point, unreachable, duplicate), at most 50 per kind and then one row with the
- * kind's total; no rows for a sound index.  Takes AccessShareLock on the
+ * entry point, unreachable, duplicate, code), at most 50 per kind and then one row with the
+ * kind's total; no rows for a sound index.  In a quantized index the codes
+ * of up to 1,000 live elements are compared with the codes of their heap
+ * rows' values (rows the active snapshot does not see are skipped).  Takes AccessShareLock on the
  * index and blocks inserts and VACUUM's list writes (not scans) while it
  * runs.  EXECUTE is revoked from PUBLIC.  Errors: not an hnsw index.
  */
@@ -385,6 +521,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 	HnswForEachMappedItem(cs.index, NULL, &cs.map, check_item_links, &cs);
 	check_duplicates(&cs);
 	check_entry_and_reach(&cs);
+	check_codes(&cs);
 	UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 	return VaCheckEnd(fcinfo, cs.index, AccessShareLock, &cs.report);
 }
