@@ -1092,24 +1092,28 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 	if (info->analyze_only)
 		return stats;
-	if (stats == NULL)
+	if (stats == NULL || stats->tuples_removed == 0)
 	{
 		HnswMetaPageData meta;
 		MemoryContext ctx;
 		MemoryContext old;
 
 		/*
-		 * Nothing was deleted (e.g. an autovacuum of an insert-only table):
+		 * Nothing was deleted from the index (e.g. an autovacuum of an
+		 * insert-only table, or a VACUUM whose dead heap rows, such as those
+		 * of inserts a crash aborted, had no elements yet), so no repair ran:
 		 * relinking elements that inserts' pruning cut off is worth a walk of
 		 * the whole index only once it has grown by a tenth since the last
-		 * walk.  Then the index is not read at all; the tuple count is the
-		 * heap's.
+		 * walk.  Without deletes the index is then not read at all; the tuple
+		 * count is the heap's.
 		 */
 		HnswReadMeta(index, &meta);
 		nblocks = RelationGetNumberOfBlocks(index);
 		if (meta.relink_nblocks != 0 &&
 			nblocks <= meta.relink_nblocks + meta.relink_nblocks / 10)
 		{
+			if (stats != NULL)
+				return VaVacuumCount(info, stats, HNSW_METAPAGE_BLKNO + 1, count_live, true);
 			stats = palloc0(sizeof(IndexBulkDeleteResult));
 			stats->num_pages = nblocks;
 			stats->num_index_tuples = info->num_heap_tuples;
@@ -1122,7 +1126,8 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		reconnect_unreachable(index, &meta, info->strategy);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		if (stats == NULL)
+			stats = palloc0(sizeof(IndexBulkDeleteResult));
 	}
 
 	return VaVacuumCount(info, stats, HNSW_METAPAGE_BLKNO + 1, count_live, true);

@@ -171,22 +171,16 @@ is($primary->safe_psql('postgres',
   or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
 $primary->safe_psql('postgres', 'VACUUM items');
 
-# Known bugs, not of quantization (the same test with quantization = 'none'
-# fails the same way): on this data (norms from 0.1 to 10, then 1,500 rows
-# of norm about 2 inserted by four backends) VACUUM's relink leaves a few
-# elements unreachable, which no scan then returns; and in two of four runs
-# a duplicate item was on no element's chain after recovery (an insert the
-# crash interrupted, which VACUUM does not clear away).  Reported in the
-# session note; TODO until fixed.
-TODO:
-{
-	local $TODO = 'VACUUM relink gap and orphaned duplicate items on varied-norm data';
-	is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}),
-		'0', 'hnsw_check finds nothing after VACUUM')
-	  or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
-	# every committed row is in the index and reachable: an iterative scan
-	# that goes on until a batch finds nothing new returns them all
-	is($primary->safe_psql('postgres', q{
+# VACUUM relinks what inserts' pruning left unreachable, also when its
+# dead rows (the inserts the crash aborted) had no elements (before
+# hnswvacuumcleanup ran the relink then, this failed with quantization
+# 'none' and 'rabitq' alike)
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'duplicate'}),
+	'0', 'hnsw_check finds nothing after VACUUM')
+  or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
+# every committed row is in the index and reachable: an iterative scan
+# that goes on until a batch finds nothing new returns them all
+is($primary->safe_psql('postgres', q{
 	SET enable_seqscan = off;
 	SET hnsw.iterative_scan = relaxed_order;
 	SET hnsw.max_scan_tuples = 1000000;
@@ -194,16 +188,15 @@ TODO:
 	SELECT count(*) FROM items WHERE id NOT IN (
 		SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT 1000000);
 }), '0', 'every committed row is found by an iterative scan');
+# A known bug, not of quantization: in two of four runs a live duplicate
+# item was on no element's chain after recovery and VACUUM (seen with this
+# test only; reported in the session note).
+TODO:
+{
+	local $TODO = 'a duplicate item on no chain after crash recovery';
+	is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem = 'duplicate'}),
+		'0', 'no duplicate item is on no chain after recovery');
 }
-# the rows an iterative scan misses are only those few
-cmp_ok($primary->safe_psql('postgres', q{
-	SET enable_seqscan = off;
-	SET hnsw.iterative_scan = relaxed_order;
-	SET hnsw.max_scan_tuples = 1000000;
-	SET work_mem = '64MB';
-	SELECT count(*) FROM items WHERE id NOT IN (
-		SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT 1000000);
-}), '<=', 20, 'an iterative scan misses at most 20 committed rows');
 # recall@10 of the queries: a returned row counts when it is no farther
 # than the exact 10th nearest
 my $recall = $primary->safe_psql('postgres', q{
