@@ -46,10 +46,10 @@ va_cluster_start "shared_buffers = '2GB'"
 
 # pgvector beside it when its source tarball is there (shared/anchors); the job runs
 # without it otherwise
-hnsw_engines=vectorann,faiss,hnswlib
+hnsw_engines=vectorann,vectorann_rabitq,faiss,hnswlib
 ivfflat_engines=vectorann,faiss
 if va_install_pgvector; then
-    hnsw_engines=vectorann,pgvector,faiss,hnswlib
+    hnsw_engines=vectorann,vectorann_rabitq,pgvector,faiss,hnswlib
     ivfflat_engines=vectorann,pgvector,faiss
 fi
 va_log "running test/bench/hnsw_bench.py --engines $hnsw_engines $*"

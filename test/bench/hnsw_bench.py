@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
-ENGINES = ("vectorann", "pgvector", "faiss", "hnswlib")
+ENGINES = ("vectorann", "vectorann_rabitq", "pgvector", "faiss", "hnswlib")
 M = 16
 EF_CONSTRUCTION = 64
 K = 10
@@ -314,10 +314,12 @@ def load_items(cur, base, label, info):
 
 
 def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
-                    extension="vectorann"):
+                    extension="vectorann", index_with=""):
     """Build and sweep one PostgreSQL extension: vectorann in the environment's
     database, or (label pgvector, extension vector) pgvector in a database of its own,
-    bench_pgvector, since both define the type vector."""
+    bench_pgvector, since both define the type vector; label vectorann_rabitq is
+    vectorann with index_with (", quantization = 'rabitq'") added to the index options,
+    in a database of its own."""
     import psycopg2
     n, dim = base.shape
     conn, cur = open_engine_db(label, extension, info)
@@ -334,7 +336,7 @@ def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
     log(f"{label}: CREATE INDEX with 2 parallel workers")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_parallel ON items USING hnsw (embedding vector_l2_ops) "
-                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
+                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION}{index_with})")
     info["pg_parallel_build_s" if label == "vectorann" else f"{label}_parallel_build_s"] = \
         time.perf_counter() - t0
     cur.execute("DROP INDEX items_parallel")
@@ -342,7 +344,7 @@ def bench_vectorann(base, queries, efs, warmup, runs, info, label="vectorann",
     log(f"{label}: CREATE INDEX")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) "
-                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
+                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION}{index_with})")
     build_s = time.perf_counter() - t0
     cur.execute("SELECT i.indexrelid::regclass::text, pg_relation_size(i.indexrelid) "
                 "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -520,7 +522,8 @@ def write_plot(rows, path, title):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     styles = {"vectorann (server-side)": "o-", "vectorann": "o--", "hnswlib": "s-",
-              "faiss": "^-", "pgvector (server-side)": "d-", "pgvector": "d--"}
+              "faiss": "^-", "pgvector (server-side)": "d-", "pgvector": "d--",
+              "vectorann_rabitq (server-side)": "v-", "vectorann_rabitq": "v--"}
     for engine in dict.fromkeys(r[0] for r in rows):
         pts = sorted((r[4], r[5], r[3]) for r in rows if r[0] == engine)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], styles.get(engine, "x-"),
@@ -625,6 +628,19 @@ def render(rows, info, args, nbase, nq, errors):
                      "vectorann, one of pgvector, repeated; QPS of the median pass):")
         lines.append("")
         lines.extend(interleaved_table(info["interleaved_pgvector"], "pgvector (server-side) QPS", nq))
+    if info.get("interleaved_rabitq"):
+        lines.append("")
+        lines.append("Quantized (`quantization = 'rabitq'`, default bits and "
+                     "hnsw.rerank_candidates) beside hnswlib, alternating the same way; the "
+                     "first QPS column is vectorann_rabitq's:")
+        lines.append("")
+        lines.extend(interleaved_table(info["interleaved_rabitq"], "hnswlib QPS", nq))
+    if info.get("interleaved_rabitq_pgvector"):
+        lines.append("")
+        lines.append("Quantized beside pgvector (first QPS column vectorann_rabitq's):")
+        lines.append("")
+        lines.extend(interleaved_table(info["interleaved_rabitq_pgvector"],
+                                       "pgvector (server-side) QPS", nq))
     lines.append("")
     lines.extend(targets(rows, info))
     lines.append("")
@@ -699,6 +715,9 @@ def main():
     rows, errors = [], []
     runners = {
         "vectorann": lambda: bench_vectorann(base, queries, efs, args.warmup, args.runs, info),
+        "vectorann_rabitq": lambda: bench_vectorann(
+            base, queries, efs, args.warmup, args.runs, info, "vectorann_rabitq", "vectorann",
+            ", quantization = 'rabitq'"),
         "pgvector": lambda: bench_vectorann(base, queries, efs, args.warmup, args.runs, info,
                                             "pgvector", "vector"),
         "faiss": lambda: bench_faiss(base, queries, efs, args.warmup, args.runs),
@@ -731,6 +750,20 @@ def main():
         for ef, tv, th in info["interleaved"]:
             log(f"interleaved ef_search {ef}: vectorann {[round(t * 1000) for t in tv]} ms, "
                 f"hnswlib {[round(t * 1000) for t in th]} ms")
+
+    if "vectorann_rabitq (server-side)" in PASSES and "hnswlib" in PASSES:
+        log(f"interleaved: vectorann_rabitq (server-side) and hnswlib, {args.rounds} passes each")
+        info["interleaved_rabitq"] = interleaved_pair(
+            efs, PASSES["vectorann_rabitq (server-side)"], PASSES["hnswlib"], args.rounds)
+        for ef, tv, th in info["interleaved_rabitq"]:
+            log(f"interleaved ef_search {ef}: vectorann_rabitq {[round(t * 1000) for t in tv]} ms, "
+                f"hnswlib {[round(t * 1000) for t in th]} ms")
+
+    if "vectorann_rabitq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
+        log(f"interleaved: vectorann_rabitq and pgvector (server-side), {args.rounds} passes each")
+        info["interleaved_rabitq_pgvector"] = interleaved_pair(
+            efs, PASSES["vectorann_rabitq (server-side)"], PASSES["pgvector (server-side)"],
+            args.rounds)
 
     if "vectorann (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
         log(f"interleaved: vectorann and pgvector (server-side), {args.rounds} passes each")
