@@ -932,6 +932,7 @@ flush_graph(HnswBuildState *bs)
 	meta->entry_level = (int16) bs->entry_level;
 	/* repair_unreachable above did what a VACUUM's relink pass does */
 	meta->relink_nblocks = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid) + 1;
+	meta->relink_heap_tuples = bs->indtuples;
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(metabuf);
 	MemoryContextDelete(codectx);
@@ -1333,6 +1334,7 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
 	ItemPointerSetInvalid(&meta->entry_point);
 	meta->entry_level = -1;
 	meta->relink_nblocks = 0;
+	meta->relink_heap_tuples = 0;
 	meta->quantization = (uint8) quantization;
 	meta->bits = quantization == HNSW_QUANTIZATION_NONE ? 0 : (uint8) bits;
 	meta->seed = quantization == HNSW_QUANTIZATION_NONE ? 0 : HNSW_ROTATION_SEED;

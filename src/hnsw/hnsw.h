@@ -75,10 +75,11 @@ typedef struct HnswOptions
  * Metapage contents (block 0, after the page header).  entry_point is the
  * element searches start from, on layer entry_level; both are invalid/-1
  * while the index is empty.  insert_page is the last page, where new
- * elements go.  relink_nblocks lets a VACUUM that deleted nothing skip its
- * relink pass while the index has not grown by a tenth since the last one
- * (indexes written before the field existed read 0 there: the hole between
- * pd_lower and pd_upper is zeros).
+ * elements go.  relink_nblocks and relink_heap_tuples let a VACUUM that
+ * deleted nothing skip its relink pass while neither the index nor the table
+ * has grown by a tenth since the last one (indexes written before the
+ * fields existed read 0 there: the hole between pd_lower and pd_upper is
+ * zeros).
  */
 typedef struct HnswMetaPageData
 {
@@ -96,6 +97,7 @@ typedef struct HnswMetaPageData
 	uint8		bits;			/* code bits per dimension */
 	uint16		unused;
 	uint64		seed;			/* rotation seed of the codes */
+	double		relink_heap_tuples; /* heap rows at the last relink (0: never) */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;

@@ -273,7 +273,7 @@ repair_element_once(Relation index, const VaIndexOps *ops, const HnswMetaPageDat
 
 /* Note in the metapage (WAL-logged) that a relink pass covered nblocks. */
 static void
-record_relink(Relation index, BlockNumber nblocks)
+record_relink(Relation index, BlockNumber nblocks, double heap_tuples)
 {
 	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	Page		page;
@@ -283,6 +283,7 @@ record_relink(Relation index, BlockNumber nblocks)
 	VaWalBegin(&wal, index, false);
 	page = VaWalRegister(&wal, buf, false);
 	HnswPageGetMeta(page)->relink_nblocks = nblocks;
+	HnswPageGetMeta(page)->relink_heap_tuples = heap_tuples;
 	((PageHeader) page)->pd_lower = Max(((PageHeader) page)->pd_lower,
 										(LocationIndex) ((char *) HnswPageGetMeta(page) +
 														 sizeof(HnswMetaPageData) - (char *) page));
@@ -424,7 +425,7 @@ static const HnswRelinkOps disk_relink_ops = {
  */
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
-					  BufferAccessStrategy strategy)
+					  BufferAccessStrategy strategy, double heap_tuples)
 {
 	HnswReach	r;
 	HnswRelink	rl;
@@ -451,7 +452,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	rl.live = r.live;
 	rl.indegree = r.indegree;
 	(void) HnswRelinkUnreachable(&rl, &missing);
-	record_relink(index, r.map.nblocks);
+	record_relink(index, r.map.nblocks, heap_tuples);
 }
 
 /*
@@ -993,7 +994,7 @@ repair_graph(IndexVacuumInfo *info)
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
 	free_deleted(index, &meta, info->strategy);
-	reconnect_unreachable(index, &meta, info->strategy);
+	reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 }
@@ -1099,18 +1100,21 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		MemoryContext old;
 
 		/*
-		 * Nothing was deleted from the index (e.g. an autovacuum of an
-		 * insert-only table, or a VACUUM whose dead heap rows, such as those
-		 * of inserts a crash aborted, had no elements yet), so no repair ran:
-		 * relinking elements that inserts' pruning cut off is worth a walk of
-		 * the whole index only once it has grown by a tenth since the last
-		 * walk.  Without deletes the index is then not read at all; the tuple
-		 * count is the heap's.
+		 * No repair ran, since nothing was deleted from the index (an
+		 * insert-only table; dead heap rows that had no elements, such as
+		 * inserts a crash aborted; or VACUUM skipped the indexes for a few
+		 * dead rows).  Relinking elements that inserts' pruning cut off is
+		 * worth a walk of the whole index only once the index or the table
+		 * has grown by a tenth since the last walk (inserts that reuse
+		 * freed slots grow the table, not the index); otherwise, without a
+		 * bulk delete the index is not read at all and the tuple count is
+		 * the heap's.
 		 */
 		HnswReadMeta(index, &meta);
 		nblocks = RelationGetNumberOfBlocks(index);
 		if (meta.relink_nblocks != 0 &&
-			nblocks <= meta.relink_nblocks + meta.relink_nblocks / 10)
+			nblocks <= meta.relink_nblocks + meta.relink_nblocks / 10 &&
+			info->num_heap_tuples <= meta.relink_heap_tuples * 1.1)
 		{
 			if (stats != NULL)
 				return VaVacuumCount(info, stats, HNSW_METAPAGE_BLKNO + 1, count_live, true);
@@ -1123,7 +1127,7 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum relink",
 									ALLOCSET_DEFAULT_SIZES);
 		old = MemoryContextSwitchTo(ctx);
-		reconnect_unreachable(index, &meta, info->strategy);
+		reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
 		if (stats == NULL)

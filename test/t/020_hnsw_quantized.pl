@@ -171,10 +171,10 @@ is($primary->safe_psql('postgres',
   or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
 $primary->safe_psql('postgres', 'VACUUM items');
 
-# VACUUM relinks what inserts' pruning left unreachable, also when its
-# dead rows (the inserts the crash aborted) had no elements (before
-# hnswvacuumcleanup ran the relink then, this failed with quantization
-# 'none' and 'rabitq' alike)
+# VACUUM relinks what inserts' pruning left unreachable, also when it
+# deleted nothing from the index and the inserts reused freed slots (the
+# index did not grow, the table did): before the relink rule counted the
+# table's rows too, this failed with quantization 'none' and 'rabitq' alike
 is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'duplicate'}),
 	'0', 'hnsw_check finds nothing after VACUUM')
   or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
