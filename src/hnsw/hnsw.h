@@ -316,6 +316,8 @@ typedef struct HnswDiskGraph
 	const void *query;			/* stored form of the query */
 	HnswIdSet  *visited;
 	struct VaBlockMap *blockmap;	/* index's block map (common/blockmap.h) */
+	int			prefetch;		/* bytes of an element an evaluation reads
+								 * (prefetched ahead; 256 unless set) */
 } HnswDiskGraph;
 
 extern Buffer HnswReadBuffer(HnswDiskGraph *dg, BlockNumber blkno);
