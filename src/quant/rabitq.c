@@ -37,6 +37,19 @@
 #error "the RaBitQ rotation is defined by pg_prng (PostgreSQL 15 and later)"
 #endif
 
+/*
+ * GCC's and clang's vector extensions: eight floats (or their bit patterns)
+ * as one value, which the compiler maps onto whatever SIMD the build's
+ * baseline has (two SSE2 registers on x86-64); element-wise arithmetic, so
+ * the results are those of the scalar loops they replace.  Other compilers
+ * run the scalar loops.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define RABITQ_VECTOR_EXT 1
+typedef float rabitq_v8sf __attribute__((vector_size(32)));
+typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
+#endif
+
 /* rounds of (sign flips, Walsh-Hadamard transform) in R */
 #define VA_RABITQ_ROUNDS 4
 
@@ -56,33 +69,115 @@ typedef struct RabitqRotation
 
 /*
  * In-place normalised fast Walsh-Hadamard transform of x[0..n), n a power
- * of two: x := H_n x / sqrt(n), an orthogonal involution.
+ * of two >= 8: x := H_n x / sqrt(n), an orthogonal involution.  The first
+ * three levels (strides 1, 2, 4) run together on blocks of 8 held in
+ * locals, the later ones as loops over contiguous runs that the compiler
+ * vectorises; every output is the same sequence of float additions as the
+ * textbook triple loop, so the result is bit for bit the same.
  */
 static void
 fwht_normalised(float *x, int n)
 {
 	float		scale;
 
-	for (int h = 1; h < n; h <<= 1)
+	for (int i = 0; i < n; i += 8)
+	{
+		float	   *y = x + i;
+		float		a0 = y[0] + y[1],
+					a1 = y[0] - y[1],
+					a2 = y[2] + y[3],
+					a3 = y[2] - y[3],
+					a4 = y[4] + y[5],
+					a5 = y[4] - y[5],
+					a6 = y[6] + y[7],
+					a7 = y[6] - y[7];
+		float		b0 = a0 + a2,
+					b1 = a1 + a3,
+					b2 = a0 - a2,
+					b3 = a1 - a3,
+					b4 = a4 + a6,
+					b5 = a5 + a7,
+					b6 = a4 - a6,
+					b7 = a5 - a7;
+
+		y[0] = b0 + b4;
+		y[1] = b1 + b5;
+		y[2] = b2 + b6;
+		y[3] = b3 + b7;
+		y[4] = b0 - b4;
+		y[5] = b1 - b5;
+		y[6] = b2 - b6;
+		y[7] = b3 - b7;
+	}
+	for (int h = 8; h < n; h <<= 1)
 	{
 		for (int i = 0; i < n; i += 2 * h)
 		{
-			for (int j = i; j < i + h; j++)
+			for (int j = i; j < i + h; j += 8)
 			{
-				float		a = x[j];
-				float		b = x[j + h];
+#ifdef RABITQ_VECTOR_EXT
+				rabitq_v8sf a;
+				rabitq_v8sf b;
+				rabitq_v8sf sum;
+				rabitq_v8sf diff;
 
-				x[j] = a + b;
-				x[j + h] = a - b;
+				memcpy(&a, x + j, sizeof(a));
+				memcpy(&b, x + j + h, sizeof(b));
+				sum = a + b;
+				diff = a - b;
+				memcpy(x + j, &sum, sizeof(sum));
+				memcpy(x + j + h, &diff, sizeof(diff));
+#else
+				for (int k = j; k < j + 8; k++)
+				{
+					float		a = x[k];
+					float		b = x[k + h];
+
+					x[k] = a + b;
+					x[k + h] = a - b;
+				}
+#endif
 			}
 		}
 	}
 	scale = (float) (1.0 / sqrt((double) n));
+#ifdef RABITQ_VECTOR_EXT
+	for (int i = 0; i < n; i += 8)
+	{
+		rabitq_v8sf a;
+
+		memcpy(&a, x + i, sizeof(a));
+		a *= scale;
+		memcpy(x + i, &a, sizeof(a));
+	}
+#else
 	for (int i = 0; i < n; i++)
 		x[i] *= scale;
+#endif
 }
 
-/* x[i] := -x[i] where round's sign bit i is set, i in [0, D). */
+/*
+ * flip_masks[byte][k]: the float sign bit where bit k of byte is set, so
+ * that XOR with it negates the coordinates a byte of sign bits selects.
+ * Filled by VaRabitqInit (the same 8 kB every time).
+ */
+static uint32 flip_masks[256][8];
+static bool flip_masks_ready = false;
+
+static void
+fill_flip_masks(void)
+{
+	for (int byte = 0; byte < 256; byte++)
+		for (int k = 0; k < 8; k++)
+			flip_masks[byte][k] = ((byte >> k) & 1) ? UINT32_C(0x80000000) : 0;
+	flip_masks_ready = true;
+}
+
+/*
+ * x[i] := -x[i] where round's sign bit i is set, i in [0, D): the float's
+ * sign bit flipped by XOR with a mask looked up per byte of sign bits, no
+ * branch (the bits are random, a branch would mispredict half the time).
+ */
 static void
 flip_signs(const RabitqRotation *rot, int round, float *x)
 {
@@ -91,11 +186,27 @@ flip_signs(const RabitqRotation *rot, int round, float *x)
 	for (int w = 0; w < rot->padded / 64; w++)
 	{
 		uint64		bits = words[w];
-		float	   *xw = x + 64 * w;
 
-		for (int k = 0; k < 64; k++)
-			if ((bits >> k) & 1)
-				xw[k] = -xw[k];
+		for (int byte = 0; byte < 8; byte++)
+		{
+			const uint32 *mask = flip_masks[(bits >> (8 * byte)) & 0xFF];
+#ifdef RABITQ_VECTOR_EXT
+			rabitq_v8su y;
+			rabitq_v8su m;
+
+			memcpy(&y, x + 64 * w + 8 * byte, sizeof(y));
+			memcpy(&m, mask, sizeof(m));
+			y ^= m;
+			memcpy(x + 64 * w + 8 * byte, &y, sizeof(y));
+#else
+			uint32		y[8];
+
+			memcpy(y, x + 64 * w + 8 * byte, sizeof(y));
+			for (int k = 0; k < 8; k++)
+				y[k] ^= mask[k];
+			memcpy(x + 64 * w + 8 * byte, y, sizeof(y));
+#endif
+		}
 	}
 }
 
@@ -117,6 +228,24 @@ fold_halves(const RabitqRotation *rot, float *x)
 
 	if (rot->block == rot->padded)
 		return;
+#ifdef RABITQ_VECTOR_EXT
+	/* mid is a multiple of 32 */
+	for (int i = 0; i < mid; i += 8)
+	{
+		rabitq_v8sf a;
+		rabitq_v8sf b;
+		rabitq_v8sf sum;
+		rabitq_v8sf diff;
+
+		memcpy(&a, x + i, sizeof(a));
+		memcpy(&b, x + i + mid, sizeof(b));
+		sum = (a + b) * scale;
+		diff = (a - b) * scale;
+		memcpy(x + i, &sum, sizeof(sum));
+		memcpy(x + i + mid, &diff, sizeof(diff));
+	}
+	return;
+#endif
 	for (int i = 0; i < mid; i++)
 	{
 		float		a = x[i];
@@ -188,6 +317,8 @@ VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed)
 		elog(ERROR, "RaBitQ quantizer with %d bits: expected %d to %d",
 			 bits, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS);
 
+	if (!flip_masks_ready)
+		fill_flip_masks();
 	padded = VaRabitqPadded(dims);
 	nwords = VA_RABITQ_ROUNDS * (padded / 64);
 	rot = palloc(offsetof(RabitqRotation, signs) + sizeof(uint64) * nwords);
