@@ -1,9 +1,9 @@
 /*
  * rabitq.c
  *	  RaBitQ quantization (see rabitq.h for the notation and the papers):
- *	  the seeded random rotation, extended-RaBitQ encoding into bit planes,
- *	  query preparation, the query-code and code-code inner product
- *	  estimators, and decoding.  Knows no access method; the integer kernel
+ *	  the seeded random rotation, extended-RaBitQ encoding (into packed
+ *	  nibbles or bit planes), query preparation, the query-code and
+ *	  code-code inner product estimators, and decoding.  Knows no access method; the integer kernel
  *	  of the query-code estimator is VaRabitqDotPlanes in src/distance/.
  *
  *	  The rotation R.  D (the padded dimension) is a multiple of 64; P is
@@ -350,6 +350,69 @@ VaRabitqQuerySize(int dims)
 }
 
 /* ---------------------------------------------------------------------
+ * The code layout (rabitq.h): packed nibbles at 4 bits, bit planes
+ * otherwise
+ * ---------------------------------------------------------------------
+ */
+
+/* Where u[i] of a 4-bit code lives: byte *byte, high nibble or low. */
+static inline void
+nibble_of(int padded, int i, int *byte, bool *high)
+{
+	int			s = i & ~127;
+	int			half = Min(128, padded - s) / 2;
+	int			k = i - s;
+
+	*high = k >= half;
+	*byte = s / 2 + (*high ? k - half : k);
+}
+
+/* data[] := u[0..D) in the layout for bits (data zeroed by the caller). */
+static void
+code_put(uint8 *data, int padded, int bits, const uint8 *u)
+{
+	int			nbytes = padded / 8;
+
+	for (int i = 0; i < padded; i++)
+	{
+		if (bits == 4)
+		{
+			int			byte;
+			bool		high;
+
+			nibble_of(padded, i, &byte, &high);
+			data[byte] |= (uint8) (high ? u[i] << 4 : u[i]);
+		}
+		else
+		{
+			for (int b = 0; b < bits; b++)
+				if ((u[i] >> b) & 1)
+					data[b * nbytes + i / 8] |= (uint8) (1 << (i % 8));
+		}
+	}
+}
+
+/* u[i] of a code of (padded, bits). */
+static inline int
+code_get(const uint8 *data, int padded, int bits, int i)
+{
+	int			nbytes = padded / 8;
+	int			u = 0;
+
+	if (bits == 4)
+	{
+		int			byte;
+		bool		high;
+
+		nibble_of(padded, i, &byte, &high);
+		return high ? data[byte] >> 4 : data[byte] & 15;
+	}
+	for (int b = 0; b < bits; b++)
+		u |= ((data[b * nbytes + i / 8] >> (i % 8)) & 1) << b;
+	return u;
+}
+
+/* ---------------------------------------------------------------------
  * Encoding: the grid vector of largest cosine (Gao et al. 2025)
  * ---------------------------------------------------------------------
  */
@@ -534,13 +597,11 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 
 	for (int i = 0; i < padded; i++)
 	{
-		int			u = (o[i] >= 0.0f) ? mid + k[i] : mid - 1 - k[i];
-
-		usum += u;
-		for (int b = 0; b < bits; b++)
-			if ((u >> b) & 1)
-				code->data[b * nbytes + i / 8] |= (uint8) (1 << (i % 8));
+		/* k becomes u in place */
+		k[i] = (uint8) ((o[i] >= 0.0f) ? mid + k[i] : mid - 1 - k[i]);
+		usum += k[i];
 	}
+	code_put(code->data, padded, bits, k);
 	code->usum = usum;
 
 	if (norm2 > 0.0 && xo > 0.0)
@@ -648,7 +709,9 @@ load_word(const uint8 *p)
 /*
  * Estimated <a, b> (see rabitq.h): ip_scale_a * recon_scale_b * <x_a, x_b>,
  * where <x_a, x_b> = sum u_a u_b - c (usum_a + usum_b) + D c^2 and
- * sum u_a u_b = sum over plane pairs (p, r) of 2^(p+r) popcount(a_p & b_r).
+ * sum u_a u_b is, for bit planes, the sum over plane pairs (p, r) of
+ * 2^(p+r) popcount(a_p & b_r), and for packed nibbles the sum of the
+ * products of nibbles in the same place.
  * Codes of different D or B: elog ERROR.
  */
 float
@@ -665,18 +728,27 @@ VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b)
 		elog(ERROR, "RaBitQ codes of different shapes (%d dimensions, %d bits and %d dimensions, %d bits)",
 			 padded, bits, b->padded_div64 * 64, b->bits);
 
-	for (int p = 0; p < bits; p++)
+	if (bits == 4)
 	{
-		const uint8 *ap = a->data + p * nbytes;
-
-		for (int r = 0; r < bits; r++)
+		/* the same layout in both: nibble meets nibble */
+		for (int j = 0; j < nbytes * bits; j++)
+			uu += (a->data[j] & 15) * (b->data[j] & 15) + (a->data[j] >> 4) * (b->data[j] >> 4);
+	}
+	else
+	{
+		for (int p = 0; p < bits; p++)
 		{
-			const uint8 *br = b->data + r * nbytes;
-			int64		count = 0;
+			const uint8 *ap = a->data + p * nbytes;
 
-			for (int j = 0; j < nbytes; j += 8)
-				count += pg_popcount64(load_word(ap + j) & load_word(br + j));
-			uu += count << (p + r);
+			for (int r = 0; r < bits; r++)
+			{
+				const uint8 *br = b->data + r * nbytes;
+				int64		count = 0;
+
+				for (int j = 0; j < nbytes; j += 8)
+					count += pg_popcount64(load_word(ap + j) & load_word(br + j));
+				uu += count << (p + r);
+			}
 		}
 	}
 	xx = (double) uu - c * ((double) a->usum + (double) b->usum) + padded * c * c;
@@ -692,7 +764,6 @@ VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
 {
 	int			padded = rq->padded;
 	int			bits = rq->bits;
-	int			nbytes = padded / 8;
 	float		c = ((1 << bits) - 1) / 2.0f;
 	float	   *y = palloc(sizeof(float) * padded);
 
@@ -701,13 +772,7 @@ VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
 			 code->padded_div64 * 64, code->bits, padded, bits);
 
 	for (int i = 0; i < padded; i++)
-	{
-		int			u = 0;
-
-		for (int b = 0; b < bits; b++)
-			u |= ((code->data[b * nbytes + i / 8] >> (i % 8)) & 1) << b;
-		y[i] = code->recon_scale * ((float) u - c);
-	}
+		y[i] = code->recon_scale * ((float) code_get(code->data, padded, bits, i) - c);
 	VaRabitqRotateInverse(rq, y);
 	memcpy(out, y, sizeof(float) * rq->dims);
 	pfree(y);
