@@ -48,6 +48,7 @@
 #define RABITQ_VECTOR_EXT 1
 typedef float rabitq_v8sf __attribute__((vector_size(32)));
 typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
+typedef int32 rabitq_v8si __attribute__((vector_size(32)));
 #endif
 
 /* rounds of (sign flips, Walsh-Hadamard transform) in R */
@@ -428,6 +429,37 @@ levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 	float		s = 0.0f;
 	float		n = 0.0f;
 
+#ifdef RABITQ_VECTOR_EXT
+	/*
+	 * Eight partial sums.  0 <= t * a[i] <= 32 (maxk + 1) * ratio (t never
+	 * passes the top of choose_levels's bracket), so its floor is its
+	 * truncation to int, and the cap at maxk is taken in ints, branch-free
+	 * with SSE2's shifts and masks: min(l, maxk) = maxk - max(maxk - l, 0).
+	 */
+	rabitq_v8sf vs = {0};
+	rabitq_v8sf vn = {0};
+
+	for (int i = 0; i < padded; i += 8)
+	{
+		rabitq_v8sf av;
+		rabitq_v8si l;
+		rabitq_v8si d;
+		rabitq_v8sf x;
+
+		memcpy(&av, a + i, sizeof(av));
+		l = __builtin_convertvector(av * t, rabitq_v8si);
+		d = maxk - l;
+		d &= ~(d >> 31);
+		x = __builtin_convertvector(maxk - d, rabitq_v8sf) + 0.5f;
+		vs += x * av;
+		vn += x * x;
+	}
+	for (int k = 0; k < 8; k++)
+	{
+		s += vs[k];
+		n += vn[k];
+	}
+#else
 	for (int i = 0; i < padded; i++)
 	{
 		float		l = floorf(t * a[i]);
@@ -436,6 +468,7 @@ levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 		s += x * a[i];
 		n += x * x;
 	}
+#endif
 	*ip = s;
 	*nx = n;
 }
