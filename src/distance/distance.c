@@ -259,14 +259,29 @@ bit_jaccard_counts_scalar(const uint8_t *a, const uint8_t *b, int nbytes,
  */
 
 /*
- * sum u[i] * qq[i] with u[i] assembled from the bit planes: per plane b,
- * 2^b times the sum of qq over the coordinates whose bit is set.
+ * sum u[i] * qq[i]: for 4 bits straight from the nibbles; otherwise with
+ * u[i] assembled from the bit planes: per plane b, 2^b times the sum of qq
+ * over the coordinates whose bit is set.
  */
 static int32_t
 rabitq_dot_planes_scalar(const uint8_t *planes, const int8_t *qq, int padded, int bits)
 {
 	int			nbytes = padded / 8;
 	int32_t		sum = 0;
+
+	if (bits == 4)
+	{
+		/* packed nibbles: blocks of 128 coordinates, the last maybe 64 */
+		for (int s = 0; s < padded; s += 128)
+		{
+			int			half = Min(128, padded - s) / 2;
+			const uint8_t *block = planes + s / 2;
+
+			for (int k = 0; k < half; k++)
+				sum += (block[k] & 15) * qq[s + k] + (block[k] >> 4) * qq[s + half + k];
+		}
+		return sum;
+	}
 
 	for (int b = 0; b < bits; b++)
 	{

@@ -64,14 +64,22 @@ extern double VaSparseL1Double(const int32_t *ia, const float *va, int na,
 
 /*
  * RaBitQ code kernel (src/quant/rabitq.c): sum over i in [0, padded) of
- * u[i] * qq[i], where u[i] in [0, 2^bits - 1] is assembled from bits
- * planes of padded bits each (plane b at planes + b * padded / 8 holds bit
- * b of every u[i], coordinate i in bit i % 8 of byte i / 8) and qq are
- * padded signed bytes.  padded is a positive multiple of 64, at most 16000
- * rounded up (so the sum, at most 255 * 128 * 16000 in magnitude, fits);
- * bits is 1..8.  Reads exactly padded * bits / 8 bytes of planes and padded
- * of qq; no alignment needed; never fails, never allocates.  Every
- * implementation returns the same integer.
+ * u[i] * qq[i], where u[i] in [0, 2^bits - 1] and qq are padded signed
+ * bytes.  How the code bytes hold the u[i] depends on bits:
+ *   bits = 4: packed nibbles, in blocks of 128 coordinates (64 bytes; the
+ *     last block holds 64 coordinates in 32 bytes when padded % 128 = 64):
+ *     byte k of the block starting at coordinate s, of L coordinates, holds
+ *     u[s + k] in its low nibble and u[s + L/2 + k] in its high one, so a
+ *     block's low nibbles and its high nibbles each meet a contiguous run
+ *     of qq;
+ *   other bits: bits planes of padded bits each (plane b at
+ *     code + b * padded / 8 holds bit b of every u[i], coordinate i in bit
+ *     i % 8 of byte i / 8).
+ * Either way the code takes padded * bits / 8 bytes.  padded is a positive
+ * multiple of 64, at most 16000 rounded up (so the sum, at most 255 * 128 *
+ * 16000 in magnitude, fits); bits is 1..8.  Reads exactly padded * bits / 8
+ * bytes of the code and padded of qq; no alignment needed; never fails,
+ * never allocates.  Every implementation returns the same integer.
  */
 extern int32_t (*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, int padded, int bits);
 

@@ -229,8 +229,20 @@ VaL1DoubleAvx2(const float *a, const float *b, int n)
  * ---------------------------------------------------------------------
  */
 
+/* Sum of the eight 32-bit lanes (pairwise halving). */
+static inline VA_AVX2 int32_t
+hsum8_epi32(__m256i v)
+{
+	__m128i		s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(s);
+}
+
 /*
- * sum u[i] * qq[i] over bit planes, 32 coordinates per step: the step's 32
+ * sum u[i] * qq[i]; 4 bits: from packed nibbles (below); other bits: over
+ * bit planes, 32 coordinates per step: the step's 32
  * bits of a plane are spread to one byte per coordinate (byte shuffle of
  * the broadcast word, AND with the bit each byte stands for, unsigned min
  * with 1, giving 0 or 1), multiplied with the signed qq bytes and added in
@@ -248,7 +260,37 @@ VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int b
 	const __m256i one = _mm256_set1_epi8(1);
 	int			nbytes = padded / 8;
 	__m256i		acc = _mm256_setzero_si256();
-	__m128i		s;
+
+	if (bits == 4)
+	{
+		/*
+		 * Packed nibbles: 32 bytes of a 128-coordinate block hold in their
+		 * low nibbles the u of 32 coordinates and in their high ones those
+		 * of the 32 that are 64 further on (in a last block of 64
+		 * coordinates, 32 further on); vpmaddubsw (|pair sum| <= 2 * 15 *
+		 * 128) and vpmaddwd with ones add them into 32-bit lanes.
+		 */
+		const __m256i low = _mm256_set1_epi8(0x0F);
+		const __m256i ones = _mm256_set1_epi16(1);
+
+		for (int j = 0; j < padded; j += 128)
+		{
+			int			half = (j + 128 <= padded) ? 64 : 32;
+
+			for (int k = 0; k < half; k += 32)
+			{
+				__m256i		c = _mm256_loadu_si256((const __m256i *) (planes + j / 2 + k));
+				__m256i		lo = _mm256_and_si256(c, low);
+				__m256i		hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), low);
+				__m256i		q0 = _mm256_loadu_si256((const __m256i *) (qq + j + k));
+				__m256i		q1 = _mm256_loadu_si256((const __m256i *) (qq + j + half + k));
+
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, q0), ones));
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, q1), ones));
+			}
+		}
+		return hsum8_epi32(acc);
+	}
 
 	for (int j = 0; j < padded; j += 32)
 	{
@@ -266,10 +308,7 @@ VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int b
 														  _mm256_set1_epi16((short) (1 << b))));
 		}
 	}
-	s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-	return _mm_cvtsi128_si32(s);
+	return hsum8_epi32(acc);
 }
 
 #else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */

@@ -436,8 +436,21 @@ VaBitJaccardCountsAvx512(const uint8_t *a, const uint8_t *b, int nbytes,
  * ---------------------------------------------------------------------
  */
 
+/* Sum of the sixteen 32-bit lanes (pairwise halving). */
+static inline VA_AVX512_VNNI int32_t
+hsum16_epi32(__m512i v)
+{
+	__m256i		s8 = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+	__m128i		s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(s);
+}
+
 /*
- * sum u[i] * qq[i] over bit planes, 64 coordinates per step: each plane's
+ * sum u[i] * qq[i]; 4 bits: from packed nibbles (below); other bits: over
+ * bit planes, 64 coordinates per step: each plane's
  * 64 bits are an opmask that adds 2^b to the bytes of the coordinates it
  * sets (vpaddb with a mask), which assembles the unsigned u bytes; one
  * vpdpbusd then multiplies them with the signed qq bytes and adds groups of
@@ -452,8 +465,39 @@ VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded,
 	int			nbytes = padded / 8;
 	__m512i		acc0 = _mm512_setzero_si512();
 	__m512i		acc1 = _mm512_setzero_si512();
-	__m256i		s8;
-	__m128i		s;
+
+	if (bits == 4)
+	{
+		/*
+		 * Packed nibbles: a 64-byte block's low nibbles are the u of 64
+		 * coordinates and its high nibbles those of the next 64, so an AND
+		 * and a shift give two vectors of u bytes, each one vpdpbusd.  A
+		 * last block of 64 coordinates is 32 bytes: its low and high
+		 * nibbles side by side make one vector.
+		 */
+		const __m512i low = _mm512_set1_epi8(0x0F);
+		int			j = 0;
+
+		for (; j + 128 <= padded; j += 128)
+		{
+			__m512i		c = _mm512_loadu_si512(planes + j / 2);
+
+			acc0 = _mm512_dpbusd_epi32(acc0, _mm512_and_si512(c, low),
+									   _mm512_loadu_si512(qq + j));
+			acc1 = _mm512_dpbusd_epi32(acc1, _mm512_and_si512(_mm512_srli_epi16(c, 4), low),
+									   _mm512_loadu_si512(qq + j + 64));
+		}
+		if (j < padded)
+		{
+			__m256i		c = _mm256_loadu_si256((const __m256i *) (planes + j / 2));
+			__m256i		lo = _mm256_and_si256(c, _mm512_castsi512_si256(low));
+			__m256i		hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm512_castsi512_si256(low));
+			__m512i		u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+
+			acc0 = _mm512_dpbusd_epi32(acc0, u, _mm512_loadu_si512(qq + j));
+		}
+		return hsum16_epi32(_mm512_add_epi32(acc0, acc1));
+	}
 
 	for (int j = 0; j < padded; j += 64)
 	{
@@ -472,12 +516,7 @@ VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded,
 		else
 			acc0 = _mm512_dpbusd_epi32(acc0, u, _mm512_loadu_si512(qq + j));
 	}
-	acc0 = _mm512_add_epi32(acc0, acc1);
-	s8 = _mm256_add_epi32(_mm512_castsi512_si256(acc0), _mm512_extracti64x4_epi64(acc0, 1));
-	s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-	return _mm_cvtsi128_si32(s);
+	return hsum16_epi32(_mm512_add_epi32(acc0, acc1));
 }
 
 #else							/* no AVX-512 kernels */

@@ -394,10 +394,11 @@ evaluate_chunk(HnswDiskGraph *dg, VaCandidate *cs, int n)
 			if (off >= FirstOffsetNumber && off <= MaxOffsetNumber)
 			{
 				ItemId		lp = PageGetItemId((Page) page, off);
-				unsigned	start = Min(ItemIdGetOffset(lp), BLCKSZ - 256);
+				unsigned	start = Min(ItemIdGetOffset(lp), BLCKSZ - dg->prefetch);
 
-				for (int line = 0; line < 256; line += 64)
-					VaPrefetch(page + start + line);
+				/* every cache line of [start, start + prefetch) */
+				for (unsigned line = start & ~63u; line < start + dg->prefetch; line += 64)
+					VaPrefetch(page + line);
 			}
 		}
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
@@ -518,6 +519,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->query = NULL;
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m);
 	dg->blockmap = VaBlockMapGet(index);
+	dg->prefetch = 256;
 }
 
 /*

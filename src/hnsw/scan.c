@@ -272,6 +272,12 @@ search_first(IndexScanDesc scan)
 	so->exact_query = query;
 	HnswDiskGraphInit(&so->dg, index, so->hq.graph_ops, so->meta.m, so->ef);
 	so->dg.query = HnswQuantQuery(&so->hq, query, so->meta.dimensions);
+	if (so->quantized)
+	{
+		/* an evaluation reads the element's header and its whole code */
+		so->dg.prefetch = Min(BLCKSZ / 2, offsetof(HnswElementTupleData, data) +
+							  HnswQuantElementSize(&so->hq, so->meta.dimensions, 0));
+	}
 	VaHeapInit(&so->result, so->ef + 1, true);
 	search_batch(so);
 }

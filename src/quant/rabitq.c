@@ -1,9 +1,9 @@
 /*
  * rabitq.c
  *	  RaBitQ quantization (see rabitq.h for the notation and the papers):
- *	  the seeded random rotation, extended-RaBitQ encoding into bit planes,
- *	  query preparation, the query-code and code-code inner product
- *	  estimators, and decoding.  Knows no access method; the integer kernel
+ *	  the seeded random rotation, extended-RaBitQ encoding (into packed
+ *	  nibbles or bit planes), query preparation, the query-code and
+ *	  code-code inner product estimators, and decoding.  Knows no access method; the integer kernel
  *	  of the query-code estimator is VaRabitqDotPlanes in src/distance/.
  *
  *	  The rotation R.  D (the padded dimension) is a multiple of 64; P is
@@ -37,6 +37,20 @@
 #error "the RaBitQ rotation is defined by pg_prng (PostgreSQL 15 and later)"
 #endif
 
+/*
+ * GCC's and clang's vector extensions: eight floats (or their bit patterns)
+ * as one value, which the compiler maps onto whatever SIMD the build's
+ * baseline has (two SSE2 registers on x86-64); element-wise arithmetic, so
+ * the results are those of the scalar loops they replace.  Other compilers
+ * run the scalar loops.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define RABITQ_VECTOR_EXT 1
+typedef float rabitq_v8sf __attribute__((vector_size(32)));
+typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
+typedef int32 rabitq_v8si __attribute__((vector_size(32)));
+#endif
+
 /* rounds of (sign flips, Walsh-Hadamard transform) in R */
 #define VA_RABITQ_ROUNDS 4
 
@@ -56,33 +70,115 @@ typedef struct RabitqRotation
 
 /*
  * In-place normalised fast Walsh-Hadamard transform of x[0..n), n a power
- * of two: x := H_n x / sqrt(n), an orthogonal involution.
+ * of two >= 8: x := H_n x / sqrt(n), an orthogonal involution.  The first
+ * three levels (strides 1, 2, 4) run together on blocks of 8 held in
+ * locals, the later ones as loops over contiguous runs that the compiler
+ * vectorises; every output is the same sequence of float additions as the
+ * textbook triple loop, so the result is bit for bit the same.
  */
 static void
 fwht_normalised(float *x, int n)
 {
 	float		scale;
 
-	for (int h = 1; h < n; h <<= 1)
+	for (int i = 0; i < n; i += 8)
+	{
+		float	   *y = x + i;
+		float		a0 = y[0] + y[1],
+					a1 = y[0] - y[1],
+					a2 = y[2] + y[3],
+					a3 = y[2] - y[3],
+					a4 = y[4] + y[5],
+					a5 = y[4] - y[5],
+					a6 = y[6] + y[7],
+					a7 = y[6] - y[7];
+		float		b0 = a0 + a2,
+					b1 = a1 + a3,
+					b2 = a0 - a2,
+					b3 = a1 - a3,
+					b4 = a4 + a6,
+					b5 = a5 + a7,
+					b6 = a4 - a6,
+					b7 = a5 - a7;
+
+		y[0] = b0 + b4;
+		y[1] = b1 + b5;
+		y[2] = b2 + b6;
+		y[3] = b3 + b7;
+		y[4] = b0 - b4;
+		y[5] = b1 - b5;
+		y[6] = b2 - b6;
+		y[7] = b3 - b7;
+	}
+	for (int h = 8; h < n; h <<= 1)
 	{
 		for (int i = 0; i < n; i += 2 * h)
 		{
-			for (int j = i; j < i + h; j++)
+			for (int j = i; j < i + h; j += 8)
 			{
-				float		a = x[j];
-				float		b = x[j + h];
+#ifdef RABITQ_VECTOR_EXT
+				rabitq_v8sf a;
+				rabitq_v8sf b;
+				rabitq_v8sf sum;
+				rabitq_v8sf diff;
 
-				x[j] = a + b;
-				x[j + h] = a - b;
+				memcpy(&a, x + j, sizeof(a));
+				memcpy(&b, x + j + h, sizeof(b));
+				sum = a + b;
+				diff = a - b;
+				memcpy(x + j, &sum, sizeof(sum));
+				memcpy(x + j + h, &diff, sizeof(diff));
+#else
+				for (int k = j; k < j + 8; k++)
+				{
+					float		a = x[k];
+					float		b = x[k + h];
+
+					x[k] = a + b;
+					x[k + h] = a - b;
+				}
+#endif
 			}
 		}
 	}
 	scale = (float) (1.0 / sqrt((double) n));
+#ifdef RABITQ_VECTOR_EXT
+	for (int i = 0; i < n; i += 8)
+	{
+		rabitq_v8sf a;
+
+		memcpy(&a, x + i, sizeof(a));
+		a *= scale;
+		memcpy(x + i, &a, sizeof(a));
+	}
+#else
 	for (int i = 0; i < n; i++)
 		x[i] *= scale;
+#endif
 }
 
-/* x[i] := -x[i] where round's sign bit i is set, i in [0, D). */
+/*
+ * flip_masks[byte][k]: the float sign bit where bit k of byte is set, so
+ * that XOR with it negates the coordinates a byte of sign bits selects.
+ * Filled by VaRabitqInit (the same 8 kB every time).
+ */
+static uint32 flip_masks[256][8];
+static bool flip_masks_ready = false;
+
+static void
+fill_flip_masks(void)
+{
+	for (int byte = 0; byte < 256; byte++)
+		for (int k = 0; k < 8; k++)
+			flip_masks[byte][k] = ((byte >> k) & 1) ? UINT32_C(0x80000000) : 0;
+	flip_masks_ready = true;
+}
+
+/*
+ * x[i] := -x[i] where round's sign bit i is set, i in [0, D): the float's
+ * sign bit flipped by XOR with a mask looked up per byte of sign bits, no
+ * branch (the bits are random, a branch would mispredict half the time).
+ */
 static void
 flip_signs(const RabitqRotation *rot, int round, float *x)
 {
@@ -91,11 +187,27 @@ flip_signs(const RabitqRotation *rot, int round, float *x)
 	for (int w = 0; w < rot->padded / 64; w++)
 	{
 		uint64		bits = words[w];
-		float	   *xw = x + 64 * w;
 
-		for (int k = 0; k < 64; k++)
-			if ((bits >> k) & 1)
-				xw[k] = -xw[k];
+		for (int byte = 0; byte < 8; byte++)
+		{
+			const uint32 *mask = flip_masks[(bits >> (8 * byte)) & 0xFF];
+#ifdef RABITQ_VECTOR_EXT
+			rabitq_v8su y;
+			rabitq_v8su m;
+
+			memcpy(&y, x + 64 * w + 8 * byte, sizeof(y));
+			memcpy(&m, mask, sizeof(m));
+			y ^= m;
+			memcpy(x + 64 * w + 8 * byte, &y, sizeof(y));
+#else
+			uint32		y[8];
+
+			memcpy(y, x + 64 * w + 8 * byte, sizeof(y));
+			for (int k = 0; k < 8; k++)
+				y[k] ^= mask[k];
+			memcpy(x + 64 * w + 8 * byte, y, sizeof(y));
+#endif
+		}
 	}
 }
 
@@ -117,6 +229,24 @@ fold_halves(const RabitqRotation *rot, float *x)
 
 	if (rot->block == rot->padded)
 		return;
+#ifdef RABITQ_VECTOR_EXT
+	/* mid is a multiple of 32 */
+	for (int i = 0; i < mid; i += 8)
+	{
+		rabitq_v8sf a;
+		rabitq_v8sf b;
+		rabitq_v8sf sum;
+		rabitq_v8sf diff;
+
+		memcpy(&a, x + i, sizeof(a));
+		memcpy(&b, x + i + mid, sizeof(b));
+		sum = (a + b) * scale;
+		diff = (a - b) * scale;
+		memcpy(x + i, &sum, sizeof(sum));
+		memcpy(x + i + mid, &diff, sizeof(diff));
+	}
+	return;
+#endif
 	for (int i = 0; i < mid; i++)
 	{
 		float		a = x[i];
@@ -188,6 +318,8 @@ VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed)
 		elog(ERROR, "RaBitQ quantizer with %d bits: expected %d to %d",
 			 bits, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS);
 
+	if (!flip_masks_ready)
+		fill_flip_masks();
 	padded = VaRabitqPadded(dims);
 	nwords = VA_RABITQ_ROUNDS * (padded / 64);
 	rot = palloc(offsetof(RabitqRotation, signs) + sizeof(uint64) * nwords);
@@ -219,6 +351,69 @@ VaRabitqQuerySize(int dims)
 }
 
 /* ---------------------------------------------------------------------
+ * The code layout (rabitq.h): packed nibbles at 4 bits, bit planes
+ * otherwise
+ * ---------------------------------------------------------------------
+ */
+
+/* Where u[i] of a 4-bit code lives: byte *byte, high nibble or low. */
+static inline void
+nibble_of(int padded, int i, int *byte, bool *high)
+{
+	int			s = i & ~127;
+	int			half = Min(128, padded - s) / 2;
+	int			k = i - s;
+
+	*high = k >= half;
+	*byte = s / 2 + (*high ? k - half : k);
+}
+
+/* data[] := u[0..D) in the layout for bits (data zeroed by the caller). */
+static void
+code_put(uint8 *data, int padded, int bits, const uint8 *u)
+{
+	int			nbytes = padded / 8;
+
+	for (int i = 0; i < padded; i++)
+	{
+		if (bits == 4)
+		{
+			int			byte;
+			bool		high;
+
+			nibble_of(padded, i, &byte, &high);
+			data[byte] |= (uint8) (high ? u[i] << 4 : u[i]);
+		}
+		else
+		{
+			for (int b = 0; b < bits; b++)
+				if ((u[i] >> b) & 1)
+					data[b * nbytes + i / 8] |= (uint8) (1 << (i % 8));
+		}
+	}
+}
+
+/* u[i] of a code of (padded, bits). */
+static inline int
+code_get(const uint8 *data, int padded, int bits, int i)
+{
+	int			nbytes = padded / 8;
+	int			u = 0;
+
+	if (bits == 4)
+	{
+		int			byte;
+		bool		high;
+
+		nibble_of(padded, i, &byte, &high);
+		return high ? data[byte] >> 4 : data[byte] & 15;
+	}
+	for (int b = 0; b < bits; b++)
+		u |= ((data[b * nbytes + i / 8] >> (i % 8)) & 1) << b;
+	return u;
+}
+
+/* ---------------------------------------------------------------------
  * Encoding: the grid vector of largest cosine (Gao et al. 2025)
  * ---------------------------------------------------------------------
  */
@@ -234,6 +429,37 @@ levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 	float		s = 0.0f;
 	float		n = 0.0f;
 
+#ifdef RABITQ_VECTOR_EXT
+	/*
+	 * Eight partial sums.  0 <= t * a[i] <= 32 (maxk + 1) * ratio (t never
+	 * passes the top of choose_levels's bracket), so its floor is its
+	 * truncation to int, and the cap at maxk is taken in ints, branch-free
+	 * with SSE2's shifts and masks: min(l, maxk) = maxk - max(maxk - l, 0).
+	 */
+	rabitq_v8sf vs = {0};
+	rabitq_v8sf vn = {0};
+
+	for (int i = 0; i < padded; i += 8)
+	{
+		rabitq_v8sf av;
+		rabitq_v8si l;
+		rabitq_v8si d;
+		rabitq_v8sf x;
+
+		memcpy(&av, a + i, sizeof(av));
+		l = __builtin_convertvector(av * t, rabitq_v8si);
+		d = maxk - l;
+		d &= ~(d >> 31);
+		x = __builtin_convertvector(maxk - d, rabitq_v8sf) + 0.5f;
+		vs += x * av;
+		vn += x * x;
+	}
+	for (int k = 0; k < 8; k++)
+	{
+		s += vs[k];
+		n += vn[k];
+	}
+#else
 	for (int i = 0; i < padded; i++)
 	{
 		float		l = floorf(t * a[i]);
@@ -242,6 +468,7 @@ levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 		s += x * a[i];
 		n += x * x;
 	}
+#endif
 	*ip = s;
 	*nx = n;
 }
@@ -403,13 +630,11 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 
 	for (int i = 0; i < padded; i++)
 	{
-		int			u = (o[i] >= 0.0f) ? mid + k[i] : mid - 1 - k[i];
-
-		usum += u;
-		for (int b = 0; b < bits; b++)
-			if ((u >> b) & 1)
-				code->data[b * nbytes + i / 8] |= (uint8) (1 << (i % 8));
+		/* k becomes u in place */
+		k[i] = (uint8) ((o[i] >= 0.0f) ? mid + k[i] : mid - 1 - k[i]);
+		usum += k[i];
 	}
+	code_put(code->data, padded, bits, k);
 	code->usum = usum;
 
 	if (norm2 > 0.0 && xo > 0.0)
@@ -517,7 +742,9 @@ load_word(const uint8 *p)
 /*
  * Estimated <a, b> (see rabitq.h): ip_scale_a * recon_scale_b * <x_a, x_b>,
  * where <x_a, x_b> = sum u_a u_b - c (usum_a + usum_b) + D c^2 and
- * sum u_a u_b = sum over plane pairs (p, r) of 2^(p+r) popcount(a_p & b_r).
+ * sum u_a u_b is, for bit planes, the sum over plane pairs (p, r) of
+ * 2^(p+r) popcount(a_p & b_r), and for packed nibbles the sum of the
+ * products of nibbles in the same place.
  * Codes of different D or B: elog ERROR.
  */
 float
@@ -534,18 +761,27 @@ VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b)
 		elog(ERROR, "RaBitQ codes of different shapes (%d dimensions, %d bits and %d dimensions, %d bits)",
 			 padded, bits, b->padded_div64 * 64, b->bits);
 
-	for (int p = 0; p < bits; p++)
+	if (bits == 4)
 	{
-		const uint8 *ap = a->data + p * nbytes;
-
-		for (int r = 0; r < bits; r++)
+		/* the same layout in both: nibble meets nibble */
+		for (int j = 0; j < nbytes * bits; j++)
+			uu += (a->data[j] & 15) * (b->data[j] & 15) + (a->data[j] >> 4) * (b->data[j] >> 4);
+	}
+	else
+	{
+		for (int p = 0; p < bits; p++)
 		{
-			const uint8 *br = b->data + r * nbytes;
-			int64		count = 0;
+			const uint8 *ap = a->data + p * nbytes;
 
-			for (int j = 0; j < nbytes; j += 8)
-				count += pg_popcount64(load_word(ap + j) & load_word(br + j));
-			uu += count << (p + r);
+			for (int r = 0; r < bits; r++)
+			{
+				const uint8 *br = b->data + r * nbytes;
+				int64		count = 0;
+
+				for (int j = 0; j < nbytes; j += 8)
+					count += pg_popcount64(load_word(ap + j) & load_word(br + j));
+				uu += count << (p + r);
+			}
 		}
 	}
 	xx = (double) uu - c * ((double) a->usum + (double) b->usum) + padded * c * c;
@@ -561,7 +797,6 @@ VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
 {
 	int			padded = rq->padded;
 	int			bits = rq->bits;
-	int			nbytes = padded / 8;
 	float		c = ((1 << bits) - 1) / 2.0f;
 	float	   *y = palloc(sizeof(float) * padded);
 
@@ -570,13 +805,7 @@ VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
 			 code->padded_div64 * 64, code->bits, padded, bits);
 
 	for (int i = 0; i < padded; i++)
-	{
-		int			u = 0;
-
-		for (int b = 0; b < bits; b++)
-			u |= ((code->data[b * nbytes + i / 8] >> (i % 8)) & 1) << b;
-		y[i] = code->recon_scale * ((float) u - c);
-	}
+		y[i] = code->recon_scale * ((float) code_get(code->data, padded, bits, i) - c);
 	VaRabitqRotateInverse(rq, y);
 	memcpy(out, y, sizeof(float) * rq->dims);
 	pfree(y);

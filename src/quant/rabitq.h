@@ -65,9 +65,15 @@ typedef struct VaRabitq
 } VaRabitq;
 
 /*
- * A code: the quantized form of one vector.  data holds the u[i] as B bit
+ * A code: the quantized form of one vector.  data holds the u[i] in D * B /
+ * 8 bytes (plus the header), laid out as the VaRabitqDotPlanes kernel
+ * (distance.h) reads them: at B = 4 as packed nibbles (blocks of 128
+ * coordinates, the last of 64 when D % 128 = 64; byte k of a block of L
+ * coordinates starting at s holds u[s + k] in its low nibble and
+ * u[s + L/2 + k] in its high one, so both halves meet contiguous query
+ * bytes: one AND or shift per 128 coordinates); at other B as B bit
  * planes of D bits each (plane b: bit b of every u[i], coordinate i in bit
- * i % 8 of byte i / 8), so a code is D * B / 8 bytes plus the header.
+ * i % 8 of byte i / 8).
  */
 typedef struct VaRabitqCode
 {
@@ -142,7 +148,7 @@ extern float VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode
  * Estimated <a, b> between the vectors behind two codes of the same D and
  * B (neighbour selection, graph repair): a's estimator applied to b's
  * reconstruction recon_scale * x_b.  Plain C with popcounts over bit-plane
- * pairs (B^2 of them), not a hot path.
+ * pairs (B^2 of them), or nibble products at B = 4; not a hot path.
  */
 extern float VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b);
 
