@@ -274,11 +274,11 @@ rabitq_dot_planes_scalar(const uint8_t *planes, const int8_t *qq, int padded, in
 		/* packed nibbles: blocks of 128 coordinates, the last maybe 64 */
 		for (int s = 0; s < padded; s += 128)
 		{
-			int			half = Min(128, padded - s) / 2;
+			int half = Min(128, padded - s) / 2;
 			const uint8_t *block = planes + s / 2;
 
 			for (int k = 0; k < half; k++)
-				sum += (block[k] & 15) * qq[s + k] + (block[k] >> 4) * qq[s + half + k];
+				sum += (block[k] & 15) * qq[s + k] + (block[k] >> 4) * qq[s + half +k];
 		}
 		return sum;
 	}

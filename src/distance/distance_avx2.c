@@ -265,17 +265,17 @@ VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int b
 	{
 		/*
 		 * Packed nibbles: 32 bytes of a 128-coordinate block hold in their
-		 * low nibbles the u of 32 coordinates and in their high ones those
-		 * of the 32 that are 64 further on (in a last block of 64
-		 * coordinates, 32 further on); vpmaddubsw (|pair sum| <= 2 * 15 *
-		 * 128) and vpmaddwd with ones add them into 32-bit lanes.
+		 * low nibbles the u of 32 coordinates and in their high ones those of
+		 * the 32 that are 64 further on (in a last block of 64 coordinates,
+		 * 32 further on); vpmaddubsw (|pair sum| <= 2 * 15 * 128) and
+		 * vpmaddwd with ones add them into 32-bit lanes.
 		 */
 		const __m256i low = _mm256_set1_epi8(0x0F);
 		const __m256i ones = _mm256_set1_epi16(1);
 
 		for (int j = 0; j < padded; j += 128)
 		{
-			int			half = (j + 128 <= padded) ? 64 : 32;
+			int half = (j + 128 <= padded) ? 64 : 32;
 
 			for (int k = 0; k < half; k += 32)
 			{
@@ -283,7 +283,7 @@ VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int b
 				__m256i		lo = _mm256_and_si256(c, low);
 				__m256i		hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), low);
 				__m256i		q0 = _mm256_loadu_si256((const __m256i *) (qq + j + k));
-				__m256i		q1 = _mm256_loadu_si256((const __m256i *) (qq + j + half + k));
+				__m256i		q1 = _mm256_loadu_si256((const __m256i *) (qq + j + half +k));
 
 				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, q0), ones));
 				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, q1), ones));

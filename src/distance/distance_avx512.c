@@ -471,9 +471,9 @@ VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded,
 		/*
 		 * Packed nibbles: a 64-byte block's low nibbles are the u of 64
 		 * coordinates and its high nibbles those of the next 64, so an AND
-		 * and a shift give two vectors of u bytes, each one vpdpbusd.  A
-		 * last block of 64 coordinates is 32 bytes: its low and high
-		 * nibbles side by side make one vector.
+		 * and a shift give two vectors of u bytes, each one vpdpbusd.  A last
+		 * block of 64 coordinates is 32 bytes: its low and high nibbles side
+		 * by side make one vector.
 		 */
 		const __m512i low = _mm512_set1_epi8(0x0F);
 		int			j = 0;

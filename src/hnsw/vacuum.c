@@ -1105,10 +1105,10 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		 * inserts a crash aborted; or VACUUM skipped the indexes for a few
 		 * dead rows).  Relinking elements that inserts' pruning cut off is
 		 * worth a walk of the whole index only once the index or the table
-		 * has grown by a tenth since the last walk (inserts that reuse
-		 * freed slots grow the table, not the index); otherwise, without a
-		 * bulk delete the index is not read at all and the tuple count is
-		 * the heap's.
+		 * has grown by a tenth since the last walk (inserts that reuse freed
+		 * slots grow the table, not the index); otherwise, without a bulk
+		 * delete the index is not read at all and the tuple count is the
+		 * heap's.
 		 */
 		HnswReadMeta(index, &meta);
 		nblocks = RelationGetNumberOfBlocks(index);

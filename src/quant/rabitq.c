@@ -361,10 +361,11 @@ static inline void
 nibble_of(int padded, int i, int *byte, bool *high)
 {
 	int			s = i & ~127;
-	int			half = Min(128, padded - s) / 2;
+	int half = Min(128, padded - s) / 2;
 	int			k = i - s;
 
 	*high = k >= half;
+
 	*byte = s / 2 + (*high ? k - half : k);
 }
 
@@ -430,6 +431,7 @@ levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 	float		n = 0.0f;
 
 #ifdef RABITQ_VECTOR_EXT
+
 	/*
 	 * Eight partial sums.  0 <= t * a[i] <= 32 (maxk + 1) * ratio (t never
 	 * passes the top of choose_levels's bracket), so its floor is its
@@ -515,7 +517,7 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 
 	if (maxk > 0 && amax > 0.0f)
 	{
-		const float ratio = 1.0905077f;	/* 2^(1/8) */
+		const float ratio = 1.0905077f; /* 2^(1/8) */
 		const float golden = 0.618034f;
 		float		t0 = 1.0f / amax;
 		float		tmax = 32.0f * (maxk + 1) / amax;
