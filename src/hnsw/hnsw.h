@@ -36,7 +36,7 @@
 #define HNSW_QUANTIZATION_NONE		0	/* the stored form itself */
 #define HNSW_QUANTIZATION_RABITQ	1	/* a RaBitQ code (src/quant/) */
 #define HNSW_DEFAULT_BITS			4
-#define HNSW_DEFAULT_RERANK			20	/* hnsw.rerank_candidates */
+#define HNSW_DEFAULT_RERANK			40	/* hnsw.rerank_candidates */
 /* the rotation of every quantized index (recorded in its metapage) */
 #define HNSW_ROTATION_SEED			UINT64CONST(0x52614269745121)
 
