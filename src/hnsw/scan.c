@@ -345,6 +345,27 @@ exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid
 	return ok;
 }
 
+/*
+ * Whether candidate c of the current batch is one to return: not a deleted
+ * element without duplicates (a deleted element may still carry live
+ * ones), and, in an iterative scan, not returned by an earlier batch (it is
+ * marked returned here).
+ */
+static bool
+take_candidate(HnswScanOpaque so, const VaCandidate *c)
+{
+	if ((c->flags & HNSW_CANDIDATE_DELETED) &&
+		!(c->flags & HNSW_CANDIDATE_DUPLICATES))
+		return false;
+	if (so->returned != NULL)
+	{
+		if (!HnswIdSetAdd(so->returned, c->id))
+			return false;
+		so->batch_new = true;
+	}
+	return true;
+}
+
 /* Re-ranking: add heap row tid to the group with its exact distance. */
 static void
 add_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid)
@@ -405,15 +426,8 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 		ItemPointerData heaptid;
 
 		CHECK_FOR_INTERRUPTS();
-		if ((c->flags & HNSW_CANDIDATE_DELETED) &&
-			!(c->flags & HNSW_CANDIDATE_DUPLICATES))
+		if (!take_candidate(so, c))
 			continue;
-		if (so->returned != NULL)
-		{
-			if (!HnswIdSetAdd(so->returned, c->id))
-				continue;
-			so->batch_new = true;
-		}
 		taken++;
 		VaIdToTid(c->aux, &heaptid);
 		if (!(c->flags & HNSW_CANDIDATE_DELETED) && ItemPointerIsValid(&heaptid))
@@ -500,19 +514,12 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 			/* a batch of millions may all be skipped below */
 			CHECK_FOR_INTERRUPTS();
-			/* a deleted element may still carry live duplicates */
-			if ((c->flags & HNSW_CANDIDATE_DELETED) &&
-				!(c->flags & HNSW_CANDIDATE_DUPLICATES))
+			if (!take_candidate(so, c))
 				continue;
-			if (so->returned != NULL)
-			{
-				if (!HnswIdSetAdd(so->returned, c->id))
-					continue;
-				so->batch_new = true;
-				if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT &&
-					c->distance < so->last_distance)
-					continue;
-			}
+			if (so->returned != NULL &&
+				so->iterative == HNSW_ITERATIVE_SCAN_STRICT &&
+				c->distance < so->last_distance)
+				continue;
 			if (c->flags & HNSW_CANDIDATE_DUPLICATES)
 				load_duplicates(scan, so, c);
 			VaIdToTid(c->aux, &heaptid);

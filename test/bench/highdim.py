@@ -31,22 +31,8 @@ M = 16
 EF_CONSTRUCTION = 64
 K = 10
 
-LOOP_SQL = """
-CREATE OR REPLACE FUNCTION bench_knn_loop()
-RETURNS TABLE (qid int, ids bigint[], us float8) LANGUAGE plpgsql AS $$
-DECLARE
-    q record;
-    t0 timestamptz;
-BEGIN
-    FOR q IN SELECT b.id, b.embedding FROM queries b ORDER BY b.id LOOP
-        t0 := clock_timestamp();
-        ids := ARRAY(SELECT i.id FROM items i ORDER BY %(expr)s <=> %(qexpr)s LIMIT 10);
-        us := extract(epoch FROM clock_timestamp() - t0) * 1e6;
-        qid := q.id;
-        RETURN NEXT;
-    END LOOP;
-END $$
-"""
+# hnsw_bench.py's server-side loop with the cosine operator and these expressions
+LOOP_SQL = hb.SERVER_LOOP_SQL.replace("i.embedding <-> q.embedding", "%(expr)s <=> %(qexpr)s")
 
 
 def make_data(rows, nq, dim, centres, noise, seed):
