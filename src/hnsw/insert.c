@@ -799,6 +799,13 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 				 RelationGetRelationName(index));
 		if (from_fsm)
 			left = HnswPageRoom(tpage);
+
+		/*
+		 * Find the owner again: overwriting a reused slot with an item of
+		 * another size moves the other items' bytes on that page, and the
+		 * owner may be one of them.
+		 */
+		e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
 		ItemPointerSet(&e->duplicates, BufferGetBlockNumber(tbuf), off);
 		if (new_page)
 		{

@@ -64,15 +64,12 @@ my $knn = q{
 (my $exact = $knn) =~ s/SET enable_seqscan = off;/SET enable_indexscan = off; SET enable_bitmapscan = off;/;
 
 # $structural: inserts may leave elements unreachable until the next VACUUM
-# relinks them (src/hnsw/README.md); only other problems count then (2:
-# nor the orphaned duplicate item of the known bug below)
+# relinks them (src/hnsw/README.md); only other problems count then
 sub same_on_standby
 {
 	my ($stage, $structural, $min_exact) = @_;
 	$min_exact //= 28;
-	my $filter = !$structural ? ''
-	  : $structural == 1 ? "WHERE problem <> 'unreachable'"
-	  : "WHERE problem NOT IN ('unreachable', 'duplicate')";
+	my $filter = $structural ? "WHERE problem <> 'unreachable'" : '';
 	$primary->wait_for_catchup($standby);
 	my $on_primary = $primary->safe_psql('postgres', $knn);
 	is($standby->safe_psql('postgres', $knn), $on_primary, "$stage: the standby answers as the primary");
@@ -166,8 +163,8 @@ ok($started, 'restarted after the crash');
 my $rows = $primary->safe_psql('postgres', 'SELECT count(*) FROM items');
 cmp_ok($rows, '>', $before + 1500, "recovered $rows committed rows");
 is($primary->safe_psql('postgres',
-	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem NOT IN ('unreachable', 'duplicate')}),
-	'0', 'hnsw_check finds no structural problem and no wrong code after recovery')
+	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
+	'0', 'hnsw_check finds no problem but unreachable elements after recovery')
   or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
 $primary->safe_psql('postgres', 'VACUUM items');
 
@@ -175,35 +172,26 @@ $primary->safe_psql('postgres', 'VACUUM items');
 # deleted nothing from the index and the inserts reused freed slots (the
 # index did not grow, the table did): before the relink rule counted the
 # table's rows too, this failed with quantization 'none' and 'rabitq' alike
-is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'duplicate'}),
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}),
 	'0', 'hnsw_check finds nothing after VACUUM')
   or diag($primary->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx') LIMIT 10}));
 # every committed row is in the index and reachable: an iterative scan
-# that goes on until a batch finds nothing new returns them all, but for
-# the rows of duplicate items on no chain (the known bug below)
-my $iterative_missed = q{
+# that goes on until a batch finds nothing new returns them all
+is($primary->safe_psql('postgres', q{
 	SET enable_seqscan = off;
 	SET hnsw.iterative_scan = relaxed_order;
 	SET hnsw.max_scan_tuples = 1000000;
 	SET work_mem = '64MB';
 	SELECT count(*) FROM items WHERE id NOT IN (
 		SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT 1000000);
-};
-my $orphans = $primary->safe_psql('postgres',
-	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem = 'duplicate'});
-cmp_ok($primary->safe_psql('postgres', $iterative_missed), '<=', $orphans,
-	"an iterative scan misses no committed row but those of the $orphans orphaned duplicate items");
-# A known bug, not of quantization: in about two of five runs a live
-# duplicate item was on no element's chain after the crash, recovery and
-# VACUUM (seen with this test only, quantization none and rabitq alike), and
-# its row, committed, is then never returned.  Reported in the session note.
-TODO:
-{
-	local $TODO = 'a duplicate item on no chain after crash recovery';
-	is($orphans, '0', 'no duplicate item is on no chain after recovery');
-	is($primary->safe_psql('postgres', $iterative_missed), '0',
-		'every committed row is found by an iterative scan');
-}
+}), '0', 'every committed row is found by an iterative scan');
+# A duplicate item put into a freed slot on its owner's own page (the
+# copies inserted after VACUUM freed the deleted rows' slots) once left
+# itself off the chain and wrote the chain link 6 bytes into another item
+# (a code, here): the owner was looked up before the slot's overwrite moved
+# the page's items.  In two of five runs before the fix.
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('items_idx')}), '0',
+	'no duplicate item is on no chain, and no code is wrong');
 # recall@10 of the queries: a returned row counts when it is no farther
 # than the exact 10th nearest
 my $recall = $primary->safe_psql('postgres', q{
@@ -216,7 +204,7 @@ my $recall = $primary->safe_psql('postgres', q{
 		                                         ORDER BY 1 LIMIT 10) e)) AS hits
 		FROM queries q) r});
 cmp_ok($recall, '>=', 0.9, "recall\@10 after the crash and VACUUM: $recall");
-same_on_standby('after the crash and VACUUM', 2, 18);
+same_on_standby('after the crash and VACUUM', 0, 18);
 
 $standby->stop;
 $primary->stop;
