@@ -3,9 +3,11 @@
 # same kNN queries as the primary, with exact distances; then the primary
 # crashes while four backends insert, and after WAL replay hnsw_check (which
 # also compares a sample of codes with the codes of their heap rows' values)
-# finds no structural problem and every committed row is found by an
-# exact-match kNN query.  Recall per operator class, parallel builds and
-# VACUUM repair are in 014_recall_opclasses.pl.
+# finds no structural problem, VACUUM relinks what the inserts left
+# unreachable, and an iterative scan finds every committed row (this test
+# found two bugs of the unquantized index too: see the comments below).
+# Recall per operator class, parallel builds and VACUUM repair are in
+# 014_recall_opclasses.pl.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
