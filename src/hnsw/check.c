@@ -13,10 +13,7 @@
 #include "hnsw/hnsw.h"
 
 #include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/index.h"
 #include "common/report.h"
-#include "executor/executor.h"
 #include "funcapi.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -375,7 +372,7 @@ typedef enum CodeCheck
 {
 	CODE_UNSEEN,				/* the row is not seen: not checked */
 	CODE_OK,
-	CODE_NULL,					/* the row's value is NULL */
+	CODE_NULL,					/* the row's value is NULL or not indexable */
 	CODE_WRONG					/* not the code of the row's value */
 } CodeCheck;
 
@@ -386,43 +383,31 @@ typedef enum CodeCheck
  * Sets *tid to the element's TID and *heaptid to its row's.
  */
 static CodeCheck
-check_code(CheckState *cs, HnswQuant *hq, uint32 n, IndexFetchTableData *fetch,
-		   TupleTableSlot *slot, EState *estate, IndexInfo *indexInfo,
+check_code(CheckState *cs, HnswQuant *hq, uint32 n, HnswHeapValues *hv,
 		   ItemPointer tid, ItemPointer heaptid)
 {
 	HnswElementTuple tup;
-	bool		call_again = false;
-	bool		all_dead = false;
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	Datum		value;
 	void	   *stored;
 	const void *code;
 	const void *held;
-
-	ItemPointerData fetched;
+	bool		seen;
 
 	HnswItemTid(&cs->map, n, tid);
 	tup = HnswReadElement(cs->index, tid);
-	*heaptid = fetched = tup->heaptid;
-	if (!ItemPointerIsValid(&fetched) ||
-		!table_index_fetch_tuple(fetch, &fetched, GetActiveSnapshot(), slot,
-								 &call_again, &all_dead))
+	*heaptid = tup->heaptid;
+	if (!ItemPointerIsValid(heaptid))
 		return CODE_UNSEEN;
-	GetPerTupleExprContext(estate)->ecxt_scantuple = slot;
-	FormIndexDatum(indexInfo, slot, estate, values, isnull);
-	if (isnull[0])
+	stored = HnswHeapValue(hv, heaptid, GetActiveSnapshot(), &seen);
+	if (!seen)
+		return CODE_UNSEEN;
+	if (stored == NULL)
 		return CODE_NULL;
-	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-	stored = palloc(hq->ops->stored_size(value));
 	held = HnswElementVector(tup);
-	if (!hq->ops->to_stored(value, stored) || hq->ops->dims(stored) != cs->meta.dimensions ||
+	if (hq->ops->dims(stored) != cs->meta.dimensions ||
 		VARSIZE(held) != VaRabitqCodeSize(cs->meta.dimensions, hq->bits))
-		code = NULL;
-	else
-		code = HnswQuantElement(hq, stored, cs->meta.dimensions);
-	if (code == NULL || VARSIZE(code) != VARSIZE(held) ||
-		memcmp(code, held, VARSIZE(held)) != 0)
+		return CODE_WRONG;
+	code = HnswQuantElement(hq, stored, cs->meta.dimensions);
+	if (VARSIZE(code) != VARSIZE(held) || memcmp(code, held, VARSIZE(held)) != 0)
 		return CODE_WRONG;
 	return CODE_OK;
 }
@@ -436,10 +421,7 @@ check_codes(CheckState *cs)
 {
 	Relation	heap;
 	HnswQuant	hq;
-	IndexFetchTableData *fetch;
-	TupleTableSlot *slot;
-	EState	   *estate;
-	IndexInfo  *indexInfo;
+	HnswHeapValues hv;
 	MemoryContext ctx;
 	uint32		live = 0;
 	uint32		step;
@@ -455,10 +437,7 @@ check_codes(CheckState *cs)
 
 	heap = table_open(cs->index->rd_index->indrelid, AccessShareLock);
 	HnswQuantInit(&hq, cs->index, &cs->meta);
-	fetch = table_index_fetch_begin(heap);
-	slot = table_slot_create(heap, NULL);
-	estate = CreateExecutorState();
-	indexInfo = BuildIndexInfo(cs->index);
+	HnswHeapValuesBegin(&hv, heap, cs->index, hq.ops);
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw_check codes",
 								ALLOCSET_DEFAULT_SIZES);
 	for (uint32 n = 0; n < cs->map.nelements; n++)
@@ -472,12 +451,11 @@ check_codes(CheckState *cs)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(ctx);
-		found = check_code(cs, &hq, n, fetch, slot, estate, indexInfo, &tid, &heaptid);
+		found = check_code(cs, &hq, n, &hv, &tid, &heaptid);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx);
-		ResetExprContext(GetPerTupleExprContext(estate));
 		if (found == CODE_NULL)
-			VaReportProblem(&cs->report, PROBLEM_CODE, "element (%u,%u) indexes heap row (%u,%u), whose value is NULL",
+			VaReportProblem(&cs->report, PROBLEM_CODE, "element (%u,%u) indexes heap row (%u,%u), whose value is NULL or not indexable",
 							ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
 							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
 		else if (found == CODE_WRONG)
@@ -485,9 +463,7 @@ check_codes(CheckState *cs)
 							ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
 							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
 	}
-	table_index_fetch_end(fetch);
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
+	HnswHeapValuesEnd(&hv);
 	MemoryContextDelete(ctx);
 	table_close(heap, AccessShareLock);
 }

@@ -26,10 +26,7 @@
 #include "hnsw/hnsw.h"
 
 #include "access/relscan.h"
-#include "access/tableam.h"
-#include "catalog/index.h"
 #include "common/am.h"
-#include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -77,10 +74,8 @@ typedef struct HnswScanOpaqueData
 	int			nrows;
 	int			nextrow;
 	int			rowcap;
-	IndexFetchTableData *fetch; /* heap access for exact distances */
-	TupleTableSlot *slot;
-	EState	   *estate;
-	IndexInfo  *indexInfo;
+	bool		reading;		/* heap_values begun */
+	HnswHeapValues heap_values; /* the rows' values, for exact distances */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -91,16 +86,9 @@ release_scan(void *opaque)
 {
 	HnswScanOpaque so = (HnswScanOpaque) opaque;
 
-	if (so->fetch)
-		table_index_fetch_end(so->fetch);
-	if (so->slot)
-		ExecDropSingleTupleTableSlot(so->slot);
-	if (so->estate)
-		FreeExecutorState(so->estate);
-	so->fetch = NULL;
-	so->slot = NULL;
-	so->estate = NULL;
-	so->indexInfo = NULL;
+	if (so->reading)
+		HnswHeapValuesEnd(&so->heap_values);
+	so->reading = false;
 }
 
 IndexScanDesc
@@ -313,36 +301,12 @@ static bool
 exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 			   float *distance)
 {
-	ExprContext *econtext = GetPerTupleExprContext(so->estate);
-	ItemPointerData t = *tid;
-	bool		call_again = false;
-	bool		all_dead = false;
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	MemoryContext old;
-	bool		ok = false;
+	void	   *stored = HnswHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
 
-	if (!table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
-								 &call_again, &all_dead))
+	if (stored == NULL || so->base.ops->dims(stored) != so->meta.dimensions)
 		return false;
-	ResetExprContext(econtext);
-	econtext->ecxt_scantuple = so->slot;
-	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-	FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnull);
-	if (!isnull[0])
-	{
-		Datum		value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-		void	   *stored = palloc(so->base.ops->stored_size(value));
-
-		if (so->base.ops->to_stored(value, stored) &&
-			so->base.ops->dims(stored) == so->meta.dimensions)
-		{
-			*distance = so->base.ops->distance(so->exact_query, stored);
-			ok = true;
-		}
-	}
-	MemoryContextSwitchTo(old);
-	return ok;
+	*distance = so->base.ops->distance(so->exact_query, stored);
+	return true;
 }
 
 /*
@@ -410,14 +374,13 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 {
 	int			taken = 0;
 
-	if (so->fetch == NULL)
+	if (!so->reading)
 	{
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "hnsw scan of a quantized index needs its heap relation");
-		so->fetch = table_index_fetch_begin(scan->heapRelation);
-		so->slot = table_slot_create(scan->heapRelation, NULL);
-		so->estate = CreateExecutorState();
-		so->indexInfo = BuildIndexInfo(scan->indexRelation);
+		HnswHeapValuesBegin(&so->heap_values, scan->heapRelation,
+							scan->indexRelation, so->base.ops);
+		so->reading = true;
 	}
 	so->nrows = so->nextrow = 0;
 	while (so->next < so->nresults && taken < hnsw_rerank_candidates)
@@ -441,7 +404,7 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 		}
 	}
 	/* no heap buffer stays pinned between calls */
-	table_index_fetch_reset(so->fetch);
+	HnswHeapValuesRelease(&so->heap_values);
 	if (so->nrows > 1)
 		qsort(so->rows, so->nrows, sizeof(HnswRow), row_cmp);
 }
