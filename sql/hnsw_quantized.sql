@@ -20,7 +20,7 @@ FROM generate_series(1, 20) i;
 
 SET enable_seqscan = off;
 SET hnsw.ef_search = 200;
-SET hnsw.rerank_candidates = 200;
+RESET hnsw.rerank_candidates;  -- the default: as many as the error bound needs
 
 -- options: recorded, and every bad value refused
 CREATE INDEX qv_l2 ON qv USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq');
@@ -32,7 +32,7 @@ CREATE INDEX ON qv USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq', b
 CREATE INDEX ON qv USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq', bits = 9);
 CREATE INDEX ON qv USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq', bits = 'four');
 CREATE INDEX ON qv USING hnsw (v vector_l1_ops) WITH (quantization = 'rabitq');
-SET hnsw.rerank_candidates = 0;
+SET hnsw.rerank_candidates = -1;
 SET hnsw.rerank_candidates = 1001;
 
 -- l2: the index's top 10 is the exact top 10, in exact order, for every
@@ -144,7 +144,7 @@ SET hnsw.rerank_candidates = 10;
 SELECT count(*) FROM (SELECT id FROM qd WHERE id % 7 = 1 ORDER BY v <-> (SELECT q FROM qq WHERE qid = 2) LIMIT 20) s;
 RESET hnsw.iterative_scan;
 SET hnsw.ef_search = 200;
-SET hnsw.rerank_candidates = 200;
+RESET hnsw.rerank_candidates;  -- the default: as many as the error bound needs
 -- rows the transaction cannot see are not returned
 BEGIN;
 DELETE FROM qd WHERE id = (SELECT id FROM qd ORDER BY (v <-> (SELECT q FROM qq WHERE qid = 3)) + 0 LIMIT 1);

@@ -98,6 +98,23 @@ typedef struct VaIndexOps
 	 * quantized).
 	 */
 	void		(*to_floats) (const void *stored, float *out);
+
+	/*
+	 * For ops whose distance is an estimate (a quantizer's codes): how far
+	 * below distance(a, b) the true distance between the vectors behind a and
+	 * b may lie, with high probability (>= 0; infinity when unknown). NULL
+	 * when distance is exact.
+	 */
+	float		(*slack) (const void *a, const void *b);
+
+	/*
+	 * distance(a, the stored form of value) for a stored form a and a
+	 * detoasted non-null value of the column's type, without making the
+	 * stored form (re-ranking reads values straight from the table); false
+	 * when value is not indexable (to_stored's false) or its dimensions are
+	 * not a's.  NULL: callers make the stored form.
+	 */
+	bool		(*value_distance) (const void *a, Datum value, float *distance);
 } VaIndexOps;
 
 /* Fetch the VaIndexOps behind an opclass support function (see above). */

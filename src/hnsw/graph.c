@@ -18,6 +18,7 @@
 #include "common/hashfn.h"
 #include "distance/cpu.h"
 #include "miscadmin.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "storage/bufmgr.h"
 
@@ -427,6 +428,35 @@ disk_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 		prefetch_element(map, (BlockNumber) (cs[i].id >> 16), (OffsetNumber) (cs[i].id & 0xFFFF));
 	for (int i = 0; i < n; i += HNSW_EVALUATE_CHUNK)
 		evaluate_chunk(dg, cs + i, Min(HNSW_EVALUATE_CHUNK, n - i));
+}
+
+/*
+ * The least distance from the graph's query that candidate c (evaluated by
+ * this graph, its element not moved since) may truly have: its distance
+ * less the ops' slack on the element's value (with high probability; see
+ * VaIndexOps.slack), or its distance itself under exact ops.  A slot that
+ * no longer holds a value gives minus infinity.
+ */
+float
+HnswDiskGraphLowerBound(HnswDiskGraph *dg, const VaCandidate *c)
+{
+	BlockNumber blkno = (BlockNumber) (c->id >> 16);
+	Buffer		buf;
+	HnswElementTuple tup;
+	float		slack;
+
+	if (dg->ops->slack == NULL)
+		return c->distance;
+	buf = HnswReadBuffer(dg, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
+						  (OffsetNumber) (c->id & 0xFFFF));
+	if (tup->flags & HNSW_ELEMENT_DUPLICATE)
+		slack = get_float4_infinity();
+	else
+		slack = dg->ops->slack(dg->query, HnswElementVector(tup));
+	UnlockReleaseBuffer(buf);
+	return c->distance - slack;
 }
 
 static int

@@ -83,10 +83,10 @@ HnswInit(void)
 							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
 							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.rerank_candidates",
-							"Candidates of a quantized index re-ranked with exact distances at a time.",
-							"A scan of an index with quantization = rabitq takes this many of its best candidates by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							"Least number of candidates a scan of a quantized index re-ranks with exact distances before it returns a row.",
+							"A scan of an index with quantization = rabitq re-ranks its candidates in order of the least distance RaBitQ's error bound allows each, and returns a row once no candidate left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many first.",
 							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK,
-							1, HNSW_MAX_EF_SEARCH, PGC_USERSET, 0, NULL, NULL, NULL);
+							0, HNSW_MAX_EF_SEARCH, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
 							 "Memory an iterative scan may use, as a multiple of work_mem.",
 							 NULL,

@@ -36,7 +36,7 @@
 #define HNSW_QUANTIZATION_NONE		0	/* the stored form itself */
 #define HNSW_QUANTIZATION_RABITQ	1	/* a RaBitQ code (src/quant/) */
 #define HNSW_DEFAULT_BITS			4
-#define HNSW_DEFAULT_RERANK			40	/* hnsw.rerank_candidates */
+#define HNSW_DEFAULT_RERANK			0	/* hnsw.rerank_candidates */
 /* the rotation of every quantized index (recorded in its metapage) */
 #define HNSW_ROTATION_SEED			UINT64CONST(0x52614269745121)
 
@@ -327,6 +327,7 @@ extern Buffer HnswReadIndexBuffer(Relation index, BlockNumber blkno);
 
 extern void HnswDiskGraphInit(HnswDiskGraph *dg, Relation index,
 							  const VaIndexOps *ops, int m, int ef);
+extern float HnswDiskGraphLowerBound(HnswDiskGraph *dg, const VaCandidate *c);
 extern HnswElementTuple HnswReadElement(Relation index, const ItemPointerData *tid);
 extern bool HnswElementDistances(Relation index, const VaIndexOps *ops,
 								 const ItemPointerData *tid, const void *a,
@@ -473,6 +474,9 @@ extern void HnswHeapValuesBegin(HnswHeapValues *hv, Relation heap, Relation inde
 								const VaIndexOps *ops);
 extern void *HnswHeapValue(HnswHeapValues *hv, const ItemPointerData *tid,
 						   Snapshot snapshot, bool *seen);
+extern bool HnswHeapDistance(HnswHeapValues *hv, const ItemPointerData *tid,
+							 Snapshot snapshot, const void *query, int dims,
+							 float *distance);
 extern void HnswHeapValuesRelease(HnswHeapValues *hv);
 extern void HnswHeapValuesEnd(HnswHeapValues *hv);
 

@@ -12,14 +12,21 @@
  *	  after it, at the same distance.
  *
  *	  In a quantized index (quantization = 'rabitq') the graph holds codes
- *	  and is searched with estimated distances; the candidates, best
- *	  estimate first, are then taken hnsw.rerank_candidates at a time, each
- *	  row of each (the element's and its duplicates') fetched from the heap
- *	  through the scan's heap relation and snapshot, its exact distance
- *	  computed from the indexed value (the index expression evaluated if the
- *	  index has one), and the rows of the group returned in exact order with
- *	  their exact distances.  Rows the snapshot does not see are skipped
- *	  (the executor would skip them too).
+ *	  and is searched with estimated distances.  Each candidate of a batch
+ *	  then gets a lower bound on its true distance (the estimate less
+ *	  RaBitQ's error bound, VaIndexOps.slack), and candidates are re-ranked
+ *	  in order of their bounds: each row of one (the element's and its
+ *	  duplicates') fetched from the heap through the scan's heap relation
+ *	  and snapshot, its exact distance computed from the indexed value (the
+ *	  index expression evaluated if the index has one).  A row is returned,
+ *	  with its exact distance, once it is no further than the bound of every
+ *	  candidate not yet re-ranked, and at least hnsw.rerank_candidates
+ *	  candidates have been: the multi-step k-nearest-neighbour search of
+ *	  Seidl & Kriegel, "Optimal multi-step k-nearest neighbor search",
+ *	  SIGMOD 1998, with RaBitQ's estimates as the filter.  So rows come in
+ *	  exact order, and no more rows are fetched than the order needs.  Rows
+ *	  the snapshot does not see are skipped (the executor would skip them
+ *	  too).
  *
  *	  No buffer pin or lock is held between calls.
  */
@@ -32,12 +39,12 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
-/* A row of a re-ranked group: heap TID and exact distance. */
-typedef struct HnswRow
+/* A candidate of the current batch and the least distance it may have. */
+typedef struct HnswBound
 {
-	ItemPointerData tid;
-	float		distance;
-} HnswRow;
+	float		lower;
+	int			index;			/* into the batch's results */
+} HnswBound;
 
 typedef struct HnswScanOpaqueData
 {
@@ -70,15 +77,19 @@ typedef struct HnswScanOpaqueData
 	HnswQuant	hq;
 	bool		quantized;
 	const void *exact_query;	/* the query's stored form (opclass ops) */
-	HnswRow    *rows;			/* the current group, nearest first */
-	int			nrows;
-	int			nextrow;
-	int			rowcap;
+	HnswBound  *bounds;			/* the batch's candidates to re-rank, */
+	int			nbounds;		/* least bound first */
+	int			nextbound;
+	int			reranked;		/* candidates of the batch re-ranked */
+	VaHeap		rows;			/* re-ranked rows not returned: id = heap TID,
+								 * distance exact; nearest on top */
 	bool		reading;		/* heap_values begun */
 	HnswHeapValues heap_values; /* the rows' values, for exact distances */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+static void bound_batch(HnswScanOpaque so);
 
 /* VaScanBase.release: end the heap access of re-ranking, if any. */
 static void
@@ -268,6 +279,11 @@ search_first(IndexScanDesc scan)
 	}
 	VaHeapInit(&so->result, so->ef + 1, true);
 	search_batch(so);
+	if (so->quantized)
+	{
+		VaHeapInit(&so->rows, 64, false);
+		bound_batch(so);
+	}
 }
 
 /*
@@ -301,12 +317,8 @@ static bool
 exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 			   float *distance)
 {
-	void	   *stored = HnswHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
-
-	if (stored == NULL || so->base.ops->dims(stored) != so->meta.dimensions)
-		return false;
-	*distance = so->base.ops->distance(so->exact_query, stored);
-	return true;
+	return HnswHeapDistance(&so->heap_values, tid, scan->xs_snapshot,
+							so->exact_query, so->meta.dimensions, distance);
 }
 
 /*
@@ -330,49 +342,65 @@ take_candidate(HnswScanOpaque so, const VaCandidate *c)
 	return true;
 }
 
-/* Re-ranking: add heap row tid to the group with its exact distance. */
+/* Re-ranking: add heap row tid with its exact distance to so->rows. */
 static void
 add_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid)
 {
-	float		distance;
+	VaCandidate row;
 
-	if (!exact_distance(scan, so, tid, &distance))
+	if (!exact_distance(scan, so, tid, &row.distance))
 		return;
-	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && distance < so->last_distance)
+	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && row.distance < so->last_distance)
 		return;
-	if (so->nrows == so->rowcap)
-	{
-		so->rowcap = Max(so->rowcap * 2, 64);
-		so->rows = so->rows ? repalloc_huge(so->rows, sizeof(HnswRow) * so->rowcap) :
-			palloc(sizeof(HnswRow) * so->rowcap);
-	}
-	so->rows[so->nrows].tid = *tid;
-	so->rows[so->nrows].distance = distance;
-	so->nrows++;
+	row.id = VaTidToId(tid);
+	row.aux = 0;
+	row.flags = 0;
+	VaHeapPush(&so->rows, &row);
 }
 
-/* qsort comparator of rows: exact distance, then TID (a stable order). */
+/* qsort comparator of bounds: least first, then batch order. */
 static int
-row_cmp(const void *a, const void *b)
+bound_cmp(const void *a, const void *b)
 {
-	const HnswRow *ra = (const HnswRow *) a;
-	const HnswRow *rb = (const HnswRow *) b;
+	const HnswBound *ba = (const HnswBound *) a;
+	const HnswBound *bb = (const HnswBound *) b;
 
-	if (ra->distance != rb->distance)
-		return ra->distance < rb->distance ? -1 : 1;
-	return ItemPointerCompare(unconstify(ItemPointerData *, &ra->tid),
-							  unconstify(ItemPointerData *, &rb->tid));
+	if (ba->lower != bb->lower)
+		return ba->lower < bb->lower ? -1 : 1;
+	return ba->index - bb->index;
 }
 
 /*
- * Quantized index: the next group of the current batch, up to
- * hnsw.rerank_candidates candidates (best estimate first) not returned
- * before, as rows in exact distance order (so->rows).
+ * Quantized index, after each batch: the lower bounds of the batch's
+ * candidates to return (take_candidate), least first, into so->bounds.
  */
 static void
-rerank_group(IndexScanDesc scan, HnswScanOpaque so)
+bound_batch(HnswScanOpaque so)
 {
-	int			taken = 0;
+	if (so->bounds != NULL)
+		pfree(so->bounds);
+	so->bounds = palloc(sizeof(HnswBound) * Max(so->nresults, 1));
+	so->nbounds = so->nextbound = so->reranked = 0;
+	for (int i = 0; i < so->nresults; i++)
+	{
+		VaCandidate *c = &so->results[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (!take_candidate(so, c))
+			continue;
+		so->bounds[so->nbounds].lower = HnswDiskGraphLowerBound(&so->dg, c);
+		so->bounds[so->nbounds].index = i;
+		so->nbounds++;
+	}
+	qsort(so->bounds, so->nbounds, sizeof(HnswBound), bound_cmp);
+	so->next = so->nresults;
+}
+
+/* Re-rank the batch's candidate c: its rows into so->rows. */
+static void
+rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
+{
+	ItemPointerData heaptid;
 
 	if (!so->reading)
 	{
@@ -382,31 +410,33 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 							scan->indexRelation, so->base.ops);
 		so->reading = true;
 	}
-	so->nrows = so->nextrow = 0;
-	while (so->next < so->nresults && taken < hnsw_rerank_candidates)
+	VaIdToTid(c->aux, &heaptid);
+	if (!(c->flags & HNSW_CANDIDATE_DELETED) && ItemPointerIsValid(&heaptid))
+		add_row(scan, so, &heaptid);
+	if (c->flags & HNSW_CANDIDATE_DUPLICATES)
 	{
-		VaCandidate *c = &so->results[so->next++];
-		ItemPointerData heaptid;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!take_candidate(so, c))
-			continue;
-		taken++;
-		VaIdToTid(c->aux, &heaptid);
-		if (!(c->flags & HNSW_CANDIDATE_DELETED) && ItemPointerIsValid(&heaptid))
-			add_row(scan, so, &heaptid);
-		if (c->flags & HNSW_CANDIDATE_DUPLICATES)
-		{
-			load_duplicates(scan, so, c);
-			for (int i = 0; i < so->ndups; i++)
-				add_row(scan, so, &so->dups[i]);
-			so->ndups = so->nextdup = 0;
-		}
+		load_duplicates(scan, so, c);
+		for (int i = 0; i < so->ndups; i++)
+			add_row(scan, so, &so->dups[i]);
+		so->ndups = so->nextdup = 0;
 	}
-	/* no heap buffer stays pinned between calls */
-	HnswHeapValuesRelease(&so->heap_values);
-	if (so->nrows > 1)
-		qsort(so->rows, so->nrows, sizeof(HnswRow), row_cmp);
+	so->reranked++;
+}
+
+/*
+ * Whether the nearest re-ranked row may be returned: at least
+ * hnsw.rerank_candidates candidates of the batch are re-ranked, and every
+ * candidate left may not be nearer (see the top of the file).
+ */
+static bool
+row_settled(HnswScanOpaque so)
+{
+	if (so->rows.count == 0)
+		return false;
+	if (so->nextbound >= so->nbounds)
+		return true;
+	return so->reranked >= hnsw_rerank_candidates &&
+		VaHeapTop(&so->rows)->distance <= so->bounds[so->nextbound].lower;
 }
 
 /* amgettuple of a quantized index (see the top of the file). */
@@ -415,21 +445,28 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 {
 	for (;;)
 	{
-		if (so->nextrow < so->nrows)
+		while (!row_settled(so) && so->nextbound < so->nbounds)
 		{
-			HnswRow    *r = &so->rows[so->nextrow++];
-
-			return_row(scan, so, &r->tid, r->distance);
-			return true;
+			CHECK_FOR_INTERRUPTS();
+			rerank_candidate(scan, so,
+							 &so->results[so->bounds[so->nextbound++].index]);
 		}
-		if (so->next < so->nresults)
+		/* no heap buffer stays pinned between calls */
+		if (so->reading)
+			HnswHeapValuesRelease(&so->heap_values);
+		if (so->rows.count > 0)
 		{
-			rerank_group(scan, so);
-			continue;
+			VaCandidate row = VaHeapPop(&so->rows);
+			ItemPointerData tid;
+
+			VaIdToTid(row.id, &tid);
+			return_row(scan, so, &tid, row.distance);
+			return true;
 		}
 		CHECK_FOR_INTERRUPTS();
 		if (!search_next(so))
 			return false;
+		bound_batch(so);
 	}
 }
 

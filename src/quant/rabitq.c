@@ -731,6 +731,30 @@ VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode *code)
 	return code->ip_scale * (query->delta * 0.5f) * (float) dot;
 }
 
+/*
+ * See rabitq.h.  With |x|^2 = <x, o_r> / recon_scale and <x, o_r> =
+ * |o|^2 / ip_scale: cos^2 theta = recon_scale / ip_scale, and the rounding
+ * term ip_scale |x| = |o| / cos theta.
+ */
+float
+VaRabitqErrorBound(const VaRabitqQuery *query, const VaRabitqCode *code)
+{
+	int			padded = code->padded_div64 * 64;
+	float		norm = sqrtf(code->norm2);
+	float		cos2,
+				cos_theta,
+				tan_theta;
+
+	if (code->ip_scale <= 0.0f || code->recon_scale <= 0.0f || code->norm2 <= 0.0f)
+		return 0.0f;
+	cos2 = Min(code->recon_scale / code->ip_scale, 1.0f);
+	cos_theta = sqrtf(cos2);
+	tan_theta = sqrtf(1.0f - cos2) / cos_theta;
+	return VA_RABITQ_BOUND_EPS0 * norm *
+		(sqrtf(query->norm2) * tan_theta / sqrtf((float) Max(padded - 1, 1)) +
+		 query->delta / (sqrtf(12.0f) * cos_theta));
+}
+
 /* Read 8 bytes at p (any alignment) as a word. */
 static inline uint64
 load_word(const uint8 *p)

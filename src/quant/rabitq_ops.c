@@ -14,6 +14,7 @@
 
 #include "distance/distance.h"
 #include "indexops.h"
+#include "utils/float.h"
 
 /* Estimated <a, b>: a a prepared query or a code, b a code. */
 static inline float
@@ -49,6 +50,26 @@ code_cosine_distance(const void *a, const void *b)
 	return 1.0f - estimate_ip(a, b);
 }
 
+/*
+ * slack (see indexops.h): from VaRabitqErrorBound on the inner product, a
+ * prepared query a against a code b; unknown (infinite) between two codes.
+ * Squared L2 = |o|^2 + |q|^2 - 2 <o, q> moves by twice the inner product's
+ * error; the negative inner product and cosine distance by once.
+ */
+static float
+code_ip_slack(const void *a, const void *b)
+{
+	if (((const VaRabitqQuery *) a)->kind != VA_RABITQ_KIND_QUERY)
+		return get_float4_infinity();
+	return VaRabitqErrorBound((const VaRabitqQuery *) a, (const VaRabitqCode *) b);
+}
+
+static float
+code_l2_slack(const void *a, const void *b)
+{
+	return 2.0f * code_ip_slack(a, b);
+}
+
 static Size
 code_stored_size(Datum value)
 {
@@ -79,6 +100,7 @@ static const VaIndexOps rabitq_l2_ops = {
 	.kmeans = NULL,
 	.metric = VA_METRIC_L2,
 	.to_floats = NULL,
+	.slack = code_l2_slack,
 };
 
 static const VaIndexOps rabitq_ip_ops = {
@@ -90,6 +112,7 @@ static const VaIndexOps rabitq_ip_ops = {
 	.kmeans = NULL,
 	.metric = VA_METRIC_IP,
 	.to_floats = NULL,
+	.slack = code_ip_slack,
 };
 
 static const VaIndexOps rabitq_cosine_ops = {
@@ -101,6 +124,7 @@ static const VaIndexOps rabitq_cosine_ops = {
 	.kmeans = NULL,
 	.metric = VA_METRIC_COSINE,
 	.to_floats = NULL,
+	.slack = code_ip_slack,
 };
 
 /*

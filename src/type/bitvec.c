@@ -244,8 +244,8 @@ bit_kmeans_jaccard(const void *a, const void *b)
 
 VA_KMEANS_OPS_STRUCT(bit_kmeans_hamming_ops, bit_index_accum, bit_index_from_mean_majority, bit_kmeans_hamming);
 VA_KMEANS_OPS_STRUCT(bit_kmeans_jaccard_ops, bit_index_accum, bit_index_from_mean_common, bit_kmeans_jaccard);
-VA_INDEX_OPS_STRUCT(bit_hamming_ops, bit, bit_to_stored, bit_index_hamming_distance, VaToSqlIdentity, &bit_kmeans_hamming_ops, VA_METRIC_OTHER, NULL);
-VA_INDEX_OPS_STRUCT(bit_jaccard_ops, bit, bit_to_stored, bit_index_jaccard_distance, VaToSqlIdentity, &bit_kmeans_jaccard_ops, VA_METRIC_OTHER, NULL);
+VA_INDEX_OPS_STRUCT(bit_hamming_ops, bit, bit_to_stored, bit_index_hamming_distance, VaToSqlIdentity, &bit_kmeans_hamming_ops, VA_METRIC_OTHER, NULL, NULL);
+VA_INDEX_OPS_STRUCT(bit_jaccard_ops, bit, bit_to_stored, bit_index_jaccard_distance, VaToSqlIdentity, &bit_kmeans_jaccard_ops, VA_METRIC_OTHER, NULL, NULL);
 
 /*
  * bit_hamming_index_ops(internal) RETURNS internal and

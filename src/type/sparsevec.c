@@ -738,4 +738,4 @@ sparsevec_stored_dims(const void *stored)
  * (no k-means members: ivfflat does not take sparsevec; no float view:
  * sparse values are not quantized).
  */
-VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL)
+VA_DEFINE_INDEX_OPS(sparsevec, NULL, NULL, NULL, NULL, NULL, NULL)

@@ -392,7 +392,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * view of a type; the one place that lists VaIndexOps' members.
  */
 #define VA_INDEX_OPS_STRUCT(name, prefix, to_stored_fn, distance_fn, to_sql_fn, \
-							kmeans_ops, metric_, to_floats_fn) \
+							kmeans_ops, metric_, to_floats_fn, value_distance_fn) \
 	static const VaIndexOps name = { \
 		.stored_size = prefix##_stored_size, \
 		.max_stored_size = prefix##_max_stored_size, \
@@ -403,6 +403,7 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		.kmeans = kmeans_ops, \
 		.metric = metric_, \
 		.to_floats = to_floats_fn, \
+		.value_distance = value_distance_fn, \
 	}
 
 /* static const VaKmeansOps name of the given members (see indexops.h). */
@@ -427,12 +428,14 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
  * has none.  floats_fn writes a stored form's elements as floats
  * (VaIndexOps.to_floats of l2, ip and cosine, which a quantized index
  * needs), or NULL for a type without a dense float view; l1 has none.
+ * value_l2, value_ip and value_cosine are the VaIndexOps.value_distance
+ * of those three, or NULL; l1 has none.
  */
-#define VA_DEFINE_INDEX_OPS(prefix, kmeans_l2, kmeans_cosine, floats_fn) \
-	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, kmeans_l2, VA_METRIC_L2, floats_fn); \
-	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, kmeans_l2, VA_METRIC_IP, floats_fn); \
-	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, kmeans_cosine, VA_METRIC_COSINE, floats_fn); \
-	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL, VA_METRIC_OTHER, NULL); \
+#define VA_DEFINE_INDEX_OPS(prefix, kmeans_l2, kmeans_cosine, floats_fn, value_l2, value_ip, value_cosine) \
+	VA_INDEX_OPS_STRUCT(prefix##_l2_ops, prefix, prefix##_to_stored_copy, prefix##_index_l2_distance, VaToSqlSqrt, kmeans_l2, VA_METRIC_L2, floats_fn, value_l2); \
+	VA_INDEX_OPS_STRUCT(prefix##_ip_ops, prefix, prefix##_to_stored_copy, prefix##_index_ip_distance, VaToSqlIdentity, kmeans_l2, VA_METRIC_IP, floats_fn, value_ip); \
+	VA_INDEX_OPS_STRUCT(prefix##_cosine_ops, prefix, prefix##_to_stored_normalized, prefix##_index_cosine_distance, VaToSqlCosine, kmeans_cosine, VA_METRIC_COSINE, floats_fn, value_cosine); \
+	VA_INDEX_OPS_STRUCT(prefix##_l1_ops, prefix, prefix##_to_stored_copy, prefix##_index_l1_distance, VaToSqlIdentity, NULL, VA_METRIC_OTHER, NULL, NULL); \
 	VA_INDEX_OPS_FUNCTION(prefix##_l2_index_ops, prefix##_l2_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_ip_index_ops, prefix##_ip_ops) \
 	VA_INDEX_OPS_FUNCTION(prefix##_cosine_index_ops, prefix##_cosine_ops) \
@@ -449,6 +452,23 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		const Type *a = (const Type *) stored_a; \
 		const Type *b = (const Type *) stored_b; \
 		return expr; \
+	}
+
+/*
+ * A VaIndexOps value_distance of a dense type: expr of the stored form a
+ * and the detoasted value v, both cast to Type, when their dimensions
+ * agree.
+ */
+#define VA_DENSE_VALUE_DISTANCE(fname, Type, expr) \
+	static bool \
+	fname(const void *stored_a, Datum value, float *distance) \
+	{ \
+		const Type *a = (const Type *) stored_a; \
+		const Type *v = (const Type *) DatumGetPointer(value); \
+		if (v->dim != a->dim) \
+			return false; \
+		*distance = expr; \
+		return true; \
 	}
 
 /*
@@ -487,13 +507,17 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 		const Type *v = (const Type *) PG_DETOAST_DATUM(value); \
 		Type	   *out = (Type *) dst; \
 		double		norm = sqrt(NORMSQ(v)); \
+		int			dim = v->dim; \
+		double		inv; \
 		if (!(norm > 0.0) || isinf(norm)) \
 			return false; \
-		SET_VARSIZE(out, SIZE(v->dim)); \
-		out->dim = v->dim; \
+		/* a multiply per element and dim in a local: the loop vectorises */ \
+		inv = 1.0 / norm; \
+		SET_VARSIZE(out, SIZE(dim)); \
+		out->dim = dim; \
 		out->unused = 0; \
-		for (int i = 0; i < v->dim; i++) \
-			out->x[i] = FROMDOUBLE((double) ELEM(v->x[i]) / norm); \
+		for (int i = 0; i < dim; i++) \
+			out->x[i] = FROMDOUBLE((double) ELEM(v->x[i]) * inv); \
 		return true; \
 	} \
 	static int \
@@ -549,7 +573,25 @@ extern bool VaMeanNorm(const double *mean, int dim, double *norm);
 	VA_KMEANS_OPS_STRUCT(prefix##_kmeans_cosine, prefix##_index_accum, \
 						 prefix##_index_from_mean_normalized, \
 						 prefix##_index_cosine_distance); \
-	VA_DEFINE_INDEX_OPS(prefix, &prefix##_kmeans_l2, &prefix##_kmeans_cosine, prefix##_stored_floats)
+	VA_DENSE_VALUE_DISTANCE(prefix##_value_l2_distance, Type, L2SQ(a->x, v->x, a->dim)) \
+	VA_DENSE_VALUE_DISTANCE(prefix##_value_ip_distance, Type, -IP(a->x, v->x, a->dim)) \
+	static bool \
+	prefix##_value_cosine_distance(const void *stored_a, Datum value, float *distance) \
+	{ \
+		const Type *a = (const Type *) stored_a; \
+		const Type *v = (const Type *) DatumGetPointer(value); \
+		double		norm; \
+		if (v->dim != a->dim) \
+			return false; \
+		norm = sqrt(NORMSQ(v)); \
+		if (!(norm > 0.0) || isinf(norm)) \
+			return false; \
+		*distance = 1.0f - (float) (IP(a->x, v->x, a->dim) / norm); \
+		return true; \
+	} \
+	VA_DEFINE_INDEX_OPS(prefix, &prefix##_kmeans_l2, &prefix##_kmeans_cosine, prefix##_stored_floats, \
+						prefix##_value_l2_distance, prefix##_value_ip_distance, \
+						prefix##_value_cosine_distance)
 
 /*
  * The norm functions of a dense type (struct Type with dim and x[dim], read

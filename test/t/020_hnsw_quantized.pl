@@ -56,7 +56,7 @@ $primary->safe_psql('postgres', q{
 my $knn = q{
 	SET enable_seqscan = off;
 	SET hnsw.ef_search = 100;
-	SET hnsw.rerank_candidates = 100;
+	RESET hnsw.rerank_candidates;
 	SELECT q.id, ARRAY(SELECT s.id || ':' || round(s.d::numeric, 5) FROM (
 	                   SELECT i.id, i.embedding <-> q.embedding AS d
 	                   FROM items i ORDER BY i.embedding <-> q.embedding LIMIT 10) s ORDER BY s.d, s.id)
