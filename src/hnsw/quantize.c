@@ -7,14 +7,12 @@
  *	  re-ranked with exact ones from the heap (scan.c).  HnswQuant hides the
  *	  difference from the graph code: graph_ops compares what elements hold,
  *	  HnswQuantElement makes what an element holds from an exact stored form,
- *	  HnswQuantQuery what a search compares elements with.
+ *	  HnswQuantQuery what a search compares elements with.  The exact values
+ *	  of heap rows come from common/heapvalue.c.
  */
 #include "hnsw/hnsw.h"
 
 #include "access/htup_details.h"
-#include "access/tableam.h"
-#include "catalog/index.h"
-#include "executor/executor.h"
 #include "catalog/pg_opfamily.h"
 #include "utils/syscache.h"
 
@@ -213,120 +211,4 @@ HnswGraphOps(Relation index, const HnswMetaPageData *meta)
 
 	HnswQuantInit(&hq, index, meta);
 	return hq.graph_ops;
-}
-
-/*
- * Reading the indexed value of heap rows (re-ranking in scan.c, the code
- * check in check.c): begin for index over heap, in the current memory
- * context.
- */
-void
-HnswHeapValuesBegin(HnswHeapValues *hv, Relation heap, Relation index,
-					const VaIndexOps *ops)
-{
-	hv->ops = ops;
-	hv->fetch = table_index_fetch_begin(heap);
-	hv->slot = table_slot_create(heap, NULL);
-	hv->estate = CreateExecutorState();
-	hv->indexInfo = BuildIndexInfo(index);
-}
-
-/*
- * The detoasted value heap row tid has for the index (the index
- * expression evaluated if it has one), in the per-row memory that the next
- * call resets; false when snapshot does not see the row (*seen false, if
- * seen is not NULL) or the value is NULL.  The heap fetch keeps its buffer
- * pinned until HnswHeapValuesRelease or End.
- */
-static bool
-heap_value(HnswHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
-		   bool *seen, Datum *value)
-{
-	ExprContext *econtext = GetPerTupleExprContext(hv->estate);
-	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
-	bool		call_again = false;
-	bool		all_dead = false;
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	MemoryContext old;
-
-	ResetExprContext(econtext);
-	if (seen)
-		*seen = false;
-	if (!table_index_fetch_tuple(hv->fetch, &t, snapshot, hv->slot,
-								 &call_again, &all_dead))
-		return false;
-	if (seen)
-		*seen = true;
-	econtext->ecxt_scantuple = hv->slot;
-	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-	FormIndexDatum(hv->indexInfo, hv->slot, hv->estate, values, isnull);
-	if (!isnull[0])
-		*value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-	MemoryContextSwitchTo(old);
-	return !isnull[0];
-}
-
-/*
- * The stored form (ops->to_stored) of the value heap row tid has for the
- * index, palloc'd in the per-row memory that the next call resets; NULL
- * when snapshot does not see the row (*seen false, if seen is not NULL) or
- * its value is NULL or not indexable.  The heap fetch keeps its buffer
- * pinned until HnswHeapValuesRelease or End.
- */
-void *
-HnswHeapValue(HnswHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
-			  bool *seen)
-{
-	Datum		value;
-	void	   *stored;
-	MemoryContext old;
-
-	if (!heap_value(hv, tid, snapshot, seen, &value))
-		return NULL;
-	old = MemoryContextSwitchTo(GetPerTupleExprContext(hv->estate)->ecxt_per_tuple_memory);
-	stored = palloc(hv->ops->stored_size(value));
-	if (!hv->ops->to_stored(value, stored))
-		stored = NULL;
-	MemoryContextSwitchTo(old);
-	return stored;
-}
-
-/*
- * The exact distance (ops->distance) from query, a stored form of
- * dimensions dims, to the value heap row tid has for the index, into
- * *distance; false when snapshot does not see the row or its value is
- * NULL, not indexable or of other dimensions.  Without making the stored
- * form when the ops have value_distance.  Pins as HnswHeapValue.
- */
-bool
-HnswHeapDistance(HnswHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
-				 const void *query, int dims, float *distance)
-{
-	Datum		value;
-	void	   *stored;
-
-	if (hv->ops->value_distance != NULL)
-		return heap_value(hv, tid, snapshot, NULL, &value) &&
-			hv->ops->value_distance(query, value, distance);
-	stored = HnswHeapValue(hv, tid, snapshot, NULL);
-	if (stored == NULL || hv->ops->dims(stored) != dims)
-		return false;
-	*distance = hv->ops->distance(query, stored);
-	return true;
-}
-
-/* Let go of the heap buffer the last fetch pinned. */
-void
-HnswHeapValuesRelease(HnswHeapValues *hv)
-{
-	table_index_fetch_reset(hv->fetch);
-}
-
-void
-HnswHeapValuesEnd(HnswHeapValues *hv)
-{
-	table_index_fetch_end(hv->fetch);
-	ExecDropSingleTupleTableSlot(hv->slot);
-	FreeExecutorState(hv->estate);
 }

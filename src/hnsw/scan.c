@@ -34,6 +34,7 @@
 
 #include "access/relscan.h"
 #include "common/am.h"
+#include "common/heapvalue.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -84,7 +85,7 @@ typedef struct HnswScanOpaqueData
 	VaHeap		rows;			/* re-ranked rows not returned: id = heap TID,
 								 * distance exact; nearest on top */
 	bool		reading;		/* heap_values begun */
-	HnswHeapValues heap_values; /* the rows' values, for exact distances */
+	VaHeapValues heap_values;	/* the rows' values, for exact distances */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -98,7 +99,7 @@ release_scan(void *opaque)
 	HnswScanOpaque so = (HnswScanOpaque) opaque;
 
 	if (so->reading)
-		HnswHeapValuesEnd(&so->heap_values);
+		VaHeapValuesEnd(&so->heap_values);
 	so->reading = false;
 }
 
@@ -317,8 +318,8 @@ static bool
 exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 			   float *distance)
 {
-	return HnswHeapDistance(&so->heap_values, tid, scan->xs_snapshot,
-							so->exact_query, so->meta.dimensions, distance);
+	return VaHeapDistance(&so->heap_values, tid, scan->xs_snapshot,
+						  so->exact_query, so->meta.dimensions, distance);
 }
 
 /*
@@ -406,8 +407,8 @@ rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 	{
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "hnsw scan of a quantized index needs its heap relation");
-		HnswHeapValuesBegin(&so->heap_values, scan->heapRelation,
-							scan->indexRelation, so->base.ops);
+		VaHeapValuesBegin(&so->heap_values, scan->heapRelation,
+						  scan->indexRelation, so->base.ops);
 		so->reading = true;
 	}
 	VaIdToTid(c->aux, &heaptid);
@@ -453,7 +454,7 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 		}
 		/* no heap buffer stays pinned between calls */
 		if (so->reading)
-			HnswHeapValuesRelease(&so->heap_values);
+			VaHeapValuesRelease(&so->heap_values);
 		if (so->rows.count > 0)
 		{
 			VaCandidate row = VaHeapPop(&so->rows);
