@@ -32,6 +32,17 @@ FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
                   ELSE '{1,7,15,16,17,1023,16000}' END) s;
 -- the kernel set is named (its value depends on the CPU)
 SELECT vectorann_kernels() ~ '^(scalar|[a-z0-9]+(\+[a-z0-9]+)*)$' AS named;
+-- the kernel set is what the CPU offers, so a build whose detection finds
+-- less (or more) than the CPU has fails here rather than matching another
+-- CPU's expected output: on Linux the first processor's flags in
+-- /proc/cpuinfo say whether it has AVX-512F and AVX2 with FMA; elsewhere
+-- (no /proc/cpuinfo) this is not checked.  Run the suite without
+-- VECTORANN_KERNELS, which caps the set on purpose.
+SELECT coalesce((f ~ '\mavx512f\M') = (vectorann_kernels() ~ 'avx512f') AND
+                (f ~ '\mavx2\M' AND f ~ '\mfma\M') = (vectorann_kernels() ~ 'avx512f|avx2'),
+                true) AS kernel_set_is_the_cpus
+FROM (SELECT (regexp_match(pg_read_file('/proc/cpuinfo', 0, 1000000, true),
+                           'flags\s*:\s*([^\n]*)'))[1] AS f) c;
 
 -- the SQL functions agree whichever kernels run: exact results on inputs
 -- long enough for every SIMD body and tail
