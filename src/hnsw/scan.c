@@ -426,8 +426,13 @@ rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 
 /*
  * Whether the nearest re-ranked row may be returned: at least
- * hnsw.rerank_candidates candidates of the batch are re-ranked, and every
- * candidate left may not be nearer (see the top of the file).
+ * hnsw.rerank_candidates candidates of the batch are re-ranked, and no
+ * candidate left may be nearer (see the top of the file).  Under
+ * hnsw.iterative_scan = strict_order a row also waits, once its batch is
+ * re-ranked, for the next batch's candidates: a search on estimates can
+ * find a nearer row only in a later batch, and strict order would have to
+ * drop it (under a filter keeping 0.5 % of rows, 6 of 20 LIMIT 10 queries
+ * lost rows so: sql/hnsw_iterative_filter.sql).
  */
 static bool
 row_settled(HnswScanOpaque so)
@@ -435,7 +440,7 @@ row_settled(HnswScanOpaque so)
 	if (so->rows.count == 0)
 		return false;
 	if (so->nextbound >= so->nbounds)
-		return true;
+		return so->iterative != HNSW_ITERATIVE_SCAN_STRICT || so->exhausted;
 	return so->reranked >= hnsw_rerank_candidates &&
 		VaHeapTop(&so->rows)->distance <= so->bounds[so->nextbound].lower;
 }
@@ -455,7 +460,7 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 		/* no heap buffer stays pinned between calls */
 		if (so->reading)
 			VaHeapValuesRelease(&so->heap_values);
-		if (so->rows.count > 0)
+		if (row_settled(so))
 		{
 			VaCandidate row = VaHeapPop(&so->rows);
 			ItemPointerData tid;
@@ -464,10 +469,12 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 			return_row(scan, so, &tid, row.distance);
 			return true;
 		}
+		/* the batch is re-ranked: search on, if the scan may */
 		CHECK_FOR_INTERRUPTS();
-		if (!search_next(so))
+		if (search_next(so))
+			bound_batch(so);
+		else if (so->rows.count == 0)
 			return false;
-		bound_batch(so);
 	}
 }
 
