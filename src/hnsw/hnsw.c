@@ -84,7 +84,7 @@ HnswInit(void)
 							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.rerank_candidates",
 							"Candidates of a quantized index re-ranked with exact distances at a time.",
-							"A scan of an index with quantization = rabitq takes this many of its best candidates by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							"A scan of an index with quantization = rabitq takes this many of its best candidates by estimated distance at a time and computes their exact distances from the table; a row is returned once no candidate still to take is likely nearer.",
 							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK,
 							1, HNSW_MAX_EF_SEARCH, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
