@@ -13,6 +13,7 @@
 #include "hnsw/hnsw.h"
 
 #include "access/table.h"
+#include "common/heapvalue.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "utils/memutils.h"
@@ -383,7 +384,7 @@ typedef enum CodeCheck
  * Sets *tid to the element's TID and *heaptid to its row's.
  */
 static CodeCheck
-check_code(CheckState *cs, HnswQuant *hq, uint32 n, HnswHeapValues *hv,
+check_code(CheckState *cs, HnswQuant *hq, uint32 n, VaHeapValues *hv,
 		   ItemPointer tid, ItemPointer heaptid)
 {
 	HnswElementTuple tup;
@@ -397,7 +398,7 @@ check_code(CheckState *cs, HnswQuant *hq, uint32 n, HnswHeapValues *hv,
 	*heaptid = tup->heaptid;
 	if (!ItemPointerIsValid(heaptid))
 		return CODE_UNSEEN;
-	stored = HnswHeapValue(hv, heaptid, GetActiveSnapshot(), &seen);
+	stored = VaHeapValue(hv, heaptid, GetActiveSnapshot(), &seen);
 	if (!seen)
 		return CODE_UNSEEN;
 	if (stored == NULL)
@@ -421,7 +422,7 @@ check_codes(CheckState *cs)
 {
 	Relation	heap;
 	HnswQuant	hq;
-	HnswHeapValues hv;
+	VaHeapValues hv;
 	MemoryContext ctx;
 	uint32		live = 0;
 	uint32		step;
@@ -437,7 +438,7 @@ check_codes(CheckState *cs)
 
 	heap = table_open(cs->index->rd_index->indrelid, AccessShareLock);
 	HnswQuantInit(&hq, cs->index, &cs->meta);
-	HnswHeapValuesBegin(&hv, heap, cs->index, hq.ops);
+	VaHeapValuesBegin(&hv, heap, cs->index, hq.ops);
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw_check codes",
 								ALLOCSET_DEFAULT_SIZES);
 	for (uint32 n = 0; n < cs->map.nelements; n++)
@@ -463,7 +464,7 @@ check_codes(CheckState *cs)
 							ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
 							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
 	}
-	HnswHeapValuesEnd(&hv);
+	VaHeapValuesEnd(&hv);
 	MemoryContextDelete(ctx);
 	table_close(heap, AccessShareLock);
 }

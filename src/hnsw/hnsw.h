@@ -459,23 +459,6 @@ extern const void *HnswQuantQuery(HnswQuant *hq, const void *stored, int dims);
 extern Size HnswQuantElementSize(HnswQuant *hq, int dims, Size stored_size);
 extern const VaIndexOps *HnswGraphOps(Relation index, const HnswMetaPageData *meta);
 
-/* The indexed values of heap rows, for exact distances (quantize.c). */
-typedef struct HnswHeapValues
-{
-	const VaIndexOps *ops;		/* the opclass's: makes stored forms */
-	struct IndexFetchTableData *fetch;
-	struct TupleTableSlot *slot;
-	struct EState *estate;
-	struct IndexInfo *indexInfo;
-} HnswHeapValues;
-
-extern void HnswHeapValuesBegin(HnswHeapValues *hv, Relation heap, Relation index,
-								const VaIndexOps *ops);
-extern void *HnswHeapValue(HnswHeapValues *hv, const ItemPointerData *tid,
-						   Snapshot snapshot, bool *seen);
-extern void HnswHeapValuesRelease(HnswHeapValues *hv);
-extern void HnswHeapValuesEnd(HnswHeapValues *hv);
-
 /* hnsw.iterative_scan */
 typedef enum HnswIterativeScan
 {

@@ -7,14 +7,12 @@
  *	  re-ranked with exact ones from the heap (scan.c).  HnswQuant hides the
  *	  difference from the graph code: graph_ops compares what elements hold,
  *	  HnswQuantElement makes what an element holds from an exact stored form,
- *	  HnswQuantQuery what a search compares elements with.
+ *	  HnswQuantQuery what a search compares elements with.  The exact values
+ *	  of heap rows come from common/heapvalue.c.
  */
 #include "hnsw/hnsw.h"
 
 #include "access/htup_details.h"
-#include "access/tableam.h"
-#include "catalog/index.h"
-#include "executor/executor.h"
 #include "catalog/pg_opfamily.h"
 #include "utils/syscache.h"
 
@@ -213,79 +211,4 @@ HnswGraphOps(Relation index, const HnswMetaPageData *meta)
 
 	HnswQuantInit(&hq, index, meta);
 	return hq.graph_ops;
-}
-
-/*
- * Reading the indexed value of heap rows (re-ranking in scan.c, the code
- * check in check.c): begin for index over heap, in the current memory
- * context.
- */
-void
-HnswHeapValuesBegin(HnswHeapValues *hv, Relation heap, Relation index,
-					const VaIndexOps *ops)
-{
-	hv->ops = ops;
-	hv->fetch = table_index_fetch_begin(heap);
-	hv->slot = table_slot_create(heap, NULL);
-	hv->estate = CreateExecutorState();
-	hv->indexInfo = BuildIndexInfo(index);
-}
-
-/*
- * The stored form (ops->to_stored) of the value heap row tid has for the
- * index (the index expression evaluated if it has one), palloc'd in the
- * per-row memory that the next call resets; NULL when snapshot does not
- * see the row (*seen false, if seen is not NULL) or its value is NULL or
- * not indexable.  The heap fetch keeps its buffer pinned until
- * HnswHeapValuesRelease or End.
- */
-void *
-HnswHeapValue(HnswHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
-			  bool *seen)
-{
-	ExprContext *econtext = GetPerTupleExprContext(hv->estate);
-	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
-	bool		call_again = false;
-	bool		all_dead = false;
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	MemoryContext old;
-	void	   *stored = NULL;
-
-	ResetExprContext(econtext);
-	if (seen)
-		*seen = false;
-	if (!table_index_fetch_tuple(hv->fetch, &t, snapshot, hv->slot,
-								 &call_again, &all_dead))
-		return NULL;
-	if (seen)
-		*seen = true;
-	econtext->ecxt_scantuple = hv->slot;
-	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-	FormIndexDatum(hv->indexInfo, hv->slot, hv->estate, values, isnull);
-	if (!isnull[0])
-	{
-		Datum		value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-
-		stored = palloc(hv->ops->stored_size(value));
-		if (!hv->ops->to_stored(value, stored))
-			stored = NULL;
-	}
-	MemoryContextSwitchTo(old);
-	return stored;
-}
-
-/* Let go of the heap buffer the last fetch pinned. */
-void
-HnswHeapValuesRelease(HnswHeapValues *hv)
-{
-	table_index_fetch_reset(hv->fetch);
-}
-
-void
-HnswHeapValuesEnd(HnswHeapValues *hv)
-{
-	table_index_fetch_end(hv->fetch);
-	ExecDropSingleTupleTableSlot(hv->slot);
-	FreeExecutorState(hv->estate);
 }

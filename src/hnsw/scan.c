@@ -27,6 +27,7 @@
 
 #include "access/relscan.h"
 #include "common/am.h"
+#include "common/heapvalue.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -75,7 +76,7 @@ typedef struct HnswScanOpaqueData
 	int			nextrow;
 	int			rowcap;
 	bool		reading;		/* heap_values begun */
-	HnswHeapValues heap_values; /* the rows' values, for exact distances */
+	VaHeapValues heap_values;	/* the rows' values, for exact distances */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -87,7 +88,7 @@ release_scan(void *opaque)
 	HnswScanOpaque so = (HnswScanOpaque) opaque;
 
 	if (so->reading)
-		HnswHeapValuesEnd(&so->heap_values);
+		VaHeapValuesEnd(&so->heap_values);
 	so->reading = false;
 }
 
@@ -301,7 +302,7 @@ static bool
 exact_distance(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid,
 			   float *distance)
 {
-	void	   *stored = HnswHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
+	void	   *stored = VaHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
 
 	if (stored == NULL || so->base.ops->dims(stored) != so->meta.dimensions)
 		return false;
@@ -378,8 +379,8 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 	{
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "hnsw scan of a quantized index needs its heap relation");
-		HnswHeapValuesBegin(&so->heap_values, scan->heapRelation,
-							scan->indexRelation, so->base.ops);
+		VaHeapValuesBegin(&so->heap_values, scan->heapRelation,
+						  scan->indexRelation, so->base.ops);
 		so->reading = true;
 	}
 	so->nrows = so->nextrow = 0;
@@ -404,7 +405,7 @@ rerank_group(IndexScanDesc scan, HnswScanOpaque so)
 		}
 	}
 	/* no heap buffer stays pinned between calls */
-	HnswHeapValuesRelease(&so->heap_values);
+	VaHeapValuesRelease(&so->heap_values);
 	if (so->nrows > 1)
 		qsort(so->rows, so->nrows, sizeof(HnswRow), row_cmp);
 }

@@ -8,12 +8,14 @@
  *	  written, and the second pass appends every row to the list of its
  *	  nearest centroid through the same IvfflatAppend the inserts use, WAL
  *	  bypassed; the whole index is WAL-logged once at the end with
- *	  log_newpage_range.
+ *	  log_newpage_range.  A quantized index (quantization other than none)
+ *	  stores, in place of each row's vector, the code its list codec makes
+ *	  of it and its centroid (codec.c).
  *
  *	  With parallel workers the second pass is shared: the leader and the
  *	  workers each scan part of the heap (a parallel table scan), find each
- *	  row's nearest centroid and put (list, heap TID, stored form) into
- *	  their part of a shared tuplesort; the leader then merges the sorted
+ *	  row's nearest centroid and put (list, heap TID, stored form or code)
+ *	  into their part of a shared tuplesort; the leader then merges the sorted
  *	  runs and appends the rows list by list, so each list's pages are
  *	  written one after another.
  */
@@ -55,6 +57,7 @@ typedef struct IvfflatShared
 	int			nlists;
 	int			dimensions;
 	Size		vector_size;
+	Size		item_size;		/* bytes after a list item's heap TID */
 	int			sortmem;		/* kB for each participant's sort */
 	pg_atomic_uint64 tuples_done;	/* rows assigned, all participants */
 
@@ -77,6 +80,9 @@ typedef struct IvfflatBuildState
 	int			lists;			/* the option */
 	int			dimensions;		/* -1 until the first indexable value */
 	Size		vector_size;
+	bool		quantized;		/* list items hold codec's codes */
+	IvfflatCodec codec;
+	Size		item_size;		/* bytes after a list item's heap TID */
 
 	/* pass 1: the reservoir of stored forms */
 	char	   *samples;
@@ -265,7 +271,8 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *state)
 {
 	IvfflatBuildState *bs = (IvfflatBuildState *) state;
-	void	   *stored = stored_value(bs, values, isnull, bs->tup->vector);
+	void	   *stored = stored_value(bs, values, isnull,
+									  bs->quantized ? NULL : bs->tup->vector);
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
 
 	if (stored != NULL)
@@ -273,11 +280,15 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		int			best = nearest_list(bs, stored);
 
 		bs->indtuples++;
+		if (bs->quantized)
+			bs->codec.methods->encode(&bs->codec, stored,
+									  bs->centroids + (Size) best * bs->vector_size,
+									  bs->tup->vector);
 		if (bs->sort != NULL)
 		{
 			uint64		done;
 
-			memcpy(VARDATA(bs->row), stored, bs->vector_size);
+			memcpy(VARDATA(bs->row), bs->tup->vector, bs->item_size);
 			ExecClearTuple(bs->slot);
 			bs->slot->tts_values[0] = Int32GetDatum(best);
 			bs->slot->tts_values[1] = PointerGetDatum(tid);
@@ -294,7 +305,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			bs->tup->heaptid = *tid;
 			bs->refs[best].insertpage =
 				IvfflatAppend(bs->index, &bs->refs[best], bs->tup,
-							  IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size), true);
+							  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
 		}
 	}
@@ -307,7 +318,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * ---------------------------------------------------------------------
  */
 
-/* The sort's rows: (list int4, heaptid tid, vector bytea). */
+/* The sort's rows: (list int4, heaptid tid, vector bytea: stored form or code). */
 static TupleDesc
 sort_tupdesc(void)
 {
@@ -351,8 +362,8 @@ participate(IvfflatBuildState *bs, Relation heap, Relation index,
 	bs->sortdesc = sort_tupdesc();
 	bs->sort = begin_sort(bs->sortdesc, bs->shared->sortmem, coord);
 	bs->slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsVirtual);
-	bs->row = palloc(VARHDRSZ + bs->vector_size);
-	SET_VARSIZE(bs->row, VARHDRSZ + bs->vector_size);
+	bs->row = palloc(VARHDRSZ + bs->item_size);
+	SET_VARSIZE(bs->row, VARHDRSZ + bs->item_size);
 
 	scan = table_beginscan_parallel(heap, IvfflatSharedScan(bs->shared));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->is_leader,
@@ -393,9 +404,13 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	bs->lists = IvfflatGetLists(w.index);
 	bs->dimensions = shared->dimensions;
 	bs->vector_size = shared->vector_size;
+	bs->item_size = shared->item_size;
 	bs->nlists = shared->nlists;
 	bs->centroids = centroids;
-	bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size));
+	bs->quantized = IvfflatCodecInit(&bs->codec, w.index, bs->ops, NULL);
+	if (bs->quantized)
+		IvfflatCodecSetup(&bs->codec, bs->dimensions);
+	bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->item_size));
 	bs->shared = shared;
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -419,13 +434,13 @@ load_sorted(IvfflatBuildState *bs, Tuplesortstate *sort)
 		slot_getallattrs(slot);
 		list = DatumGetInt32(slot->tts_values[0]);
 		v = DatumGetByteaPP(slot->tts_values[2]);
-		if (list < 0 || list >= bs->nlists || VARSIZE_ANY_EXHDR(v) != bs->vector_size)
+		if (list < 0 || list >= bs->nlists || VARSIZE_ANY_EXHDR(v) != bs->item_size)
 			elog(ERROR, "ivfflat parallel build: bad sorted row for list %d", list);
 		bs->tup->heaptid = *(ItemPointer) DatumGetPointer(slot->tts_values[1]);
-		memcpy(bs->tup->vector, VARDATA_ANY(v), bs->vector_size);
+		memcpy(bs->tup->vector, VARDATA_ANY(v), bs->item_size);
 		bs->refs[list].insertpage =
 			IvfflatAppend(bs->index, &bs->refs[list], bs->tup,
-						  IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size), true);
+						  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -466,6 +481,7 @@ assign_parallel(IvfflatBuildState *bs, Relation heap, Relation index,
 	shared->nlists = bs->nlists;
 	shared->dimensions = bs->dimensions;
 	shared->vector_size = bs->vector_size;
+	shared->item_size = bs->item_size;
 	shared->sortmem = Max(maintenance_work_mem / (nworkers + 1), 64);
 	pg_atomic_init_u64(&shared->tuples_done, 0);
 	SpinLockInit(&shared->mutex);
@@ -520,12 +536,13 @@ new_page(Relation index, ForkNumber fork, uint16 flags, BlockNumber expect)
  * Write the metapage (block 0) and the centroid pages (blocks 1..) of fork
  * for nlists centroids (contiguous stored forms; none for an empty index,
  * which still gets one empty centroid page), and one empty list page per
- * centroid after them.  Fills refs[0..nlists).  Not WAL-logged here.
+ * centroid after them.  Fills refs[0..nlists).  codec: the quantizer of
+ * list items, NULL for none.  Not WAL-logged here.
  */
 static void
 write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 			   int dimensions, Size vector_size, const char *centroids,
-			   IvfflatListRef *refs)
+			   IvfflatListRef *refs, const IvfflatCodec *codec)
 {
 	Size		csize = IVFFLAT_CENTROID_SIZE(vector_size);
 	Size		room = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
@@ -546,6 +563,12 @@ write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 	meta->nlists = (uint32) nlists;
 	meta->dimensions = dimensions;
 	meta->vector_size = (uint32) vector_size;
+	if (codec != NULL)
+	{
+		meta->quantization = (uint8) codec->quantization;
+		meta->bits = (uint8) codec->bits;
+		meta->seed = codec->seed;
+	}
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfflatMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
@@ -608,6 +631,8 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs->ops = IvfflatGetIndexOps(index);
 	bs->lists = IvfflatGetLists(index);
 	bs->dimensions = -1;
+	IvfflatCodecCheckSupported(index, bs->ops, IvfflatGetQuantization(index));
+	bs->quantized = IvfflatCodecInit(&bs->codec, index, bs->ops, NULL);
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
 	VaRandomSeed(&bs->rng, 0x5EED);
@@ -634,9 +659,16 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 						   bs->nlists, bs->lists, bs->seen),
 				 errhint("Recreate the index once the table has more rows.")));
 
+	bs->item_size = bs->vector_size;
+	if (bs->quantized && bs->dimensions > 0)
+	{
+		IvfflatCodecSetup(&bs->codec, bs->dimensions);
+		bs->item_size = bs->codec.code_size;
+	}
 	bs->refs = palloc(sizeof(IvfflatListRef) * Max(bs->nlists, 1));
 	write_skeleton(index, MAIN_FORKNUM, bs->lists, bs->nlists, bs->dimensions,
-				   bs->vector_size, bs->centroids, bs->refs);
+				   bs->vector_size, bs->centroids, bs->refs,
+				   bs->quantized ? &bs->codec : NULL);
 
 	if (bs->nlists > 0)
 	{
@@ -645,7 +677,7 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_ASSIGN);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->seen);
-		bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->vector_size));
+		bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->item_size));
 		nworkers = IsNormalProcessingMode() ?
 			plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
 		if (nworkers > 0)
@@ -663,6 +695,13 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 void
 ivfflatbuildempty(Relation index)
 {
-	write_skeleton(index, INIT_FORKNUM, IvfflatGetLists(index), 0, -1, 0, NULL, NULL);
+	const VaIndexOps *ops = IvfflatGetIndexOps(index);
+	IvfflatCodec codec;
+	bool		quantized;
+
+	IvfflatCodecCheckSupported(index, ops, IvfflatGetQuantization(index));
+	quantized = IvfflatCodecInit(&codec, index, ops, NULL);
+	write_skeleton(index, INIT_FORKNUM, IvfflatGetLists(index), 0, -1, 0, NULL, NULL,
+				   quantized ? &codec : NULL);
 	VaWalLogRange(index, INIT_FORKNUM, 0, IVFFLAT_FIRST_CENTROID_BLKNO + 1);
 }

@@ -7,16 +7,21 @@
  *	  of the wrong size or dimensions, rows filed under a list whose centroid
  *	  is not nearest to them, heap TIDs indexed twice, rows on pages no list
  *	  reaches, and a metapage whose count of lists disagrees with the
- *	  centroid pages.
+ *	  centroid pages.  In a quantized index, whose rows hold codes, the
+ *	  list and the code of a sample of rows are checked against the value
+ *	  of their heap rows.
  */
 #include "ivfflat/ivfflat.h"
 
+#include "access/table.h"
+#include "common/heapvalue.h"
 #include "common/report.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 typedef enum ProblemKind
 {
@@ -27,12 +32,24 @@ typedef enum ProblemKind
 	PROBLEM_LIST,
 	PROBLEM_DUPLICATE,
 	PROBLEM_COUNT,
+	PROBLEM_CODE,
 	NUM_PROBLEM_KINDS
 } ProblemKind;
 
 static const char *const kind_names[NUM_PROBLEM_KINDS] = {
-	"metapage", "page", "chain", "item", "list", "duplicate", "count"
+	"metapage", "page", "chain", "item", "list", "duplicate", "count", "code"
 };
+
+/* Rows of a quantized index checked against their heap rows, at most. */
+#define IVFFLAT_CHECK_CODE_SAMPLE	1000
+
+/* A row of a quantized index: where it is, for the code check (pass 5). */
+typedef struct CodedRow
+{
+	BlockNumber blkno;
+	OffsetNumber off;
+	int32		list;
+} CodedRow;
 
 /* Who owns a block: not yet seen, the metapage, the centroid chain, list i */
 #define OWNER_NONE		(-3)
@@ -53,6 +70,9 @@ typedef struct CheckState
 	uint64	   *tids;			/* every indexed heap TID (VaTidToId) */
 	Size		ntids;
 	Size		tidcap;
+	Size		item_size;		/* bytes after a row's heap TID */
+	bool		quantized;
+	CodedRow   *coded;			/* quantized: where each row is, as tids */
 	VaReport	report;
 } CheckState;
 
@@ -241,9 +261,9 @@ check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 		  int32 list)
 {
 	ItemId		iid = PageGetItemId(page, off);
-	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size);
+	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->item_size);
 	IvfflatListTuple tup;
-	int			other;
+	int			other = -1;
 
 	if (!ItemIdIsUsed(iid))
 		return;					/* removed by VACUUM */
@@ -254,7 +274,7 @@ check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 		return;
 	}
 	tup = (IvfflatListTuple) PageGetItem(page, iid);
-	if (cs->ops->dims(tup->vector) != cs->meta.dimensions)
+	if (!cs->quantized && cs->ops->dims(tup->vector) != cs->meta.dimensions)
 	{
 		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",
 						blkno, off, list, cs->ops->dims(tup->vector),
@@ -264,7 +284,8 @@ check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 	if (!ItemPointerIsValid(&tup->heaptid))
 		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has an invalid heap TID",
 						blkno, off, list);
-	other = nearer_list(cs, tup->vector, list);
+	if (!cs->quantized)
+		other = nearer_list(cs, tup->vector, list);
 	if (other >= 0)
 		VaReportProblem(&cs->report, PROBLEM_LIST,
 						"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
@@ -278,6 +299,16 @@ check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 		cs->tids = cs->tids == NULL ?
 			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * cs->tidcap) :
 			repalloc_huge(cs->tids, sizeof(uint64) * cs->tidcap);
+		if (cs->quantized)
+			cs->coded = cs->coded == NULL ?
+				MemoryContextAllocHuge(CurrentMemoryContext, sizeof(CodedRow) * cs->tidcap) :
+				repalloc_huge(cs->coded, sizeof(CodedRow) * cs->tidcap);
+	}
+	if (cs->quantized)
+	{
+		cs->coded[cs->ntids].blkno = blkno;
+		cs->coded[cs->ntids].off = off;
+		cs->coded[cs->ntids].list = list;
 	}
 	cs->tids[cs->ntids++] = VaTidToId(&tup->heaptid);
 }
@@ -344,6 +375,92 @@ cmp_uint64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Pass 5, quantized indexes: up to IVFFLAT_CHECK_CODE_SAMPLE rows, spread
+ * evenly over the lists, against the value of their heap rows (fetched
+ * with the active snapshot; a row it does not see is skipped): the row
+ * must be in the list of the value's nearest centroid (as check_row checks
+ * an unquantized row) and hold the code the codec makes of the value and
+ * that centroid, byte for byte (encoding is deterministic).  Runs before
+ * pass 4, which sorts the TIDs.
+ */
+static void
+check_codes(CheckState *cs)
+{
+	Relation	heap;
+	IvfflatCodec codec;
+	VaHeapValues hv;
+	MemoryContext ctx;
+	Size		step;
+	char	   *made;
+
+	if (!cs->quantized || cs->ntids == 0)
+		return;
+	step = Max(cs->ntids / IVFFLAT_CHECK_CODE_SAMPLE, 1);
+	heap = table_open(cs->index->rd_index->indrelid, AccessShareLock);
+	IvfflatCodecInit(&codec, cs->index, cs->ops, &cs->meta);
+	IvfflatCodecSetup(&codec, cs->meta.dimensions);
+	made = palloc(codec.code_size);
+	VaHeapValuesBegin(&hv, heap, cs->index, cs->ops);
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat_check codes",
+								ALLOCSET_DEFAULT_SIZES);
+	for (Size i = 0; i < cs->ntids; i += step)
+	{
+		const CodedRow *row = &cs->coded[i];
+		ItemPointerData heaptid;
+		MemoryContext old;
+		Buffer		buf;
+		Page		page;
+		char	   *held;
+		void	   *stored;
+		bool		seen;
+		int			other;
+
+		CHECK_FOR_INTERRUPTS();
+		VaIdToTid(cs->tids[i], &heaptid);
+		old = MemoryContextSwitchTo(ctx);
+		stored = VaHeapValue(&hv, &heaptid, GetActiveSnapshot(), &seen);
+		if (!seen)
+		{
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		if (stored == NULL || cs->ops->dims(stored) != cs->meta.dimensions)
+		{
+			VaReportProblem(&cs->report, PROBLEM_CODE, "row (%u,%u) of list %d indexes heap row (%u,%u), whose value is NULL, not indexable or of other dimensions",
+							row->blkno, row->off, row->list,
+							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		other = nearer_list(cs, stored, row->list);
+		if (other >= 0)
+			VaReportProblem(&cs->report, PROBLEM_LIST,
+							"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
+							"centroid of list %d is nearer", row->blkno, row->off,
+							ItemPointerGetBlockNumber(&heaptid),
+							ItemPointerGetOffsetNumber(&heaptid), row->list, other);
+		codec.methods->encode(&codec, stored,
+							  cs->centroids + (Size) row->list * cs->meta.vector_size, made);
+
+		/* the held code, as pass 2 saw it (ShareLock keeps it in place) */
+		buf = ReadBuffer(cs->index, row->blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		held = ((IvfflatListTuple) PageGetItem(page, PageGetItemId(page, row->off)))->vector;
+		if (memcmp(held, made, codec.code_size) != 0)
+			VaReportProblem(&cs->report, PROBLEM_CODE, "row (%u,%u) of list %d: its code is not the code of heap row (%u,%u)'s value",
+							row->blkno, row->off, row->list,
+							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
+		UnlockReleaseBuffer(buf);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+	}
+	VaHeapValuesEnd(&hv);
+	MemoryContextDelete(ctx);
+	table_close(heap, AccessShareLock);
+}
+
 /* Pass 4: no heap TID indexed twice. */
 static void
 check_duplicates(CheckState *cs)
@@ -402,12 +519,21 @@ check_metapage(CheckState *cs)
 						cs->meta.nlists, cs->meta.lists, IVFFLAT_MAX_LISTS);
 		return false;
 	}
-	if (cs->meta.nlists > 0 &&
-		(cs->meta.dimensions < 1 || cs->meta.vector_size == 0 ||
-		 MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(cs->meta.vector_size)) > VA_MAX_ITEM_SIZE))
+	if (!IvfflatCodecValid(&cs->meta, cs->ops))
 	{
-		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "%d dimensions, vector size %u",
-						cs->meta.dimensions, cs->meta.vector_size);
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "quantization %u with %u bits",
+						cs->meta.quantization, cs->meta.bits);
+		return false;
+	}
+	cs->quantized = cs->meta.quantization != IVFFLAT_QUANTIZATION_NONE;
+	cs->item_size = IvfflatItemDataSize(&cs->meta);
+	if (cs->meta.nlists > 0 &&
+		(cs->meta.dimensions < 1 || cs->meta.vector_size == 0 || cs->item_size == 0 ||
+		 MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(cs->item_size)) > VA_MAX_ITEM_SIZE ||
+		 MAXALIGN(IVFFLAT_CENTROID_SIZE(cs->meta.vector_size)) > VA_MAX_ITEM_SIZE))
+	{
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "%d dimensions, vector size %u, item size %zu",
+						cs->meta.dimensions, cs->meta.vector_size, cs->item_size);
 		return false;
 	}
 	return true;
@@ -431,11 +557,15 @@ PG_FUNCTION_INFO_V1(ivfflat_check);
  *				compute it; equal distances are fine)
  *	 duplicate	a heap TID indexed twice
  *	 count		the metapage's number of lists differs from the centroids'
+ *	 code		quantized index: a sampled row's code is not the code of its
+ *				heap row's value, or that value is NULL or not indexable
+ *				(a quantized row's list is checked against its heap row's
+ *				value too, reported as "list")
  * detail says where (block, offset; list numbers count centroids in chain
  * order from 0).  Errors: not an ivfflat index (wrong_object_type).  Takes
  * ShareLock on the index, so inserts and VACUUM wait until it is done;
  * scans go on.  Reads every page and computes one distance per row and
- * centroid.
+ * centroid (quantized: per sampled row, which is fetched from the heap).
  */
 Datum
 ivfflat_check(PG_FUNCTION_ARGS)
@@ -455,6 +585,7 @@ ivfflat_check(PG_FUNCTION_ARGS)
 		check_centroids(&cs);
 		check_lists(&cs);
 		check_unreached(&cs);
+		check_codes(&cs);
 		check_duplicates(&cs);
 	}
 	return VaCheckEnd(fcinfo, cs.index, ShareLock, &cs.report);

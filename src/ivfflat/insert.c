@@ -5,7 +5,9 @@
  *	  that list's chain, from the list's insertpage hint on, that has room
  *	  (VACUUM points the hint at the first page it freed space on), extending
  *	  the chain with a new page when the tail is full too.  An index built on no rows has no list yet; its first insert
- *	  makes the row's own vector the centroid of a single list.
+ *	  makes the row's own vector the centroid of a single list.  In a
+ *	  quantized index the row's item holds the code its list codec makes of
+ *	  the row and the list's centroid (codec.c).
  *
  *	  Also holds the reader of the centroid pages shared with the scan.
  *	  Locking: at most one list page plus a new page plus one centroid page,
@@ -54,6 +56,9 @@ typedef struct ReadListsState
 	const void *query;
 	IvfflatListRef *refs;
 	float	   *dists;
+	Size		vector_size;	/* with best_centroid: bytes of a centroid */
+	char	   *best_centroid;	/* if not NULL: the nearest centroid so far */
+	int			best;			/* its list (the first of equals), -1: none */
 } ReadListsState;
 
 static void
@@ -66,6 +71,11 @@ read_list_ref(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCent
 	st->refs[i].insertpage = ctup->insertpage;
 	if (st->query != NULL)
 		st->dists[i] = st->ops->distance(st->query, ctup->centroid);
+	if (st->best_centroid != NULL && (st->best < 0 || st->dists[i] < st->dists[st->best]))
+	{
+		st->best = i;
+		memcpy(st->best_centroid, ctup->centroid, st->vector_size);
+	}
 }
 
 /*
@@ -78,7 +88,7 @@ int
 IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
 				 IvfflatListRef *refs, float *dists, int cap)
 {
-	ReadListsState st = {ops, query, refs, dists};
+	ReadListsState st = {ops, query, refs, dists, 0, NULL, -1};
 
 	return IvfflatForEachCentroid(index, cap, read_list_ref, &st);
 }
@@ -259,25 +269,28 @@ create_first_list(Relation index, const void *stored, int dimensions,
 	return true;
 }
 
-/* Insert the stored form of one value for heap row heap_tid (see ivfflatinsert). */
+/*
+ * Insert the stored form of one value for heap row heap_tid (see
+ * ivfflatinsert): into the list of the nearest centroid (the first of
+ * equals, as the build assigns), as the value itself or, in a quantized
+ * index, as its code.
+ */
 static void
 insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 			  Size vector_size, ItemPointer heap_tid)
 {
 	IvfflatMetaPageData meta;
 	int			dimensions = ops->dims(stored);
-	Size		size = IVFFLAT_LIST_TUPLE_SIZE(vector_size);
+	IvfflatCodec codec;
+	bool		quantized;
+	Size		size;
 	IvfflatListTuple tup;
 	IvfflatListRef *refs;
 	float	   *dists;
+	ReadListsState st;
 	int			n;
-	int			best = 0;
 
 	IvfflatCheckVectorSize(vector_size);
-	tup = palloc0(size);
-	tup->heaptid = *heap_tid;
-	memcpy(tup->vector, stored, vector_size);
-
 	for (;;)
 	{
 		IvfflatReadMeta(index, &meta);
@@ -288,21 +301,45 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 		if (meta.dimensions >= 0 && meta.vector_size != vector_size)
 			elog(ERROR, "ivfflat value of %zu bytes does not match the index's %u",
 				 vector_size, meta.vector_size);
+		quantized = IvfflatCodecInit(&codec, index, ops, &meta);
+		size = vector_size;
+		if (quantized)
+		{
+			IvfflatCodecSetup(&codec, dimensions);
+			size = codec.code_size;
+		}
+		tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(size));
+		tup->heaptid = *heap_tid;
 		if (meta.nlists > 0)
 			break;
-		if (create_first_list(index, stored, dimensions, vector_size, tup, size))
+		/* the row is its own list's centroid: the code of a zero residual */
+		if (quantized)
+			codec.methods->encode(&codec, stored, stored, tup->vector);
+		else
+			memcpy(tup->vector, stored, vector_size);
+		if (create_first_list(index, stored, dimensions, vector_size, tup,
+							  IVFFLAT_LIST_TUPLE_SIZE(size)))
 			return;
+		pfree(tup);
 	}
 
 	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
 	dists = palloc(sizeof(float) * meta.nlists);
-	n = IvfflatReadLists(index, ops, stored, refs, dists, meta.nlists);
+	st.ops = ops;
+	st.query = stored;
+	st.refs = refs;
+	st.dists = dists;
+	st.vector_size = vector_size;
+	st.best_centroid = palloc(vector_size);
+	st.best = -1;
+	n = IvfflatForEachCentroid(index, meta.nlists, read_list_ref, &st);
 	if (n == 0)
 		elog(ERROR, "ivfflat index \"%s\" has no lists", RelationGetRelationName(index));
-	for (int i = 1; i < n; i++)
-		if (dists[i] < dists[best])
-			best = i;
-	IvfflatAppend(index, &refs[best], tup, size, false);
+	if (quantized)
+		codec.methods->encode(&codec, stored, st.best_centroid, tup->vector);
+	else
+		memcpy(tup->vector, stored, vector_size);
+	IvfflatAppend(index, &refs[st.best], tup, IVFFLAT_LIST_TUPLE_SIZE(size), false);
 }
 
 /*

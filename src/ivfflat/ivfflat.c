@@ -1,8 +1,9 @@
 /*
  * ivfflat.c
  *	  IVFFlat access method: the handler (ivfflathandler), the index option
- *	  lists, the settings ivfflat.probes, ivfflat.iterative_scan and
- *	  ivfflat.max_probes, the planner's cost estimate, and the accessors the
+ *	  options lists, quantization and bits, the settings ivfflat.probes,
+ *	  ivfflat.iterative_scan, ivfflat.max_probes and
+ *	  ivfflat.rerank_candidates, the planner's cost estimate, and the accessors the
  *	  AM's files share (operator class ops, metapage).
  */
 #include "ivfflat/ivfflat.h"
@@ -23,8 +24,15 @@
 int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
 int			ivfflat_iterative_scan = IVFFLAT_ITERATIVE_SCAN_OFF;
 int			ivfflat_max_probes = IVFFLAT_MAX_PROBES;
+int			ivfflat_rerank_candidates = IVFFLAT_DEFAULT_RERANK;
 
 static relopt_kind ivfflat_relopt_kind;
+
+static relopt_enum_elt_def quantization_options[] = {
+	{"none", IVFFLAT_QUANTIZATION_NONE},
+	{"rabitq", IVFFLAT_QUANTIZATION_RABITQ},
+	{(const char *) NULL}
+};
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", IVFFLAT_ITERATIVE_SCAN_OFF, false},
@@ -41,6 +49,14 @@ IvfflatInit(void)
 					  "Number of inverted lists (k-means centroids)",
 					  IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS,
 					  AccessExclusiveLock);
+	add_enum_reloption(ivfflat_relopt_kind, "quantization",
+					   "What list items hold: the vector (none) or a RaBitQ code of its residual (rabitq)",
+					   quantization_options, IVFFLAT_QUANTIZATION_NONE,
+					   "Valid values are \"none\" and \"rabitq\".",
+					   AccessExclusiveLock);
+	add_int_reloption(ivfflat_relopt_kind, "bits",
+					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
+					  IVFFLAT_DEFAULT_BITS, 1, 8, AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes",
 							"Number of lists searched per query.",
@@ -61,15 +77,22 @@ IvfflatInit(void)
 							&ivfflat_max_probes, IVFFLAT_MAX_PROBES,
 							1, IVFFLAT_MAX_PROBES,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfflat.rerank_candidates",
+							"Rows of a quantized index re-ranked with exact distances at a time.",
+							"A scan of an index with quantization = rabitq takes this many of the probed lists' rows by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
+							1, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
 }
 
-/* amoptions: parse and check WITH (lists = ...). */
+/* amoptions: parse and check WITH (lists = ..., quantization = ..., bits = ...). */
 static bytea *
 ivfflatoptions(Datum reloptions, bool validate)
 {
 	static const relopt_parse_elt tab[] = {
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfflatOptions, lists)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(IvfflatOptions, quantization)},
+		{"bits", RELOPT_TYPE_INT, offsetof(IvfflatOptions, bits)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate,
@@ -84,6 +107,22 @@ IvfflatGetLists(Relation index)
 	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
 
 	return opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
+}
+
+int
+IvfflatGetQuantization(Relation index)
+{
+	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
+
+	return opts ? opts->quantization : IVFFLAT_QUANTIZATION_NONE;
+}
+
+int
+IvfflatGetBits(Relation index)
+{
+	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
+
+	return opts ? opts->bits : IVFFLAT_DEFAULT_BITS;
 }
 
 /*
@@ -133,7 +172,8 @@ IvfflatCheckVectorSize(Size vector_size)
 
 /*
  * The number of lists the index has (its metapage: fewer than the option
- * when the table had fewer rows) and the size of its stored vectors, or the
+ * when the table had fewer rows) and the size of what its list items hold
+ * (stored vectors or codes), or the
  * lists option and 0 when the metapage cannot be read as ours or the index
  * has no lists: planning never errors on a damaged index.
  */
@@ -150,7 +190,7 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
 	{
 		*lists = meta.nlists;
-		*vector_size = meta.vector_size;
+		*vector_size = IvfflatItemDataSize(&meta);
 	}
 	index_close(index, NoLock);
 }

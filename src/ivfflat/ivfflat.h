@@ -26,6 +26,20 @@
 #define IVFFLAT_DEFAULT_PROBES		1
 #define IVFFLAT_MAX_PROBES			IVFFLAT_MAX_LISTS
 
+/*
+ * quantization (index option): what a list item holds after the heap TID.
+ * The numbers are stored in the metapage (0 in indexes written before the
+ * option existed); a new quantizer takes the next one and an entry in
+ * codec.c's table.
+ */
+#define IVFFLAT_QUANTIZATION_NONE	0	/* the stored form itself */
+#define IVFFLAT_QUANTIZATION_RABITQ 1	/* RaBitQ code of the residual */
+#define IVFFLAT_DEFAULT_BITS		4
+#define IVFFLAT_DEFAULT_RERANK		40	/* ivfflat.rerank_candidates */
+#define IVFFLAT_MAX_RERANK			1000
+/* the rotation of every RaBitQ-quantized index (recorded in its metapage) */
+#define IVFFLAT_ROTATION_SEED		UINT64CONST(0x49766652614251)
+
 /* ivfflat.iterative_scan */
 typedef enum IvfflatIterativeScan
 {
@@ -59,13 +73,18 @@ typedef struct IvfflatOptions
 	int32		vl_len_;		/* varlena header (do not touch directly) */
 	int			lists;			/* number of inverted lists (k-means
 								 * centroids) */
+	int			quantization;	/* IVFFLAT_QUANTIZATION_* */
+	int			bits;			/* code bits per dimension (rabitq) */
 } IvfflatOptions;
 
 /*
  * Metapage contents (block 0, after the page header).  lists is the option
  * the index was built with; nlists the number of lists it has (fewer when
  * the table had fewer rows than lists; 0 for an index built on no rows,
- * until the first insert creates one list).
+ * until the first insert creates one list).  quantization, bits and seed
+ * say what list items hold (IVFFLAT_QUANTIZATION_*; bits and seed are the
+ * quantizer's parameters, 0 for none); indexes written before they existed
+ * read 0 there (the hole between pd_lower and pd_upper is zeros), i.e. none.
  */
 typedef struct IvfflatMetaPageData
 {
@@ -74,6 +93,11 @@ typedef struct IvfflatMetaPageData
 	uint32		nlists;
 	int32		dimensions;		/* -1 until known */
 	uint32		vector_size;	/* bytes of a stored vector, 0 until known */
+	uint8		quantization;	/* IVFFLAT_QUANTIZATION_* */
+	uint8		bits;			/* code bits per dimension */
+	uint16		unused;
+	uint32		unused2;
+	uint64		seed;			/* quantizer's seed (RaBitQ: the rotation) */
 } IvfflatMetaPageData;
 
 typedef IvfflatMetaPageData *IvfflatMetaPage;
@@ -98,7 +122,11 @@ typedef IvfflatCentroidTupleData *IvfflatCentroidTuple;
 #define IVFFLAT_CENTROID_SIZE(vector_size) \
 	(offsetof(IvfflatCentroidTupleData, centroid) + (vector_size))
 
-/* One indexed row is one item on a list page: heap TID, then the vector. */
+/*
+ * One indexed row is one item on a list page: heap TID, then the vector
+ * (quantization none) or the code the index's codec made of it (see
+ * IvfflatCodec; code_size bytes).
+ */
 typedef struct IvfflatListTupleData
 {
 	ItemPointerData heaptid;
@@ -110,6 +138,87 @@ typedef IvfflatListTupleData *IvfflatListTuple;
 
 #define IVFFLAT_LIST_TUPLE_SIZE(vector_size) \
 	(offsetof(IvfflatListTupleData, vector) + (vector_size))
+
+/*
+ * A list codec: what a quantizer must provide for list items to hold codes
+ * instead of vectors (quantization other than none).  Codes are made of a
+ * row's exact stored form and its list's centroid (typically the residual
+ * o - c is encoded), and a scan estimates the opclass distance from the
+ * query to the row behind each code; the best estimates are re-ranked with
+ * exact distances from the heap (scan.c), so estimates only need to order
+ * rows well.  A scan calls begin_scan once with the query, then begin_list
+ * before the items of each list it reads, then estimate per item.
+ *
+ * Every method gets the IvfflatCodec; a quantizer keeps its state in
+ * codec->state (allocated in codec->cxt).  Per list, a quantizer may keep
+ * list_data_size bytes derived from the centroid alone (RaBitQ: the rotated
+ * centroid), which scans cache with the centroids (prepare_list fills them);
+ * 0 when it needs none.
+ */
+typedef struct IvfflatCodec IvfflatCodec;
+
+typedef struct IvfflatCodecMethods
+{
+	const char *name;			/* the option's value, e.g. "rabitq" */
+
+	/*
+	 * Bytes of a code for dims dimensions at bits (the metapage's numbers; no
+	 * state needed: the planner and ivfflat_check use it).
+	 */
+	Size		(*code_size) (int dims, int bits);
+
+	/* Can values under the operator class ops be quantized? */
+	bool		(*supports) (const VaIndexOps *ops);
+
+	/*
+	 * Set up for dims dimensions (codec->dims, bits, seed and code_size set,
+	 * the code known to fit a page): allocate the state in codec->cxt and set
+	 * codec->list_data_size.
+	 */
+	void		(*setup) (IvfflatCodec *codec);
+
+	/*
+	 * code[0..code_size) := the code of the row with exact stored form stored
+	 * in the list whose centroid (stored form) is centroid.
+	 */
+	void		(*encode) (IvfflatCodec *codec, const void *stored,
+						   const void *centroid, void *code);
+
+	/* data[0..list_data_size) := what begin_list needs of centroid. */
+	void		(*prepare_list) (IvfflatCodec *codec, const void *centroid, void *data);
+
+	/* A scan's query, as an exact stored form of dims dimensions. */
+	void		(*begin_scan) (IvfflatCodec *codec, const void *query);
+
+	/*
+	 * The next items belong to the list with prepared data (prepare_list) and
+	 * opclass distance centroid_distance from the query to its centroid.
+	 */
+	void		(*begin_list) (IvfflatCodec *codec, const void *data,
+							   float centroid_distance);
+
+	/*
+	 * The estimated opclass distance from the query to the row behind code
+	 * (an item of the current list).  Takes the codec as const void * so that
+	 * a scan calls it exactly as it calls an opclass distance.  The hot path:
+	 * no allocation.
+	 */
+	float		(*estimate) (const void *codec, const void *code);
+} IvfflatCodecMethods;
+
+struct IvfflatCodec
+{
+	const IvfflatCodecMethods *methods;
+	const VaIndexOps *ops;		/* the opclass's, on exact stored forms */
+	int			quantization;	/* IVFFLAT_QUANTIZATION_* */
+	int			bits;
+	uint64		seed;
+	int			dims;			/* -1 until set up */
+	Size		code_size;		/* bytes of a code */
+	Size		list_data_size; /* bytes of a list's prepared data */
+	MemoryContext cxt;			/* where the state lives */
+	void	   *state;			/* the quantizer's */
+};
 
 /* Where a list's centroid item lives. */
 typedef struct IvfflatListRef
@@ -132,10 +241,26 @@ extern void IvfflatInit(void);	/* the GUCs; from _PG_init */
 extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
+extern int	ivfflat_rerank_candidates;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern int	IvfflatGetLists(Relation index);
+extern int	IvfflatGetQuantization(Relation index);
+extern int	IvfflatGetBits(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size);
+
+/* codec.c */
+extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
+							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
+extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
+extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
+extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
+									   int quantization);
+extern Size IvfflatItemDataSize(const IvfflatMetaPageData *meta);
+extern void IvfflatCodecFloats(IvfflatCodec *codec, const void *stored, float *out);
+
+/* codec_rabitq.c */
+extern const IvfflatCodecMethods IvfflatRabitqCodec;
 
 /* kmeans.c */
 extern Size IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size);

@@ -8,13 +8,25 @@
  *	  executor need not recompute distances.  With ivfflat.iterative_scan =
  *	  relaxed_order, a scan whose rows run out (e.g. a WHERE clause removed
  *	  them) probes the next ivfflat.probes lists, up to ivfflat.max_probes
- *	  lists in all.  No buffer pin or lock is held between calls.
+ *	  lists in all.
+ *
+ *	  In a quantized index (quantization = 'rabitq') list items hold codes:
+ *	  the rows of the probed lists get distances estimated by the index's
+ *	  list codec (codec.c), and are then taken ivfflat.rerank_candidates at
+ *	  a time, best estimate first, each fetched from the heap through the
+ *	  scan's heap relation and snapshot (common/heapvalue.c), its exact
+ *	  distance computed from the indexed value, and returned in exact order
+ *	  with the exact distance, as hnsw's quantized scan does.  Rows the
+ *	  snapshot does not see are skipped (the executor would skip them too).
+ *
+ *	  No buffer pin or lock is held between calls.
  */
 #include "ivfflat/ivfflat.h"
 
 #include "access/relscan.h"
 #include "common/am.h"
 #include "common/blockmap.h"
+#include "common/heapvalue.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
@@ -39,6 +51,21 @@ typedef struct IvfflatScanOpaqueData
 	IvfflatRow *rows;			/* min-heap on (distance, id) of probed rows */
 	int			nrows;
 	int			rowcap;
+
+	/* quantized index: estimates from codes, re-ranked from the heap */
+	bool		quantized;
+	bool		estimating;		/* quantized and the query has a distance */
+	IvfflatCodec codec;
+	IvfflatMetaPageData meta;
+	bool		cached;			/* the centroid cache holds the list data */
+	int		   *listids;		/* list number (chain order) of each start */
+	float	   *listdists;		/* centroid distance of each start */
+	ItemPointerData *centroid_tids; /* centroid item of each start */
+	char	   *listdata;		/* scratch: a list's prepared data */
+	IvfflatRow *group;			/* the re-ranked group: min-heap, exact */
+	int			ngroup;
+	bool		reading;		/* heap_values begun */
+	VaHeapValues heap_values;	/* the rows' values, for exact distances */
 } IvfflatScanOpaqueData;
 
 typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
@@ -67,13 +94,31 @@ typedef struct IvfflatCentroidCache
 	Size		stride;			/* bytes from one centroid to the next */
 	BlockNumber *startpages;	/* [nlists] */
 	char	   *centroids;		/* [nlists * stride] */
+	uint8		quantization;	/* of the list data */
+	Size		list_data_size; /* quantized: codec's prepared data per list */
+	char	   *listdata;		/* [nlists * list_data_size] */
 } IvfflatCentroidCache;
+
+/* VaScanBase.release: end the heap access of re-ranking, if any. */
+static void
+release_scan(void *opaque)
+{
+	IvfflatScanOpaque so = (IvfflatScanOpaque) opaque;
+
+	if (so->reading)
+		VaHeapValuesEnd(&so->heap_values);
+	so->reading = false;
+}
 
 IndexScanDesc
 ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 {
-	return VaBeginScan(index, nkeys, norderbys, sizeof(IvfflatScanOpaqueData),
-					   IvfflatGetIndexOps(index), "ivfflat scan");
+	IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys,
+									 sizeof(IvfflatScanOpaqueData),
+									 IvfflatGetIndexOps(index), "ivfflat scan");
+
+	((IvfflatScanOpaque) scan->opaque)->base.release = release_scan;
+	return scan;
 }
 
 /* Row a before row b: nearer, or as near with the smaller heap TID. */
@@ -189,6 +234,38 @@ cursor_reset(PrefetchCursor *cur, VaBlockMap *map, const BlockNumber *starts,
 		cursor_step(cur, map, starts, end);
 }
 
+static IvfflatCentroidCache *centroid_cache(Relation index, const IvfflatMetaPageData *meta,
+											IvfflatCodec *codec);
+
+/*
+ * Quantized scan: tell the codec that the rows of the i-th list to probe
+ * come next, with that list's prepared data from the centroid cache, or,
+ * when the centroids are not cached, prepared here from its centroid item.
+ */
+static void
+begin_list(Relation index, IvfflatScanOpaque so, IvfflatCentroidCache *cache, int i)
+{
+	const char *data = so->listdata;
+
+	if (cache != NULL)
+		data = cache->listdata + (Size) so->listids[i] * cache->list_data_size;
+	else if (so->codec.list_data_size > 0)
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&so->centroid_tids[i]));
+		Page		page;
+		IvfflatCentroidTuple ctup;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+		page = BufferGetPage(buf);
+		ctup = (IvfflatCentroidTuple)
+			PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&so->centroid_tids[i])));
+		so->codec.methods->prepare_list(&so->codec, ctup->centroid, so->listdata);
+		UnlockReleaseBuffer(buf);
+	}
+	so->codec.methods->begin_list(&so->codec, data, so->listdists[i]);
+}
+
 /*
  * Read the next count lists (in centroid order) whole: every row's distance
  * to the query (0 with null_distance) and heap TID go into so->rows, which
@@ -209,8 +286,21 @@ probe(IndexScanDesc scan, int count)
 	PrefetchCursor cur;
 	BlockNumber blkno;
 
+	float		(*distance) (const void *a, const void *b) = ops->distance;
+	const void *query = so->query;
+	IvfflatCentroidCache *cache = NULL;
+
 	if (so->nextlist >= end)
 		return;
+	if (so->estimating)
+	{
+		/* codes: the codec's estimate, called as the opclass distance is */
+		distance = so->codec.methods->estimate;
+		query = &so->codec;
+		if (so->cached)
+			cache = centroid_cache(index, &so->meta, &so->codec);
+		begin_list(index, so, cache, so->nextlist);
+	}
 	map = VaBlockMapGet(index);
 	blkno = so->starts[so->nextlist];
 	cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
@@ -240,8 +330,7 @@ probe(IndexScanDesc scan, int count)
 			IvfflatListTuple tup =
 			(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
-			out->distance = so->null_distance ? 0.0f :
-				ops->distance(so->query, tup->vector);
+			out->distance = so->null_distance ? 0.0f : distance(query, tup->vector);
 			out->id = VaTidToId(&tup->heaptid);
 			out++;
 		}
@@ -249,7 +338,11 @@ probe(IndexScanDesc scan, int count)
 		UnlockReleaseBuffer(buf);
 
 		if (nextblkno == InvalidBlockNumber && ++so->nextlist < end)
+		{
 			nextblkno = so->starts[so->nextlist];
+			if (so->estimating)
+				begin_list(index, so, cache, so->nextlist);
+		}
 		blkno = nextblkno;
 		if (blkno == InvalidBlockNumber)
 			break;
@@ -279,36 +372,41 @@ cache_centroid(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCen
 /*
  * The centroid cache of index for meta (see IvfflatCentroidCache), built
  * from the centroid pages if it is missing or stale; NULL when the
- * centroids are too large to cache.
+ * centroids are too large to cache.  codec: a quantized index's codec (set
+ * up), whose prepared data of every list the cache holds too; NULL for
+ * none.
  */
 static IvfflatCentroidCache *
-centroid_cache(Relation index, const IvfflatMetaPageData *meta)
+centroid_cache(Relation index, const IvfflatMetaPageData *meta, IvfflatCodec *codec)
 {
 	IvfflatCentroidCache *cache = (IvfflatCentroidCache *) index->rd_amcache;
 	Size		stride = MAXALIGN(meta->vector_size);
+	Size		ldsize = codec ? MAXALIGN(codec->list_data_size) : 0;
 	uint32		n;
 	char	   *mem;
 
 	if (cache != NULL && RelFileNodeEquals(cache->node, index->rd_node) &&
 		cache->nlists == meta->nlists && cache->dimensions == meta->dimensions &&
-		cache->vector_size == meta->vector_size)
+		cache->vector_size == meta->vector_size &&
+		cache->quantization == meta->quantization && cache->list_data_size == ldsize)
 		return cache;
 	if (cache != NULL)
 	{
 		index->rd_amcache = NULL;
 		pfree(cache);
 	}
-	if ((Size) meta->nlists * stride > CENTROID_CACHE_MAX)
+	if ((Size) meta->nlists * (stride + ldsize) > CENTROID_CACHE_MAX)
 		return NULL;
 
 	mem = MemoryContextAllocHuge(index->rd_indexcxt,
 								 MAXALIGN(sizeof(IvfflatCentroidCache)) +
 								 MAXALIGN(sizeof(BlockNumber) * meta->nlists) +
-								 stride * meta->nlists);
+								 (stride + ldsize) * meta->nlists);
 	cache = (IvfflatCentroidCache *) mem;
 	cache->startpages = (BlockNumber *) (mem + MAXALIGN(sizeof(IvfflatCentroidCache)));
 	cache->centroids = mem + MAXALIGN(sizeof(IvfflatCentroidCache)) +
 		MAXALIGN(sizeof(BlockNumber) * meta->nlists);
+	cache->listdata = cache->centroids + stride * meta->nlists;
 	cache->vector_size = meta->vector_size;
 	cache->stride = stride;
 	n = IvfflatForEachCentroid(index, meta->nlists, cache_centroid, cache);
@@ -323,6 +421,12 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta)
 	cache->dimensions = meta->dimensions;
 	cache->vector_size = meta->vector_size;
 	cache->stride = stride;
+	cache->quantization = meta->quantization;
+	cache->list_data_size = ldsize;
+	if (ldsize > 0)
+		for (uint32 i = 0; i < n; i++)
+			codec->methods->prepare_list(codec, cache->centroids + (Size) i * stride,
+										 cache->listdata + (Size) i * ldsize);
 	index->rd_amcache = cache;
 	return cache;
 }
@@ -336,6 +440,7 @@ start(IndexScanDesc scan)
 	IvfflatMetaPageData meta;
 	IvfflatCentroidCache *cache;
 	BlockNumber *startpages;
+	ItemPointerData *ctids = NULL;
 	IvfflatRow *order;
 	int			n;
 
@@ -345,11 +450,22 @@ start(IndexScanDesc scan)
 
 	so->query = VaScanQuery(scan, meta.dimensions);
 	so->null_distance = so->query == NULL;
+	so->meta = meta;
+	so->quantized = IvfflatCodecInit(&so->codec, index, so->base.ops, &meta);
+	if (so->quantized)
+	{
+		IvfflatCodecSetup(&so->codec, meta.dimensions);
+		so->listdata = palloc(Max(so->codec.list_data_size, 1));
+		so->estimating = !so->null_distance;
+		if (so->estimating)
+			so->codec.methods->begin_scan(&so->codec, so->query);
+	}
 
 	n = meta.nlists;
 	startpages = palloc(sizeof(BlockNumber) * n);
 	order = palloc(sizeof(IvfflatRow) * n);
-	cache = centroid_cache(index, &meta);
+	cache = centroid_cache(index, &meta, so->quantized ? &so->codec : NULL);
+	so->cached = cache != NULL;
 	if (cache != NULL)
 	{
 		for (int i = 0; i < n; i++)
@@ -366,11 +482,15 @@ start(IndexScanDesc scan)
 		float	   *dists = palloc(sizeof(float) * n);
 
 		n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, n);
+		if (so->estimating)
+			ctids = palloc(sizeof(ItemPointerData) * n);
 		for (int i = 0; i < n; i++)
 		{
 			startpages[i] = refs[i].startpage;
 			order[i].distance = so->null_distance ? 0.0f : dists[i];
 			order[i].id = i;
+			if (ctids != NULL)
+				ctids[i] = refs[i].centroid;
 		}
 		pfree(refs);
 		pfree(dists);
@@ -392,16 +512,119 @@ start(IndexScanDesc scan)
 
 	/* the maxlists nearest lists, nearest first (ties: the earlier list) */
 	so->starts = palloc(sizeof(BlockNumber) * Max(so->maxlists, 1));
+	if (so->estimating)
+	{
+		so->listids = palloc(sizeof(int) * Max(so->maxlists, 1));
+		so->listdists = palloc(sizeof(float) * Max(so->maxlists, 1));
+		if (ctids != NULL)
+			so->centroid_tids = palloc(sizeof(ItemPointerData) * Max(so->maxlists, 1));
+	}
 	rows_heapify(order, n);
 	for (int i = 0, left = n; i < so->maxlists; i++)
 	{
 		so->starts[i] = startpages[order[0].id];
+		if (so->estimating)
+		{
+			so->listids[i] = (int) order[0].id;
+			so->listdists[i] = order[0].distance;
+			if (ctids != NULL)
+				so->centroid_tids[i] = ctids[order[0].id];
+		}
 		order[0] = order[--left];
 		rows_sift_down(order, left, 0);
 	}
 	pfree(order);
 	pfree(startpages);
 	probe(scan, so->batch);
+}
+
+/*
+ * The exact distance from the query to heap row tid, into *distance; false
+ * when the scan's snapshot does not see the row or its indexed value is
+ * NULL or not indexable.
+ */
+static bool
+exact_distance(IndexScanDesc scan, IvfflatScanOpaque so, const ItemPointerData *tid,
+			   float *distance)
+{
+	void	   *stored = VaHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
+
+	if (stored == NULL || so->base.ops->dims(stored) != so->meta.dimensions)
+		return false;
+	*distance = so->base.ops->distance(so->query, stored);
+	return true;
+}
+
+/*
+ * Quantized index: pop the next ivfflat.rerank_candidates rows (best
+ * estimate first) and make them the group, with exact distances, in exact
+ * order (ties: heap TID); rows the snapshot does not see are dropped.
+ */
+static void
+rerank_group(IndexScanDesc scan, IvfflatScanOpaque so)
+{
+	int			want = Min(ivfflat_rerank_candidates, so->nrows);
+
+	if (!so->reading)
+	{
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "ivfflat scan of a quantized index needs its heap relation");
+		VaHeapValuesBegin(&so->heap_values, scan->heapRelation,
+						  scan->indexRelation, so->base.ops);
+		so->reading = true;
+	}
+	if (so->group == NULL)
+		so->group = palloc(sizeof(IvfflatRow) * ivfflat_rerank_candidates);
+	so->ngroup = 0;
+	for (int i = 0; i < want; i++)
+	{
+		IvfflatRow	c = so->rows[0];
+		ItemPointerData tid;
+		float		distance;
+
+		CHECK_FOR_INTERRUPTS();
+		so->rows[0] = so->rows[--so->nrows];
+		rows_sift_down(so->rows, so->nrows, 0);
+		VaIdToTid(c.id, &tid);
+		if (!exact_distance(scan, so, &tid, &distance))
+			continue;
+		so->group[so->ngroup].id = c.id;
+		so->group[so->ngroup].distance = distance;
+		so->ngroup++;
+	}
+	/* no heap buffer stays pinned between calls */
+	VaHeapValuesRelease(&so->heap_values);
+	/* a heap in place, then popped from the back: nearest first */
+	rows_heapify(so->group, so->ngroup);
+}
+
+/* amgettuple of a quantized index with a query (see the top of the file). */
+static bool
+gettuple_reranked(IndexScanDesc scan, IvfflatScanOpaque so)
+{
+	for (;;)
+	{
+		if (so->ngroup > 0)
+		{
+			IvfflatRow	c = so->group[0];
+			ItemPointerData tid;
+
+			so->group[0] = so->group[--so->ngroup];
+			rows_sift_down(so->group, so->ngroup, 0);
+			VaIdToTid(c.id, &tid);
+			VaScanReturn(scan, &tid, c.distance, false);
+			return true;
+		}
+		if (so->nrows > 0)
+		{
+			rerank_group(scan, so);
+			continue;
+		}
+		if (so->nextlist >= so->maxlists)
+			return false;
+		CHECK_FOR_INTERRUPTS();
+		probe(scan, so->batch);
+	}
 }
 
 /*
@@ -423,6 +646,14 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 		MemoryContextSwitchTo(old);
 		so->started = true;
 		pgstat_count_index_scan(scan->indexRelation);
+	}
+	if (so->estimating)
+	{
+		MemoryContext old = MemoryContextSwitchTo(so->base.ctx);
+		bool		found = gettuple_reranked(scan, so);
+
+		MemoryContextSwitchTo(old);
+		return found;
 	}
 
 	while (so->nrows == 0)

@@ -80,7 +80,7 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	IvfflatReadMeta(index, &meta);
 	if (meta.nlists == 0)
 		return stats;
-	rowsize = MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(meta.vector_size));
+	rowsize = MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(IvfflatItemDataSize(&meta)));
 	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
 	nlists = IvfflatReadLists(index, NULL, NULL, refs, NULL, meta.nlists);
 	dead = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);

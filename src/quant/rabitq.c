@@ -662,22 +662,17 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
  */
 
 /*
- * Prepare q (see rabitq.h): q_r = R q; delta = max |q_r[i]| / 127;
- * qq[i] = q_r[i] / delta rounded to nearest (so |qq[i]| <= 127); q_r = 0
- * gives delta = 0 and qq = 0.  Scratch: D floats (palloc, freed).
+ * Quantize the rotated query qr[0..D) of squared norm norm2 into query:
+ * delta = max |qr[i]| / 127; qq[i] = qr[i] / delta rounded to nearest (so
+ * |qq[i]| <= 127); qr = 0 gives delta = 0 and qq = 0.
  */
-void
-VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query)
+static void
+prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery *query)
 {
 	int			padded = rq->padded;
-	float	   *qr = palloc(sizeof(float) * padded);
-	double		norm2 = 0.0;
 	float		maxabs = 0.0f;
 	int32		qqsum = 0;
 
-	for (int i = 0; i < rq->dims; i++)
-		norm2 += (double) q[i] * q[i];
-	VaRabitqRotate(rq, q, qr);
 	for (int i = 0; i < padded; i++)
 		maxabs = Max(maxabs, fabsf(qr[i]));
 
@@ -706,7 +701,35 @@ VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query)
 		memset(query->qq, 0, padded);
 	}
 	query->qqsum = qqsum;
+}
+
+/*
+ * Prepare q (see rabitq.h): q_r = R q; delta = max |q_r[i]| / 127;
+ * qq[i] = q_r[i] / delta rounded to nearest (so |qq[i]| <= 127); q_r = 0
+ * gives delta = 0 and qq = 0.  Scratch: D floats (palloc, freed).
+ */
+void
+VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query)
+{
+	float	   *qr = palloc(sizeof(float) * rq->padded);
+	double		norm2 = 0.0;
+
+	for (int i = 0; i < rq->dims; i++)
+		norm2 += (double) q[i] * q[i];
+	VaRabitqRotate(rq, q, qr);
+	prepare_rotated(rq, qr, norm2, query);
 	pfree(qr);
+}
+
+/* Prepare an already rotated query (see rabitq.h). */
+void
+VaRabitqPrepareRotatedQuery(const VaRabitq *rq, const float *qr, VaRabitqQuery *query)
+{
+	double		norm2 = 0.0;
+
+	for (int i = 0; i < rq->padded; i++)
+		norm2 += (double) qr[i] * qr[i];
+	prepare_rotated(rq, qr, norm2, query);
 }
 
 /*

@@ -137,6 +137,16 @@ extern void VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *cod
 extern void VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query);
 
 /*
+ * The same for a query already rotated: qr[0..D) = R q (VaRabitqRotate), or
+ * any vector of the rotated space, such as R q - R c, the rotated residual
+ * of q to a centroid c (R is linear).  norm2 is taken over qr (equal to
+ * |q|^2 up to float rounding, R being orthogonal).  VaRabitqPrepareQuery
+ * rotates and calls the same quantization.  No allocation.
+ */
+extern void VaRabitqPrepareRotatedQuery(const VaRabitq *rq, const float *qr,
+										VaRabitqQuery *query);
+
+/*
  * Estimated <o, q> between the vector behind code and the query behind
  * query (same D and B): ip_scale * delta * (sum u[i] qq[i] - (2^B-1)/2 *
  * qqsum), the integer sum from the VaRabitqDotPlanes kernel.  The hot path

@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hnsw_bench as hb  # noqa: E402  (data loading, ground truth, timing, report bits)
 
-ENGINES = ("vectorann", "pgvector", "faiss")
+ENGINES = ("vectorann", "vectorann_rabitq", "pgvector", "faiss")
 DEFAULT_ENGINES = ("vectorann", "faiss")
 K = hb.K
 MIB = hb.MIB
@@ -68,10 +68,12 @@ def bench_faiss(base, queries, lists, probes, warmup, runs):
 
 
 def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vectorann",
-                    extension="vectorann"):
+                    extension="vectorann", index_with=""):
     """Build and sweep one PostgreSQL extension's ivfflat: vectorann in the
     environment's database, or (label pgvector, extension vector) pgvector in a
-    database of its own (hb.open_engine_db). Both are timed the same way; info gets
+    database of its own (hb.open_engine_db); label vectorann_rabitq is vectorann
+    with index_with (", quantization = 'rabitq'") added to the index options, in
+    a database of its own too. Both are timed the same way; info gets
     the parallel build time and the server-side sweep under keys carrying the label,
     and PASSES[label + " (server-side)"] a function timing one server-side pass."""
     import psycopg2
@@ -85,7 +87,7 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vec
     hb.log(f"{label}: CREATE INDEX")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding vector_l2_ops) "
-                f"WITH (lists = {lists})")
+                f"WITH (lists = {lists}{index_with})")
     build_s = time.perf_counter() - t0
     cur.execute("SELECT pg_relation_size('items_ivf')")
     size = cur.fetchone()[0]
@@ -98,7 +100,7 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vec
     hb.log(f"{label}: CREATE INDEX with 2 parallel workers")
     t0 = time.perf_counter()
     cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding vector_l2_ops) "
-                f"WITH (lists = {lists})")
+                f"WITH (lists = {lists}{index_with})")
     info[f"{key}_parallel_build_s"] = time.perf_counter() - t0
     try:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
@@ -195,6 +197,10 @@ def main():
             if engine == "faiss":
                 build_s, size, sweep = bench_faiss(base, queries, args.lists, probes,
                                                    args.warmup, args.runs)
+            elif engine == "vectorann_rabitq":
+                build_s, size, sweep = bench_vectorann(
+                    base, queries, args.lists, probes, args.warmup, args.runs, info,
+                    engine, "vectorann", ", quantization = 'rabitq'")
             else:
                 build_s, size, sweep = bench_vectorann(
                     base, queries, args.lists, probes, args.warmup, args.runs, info,
@@ -222,6 +228,15 @@ def main():
             args.rounds)
         for p, tv, tp in info["interleaved_pgvector"]:
             hb.log(f"interleaved probes {p}: vectorann {[round(t * 1000) for t in tv]} ms, "
+                   f"pgvector {[round(t * 1000) for t in tp]} ms")
+
+    if "vectorann_rabitq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
+        hb.log(f"interleaved: vectorann_rabitq and pgvector (server-side), {args.rounds} passes each")
+        info["interleaved_rabitq_pgvector"] = hb.interleaved_pair(
+            probes, PASSES["vectorann_rabitq (server-side)"], PASSES["pgvector (server-side)"],
+            args.rounds)
+        for p, tv, tp in info["interleaved_rabitq_pgvector"]:
+            hb.log(f"interleaved probes {p}: vectorann_rabitq {[round(t * 1000) for t in tv]} ms, "
                    f"pgvector {[round(t * 1000) for t in tp]} ms")
 
     if rows:
@@ -267,6 +282,15 @@ def main():
                      "median pass; recall from the sweeps above):")
         lines.append("")
         lines.extend(hb.interleaved_table(info["interleaved_pgvector"],
+                                          "pgvector (server-side) QPS", len(queries),
+                                          setting="probes"))
+        lines.append("")
+    if info.get("interleaved_rabitq_pgvector"):
+        lines.append("Quantized (`quantization = 'rabitq'`, default bits and "
+                     "`ivfflat.rerank_candidates`) beside pgvector, alternating server-side "
+                     "passes as above (first QPS column is vectorann_rabitq's):")
+        lines.append("")
+        lines.extend(hb.interleaved_table(info["interleaved_rabitq_pgvector"],
                                           "pgvector (server-side) QPS", len(queries),
                                           setting="probes"))
         lines.append("")
