@@ -138,9 +138,11 @@ check_fits(IvfflatCodec *codec, int dims)
  * back through a per-backend cache keyed by the index file, the chain's
  * first block and the state's size, so only a backend's first setup of an
  * index reads the pages; a REINDEX or TRUNCATE gives the index a new file
- * and so a new key.  Entries beyond STATE_CACHE_MAX push out the least
- * recently used one; codecs copy the state, so nothing points into the
- * cache.
+ * and so a new key.  Codecs point into the cache (no copy per scan: 784 kB
+ * of PQ codebooks at 784 dimensions), and a codec lives at most as long as
+ * the transaction that set it up, so an entry pushed out (beyond
+ * STATE_CACHE_MAX, the least recently used) is not freed at once: its
+ * memory context moves under the current transaction's and goes with it.
  */
 #define STATE_CACHE_MAX		8
 #define STATE_CHUNK			(VA_MAX_ITEM_SIZE - 8)	/* bytes per page */
@@ -151,7 +153,8 @@ typedef struct StateCacheEntry
 	BlockNumber blkno;
 	Size		size;
 	uint64		used;			/* last use, for eviction */
-	char	   *bytes;			/* in TopMemoryContext */
+	MemoryContext cxt;			/* holds bytes; under TopMemoryContext */
+	char	   *bytes;
 } StateCacheEntry;
 
 static StateCacheEntry state_cache[STATE_CACHE_MAX];
@@ -225,7 +228,10 @@ load_state(IvfflatCodec *codec)
 	}
 	if (e == NULL)
 	{
-		char	   *bytes = MemoryContextAllocHuge(TopMemoryContext, size);
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
+												  "ivfflat codec state",
+												  ALLOCSET_DEFAULT_SIZES);
+		char	   *bytes = MemoryContextAllocHuge(cxt, size);
 
 		PG_TRY();
 		{
@@ -233,16 +239,18 @@ load_state(IvfflatCodec *codec)
 		}
 		PG_CATCH();
 		{
-			pfree(bytes);
+			MemoryContextDelete(cxt);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		/* codecs of this transaction may still point into the victim */
 		if (victim->bytes != NULL)
-			pfree(victim->bytes);
+			MemoryContextSetParent(victim->cxt, TopTransactionContext);
 		e = victim;
 		e->node = codec->index->rd_node;
 		e->blkno = codec->state_blkno;
 		e->size = size;
+		e->cxt = cxt;
 		e->bytes = bytes;
 	}
 	e->used = ++state_cache_clock;

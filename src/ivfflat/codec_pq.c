@@ -71,8 +71,9 @@ pq_supports(const VaIndexOps *ops)
 
 /*
  * Resolve pq_m (0: the default for the dimensions) and check it divides
- * them (invalid_parameter_value otherwise); codebooks all zero until
- * trained or loaded.
+ * them (invalid_parameter_value otherwise).  No codebooks yet: train makes
+ * them, load points at the index's (no copy), and a codec with neither (an
+ * index built on no rows) gets zeros at first use (pq_codebooks).
  */
 static void
 pq_setup(IvfflatCodec *codec)
@@ -83,7 +84,10 @@ pq_setup(IvfflatCodec *codec)
 	if (codec->pq_m == 0)
 		codec->pq_m = VaPqDefaultM(dims);
 	VaPqCheckM(dims, codec->pq_m, "pq_m");
-	VaPqInit(&st->pq, dims, codec->pq_m);
+	st->pq.dims = dims;
+	st->pq.m = codec->pq_m;
+	st->pq.dsub = dims / codec->pq_m;
+	st->pq.codebook = NULL;
 	st->residual_query = codec->ops->metric == VA_METRIC_L2;
 	st->v = palloc(sizeof(float) * dims);
 	st->c = palloc(sizeof(float) * dims);
@@ -91,6 +95,17 @@ pq_setup(IvfflatCodec *codec)
 	st->table = palloc(sizeof(float) * codec->pq_m * VA_PQ_KSUB);
 	codec->state = st;
 	codec->list_data_size = st->residual_query ? sizeof(float) * dims : 0;
+}
+
+/* The quantizer, with all-zero codebooks if it has none yet. */
+static VaPq *
+pq_codebooks(IvfflatCodec *codec)
+{
+	PqCodecState *st = (PqCodecState *) codec->state;
+
+	if (st->pq.codebook == NULL)
+		st->pq.codebook = MemoryContextAllocZero(codec->cxt, VaPqCodebookSize(codec->dims));
+	return &st->pq;
 }
 
 /*
@@ -131,7 +146,7 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 		for (int d = 0; d < dims; d++)
 			r[d] -= st->c[d];
 	}
-	VaPqTrain(&st->pq, res, nsamples, codec->seed, VA_PQ_DEFAULT_ITERATIONS);
+	VaPqTrain(pq_codebooks(codec), res, nsamples, codec->seed, VA_PQ_DEFAULT_ITERATIONS);
 	pfree(res);
 }
 
@@ -146,7 +161,10 @@ pq_save(const IvfflatCodec *codec, char *out)
 {
 	const PqCodecState *st = (const PqCodecState *) codec->state;
 
-	memcpy(out, st->pq.codebook, VaPqCodebookSize(codec->dims));
+	if (st->pq.codebook == NULL)
+		memset(out, 0, VaPqCodebookSize(codec->dims));
+	else
+		memcpy(out, st->pq.codebook, VaPqCodebookSize(codec->dims));
 }
 
 static void
@@ -154,7 +172,8 @@ pq_load(IvfflatCodec *codec, const char *in)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 
-	memcpy(st->pq.codebook, in, VaPqCodebookSize(codec->dims));
+	/* read only from here on (see IvfflatCodecMethods.load) */
+	st->pq.codebook = (float *) unconstify(char *, in);
 }
 
 /* The code of r = o - c (see the top of the file). */
@@ -167,7 +186,7 @@ pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *c
 	IvfflatCodecFloats(codec, centroid, st->c);
 	for (int i = 0; i < codec->dims; i++)
 		st->v[i] -= st->c[i];
-	VaPqEncode(&st->pq, st->v, (uint8 *) code, st->table);
+	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
 }
 
 /* L2: the centroid as floats; nothing otherwise. */
@@ -188,7 +207,7 @@ pq_begin_scan(IvfflatCodec *codec, const void *query)
 
 	IvfflatCodecFloats(codec, query, st->q);
 	if (!st->residual_query)
-		VaPqIpTable(&st->pq, st->q, st->table);
+		VaPqIpTable(pq_codebooks(codec), st->q, st->table);
 }
 
 /* L2: the table of q - c; otherwise the centroid distance as the base. */
@@ -203,7 +222,7 @@ pq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance)
 
 		for (int i = 0; i < codec->dims; i++)
 			st->v[i] = st->q[i] - c[i];
-		VaPqL2Table(&st->pq, st->v, st->table);
+		VaPqL2Table(pq_codebooks(codec), st->v, st->table);
 		st->base = 0.0f;
 	}
 	else
