@@ -22,8 +22,8 @@ SET enable_seqscan = off;
 SET ivfflat.probes = 8;
 
 -- options: recorded, and every bad value refused; pq_m must divide the
--- dimensions (the hint names the default: subvectors nearest 16, here 2
--- subspaces of 12)
+-- dimensions (the hint names the default: subvectors nearest 8, here 3
+-- subspaces of 8)
 CREATE INDEX pv_l2 ON pv USING ivfflat (v vector_l2_ops) WITH (lists = 8, quantization = 'pq', pq_m = 6);
 SELECT reloptions FROM pg_class WHERE relname = 'pv_l2';
 EXPLAIN (COSTS OFF) SELECT id FROM pv ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]' LIMIT 10;

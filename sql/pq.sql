@@ -53,8 +53,8 @@ SELECT vectorann_pq_check(64, 8, 500, 500, 11) = vectorann_pq_check(64, 8, 500, 
        (vectorann_pq_check(64, 8, 500, 500, 11)).train_error
          <> (vectorann_pq_check(64, 8, 500, 500, 12)).train_error AS seed_matters;
 
--- argument errors; the hint names the default m (subvectors nearest 16
--- coordinates: 49 for 784, 5 for 100, 97 for the prime 97)
+-- argument errors; the hint names the default m (subvectors nearest 8
+-- coordinates: 98 for 784, 10 for 100, 97 for the prime 97)
 SELECT vectorann_pq_check(784, 50, 10, 10, 1);
 SELECT vectorann_pq_check(100, 3, 10, 10, 1);
 SELECT vectorann_pq_check(97, 2, 10, 10, 1);

@@ -15,15 +15,20 @@
  *	  cosine o, q and the spherical k-means centroids c are unit vectors),
  *	  with r^ the code's reconstruction (o ~ c + r^):
  *
- *	  L2 (squared, the opclass distance):
- *		|o - q|^2 ~ |(q - c) - r^|^2 = sum_j |(q - c)_j - r^_j|^2
- *	  one table per probed list, from q - c (VaPqL2Table: 256 * dims
- *	  multiply-adds); the list's prepared data is its centroid as floats.
- *	  pq.h derives the alternative of FAISS's precomputed tables (a
- *	  query-independent per-list term |r^|^2 + 2 <c, r^> kept beside the
- *	  centroids, 1 KB per subspace and list); it is not used here, as its
- *	  per-list memory (50 KB at pq_m = 49) costs about what the direct
- *	  table computes.
+ *	  L2 (squared, the opclass distance), with the expansion derived in
+ *	  src/quant/pq.h (FAISS's "precomputed tables"):
+ *		|o - q|^2 ~ |(q - c) - r^|^2
+ *				  = |q - c|^2 + sum_j (|r^_j|^2 + 2 <c_j, r^_j>) - 2 sum_j <q_j, r^_j>
+ *	  |q - c|^2 is the list's exact centroid distance; the middle term
+ *	  depends on the list alone (VaPqListTerms, pq_m * 256 floats: the
+ *	  list's prepared data, computed once and cached with the centroids by
+ *	  scan.c); the last on the query alone (VaPqIpTable, once per scan).  A
+ *	  probed list's table is then the middle term minus twice the query's,
+ *	  pq_m * 256 additions, instead of a table from q - c (256 * dims
+ *	  multiply-adds, 16 times as many at pq_m = 49).  When the centroids are
+ *	  too many to cache (scan.c's limit, 16 MB with the prepared data: about
+ *	  300 lists at pq_m = 49), the middle term is computed per probed list,
+ *	  which costs about what the direct table would.
  *
  *	  Inner product (opclass distance -<o, q>):
  *		-<o, q> ~ -<c, q> - sum_j <q_j, r^_j>
@@ -45,11 +50,12 @@
 typedef struct PqCodecState
 {
 	VaPq		pq;
-	bool		residual_query; /* L2: a table per list, from q - c */
+	bool		residual_query; /* L2: a table per list (list terms - 2 ip) */
 	float	   *v;				/* scratch: dims floats */
 	float	   *c;				/* scratch: dims floats */
 	float	   *q;				/* the scan's query, dims floats */
 	float	   *table;			/* the current table, pq_m * 256 floats */
+	float	   *ip;				/* L2: the query's <q_j, r_jk>, as many */
 	float		base;			/* the current list's term of the estimate */
 } PqCodecState;
 
@@ -93,8 +99,10 @@ pq_setup(IvfflatCodec *codec)
 	st->c = palloc(sizeof(float) * dims);
 	st->q = palloc(sizeof(float) * dims);
 	st->table = palloc(sizeof(float) * codec->pq_m * VA_PQ_KSUB);
+	st->ip = st->residual_query ? palloc(sizeof(float) * codec->pq_m * VA_PQ_KSUB) : NULL;
 	codec->state = st;
-	codec->list_data_size = st->residual_query ? sizeof(float) * dims : 0;
+	codec->list_data_size = st->residual_query ?
+		sizeof(float) * codec->pq_m * VA_PQ_KSUB : 0;
 }
 
 /* The quantizer, with all-zero codebooks if it has none yet. */
@@ -189,50 +197,46 @@ pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *c
 	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
 }
 
-/* L2: the centroid as floats; nothing otherwise. */
+/* L2: the list's term |r_jk|^2 + 2 <c_j, r_jk>; nothing otherwise. */
 static void
 pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 
-	if (st->residual_query)
-		IvfflatCodecFloats(codec, centroid, (float *) data);
+	if (!st->residual_query)
+		return;
+	IvfflatCodecFloats(codec, centroid, st->c);
+	VaPqListTerms(pq_codebooks(codec), st->c, (float *) data);
 }
 
-/* The query as floats; inner product and cosine: its table. */
+/* The query's table of <q_j, r_jk> (L2: kept for every list's table). */
 static void
 pq_begin_scan(IvfflatCodec *codec, const void *query)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 
 	IvfflatCodecFloats(codec, query, st->q);
-	if (!st->residual_query)
-		VaPqIpTable(pq_codebooks(codec), st->q, st->table);
+	VaPqIpTable(pq_codebooks(codec), st->q, st->residual_query ? st->ip : st->table);
 }
 
-/* L2: the table of q - c; otherwise the centroid distance as the base. */
+/*
+ * L2: the list's table, its term minus twice the query's; the centroid
+ * distance (|q - c|^2, or the inner product's or cosine's) is the base.
+ */
 static void
 pq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 
 	if (st->residual_query)
-	{
-		const float *c = (const float *) data;
-
-		for (int i = 0; i < codec->dims; i++)
-			st->v[i] = st->q[i] - c[i];
-		VaPqL2Table(pq_codebooks(codec), st->v, st->table);
-		st->base = 0.0f;
-	}
-	else
-		st->base = centroid_distance;
+		VaPqCombineTables(&st->pq, (const float *) data, st->ip, st->table);
+	st->base = centroid_distance;
 }
 
 /*
  * The table entries of the code's bytes, summed (four partial sums, so
- * their additions overlap), and the list's term: L2 base + sum (base 0),
- * inner product and cosine base - sum.
+ * their additions overlap), and the list's term: L2 base + sum, inner
+ * product and cosine base - sum.
  */
 static float
 pq_estimate(const void *arg, const void *code)

@@ -29,9 +29,9 @@ VaPqDefaultM(int dims)
 			continue;
 		len = dims / m;
 		best_len = dims / best;
-		/* nearer 16; on a tie the shorter subvector (larger m) */
-		if (abs(len - 16) < abs(best_len - 16) ||
-			(abs(len - 16) == abs(best_len - 16) && len < best_len))
+		/* nearer 8; on a tie the shorter subvector (larger m) */
+		if (abs(len - 8) < abs(best_len - 8) ||
+			(abs(len - 8) == abs(best_len - 8) && len < best_len))
 			best = m;
 	}
 	return best;

@@ -80,11 +80,14 @@ typedef struct VaPq
 
 /*
  * The default number of subspaces for dims dimensions (1..VA_MAX_DIM): the
- * divisor m of dims whose subvector length dims / m is nearest 16 (the
- * smaller length on a tie), so codes are about dims / 16 bytes, an eighth
- * to a sixteenth of a float4 vector's size: 49 for 784 dimensions, 48 for
- * 768, 96 for 1536, 5 for 100 (subvectors of 20), 97 for the prime 97
- * (subvectors of 1).  Always valid for VaPqCheckM.  Never fails.
+ * divisor m of dims whose subvector length dims / m is nearest 8 (the
+ * smaller length on a tie), so codes take about one bit per dimension, a
+ * 32nd of a float4 vector: 98 for 784 dimensions, 96 for 768, 192 for
+ * 1536, 10 for 100 (subvectors of 10), 6 for 48, 97 for the prime 97
+ * (subvectors of 1).  Larger subvectors (Fashion-MNIST's pq_m = 49: 16
+ * dimensions) halve the codes and suit data as redundant as images; data
+ * with little structure or widely varying norms may need smaller ones.
+ * Always valid for VaPqCheckM.  Never fails.
  */
 extern int	VaPqDefaultM(int dims);
 
