@@ -2,7 +2,8 @@
 # test/main.sh: the main job. Installs the dependencies (Debian 12 packages), builds
 # and installs vectorann, starts a throwaway PostgreSQL 15 cluster and runs the HNSW
 # benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py),
-# then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py);
+# then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py, with
+# and without quantization = 'rabitq');
 # pgvector joins both when its source tarball is in shared/anchors.
 # The reports are printed and written to test/bench/out/, the recall-vs-QPS plots
 # to test/bench/plots/; the build's log goes to test/bench/out/build.log and is
@@ -47,10 +48,10 @@ va_cluster_start "shared_buffers = '2GB'"
 # pgvector beside it when its source tarball is there (shared/anchors); the job runs
 # without it otherwise
 hnsw_engines=vectorann,vectorann_rabitq,faiss,hnswlib
-ivfflat_engines=vectorann,faiss
+ivfflat_engines=vectorann,vectorann_rabitq,faiss
 if va_install_pgvector; then
     hnsw_engines=vectorann,vectorann_rabitq,pgvector,faiss,hnswlib
-    ivfflat_engines=vectorann,pgvector,faiss
+    ivfflat_engines=vectorann,vectorann_rabitq,pgvector,faiss
 fi
 va_log "running test/bench/hnsw_bench.py --engines $hnsw_engines $*"
 "$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" --engines "$hnsw_engines" "$@"

@@ -456,47 +456,48 @@ check_codes(CheckState *cs)
 		char	   *held;
 		void	   *stored;
 		bool		seen;
+		bool		bad_value;
+		bool		wrong;
 		int			other;
 
 		CHECK_FOR_INTERRUPTS();
 		VaIdToTid(cs->tids[i], &heaptid);
+		/* per row in ctx; problems are reported in the caller's context */
 		old = MemoryContextSwitchTo(ctx);
 		stored = VaHeapValue(&hv, &heaptid, GetActiveSnapshot(), &seen);
-		if (!seen)
+		bad_value = seen && (stored == NULL || cs->ops->dims(stored) != cs->meta.dimensions);
+		other = -1;
+		wrong = false;
+		if (seen && !bad_value)
 		{
-			MemoryContextSwitchTo(old);
-			continue;
+			other = nearer_list(cs, stored, row->list);
+			codec.methods->encode(&codec, stored,
+								  cs->centroids + (Size) row->list * cs->meta.vector_size,
+								  made);
+			/* the held code, as pass 2 saw it (ShareLock keeps it in place) */
+			buf = ReadBuffer(cs->index, row->blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			held = ((IvfflatListTuple) PageGetItem(page, PageGetItemId(page, row->off)))->vector;
+			wrong = memcmp(held, made, codec.code_size) != 0;
+			UnlockReleaseBuffer(buf);
 		}
-		if (stored == NULL || cs->ops->dims(stored) != cs->meta.dimensions)
-		{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+		if (bad_value)
 			VaReportProblem(&cs->report, PROBLEM_CODE, "row (%u,%u) of list %d indexes heap row (%u,%u), whose value is NULL, not indexable or of other dimensions",
 							row->blkno, row->off, row->list,
 							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
-			MemoryContextSwitchTo(old);
-			continue;
-		}
-		other = nearer_list(cs, stored, row->list);
 		if (other >= 0)
 			VaReportProblem(&cs->report, PROBLEM_LIST,
 							"row (%u,%u) for heap row (%u,%u) is in list %d, but the "
 							"centroid of list %d is nearer", row->blkno, row->off,
 							ItemPointerGetBlockNumber(&heaptid),
 							ItemPointerGetOffsetNumber(&heaptid), row->list, other);
-		codec.methods->encode(&codec, stored,
-							  cs->centroids + (Size) row->list * cs->meta.vector_size, made);
-
-		/* the held code, as pass 2 saw it (ShareLock keeps it in place) */
-		buf = ReadBuffer(cs->index, row->blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		held = ((IvfflatListTuple) PageGetItem(page, PageGetItemId(page, row->off)))->vector;
-		if (memcmp(held, made, codec.code_size) != 0)
+		if (wrong)
 			VaReportProblem(&cs->report, PROBLEM_CODE, "row (%u,%u) of list %d: its code is not the code of heap row (%u,%u)'s value",
 							row->blkno, row->off, row->list,
 							ItemPointerGetBlockNumber(&heaptid), ItemPointerGetOffsetNumber(&heaptid));
-		UnlockReleaseBuffer(buf);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(ctx);
 	}
 	VaHeapValuesEnd(&hv);
 	MemoryContextDelete(ctx);
