@@ -731,7 +731,7 @@ VaDistanceInit(void)
 		VaHalfL1Float = VaHalfL1FloatAvx512;
 		VaPqTableL2 = VaPqTableL2Avx512;
 		VaPqTableIp = VaPqTableIpAvx512;
-		VaPqScan = VaPqScanAvx512;
+		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx512;
 		strcat(kernel_name_buf, "+avx512f");
 	}
@@ -764,7 +764,7 @@ VaDistanceInit(void)
 		VaL1Double = VaL1DoubleAvx2;
 		VaPqTableL2 = VaPqTableL2Avx2;
 		VaPqTableIp = VaPqTableIpAvx2;
-		VaPqScan = VaPqScanAvx2;
+		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx2;
 		strcat(kernel_name_buf, "+avx2+fma");
 	}

@@ -103,7 +103,11 @@ extern int32_t (*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, in
  *   (ADC) of n codes of m bytes each, stored one after the other.  Reads
  *   exactly n * m code bytes and the table entries they name; every
  *   implementation adds the same floats in the same order from 0.0f, so
- *   the results are bit for bit equal.  n >= 0, m >= 1.
+ *   the results are bit for bit equal.  n >= 0, m >= 1.  The SIMD versions
+ *   (two gathers per subspace and 8 or 16 codes) exist and are checked, but
+ *   VaDistanceInit keeps the scalar one: on the development machine (a
+ *   Xeon with AVX-512) the gathers were slower (m = 49, 2,000 codes: scalar
+ *   61-66 ns a code, AVX2 78-89, AVX-512 75-109; test/bench/RESULTS.md).
  *
  * VaPqArgmin: the index of the smallest of t[0..256), the lowest index on a
  *   tie (as a strict < scan from 0 finds it); t finite.  Every
