@@ -56,6 +56,7 @@ typedef struct PqCodecState
 	float	   *q;				/* the scan's query, dims floats */
 	float	   *table;			/* the current table, pq_m * 256 floats */
 	float	   *ip;				/* L2: the query's <q_j, r_jk>, as many */
+	float	   *norms;			/* L2: |r_jk|^2, as many; NULL until needed */
 	float		base;			/* the current list's term of the estimate */
 } PqCodecState;
 
@@ -205,8 +206,16 @@ pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 
 	if (!st->residual_query)
 		return;
+	if (st->norms == NULL)
+	{
+		float	   *norms = MemoryContextAlloc(codec->cxt,
+											   sizeof(float) * codec->pq_m * VA_PQ_KSUB);
+
+		VaPqCodewordNorms(pq_codebooks(codec), st->v, norms);
+		st->norms = norms;
+	}
 	IvfflatCodecFloats(codec, centroid, st->c);
-	VaPqListTerms(pq_codebooks(codec), st->c, (float *) data);
+	VaPqListTerms(pq_codebooks(codec), st->c, st->norms, (float *) data);
 }
 
 /* The query's table of <q_j, r_jk> (L2: kept for every list's table). */

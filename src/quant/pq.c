@@ -244,27 +244,21 @@ VaPqIpTable(const VaPq *pq, const float *x, float *table)
 }
 
 void
-VaPqListTerms(const VaPq *pq, const float *c, float *table)
+VaPqCodewordNorms(const VaPq *pq, float *zero, float *norms)
 {
-	int			m = pq->m;
-	int			dsub = pq->dsub;
+	memset(zero, 0, sizeof(float) * pq->dims);
+	VaPqTableL2(zero, pq->codebook, pq->m, pq->dsub, norms);
+}
 
-	/* 2 <c_j, r_jk>, then |r_jk|^2 added coordinate by coordinate */
-	VaPqTableIp(c, pq->codebook, m, dsub, table);
-	for (int j = 0; j < m; j++)
-	{
-		float	   *t = table + (Size) j * VA_PQ_KSUB;
+void
+VaPqListTerms(const VaPq *pq, const float *c, const float *norms, float *table)
+{
+	Size		len = (Size) pq->m * VA_PQ_KSUB;
 
-		for (int k = 0; k < VA_PQ_KSUB; k++)
-			t[k] *= 2.0f;
-		for (int d = 0; d < dsub; d++)
-		{
-			const float *row = centroid_coord(pq, j, d, 0);
-
-			for (int k = 0; k < VA_PQ_KSUB; k++)
-				t[k] += row[k] * row[k];
-		}
-	}
+	/* 2 <c_j, r_jk> + |r_jk|^2 */
+	VaPqTableIp(c, pq->codebook, pq->m, pq->dsub, table);
+	for (Size i = 0; i < len; i++)
+		table[i] = 2.0f * table[i] + norms[i];
 }
 
 void

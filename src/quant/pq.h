@@ -139,15 +139,20 @@ extern void VaPqDecode(const VaPq *pq, const uint8 *code, float *out);
  * Distance tables, table[0..m * 256) (see the header comment):
  *   VaPqL2Table: |x_j - r_jk|^2 (x = q, or x = q - c for a list c);
  *   VaPqIpTable: <x_j, r_jk>;
+ *   VaPqCodewordNorms: |r_jk|^2 (from the table kernel on a zero vector;
+ *     zero is scratch of dims floats);
  *   VaPqListTerms: |r_jk|^2 + 2 <c_j, r_jk>, term 2 of the L2 expansion
- *     for the list with centroid c[0..dims);
+ *     for the list with centroid c[0..dims), given VaPqCodewordNorms's
+ *     norms (m * 256 floats, the same for every list);
  *   VaPqCombineTables: table := terms - 2 * ip (term 2 and the query's
  *     VaPqIpTable), the list's L2 table up to the constant |q - c|^2.
- * No allocation (VaPqListTerms uses table as its only scratch).
+ * No allocation.  All but VaPqCombineTables (m * 256 additions) cost
+ * 256 * dims multiply-adds in the SIMD table kernels.
  */
 extern void VaPqL2Table(const VaPq *pq, const float *x, float *table);
 extern void VaPqIpTable(const VaPq *pq, const float *x, float *table);
-extern void VaPqListTerms(const VaPq *pq, const float *c, float *table);
+extern void VaPqCodewordNorms(const VaPq *pq, float *zero, float *norms);
+extern void VaPqListTerms(const VaPq *pq, const float *c, const float *norms, float *table);
 extern void VaPqCombineTables(const VaPq *pq, const float *terms, const float *ip, float *table);
 
 /*

@@ -111,7 +111,8 @@ smallest(const double *d, int n, int k, int *out)
  *   residual_l2_error: the same as adc_l2_error for the IVFADC residual
  *     expansion (pq.h): codes of x - c for a list centroid c (the first
  *     training vector), distance |q - c|^2 + ADC of VaPqCombineTables(
- *     VaPqListTerms(c), VaPqIpTable(q)) against |q - c - r|^2, divided by
+ *     VaPqListTerms(c, VaPqCodewordNorms), VaPqIpTable(q)) against
+ *     |q - c - r|^2, divided by
  *     |q - c|^2 + |r|^2 + 2 |c| |r| + 2 |q| |r|
  *   recall: over the 20 queries, the share of the exact 10 nearest
  *     training vectors (L2) found among the 50 nearest by ADC (what exact
@@ -295,7 +296,8 @@ vectorann_pq_check(PG_FUNCTION_ARGS)
 		}
 
 		/* residual L2 through the expansion; table still holds <q_j, r_jk> */
-		VaPqListTerms(&pq, train, terms);
+		VaPqCodewordNorms(&pq, x, table2);
+		VaPqListTerms(&pq, train, table2, terms);
 		VaPqCombineTables(&pq, terms, table, table2);
 		VaPqDistances(&pq, table2, rcodes, n, (float) qc2, adc);
 		for (int i = 0; i < n; i++)
