@@ -76,6 +76,7 @@ IvfflatCodecInit(IvfflatCodec *codec, Relation index, const VaIndexOps *ops,
 		codec->seed = meta->seed;
 		codec->pq_m = meta->pq_m;
 		codec->state_blkno = meta->codec_blkno;
+		codec->nlists = meta->nlists;
 	}
 	else
 	{

@@ -25,10 +25,13 @@
  *	  scan.c); the last on the query alone (VaPqIpTable, once per scan).  A
  *	  probed list's table is then the middle term minus twice the query's,
  *	  pq_m * 256 additions, instead of a table from q - c (256 * dims
- *	  multiply-adds, 16 times as many at pq_m = 49).  When the centroids are
- *	  too many to cache (scan.c's limit, 16 MB with the prepared data: about
- *	  300 lists at pq_m = 49), the middle term is computed per probed list,
- *	  which costs about what the direct table would.
+ *	  multiply-adds, 16 times as many at pq_m = 49).  The terms take pq_m KB
+ *	  per list; when they would push the centroids out of scan.c's cache
+ *	  (IVFFLAT_CENTROID_CACHE_MAX, 16 MB: about 300 lists at pq_m = 49 and
+ *	  784 dimensions), the list's data is its centroid instead and its table
+ *	  is made directly from q - c (VaPqL2Table), which costs about what
+ *	  computing the term per probed list would, and keeps the centroids
+ *	  cached.
  *
  *	  Inner product (opclass distance -<o, q>):
  *		-<o, q> ~ -<c, q> - sum_j <q_j, r^_j>
@@ -50,7 +53,8 @@
 typedef struct PqCodecState
 {
 	VaPq		pq;
-	bool		residual_query; /* L2: a table per list (list terms - 2 ip) */
+	bool		residual_query; /* L2: a table per list */
+	bool		list_terms;		/* L2: from cached terms (else from q - c) */
 	float	   *v;				/* scratch: dims floats */
 	float	   *c;				/* scratch: dims floats */
 	float	   *q;				/* the scan's query, dims floats */
@@ -101,9 +105,13 @@ pq_setup(IvfflatCodec *codec)
 	st->q = palloc(sizeof(float) * dims);
 	st->table = palloc(sizeof(float) * codec->pq_m * VA_PQ_KSUB);
 	st->ip = st->residual_query ? palloc(sizeof(float) * codec->pq_m * VA_PQ_KSUB) : NULL;
+	/* terms only if they leave the centroids (about dims floats) cached */
+	st->list_terms = st->residual_query &&
+		(Size) codec->nlists * (sizeof(float) * ((Size) codec->pq_m * VA_PQ_KSUB + dims) + 64) <=
+		IVFFLAT_CENTROID_CACHE_MAX;
 	codec->state = st;
-	codec->list_data_size = st->residual_query ?
-		sizeof(float) * codec->pq_m * VA_PQ_KSUB : 0;
+	codec->list_data_size = !st->residual_query ? 0 :
+		st->list_terms ? sizeof(float) * codec->pq_m * VA_PQ_KSUB : sizeof(float) * dims;
 }
 
 /* The quantizer, with all-zero codebooks if it has none yet. */
@@ -198,7 +206,10 @@ pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *c
 	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
 }
 
-/* L2: the list's term |r_jk|^2 + 2 <c_j, r_jk>; nothing otherwise. */
+/*
+ * L2: the list's term |r_jk|^2 + 2 <c_j, r_jk>, or with many lists its
+ * centroid as floats; nothing otherwise.
+ */
 static void
 pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 {
@@ -206,6 +217,11 @@ pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 
 	if (!st->residual_query)
 		return;
+	if (!st->list_terms)
+	{
+		IvfflatCodecFloats(codec, centroid, (float *) data);
+		return;
+	}
 	if (st->norms == NULL)
 	{
 		float	   *norms = MemoryContextAlloc(codec->cxt,
@@ -225,21 +241,35 @@ pq_begin_scan(IvfflatCodec *codec, const void *query)
 	PqCodecState *st = (PqCodecState *) codec->state;
 
 	IvfflatCodecFloats(codec, query, st->q);
-	VaPqIpTable(pq_codebooks(codec), st->q, st->residual_query ? st->ip : st->table);
+	if (!st->residual_query)
+		VaPqIpTable(pq_codebooks(codec), st->q, st->table);
+	else if (st->list_terms)
+		VaPqIpTable(pq_codebooks(codec), st->q, st->ip);
 }
 
 /*
- * L2: the list's table, its term minus twice the query's; the centroid
- * distance (|q - c|^2, or the inner product's or cosine's) is the base.
+ * L2: the list's table, its term minus twice the query's, with |q - c|^2
+ * (the centroid distance) as the base; or, with many lists, the table of
+ * q - c and base 0.  Inner product, cosine: the centroid distance is the
+ * base.
  */
 static void
 pq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 
-	if (st->residual_query)
-		VaPqCombineTables(&st->pq, (const float *) data, st->ip, st->table);
 	st->base = centroid_distance;
+	if (st->residual_query && st->list_terms)
+		VaPqCombineTables(&st->pq, (const float *) data, st->ip, st->table);
+	else if (st->residual_query)
+	{
+		const float *c = (const float *) data;
+
+		for (int i = 0; i < codec->dims; i++)
+			st->v[i] = st->q[i] - c[i];
+		VaPqL2Table(pq_codebooks(codec), st->v, st->table);
+		st->base = 0.0f;
+	}
 }
 
 /*

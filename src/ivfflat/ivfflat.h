@@ -46,6 +46,12 @@
 /* the k-means seed of every PQ index's codebooks (recorded in its metapage) */
 #define IVFFLAT_PQ_SEED				UINT64CONST(0x5051495646)
 
+/*
+ * The most bytes of centroids and codecs' list data a backend keeps per
+ * index (scan.c's centroid cache); beyond it both are read per scan.
+ */
+#define IVFFLAT_CENTROID_CACHE_MAX	(16 * 1024 * 1024)
+
 /* ivfflat.iterative_scan */
 typedef enum IvfflatIterativeScan
 {
@@ -252,6 +258,7 @@ struct IvfflatCodec
 	int			bits;
 	uint64		seed;
 	int			pq_m;			/* PQ subspaces; 0 until set up: the default */
+	uint32		nlists;			/* the metapage's, 0 without one (a build) */
 	Relation	index;			/* where trained state is read from */
 	BlockNumber state_blkno;	/* first page of the trained state, or 0 */
 	int			dims;			/* -1 until set up */

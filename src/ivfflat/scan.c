@@ -83,7 +83,7 @@ typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
  * pages on every scan instead.  rd_amcache may be freed by any relcache
  * invalidation, so it is used only inside start(), which takes no lock.
  */
-#define CENTROID_CACHE_MAX	(16 * 1024 * 1024)
+#define CENTROID_CACHE_MAX	IVFFLAT_CENTROID_CACHE_MAX
 
 typedef struct IvfflatCentroidCache
 {
