@@ -48,7 +48,8 @@
 
 /*
  * The most bytes of centroids and codecs' list data a backend keeps per
- * index (scan.c's centroid cache); beyond it both are read per scan.
+ * index (scan.c's centroid cache, whose CENTROID_CACHE_MAX a build may set
+ * otherwise to test the uncached path); beyond it both are read per scan.
  */
 #define IVFFLAT_CENTROID_CACHE_MAX	(16 * 1024 * 1024)
 

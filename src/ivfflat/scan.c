@@ -81,9 +81,13 @@ typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
  * every scan anyway) and the file, and rebuilt otherwise.  Indexes whose
  * centroids take more than CENTROID_CACHE_MAX bytes are read from their
  * pages on every scan instead.  rd_amcache may be freed by any relcache
- * invalidation, so it is used only inside start(), which takes no lock.
+ * invalidation, so it is fetched again (and rebuilt if need be) by each
+ * start() and probe(), which take no heavyweight lock while they use it.
  */
+/* -DCENTROID_CACHE_MAX=0 tests the uncached path */
+#ifndef CENTROID_CACHE_MAX
 #define CENTROID_CACHE_MAX	IVFFLAT_CENTROID_CACHE_MAX
+#endif
 
 typedef struct IvfflatCentroidCache
 {
@@ -285,7 +289,6 @@ probe(IndexScanDesc scan, int count)
 	VaBlockMap *map;
 	PrefetchCursor cur;
 	BlockNumber blkno;
-
 	float		(*distance) (const void *a, const void *b) = ops->distance;
 	const void *query = so->query;
 	IvfflatCentroidCache *cache = NULL;
