@@ -25,7 +25,7 @@ SET ivfflat.probes = 8;
 CREATE INDEX qv_l2 ON qv USING ivfflat (v vector_l2_ops) WITH (lists = 8, quantization = 'rabitq');
 SELECT reloptions FROM pg_class WHERE relname = 'qv_l2';
 EXPLAIN (COSTS OFF) SELECT id FROM qv ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]' LIMIT 10;
-CREATE INDEX ON qv USING ivfflat (v vector_l2_ops) WITH (quantization = 'pq');
+CREATE INDEX ON qv USING ivfflat (v vector_l2_ops) WITH (quantization = 'opq');
 CREATE INDEX ON qv USING ivfflat (v vector_l2_ops) WITH (quantization = '');
 CREATE INDEX ON qv USING ivfflat (v vector_l2_ops) WITH (quantization = 'rabitq', bits = 0);
 CREATE INDEX ON qv USING ivfflat (v vector_l2_ops) WITH (quantization = 'rabitq', bits = 9);

@@ -1,11 +1,13 @@
 -- vector_kernels: every SIMD distance kernel this build has and this CPU
 -- runs is compared with its scalar reference on pseudo-random inputs of
 -- lengths 1, 7, 15, 16, 17, 1023 and 16000 (bit kernels: as many bytes;
--- the RaBitQ code kernels: padded lengths 64, 832, 3072 and 16000).
+-- the RaBitQ code kernels: padded lengths 64, 832, 3072 and 16000; the PQ
+-- kernels: tables of m * dsub = 1, 15, 768 and 784 coordinates, scans of
+-- codes of m = 1, 3 and 49 bytes, argmin of 256 entries).
 -- Tolerance: float4-accumulating kernels within 1e-5 and float8 ones within
 -- 1e-12 of the sum of the absolute values of the terms; bit kernels and the
--- binary16 conversions (portable C against F16C) and the RaBitQ code
--- kernels' integers exactly.
+-- binary16 conversions (portable C against F16C), the RaBitQ code
+-- kernels' integers, the PQ scans' sums and argmins exactly.
 -- Which kernels exist depends on the CPU, so the test first says which ran:
 -- the kernel set in use and the number of kernels checked per instruction
 -- set.  The expected outputs are one per kind of x86-64 CPU: with AVX-512F,
@@ -24,11 +26,15 @@ SELECT vectorann_kernels() AS kernel_set,
 SELECT count(*) FILTER (WHERE NOT ok) AS failures FROM vectorann_kernel_check();
 SELECT kernel, n FROM vectorann_kernel_check() WHERE NOT ok;
 -- every kernel that ran was tried on all seven lengths (the RaBitQ code
--- kernels on their four padded lengths, each at every bits 1..8)
+-- kernels on their four padded lengths, each at every bits 1..8; the PQ
+-- kernels on their shapes)
 SELECT count(*) AS kernels_without_all_lengths
 FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
       HAVING array_agg(n ORDER BY n) <>
              CASE WHEN kernel LIKE 'rabitq%' THEN '{64,832,3072,16000}'::int[]
+                  WHEN kernel LIKE 'pq_table%' THEN '{1,15,768,784}'
+                  WHEN kernel LIKE 'pq_scan%' THEN '{1,3,49}'
+                  WHEN kernel LIKE 'pq_argmin%' THEN '{256}'
                   ELSE '{1,7,15,16,17,1023,16000}' END) s;
 -- the kernel set is named (its value depends on the CPU)
 SELECT vectorann_kernels() ~ '^(scalar|[a-z0-9]+(\+[a-z0-9]+)*)$' AS named;

@@ -6,8 +6,8 @@
 --   index-ops support functions the index operator classes use, and the
 --   distance-kernel and quantizer diagnostics, and the sparsevec type.  The
 --   C code is in src/type/vector.c, halfvec.c, sparsevec.c, bitvec.c,
---   kernel_check.c, src/quant/rabitq_check.c (and the index access
---   methods).  Upgrades from 0.1.0: vectorann--0.1.0--0.2.0.sql.
+--   kernel_check.c, src/quant/rabitq_check.c, src/quant/pq_check.c (and
+--   the index access methods).  Upgrades from 0.1.0: vectorann--0.1.0--0.2.0.sql.
 
 \echo Use "CREATE EXTENSION vectorann" to load this file. \quit
 
@@ -946,6 +946,23 @@ CREATE FUNCTION vectorann_rabitq_check(dims integer, bits integer, seed bigint, 
 	OUT ip_correlation float8, OUT code_ip_mean_error float8,
 	OUT decode_error float8, OUT rotation_norm_error float8,
 	OUT rotation_inverse_error float8, OUT rotation_spread float8)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Product-quantization self check (src/quant/pq_check.c): trains a quantizer
+-- of m subspaces (m must divide dims) on n pseudo-random clustered vectors, of
+-- which the first distinct are drawn and the rest repeat them, and reports
+-- the mean reconstruction error of training and fresh vectors relative to the
+-- data's spread, the worst relative errors of the ADC tables (L2, inner
+-- product, and the IVFADC residual L2 expansion) against float8 arithmetic,
+-- the share of the exact 10 nearest found among the 50 nearest by ADC, and
+-- the fewest distinct centroids in a subspace.  Deterministic;
+-- n in 0..20000 with n * dims <= 4000000.
+CREATE FUNCTION vectorann_pq_check(dims integer, m integer, n integer, "distinct" integer,
+	seed bigint,
+	OUT train_error float8, OUT test_error float8, OUT adc_l2_error float8,
+	OUT adc_ip_error float8, OUT residual_l2_error float8, OUT recall float8,
+	OUT codewords integer)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 

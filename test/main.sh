@@ -48,10 +48,10 @@ va_cluster_start "shared_buffers = '2GB'"
 # pgvector beside it when its source tarball is there (shared/anchors); the job runs
 # without it otherwise
 hnsw_engines=vectorann,vectorann_rabitq,faiss,hnswlib
-ivfflat_engines=vectorann,vectorann_rabitq,faiss
+ivfflat_engines=vectorann,vectorann_rabitq,vectorann_pq,faiss
 if va_install_pgvector; then
     hnsw_engines=vectorann,vectorann_rabitq,pgvector,faiss,hnswlib
-    ivfflat_engines=vectorann,vectorann_rabitq,pgvector,faiss
+    ivfflat_engines=vectorann,vectorann_rabitq,vectorann_pq,pgvector,faiss
 fi
 va_log "running test/bench/hnsw_bench.py --engines $hnsw_engines $*"
 "$VA_PYTHON" "$ROOT/test/bench/hnsw_bench.py" --engines "$hnsw_engines" "$@"

@@ -377,6 +377,119 @@ VaSparseL1Double(const int32_t *ia, const float *va, int na,
 	return sum;
 }
 
+/* ---------------------------------------------------------------------
+ * Product-quantization kernels (see VaPqTableL2, VaPqScan in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Per subspace, all 256 entries at once: coordinate by coordinate, each
+ * entry gains its squared difference (the transposed codebook makes the
+ * inner loop contiguous).
+ */
+static void
+pq_table_l2_scalar(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	for (int j = 0; j < m; j++)
+	{
+		float	   *t = table + (size_t) j * VA_PQ_KSUB;
+
+		for (int k = 0; k < VA_PQ_KSUB; k++)
+			t[k] = 0.0f;
+		for (int d = 0; d < dsub; d++)
+		{
+			float		xd = x[(size_t) j * dsub + d];
+			const float *row = codebook + ((size_t) j * dsub + d) * VA_PQ_KSUB;
+
+			for (int k = 0; k < VA_PQ_KSUB; k++)
+			{
+				float		diff = xd - row[k];
+
+				t[k] += diff * diff;
+			}
+		}
+	}
+}
+
+/* As pq_table_l2_scalar, with products instead of squared differences. */
+static void
+pq_table_ip_scalar(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	for (int j = 0; j < m; j++)
+	{
+		float	   *t = table + (size_t) j * VA_PQ_KSUB;
+
+		for (int k = 0; k < VA_PQ_KSUB; k++)
+			t[k] = 0.0f;
+		for (int d = 0; d < dsub; d++)
+		{
+			float		xd = x[(size_t) j * dsub + d];
+			const float *row = codebook + ((size_t) j * dsub + d) * VA_PQ_KSUB;
+
+			for (int k = 0; k < VA_PQ_KSUB; k++)
+				t[k] += xd * row[k];
+		}
+	}
+}
+
+/*
+ * Table lookups summed per code, four codes at a time so that four
+ * independent chains of additions overlap (each code's own sum is still
+ * taken in ascending j from 0.0f, as the contract requires).
+ */
+static void
+pq_scan_scalar(const float *table, int m, const uint8_t *codes, int n, float *out)
+{
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		const uint8_t *c0 = codes + (size_t) i * m;
+		const uint8_t *c1 = c0 + m;
+		const uint8_t *c2 = c1 + m;
+		const uint8_t *c3 = c2 + m;
+		float		s0 = 0.0f,
+					s1 = 0.0f,
+					s2 = 0.0f,
+					s3 = 0.0f;
+
+		for (int j = 0; j < m; j++)
+		{
+			const float *t = table + (size_t) j * VA_PQ_KSUB;
+
+			s0 += t[c0[j]];
+			s1 += t[c1[j]];
+			s2 += t[c2[j]];
+			s3 += t[c3[j]];
+		}
+		out[i] = s0;
+		out[i + 1] = s1;
+		out[i + 2] = s2;
+		out[i + 3] = s3;
+	}
+	for (; i < n; i++)
+	{
+		const uint8_t *c = codes + (size_t) i * m;
+		float		s = 0.0f;
+
+		for (int j = 0; j < m; j++)
+			s += table[(size_t) j * VA_PQ_KSUB + c[j]];
+		out[i] = s;
+	}
+}
+
+/* The first index of the smallest of t[0..256). */
+static int
+pq_argmin_scalar(const float *t)
+{
+	int			best = 0;
+
+	for (int k = 1; k < VA_PQ_KSUB; k++)
+		if (t[k] < t[best])
+			best = k;
+	return best;
+}
+
 /* The kernels in use; scalar until VaDistanceInit() has run. */
 float		(*VaL2SquaredFloat) (const float *a, const float *b, int n) = l2_squared_float_scalar;
 float		(*VaInnerProductFloat) (const float *a, const float *b, int n) = inner_product_float_scalar;
@@ -392,6 +505,10 @@ uint64_t	(*VaBitHamming) (const uint8_t *a, const uint8_t *b, int nbytes) = bit_
 void		(*VaBitJaccardCounts) (const uint8_t *a, const uint8_t *b, int nbytes,
 								   uint64_t *both, uint64_t *either) = bit_jaccard_counts_scalar;
 int32_t		(*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, int padded, int bits) = rabitq_dot_planes_scalar;
+void		(*VaPqTableL2) (const float *x, const float *codebook, int m, int dsub, float *table) = pq_table_l2_scalar;
+void		(*VaPqTableIp) (const float *x, const float *codebook, int m, int dsub, float *table) = pq_table_ip_scalar;
+void		(*VaPqScan) (const float *table, int m, const uint8_t *codes, int n, float *out) = pq_scan_scalar;
+int			(*VaPqArgmin) (const float *t) = pq_argmin_scalar;
 
 static const char *kernel_name = "scalar";
 
@@ -584,6 +701,10 @@ VaDistanceInit(void)
 	VaBitHamming = bit_hamming_scalar;
 	VaBitJaccardCounts = bit_jaccard_counts_scalar;
 	VaRabitqDotPlanes = rabitq_dot_planes_scalar;
+	VaPqTableL2 = pq_table_l2_scalar;
+	VaPqTableIp = pq_table_ip_scalar;
+	VaPqScan = pq_scan_scalar;
+	VaPqArgmin = pq_argmin_scalar;
 	kernel_name = "scalar";
 	kernel_name_buf[0] = '\0';
 
@@ -608,6 +729,10 @@ VaDistanceInit(void)
 		VaHalfL2SquaredFloat = VaHalfL2SquaredFloatAvx512;
 		VaHalfInnerProductFloat = VaHalfInnerProductFloatAvx512;
 		VaHalfL1Float = VaHalfL1FloatAvx512;
+		VaPqTableL2 = VaPqTableL2Avx512;
+		VaPqTableIp = VaPqTableIpAvx512;
+		/* VaPqScan stays scalar: see distance.h */
+		VaPqArgmin = VaPqArgminAvx512;
 		strcat(kernel_name_buf, "+avx512f");
 	}
 	if (have_avx512_popcnt)
@@ -637,6 +762,10 @@ VaDistanceInit(void)
 		VaL2SquaredDouble = VaL2SquaredDoubleAvx2;
 		VaInnerProductDouble = VaInnerProductDoubleAvx2;
 		VaL1Double = VaL1DoubleAvx2;
+		VaPqTableL2 = VaPqTableL2Avx2;
+		VaPqTableIp = VaPqTableIpAvx2;
+		/* VaPqScan stays scalar: see distance.h */
+		VaPqArgmin = VaPqArgminAvx2;
 		strcat(kernel_name_buf, "+avx2+fma");
 	}
 	if (!have_avx512_vnni && cpu_has_avx2_fma())
@@ -733,6 +862,134 @@ check_rabitq(int32_t (*kernel) (const uint8_t *, const int8_t *, int, int),
 	for (int bits = 1; bits <= 8; bits++)
 		ok &= kernel(planes, qq, padded, bits) == rabitq_dot_planes_scalar(planes, qq, padded, bits);
 	return ok;
+}
+
+/* (m, dsub) shapes for the PQ table kernels: m * dsub <= 1000 */
+static const int check_pq_table_shapes[][2] = {{1, 1}, {3, 5}, {49, 16}, {8, 96}};
+
+/* code counts and code lengths for the PQ scan kernel: n * m <= 49000 */
+static const int check_pq_scan_n[] = {1, 7, 15, 16, 17, 33, 1000};
+static const int check_pq_scan_m[] = {1, 3, 49};
+
+typedef void (*PqTableKernel) (const float *, const float *, int, int, float *);
+typedef void (*PqScanKernel) (const float *, int, const uint8_t *, int, float *);
+typedef int (*PqArgminKernel) (const float *);
+
+/*
+ * Do the PQ kernels agree with the scalar ones?  Tables (both metrics) on
+ * every shape above, x and codebook from state, within 1e-5 of the sum of
+ * |terms| per entry; scans exactly, on every (n, m) above with random codes
+ * and, at n = 1000, all codes 0 and all 255.  scratch holds 1000 +
+ * 1000 * 256 + 2 * 49 * 256 + 2000 floats and then 49000 bytes.  One report per kernel and
+ * shape group; returns the failures.
+ */
+static int
+check_pq(const char *name_table_l2, const char *name_table_ip, const char *name_scan,
+		 const char *name_argmin,
+		 PqTableKernel table_l2, PqTableKernel table_ip, PqScanKernel scan,
+		 PqArgminKernel argmin,
+		 uint64_t *state, float *scratch, VaKernelCheckReport report, void *arg)
+{
+	int			failures = 0;
+	float	   *x = scratch;	/* up to 1000 floats */
+	float	   *cb = scratch + 1000;	/* up to 1000 * 256 */
+	float	   *t1 = cb + 1000 * VA_PQ_KSUB;	/* up to 49 * 256 */
+	float	   *t2 = t1 + 49 * VA_PQ_KSUB;
+	float	   *o1 = t2 + 49 * VA_PQ_KSUB;	/* up to 1000 */
+	float	   *o2 = o1 + 1000;
+	uint8_t    *codes = (uint8_t *) (o2 + 1000);	/* up to 49000 bytes */
+
+	for (size_t si = 0; si < lengthof(check_pq_table_shapes); si++)
+	{
+		int			m = check_pq_table_shapes[si][0];
+		int			dsub = check_pq_table_shapes[si][1];
+		int			ok_l2 = 1,
+					ok_ip = 1;
+
+		for (int i = 0; i < m * dsub; i++)
+			x[i] = check_float(state);
+		for (int i = 0; i < m * dsub * VA_PQ_KSUB; i++)
+			cb[i] = check_float(state);
+		for (int pass = 0; pass < 2; pass++)
+		{
+			if (pass == 0)
+			{
+				table_l2(x, cb, m, dsub, t1);
+				pq_table_l2_scalar(x, cb, m, dsub, t2);
+			}
+			else
+			{
+				table_ip(x, cb, m, dsub, t1);
+				pq_table_ip_scalar(x, cb, m, dsub, t2);
+			}
+			for (int j = 0; j < m; j++)
+				for (int k = 0; k < VA_PQ_KSUB; k++)
+				{
+					double		scale = 0.0;
+
+					for (int d = 0; d < dsub; d++)
+					{
+						double		c = cb[((size_t) j * dsub + d) * VA_PQ_KSUB + k];
+						double		xd = x[j * dsub + d];
+
+						scale += pass == 0 ? (xd - c) * (xd - c) : fabs(xd * c);
+					}
+					if (!check_close(t1[j * VA_PQ_KSUB + k], t2[j * VA_PQ_KSUB + k], scale, 1e-5))
+					{
+						if (pass == 0)
+							ok_l2 = 0;
+						else
+							ok_ip = 0;
+					}
+				}
+		}
+		report(name_table_l2, m * dsub, ok_l2, arg);
+		report(name_table_ip, m * dsub, ok_ip, arg);
+		failures += !ok_l2 + !ok_ip;
+	}
+
+	for (size_t mi = 0; mi < lengthof(check_pq_scan_m); mi++)
+	{
+		int			m = check_pq_scan_m[mi];
+		int			ok = 1;
+
+		for (int i = 0; i < m * VA_PQ_KSUB; i++)
+			t1[i] = check_float(state);
+		for (size_t ni = 0; ni < lengthof(check_pq_scan_n); ni++)
+		{
+			int			n = check_pq_scan_n[ni];
+
+			for (int pass = 0; pass < (n == 1000 ? 3 : 1); pass++)
+			{
+				for (int i = 0; i < n * m; i++)
+					codes[i] = pass == 0 ? (uint8_t) (check_next(state) >> 56) : pass == 1 ? 0 : 255;
+				scan(t1, m, codes, n, o1);
+				pq_scan_scalar(t1, m, codes, n, o2);
+				ok &= memcmp(o1, o2, sizeof(float) * n) == 0;
+			}
+		}
+		report(name_scan, m, ok, arg);
+		failures += !ok;
+	}
+
+	/*
+	 * argmin: 1000 random rows (t1 as scratch), rows of few distinct values
+	 * (many ties), and constant rows; reported as n = 256.
+	 */
+	{
+		int			ok = 1;
+
+		for (int r = 0; r < 1000; r++)
+		{
+			for (int k = 0; k < VA_PQ_KSUB; k++)
+				t1[k] = r < 600 ? check_float(state) :
+					r < 999 ? (float) (check_next(state) % 4) : 1.0f;
+			ok &= argmin(t1) == pq_argmin_scalar(t1);
+		}
+		report(name_argmin, VA_PQ_KSUB, ok, arg);
+		failures += !ok;
+	}
+	return failures;
 }
 #endif
 
@@ -986,6 +1243,36 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 			failures += !ok;
 		}
 #endif
+	}
+
+	/* The PQ kernels, on scratch of their own (about 1 MB). */
+	{
+		float	   *scratch = malloc(sizeof(float) * (1000 + 1000 * VA_PQ_KSUB + 2 * 49 * VA_PQ_KSUB + 2000) + 49000);
+
+		if (scratch == NULL)
+		{
+			free(fa);
+			free(fb);
+			free(ha);
+			free(hb);
+			return -1;
+		}
+		(void) scratch;
+#ifdef VA_HAVE_AVX2_KERNELS
+		if (cpu_has_avx2_fma())
+			failures += check_pq("pq_table_l2_avx2", "pq_table_ip_avx2", "pq_scan_avx2",
+								 "pq_argmin_avx2",
+								 VaPqTableL2Avx2, VaPqTableIpAvx2, VaPqScanAvx2, VaPqArgminAvx2,
+								 &state, scratch, report, arg);
+#endif
+#ifdef VA_HAVE_AVX512_KERNELS
+		if (cpu_has_avx512f())
+			failures += check_pq("pq_table_l2_avx512", "pq_table_ip_avx512", "pq_scan_avx512",
+								 "pq_argmin_avx512",
+								 VaPqTableL2Avx512, VaPqTableIpAvx512, VaPqScanAvx512, VaPqArgminAvx512,
+								 &state, scratch, report, arg);
+#endif
+		free(scratch);
 	}
 
 	free(fa);

@@ -84,6 +84,45 @@ extern double VaSparseL1Double(const int32_t *ia, const float *va, int na,
 extern int32_t (*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, int padded, int bits);
 
 /*
+ * Product-quantization kernels (src/quant/pq.c; Jegou, Douze & Schmid,
+ * "Product quantization for nearest neighbor search", IEEE TPAMI 2011).
+ * A codebook of m subspaces of dsub dimensions each holds VA_PQ_KSUB (256)
+ * centroids per subspace, stored transposed so that the 256 centroids'
+ * coordinate d of subspace j are contiguous: centroid k of subspace j has
+ * coordinate d at codebook[(j * dsub + d) * 256 + k].
+ *
+ * VaPqTableL2: table[j * 256 + k] := sum over d < dsub of
+ *   (x[j * dsub + d] - centroid k of subspace j, coordinate d)^2,
+ * VaPqTableIp: the same with x[...] * centroid instead (inner products).
+ *   x has m * dsub floats, table m * 256; m >= 1, dsub >= 1.  Each entry is
+ *   summed over d in ascending order in float4; SIMD versions may fuse
+ *   multiply and add (results within 1e-5 of the sum of |terms|).
+ *
+ * VaPqScan: out[i] := sum over j < m, in ascending j, of
+ *   table[j * 256 + codes[i * m + j]] for i < n: the asymmetric distance
+ *   (ADC) of n codes of m bytes each, stored one after the other.  Reads
+ *   exactly n * m code bytes and the table entries they name; every
+ *   implementation adds the same floats in the same order from 0.0f, so
+ *   the results are bit for bit equal.  n >= 0, m >= 1.  The SIMD versions
+ *   (two gathers per subspace and 8 or 16 codes) exist and are checked, but
+ *   VaDistanceInit keeps the scalar one: on the development machine (a
+ *   Xeon with AVX-512) the gathers were slower (m = 49, 2,000 codes: scalar
+ *   61-66 ns a code, AVX2 78-89, AVX-512 75-109; test/bench/RESULTS.md).
+ *
+ * VaPqArgmin: the index of the smallest of t[0..256), the lowest index on a
+ *   tie (as a strict < scan from 0 finds it); t finite.  Every
+ *   implementation returns the same index.  Encoding and training use it on
+ *   each subspace's row of a VaPqTableL2 table.
+ *
+ * Never fail, never allocate.
+ */
+#define VA_PQ_KSUB 256
+extern void (*VaPqTableL2) (const float *x, const float *codebook, int m, int dsub, float *table);
+extern void (*VaPqTableIp) (const float *x, const float *codebook, int m, int dsub, float *table);
+extern void (*VaPqScan) (const float *table, int m, const uint8_t *codes, int n, float *out);
+extern int	(*VaPqArgmin) (const float *t);
+
+/*
  * IEEE binary16 <-> float4 in portable C.
  * VaHalfToFloat is exact.  VaFloatToHalf rounds to nearest, ties to even;
  * finite values of magnitude >= 65520 give an infinity (callers check with
@@ -113,7 +152,11 @@ VaHalfIsInf(uint16_t h)
  * The RaBitQ code kernels are compared on padded lengths 64, 832, 3072
  * and 16000 (random planes and qq; at 16000 also every bit set with qq all
  * -128 and all 127), each at every bits 1..8, and must be equal; one
- * comparison per length.
+ * comparison per length.  The PQ kernels: tables at (m, dsub) = (1, 1),
+ * (3, 5), (49, 16), (8, 96) within 1e-5 of the sum of |terms|, and scans of
+ * n = 1, 7, 15, 16, 17, 33, 1000 codes at m = 1, 3, 49 (random codes, plus
+ * all 0 and all 255) exactly equal; the argmin on random rows, rows with
+ * ties and constant rows, exactly equal.
  * For each comparison calls report(kernel, n, ok, arg);
  * returns the number of failed comparisons.  Never allocates more than
  * four arrays of 16000 floats (malloc; returns -1 if that fails).

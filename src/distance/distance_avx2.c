@@ -14,6 +14,7 @@
  */
 #include "vectorann.h"
 
+#include "distance/distance.h"
 #include "distance/distance_simd.h"
 
 #if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -309,6 +310,157 @@ VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int b
 		}
 	}
 	return hsum8_epi32(acc);
+}
+
+/* ---------------------------------------------------------------------
+ * Product quantization (see VaPqTableL2, VaPqScan in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * One subspace's 256 table entries, 32 at a time in four accumulators
+ * (named, so that they stay in registers): per coordinate d the broadcast
+ * x[d] meets 32 contiguous centroid coordinates; l2 says squared
+ * differences, else products.
+ */
+static inline VA_AVX2 void
+pq_table_avx2(const float *x, const float *codebook, int m, int dsub, float *table, bool l2)
+{
+	for (int j = 0; j < m; j++)
+	{
+		const float *xs = x + (size_t) j * dsub;
+		const float *cb = codebook + (size_t) j * dsub * VA_PQ_KSUB;
+		float	   *t = table + (size_t) j * VA_PQ_KSUB;
+
+		for (int k0 = 0; k0 < VA_PQ_KSUB; k0 += 32)
+		{
+			__m256		a0 = _mm256_setzero_ps();
+			__m256		a1 = _mm256_setzero_ps();
+			__m256		a2 = _mm256_setzero_ps();
+			__m256		a3 = _mm256_setzero_ps();
+			const float *row = cb + k0;
+
+			for (int d = 0; d < dsub; d++, row += VA_PQ_KSUB)
+			{
+				__m256		xd = _mm256_set1_ps(xs[d]);
+				__m256		c0 = _mm256_loadu_ps(row);
+				__m256		c1 = _mm256_loadu_ps(row + 8);
+				__m256		c2 = _mm256_loadu_ps(row + 16);
+				__m256		c3 = _mm256_loadu_ps(row + 24);
+
+				if (l2)
+				{
+					c0 = _mm256_sub_ps(xd, c0);
+					c1 = _mm256_sub_ps(xd, c1);
+					c2 = _mm256_sub_ps(xd, c2);
+					c3 = _mm256_sub_ps(xd, c3);
+					a0 = _mm256_fmadd_ps(c0, c0, a0);
+					a1 = _mm256_fmadd_ps(c1, c1, a1);
+					a2 = _mm256_fmadd_ps(c2, c2, a2);
+					a3 = _mm256_fmadd_ps(c3, c3, a3);
+				}
+				else
+				{
+					a0 = _mm256_fmadd_ps(xd, c0, a0);
+					a1 = _mm256_fmadd_ps(xd, c1, a1);
+					a2 = _mm256_fmadd_ps(xd, c2, a2);
+					a3 = _mm256_fmadd_ps(xd, c3, a3);
+				}
+			}
+			_mm256_storeu_ps(t + k0, a0);
+			_mm256_storeu_ps(t + k0 + 8, a1);
+			_mm256_storeu_ps(t + k0 + 16, a2);
+			_mm256_storeu_ps(t + k0 + 24, a3);
+		}
+	}
+}
+
+VA_AVX2 void
+VaPqTableL2Avx2(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	pq_table_avx2(x, codebook, m, dsub, table, true);
+}
+
+VA_AVX2 void
+VaPqTableIpAvx2(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	pq_table_avx2(x, codebook, m, dsub, table, false);
+}
+
+/*
+ * Eight codes at a time, one lane each: per subspace j a gather of 32-bit
+ * words at the codes' byte j (masked to the byte) gives the eight table
+ * indices, a second gather the eight entries, added in ascending j as the
+ * scalar kernel does (bit for bit the same sums).  A word gathered at byte
+ * j of the block's last code may reach 3 bytes past that code, so blocks
+ * run only while those bytes are still inside the array; the rest go one
+ * code at a time.
+ */
+VA_AVX2 void
+VaPqScanAvx2(const float *table, int m, const uint8_t *codes, int n, float *out)
+{
+	const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+											_mm256_set1_epi32(m));
+	const __m256i lowbyte = _mm256_set1_epi32(0xff);
+	size_t		total = (size_t) n * m;
+	int			i = 0;
+
+	for (; (size_t) (i + 8) * m + 3 <= total; i += 8)
+	{
+		const uint8_t *base = codes + (size_t) i * m;
+		__m256		acc = _mm256_setzero_ps();
+
+		for (int j = 0; j < m; j++)
+		{
+			__m256i		idx = _mm256_and_si256(_mm256_i32gather_epi32((const int *) (base + j), offs, 1),
+											   lowbyte);
+
+			acc = _mm256_add_ps(acc, _mm256_i32gather_ps(table + (size_t) j * VA_PQ_KSUB, idx, 4));
+		}
+		_mm256_storeu_ps(out + i, acc);
+	}
+	for (; i < n; i++)
+	{
+		const uint8_t *c = codes + (size_t) i * m;
+		float		s = 0.0f;
+
+		for (int j = 0; j < m; j++)
+			s += table[(size_t) j * VA_PQ_KSUB + c[j]];
+		out[i] = s;
+	}
+}
+
+/*
+ * Eight running minima with their indexes (a strict < keeps each lane's
+ * earliest index), then the smallest value and, among the lanes holding
+ * it, the lowest index: the scalar kernel's answer.
+ */
+VA_AVX2 int
+VaPqArgminAvx2(const float *t)
+{
+	__m256		vmin = _mm256_loadu_ps(t);
+	__m256i		vidx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i		cur = vidx;
+	const __m256i step = _mm256_set1_epi32(8);
+	float		mins[8];
+	int32_t		idxs[8];
+	int			best = 0;
+
+	for (int k = 8; k < VA_PQ_KSUB; k += 8)
+	{
+		__m256		v = _mm256_loadu_ps(t + k);
+		__m256		lt = _mm256_cmp_ps(v, vmin, _CMP_LT_OQ);
+
+		cur = _mm256_add_epi32(cur, step);
+		vmin = _mm256_blendv_ps(vmin, v, lt);
+		vidx = _mm256_blendv_epi8(vidx, cur, _mm256_castps_si256(lt));
+	}
+	_mm256_storeu_ps(mins, vmin);
+	_mm256_storeu_si256((__m256i *) idxs, vidx);
+	for (int l = 1; l < 8; l++)
+		if (mins[l] < mins[best] || (mins[l] == mins[best] && idxs[l] < idxs[best]))
+			best = l;
+	return idxs[best];
 }
 
 #else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */

@@ -25,6 +25,7 @@
 
 #include <string.h>
 
+#include "distance/distance.h"
 #include "distance/distance_simd.h"
 
 #if defined(VA_HAVE_AVX512_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -517,6 +518,149 @@ VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded,
 			acc0 = _mm512_dpbusd_epi32(acc0, u, _mm512_loadu_si512(qq + j));
 	}
 	return hsum16_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+/* ---------------------------------------------------------------------
+ * Product quantization (AVX512F; see VaPqTableL2, VaPqScan in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * As pq_table_avx2 in distance_avx2.c: 64 entries at a time in four
+ * 16-lane accumulators, named so that they stay in registers.
+ */
+static inline VA_AVX512 void
+pq_table_avx512(const float *x, const float *codebook, int m, int dsub, float *table, bool l2)
+{
+	for (int j = 0; j < m; j++)
+	{
+		const float *xs = x + (size_t) j * dsub;
+		const float *cb = codebook + (size_t) j * dsub * VA_PQ_KSUB;
+		float	   *t = table + (size_t) j * VA_PQ_KSUB;
+
+		for (int k0 = 0; k0 < VA_PQ_KSUB; k0 += 64)
+		{
+			__m512		a0 = _mm512_setzero_ps();
+			__m512		a1 = _mm512_setzero_ps();
+			__m512		a2 = _mm512_setzero_ps();
+			__m512		a3 = _mm512_setzero_ps();
+			const float *row = cb + k0;
+
+			for (int d = 0; d < dsub; d++, row += VA_PQ_KSUB)
+			{
+				__m512		xd = _mm512_set1_ps(xs[d]);
+				__m512		c0 = _mm512_loadu_ps(row);
+				__m512		c1 = _mm512_loadu_ps(row + 16);
+				__m512		c2 = _mm512_loadu_ps(row + 32);
+				__m512		c3 = _mm512_loadu_ps(row + 48);
+
+				if (l2)
+				{
+					c0 = _mm512_sub_ps(xd, c0);
+					c1 = _mm512_sub_ps(xd, c1);
+					c2 = _mm512_sub_ps(xd, c2);
+					c3 = _mm512_sub_ps(xd, c3);
+					a0 = _mm512_fmadd_ps(c0, c0, a0);
+					a1 = _mm512_fmadd_ps(c1, c1, a1);
+					a2 = _mm512_fmadd_ps(c2, c2, a2);
+					a3 = _mm512_fmadd_ps(c3, c3, a3);
+				}
+				else
+				{
+					a0 = _mm512_fmadd_ps(xd, c0, a0);
+					a1 = _mm512_fmadd_ps(xd, c1, a1);
+					a2 = _mm512_fmadd_ps(xd, c2, a2);
+					a3 = _mm512_fmadd_ps(xd, c3, a3);
+				}
+			}
+			_mm512_storeu_ps(t + k0, a0);
+			_mm512_storeu_ps(t + k0 + 16, a1);
+			_mm512_storeu_ps(t + k0 + 32, a2);
+			_mm512_storeu_ps(t + k0 + 48, a3);
+		}
+	}
+}
+
+VA_AVX512 void
+VaPqTableL2Avx512(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	pq_table_avx512(x, codebook, m, dsub, table, true);
+}
+
+VA_AVX512 void
+VaPqTableIpAvx512(const float *x, const float *codebook, int m, int dsub, float *table)
+{
+	pq_table_avx512(x, codebook, m, dsub, table, false);
+}
+
+/*
+ * As VaPqScanAvx2 (distance_avx2.c) with sixteen codes per block: a gather
+ * of the codes' byte j (as 32-bit words, masked), a gather of the table
+ * entries, added in ascending j; blocks only while the words gathered stay
+ * inside the array, the rest one code at a time.
+ */
+VA_AVX512 void
+VaPqScanAvx512(const float *table, int m, const uint8_t *codes, int n, float *out)
+{
+	const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7,
+															  8, 9, 10, 11, 12, 13, 14, 15),
+											_mm512_set1_epi32(m));
+	const __m512i lowbyte = _mm512_set1_epi32(0xff);
+	size_t		total = (size_t) n * m;
+	int			i = 0;
+
+	for (; (size_t) (i + 16) * m + 3 <= total; i += 16)
+	{
+		const uint8_t *base = codes + (size_t) i * m;
+		__m512		acc = _mm512_setzero_ps();
+
+		for (int j = 0; j < m; j++)
+		{
+			__m512i		idx = _mm512_and_si512(_mm512_i32gather_epi32(offs, (const void *) (base + j), 1),
+											   lowbyte);
+
+			acc = _mm512_add_ps(acc, _mm512_i32gather_ps(idx, (const void *) (table + (size_t) j * VA_PQ_KSUB), 4));
+		}
+		_mm512_storeu_ps(out + i, acc);
+	}
+	for (; i < n; i++)
+	{
+		const uint8_t *c = codes + (size_t) i * m;
+		float		s = 0.0f;
+
+		for (int j = 0; j < m; j++)
+			s += table[(size_t) j * VA_PQ_KSUB + c[j]];
+		out[i] = s;
+	}
+}
+
+/* As VaPqArgminAvx2 (distance_avx2.c) with sixteen lanes and opmasks. */
+VA_AVX512 int
+VaPqArgminAvx512(const float *t)
+{
+	__m512		vmin = _mm512_loadu_ps(t);
+	__m512i		vidx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	__m512i		cur = vidx;
+	const __m512i step = _mm512_set1_epi32(16);
+	float		mins[16];
+	int32_t		idxs[16];
+	int			best = 0;
+
+	for (int k = 16; k < VA_PQ_KSUB; k += 16)
+	{
+		__m512		v = _mm512_loadu_ps(t + k);
+		__mmask16	lt = _mm512_cmp_ps_mask(v, vmin, _CMP_LT_OQ);
+
+		cur = _mm512_add_epi32(cur, step);
+		vmin = _mm512_mask_mov_ps(vmin, lt, v);
+		vidx = _mm512_mask_mov_epi32(vidx, lt, cur);
+	}
+	_mm512_storeu_ps(mins, vmin);
+	_mm512_storeu_si512(idxs, vidx);
+	for (int l = 1; l < 16; l++)
+		if (mins[l] < mins[best] || (mins[l] == mins[best] && idxs[l] < idxs[best]))
+			best = l;
+	return idxs[best];
 }
 
 #else							/* no AVX-512 kernels */

@@ -26,6 +26,7 @@
 
 #ifdef VA_KERNEL_EMULATE
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -87,6 +88,41 @@ va_emulated_mm512_cvtps_pd(__m256 v)
 	return _mm512_insertf64x4(_mm512_castpd256_pd512(lo), hi, 1);
 }
 #define _mm512_cvtps_pd(v) va_emulated_mm512_cvtps_pd(v)
+#endif
+
+#ifndef _mm512_i32gather_epi32
+/*
+ * Sixteen 32-bit words, lane i read (unaligned) at base + vindex[i] * scale;
+ * only those 64 bytes are read.
+ */
+static inline __m512i
+va_emulated_mm512_i32gather_epi32(__m512i vindex, const void *base, int scale)
+{
+	int32_t		idx[16];
+	int32_t		lanes[16];
+
+	_mm512_storeu_si512(idx, vindex);
+	for (int i = 0; i < 16; i++)
+		memcpy(&lanes[i], (const char *) base + (ptrdiff_t) idx[i] * scale, sizeof(int32_t));
+	return _mm512_loadu_si512(lanes);
+}
+#define _mm512_i32gather_epi32(v, b, s) va_emulated_mm512_i32gather_epi32((v), (b), (s))
+#endif
+
+#ifndef _mm512_i32gather_ps
+/* Sixteen floats, lane i read at base + vindex[i] * scale. */
+static inline __m512
+va_emulated_mm512_i32gather_ps(__m512i vindex, const void *base, int scale)
+{
+	int32_t		idx[16];
+	float		lanes[16];
+
+	_mm512_storeu_si512(idx, vindex);
+	for (int i = 0; i < 16; i++)
+		memcpy(&lanes[i], (const char *) base + (ptrdiff_t) idx[i] * scale, sizeof(float));
+	return _mm512_loadu_ps(lanes);
+}
+#define _mm512_i32gather_ps(v, b, s) va_emulated_mm512_i32gather_ps((v), (b), (s))
 #endif
 
 #else							/* !VA_KERNEL_EMULATE */

@@ -19,13 +19,14 @@
  * are compiled for their instructions whatever the build flags, so they
  * must only be called after distance.c has checked that the CPU (and, for
  * AVX-512, the OS) supports them:
- *   AVX2+FMA (distance_avx2.c)        float4 vectors, RaBitQ codes (AVX2)
+ *   AVX2+FMA (distance_avx2.c)        float4 vectors, RaBitQ codes (AVX2),
+ *                                     PQ tables and scans (gathers)
  *   AVX2+FMA+F16C (distance_f16c.c)   halfvec (vcvtph2ps widens eight halves)
  *   POPCNT (distance_popcnt.c)        bit strings
  *   AVX-512 (distance_avx512.c)       all three, for compilers that know the
  *                                     avx512f and avx512vpopcntdq targets (GCC
  *                                     8, clang 6 and later); the float and
- *                                     halfvec kernels need AVX512F, the bit
+ *                                     halfvec and PQ kernels need AVX512F, the bit
  *                                     ones AVX512F and AVX512_VPOPCNTDQ, the
  *                                     RaBitQ one AVX512BW and AVX512_VNNI.
  */
@@ -51,6 +52,10 @@ extern double VaL2SquaredDoubleAvx2(const float *a, const float *b, int n);
 extern double VaInnerProductDoubleAvx2(const float *a, const float *b, int n);
 extern double VaL1DoubleAvx2(const float *a, const float *b, int n);
 extern int32_t VaRabitqDotPlanesAvx2(const uint8_t *planes, const int8_t *qq, int padded, int bits);
+extern void VaPqTableL2Avx2(const float *x, const float *codebook, int m, int dsub, float *table);
+extern void VaPqTableIpAvx2(const float *x, const float *codebook, int m, int dsub, float *table);
+extern void VaPqScanAvx2(const float *table, int m, const uint8_t *codes, int n, float *out);
+extern int	VaPqArgminAvx2(const float *t);
 #endif
 
 #if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -81,6 +86,10 @@ extern uint64_t VaBitHammingAvx512(const uint8_t *a, const uint8_t *b, int nbyte
 extern void VaBitJaccardCountsAvx512(const uint8_t *a, const uint8_t *b, int nbytes,
 									 uint64_t *both, uint64_t *either);
 extern int32_t VaRabitqDotPlanesAvx512Vnni(const uint8_t *planes, const int8_t *qq, int padded, int bits);
+extern void VaPqTableL2Avx512(const float *x, const float *codebook, int m, int dsub, float *table);
+extern void VaPqTableIpAvx512(const float *x, const float *codebook, int m, int dsub, float *table);
+extern void VaPqScanAvx512(const float *table, int m, const uint8_t *codes, int n, float *out);
+extern int	VaPqArgminAvx512(const float *t);
 #endif
 
 #endif							/* VA_DISTANCE_SIMD_H */

@@ -407,7 +407,13 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	bs->item_size = shared->item_size;
 	bs->nlists = shared->nlists;
 	bs->centroids = centroids;
-	bs->quantized = IvfflatCodecInit(&bs->codec, w.index, bs->ops, NULL);
+	{
+		/* the leader's metapage: the codec's trained state is on its pages */
+		IvfflatMetaPageData meta;
+
+		IvfflatReadMeta(w.index, &meta);
+		bs->quantized = IvfflatCodecInit(&bs->codec, w.index, bs->ops, &meta);
+	}
 	if (bs->quantized)
 		IvfflatCodecSetup(&bs->codec, bs->dimensions);
 	bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->item_size));
@@ -537,12 +543,14 @@ new_page(Relation index, ForkNumber fork, uint16 flags, BlockNumber expect)
  * for nlists centroids (contiguous stored forms; none for an empty index,
  * which still gets one empty centroid page), and one empty list page per
  * centroid after them.  Fills refs[0..nlists).  codec: the quantizer of
- * list items, NULL for none.  Not WAL-logged here.
+ * list items, NULL for none; a trained codec's state (PQ codebooks) goes
+ * on pages after the list pages, named in the metapage.  Not WAL-logged
+ * here.
  */
 static void
 write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 			   int dimensions, Size vector_size, const char *centroids,
-			   IvfflatListRef *refs, const IvfflatCodec *codec)
+			   IvfflatListRef *refs, IvfflatCodec *codec)
 {
 	Size		csize = IVFFLAT_CENTROID_SIZE(vector_size);
 	Size		room = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
@@ -568,6 +576,10 @@ write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 		meta->quantization = (uint8) codec->quantization;
 		meta->bits = (uint8) codec->bits;
 		meta->seed = codec->seed;
+		meta->pq_m = (uint16) codec->pq_m;
+		/* where IvfflatCodecWriteState will put the state, after the lists */
+		if (codec->methods->save != NULL && codec->dims > 0)
+			meta->codec_blkno = first_list + nlists;
 	}
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfflatMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
@@ -604,6 +616,8 @@ write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 		MarkBufferDirty(buf);
 		UnlockReleaseBuffer(buf);
 	}
+	if (codec != NULL)
+		IvfflatCodecWriteState(codec, index, fork, first_list + nlists);
 	pfree(ctup);
 }
 
@@ -649,6 +663,13 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 										MCXT_ALLOC_HUGE);
 		bs->nlists = IvfflatKmeans(bs->ops, bs->samples, bs->nsamples, bs->vector_size,
 								   bs->dimensions, bs->lists, bs->centroids);
+		if (bs->quantized && bs->codec.methods->train != NULL)
+		{
+			/* a quantizer that learns from the sample (PQ): its codebooks */
+			IvfflatCodecSetup(&bs->codec, bs->dimensions);
+			bs->codec.methods->train(&bs->codec, bs->samples, bs->nsamples,
+									 bs->vector_size, bs->centroids, bs->nlists);
+		}
 		pfree(bs->samples);
 		bs->samples = NULL;
 	}

@@ -55,6 +55,7 @@ typedef struct CodedRow
 #define OWNER_NONE		(-3)
 #define OWNER_META		(-2)
 #define OWNER_CENTROIDS	(-1)
+#define OWNER_CODEC		(-4)	/* the codec's state (PQ codebooks) */
 
 typedef struct CheckState
 {
@@ -73,6 +74,7 @@ typedef struct CheckState
 	Size		item_size;		/* bytes after a row's heap TID */
 	bool		quantized;
 	CodedRow   *coded;			/* quantized: where each row is, as tids */
+	Size		state_bytes;	/* bytes on the codec state chain */
 	VaReport	report;
 } CheckState;
 
@@ -124,7 +126,7 @@ claim(CheckState *cs, BlockNumber blkno, int32 owner, const char *what)
 			VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, which belongs to list %d",
 							what, blkno, cs->owner[blkno]);
 		else
-			VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, a centroid page", what, blkno);
+			VaReportProblem(&cs->report, PROBLEM_CHAIN, "%s links to block %u, a centroid or codebook page", what, blkno);
 		return false;
 	}
 	cs->owner[blkno] = owner;
@@ -225,6 +227,46 @@ check_centroids(CheckState *cs)
 		VaReportProblem(&cs->report, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
 						cs->meta.nlists, cs->ncentroids);
 	cs->ncentroids = Min(cs->ncentroids, cap);
+}
+
+/* CheckItemFn of the codec state chain: adds up the bytes it holds. */
+static void
+count_state(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
+			int32 owner)
+{
+	cs->state_bytes += ItemIdGetLength(PageGetItemId(page, off));
+}
+
+/*
+ * Pass 1b: the chain of the codec's trained state (PQ codebooks), when the
+ * metapage names one: its pages, and as many bytes as the codec's state
+ * has.
+ */
+static void
+check_codec_state(CheckState *cs)
+{
+	IvfflatCodec codec;
+	Size		want;
+
+	if (cs->meta.codec_blkno == 0)
+		return;
+	if (!claim(cs, cs->meta.codec_blkno, OWNER_CODEC, "the codebook chain"))
+		return;
+	walk_chain(cs, cs->meta.codec_blkno, OWNER_CODEC, IVFFLAT_PAGE_CODEC,
+			   "the codebook chain", count_state, InvalidBlockNumber);
+	if (!IvfflatCodecInit(&codec, cs->index, cs->ops, &cs->meta) ||
+		codec.methods->state_size == NULL || cs->meta.dimensions < 1)
+	{
+		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "codebook chain at block %u for a codec without one",
+						cs->meta.codec_blkno);
+		return;
+	}
+	codec.state_blkno = 0;		/* sizes only: do not load */
+	IvfflatCodecSetup(&codec, cs->meta.dimensions);
+	want = codec.methods->state_size(&codec);
+	if (cs->state_bytes != want)
+		VaReportProblem(&cs->report, PROBLEM_COUNT, "the codebook chain holds %zu bytes, not %zu",
+						cs->state_bytes, want);
 }
 
 /* Whether a centroid other than list's own is strictly nearer to vector. */
@@ -584,6 +626,7 @@ ivfflat_check(PG_FUNCTION_ARGS)
 	if (check_metapage(&cs))
 	{
 		check_centroids(&cs);
+		check_codec_state(&cs);
 		check_lists(&cs);
 		check_unreached(&cs);
 		check_codes(&cs);

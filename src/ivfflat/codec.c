@@ -4,14 +4,21 @@
  *	  (quantization = 'none', the default and pgvector's format) or a code
  *	  made by a list codec (IvfflatCodec, ivfflat.h).  This file maps the
  *	  quantization option and metapage fields to the codec that serves them
- *	  (the table below: RaBitQ in codec_rabitq.c; a new quantizer adds its
- *	  methods there), checks at CREATE INDEX that the operator class can be
- *	  quantized, and sizes items.  The quantizers themselves live in
- *	  src/quant/ and know no access method.
+ *	  (the table below: RaBitQ in codec_rabitq.c, PQ in codec_pq.c; a new
+ *	  quantizer adds its methods there), checks at CREATE INDEX that the
+ *	  operator class can be quantized, and sizes items.  It also keeps a
+ *	  trained codec's state (PQ codebooks) in the index: written by the build
+ *	  on a chain of IVFFLAT_PAGE_CODEC pages (IvfflatCodecWriteState), read
+ *	  back when a codec is set up (IvfflatCodecSetup) through a small
+ *	  per-backend cache, so scans and inserts do not read the pages each
+ *	  time.  The quantizers themselves live in src/quant/ and know no access
+ *	  method.
  */
 #include "ivfflat/ivfflat.h"
 
 #include "catalog/pg_opfamily.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 /* The codec of each quantization number; NULL for none. */
@@ -22,6 +29,8 @@ codec_methods(int quantization)
 	{
 		case IVFFLAT_QUANTIZATION_RABITQ:
 			return &IvfflatRabitqCodec;
+		case IVFFLAT_QUANTIZATION_PQ:
+			return &IvfflatPqCodec;
 	}
 	return NULL;
 }
@@ -38,7 +47,8 @@ IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops)
 
 	if (meta->quantization == IVFFLAT_QUANTIZATION_NONE)
 		return true;
-	return methods != NULL && meta->bits >= 1 && meta->bits <= 8 && methods->supports(ops);
+	return methods != NULL && meta->bits >= 1 && meta->bits <= 8 &&
+		meta->pq_m <= IVFFLAT_MAX_PQ_M && methods->supports(ops);
 }
 
 /*
@@ -58,17 +68,29 @@ IvfflatCodecInit(IvfflatCodec *codec, Relation index, const VaIndexOps *ops,
 	codec->ops = ops;
 	codec->dims = -1;
 	codec->cxt = CurrentMemoryContext;
+	codec->index = index;
 	if (meta != NULL)
 	{
 		codec->quantization = meta->quantization;
 		codec->bits = meta->bits;
 		codec->seed = meta->seed;
+		codec->pq_m = meta->pq_m;
+		codec->state_blkno = meta->codec_blkno;
+		codec->nlists = meta->nlists;
 	}
 	else
 	{
 		codec->quantization = IvfflatGetQuantization(index);
 		codec->bits = IvfflatGetBits(index);
 		codec->seed = IVFFLAT_ROTATION_SEED;
+		codec->pq_m = IvfflatGetPqM(index);
+		codec->state_blkno = 0;
+		if (codec->quantization == IVFFLAT_QUANTIZATION_PQ)
+		{
+			/* 8-bit codes; the codebooks' k-means seed */
+			codec->bits = 8;
+			codec->seed = IVFFLAT_PQ_SEED;
+		}
 	}
 	if (codec->quantization == IVFFLAT_QUANTIZATION_NONE)
 		return false;
@@ -92,12 +114,12 @@ static void
 check_fits(IvfflatCodec *codec, int dims)
 {
 	int			most = 0;
-	Size		size = codec->methods->code_size(dims, codec->bits);
+	Size		size = codec->methods->code_size(dims, codec->bits, codec->pq_m);
 
 	if (MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(size)) <= VA_MAX_ITEM_SIZE)
 		return;
 	for (int b = 1; b < codec->bits; b++)
-		if (MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(codec->methods->code_size(dims, b))) <=
+		if (MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(codec->methods->code_size(dims, b, codec->pq_m))) <=
 			VA_MAX_ITEM_SIZE)
 			most = b;
 	ereport(ERROR,
@@ -107,6 +129,187 @@ check_fits(IvfflatCodec *codec, int dims)
 			 errdetail("A list item's code of %zu bytes must fit in one %d-byte page.",
 					   size, BLCKSZ),
 			 most > 0 ? errhint("Use bits = %d or fewer.", most) : 0));
+}
+
+/*
+ * Trained codec state (PQ codebooks) in the index: a chain of
+ * IVFFLAT_PAGE_CODEC pages linked by nextblkno, each holding one item, a
+ * piece of the state's bytes in order.  It is written once by the build
+ * (never changed afterwards: inserts and VACUUM do not retrain), and read
+ * back through a per-backend cache keyed by the index file, the chain's
+ * first block and the state's size, so only a backend's first setup of an
+ * index reads the pages; a REINDEX or TRUNCATE gives the index a new file
+ * and so a new key.  Codecs point into the cache (no copy per scan: 784 kB
+ * of PQ codebooks at 784 dimensions), and a codec lives at most as long as
+ * the transaction that set it up, so an entry pushed out (beyond
+ * STATE_CACHE_MAX, the least recently used) is not freed at once: its
+ * memory context moves under the current transaction's and goes with it.
+ */
+#define STATE_CACHE_MAX		8
+#define STATE_CHUNK			(VA_MAX_ITEM_SIZE - 8)	/* bytes per page */
+
+typedef struct StateCacheEntry
+{
+	RelFileNode node;
+	BlockNumber blkno;
+	Size		size;
+	uint64		used;			/* last use, for eviction */
+	MemoryContext cxt;			/* holds bytes; under TopMemoryContext */
+	char	   *bytes;
+} StateCacheEntry;
+
+static StateCacheEntry state_cache[STATE_CACHE_MAX];
+static uint64 state_cache_clock = 0;
+
+/* Read the state chain of codec's index into bytes[0..size). */
+static void
+read_state(IvfflatCodec *codec, char *bytes, Size size)
+{
+	BlockNumber blkno = codec->state_blkno;
+	Size		done = 0;
+
+	while (done < size)
+	{
+		Buffer		buf;
+		Page		page;
+		ItemId		iid;
+		Size		len;
+
+		if (blkno == InvalidBlockNumber || blkno == 0)
+			break;
+		buf = ReadBuffer(codec->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		VaCheckPage(codec->index, buf, VA_PAGE_ID_IVFFLAT);
+		page = BufferGetPage(buf);
+		if (VaPageGetOpaque(page)->flags != IVFFLAT_PAGE_CODEC ||
+			PageGetMaxOffsetNumber(page) < FirstOffsetNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfflat index \"%s\" block %u is not a page of its %s codebooks",
+							RelationGetRelationName(codec->index), blkno,
+							codec->methods->name),
+					 errhint("Please REINDEX it.")));
+		iid = PageGetItemId(page, FirstOffsetNumber);
+		len = Min(ItemIdGetLength(iid), size - done);
+		memcpy(bytes + done, PageGetItem(page, iid), len);
+		done += len;
+		blkno = VaPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	if (done < size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfflat index \"%s\" holds %zu of the %zu bytes of its %s codebooks",
+						RelationGetRelationName(codec->index), done, size,
+						codec->methods->name),
+				 errhint("Please REINDEX it.")));
+}
+
+/* Give codec its trained state, from the cache or the index's pages. */
+static void
+load_state(IvfflatCodec *codec)
+{
+	Size		size = codec->methods->state_size(codec);
+	StateCacheEntry *e = NULL;
+	StateCacheEntry *victim = &state_cache[0];
+	MemoryContext old;
+
+	for (int i = 0; i < STATE_CACHE_MAX; i++)
+	{
+		StateCacheEntry *c = &state_cache[i];
+
+		if (c->bytes != NULL && RelFileNodeEquals(c->node, codec->index->rd_node) &&
+			c->blkno == codec->state_blkno && c->size == size)
+		{
+			e = c;
+			break;
+		}
+		if (c->bytes == NULL || (victim->bytes != NULL && c->used < victim->used))
+			victim = c;
+	}
+	if (e == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
+												  "ivfflat codec state",
+												  ALLOCSET_DEFAULT_SIZES);
+		char	   *bytes = MemoryContextAllocHuge(cxt, size);
+
+		PG_TRY();
+		{
+			read_state(codec, bytes, size);
+		}
+		PG_CATCH();
+		{
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		/* codecs of this transaction may still point into the victim */
+		if (victim->bytes != NULL)
+			MemoryContextSetParent(victim->cxt, TopTransactionContext);
+		e = victim;
+		e->node = codec->index->rd_node;
+		e->blkno = codec->state_blkno;
+		e->size = size;
+		e->cxt = cxt;
+		e->bytes = bytes;
+	}
+	e->used = ++state_cache_clock;
+	old = MemoryContextSwitchTo(codec->cxt);
+	codec->methods->load(codec, e->bytes);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Write codec's trained state (set up and trained; a codec without state
+ * writes nothing and returns 0) on new pages of fork from block blkno on,
+ * which must be the fork's next block; returns blkno (the chain's start,
+ * for the metapage).  Not WAL-logged here: the build logs the whole
+ * relation at its end.
+ */
+BlockNumber
+IvfflatCodecWriteState(IvfflatCodec *codec, Relation index, ForkNumber fork,
+					   BlockNumber blkno)
+{
+	Size		size;
+	char	   *bytes;
+	Size		done = 0;
+	Buffer		prev = InvalidBuffer;
+
+	if (codec->methods->save == NULL || codec->dims < 1)
+		return 0;
+	size = codec->methods->state_size(codec);
+	bytes = palloc_extended(size, MCXT_ALLOC_HUGE);
+	codec->methods->save(codec, bytes);
+	while (done < size)
+	{
+		Buffer		buf = VaNewBuffer(index, fork);
+		Page		page = BufferGetPage(buf);
+		Size		len = Min(STATE_CHUNK, size - done);
+
+		if (done == 0 && BufferGetBlockNumber(buf) != blkno)
+			elog(ERROR, "ivfflat build expected block %u, got %u",
+				 blkno, BufferGetBlockNumber(buf));
+		VaInitPage(page, VA_PAGE_ID_IVFFLAT);
+		VaPageGetOpaque(page)->flags = IVFFLAT_PAGE_CODEC;
+		if (PageAddItem(page, (Item) (bytes + done), len, InvalidOffsetNumber,
+						false, false) == InvalidOffsetNumber)
+			elog(ERROR, "failed to add codebook piece to ivfflat index \"%s\"",
+				 RelationGetRelationName(index));
+		MarkBufferDirty(buf);
+		if (BufferIsValid(prev))
+		{
+			VaPageGetOpaque(BufferGetPage(prev))->nextblkno = BufferGetBlockNumber(buf);
+			MarkBufferDirty(prev);
+			UnlockReleaseBuffer(prev);
+		}
+		prev = buf;
+		done += len;
+	}
+	if (BufferIsValid(prev))
+		UnlockReleaseBuffer(prev);
+	pfree(bytes);
+	return blkno;
 }
 
 /*
@@ -126,10 +329,12 @@ IvfflatCodecSetup(IvfflatCodec *codec, int dims)
 		elog(ERROR, "ivfflat codec set up for %d dimensions, not %d", codec->dims, dims);
 	check_fits(codec, dims);
 	codec->dims = dims;
-	codec->code_size = codec->methods->code_size(dims, codec->bits);
+	codec->code_size = codec->methods->code_size(dims, codec->bits, codec->pq_m);
 	old = MemoryContextSwitchTo(codec->cxt);
 	codec->methods->setup(codec);
 	MemoryContextSwitchTo(old);
+	if (codec->methods->load != NULL && codec->state_blkno != 0)
+		load_state(codec);
 }
 
 /*
@@ -187,5 +392,5 @@ IvfflatItemDataSize(const IvfflatMetaPageData *meta)
 	if (methods == NULL || meta->dimensions < 1 || meta->dimensions > VA_MAX_DIM ||
 		meta->bits < 1 || meta->bits > 8)
 		return 0;
-	return methods->code_size(meta->dimensions, meta->bits);
+	return methods->code_size(meta->dimensions, meta->bits, meta->pq_m);
 }

@@ -60,7 +60,7 @@ typedef struct RabitqCodecState
 } RabitqCodecState;
 
 static Size
-rabitq_code_size(int dims, int bits)
+rabitq_code_size(int dims, int bits, int pq_m)
 {
 	return VaRabitqCodeSize(dims, bits);
 }

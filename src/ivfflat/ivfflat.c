@@ -1,7 +1,7 @@
 /*
  * ivfflat.c
  *	  IVFFlat access method: the handler (ivfflathandler), the index option
- *	  options lists, quantization and bits, the settings ivfflat.probes,
+ *	  options lists, quantization, bits and pq_m, the settings ivfflat.probes,
  *	  ivfflat.iterative_scan, ivfflat.max_probes and
  *	  ivfflat.rerank_candidates, the planner's cost estimate, and the accessors the
  *	  AM's files share (operator class ops, metapage).
@@ -31,6 +31,7 @@ static relopt_kind ivfflat_relopt_kind;
 static relopt_enum_elt_def quantization_options[] = {
 	{"none", IVFFLAT_QUANTIZATION_NONE},
 	{"rabitq", IVFFLAT_QUANTIZATION_RABITQ},
+	{"pq", IVFFLAT_QUANTIZATION_PQ},
 	{(const char *) NULL}
 };
 
@@ -50,13 +51,16 @@ IvfflatInit(void)
 					  IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS,
 					  AccessExclusiveLock);
 	add_enum_reloption(ivfflat_relopt_kind, "quantization",
-					   "What list items hold: the vector (none) or a RaBitQ code of its residual (rabitq)",
+					   "What list items hold: the vector (none), or a RaBitQ (rabitq) or product-quantization (pq) code of its residual",
 					   quantization_options, IVFFLAT_QUANTIZATION_NONE,
-					   "Valid values are \"none\" and \"rabitq\".",
+					   "Valid values are \"none\", \"rabitq\" and \"pq\".",
 					   AccessExclusiveLock);
 	add_int_reloption(ivfflat_relopt_kind, "bits",
 					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
 					  IVFFLAT_DEFAULT_BITS, 1, 8, AccessExclusiveLock);
+	add_int_reloption(ivfflat_relopt_kind, "pq_m",
+					  "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 16 dimensions",
+					  0, 0, IVFFLAT_MAX_PQ_M, AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes",
 							"Number of lists searched per query.",
@@ -79,13 +83,18 @@ IvfflatInit(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.rerank_candidates",
 							"Rows of a quantized index re-ranked with exact distances at a time.",
-							"A scan of an index with quantization = rabitq takes this many of the probed lists' rows by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							"A scan of an index with quantization = rabitq or pq takes this many of the probed lists' rows by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
 							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
 							1, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
 }
 
-/* amoptions: parse and check WITH (lists = ..., quantization = ..., bits = ...). */
+/*
+ * amoptions: parse and check WITH (lists = ..., quantization = ..., bits =
+ * ..., pq_m = ...).  Whether pq_m divides the dimensions is checked when
+ * they are known (the build, or the first insert into an index built on no
+ * rows).
+ */
 static bytea *
 ivfflatoptions(Datum reloptions, bool validate)
 {
@@ -93,6 +102,7 @@ ivfflatoptions(Datum reloptions, bool validate)
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfflatOptions, lists)},
 		{"quantization", RELOPT_TYPE_ENUM, offsetof(IvfflatOptions, quantization)},
 		{"bits", RELOPT_TYPE_INT, offsetof(IvfflatOptions, bits)},
+		{"pq_m", RELOPT_TYPE_INT, offsetof(IvfflatOptions, pq_m)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate,
@@ -123,6 +133,14 @@ IvfflatGetBits(Relation index)
 	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
 
 	return opts ? opts->bits : IVFFLAT_DEFAULT_BITS;
+}
+
+int
+IvfflatGetPqM(Relation index)
+{
+	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
+
+	return opts ? opts->pq_m : 0;
 }
 
 /*

@@ -34,11 +34,24 @@
  */
 #define IVFFLAT_QUANTIZATION_NONE	0	/* the stored form itself */
 #define IVFFLAT_QUANTIZATION_RABITQ 1	/* RaBitQ code of the residual */
+#define IVFFLAT_QUANTIZATION_PQ		2	/* product-quantization code of the
+										 * residual */
 #define IVFFLAT_DEFAULT_BITS		4
 #define IVFFLAT_DEFAULT_RERANK		40	/* ivfflat.rerank_candidates */
 #define IVFFLAT_MAX_RERANK			1000
 /* the rotation of every RaBitQ-quantized index (recorded in its metapage) */
 #define IVFFLAT_ROTATION_SEED		UINT64CONST(0x49766652614251)
+/* pq_m: 0 picks VaPqDefaultM(dimensions); at most this many code bytes */
+#define IVFFLAT_MAX_PQ_M			8000
+/* the k-means seed of every PQ index's codebooks (recorded in its metapage) */
+#define IVFFLAT_PQ_SEED				UINT64CONST(0x5051495646)
+
+/*
+ * The most bytes of centroids and codecs' list data a backend keeps per
+ * index (scan.c's centroid cache, whose CENTROID_CACHE_MAX a build may set
+ * otherwise to test the uncached path); beyond it both are read per scan.
+ */
+#define IVFFLAT_CENTROID_CACHE_MAX	(16 * 1024 * 1024)
 
 /* ivfflat.iterative_scan */
 typedef enum IvfflatIterativeScan
@@ -61,6 +74,8 @@ typedef enum IvfflatIterativeScan
 #define IVFFLAT_PAGE_META			1
 #define IVFFLAT_PAGE_CENTROIDS		2
 #define IVFFLAT_PAGE_LIST			3
+#define IVFFLAT_PAGE_CODEC			4	/* a codec's trained state (PQ
+										 * codebooks) */
 
 /* support function numbers */
 #define IVFFLAT_INDEX_OPS_PROC		1
@@ -75,6 +90,7 @@ typedef struct IvfflatOptions
 								 * centroids) */
 	int			quantization;	/* IVFFLAT_QUANTIZATION_* */
 	int			bits;			/* code bits per dimension (rabitq) */
+	int			pq_m;			/* PQ subspaces (code bytes); 0: default */
 } IvfflatOptions;
 
 /*
@@ -85,6 +101,10 @@ typedef struct IvfflatOptions
  * say what list items hold (IVFFLAT_QUANTIZATION_*; bits and seed are the
  * quantizer's parameters, 0 for none); indexes written before they existed
  * read 0 there (the hole between pd_lower and pd_upper is zeros), i.e. none.
+ * pq_m is the PQ option as given (0: the default for the dimensions, see
+ * VaPqDefaultM), codec_blkno the first page of the chain holding the
+ * codec's trained state (PQ: the codebooks; 0 for none: no codec state, or
+ * an index built on no rows, whose PQ codebooks are all zeros).
  */
 typedef struct IvfflatMetaPageData
 {
@@ -95,8 +115,8 @@ typedef struct IvfflatMetaPageData
 	uint32		vector_size;	/* bytes of a stored vector, 0 until known */
 	uint8		quantization;	/* IVFFLAT_QUANTIZATION_* */
 	uint8		bits;			/* code bits per dimension */
-	uint16		unused;
-	uint32		unused2;
+	uint16		pq_m;			/* PQ subspaces as given; 0: the default */
+	uint32		codec_blkno;	/* first page of the codec's state, or 0 */
 	uint64		seed;			/* quantizer's seed (RaBitQ: the rotation) */
 } IvfflatMetaPageData;
 
@@ -150,7 +170,11 @@ typedef IvfflatListTupleData *IvfflatListTuple;
  * before the items of each list it reads, then estimate per item.
  *
  * Every method gets the IvfflatCodec; a quantizer keeps its state in
- * codec->state (allocated in codec->cxt).  Per list, a quantizer may keep
+ * codec->state (allocated in codec->cxt).  A quantizer that learns from the
+ * data (PQ) has train, and its trained state is kept in the index on a
+ * chain of IVFFLAT_PAGE_CODEC pages (codec.c writes and reads them through
+ * state_size, save and load); one that does not (RaBitQ) leaves those
+ * NULL.  Per list, a quantizer may keep
  * list_data_size bytes derived from the centroid alone (RaBitQ: the rotated
  * centroid), which scans cache with the centroids (prepare_list fills them);
  * 0 when it needs none.
@@ -162,10 +186,11 @@ typedef struct IvfflatCodecMethods
 	const char *name;			/* the option's value, e.g. "rabitq" */
 
 	/*
-	 * Bytes of a code for dims dimensions at bits (the metapage's numbers; no
-	 * state needed: the planner and ivfflat_check use it).
+	 * Bytes of a code for dims dimensions at bits with pq_m PQ subspaces (0:
+	 * the default; the metapage's numbers; no state needed: the planner and
+	 * ivfflat_check use it).
 	 */
-	Size		(*code_size) (int dims, int bits);
+	Size		(*code_size) (int dims, int bits, int pq_m);
 
 	/* Can values under the operator class ops be quantized? */
 	bool		(*supports) (const VaIndexOps *ops);
@@ -176,6 +201,26 @@ typedef struct IvfflatCodecMethods
 	 * codec->list_data_size.
 	 */
 	void		(*setup) (IvfflatCodec *codec);
+
+	/*
+	 * Optional: learn the quantizer from the build's sample (after setup,
+	 * once, in the build's leader): nsamples exact stored forms vector_size
+	 * bytes apart, and the index's nlists centroids (stored forms, as many
+	 * bytes apart).  Without it (an index built on no rows) a quantizer with
+	 * train must still encode and estimate, if uselessly.
+	 */
+	void		(*train) (IvfflatCodec *codec, const char *samples, int nsamples,
+						  Size vector_size, const char *centroids, int nlists);
+
+	/*
+	 * Optional, with train: the trained state's bytes (state_size, fixed by
+	 * setup), written to them by save and read back from them by load (in a
+	 * later setup of the same index: a scan, an insert, a parallel build's
+	 * worker).
+	 */
+	Size		(*state_size) (const IvfflatCodec *codec);
+	void		(*save) (const IvfflatCodec *codec, char *out);
+	void		(*load) (IvfflatCodec *codec, const char *in);
 
 	/*
 	 * code[0..code_size) := the code of the row with exact stored form stored
@@ -213,6 +258,10 @@ struct IvfflatCodec
 	int			quantization;	/* IVFFLAT_QUANTIZATION_* */
 	int			bits;
 	uint64		seed;
+	int			pq_m;			/* PQ subspaces; 0 until set up: the default */
+	uint32		nlists;			/* the metapage's, 0 without one (a build) */
+	Relation	index;			/* where trained state is read from */
+	BlockNumber state_blkno;	/* first page of the trained state, or 0 */
 	int			dims;			/* -1 until set up */
 	Size		code_size;		/* bytes of a code */
 	Size		list_data_size; /* bytes of a list's prepared data */
@@ -246,6 +295,7 @@ extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern int	IvfflatGetLists(Relation index);
 extern int	IvfflatGetQuantization(Relation index);
 extern int	IvfflatGetBits(Relation index);
+extern int	IvfflatGetPqM(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size);
 
@@ -258,9 +308,12 @@ extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
 									   int quantization);
 extern Size IvfflatItemDataSize(const IvfflatMetaPageData *meta);
 extern void IvfflatCodecFloats(IvfflatCodec *codec, const void *stored, float *out);
+extern BlockNumber IvfflatCodecWriteState(IvfflatCodec *codec, Relation index,
+										  ForkNumber fork, BlockNumber blkno);
 
-/* codec_rabitq.c */
+/* codec_rabitq.c, codec_pq.c */
 extern const IvfflatCodecMethods IvfflatRabitqCodec;
+extern const IvfflatCodecMethods IvfflatPqCodec;
 
 /* kmeans.c */
 extern Size IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size);

@@ -86,7 +86,7 @@ typedef IvfflatScanOpaqueData *IvfflatScanOpaque;
  */
 /* -DCENTROID_CACHE_MAX=0 tests the uncached path */
 #ifndef CENTROID_CACHE_MAX
-#define CENTROID_CACHE_MAX	(16 * 1024 * 1024)
+#define CENTROID_CACHE_MAX	IVFFLAT_CENTROID_CACHE_MAX
 #endif
 
 typedef struct IvfflatCentroidCache

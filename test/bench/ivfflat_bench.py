@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hnsw_bench as hb  # noqa: E402  (data loading, ground truth, timing, report bits)
 
-ENGINES = ("vectorann", "vectorann_rabitq", "pgvector", "faiss")
+ENGINES = ("vectorann", "vectorann_rabitq", "vectorann_pq", "pgvector", "faiss")
 DEFAULT_ENGINES = ("vectorann", "faiss")
 K = hb.K
 MIB = hb.MIB
@@ -68,12 +68,13 @@ def bench_faiss(base, queries, lists, probes, warmup, runs):
 
 
 def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vectorann",
-                    extension="vectorann", index_with=""):
+                    extension="vectorann", index_with="", session_sql=()):
     """Build and sweep one PostgreSQL extension's ivfflat: vectorann in the
     environment's database, or (label pgvector, extension vector) pgvector in a
     database of its own (hb.open_engine_db); label vectorann_rabitq is vectorann
     with index_with (", quantization = 'rabitq'") added to the index options, in
-    a database of its own too. Both are timed the same way; info gets
+    a database of its own too, and so is vectorann_pq (", quantization = 'pq', pq_m =
+    M"; session_sql sets ivfflat.rerank_candidates). All are timed the same way; info gets
     the parallel build time and the server-side sweep under keys carrying the label,
     and PASSES[label + " (server-side)"] a function timing one server-side pass."""
     import psycopg2
@@ -82,6 +83,8 @@ def bench_vectorann(base, queries, lists, probes, warmup, runs, info, label="vec
     hb.load_items(cur, base, label, info)
     key = "pg" if label == "vectorann" else label
 
+    for stmt in session_sql:
+        cur.execute(stmt)
     cur.execute("SET maintenance_work_mem = '2GB'")
     cur.execute("SET max_parallel_maintenance_workers = 0")
     hb.log(f"{label}: CREATE INDEX")
@@ -159,6 +162,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=5,
                     help="alternating server-side passes per engine and probes value in "
                          "the vectorann/pgvector comparison")
+    ap.add_argument("--pq-m", type=int, default=49,
+                    help="pq_m of engine vectorann_pq (784 = 49 subvectors of 16)")
+    ap.add_argument("--pq-rerank", type=int, default=100,
+                    help="ivfflat.rerank_candidates of engine vectorann_pq")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", help="markdown report (default test/bench/out/"
@@ -197,6 +204,11 @@ def main():
             if engine == "faiss":
                 build_s, size, sweep = bench_faiss(base, queries, args.lists, probes,
                                                    args.warmup, args.runs)
+            elif engine == "vectorann_pq":
+                build_s, size, sweep = bench_vectorann(
+                    base, queries, args.lists, probes, args.warmup, args.runs, info,
+                    engine, "vectorann", f", quantization = 'pq', pq_m = {args.pq_m}",
+                    (f"SET ivfflat.rerank_candidates = {args.pq_rerank}",))
             elif engine == "vectorann_rabitq":
                 build_s, size, sweep = bench_vectorann(
                     base, queries, args.lists, probes, args.warmup, args.runs, info,
@@ -228,6 +240,15 @@ def main():
             args.rounds)
         for p, tv, tp in info["interleaved_pgvector"]:
             hb.log(f"interleaved probes {p}: vectorann {[round(t * 1000) for t in tv]} ms, "
+                   f"pgvector {[round(t * 1000) for t in tp]} ms")
+
+    if "vectorann_pq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
+        hb.log(f"interleaved: vectorann_pq and pgvector (server-side), {args.rounds} passes each")
+        info["interleaved_pq_pgvector"] = hb.interleaved_pair(
+            probes, PASSES["vectorann_pq (server-side)"], PASSES["pgvector (server-side)"],
+            args.rounds)
+        for p, tv, tp in info["interleaved_pq_pgvector"]:
+            hb.log(f"interleaved probes {p}: vectorann_pq {[round(t * 1000) for t in tv]} ms, "
                    f"pgvector {[round(t * 1000) for t in tp]} ms")
 
     if "vectorann_rabitq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
@@ -291,6 +312,16 @@ def main():
                      "passes as above (first QPS column is vectorann_rabitq's):")
         lines.append("")
         lines.extend(hb.interleaved_table(info["interleaved_rabitq_pgvector"],
+                                          "pgvector (server-side) QPS", len(queries),
+                                          setting="probes"))
+        lines.append("")
+    if info.get("interleaved_pq_pgvector"):
+        lines.append(f"Product-quantized (`quantization = 'pq', pq_m = {args.pq_m}`, "
+                     f"`ivfflat.rerank_candidates = {args.pq_rerank}`) beside pgvector, "
+                     "alternating server-side passes as above (first QPS column is "
+                     "vectorann_pq's):")
+        lines.append("")
+        lines.extend(hb.interleaved_table(info["interleaved_pq_pgvector"],
                                           "pgvector (server-side) QPS", len(queries),
                                           setting="probes"))
         lines.append("")

@@ -26,6 +26,12 @@
  *	  the extremes (every bit set, qq all -128 or 127); the planes of each
  *	  bits value end at the guard page too.
  *
+ *	  The PQ kernels (VaPqTableL2/Ip, VaPqScan, VaPqArgmin): tables at several (m, dsub)
+ *	  shapes, within 1e-5 of the sum of |terms| per entry; scans of 0 to
+ *	  1000 codes of 1 to 98 bytes, exactly, with the codes ending at the
+ *	  guard page (n = 1000 is reported as n * 1000 + m in FAIL lines);
+ *	  argmins of random rows, rows with ties and a constant row, exactly.
+ *
  *	  Tolerance, the same as VaDistanceCheckKernels in distance.c: float4
  *	  kernels within 1e-5, float8 kernels within 1e-12 of the sum of the
  *	  absolute values of the terms (+1e-30); bit kernels and the binary16
@@ -347,6 +353,111 @@ main(int argc, char **argv)
 				expect_equal("rabitq_dot_planes_avx512vnni", padded,
 							 (uint64_t) (int64_t) VaRabitqDotPlanesAvx512Vnni(p, qq, padded, bits), (uint64_t) ref);
 			}
+		}
+	}
+
+	/*
+	 * PQ kernels: distance_avx2.c, distance_avx512.c.  Tables at several
+	 * (m, dsub), within 1e-5 of the sum of |terms| per entry; scans exactly,
+	 * with the codes ending at the guard page (the gathers read 32-bit words
+	 * at byte positions, so a block that runs too far faults).
+	 */
+	{
+		static const int shapes[][2] = {{1, 1}, {2, 3}, {3, 5}, {49, 16}, {8, 96}, {1, 784}};
+		static const int scan_n[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1000};
+		static const int scan_m[] = {1, 2, 3, 4, 5, 49, 98};
+
+		for (size_t si = 0; si < lengthof(shapes); si++)
+		{
+			int			m = shapes[si][0];
+			int			dsub = shapes[si][1];
+			float	   *x = alloc_guarded(sizeof(float) * m * dsub);
+			float	   *cb = alloc_guarded(sizeof(float) * m * dsub * VA_PQ_KSUB);
+			float	   *tref = alloc_guarded(sizeof(float) * m * VA_PQ_KSUB);
+			float	   *tgot = alloc_guarded(sizeof(float) * m * VA_PQ_KSUB);
+
+			for (int i = 0; i < m * dsub; i++)
+				x[i] = random_float(&state);
+			for (int i = 0; i < m * dsub * VA_PQ_KSUB; i++)
+				cb[i] = random_float(&state);
+			for (int ip = 0; ip < 2; ip++)
+			{
+				void		(*ref) (const float *, const float *, int, int, float *) = ip ? VaPqTableIp : VaPqTableL2;
+				void		(*got[2]) (const float *, const float *, int, int, float *) = {
+					ip ? VaPqTableIpAvx2 : VaPqTableL2Avx2,
+					ip ? VaPqTableIpAvx512 : VaPqTableL2Avx512
+				};
+				const char *names[2][2] = {{"pq_table_l2_avx2", "pq_table_l2_avx512"},
+				{"pq_table_ip_avx2", "pq_table_ip_avx512"}};
+
+				ref(x, cb, m, dsub, tref);
+				for (int g = 0; g < 2; g++)
+				{
+					got[g] (x, cb, m, dsub, tgot);
+					for (int e = 0; e < m * VA_PQ_KSUB; e++)
+					{
+						int			j = e / VA_PQ_KSUB,
+									k = e % VA_PQ_KSUB;
+						double		scale = 0.0;
+
+						for (int d = 0; d < dsub; d++)
+						{
+							double		c = cb[((size_t) j * dsub + d) * VA_PQ_KSUB + k];
+							double		xd = x[j * dsub + d];
+
+							scale += ip ? fabs(xd * c) : (xd - c) * (xd - c);
+						}
+						expect_close(names[ip][g], m * dsub, tgot[e], tref[e], scale, 1e-5);
+					}
+				}
+			}
+		}
+
+		for (size_t mi = 0; mi < lengthof(scan_m); mi++)
+		{
+			int			m = scan_m[mi];
+			float	   *table = alloc_guarded(sizeof(float) * m * VA_PQ_KSUB);
+
+			for (int i = 0; i < m * VA_PQ_KSUB; i++)
+				table[i] = random_float(&state) * 100.0f;
+			for (size_t ni = 0; ni < lengthof(scan_n); ni++)
+			{
+				int			n = scan_n[ni];
+				uint8_t    *codes = alloc_guarded((size_t) n * m);
+				float	   *oref = alloc_guarded(sizeof(float) * n);
+				float	   *o2 = alloc_guarded(sizeof(float) * n);
+				float	   *o512 = alloc_guarded(sizeof(float) * n);
+
+				for (int pass = 0; pass < 3; pass++)
+				{
+					for (int i = 0; i < n * m; i++)
+						codes[i] = pass == 0 ? (uint8_t) (next_random(&state) >> 56) : pass == 1 ? 0 : 255;
+					VaPqScan(table, m, codes, n, oref);
+					VaPqScanAvx2(table, m, codes, n, o2);
+					VaPqScanAvx512(table, m, codes, n, o512);
+					expect_equal("pq_scan_avx2 (codes differing)", n * 1000 + m,
+								 n == 0 ? 0 : memcmp(o2, oref, sizeof(float) * n) != 0, 0);
+					expect_equal("pq_scan_avx512 (codes differing)", n * 1000 + m,
+								 n == 0 ? 0 : memcmp(o512, oref, sizeof(float) * n) != 0, 0);
+				}
+			}
+		}
+	}
+
+	/* PQ argmin: random rows, rows with many ties, constant rows */
+	{
+		float	   *t = alloc_guarded(sizeof(float) * VA_PQ_KSUB);
+
+		for (int r = 0; r < 3000; r++)
+		{
+			int			ref;
+
+			for (int k = 0; k < VA_PQ_KSUB; k++)
+				t[k] = r < 2000 ? random_float(&state) :
+					r < 2999 ? (float) (next_random(&state) % 4) : 1.0f;
+			ref = VaPqArgmin(t);
+			expect_equal("pq_argmin_avx2", r, (uint64_t) VaPqArgminAvx2(t), (uint64_t) ref);
+			expect_equal("pq_argmin_avx512", r, (uint64_t) VaPqArgminAvx512(t), (uint64_t) ref);
 		}
 	}
 

@@ -1,0 +1,281 @@
+/*
+ * pq.c
+ *	  Product quantization (Jegou, Douze & Schmid, IEEE TPAMI 2011): codebook
+ *	  training by k-means per subspace, encoding, decoding and distance
+ *	  tables.  See pq.h for the notation, the layout and the derivation of
+ *	  the residual tables; the kernels (tables, table sums) are in
+ *	  src/distance/.
+ */
+#include "vectorann.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "quant/pq.h"
+
+int
+VaPqDefaultM(int dims)
+{
+	int			best = dims;	/* subvectors of 1 */
+
+	for (int m = 1; m <= dims; m++)
+	{
+		int			len,
+					best_len;
+
+		if (dims % m != 0)
+			continue;
+		len = dims / m;
+		best_len = dims / best;
+		/* nearer 8; on a tie the shorter subvector (larger m) */
+		if (abs(len - 8) < abs(best_len - 8) ||
+			(abs(len - 8) == abs(best_len - 8) && len < best_len))
+			best = m;
+	}
+	return best;
+}
+
+void
+VaPqCheckM(int dims, int m, const char *what)
+{
+	if (m < 1 || m > dims || dims % m != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must divide the number of dimensions", what),
+				 errdetail("%s is %d and the vectors have %d dimensions.", what, m, dims),
+				 errhint("Choose a divisor of %d, for example %d (the default).",
+						 dims, VaPqDefaultM(dims))));
+}
+
+Size
+VaPqCodebookSize(int dims)
+{
+	return sizeof(float) * (Size) dims * VA_PQ_KSUB;
+}
+
+void
+VaPqInit(VaPq *pq, int dims, int m)
+{
+	if (dims < 1 || dims > VA_MAX_DIM)
+		elog(ERROR, "product quantizer of %d dimensions", dims);
+	VaPqCheckM(dims, m, "pq_m");
+	pq->dims = dims;
+	pq->m = m;
+	pq->dsub = dims / m;
+	pq->codebook = palloc0(VaPqCodebookSize(dims));
+}
+
+/* Coordinate d of centroid k of subspace j. */
+static inline float *
+centroid_coord(const VaPq *pq, int j, int d, int k)
+{
+	return pq->codebook + ((Size) j * pq->dsub + d) * VA_PQ_KSUB + k;
+}
+
+/*
+ * Initial centroids of subspace j: the samples' subvectors in the random
+ * order of perm, each taken unless it equals one taken already, until 256
+ * are taken; if fewer are distinct, centroid k (k >= taken) repeats
+ * centroid k % taken.
+ */
+static void
+init_subspace(VaPq *pq, int j, const float *samples, int n, const int *perm)
+{
+	int			dims = pq->dims;
+	int			dsub = pq->dsub;
+	int			taken = 0;
+
+	for (int p = 0; p < n && taken < VA_PQ_KSUB; p++)
+	{
+		const float *x = samples + (Size) perm[p] * dims + (Size) j * dsub;
+		bool		dup = false;
+
+		for (int k = 0; k < taken && !dup; k++)
+		{
+			int			d;
+
+			for (d = 0; d < dsub; d++)
+				if (*centroid_coord(pq, j, d, k) != x[d])
+					break;
+			dup = (d == dsub);
+		}
+		if (dup)
+			continue;
+		for (int d = 0; d < dsub; d++)
+			*centroid_coord(pq, j, d, taken) = x[d];
+		taken++;
+	}
+	for (int k = taken; k < VA_PQ_KSUB; k++)
+		for (int d = 0; d < dsub; d++)
+			*centroid_coord(pq, j, d, k) = taken > 0 ? *centroid_coord(pq, j, d, k % taken) : 0.0f;
+}
+
+void
+VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
+{
+	int			dims = pq->dims;
+	int			m = pq->m;
+	int			dsub = pq->dsub;
+	pg_prng_state state;
+	int		   *perm;
+	uint8	   *assign;
+	float	   *table;
+	double	   *sums;
+	int		   *counts;
+
+	memset(pq->codebook, 0, VaPqCodebookSize(dims));
+	if (n <= 0)
+		return;
+
+	/* a random order of the samples (Fisher-Yates), one per subspace */
+	pg_prng_seed(&state, seed);
+	perm = palloc(sizeof(int) * n);
+	for (int j = 0; j < m; j++)
+	{
+		for (int i = 0; i < n; i++)
+			perm[i] = i;
+		for (int i = n - 1; i > 0; i--)
+		{
+			int			r = (int) pg_prng_uint64_range(&state, 0, (uint64) i);
+			int			tmp = perm[i];
+
+			perm[i] = perm[r];
+			perm[r] = tmp;
+		}
+		init_subspace(pq, j, samples, n, perm);
+	}
+	pfree(perm);
+
+	assign = palloc(sizeof(uint8) * (Size) n * m);
+	table = palloc(sizeof(float) * (Size) m * VA_PQ_KSUB);
+	sums = palloc(sizeof(double) * (Size) dims * VA_PQ_KSUB);
+	counts = palloc(sizeof(int) * (Size) m * VA_PQ_KSUB);
+
+	for (int it = 0; it < iterations; it++)
+	{
+		bool		changed = false;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* assignment: all subspaces of a sample with one table */
+		for (int i = 0; i < n; i++)
+		{
+			uint8	   *a = assign + (Size) i * m;
+
+			VaPqTableL2(samples + (Size) i * dims, pq->codebook, m, dsub, table);
+			for (int j = 0; j < m; j++)
+			{
+				uint8		k = (uint8) VaPqArgmin(table + (Size) j * VA_PQ_KSUB);
+
+				if (it == 0 || a[j] != k)
+					changed = true;
+				a[j] = k;
+			}
+		}
+		if (!changed)
+			break;
+
+		/* update: every centroid to the mean of its subvectors */
+		memset(sums, 0, sizeof(double) * (Size) dims * VA_PQ_KSUB);
+		memset(counts, 0, sizeof(int) * (Size) m * VA_PQ_KSUB);
+		for (int i = 0; i < n; i++)
+		{
+			const float *x = samples + (Size) i * dims;
+			const uint8 *a = assign + (Size) i * m;
+
+			for (int j = 0; j < m; j++)
+			{
+				int			k = a[j];
+				double	   *sum = sums + (Size) k * dims + (Size) j * dsub;
+				const float *xs = x + (Size) j * dsub;
+
+				counts[j * VA_PQ_KSUB + k]++;
+				for (int d = 0; d < dsub; d++)
+					sum[d] += xs[d];
+			}
+		}
+		for (int j = 0; j < m; j++)
+			for (int k = 0; k < VA_PQ_KSUB; k++)
+			{
+				int			c = counts[j * VA_PQ_KSUB + k];
+
+				if (c == 0)
+					continue;	/* an empty cluster keeps its centroid */
+				for (int d = 0; d < dsub; d++)
+					*centroid_coord(pq, j, d, k) =
+						(float) (sums[(Size) k * dims + (Size) j * dsub + d] / c);
+			}
+	}
+
+	pfree(assign);
+	pfree(table);
+	pfree(sums);
+	pfree(counts);
+}
+
+void
+VaPqEncode(const VaPq *pq, const float *v, uint8 *code, float *scratch)
+{
+	VaPqTableL2(v, pq->codebook, pq->m, pq->dsub, scratch);
+	for (int j = 0; j < pq->m; j++)
+		code[j] = (uint8) VaPqArgmin(scratch + (Size) j * VA_PQ_KSUB);
+}
+
+void
+VaPqDecode(const VaPq *pq, const uint8 *code, float *out)
+{
+	for (int j = 0; j < pq->m; j++)
+		for (int d = 0; d < pq->dsub; d++)
+			out[(Size) j * pq->dsub + d] = *centroid_coord(pq, j, d, code[j]);
+}
+
+void
+VaPqL2Table(const VaPq *pq, const float *x, float *table)
+{
+	VaPqTableL2(x, pq->codebook, pq->m, pq->dsub, table);
+}
+
+void
+VaPqIpTable(const VaPq *pq, const float *x, float *table)
+{
+	VaPqTableIp(x, pq->codebook, pq->m, pq->dsub, table);
+}
+
+void
+VaPqCodewordNorms(const VaPq *pq, float *zero, float *norms)
+{
+	memset(zero, 0, sizeof(float) * pq->dims);
+	VaPqTableL2(zero, pq->codebook, pq->m, pq->dsub, norms);
+}
+
+void
+VaPqListTerms(const VaPq *pq, const float *c, const float *norms, float *table)
+{
+	Size		len = (Size) pq->m * VA_PQ_KSUB;
+
+	/* 2 <c_j, r_jk> + |r_jk|^2 */
+	VaPqTableIp(c, pq->codebook, pq->m, pq->dsub, table);
+	for (Size i = 0; i < len; i++)
+		table[i] = 2.0f * table[i] + norms[i];
+}
+
+void
+VaPqCombineTables(const VaPq *pq, const float *terms, const float *ip, float *table)
+{
+	Size		len = (Size) pq->m * VA_PQ_KSUB;
+
+	for (Size i = 0; i < len; i++)
+		table[i] = terms[i] - 2.0f * ip[i];
+}
+
+void
+VaPqDistances(const VaPq *pq, const float *table, const uint8 *codes, int n,
+			  float bias, float *out)
+{
+	VaPqScan(table, pq->m, codes, n, out);
+	if (bias != 0.0f)
+		for (int i = 0; i < n; i++)
+			out[i] += bias;
+}
