@@ -78,10 +78,10 @@ IvfflatInit(void)
 							1, IVFFLAT_MAX_PROBES,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.rerank_candidates",
-							"Rows of a quantized index re-ranked with exact distances at a time.",
-							"A scan of an index with quantization = rabitq takes this many of the probed lists' rows by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							"Least number of probed rows a scan of a quantized index re-ranks with exact distances before it returns a row.",
+							"A scan of an index with quantization = rabitq re-ranks the probed rows in order of the least distance RaBitQ's error bound allows each, and returns a row once no row left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many of each round of probed lists first.  Quantizers without an error bound re-rank this many rows (40 when 0) at a time and return each group in exact order.",
 							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
-							1, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
+							0, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
 }
 
