@@ -266,6 +266,7 @@ extern void IvfflatCheckVectorSize(Size vector_size);
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
 							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
 extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
+extern bool IvfflatCodecHasSlack(int quantization);
 extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
 extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
 									   int quantization);
