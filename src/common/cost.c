@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "access/heaptoast.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/spccache.h"
@@ -107,4 +108,16 @@ VaUncachedPageCost(IndexOptInfo *index)
 	uncached = index->pages > 0 ?
 		Max(0.0, 1.0 - (double) effective_cache_size / (double) index->pages) : 0.0;
 	return uncached * spc_random_page_cost;
+}
+
+Cost
+VaRerankCost(IndexOptInfo *index, double rows, double exact_size)
+{
+	double		chunks = exact_size > TOAST_TUPLE_THRESHOLD ?
+	1.0 + ceil(exact_size / TOAST_MAX_CHUNK_SIZE) : 1.0;
+	double		table_pages = Max(index->rel->pages, 1);
+	double		uncached = Max(0.0, 1.0 - (double) effective_cache_size / table_pages);
+
+	return rows * (chunks * (cpu_tuple_cost + uncached * random_page_cost) +
+				   cpu_operator_cost + VaDistanceCost(exact_size));
 }

@@ -77,4 +77,14 @@ extern void VaCostEstimate(PlannerInfo *root, IndexPath *path,
  */
 extern Cost VaUncachedPageCost(IndexOptInfo *index);
 
+/*
+ * What re-ranking rows rows of a quantized index costs (the access method
+ * estimates how many): each is fetched from the table (one tuple fetch,
+ * one more per TOAST chunk of a value over about 2 kB, and a random page
+ * read for the share of the table beyond effective_cache_size) and its
+ * exact distance computed on exact_size bytes (VaDistanceCost), on top of
+ * what the planner charges for the rows the scan returns.  No errors.
+ */
+extern Cost VaRerankCost(IndexOptInfo *index, double rows, double exact_size);
+
 #endif							/* VA_COST_H */

@@ -8,7 +8,6 @@
 
 #include <math.h>
 
-#include "access/heaptoast.h"
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -197,28 +196,19 @@ index_shape(Oid indexoid, double *m, double *vector_size, double *exact_size)
 }
 
 /*
- * A quantized scan's re-ranking (scan.c): each re-ranked row is fetched
- * from the table and its exact distance computed, on top of what the
- * planner charges for the rows the scan returns.  The error bound makes
- * it re-rank about as many rows as the query takes plus as many again
- * (Fashion-MNIST: 32 for a LIMIT 10 at ef_search 40), at most every
- * candidate the searches found.  A row costs a tuple fetch (with one more
- * per TOAST chunk of a value over about 2 kB, and a random page read for
- * the share of the table that does not fit effective_cache_size) and one
- * distance on exact_size bytes.
+ * A quantized scan's re-ranking (scan.c; VaRerankCost per row).  The error
+ * bound makes it re-rank about as many rows as the query takes plus as
+ * many again (Fashion-MNIST: 32 for a LIMIT 10 at ef_search 40), at least
+ * hnsw.rerank_candidates, at most every candidate the searches found.
  */
 static Cost
 rerank_cost(IndexOptInfo *index, const VaScanDemand *demand, double ef,
 			double exact_size)
 {
-	double		rows = Min(ef, 2.0 * demand->wanted / Max(demand->filter, 1e-9));
-	double		chunks = exact_size > TOAST_TUPLE_THRESHOLD ?
-	1.0 + ceil(exact_size / TOAST_MAX_CHUNK_SIZE) : 1.0;
-	double		table_pages = Max(index->rel->pages, 1);
-	double		uncached = Max(0.0, 1.0 - (double) effective_cache_size / table_pages);
+	double		rows = Max(2.0 * demand->wanted / Max(demand->filter, 1e-9),
+						   (double) hnsw_rerank_candidates);
 
-	return rows * (chunks * (cpu_tuple_cost + uncached * random_page_cost) +
-				   cpu_operator_cost + VaDistanceCost(exact_size));
+	return VaRerankCost(index, Min(ef, rows), exact_size);
 }
 
 /* Elements one search with candidate list size ef evaluates in an index of n. */

@@ -35,6 +35,7 @@
 #include "access/relscan.h"
 #include "common/am.h"
 #include "common/heapvalue.h"
+#include "common/rerank.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -81,9 +82,8 @@ typedef struct HnswScanOpaqueData
 	HnswBound  *bounds;			/* the batch's candidates to re-rank, */
 	int			nbounds;		/* least bound first */
 	int			nextbound;
-	int			reranked;		/* candidates of the batch re-ranked */
-	VaHeap		rows;			/* re-ranked rows not returned: id = heap TID,
-								 * distance exact; nearest on top */
+	VaRerank	rr;				/* re-ranked rows not returned; candidates of
+								 * the batch re-ranked */
 	bool		reading;		/* heap_values begun */
 	VaHeapValues heap_values;	/* the rows' values, for exact distances */
 } HnswScanOpaqueData;
@@ -282,7 +282,7 @@ search_first(IndexScanDesc scan)
 	search_batch(so);
 	if (so->quantized)
 	{
-		VaHeapInit(&so->rows, 64, false);
+		VaRerankInit(&so->rr);
 		bound_batch(so);
 	}
 }
@@ -343,20 +343,17 @@ take_candidate(HnswScanOpaque so, const VaCandidate *c)
 	return true;
 }
 
-/* Re-ranking: add heap row tid with its exact distance to so->rows. */
+/* Re-ranking: add heap row tid with its exact distance to so->rr. */
 static void
 add_row(IndexScanDesc scan, HnswScanOpaque so, const ItemPointerData *tid)
 {
-	VaCandidate row;
+	float		distance;
 
-	if (!exact_distance(scan, so, tid, &row.distance))
+	if (!exact_distance(scan, so, tid, &distance))
 		return;
-	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && row.distance < so->last_distance)
+	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && distance < so->last_distance)
 		return;
-	row.id = VaTidToId(tid);
-	row.aux = 0;
-	row.flags = 0;
-	VaHeapPush(&so->rows, &row);
+	VaRerankAdd(&so->rr, VaTidToId(tid), distance);
 }
 
 /* qsort comparator of bounds: least first, then batch order. */
@@ -381,7 +378,8 @@ bound_batch(HnswScanOpaque so)
 	if (so->bounds != NULL)
 		pfree(so->bounds);
 	so->bounds = palloc(sizeof(HnswBound) * Max(so->nresults, 1));
-	so->nbounds = so->nextbound = so->reranked = 0;
+	so->nbounds = so->nextbound = 0;
+	VaRerankRestart(&so->rr);
 	for (int i = 0; i < so->nresults; i++)
 	{
 		VaCandidate *c = &so->results[i];
@@ -397,7 +395,7 @@ bound_batch(HnswScanOpaque so)
 	so->next = so->nresults;
 }
 
-/* Re-rank the batch's candidate c: its rows into so->rows. */
+/* Re-rank the batch's candidate c: its rows into so->rr. */
 static void
 rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 {
@@ -421,7 +419,7 @@ rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 			add_row(scan, so, &so->dups[i]);
 		so->ndups = so->nextdup = 0;
 	}
-	so->reranked++;
+	VaRerankCounted(&so->rr);
 }
 
 /*
@@ -437,12 +435,12 @@ rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 static bool
 row_settled(HnswScanOpaque so)
 {
-	if (so->rows.count == 0)
+	if (!VaRerankHasRows(&so->rr))
 		return false;
 	if (so->nextbound >= so->nbounds)
 		return so->iterative != HNSW_ITERATIVE_SCAN_STRICT || so->exhausted;
-	return so->reranked >= hnsw_rerank_candidates &&
-		VaHeapTop(&so->rows)->distance <= so->bounds[so->nextbound].lower;
+	return VaRerankSettled(&so->rr, hnsw_rerank_candidates,
+						   so->bounds[so->nextbound].lower);
 }
 
 /* amgettuple of a quantized index (see the top of the file). */
@@ -462,7 +460,7 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 			VaHeapValuesRelease(&so->heap_values);
 		if (row_settled(so))
 		{
-			VaCandidate row = VaHeapPop(&so->rows);
+			VaCandidate row = VaRerankPop(&so->rr);
 			ItemPointerData tid;
 
 			VaIdToTid(row.id, &tid);
@@ -473,7 +471,7 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 		CHECK_FOR_INTERRUPTS();
 		if (search_next(so))
 			bound_batch(so);
-		else if (so->rows.count == 0)
+		else if (!VaRerankHasRows(&so->rr))
 			return false;
 	}
 }

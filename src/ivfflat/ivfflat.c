@@ -8,6 +8,8 @@
  */
 #include "ivfflat/ivfflat.h"
 
+#include <math.h>
+
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -82,10 +84,10 @@ IvfflatInit(void)
 							1, IVFFLAT_MAX_PROBES,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.rerank_candidates",
-							"Rows of a quantized index re-ranked with exact distances at a time.",
-							"A scan of an index with quantization = rabitq or pq takes this many of the probed lists' rows by estimated distance, computes their exact distances from the table and returns them in exact order, then the next as many.",
+							"Least number of probed rows a scan of a quantized index re-ranks with exact distances before it returns a row.",
+							"A scan of an index with quantization = rabitq re-ranks the probed rows in order of the least distance RaBitQ's error bound allows each, and returns a row once no row left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many of each round of probed lists first.  Quantizers without an error bound re-rank this many rows (40 when 0) at a time and return each group in exact order.",
 							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
-							1, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
+							0, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
 }
 
@@ -190,27 +192,65 @@ IvfflatCheckVectorSize(Size vector_size)
 
 /*
  * The number of lists the index has (its metapage: fewer than the option
- * when the table had fewer rows) and the size of what its list items hold
- * (stored vectors or codes), or the
- * lists option and 0 when the metapage cannot be read as ours or the index
- * has no lists: planning never errors on a damaged index.
+ * when the table had fewer rows), the size of what its list items hold
+ * (stored vectors or codes), and for a quantized index the size of an
+ * exact stored form (what re-ranking computes distances on; 0 otherwise)
+ * and whether its codec bounds its error (re-ranking by lower bounds);
+ * or the lists option and zeros when the metapage cannot be read as ours
+ * or the index has no lists: planning never errors on a damaged index.
  */
 static void
-index_shape(Oid indexoid, double *lists, double *vector_size)
+index_shape(Oid indexoid, double *lists, double *vector_size,
+			double *exact_size, bool *bounded)
 {
 	Relation	index = index_open(indexoid, NoLock);
 	IvfflatMetaPageData meta;
 
 	*lists = IvfflatGetLists(index);
 	*vector_size = 0;
+	*exact_size = 0;
+	*bounded = false;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta),
 					   IVFFLAT_MAGIC, IVFFLAT_VERSION) &&
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
 	{
 		*lists = meta.nlists;
 		*vector_size = IvfflatItemDataSize(&meta);
+		if (meta.quantization != IVFFLAT_QUANTIZATION_NONE)
+		{
+			/* centroids, hence vector_size, are exact stored forms */
+			*exact_size = meta.vector_size;
+			*bounded = IvfflatCodecHasSlack(meta.quantization);
+		}
 	}
 	index_close(index, NoLock);
+}
+
+/*
+ * A quantized scan's re-ranking (scan.c; VaRerankCost per row) of a scan
+ * whose probed lists hold probed rows.  With a codec that bounds its error
+ * the scan re-ranks about as many rows as the query takes plus as many
+ * again (see the README's measurements), at least ivfflat.rerank_candidates;
+ * without one, whole groups of ivfflat.rerank_candidates (40 when 0) until
+ * the query has its rows.  At most every probed row.
+ */
+static Cost
+rerank_cost(IndexOptInfo *index, const VaScanDemand *demand, double probed,
+			double exact_size, bool bounded)
+{
+	double		needed = demand->wanted / Max(demand->filter, 1e-9);
+	double		rows;
+
+	if (bounded)
+		rows = Max(2.0 * needed, (double) ivfflat_rerank_candidates);
+	else
+	{
+		double		group = ivfflat_rerank_candidates > 0 ?
+		ivfflat_rerank_candidates : IVFFLAT_RERANK_GROUP;
+
+		rows = ceil(Max(needed, 1.0) / group) * group;
+	}
+	return VaRerankCost(index, Min(rows, probed), exact_size);
 }
 
 /*
@@ -231,7 +271,8 @@ index_shape(Oid indexoid, double *lists, double *vector_size)
  * If n p s / L is still below k (and p below L), the path cannot fill the
  * LIMIT: it is charged an exact plan's cost on top of its own
  * (VaEstimateDemand), so any exact plan the planner can use wins.  All work
- * happens before the first row, so startup cost equals total cost.
+ * happens before the first row, so startup cost equals total cost.  A
+ * quantized index adds its re-ranking (rerank_cost).
  */
 static Cost
 scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
@@ -239,12 +280,14 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	double		tuples = Max(index->tuples, 1);
 	double		lists;
 	double		vector_size;
+	double		exact_size;
+	bool		bounded;
 	double		probes;
 	double		per_list;
 	double		ratio;
 	Cost		cost;
 
-	index_shape(index->indexoid, &lists, &vector_size);
+	index_shape(index->indexoid, &lists, &vector_size, &exact_size, &bounded);
 
 	per_list = tuples / lists;
 	probes = Min((double) ivfflat_probes, lists);
@@ -260,6 +303,8 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	cost = (lists + tuples * ratio) * (cpu_operator_cost + VaDistanceCost(vector_size)) +
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * VaUncachedPageCost(index);
+	if (exact_size > 0)
+		cost += rerank_cost(index, demand, tuples * ratio, exact_size, bounded);
 	if (probes < lists && probes * per_list * demand->filter < demand->wanted)
 		cost += demand->exact;
 	return cost;

@@ -37,7 +37,9 @@
 #define IVFFLAT_QUANTIZATION_PQ		2	/* product-quantization code of the
 										 * residual */
 #define IVFFLAT_DEFAULT_BITS		4
-#define IVFFLAT_DEFAULT_RERANK		40	/* ivfflat.rerank_candidates */
+#define IVFFLAT_DEFAULT_RERANK		0	/* ivfflat.rerank_candidates */
+#define IVFFLAT_RERANK_GROUP		40	/* rows re-ranked at a time without a
+										 * slack when the setting is 0 */
 #define IVFFLAT_MAX_RERANK			1000
 /* the rotation of every RaBitQ-quantized index (recorded in its metapage) */
 #define IVFFLAT_ROTATION_SEED		UINT64CONST(0x49766652614251)
@@ -249,6 +251,17 @@ typedef struct IvfflatCodecMethods
 	 * no allocation.
 	 */
 	float		(*estimate) (const void *codec, const void *code);
+
+	/*
+	 * Optional: how far below estimate(codec, code) the true opclass distance
+	 * may lie (>= 0, with high probability; called with the same codec state,
+	 * i.e. for an item of the current list).  With it the scan re-ranks rows
+	 * in order of estimate - slack and returns a row once no row left can be
+	 * nearer (scan.c); NULL when the quantizer has no such bound: the scan
+	 * then re-ranks fixed groups of the best estimates.  The hot path, as
+	 * estimate.
+	 */
+	float		(*slack) (const void *codec, const void *code);
 } IvfflatCodecMethods;
 
 struct IvfflatCodec
@@ -303,6 +316,7 @@ extern void IvfflatCheckVectorSize(Size vector_size);
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
 							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
 extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
+extern bool IvfflatCodecHasSlack(int quantization);
 extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
 extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
 									   int quantization);

@@ -12,12 +12,23 @@
  *
  *	  In a quantized index (quantization = 'rabitq') list items hold codes:
  *	  the rows of the probed lists get distances estimated by the index's
- *	  list codec (codec.c), and are then taken ivfflat.rerank_candidates at
- *	  a time, best estimate first, each fetched from the heap through the
- *	  scan's heap relation and snapshot (common/heapvalue.c), its exact
- *	  distance computed from the indexed value, and returned in exact order
- *	  with the exact distance, as hnsw's quantized scan does.  Rows the
- *	  snapshot does not see are skipped (the executor would skip them too).
+ *	  list codec (codec.c) and are re-ranked, each fetched from the heap
+ *	  through the scan's heap relation and snapshot (common/heapvalue.c) and
+ *	  its exact distance computed from the indexed value.  With a codec that
+ *	  bounds its error (IvfflatCodecMethods.slack; RaBitQ's error bound),
+ *	  each row gets a lower bound on its exact distance, the estimate less
+ *	  the slack, and rows are re-ranked least bound first; the nearest
+ *	  re-ranked row is returned, with its exact distance, once it is no
+ *	  further than the next row's bound and at least
+ *	  ivfflat.rerank_candidates rows of the round of probed lists are
+ *	  re-ranked (Seidl & Kriegel, SIGMOD 1998; common/rerank.c, as hnsw's
+ *	  quantized scan does).  So rows come in exact order and no more are
+ *	  fetched than the order needs.  A codec without a bound has its rows
+ *	  re-ranked ivfflat.rerank_candidates (40 when 0) at a time, best
+ *	  estimate first, each group returned in exact order.  Rows the snapshot
+ *	  does not see are skipped (the executor would skip them too).  In an
+ *	  iterative scan a round's remaining re-ranked rows are returned before
+ *	  the next lists are probed (relaxed order, as for unquantized lists).
  *
  *	  No buffer pin or lock is held between calls.
  */
@@ -27,6 +38,7 @@
 #include "common/am.h"
 #include "common/blockmap.h"
 #include "common/heapvalue.h"
+#include "common/rerank.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
@@ -48,7 +60,9 @@ typedef struct IvfflatScanOpaqueData
 	int			nextlist;		/* next list to probe */
 	int			maxlists;		/* lists this scan may probe in all */
 	int			batch;			/* lists per probe round */
-	IvfflatRow *rows;			/* min-heap on (distance, id) of probed rows */
+	IvfflatRow *rows;			/* min-heap on (distance, id) of probed rows;
+								 * quantized: (estimate or lower bound, id) of
+								 * the rows not yet re-ranked */
 	int			nrows;
 	int			rowcap;
 
@@ -62,8 +76,11 @@ typedef struct IvfflatScanOpaqueData
 	float	   *listdists;		/* centroid distance of each start */
 	ItemPointerData *centroid_tids; /* centroid item of each start */
 	char	   *listdata;		/* scratch: a list's prepared data */
-	IvfflatRow *group;			/* the re-ranked group: min-heap, exact */
-	int			ngroup;
+	bool		bounded;		/* the codec has a slack: rows carry lower
+								 * bounds, settled by common/rerank.c */
+	int			least;			/* bounded: rows of a round re-ranked first */
+	int			group;			/* not bounded: rows re-ranked at a time */
+	VaRerank	rr;				/* re-ranked rows not yet returned */
 	bool		reading;		/* heap_values begun */
 	VaHeapValues heap_values;	/* the rows' values, for exact distances */
 } IvfflatScanOpaqueData;
@@ -271,6 +288,18 @@ begin_list(Relation index, IvfflatScanOpaque so, IvfflatCentroidCache *cache, in
 }
 
 /*
+ * Called as an opclass distance on a code: the least distance the codec
+ * allows the row behind code, its estimate less its slack.
+ */
+static float
+estimate_lower(const void *arg, const void *code)
+{
+	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
+
+	return codec->methods->estimate(codec, code) - codec->methods->slack(codec, code);
+}
+
+/*
  * Read the next count lists (in centroid order) whole: every row's distance
  * to the query (0 with null_distance) and heap TID go into so->rows, which
  * is a min-heap again at the end.  Pages are pinned through the index's
@@ -297,8 +326,11 @@ probe(IndexScanDesc scan, int count)
 		return;
 	if (so->estimating)
 	{
-		/* codes: the codec's estimate, called as the opclass distance is */
-		distance = so->codec.methods->estimate;
+		/*
+		 * codes: the codec's estimate (or its lower bound), called as the
+		 * opclass distance is
+		 */
+		distance = so->bounded ? estimate_lower : so->codec.methods->estimate;
 		query = &so->codec;
 		if (so->cached)
 			cache = centroid_cache(index, &so->meta, &so->codec);
@@ -461,7 +493,14 @@ start(IndexScanDesc scan)
 		so->listdata = palloc(Max(so->codec.list_data_size, 1));
 		so->estimating = !so->null_distance;
 		if (so->estimating)
+		{
 			so->codec.methods->begin_scan(&so->codec, so->query);
+			so->bounded = so->codec.methods->slack != NULL;
+			so->least = ivfflat_rerank_candidates;
+			so->group = ivfflat_rerank_candidates > 0 ?
+				ivfflat_rerank_candidates : IVFFLAT_RERANK_GROUP;
+			VaRerankInit(&so->rr);
+		}
 	}
 
 	n = meta.nlists;
@@ -542,31 +581,17 @@ start(IndexScanDesc scan)
 }
 
 /*
- * The exact distance from the query to heap row tid, into *distance; false
- * when the scan's snapshot does not see the row or its indexed value is
- * NULL or not indexable.
- */
-static bool
-exact_distance(IndexScanDesc scan, IvfflatScanOpaque so, const ItemPointerData *tid,
-			   float *distance)
-{
-	void	   *stored = VaHeapValue(&so->heap_values, tid, scan->xs_snapshot, NULL);
-
-	if (stored == NULL || so->base.ops->dims(stored) != so->meta.dimensions)
-		return false;
-	*distance = so->base.ops->distance(so->query, stored);
-	return true;
-}
-
-/*
- * Quantized index: pop the next ivfflat.rerank_candidates rows (best
- * estimate first) and make them the group, with exact distances, in exact
- * order (ties: heap TID); rows the snapshot does not see are dropped.
+ * Quantized index: re-rank the probed row not yet re-ranked that comes
+ * first (least bound, or best estimate): its exact distance from its heap
+ * row into so->rr, unless the scan's snapshot does not see the row or its
+ * value is NULL, not indexable or of other dimensions.
  */
 static void
-rerank_group(IndexScanDesc scan, IvfflatScanOpaque so)
+rerank_next(IndexScanDesc scan, IvfflatScanOpaque so)
 {
-	int			want = Min(ivfflat_rerank_candidates, so->nrows);
+	IvfflatRow	c = so->rows[0];
+	ItemPointerData tid;
+	float		distance;
 
 	if (!so->reading)
 	{
@@ -576,29 +601,32 @@ rerank_group(IndexScanDesc scan, IvfflatScanOpaque so)
 						  scan->indexRelation, so->base.ops);
 		so->reading = true;
 	}
-	if (so->group == NULL)
-		so->group = palloc(sizeof(IvfflatRow) * ivfflat_rerank_candidates);
-	so->ngroup = 0;
-	for (int i = 0; i < want; i++)
-	{
-		IvfflatRow	c = so->rows[0];
-		ItemPointerData tid;
-		float		distance;
+	so->rows[0] = so->rows[--so->nrows];
+	rows_sift_down(so->rows, so->nrows, 0);
+	VaIdToTid(c.id, &tid);
+	if (VaHeapDistance(&so->heap_values, &tid, scan->xs_snapshot,
+					   so->query, so->meta.dimensions, &distance))
+		VaRerankAdd(&so->rr, c.id, distance);
+	VaRerankCounted(&so->rr);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		so->rows[0] = so->rows[--so->nrows];
-		rows_sift_down(so->rows, so->nrows, 0);
-		VaIdToTid(c.id, &tid);
-		if (!exact_distance(scan, so, &tid, &distance))
-			continue;
-		so->group[so->ngroup].id = c.id;
-		so->group[so->ngroup].distance = distance;
-		so->ngroup++;
-	}
-	/* no heap buffer stays pinned between calls */
-	VaHeapValuesRelease(&so->heap_values);
-	/* a heap in place, then popped from the back: nearest first */
-	rows_heapify(so->group, so->ngroup);
+/*
+ * Whether the nearest re-ranked row may be returned: once the round's rows
+ * are all re-ranked; before, with a bounded codec, when at least
+ * ivfflat.rerank_candidates rows of the round are re-ranked and no row left
+ * can be nearer (common/rerank.c), and without one, when its group is
+ * re-ranked.
+ */
+static bool
+row_settled(IvfflatScanOpaque so)
+{
+	if (!VaRerankHasRows(&so->rr))
+		return false;
+	if (so->nrows == 0)
+		return true;
+	if (!so->bounded)
+		return so->rr.reranked >= so->group;
+	return VaRerankSettled(&so->rr, so->least, so->rows[0].distance);
 }
 
 /* amgettuple of a quantized index with a query (see the top of the file). */
@@ -607,26 +635,32 @@ gettuple_reranked(IndexScanDesc scan, IvfflatScanOpaque so)
 {
 	for (;;)
 	{
-		if (so->ngroup > 0)
+		/* without a bound, a group begins when the last one is returned */
+		if (!so->bounded && !VaRerankHasRows(&so->rr))
+			VaRerankRestart(&so->rr);
+		while (!row_settled(so) && so->nrows > 0)
 		{
-			IvfflatRow	c = so->group[0];
+			CHECK_FOR_INTERRUPTS();
+			rerank_next(scan, so);
+		}
+		/* no heap buffer stays pinned between calls */
+		if (so->reading)
+			VaHeapValuesRelease(&so->heap_values);
+		if (VaRerankHasRows(&so->rr))
+		{
+			VaCandidate row = VaRerankPop(&so->rr);
 			ItemPointerData tid;
 
-			so->group[0] = so->group[--so->ngroup];
-			rows_sift_down(so->group, so->ngroup, 0);
-			VaIdToTid(c.id, &tid);
-			VaScanReturn(scan, &tid, c.distance, false);
+			VaIdToTid(row.id, &tid);
+			VaScanReturn(scan, &tid, row.distance, false);
 			return true;
 		}
-		if (so->nrows > 0)
-		{
-			rerank_group(scan, so);
-			continue;
-		}
+		/* the round is re-ranked and returned: probe on, if the scan may */
 		if (so->nextlist >= so->maxlists)
 			return false;
 		CHECK_FOR_INTERRUPTS();
 		probe(scan, so->batch);
+		VaRerankRestart(&so->rr);
 	}
 }
 
