@@ -4,13 +4,16 @@
  */
 #include "common/am.h"
 
+#include "access/htup_details.h"
 #include "access/itup.h"
+#include "catalog/pg_opfamily.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
 #include "common/page.h"
 #include "common/wal.h"
 #include "storage/freespace.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 IndexAmRoutine *
 VaMakeAmRoutine(int nprocs)
@@ -202,4 +205,24 @@ VaEndScan(IndexScanDesc scan)
 	MemoryContextDelete(base->ctx);
 	pfree(base);
 	scan->opaque = NULL;
+}
+
+void
+VaQuantizationUnsupported(Relation index, const char *quantization, const char *hint)
+{
+	HeapTuple	tup;
+	char	   *opcname = "?";
+
+	/* our operator classes each have a family of the same name */
+	tup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(index->rd_opfamily[0]));
+	if (HeapTupleIsValid(tup))
+	{
+		opcname = pstrdup(NameStr(((Form_pg_opfamily) GETSTRUCT(tup))->opfname));
+		ReleaseSysCache(tup);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("quantization \"%s\" does not support operator class \"%s\"",
+					quantization, opcname),
+			 errhint("%s", hint)));
 }

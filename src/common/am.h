@@ -162,6 +162,14 @@ extern IndexBulkDeleteResult *VaVacuumCount(IndexVacuumInfo *info,
 extern void VaEndScan(IndexScanDesc scan);
 
 /*
+ * CREATE INDEX of a quantized index: ERROR (FEATURE_NOT_SUPPORTED) that
+ * quantization (the option's value) does not serve index's operator class,
+ * named in the message, with hint saying which classes it serves.
+ */
+extern void VaQuantizationUnsupported(Relation index, const char *quantization,
+									  const char *hint) pg_attribute_noreturn();
+
+/*
  * The callbacks an access method defines in its own files, named by its
  * prefix as DESIGN.md says (hnswbuild, ivfflatgettuple, ...): its header
  * declares them with VA_DECLARE_AM_CALLBACKS(prefix).  amoptions

@@ -12,9 +12,6 @@
  */
 #include "hnsw/hnsw.h"
 
-#include "access/htup_details.h"
-#include "catalog/pg_opfamily.h"
-#include "utils/syscache.h"
 
 /*
  * Set hq up for index: from its metapage meta (quantization, bits, seed),
@@ -68,23 +65,10 @@ HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
 void
 HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization)
 {
-	HeapTuple	tup;
-	char	   *opcname = "?";
-
 	if (quantization == HNSW_QUANTIZATION_NONE || VaRabitqSupports(ops))
 		return;
-	/* our operator classes each have a family of the same name */
-	tup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(index->rd_opfamily[0]));
-	if (HeapTupleIsValid(tup))
-	{
-		opcname = pstrdup(NameStr(((Form_pg_opfamily) GETSTRUCT(tup))->opfname));
-		ReleaseSysCache(tup);
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("quantization \"rabitq\" does not support operator class \"%s\"",
-					opcname),
-			 errhint("RaBitQ codes serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.")));
+	VaQuantizationUnsupported(index, "rabitq",
+							  "RaBitQ codes serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.");
 }
 
 /* Does an element of layer 0 with a code of (dims, bits) fit a page at m? */

@@ -16,10 +16,8 @@
  */
 #include "ivfflat/ivfflat.h"
 
-#include "catalog/pg_opfamily.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 
 /* The codec of each quantization number; NULL for none. */
 static const IvfflatCodecMethods *
@@ -356,24 +354,12 @@ IvfflatCodecFloats(IvfflatCodec *codec, const void *stored, float *out)
 void
 IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops, int quantization)
 {
-	HeapTuple	tup;
-	char	   *opcname = "?";
 	const IvfflatCodecMethods *methods = codec_methods(quantization);
 
 	if (methods == NULL || methods->supports(ops))
 		return;
-	/* our operator classes each have a family of the same name */
-	tup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(index->rd_opfamily[0]));
-	if (HeapTupleIsValid(tup))
-	{
-		opcname = pstrdup(NameStr(((Form_pg_opfamily) GETSTRUCT(tup))->opfname));
-		ReleaseSysCache(tup);
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("quantization \"%s\" does not support operator class \"%s\"",
-					methods ? methods->name : "?", opcname),
-			 errhint("Quantized ivfflat lists serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.")));
+	VaQuantizationUnsupported(index, methods->name,
+							  "Quantized ivfflat lists serve the L2, inner product and cosine operator classes of vector and halfvec; use quantization = 'none'.");
 }
 
 /*
