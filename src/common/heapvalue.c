@@ -93,6 +93,8 @@ VaHeapDistance(VaHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
 void
 VaHeapValuesRelease(VaHeapValues *hv)
 {
+	/* the slot keeps a pin on the last tuple's buffer, the fetch its own */
+	ExecClearTuple(hv->slot);
 	table_index_fetch_reset(hv->fetch);
 }
 

@@ -451,7 +451,9 @@ HnswDiskGraphLowerBound(HnswDiskGraph *dg, const VaCandidate *c)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	tup = element_on_page(dg->index, BufferGetPage(buf), blkno,
 						  (OffsetNumber) (c->id & 0xFFFF));
-	if (tup->flags & HNSW_ELEMENT_DUPLICATE)
+	/* a slot freed or reused since the search: no bound (re-rank first) */
+	if (tup->flags & (HNSW_ELEMENT_DUPLICATE | HNSW_ELEMENT_FREE) ||
+		VaTidToId(&tup->heaptid) != c->aux)
 		slack = get_float4_infinity();
 	else
 		slack = dg->ops->slack(dg->query, HnswElementVector(tup));

@@ -16,7 +16,10 @@
  */
 #include "ivfflat/ivfflat.h"
 
+#include "nodes/pg_list.h"
 #include "storage/bufmgr.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/memutils.h"
 
 /* The codec of each quantization number; NULL for none. */
@@ -142,6 +145,10 @@ check_fits(IvfflatCodec *codec, int dims)
  * the transaction that set it up, so an entry pushed out (beyond
  * STATE_CACHE_MAX, the least recently used) is not freed at once: its
  * memory context moves under the current transaction's and goes with it.
+ * Until then a pushed-out entry stays findable (evicted, below): a
+ * transaction that cycles through more indexes than the cache holds (a
+ * COPY into many partitions) swaps entries back in instead of reading and
+ * keeping a new copy each time, so it holds at most one copy per index.
  */
 #define STATE_CACHE_MAX		8
 #define STATE_CHUNK			(VA_MAX_ITEM_SIZE - 8)	/* bytes per page */
@@ -159,12 +166,23 @@ typedef struct StateCacheEntry
 static StateCacheEntry state_cache[STATE_CACHE_MAX];
 static uint64 state_cache_clock = 0;
 
+/*
+ * Entries pushed out of state_cache during local transaction evicted_lxid
+ * (StateCacheEntry *, in TopTransactionContext, as their memory is); a
+ * later transaction finds the list stale and starts a new one.
+ */
+static List *evicted = NIL;
+static LocalTransactionId evicted_lxid = InvalidLocalTransactionId;
+
 /* Read the state chain of codec's index into bytes[0..size). */
 static void
 read_state(IvfflatCodec *codec, char *bytes, Size size)
 {
 	BlockNumber blkno = codec->state_blkno;
 	Size		done = 0;
+
+	BlockNumber nblocks = RelationGetNumberOfBlocks(codec->index);
+	BlockNumber pages = 0;
 
 	while (done < size)
 	{
@@ -173,7 +191,10 @@ read_state(IvfflatCodec *codec, char *bytes, Size size)
 		ItemId		iid;
 		Size		len;
 
-		if (blkno == InvalidBlockNumber || blkno == 0)
+		CHECK_FOR_INTERRUPTS();
+		/* a chain visits each page once: a longer one has a cycle */
+		if (blkno == InvalidBlockNumber || blkno == 0 || blkno >= nblocks ||
+			++pages > nblocks)
 			break;
 		buf = ReadBuffer(codec->index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -189,6 +210,11 @@ read_state(IvfflatCodec *codec, char *bytes, Size size)
 					 errhint("Please REINDEX it.")));
 		iid = PageGetItemId(page, FirstOffsetNumber);
 		len = Min(ItemIdGetLength(iid), size - done);
+		if (len == 0)
+		{
+			UnlockReleaseBuffer(buf);
+			break;				/* reported below */
+		}
 		memcpy(bytes + done, PageGetItem(page, iid), len);
 		done += len;
 		blkno = VaPageGetOpaque(page)->nextblkno;
@@ -225,6 +251,39 @@ load_state(IvfflatCodec *codec)
 		if (c->bytes == NULL || (victim->bytes != NULL && c->used < victim->used))
 			victim = c;
 	}
+	if (evicted_lxid != MyProc->lxid)
+	{
+		evicted = NIL;			/* freed with its transaction */
+		evicted_lxid = MyProc->lxid;
+	}
+	if (e == NULL)
+	{
+		/* pushed out earlier in this transaction: swap it back in */
+		ListCell   *lc;
+
+		foreach(lc, evicted)
+		{
+			StateCacheEntry *c = (StateCacheEntry *) lfirst(lc);
+
+			if (RelFileNodeEquals(c->node, codec->index->rd_node) &&
+				c->blkno == codec->state_blkno && c->size == size)
+			{
+				StateCacheEntry back = *c;
+
+				if (victim->bytes != NULL)
+				{
+					MemoryContextSetParent(victim->cxt, TopTransactionContext);
+					*c = *victim;
+				}
+				else
+					evicted = list_delete_ptr(evicted, c);
+				MemoryContextSetParent(back.cxt, TopMemoryContext);
+				*victim = back;
+				e = victim;
+				break;
+			}
+		}
+	}
 	if (e == NULL)
 	{
 		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
@@ -244,7 +303,15 @@ load_state(IvfflatCodec *codec)
 		PG_END_TRY();
 		/* codecs of this transaction may still point into the victim */
 		if (victim->bytes != NULL)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+			StateCacheEntry *gone = palloc(sizeof(StateCacheEntry));
+
+			*gone = *victim;
+			evicted = lappend(evicted, gone);
+			MemoryContextSwitchTo(oldcxt);
 			MemoryContextSetParent(victim->cxt, TopTransactionContext);
+		}
 		e = victim;
 		e->node = codec->index->rd_node;
 		e->blkno = codec->state_blkno;

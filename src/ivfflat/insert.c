@@ -215,12 +215,15 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 
 /*
  * The first row of an index without lists: its vector becomes the centroid
- * of list 0, whose first page holds the row.  Returns false (nothing done)
- * if another backend created the list first.
+ * of list 0, whose first page holds the row.  pq_m, when > 0, is the
+ * number of PQ subspaces the codec resolved (its option may say 0, the
+ * default for the dimensions): it is recorded in the metapage with the
+ * dimensions, so that the items' size never depends on a later default.
+ * Returns false (nothing done) if another backend created the list first.
  */
 static bool
 create_first_list(Relation index, const void *stored, int dimensions,
-				  Size vector_size, IvfflatListTuple tup, Size size)
+				  Size vector_size, int pq_m, IvfflatListTuple tup, Size size)
 {
 	Buffer		metabuf;
 	Buffer		cbuf;
@@ -262,6 +265,8 @@ create_first_list(Relation index, const void *stored, int dimensions,
 	meta->nlists = 1;
 	meta->dimensions = dimensions;
 	meta->vector_size = (uint32) vector_size;
+	if (pq_m > 0)
+		meta->pq_m = pq_m;
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(newbuf);
 	UnlockReleaseBuffer(cbuf);
@@ -317,8 +322,10 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 			codec.methods->encode(&codec, stored, stored, tup->vector);
 		else
 			memcpy(tup->vector, stored, vector_size);
-		if (create_first_list(index, stored, dimensions, vector_size, tup,
-							  IVFFLAT_LIST_TUPLE_SIZE(size)))
+		if (create_first_list(index, stored, dimensions, vector_size,
+							  quantized && codec.quantization == IVFFLAT_QUANTIZATION_PQ ?
+							  codec.pq_m : 0,
+							  tup, IVFFLAT_LIST_TUPLE_SIZE(size)))
 			return;
 		pfree(tup);
 	}

@@ -61,7 +61,7 @@ IvfflatInit(void)
 					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
 					  IVFFLAT_DEFAULT_BITS, 1, 8, AccessExclusiveLock);
 	add_int_reloption(ivfflat_relopt_kind, "pq_m",
-					  "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 16 dimensions",
+					  "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 8 dimensions",
 					  0, 0, IVFFLAT_MAX_PQ_M, AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes",

@@ -148,7 +148,7 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 	}
 	pfree(perm);
 
-	assign = palloc(sizeof(uint8) * (Size) n * m);
+	assign = palloc_extended(sizeof(uint8) * (Size) n * m, MCXT_ALLOC_HUGE);
 	table = palloc(sizeof(float) * (Size) m * VA_PQ_KSUB);
 	sums = palloc(sizeof(double) * (Size) dims * VA_PQ_KSUB);
 	counts = palloc(sizeof(int) * (Size) m * VA_PQ_KSUB);
