@@ -3,7 +3,7 @@
 # and installs vectorann, starts a throwaway PostgreSQL 15 cluster and runs the HNSW
 # benchmark on Fashion-MNIST against FAISS and hnswlib (test/bench/hnsw_bench.py),
 # then the IVFFlat one against FAISS IndexIVFFlat (test/bench/ivfflat_bench.py, with
-# and without quantization = 'rabitq');
+# quantization none, 'rabitq' and 'pq');
 # pgvector joins both when its source tarball is in shared/anchors.
 # The reports are printed and written to test/bench/out/, the recall-vs-QPS plots
 # to test/bench/plots/; the build's log goes to test/bench/out/build.log and is
