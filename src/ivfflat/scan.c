@@ -499,6 +499,14 @@ start(IndexScanDesc scan)
 			so->least = ivfflat_rerank_candidates;
 			so->group = ivfflat_rerank_candidates > 0 ?
 				ivfflat_rerank_candidates : IVFFLAT_RERANK_GROUP;
+
+			/*
+			 * A codec that trains (PQ) but has no trained state (an index
+			 * built on no rows: all its estimates are alike) orders nothing:
+			 * re-rank every probed row, so rows still come in exact order.
+			 */
+			if (so->codec.methods->train != NULL && meta.codec_blkno == 0)
+				so->group = INT_MAX;
 			VaRerankInit(&so->rr);
 		}
 	}
