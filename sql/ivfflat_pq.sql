@@ -33,12 +33,13 @@ CREATE INDEX ON pv USING ivfflat (v vector_l2_ops) WITH (quantization = 'pq', pq
 CREATE INDEX ON pv USING ivfflat (v vector_l2_ops) WITH (quantization = 'pq', pq_m = 8001);
 CREATE INDEX ON pv USING ivfflat (v vector_l2_ops) WITH (quantization = 'pq', pq_m = 'six');
 SELECT * FROM ivfflat_check('pv_l2');
--- the index holds 6-byte codes and the codebooks (24 * 256 floats: 4 pages)
+-- the index holds codes of 6 bytes and a 4-byte error bound, and the
+-- codebooks (24 * 256 floats and 2 more: 4 pages)
 SELECT pg_relation_size('pv_l2') / 8192 AS pages;
 
 -- l2: the index's top 10 is the exact top 10, in exact order, for every
--- query (all lists probed, 40 best estimates re-ranked); the distances are
--- the operator's
+-- query (all lists probed, rows re-ranked in order of their lower bounds,
+-- each code's estimate less its error); the distances are the operator's
 SELECT count(*) AS queries,
        count(*) FILTER (WHERE
          ARRAY(SELECT id FROM pv ORDER BY v <-> pq.q LIMIT 10) =
@@ -46,7 +47,13 @@ SELECT count(*) AS queries,
 FROM pq;
 SELECT id, round((v <-> q)::numeric, 4) AS dist
 FROM pv, (SELECT q FROM pq WHERE qid = 1) s ORDER BY v <-> q LIMIT 3;
--- every row re-ranked at once: the whole table in exact order
+-- with the whole table as the LIMIT, and with every row re-ranked at once:
+-- the whole table in exact order
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM pv ORDER BY v <-> pq.q) =
+         ARRAY(SELECT id FROM pv ORDER BY (v <-> pq.q) + 0, id)) AS exact
+FROM pq;
 SET ivfflat.rerank_candidates = 1000;
 SELECT count(*) AS queries,
        count(*) FILTER (WHERE
@@ -134,10 +141,9 @@ CREATE INDEX ON ps USING ivfflat (b bit_hamming_ops) WITH (quantization = 'pq');
 DROP TABLE ps;
 
 -- an index built on no rows has no codebooks (all zero: every code of a
--- list estimates alike) until REINDEX, so its scans re-rank every probed
--- row and the answers stay exact (re-ranking groups of 40, as a trained
--- index does, left 0 of 20 top-10 lists exact here); a pq_m that does not
--- divide the dimensions is refused at the first insert
+-- list estimates alike, and its error is the whole residual) until
+-- REINDEX, yet its lower bounds keep the answers exact; a pq_m that does
+-- not divide the dimensions is refused at the first insert
 CREATE TABLE pd (id int PRIMARY KEY, v vector);
 CREATE INDEX pd_bad ON pd USING ivfflat ((v::vector(24)) vector_l2_ops)
     WITH (lists = 4, quantization = 'pq', pq_m = 7);

@@ -447,16 +447,3 @@ IvfflatItemDataSize(const IvfflatMetaPageData *meta)
 		return 0;
 	return methods->code_size(meta->dimensions, meta->bits, meta->pq_m);
 }
-
-/*
- * Whether the codec of quantization number quantization bounds the error
- * of its estimates (IvfflatCodecMethods.slack), so that scans re-rank by
- * lower bounds; false for none or a number this build does not know.
- */
-bool
-IvfflatCodecHasSlack(int quantization)
-{
-	const IvfflatCodecMethods *methods = codec_methods(quantization);
-
-	return methods != NULL && methods->slack != NULL;
-}

@@ -38,14 +38,52 @@
  *	  -<c, q> is the list's exact centroid distance; the table of <q_j,
  *	  r_jk> is made once per scan (no per-list work).
  *
- *	  Cosine (opclass distance 1 - <o, q> of unit vectors):
- *		1 - <o, q> ~ (1 - <c, q>) - sum_j <q_j, r^_j>
- *	  as for the inner product.
+ *	  Cosine (opclass distance 1 - <o, q> of unit vectors): the L2 form,
+ *		1 - <o, q> = 1 - (|q|^2 + |o|^2 - |o - q|^2) / 2
+ *	  with |o - q|^2 estimated as under L2 and |q - c|^2 = |q|^2 + |c|^2 -
+ *	  2 <q, c> from the list's centroid distance 1 - <q, c>.  (The inner
+ *	  product's form would be as exact, but its bound could not be
+ *	  narrowed; see Bounds.)
  *
- *	  Estimates order candidates; the scan re-ranks the best with exact
- *	  distances from the heap (scan.c).
+ *	  Bounds.  A code also holds e >= |r - r^|, the residual's
+ *	  reconstruction error (a float4 after the pq_m bytes, rounded up).
+ *	  With delta = r^ - r (|delta| <= e):
+ *		IP:      -<o, q> = estimate + <delta, q> >= estimate - e |q|
+ *		         (Cauchy-Schwarz: a sure bound);
+ *		L2 form: estimate = |(q - c) - r^|^2 = |o - q|^2 + e^2
+ *		         - 2 <delta, q - o>, so y = |o - q| satisfies
+ *		         y^2 + 2 f e y >= estimate - e^2 whenever
+ *		         <delta, q - o> <= f e |q - o|.  With f = 1 that always
+ *		         holds (it is then the triangle inequality); f is
+ *		         min(1, 3 s), s the spread of the training sample's errors
+ *		         (VaPqErrorSpread: about one standard deviation of the
+ *		         error's component along a direction independent of it,
+ *		         in units of e), so 3 standard deviations, as RaBitQ's
+ *		         bound.  q - o, the query's offset from a row, is such a
+ *		         direction; the query itself is not: under the inner
+ *		         product the rows that come first are the largest, worst
+ *		         encoded ones, whose errors line up with the query (with
+ *		         f < 1 one of 30 Fashion-MNIST top-50 lists was in exact
+ *		         order), so the inner product keeps the sure bound and
+ *		         cosine takes the L2 form (30 of 30 with it, 28 without);
+ *		cosine:  from the L2 form's bound, |o|^2 at most 1 + 3 eps
+ *		         (a unit vector rounded to the type's precision eps),
+ *		         less eps |q| for the stored form's rounding (o is scaled
+ *		         to unit length and rounded, while the exact distance is
+ *		         taken from the value itself: halfvec's 2^-11 matters).
+ *	  Float rounding of the estimate and of the exact distance is allowed
+ *	  for: each sum of n terms errs by at most n float epsilons of the sum
+ *	  of the terms' magnitudes, and every term here is at most
+ *	  (|q| + |c| + rmax + e)^2, with rmax the largest reconstruction norm
+ *	  (the root of the sum over subspaces of the largest |r_jk|^2, kept with
+ *	  the codebooks).  So the scan re-ranks rows in order of these bounds
+ *	  and returns them in exact order (scan.c) as far as they hold, however
+ *	  coarse the codes.
  */
 #include "ivfflat/ivfflat.h"
+
+#include <float.h>
+#include <math.h>
 
 #include "miscadmin.h"
 #include "quant/pq.h"
@@ -53,22 +91,36 @@
 typedef struct PqCodecState
 {
 	VaPq		pq;
-	bool		residual_query; /* L2: a table per list */
-	bool		list_terms;		/* L2: from cached terms (else from q - c) */
+	bool		residual_query; /* L2, cosine: a table per list */
+	bool		cosine;			/* cosine, in the L2 form */
+	bool		list_terms;		/* L2 form: from cached terms (else from q -
+								 * c) */
 	float	   *v;				/* scratch: dims floats */
 	float	   *c;				/* scratch: dims floats */
 	float	   *q;				/* the scan's query, dims floats */
 	float	   *table;			/* the current table, pq_m * 256 floats */
 	float	   *ip;				/* L2: the query's <q_j, r_jk>, as many */
 	float	   *norms;			/* L2: |r_jk|^2, as many; NULL until needed */
+	float		rmax;			/* the largest |r^| of any code (see the top) */
+	float		spread;			/* VaPqErrorSpread of the training sample */
+	float		factor;			/* min(1, eps0 spread): 1 untrained */
+	float		qnorm;			/* |q| */
+	float		store_eps;		/* cosine: a stored form's rounding */
+	float		round;			/* float epsilons per unit of magnitude^2 */
+	float		scale;			/* the current list's |q| + |c| + rmax */
 	float		base;			/* the current list's term of the estimate */
 } PqCodecState;
 
-/* pq_m bytes; 0 picks the default for dims (VaPqDefaultM). */
+/* Bytes of a code's codeword numbers; its error e (a float4) follows. */
+#define PQ_ERROR_SIZE	sizeof(float)
+
+/*
+ * pq_m bytes (0 picks the default for dims, VaPqDefaultM) and the error e.
+ */
 static Size
 pq_code_size(int dims, int bits, int pq_m)
 {
-	return pq_m > 0 ? (Size) pq_m : (Size) VaPqDefaultM(dims);
+	return (pq_m > 0 ? (Size) pq_m : (Size) VaPqDefaultM(dims)) + PQ_ERROR_SIZE;
 }
 
 /* A dense float view and a metric with a table: L2, inner product, cosine. */
@@ -99,7 +151,8 @@ pq_setup(IvfflatCodec *codec)
 	st->pq.m = codec->pq_m;
 	st->pq.dsub = dims / codec->pq_m;
 	st->pq.codebook = NULL;
-	st->residual_query = codec->ops->metric == VA_METRIC_L2;
+	st->cosine = codec->ops->metric == VA_METRIC_COSINE;
+	st->residual_query = codec->ops->metric == VA_METRIC_L2 || st->cosine;
 	st->v = palloc(sizeof(float) * dims);
 	st->c = palloc(sizeof(float) * dims);
 	st->q = palloc(sizeof(float) * dims);
@@ -109,9 +162,40 @@ pq_setup(IvfflatCodec *codec)
 	st->list_terms = st->residual_query &&
 		(Size) codec->nlists * (sizeof(float) * ((Size) codec->pq_m * VA_PQ_KSUB + dims) + 64) <=
 		IVFFLAT_CENTROID_CACHE_MAX;
+	/* 2-byte stored elements are halfvec's IEEE half, unit roundoff 2^-11 */
+	if (codec->ops->metric == VA_METRIC_COSINE)
+		st->store_eps = codec->ops->max_stored_size(2) - codec->ops->max_stored_size(1) < 4 ?
+			ldexpf(1.0f, -11) : FLT_EPSILON;
+	/* the estimate's and the exact distance's sums (see the top) */
+	st->round = (2.0f * dims + codec->pq_m + 8) * FLT_EPSILON;
+	st->factor = 1.0f;
 	codec->state = st;
-	codec->list_data_size = !st->residual_query ? 0 :
-		st->list_terms ? sizeof(float) * codec->pq_m * VA_PQ_KSUB : sizeof(float) * dims;
+	/* the list's table data (L2), then |c| */
+	codec->list_data_size = sizeof(float) + (!st->residual_query ? 0 :
+											 st->list_terms ? sizeof(float) * codec->pq_m * VA_PQ_KSUB :
+											 sizeof(float) * dims);
+}
+
+/*
+ * The largest reconstruction norm of the codebooks (see the top): the
+ * root of the sum over subspaces of the largest |r_jk|^2; scratch holds
+ * dims floats and norms pq_m * 256.
+ */
+static float
+pq_max_norm(const VaPq *pq, float *scratch, float *norms)
+{
+	double		sum = 0.0;
+
+	VaPqCodewordNorms(pq, scratch, norms);
+	for (int j = 0; j < pq->m; j++)
+	{
+		float		most = 0.0f;
+
+		for (int k = 0; k < VA_PQ_KSUB; k++)
+			most = Max(most, norms[j * VA_PQ_KSUB + k]);
+		sum += most;
+	}
+	return (float) sqrt(sum) * (1.0f + 4 * FLT_EPSILON);
 }
 
 /* The quantizer, with all-zero codebooks if it has none yet. */
@@ -123,6 +207,13 @@ pq_codebooks(IvfflatCodec *codec)
 	if (st->pq.codebook == NULL)
 		st->pq.codebook = MemoryContextAllocZero(codec->cxt, VaPqCodebookSize(codec->dims));
 	return &st->pq;
+}
+
+/* The bound's factor on e (see the top): 1 without a spread. */
+static void
+pq_set_factor(PqCodecState *st)
+{
+	st->factor = st->spread > 0.0f ? Min(1.0f, VA_PQ_BOUND_EPS0 * st->spread) : 1.0f;
 }
 
 /*
@@ -164,62 +255,102 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 			r[d] -= st->c[d];
 	}
 	VaPqTrain(pq_codebooks(codec), res, nsamples, codec->seed, VA_PQ_DEFAULT_ITERATIONS);
+	st->rmax = pq_max_norm(&st->pq, st->v, st->table);
+	st->spread = VaPqErrorSpread(&st->pq, res, nsamples, codec->seed);
+	pq_set_factor(st);
 	pfree(res);
 }
 
+/* The codebooks, then rmax and spread (float4s). */
 static Size
 pq_state_size(const IvfflatCodec *codec)
 {
-	return VaPqCodebookSize(codec->dims);
+	return VaPqCodebookSize(codec->dims) + 2 * sizeof(float);
 }
 
 static void
 pq_save(const IvfflatCodec *codec, char *out)
 {
 	const PqCodecState *st = (const PqCodecState *) codec->state;
+	Size		size = VaPqCodebookSize(codec->dims);
 
 	if (st->pq.codebook == NULL)
-		memset(out, 0, VaPqCodebookSize(codec->dims));
+		memset(out, 0, size);
 	else
-		memcpy(out, st->pq.codebook, VaPqCodebookSize(codec->dims));
+		memcpy(out, st->pq.codebook, size);
+	memcpy(out + size, &st->rmax, sizeof(float));
+	memcpy(out + size + sizeof(float), &st->spread, sizeof(float));
 }
 
 static void
 pq_load(IvfflatCodec *codec, const char *in)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
+	Size		size = VaPqCodebookSize(codec->dims);
 
 	/* read only from here on (see IvfflatCodecMethods.load) */
 	st->pq.codebook = (float *) unconstify(char *, in);
+	memcpy(&st->rmax, in + size, sizeof(float));
+	memcpy(&st->spread, in + size + sizeof(float), sizeof(float));
+	pq_set_factor(st);
 }
 
-/* The code of r = o - c (see the top of the file). */
+/*
+ * The code of r = o - c and its error e >= |r - r^| (see the top), rounded
+ * up, with the rounding of r itself (one float epsilon of |o| + |c|).
+ */
 static void
 pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *code)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
+	int			dims = codec->dims;
+	double		norms = 0.0;
+	double		error = 0.0;
+	float		e;
 
 	IvfflatCodecFloats(codec, stored, st->v);
 	IvfflatCodecFloats(codec, centroid, st->c);
-	for (int i = 0; i < codec->dims; i++)
+	for (int i = 0; i < dims; i++)
+	{
+		norms += fabsf(st->v[i]) + fabsf(st->c[i]);
 		st->v[i] -= st->c[i];
+	}
 	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
+	VaPqDecode(&st->pq, (const uint8 *) code, st->c);
+	for (int i = 0; i < dims; i++)
+	{
+		double		d = (double) st->v[i] - st->c[i];
+
+		error += d * d;
+	}
+	error = sqrt(error) + norms * FLT_EPSILON;
+	e = (float) error;
+	if ((double) e < error)
+		e = nextafterf(e, INFINITY);
+	memcpy((char *) code + codec->pq_m, &e, sizeof(float));
 }
 
 /*
  * L2: the list's term |r_jk|^2 + 2 <c_j, r_jk>, or with many lists its
- * centroid as floats; nothing otherwise.
+ * centroid as floats; then, for every metric, |c|.
  */
 static void
 pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
+	double		norm = 0.0;
+	float		cnorm;
 
+	IvfflatCodecFloats(codec, centroid, st->c);
+	for (int i = 0; i < codec->dims; i++)
+		norm += (double) st->c[i] * st->c[i];
+	cnorm = (float) sqrt(norm);
+	memcpy((char *) data + codec->list_data_size - sizeof(float), &cnorm, sizeof(float));
 	if (!st->residual_query)
 		return;
 	if (!st->list_terms)
 	{
-		IvfflatCodecFloats(codec, centroid, (float *) data);
+		memcpy(data, st->c, sizeof(float) * codec->dims);
 		return;
 	}
 	if (st->norms == NULL)
@@ -230,17 +361,20 @@ pq_prepare_list(IvfflatCodec *codec, const void *centroid, void *data)
 		VaPqCodewordNorms(pq_codebooks(codec), st->v, norms);
 		st->norms = norms;
 	}
-	IvfflatCodecFloats(codec, centroid, st->c);
 	VaPqListTerms(pq_codebooks(codec), st->c, st->norms, (float *) data);
 }
 
-/* The query's table of <q_j, r_jk> (L2: kept for every list's table). */
+/* The query's table of <q_j, r_jk> (L2: kept for every list's table), |q|. */
 static void
 pq_begin_scan(IvfflatCodec *codec, const void *query)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
+	double		norm = 0.0;
 
 	IvfflatCodecFloats(codec, query, st->q);
+	for (int i = 0; i < codec->dims; i++)
+		norm += (double) st->q[i] * st->q[i];
+	st->qnorm = (float) sqrt(norm);
 	if (!st->residual_query)
 		VaPqIpTable(pq_codebooks(codec), st->q, st->table);
 	else if (st->list_terms)
@@ -251,14 +385,20 @@ pq_begin_scan(IvfflatCodec *codec, const void *query)
  * L2: the list's table, its term minus twice the query's, with |q - c|^2
  * (the centroid distance) as the base; or, with many lists, the table of
  * q - c and base 0.  Inner product, cosine: the centroid distance is the
- * base.
+ * base.  Every metric: the list's scale of magnitudes for the bounds.
  */
 static void
 pq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
+	float		cnorm;
 
+	memcpy(&cnorm, (const char *) data + codec->list_data_size - sizeof(float), sizeof(float));
+	st->scale = st->qnorm + cnorm + st->rmax;
 	st->base = centroid_distance;
+	/* cosine's L2 form: |q - c|^2 = |q|^2 + |c|^2 - 2 <q, c> */
+	if (st->cosine)
+		st->base = st->qnorm * st->qnorm + cnorm * cnorm - 2.0f + 2.0f * centroid_distance;
 	if (st->residual_query && st->list_terms)
 		VaPqCombineTables(&st->pq, (const float *) data, st->ip, st->table);
 	else if (st->residual_query)
@@ -278,11 +418,9 @@ pq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance)
  * product and cosine base - sum.
  */
 static float
-pq_estimate(const void *arg, const void *code)
+pq_estimate(const IvfflatCodec *codec, const uint8 *c)
 {
-	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
 	const PqCodecState *st = (const PqCodecState *) codec->state;
-	const uint8 *c = (const uint8 *) code;
 	const float *t = st->table;
 	int			m = codec->pq_m;
 	float		s0 = 0.0f,
@@ -304,6 +442,49 @@ pq_estimate(const void *arg, const void *code)
 	return st->residual_query ? st->base + s0 : st->base - s0;
 }
 
+/*
+ * The estimate (the L2 form's under cosine) less what the code's error e
+ * and float rounding allow (see the top of the file): under the inner
+ * product a sure lower bound on the exact distance, in the L2 form one that
+ * holds with high probability (e scaled by the factor f; sure when f = 1).
+ */
+static float
+pq_lower_bound(const void *arg, const void *code)
+{
+	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
+	const PqCodecState *st = (const PqCodecState *) codec->state;
+	float		estimate = pq_estimate(codec, (const uint8 *) code);
+	float		e;
+	float		round;
+	float		fe,
+				x,
+				y;
+
+	memcpy(&e, (const char *) code + codec->pq_m, sizeof(float));
+	round = st->round * (st->scale + e) * (st->scale + e);
+	if (!st->residual_query)
+		return estimate - e * st->qnorm - 2.0f * round;
+
+	/*
+	 * y = |o - q| solves y^2 + 2 f e y >= estimate - e^2 (see the top), with
+	 * the estimate as low as rounding allows
+	 */
+	fe = st->factor * e;
+	x = estimate - round - e * e + fe * fe;
+	y = (x > 0.0f ? sqrtf(x) : 0.0f) - fe;
+	y = (y > 0.0f ? y * y : 0.0f) - round;
+	if (!st->cosine)
+		return y;
+
+	/*
+	 * 1 - <o, q> = 1 - (|q|^2 + |o|^2 - |o - q|^2) / 2 with |o|^2 at most 1 +
+	 * 3 store_eps (a unit vector rounded), less the distance from the stored
+	 * form to the value the exact distance is taken from
+	 */
+	return 1.0f - 0.5f * (st->qnorm * st->qnorm + 1.0f + 3.0f * st->store_eps - y) -
+		st->store_eps * st->qnorm;
+}
+
 const IvfflatCodecMethods IvfflatPqCodec = {
 	.name = "pq",
 	.code_size = pq_code_size,
@@ -317,5 +498,5 @@ const IvfflatCodecMethods IvfflatPqCodec = {
 	.prepare_list = pq_prepare_list,
 	.begin_scan = pq_begin_scan,
 	.begin_list = pq_begin_list,
-	.estimate = pq_estimate,
+	.lower_bound = pq_lower_bound,
 };

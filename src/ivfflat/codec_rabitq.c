@@ -160,22 +160,22 @@ rabitq_estimate(const void *arg, const void *code)
 }
 
 /*
- * How far below the estimate the true distance may lie: RaBitQ's error
- * bound on the estimated inner product (VaRabitqErrorBound, eps0 standard
- * deviations), scaled as the estimate uses it.  L2: the estimate subtracts
- * 2 <r, q - c>, so twice the bound; cosine: <r, q - c> once (the L2 form
- * halved); inner product: <r, q> once.
+ * The estimate less how far below it the true distance may lie: RaBitQ's
+ * error bound on the estimated inner product (VaRabitqErrorBound, eps0
+ * standard deviations), scaled as the estimate uses it.  L2: the estimate
+ * subtracts 2 <r, q - c>, so twice the bound; cosine: <r, q - c> once (the
+ * L2 form halved); inner product: <r, q> once.
  */
 static float
-rabitq_slack(const void *arg, const void *code)
+rabitq_lower_bound(const void *arg, const void *code)
 {
 	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
 	const RabitqCodecState *st = (const RabitqCodecState *) codec->state;
 	float		bound = VaRabitqErrorBound(st->query, (const VaRabitqCode *) code);
 
 	if (st->residual_query && !st->cosine)
-		return 2.0f * bound;
-	return bound;
+		bound *= 2.0f;
+	return rabitq_estimate(arg, code) - bound;
 }
 
 const IvfflatCodecMethods IvfflatRabitqCodec = {
@@ -187,6 +187,5 @@ const IvfflatCodecMethods IvfflatRabitqCodec = {
 	.prepare_list = rabitq_prepare_list,
 	.begin_scan = rabitq_begin_scan,
 	.begin_list = rabitq_begin_list,
-	.estimate = rabitq_estimate,
-	.slack = rabitq_slack,
+	.lower_bound = rabitq_lower_bound,
 };

@@ -194,14 +194,13 @@ IvfflatCheckVectorSize(Size vector_size)
  * The number of lists the index has (its metapage: fewer than the option
  * when the table had fewer rows), the size of what its list items hold
  * (stored vectors or codes), and for a quantized index the size of an
- * exact stored form (what re-ranking computes distances on; 0 otherwise)
- * and whether its codec bounds its error (re-ranking by lower bounds);
+ * exact stored form (what re-ranking computes distances on; 0 otherwise);
  * or the lists option and zeros when the metapage cannot be read as ours
  * or the index has no lists: planning never errors on a damaged index.
  */
 static void
 index_shape(Oid indexoid, double *lists, double *vector_size,
-			double *exact_size, bool *bounded)
+			double *exact_size)
 {
 	Relation	index = index_open(indexoid, NoLock);
 	IvfflatMetaPageData meta;
@@ -209,7 +208,6 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 	*lists = IvfflatGetLists(index);
 	*vector_size = 0;
 	*exact_size = 0;
-	*bounded = false;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta),
 					   IVFFLAT_MAGIC, IVFFLAT_VERSION) &&
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
@@ -220,7 +218,6 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 		{
 			/* centroids, hence vector_size, are exact stored forms */
 			*exact_size = meta.vector_size;
-			*bounded = IvfflatCodecHasSlack(meta.quantization);
 		}
 	}
 	index_close(index, NoLock);
@@ -228,28 +225,18 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 
 /*
  * A quantized scan's re-ranking (scan.c; VaRerankCost per row) of a scan
- * whose probed lists hold probed rows.  With a codec that bounds its error
+ * whose probed lists hold probed rows: every codec bounds its error, and
  * the scan re-ranks about as many rows as the query takes plus as many
- * again (see the README's measurements), at least ivfflat.rerank_candidates;
- * without one, whole groups of ivfflat.rerank_candidates (40 when 0) until
- * the query has its rows.  At most every probed row.
+ * again (see the README's measurements), at least
+ * ivfflat.rerank_candidates, at most every probed row.
  */
 static Cost
 rerank_cost(IndexOptInfo *index, const VaScanDemand *demand, double probed,
-			double exact_size, bool bounded)
+			double exact_size)
 {
 	double		needed = demand->wanted / Max(demand->filter, 1e-9);
-	double		rows;
+	double		rows = Max(2.0 * needed, (double) ivfflat_rerank_candidates);
 
-	if (bounded)
-		rows = Max(2.0 * needed, (double) ivfflat_rerank_candidates);
-	else
-	{
-		double		group = ivfflat_rerank_candidates > 0 ?
-		ivfflat_rerank_candidates : IVFFLAT_RERANK_GROUP;
-
-		rows = ceil(Max(needed, 1.0) / group) * group;
-	}
 	return VaRerankCost(index, Min(rows, probed), exact_size);
 }
 
@@ -281,13 +268,12 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	double		lists;
 	double		vector_size;
 	double		exact_size;
-	bool		bounded;
 	double		probes;
 	double		per_list;
 	double		ratio;
 	Cost		cost;
 
-	index_shape(index->indexoid, &lists, &vector_size, &exact_size, &bounded);
+	index_shape(index->indexoid, &lists, &vector_size, &exact_size);
 
 	per_list = tuples / lists;
 	probes = Min((double) ivfflat_probes, lists);
@@ -304,7 +290,7 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * VaUncachedPageCost(index);
 	if (exact_size > 0)
-		cost += rerank_cost(index, demand, tuples * ratio, exact_size, bounded);
+		cost += rerank_cost(index, demand, tuples * ratio, exact_size);
 	if (probes < lists && probes * per_list * demand->filter < demand->wanted)
 		cost += demand->exact;
 	return cost;

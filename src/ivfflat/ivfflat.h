@@ -38,8 +38,6 @@
 										 * residual */
 #define IVFFLAT_DEFAULT_BITS		4
 #define IVFFLAT_DEFAULT_RERANK		0	/* ivfflat.rerank_candidates */
-#define IVFFLAT_RERANK_GROUP		40	/* rows re-ranked at a time without a
-										 * slack when the setting is 0 */
 #define IVFFLAT_MAX_RERANK			1000
 /* the rotation of every RaBitQ-quantized index (recorded in its metapage) */
 #define IVFFLAT_ROTATION_SEED		UINT64CONST(0x49766652614251)
@@ -165,11 +163,11 @@ typedef IvfflatListTupleData *IvfflatListTuple;
  * A list codec: what a quantizer must provide for list items to hold codes
  * instead of vectors (quantization other than none).  Codes are made of a
  * row's exact stored form and its list's centroid (typically the residual
- * o - c is encoded), and a scan estimates the opclass distance from the
- * query to the row behind each code; the best estimates are re-ranked with
- * exact distances from the heap (scan.c), so estimates only need to order
- * rows well.  A scan calls begin_scan once with the query, then begin_list
- * before the items of each list it reads, then estimate per item.
+ * o - c is encoded), and a scan bounds the opclass distance from the
+ * query to the row behind each code from below; rows are re-ranked with
+ * exact distances from the heap (scan.c) least bound first.  A scan calls
+ * begin_scan once with the query, then begin_list before the items of each
+ * list it reads, then lower_bound per item.
  *
  * Every method gets the IvfflatCodec; a quantizer keeps its state in
  * codec->state (allocated in codec->cxt).  A quantizer that learns from the
@@ -245,23 +243,16 @@ typedef struct IvfflatCodecMethods
 							   float centroid_distance);
 
 	/*
-	 * The estimated opclass distance from the query to the row behind code
-	 * (an item of the current list).  Takes the codec as const void * so that
-	 * a scan calls it exactly as it calls an opclass distance.  The hot path:
-	 * no allocation.
+	 * A lower bound on the opclass distance the scan computes exactly for the
+	 * row behind code (an item of the current list): the codec's estimate of
+	 * that distance less how far the true distance may lie below it (RaBitQ:
+	 * its error bound, 3 standard deviations; PQ: from the reconstruction
+	 * error stored with the code).  The scan re-ranks rows in order of this
+	 * bound and returns a row once no row left can be nearer (scan.c).  Takes
+	 * the codec as const void * so that a scan calls it exactly as it calls
+	 * an opclass distance.  The hot path: no allocation.
 	 */
-	float		(*estimate) (const void *codec, const void *code);
-
-	/*
-	 * Optional: how far below estimate(codec, code) the true opclass distance
-	 * may lie (>= 0, with high probability; called with the same codec state,
-	 * i.e. for an item of the current list).  With it the scan re-ranks rows
-	 * in order of estimate - slack and returns a row once no row left can be
-	 * nearer (scan.c); NULL when the quantizer has no such bound: the scan
-	 * then re-ranks fixed groups of the best estimates.  The hot path, as
-	 * estimate.
-	 */
-	float		(*slack) (const void *codec, const void *code);
+	float		(*lower_bound) (const void *codec, const void *code);
 } IvfflatCodecMethods;
 
 struct IvfflatCodec
@@ -316,7 +307,6 @@ extern void IvfflatCheckVectorSize(Size vector_size);
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
 							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
 extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
-extern bool IvfflatCodecHasSlack(int quantization);
 extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
 extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
 									   int quantization);

@@ -10,25 +10,22 @@
  *	  them) probes the next ivfflat.probes lists, up to ivfflat.max_probes
  *	  lists in all.
  *
- *	  In a quantized index (quantization = 'rabitq') list items hold codes:
- *	  the rows of the probed lists get distances estimated by the index's
- *	  list codec (codec.c) and are re-ranked, each fetched from the heap
+ *	  In a quantized index (quantization = 'rabitq' or 'pq') list items
+ *	  hold codes: the rows of the probed lists get lower bounds on their
+ *	  distances from the index's list codec (codec.c;
+ *	  IvfflatCodecMethods.lower_bound: the codec's estimate less its error
+ *	  bound) and are re-ranked least bound first, each fetched from the heap
  *	  through the scan's heap relation and snapshot (common/heapvalue.c) and
- *	  its exact distance computed from the indexed value.  With a codec that
- *	  bounds its error (IvfflatCodecMethods.slack; RaBitQ's error bound),
- *	  each row gets a lower bound on its exact distance, the estimate less
- *	  the slack, and rows are re-ranked least bound first; the nearest
+ *	  its exact distance computed from the indexed value.  The nearest
  *	  re-ranked row is returned, with its exact distance, once it is no
  *	  further than the next row's bound and at least
  *	  ivfflat.rerank_candidates rows of the round of probed lists are
  *	  re-ranked (Seidl & Kriegel, SIGMOD 1998; common/rerank.c, as hnsw's
  *	  quantized scan does).  So rows come in exact order and no more are
- *	  fetched than the order needs.  A codec without a bound has its rows
- *	  re-ranked ivfflat.rerank_candidates (40 when 0) at a time, best
- *	  estimate first, each group returned in exact order.  Rows the snapshot
- *	  does not see are skipped (the executor would skip them too).  In an
- *	  iterative scan a round's remaining re-ranked rows are returned before
- *	  the next lists are probed (relaxed order, as for unquantized lists).
+ *	  fetched than the order needs.  Rows the snapshot does not see are
+ *	  skipped (the executor would skip them too).  In an iterative scan a
+ *	  round's remaining re-ranked rows are returned before the next lists
+ *	  are probed (relaxed order, as for unquantized lists).
  *
  *	  No buffer pin or lock is held between calls.
  */
@@ -61,12 +58,12 @@ typedef struct IvfflatScanOpaqueData
 	int			maxlists;		/* lists this scan may probe in all */
 	int			batch;			/* lists per probe round */
 	IvfflatRow *rows;			/* min-heap on (distance, id) of probed rows;
-								 * quantized: (estimate or lower bound, id) of
-								 * the rows not yet re-ranked */
+								 * quantized: (lower bound, id) of the rows
+								 * not yet re-ranked */
 	int			nrows;
 	int			rowcap;
 
-	/* quantized index: estimates from codes, re-ranked from the heap */
+	/* quantized index: bounds from codes, re-ranked from the heap */
 	bool		quantized;
 	bool		estimating;		/* quantized and the query has a distance */
 	IvfflatCodec codec;
@@ -76,10 +73,7 @@ typedef struct IvfflatScanOpaqueData
 	float	   *listdists;		/* centroid distance of each start */
 	ItemPointerData *centroid_tids; /* centroid item of each start */
 	char	   *listdata;		/* scratch: a list's prepared data */
-	bool		bounded;		/* the codec has a slack: rows carry lower
-								 * bounds, settled by common/rerank.c */
-	int			least;			/* bounded: rows of a round re-ranked first */
-	int			group;			/* not bounded: rows re-ranked at a time */
+	int			least;			/* rows of a round re-ranked first */
 	VaRerank	rr;				/* re-ranked rows not yet returned */
 	bool		reading;		/* heap_values begun */
 	VaHeapValues heap_values;	/* the rows' values, for exact distances */
@@ -288,18 +282,6 @@ begin_list(Relation index, IvfflatScanOpaque so, IvfflatCentroidCache *cache, in
 }
 
 /*
- * Called as an opclass distance on a code: the least distance the codec
- * allows the row behind code, its estimate less its slack.
- */
-static float
-estimate_lower(const void *arg, const void *code)
-{
-	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
-
-	return codec->methods->estimate(codec, code) - codec->methods->slack(codec, code);
-}
-
-/*
  * Read the next count lists (in centroid order) whole: every row's distance
  * to the query (0 with null_distance) and heap TID go into so->rows, which
  * is a min-heap again at the end.  Pages are pinned through the index's
@@ -326,11 +308,8 @@ probe(IndexScanDesc scan, int count)
 		return;
 	if (so->estimating)
 	{
-		/*
-		 * codes: the codec's estimate (or its lower bound), called as the
-		 * opclass distance is
-		 */
-		distance = so->bounded ? estimate_lower : so->codec.methods->estimate;
+		/* codes: the codec's lower bound, called as the opclass distance is */
+		distance = so->codec.methods->lower_bound;
 		query = &so->codec;
 		if (so->cached)
 			cache = centroid_cache(index, &so->meta, &so->codec);
@@ -495,18 +474,7 @@ start(IndexScanDesc scan)
 		if (so->estimating)
 		{
 			so->codec.methods->begin_scan(&so->codec, so->query);
-			so->bounded = so->codec.methods->slack != NULL;
 			so->least = ivfflat_rerank_candidates;
-			so->group = ivfflat_rerank_candidates > 0 ?
-				ivfflat_rerank_candidates : IVFFLAT_RERANK_GROUP;
-
-			/*
-			 * A codec that trains (PQ) but has no trained state (an index
-			 * built on no rows: all its estimates are alike) orders nothing:
-			 * re-rank every probed row, so rows still come in exact order.
-			 */
-			if (so->codec.methods->train != NULL && meta.codec_blkno == 0)
-				so->group = INT_MAX;
 			VaRerankInit(&so->rr);
 		}
 	}
@@ -590,7 +558,7 @@ start(IndexScanDesc scan)
 
 /*
  * Quantized index: re-rank the probed row not yet re-ranked that comes
- * first (least bound, or best estimate): its exact distance from its heap
+ * first (least bound): its exact distance from its heap
  * row into so->rr, unless the scan's snapshot does not see the row or its
  * value is NULL, not indexable or of other dimensions.
  */
@@ -620,10 +588,9 @@ rerank_next(IndexScanDesc scan, IvfflatScanOpaque so)
 
 /*
  * Whether the nearest re-ranked row may be returned: once the round's rows
- * are all re-ranked; before, with a bounded codec, when at least
- * ivfflat.rerank_candidates rows of the round are re-ranked and no row left
- * can be nearer (common/rerank.c), and without one, when its group is
- * re-ranked.
+ * are all re-ranked; before, when at least ivfflat.rerank_candidates rows
+ * of the round are re-ranked and no row left can be nearer
+ * (common/rerank.c).
  */
 static bool
 row_settled(IvfflatScanOpaque so)
@@ -632,8 +599,6 @@ row_settled(IvfflatScanOpaque so)
 		return false;
 	if (so->nrows == 0)
 		return true;
-	if (!so->bounded)
-		return so->rr.reranked >= so->group;
 	return VaRerankSettled(&so->rr, so->least, so->rows[0].distance);
 }
 
@@ -643,9 +608,6 @@ gettuple_reranked(IndexScanDesc scan, IvfflatScanOpaque so)
 {
 	for (;;)
 	{
-		/* without a bound, a group begins when the last one is returned */
-		if (!so->bounded && !VaRerankHasRows(&so->rr))
-			VaRerankRestart(&so->rr);
 		while (!row_settled(so) && so->nrows > 0)
 		{
 			CHECK_FOR_INTERRUPTS();

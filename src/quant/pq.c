@@ -215,6 +215,82 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 	pfree(counts);
 }
 
+/*
+ * sqrt(lambda_max / trace) of the errors' second moments, by power
+ * iteration (see pq.h).  The errors overwrite samples.
+ */
+float
+VaPqErrorSpread(const VaPq *pq, float *samples, int n, uint64 seed)
+{
+	int			dims = pq->dims;
+	float	   *scratch = palloc(sizeof(float) * (Size) pq->m * VA_PQ_KSUB);
+	float	   *decoded = palloc(sizeof(float) * dims);
+	uint8	   *code = palloc(pq->m);
+	double	   *v = palloc(sizeof(double) * dims);
+	double	   *w = palloc(sizeof(double) * dims);
+	double		trace = 0.0;
+	double		lambda = 0.0;
+	pg_prng_state state;
+
+	/* the errors delta_i = x_i - x^_i, in place */
+	for (int i = 0; i < n; i++)
+	{
+		float	   *x = samples + (Size) i * dims;
+
+		if (i % 256 == 0)
+			CHECK_FOR_INTERRUPTS();
+		VaPqEncode(pq, x, code, scratch);
+		VaPqDecode(pq, code, decoded);
+		for (int d = 0; d < dims; d++)
+		{
+			x[d] -= decoded[d];
+			trace += (double) x[d] * x[d];
+		}
+	}
+	if (!(trace > 0.0))
+		return 0.0f;
+
+	/* power iteration on M = sum_i delta_i delta_i^T, from a random start */
+	pg_prng_seed(&state, seed);
+	for (int d = 0; d < dims; d++)
+		v[d] = pg_prng_double(&state) - 0.5;
+	for (int it = 0; it < VA_PQ_SPREAD_ITERATIONS; it++)
+	{
+		double		norm = 0.0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int d = 0; d < dims; d++)
+			norm += v[d] * v[d];
+		norm = sqrt(norm);
+		if (!(norm > 0.0))
+			break;
+		for (int d = 0; d < dims; d++)
+			v[d] /= norm;
+		memset(w, 0, sizeof(double) * dims);
+		for (int i = 0; i < n; i++)
+		{
+			const float *x = samples + (Size) i * dims;
+			double		dot = 0.0;
+
+			for (int d = 0; d < dims; d++)
+				dot += x[d] * v[d];
+			for (int d = 0; d < dims; d++)
+				w[d] += dot * x[d];
+		}
+		/* the Rayleigh quotient v^T M v of the unit v */
+		lambda = 0.0;
+		for (int d = 0; d < dims; d++)
+			lambda += v[d] * w[d];
+		memcpy(v, w, sizeof(double) * dims);
+	}
+	pfree(scratch);
+	pfree(decoded);
+	pfree(code);
+	pfree(v);
+	pfree(w);
+	return (float) Min(1.0, sqrt(Max(lambda, 0.0) / trace));
+}
+
 void
 VaPqEncode(const VaPq *pq, const float *v, uint8 *code, float *scratch)
 {

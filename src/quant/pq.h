@@ -126,6 +126,31 @@ extern void VaPqInit(VaPq *pq, int dims, int m);
 extern void VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations);
 
 /*
+ * How unevenly the reconstruction errors delta = x - x^ of the n samples
+ * (row-major n * dims floats; overwritten with their errors) spread over
+ * directions: sqrt(lambda_max / trace) of their second-moment matrix
+ * M = sum_i delta_i delta_i^T, in [1 / sqrt(dims), 1] (0 when every
+ * sample is encoded exactly).  For a direction u independent of a row's
+ * error, <delta, u> has variance at most lambda_max |u|^2 where
+ * E |delta|^2 is trace: so s |delta| |u| with s this number is about one
+ * standard deviation of <delta, u>, the number an error bound on ADC
+ * distances scales (a codebook trained by k-means leaves E[delta | code]
+ * = 0, so the error has no bias in any direction).  lambda_max by
+ * VA_PQ_SPREAD_ITERATIONS rounds of power iteration from a random start
+ * (seed; pg_prng), whose Rayleigh quotient approaches it from below.
+ * Memory: dims doubles twice, a table.  Work: n encodings and
+ * 2 * iterations * n * dims multiply-adds.  Checks for interrupts.
+ */
+#define VA_PQ_SPREAD_ITERATIONS 30
+
+/*
+ * Standard deviations of <delta, u> an error bound allows (as
+ * VA_RABITQ_BOUND_EPS0 for RaBitQ's estimator).
+ */
+#define VA_PQ_BOUND_EPS0	3.0f
+extern float VaPqErrorSpread(const VaPq *pq, float *samples, int n, uint64 seed);
+
+/*
  * Encode v[0..dims) into code[0..m): the nearest codeword of each
  * subspace (squared L2, lowest index on a tie).  scratch holds m * 256
  * floats (the distance table of v).  No allocation.

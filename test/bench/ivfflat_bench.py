@@ -164,8 +164,9 @@ def main():
                          "the vectorann/pgvector comparison")
     ap.add_argument("--pq-m", type=int, default=49,
                     help="pq_m of engine vectorann_pq (784 = 49 subvectors of 16)")
-    ap.add_argument("--pq-rerank", type=int, default=100,
-                    help="ivfflat.rerank_candidates of engine vectorann_pq")
+    ap.add_argument("--pq-rerank", type=int, default=0,
+                    help="ivfflat.rerank_candidates of engine vectorann_pq (0: the "
+                         "error bound alone, the default)")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", help="markdown report (default test/bench/out/"

@@ -1,6 +1,6 @@
-# Recall of every operator class of both access methods, and of hnsw and
-# ivfflat with quantization = 'rabitq' (l2, ip and cosine of vector and
-# halfvec), on data
+# Recall of every operator class of both access methods, of hnsw and
+# ivfflat with quantization = 'rabitq', and of ivfflat with quantization =
+# 'pq' (l2, ip and cosine of vector and halfvec), on data
 # with varied norms, at low and high dimensions, after a serial build, after a parallel
 # build (2 workers, checked at DEBUG1), after inserts that follow a build on
 # half the rows, and after deleting 30 % of those rows and VACUUM.  The
@@ -144,7 +144,7 @@ sub opclasses
 {
 	my ($am, $type) = @_;
 	my $base = $type =~ s/\(.*//r;
-	if ($am eq 'hnsw-rabitq' || $am eq 'ivfflat-rabitq')
+	if ($am eq 'hnsw-rabitq' || $am eq 'ivfflat-rabitq' || $am eq 'ivfflat-pq')
 	{
 		return () unless $base eq 'vector' || $base eq 'halfvec';
 		return map { "${base}_${_}_ops" } qw(l2 ip cosine);
@@ -200,7 +200,7 @@ sub check_clean
 {
 	my ($am, $what, $structural) = @_;
 	$am = 'hnsw' if $am eq 'hnsw-rabitq';
-	$am = 'ivfflat' if $am eq 'ivfflat-rabitq';
+	$am = 'ivfflat' if $am eq 'ivfflat-rabitq' || $am eq 'ivfflat-pq';
 	my $filter = $structural ? "WHERE problem <> 'unreachable'" : '';
 	my $n = $node->safe_psql('postgres', "SELECT count(*) FROM ${am}_check('t_idx') $filter");
 	is($n, '0', "$what: ${am}_check finds nothing" . ($structural ? ' but unreachable elements' : ''))
@@ -214,6 +214,8 @@ sub create_index
 	($am, $with) = ('hnsw', "WITH (quantization = 'rabitq')") if $am eq 'hnsw-rabitq';
 	($am, $with) = ('ivfflat', "WITH (lists = $lists, quantization = 'rabitq')")
 	  if $am eq 'ivfflat-rabitq';
+	($am, $with) = ('ivfflat', "WITH (lists = $lists, quantization = 'pq')")
+	  if $am eq 'ivfflat-pq';
 	return "CREATE INDEX t_idx ON t USING $am (v $opclass) $with";
 }
 
@@ -254,7 +256,7 @@ foreach my $ds (@datasets)
 		}
 	}
 
-	foreach my $am (qw(hnsw hnsw-rabitq ivfflat ivfflat-rabitq))
+	foreach my $am (qw(hnsw hnsw-rabitq ivfflat ivfflat-rabitq ivfflat-pq))
 	{
 		foreach my $opclass (opclasses($am, $coltype))
 		{
