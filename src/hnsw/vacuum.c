@@ -791,11 +791,21 @@ repair_duplicate_chains(Relation index, BufferAccessStrategy strategy)
 }
 
 /*
- * One pass over the index: the ids of all deleted elements into dead,
- * whether the entry point (entry) is one of them, and the live element of
- * the highest level, the first in block order among equals (*best,
- * *best_level; invalid and -1 if none lives).  With delay, cost-based
- * VACUUM delay between pages (not while holding a lock others wait for).
+ * One pass over the index: the ids of the deleted elements not yet freed
+ * into dead, whether the entry point (entry) is deleted, and the live
+ * element of the highest level, the first in block order among equals
+ * (*best, *best_level; invalid and -1 if none lives).  With delay,
+ * cost-based VACUUM delay between pages (not while holding a lock others
+ * wait for).
+ *
+ * A freed slot (an earlier VACUUM's) is not in dead: no list links to it,
+ * and inserts may reuse it at any moment of the repair, after which its id
+ * names a new live element that lists soon link to.  Counted dead, that
+ * element was taken out of every list its back-links had put it in
+ * (links_to_dead, relink_layer) and offered to none, which left it with no
+ * link in from its near neighbours (test/t/003).  The deleted elements not
+ * yet freed stay deleted, and their slots unused, until this VACUUM frees
+ * them after the repair.
  */
 static HnswIdSet *
 collect_deleted(Relation index, BufferAccessStrategy strategy, bool delay,
@@ -828,7 +838,8 @@ collect_deleted(Relation index, BufferAccessStrategy strategy, bool delay,
 			ItemPointerSet(&tid, blkno, off);
 			if (tup->flags & HNSW_ELEMENT_DELETED)
 			{
-				HnswIdSetAdd(dead, VaTidToId(&tid));
+				if (!(tup->flags & HNSW_ELEMENT_FREE))
+					HnswIdSetAdd(dead, VaTidToId(&tid));
 				if (ItemPointerEquals(&tid, (ItemPointer) entry))
 					*entry_dead = true;
 			}
