@@ -95,7 +95,7 @@ is((split /\n/, $missing)[-1], '0', 'every live row is returned by an iterative 
 
 # Every live row is its own nearest neighbour at the default ef_search =
 # 40.  This failed in about one run in twenty (6 of 120 repetitions of this
-# load, test/stress/hnsw_vacuum_race.sh): each time a row inserted during
+# load, test/hnsw_vacuum_race.sh): each time a row inserted during
 # the load into a slot an earlier VACUUM had freed, while a later VACUUM
 # that had counted that slot as deleted repaired lists; the repair took
 # the row out of every list its back-links had put it in, leaving it one or

@@ -1,11 +1,11 @@
 #!/bin/bash
-# test/stress/hnsw_vacuum_race.sh: repeat test/t/003_hnsw_concurrency.pl's concurrent
+# test/hnsw_vacuum_race.sh: repeat test/t/003_hnsw_concurrency.pl's concurrent
 # phase (clients inserting, querying and deleting rows of an hnsw index while VACUUM
 # runs beside them) against a running server, and after each run count the live rows
 # that an exact-match query (ORDER BY v <-> own vector LIMIT 1, ef_search 40) misses.
 #
-#   test/stress/hnsw_vacuum_race.sh RUNS [psql/pgbench connection options...]
-#   e.g. test/stress/hnsw_vacuum_race.sh 60 -h /tmp/sock -p 55492 -U postgres
+#   test/hnsw_vacuum_race.sh RUNS [psql/pgbench connection options...]
+#   e.g. test/hnsw_vacuum_race.sh 60 -h /tmp/sock -p 55492 -U postgres
 #
 # Env: DIM (16), ROWS (3000 rows at first), TX (transactions per load client, 400),
 # VACUUMS (8), CLIENTS (4), EXT (vectorann; `vector` runs the same on pgvector),
