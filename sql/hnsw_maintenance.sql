@@ -30,12 +30,22 @@ EXPLAIN (COSTS OFF) SELECT id FROM hmt ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 
 -- a filter keeping 10 of 5000 rows: the btree and a sort are cheaper
 SET hnsw.iterative_scan = strict_order;
 EXPLAIN (COSTS OFF) SELECT id FROM hmt WHERE category = 7 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5;
+-- a filter keeping 50 of 5000 rows: an iterative search must grow ef until
+-- ef times the filter's share reaches the LIMIT (ef 640 here), so the
+-- btree and a sort are cheaper again (a cost that ignored the filter
+-- would choose hnsw)
+EXPLAIN (COSTS OFF) SELECT id FROM hmt WHERE category < 5 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5;
 -- a filter keeping most rows: hnsw, filtering as it goes
 EXPLAIN (COSTS OFF) SELECT id FROM hmt WHERE category > 10 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5;
 -- both plans give the same rows
 SELECT ARRAY(SELECT id FROM hmt WHERE category = 7 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5) =
        ARRAY(SELECT id FROM hmt WHERE category = 7 ORDER BY (v <-> '[0.5,0.5,0.5,0.5]') + 0 LIMIT 5) AS same;
 RESET hnsw.iterative_scan;
+-- iterative scans off and a filter no index serves keeping 1% of the rows:
+-- one search (ef_search 40) holds about 0.4 matching rows, short of the
+-- LIMIT, so hnsw is charged the exact plan's cost on top and the sequential
+-- scan and a sort win
+EXPLAIN (COSTS OFF) SELECT id FROM hmt WHERE id % 100 = 1 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5;
 
 -- a partitioned table: one hnsw index per partition, merged in order
 CREATE TABLE hpt (id int, part int, v vector(4)) PARTITION BY LIST (part);
