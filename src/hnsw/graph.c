@@ -951,9 +951,11 @@ HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid)
  * layer-0 list is mine?  In order of preference: RELINK_ALREADY if list
  * links to u; its first empty slot; among its last slots
  * (HnswRepairFirstSlot: those the selection valued least), from the end,
- * one whose target is not a known element or has other in-links; among
- * those last slots, one whose target is in mine (still reached, through
- * u).  -1 if none.
+ * one whose target has other in-links; among those last slots, one whose
+ * target is in mine (still reached, through u).  -1 if none.  A link to an
+ * item that is not a known element (HNSW_RELINK_OTHER: under VACUUM, most
+ * likely a row inserted after the reachability walk, whose in-links the
+ * walk did not count) is never replaced: it may be that row's only way in.
  */
 static int
 relink_slot(const int64 *list, int cap0, const int32 *indegree,
@@ -968,7 +970,7 @@ relink_slot(const int64 *list, int cap0, const int32 *indegree,
 		if (list[s] == HNSW_RELINK_EMPTY)
 			return s;
 	for (int s = cap0 - 1; s >= first; s--)
-		if (list[s] == HNSW_RELINK_OTHER || (list[s] >= 0 && indegree[list[s]] > 1))
+		if (list[s] >= 0 && indegree[list[s]] > 1)
 			return s;
 	for (int s = cap0 - 1; s >= first; s--)
 		for (int t = 0; t < cap0; t++)
