@@ -1,7 +1,9 @@
 /*
  * am.h
  *	  Index access method plumbing shared by hnsw and ivfflat: the
- *	  IndexAmRoutine both fill alike, and scan state set-up, rescan and end.
+ *	  IndexAmRoutine both fill alike, their index options (registered,
+ *	  parsed and read from one table each), and scan state set-up, rescan
+ *	  and end.
  *	  Knows no access method: what differs comes in as arguments.
  */
 #ifndef VA_AM_H
@@ -12,9 +14,64 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "access/reloptions.h"
 #include "common/cost.h"
 #include "common/validate.h"
 #include "indexops.h"
+
+/*
+ * One index option (WITH (name = ...)) of an access method, an int
+ * (RELOPT_TYPE_INT, in min..max) or an enum (RELOPT_TYPE_ENUM, one of
+ * members, a NULL-terminated array; detail is the message for any other
+ * value), whose value is the int at offset in the access method's options
+ * struct (a varlena: build_reloptions makes it), default_value when not
+ * given.  Changing an option takes AccessExclusiveLock.
+ */
+typedef struct VaReloption
+{
+	const char *name;
+	const char *desc;
+	relopt_type type;
+	int			offset;
+	int			default_value;
+	int			min;			/* int: the range */
+	int			max;
+	relopt_enum_elt_def *members;	/* enum: the values */
+	const char *detail;			/* enum: the message for another value */
+} VaReloption;
+
+/* A VaReloption of an int option, field of the options struct type. */
+#define VA_INT_RELOPTION(name, desc, type, field, default_value, min, max) \
+	{(name), (desc), RELOPT_TYPE_INT, offsetof(type, field), \
+	 (default_value), (min), (max), NULL, NULL}
+
+/* A VaReloption of an enum option, field of the options struct type. */
+#define VA_ENUM_RELOPTION(name, desc, type, field, default_value, members, detail) \
+	{(name), (desc), RELOPT_TYPE_ENUM, offsetof(type, field), \
+	 (default_value), 0, 0, (members), (detail)}
+
+/*
+ * Register an access method's options opts[0..n) (in _PG_init); returns
+ * their relopt_kind.
+ */
+extern relopt_kind VaAddReloptions(const VaReloption *opts, int n);
+
+/*
+ * amoptions' common part: parse reloptions (from WITH) into an options
+ * struct of size bytes as described by opts[0..n) (registered for kind),
+ * with the errors of build_reloptions when validate is set.  Returns the
+ * palloc'd struct, or NULL when there are no options.
+ */
+extern void *VaParseReloptions(Datum reloptions, bool validate, relopt_kind kind,
+							   Size size, const VaReloption *opts, int n);
+
+/*
+ * Copy the options of index (rd_options, a struct of size bytes described
+ * by opts[0..n)) into *dst, or, when CREATE INDEX had no WITH clause
+ * (rd_options NULL), the options' defaults.
+ */
+extern void VaGetReloptions(Relation index, void *dst, Size size,
+							const VaReloption *opts, int n);
 
 /*
  * The first member of every access method's scan state (scan->opaque): the

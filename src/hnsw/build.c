@@ -1347,13 +1347,15 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
 static void
 init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 {
+	HnswOptions opts = HnswGetOptions(index);
+
 	bs->heap = heap;
 	bs->index = index;
 	bs->ops = HnswGetIndexOps(index);
-	HnswQuantCheckSupported(index, bs->ops, HnswGetQuantization(index));
+	HnswQuantCheckSupported(index, bs->ops, opts.quantization);
 	HnswQuantInit(&bs->hq, index, NULL);
-	bs->m = HnswGetM(index);
-	bs->ef_construction = HnswGetEfConstruction(index);
+	bs->m = opts.m;
+	bs->ef_construction = opts.ef_construction;
 	bs->dimensions = -1;
 	bs->entry = -1;
 	bs->entry_level = -1;
@@ -1623,8 +1625,10 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 void
 hnswbuildempty(Relation index)
 {
-	HnswQuantCheckSupported(index, HnswGetIndexOps(index), HnswGetQuantization(index));
-	HnswWriteMetaPage(index, INIT_FORKNUM, HnswGetM(index), HnswGetEfConstruction(index),
-					  HnswGetQuantization(index), HnswGetBits(index));
+	HnswOptions opts = HnswGetOptions(index);
+
+	HnswQuantCheckSupported(index, HnswGetIndexOps(index), opts.quantization);
+	HnswWriteMetaPage(index, INIT_FORKNUM, opts.m, opts.ef_construction,
+					  opts.quantization, opts.bits);
 	VaWalLogRange(index, INIT_FORKNUM, 0, 1);
 }

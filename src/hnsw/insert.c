@@ -437,7 +437,7 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 	 * slot of exactly size bytes is found (the page is checked anyway).
 	 */
 	Size		ask = MAXALIGN(size) - MAXALIGN(size) % (BLCKSZ / 256);
-	int64		unit = (int64) HnswGetM(index) * sizeof(ItemPointerData);
+	int64		unit = (int64) HnswGetOptions(index).m * sizeof(ItemPointerData);
 
 	for (int round = 0; round < 2; round++)
 	{

@@ -32,10 +32,12 @@ HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
 	}
 	else
 	{
-		hq->quantization = HnswGetQuantization(index);
-		hq->bits = HnswGetBits(index);
+		HnswOptions opts = HnswGetOptions(index);
+
+		hq->quantization = opts.quantization;
+		hq->bits = opts.bits;
 		hq->seed = HNSW_ROTATION_SEED;
-		hq->m = HnswGetM(index);
+		hq->m = opts.m;
 	}
 	hq->dims = -1;
 	hq->cxt = CurrentMemoryContext;
