@@ -142,6 +142,22 @@ VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
 	return scan;
 }
 
+VaHeapValues *
+VaScanHeapValues(IndexScanDesc scan, VaHeapValues *hv, bool *reading,
+				 const char *amname)
+{
+	if (!*reading)
+	{
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "%s scan of a quantized index needs its heap relation",
+				 amname);
+		VaHeapValuesBegin(hv, scan->heapRelation, scan->indexRelation,
+						  ((VaScanBase *) scan->opaque)->ops);
+		*reading = true;
+	}
+	return hv;
+}
+
 void
 VaRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		 int norderbys)

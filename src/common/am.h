@@ -16,6 +16,7 @@
 #include "access/relscan.h"
 #include "access/reloptions.h"
 #include "common/cost.h"
+#include "common/heapvalue.h"
 #include "common/validate.h"
 #include "indexops.h"
 
@@ -129,6 +130,43 @@ extern bool VaInsert(Relation index, Datum *values, bool *isnull,
 extern IndexScanDesc VaBeginScan(Relation index, int nkeys, int norderbys,
 								 Size opaque_size, const VaIndexOps *ops,
 								 const char *ctxname);
+
+/*
+ * ambeginscan named name: VaBeginScan with get_ops(index) and a context
+ * named ctxname (a string literal) for a scan state of type opaque_type,
+ * whose release (VaScanBase) ends the reading of heap values that
+ * re-ranking a quantized index's rows begins.  opaque_type has the fields
+ * base (first), reading and heap_values, a VaHeapValues begun
+ * (VaHeapValuesBegin) when reading is set.
+ */
+#define VA_DEFINE_AMBEGINSCAN(name, opaque_type, get_ops, ctxname) \
+	static void \
+	name##_release(void *opaque) \
+	{ \
+		opaque_type *so = (opaque_type *) opaque; \
+		if (so->reading) \
+			VaHeapValuesEnd(&so->heap_values); \
+		so->reading = false; \
+	} \
+	IndexScanDesc \
+	name(Relation index, int nkeys, int norderbys) \
+	{ \
+		IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys, \
+										 sizeof(opaque_type), get_ops(index), \
+										 ctxname); \
+		((opaque_type *) scan->opaque)->base.release = name##_release; \
+		return scan; \
+	}
+
+/*
+ * The reader of heap values of a scan state made by VA_DEFINE_AMBEGINSCAN,
+ * whose fields heap_values and reading are hv and *reading: begun
+ * (VaHeapValuesBegin in the current memory context, for the scan's heap
+ * relation, index and ops) on first use.  Errors: a scan without its heap
+ * relation ("<amname> scan of a quantized index needs its heap relation").
+ */
+extern VaHeapValues *VaScanHeapValues(IndexScanDesc scan, VaHeapValues *hv,
+									  bool *reading, const char *amname);
 
 /*
  * amrescan of both access methods: copy the new scan keys and order-by keys
