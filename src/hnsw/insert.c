@@ -164,6 +164,154 @@ begin_write(VaWal *wal, Relation index, Buffer buf, OffsetNumber off, bool build
 }
 
 /*
+ * What HnswAddBacklink chose for a full layer list without the page lock:
+ * the list it was chosen from with its selection state, and the list and
+ * state to write instead if the element still has that list.
+ */
+typedef struct PrunedList
+{
+	ItemPointerData *oldlist;	/* [cap] */
+	uint16		oldsel;
+	ItemPointerData *newlist;	/* [cap]; NULL: nothing chosen yet */
+	uint16		newsel;
+	bool		kept;			/* the newcomer is in newlist */
+} PrunedList;
+
+/*
+ * Where newtid goes in the layer list slots[0..cap): its own slot if it is
+ * there already, else the first free one; cap when the list is full.
+ */
+static int
+backlink_slot(const ItemPointerData *slots, int cap, const ItemPointerData *newtid)
+{
+	int			slot;
+
+	for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
+	{
+		if (ItemPointerEquals((ItemPointer) &slots[slot], (ItemPointer) newtid))
+			break;
+	}
+	return slot;
+}
+
+/*
+ * Write newtid into slot (< cap) of the layer list of the element at off on
+ * buf's page (locked exclusively), one WAL record; the list is then no
+ * longer a known selection.
+ */
+static void
+write_backlink(Relation index, Buffer buf, OffsetNumber off, int layer, int m,
+			   int slot, const ItemPointerData *newtid, bool building)
+{
+	VaWal		wal;
+	HnswElementTuple tup = begin_write(&wal, index, buf, off, building);
+
+	HnswElementNeighbours(tup)[HnswLayerStart(layer, m) + slot] = *newtid;
+	if (layer == 0)
+		tup->selection = HNSW_SELECTION_UNKNOWN;
+	VaWalFinish(&wal);
+}
+
+/*
+ * Write pruned's list over the layer list of tup, the element at off on
+ * buf's page (locked exclusively), if that list (and on layer 0 its
+ * selection state) is still the one pruned was chosen from; one WAL record,
+ * only if anything changes.  Returns false, writing nothing, when another
+ * insert changed the list meanwhile.
+ */
+static bool
+write_pruned(Relation index, Buffer buf, OffsetNumber off, HnswElementTuple tup,
+			 int layer, int m, const PrunedList *pruned, bool building)
+{
+	int			cap = HnswLayerCapacity(layer, m);
+	ItemPointerData *slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+	VaWal		wal;
+
+	if (memcmp(slots, pruned->oldlist, sizeof(ItemPointerData) * cap) != 0 ||
+		(layer == 0 && tup->selection != pruned->oldsel))
+		return false;
+	if (memcmp(slots, pruned->newlist, sizeof(ItemPointerData) * cap) != 0 ||
+		(layer == 0 && tup->selection != pruned->newsel))
+	{
+		tup = begin_write(&wal, index, buf, off, building);
+		memcpy(HnswElementNeighbours(tup) + HnswLayerStart(layer, m), pruned->newlist,
+			   sizeof(ItemPointerData) * cap);
+		if (layer == 0)
+			tup->selection = pruned->newsel;
+		VaWalFinish(&wal);
+	}
+	return true;
+}
+
+/*
+ * The survivors of the full list slots[0..cap) of base (stored vector
+ * basevec) plus newtid by a new selection (HnswSelectNeighbours over all
+ * cap + 1), into newlist (cap TIDs, invalid after the survivors), with how
+ * many the heuristic kept itself in *ndiverse.  Returns whether newtid
+ * survives.
+ */
+static bool
+select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
+				 const ItemPointerData *slots, int cap,
+				 const ItemPointerData *newtid, ItemPointerData *newlist,
+				 int *ndiverse)
+{
+	VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
+	const void **vectors = palloc(sizeof(void *) * (cap + 1));
+	int		   *selected = palloc(sizeof(int) * (cap + 1));
+	bool		kept = false;
+	int			k;
+
+	for (int i = 0; i < cap; i++)
+		cands[i].id = VaTidToId(&slots[i]);
+	cands[cap].id = VaTidToId(newtid);
+	HnswLoadCandidates(index, ops, basevec, cands, cap + 1, vectors);
+	k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, ndiverse);
+	for (int i = 0; i < cap; i++)
+	{
+		if (i < k)
+		{
+			VaIdToTid(cands[selected[i]].id, &newlist[i]);
+			if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
+				kept = true;
+		}
+		else
+			ItemPointerSetInvalid(&newlist[i]);
+	}
+	return kept;
+}
+
+/*
+ * Choose what the full layer list of base (a copy of the element, taken
+ * under its page lock) becomes with newtid (stored vector newvec) in
+ * *pruned: on layer 0 through prune_known when the list's selection state
+ * allows, else by a new selection.  Allocates in the current context.
+ */
+static void
+choose_pruned(Relation index, const VaIndexOps *ops, HnswElementTuple base,
+			  int layer, int m, const ItemPointerData *newtid,
+			  const void *newvec, PrunedList *pruned)
+{
+	int			cap = HnswLayerCapacity(layer, m);
+	ItemPointerData *slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
+	int			ndiverse;
+
+	pruned->oldlist = palloc(sizeof(ItemPointerData) * cap);
+	memcpy(pruned->oldlist, slots, sizeof(ItemPointerData) * cap);
+	pruned->oldsel = base->selection;
+	pruned->newlist = palloc(sizeof(ItemPointerData) * cap);
+
+	if (!(layer == 0 && pruned->oldsel != HNSW_SELECTION_UNKNOWN &&
+		  pruned->oldsel <= cap + 1 &&
+		  prune_known(index, ops, HnswElementVector(base), pruned->oldlist, cap,
+					  pruned->oldsel - 1, newtid, newvec, pruned->newlist,
+					  &pruned->kept, &ndiverse)))
+		pruned->kept = select_survivors(index, ops, HnswElementVector(base), slots,
+										cap, newtid, pruned->newlist, &ndiverse);
+	pruned->newsel = (uint16) (ndiverse + 1);
+}
+
+/*
  * Add newtid (stored vector newvec) to the layer list of the element at
  * nbtid.  A full list is pruned with the selection heuristic over its
  * members plus newtid (on layer 0 through prune_known when the list's
@@ -183,21 +331,20 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	bool		kept = false;
 	int			cap = HnswLayerCapacity(layer, m);
 	OffsetNumber off = ItemPointerGetOffsetNumber(nbtid);
-	Buffer		buf;
-	Page		page;
-	HnswElementTuple tup;
-	ItemPointerData *slots;
-	ItemPointerData *newlist = NULL;
-	ItemPointerData *oldlist = NULL;
-	uint16		oldsel = HNSW_SELECTION_UNKNOWN;
-	uint16		newsel = HNSW_SELECTION_UNKNOWN;
-	int			slot;
-	VaWal		wal;
+	PrunedList	pruned = {0};
 	MemoryContext prunectx = NULL;
 
 	for (;;)
 	{
-		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		Buffer		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		Page		page;
+		HnswElementTuple tup;
+		ItemPointerData *slots;
+		int			slot;
+		Size		tupsize;
+		HnswElementTuple base;
+		MemoryContext old;
+
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
@@ -207,112 +354,48 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			kept = false;
 			break;
 		}
-		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
 
-		if (newlist != NULL)
+		if (pruned.newlist != NULL)
 		{
-			/* pruned list computed below: apply it if the list is unchanged */
-			if (memcmp(slots, oldlist, sizeof(ItemPointerData) * cap) == 0 &&
-				(layer > 0 || tup->selection == oldsel))
+			/* pruned list chosen below: apply it if the list is unchanged */
+			if (write_pruned(index, buf, off, tup, layer, m, &pruned, building))
 			{
-				if (memcmp(slots, newlist, sizeof(ItemPointerData) * cap) != 0 ||
-					(layer == 0 && tup->selection != newsel))
-				{
-					tup = begin_write(&wal, index, buf, off, building);
-					memcpy(HnswElementNeighbours(tup) + HnswLayerStart(layer, m), newlist,
-						   sizeof(ItemPointerData) * cap);
-					if (layer == 0)
-						tup->selection = newsel;
-					VaWalFinish(&wal);
-				}
 				UnlockReleaseBuffer(buf);
+				kept = pruned.kept;
 				break;
 			}
 			/* another insert changed it meanwhile: start over */
 			MemoryContextReset(prunectx);
-			newlist = oldlist = NULL;
-			kept = false;
+			pruned.newlist = pruned.oldlist = NULL;
 		}
 
-		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
-		{
-			if (ItemPointerEquals(&slots[slot], (ItemPointer) newtid))
-				break;
-		}
+		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+		slot = backlink_slot(slots, cap, newtid);
 		if (slot < cap || force)
 		{
+			/* a free slot, or force: the last one; else already linked */
 			if (slot == cap || !ItemPointerIsValid(&slots[slot]))
-			{
-				/* a free slot, or force: the last one (no longer a selection) */
-				tup = begin_write(&wal, index, buf, off, building);
-				HnswElementNeighbours(tup)[HnswLayerStart(layer, m) + Min(slot, cap - 1)] = *newtid;
-				if (layer == 0)
-					tup->selection = HNSW_SELECTION_UNKNOWN;
-				VaWalFinish(&wal);
-			}
-			/* else already linked */
+				write_backlink(index, buf, off, layer, m, Min(slot, cap - 1),
+							   newtid, building);
 			UnlockReleaseBuffer(buf);
 			kept = true;
 			break;
 		}
-		else
-		{
-			/*
-			 * full: choose the survivors without holding the lock, in a
-			 * context of their own, since a retry starts over
-			 */
-			Size		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
-			MemoryContext old;
-			HnswElementTuple base;
-			int			ndiverse;
 
-			if (prunectx == NULL)
-				prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
-												 ALLOCSET_DEFAULT_SIZES);
-			old = MemoryContextSwitchTo(prunectx);
-			base = palloc(tupsize);
-			memcpy(base, tup, tupsize);
-			UnlockReleaseBuffer(buf);
-			slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
-			oldlist = palloc(sizeof(ItemPointerData) * cap);
-			memcpy(oldlist, slots, sizeof(ItemPointerData) * cap);
-			oldsel = base->selection;
-			newlist = palloc(sizeof(ItemPointerData) * cap);
-
-			if (layer == 0 && oldsel != HNSW_SELECTION_UNKNOWN && oldsel <= cap + 1 &&
-				prune_known(index, ops, HnswElementVector(base), oldlist, cap, oldsel - 1,
-							newtid, newvec, newlist, &kept, &ndiverse))
-				newsel = (uint16) (ndiverse + 1);
-			else
-			{
-				VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
-				const void **vectors = palloc(sizeof(void *) * (cap + 1));
-				int		   *selected = palloc(sizeof(int) * (cap + 1));
-				int			k;
-
-				for (int i = 0; i < cap; i++)
-					cands[i].id = VaTidToId(&slots[i]);
-				cands[cap].id = VaTidToId(newtid);
-				HnswLoadCandidates(index, ops, HnswElementVector(base),
-								   cands, cap + 1, vectors);
-				k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected,
-										 &ndiverse);
-				kept = false;
-				for (int i = 0; i < cap; i++)
-				{
-					if (i < k)
-					{
-						VaIdToTid(cands[selected[i]].id, &newlist[i]);
-						if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
-							kept = true;
-					}
-					else
-						ItemPointerSetInvalid(&newlist[i]);
-				}
-				newsel = (uint16) (ndiverse + 1);
-			}
-			MemoryContextSwitchTo(old);
-		}
+		/*
+		 * full: choose the survivors without holding the lock, in a context
+		 * of their own, since a retry starts over
+		 */
+		if (prunectx == NULL)
+			prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
+											 ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(prunectx);
+		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
+		base = palloc(tupsize);
+		memcpy(base, tup, tupsize);
+		UnlockReleaseBuffer(buf);
+		choose_pruned(index, ops, base, layer, m, newtid, newvec, &pruned);
+		MemoryContextSwitchTo(old);
 	}
 	if (prunectx != NULL)
 		MemoryContextDelete(prunectx);
