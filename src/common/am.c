@@ -43,6 +43,57 @@ VaMakeAmRoutine(int nprocs)
 	return am;
 }
 
+relopt_kind
+VaAddReloptions(const VaReloption *opts, int n)
+{
+	relopt_kind kind = add_reloption_kind();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (opts[i].type == RELOPT_TYPE_ENUM)
+			add_enum_reloption(kind, opts[i].name, opts[i].desc, opts[i].members,
+							   opts[i].default_value, opts[i].detail,
+							   AccessExclusiveLock);
+		else
+			add_int_reloption(kind, opts[i].name, opts[i].desc,
+							  opts[i].default_value, opts[i].min, opts[i].max,
+							  AccessExclusiveLock);
+	}
+	return kind;
+}
+
+void *
+VaParseReloptions(Datum reloptions, bool validate, relopt_kind kind, Size size,
+				  const VaReloption *opts, int n)
+{
+	relopt_parse_elt *tab = palloc(sizeof(relopt_parse_elt) * n);
+	void	   *result;
+
+	for (int i = 0; i < n; i++)
+	{
+		tab[i].optname = opts[i].name;
+		tab[i].opttype = opts[i].type;
+		tab[i].offset = opts[i].offset;
+	}
+	result = build_reloptions(reloptions, validate, kind, size, tab, n);
+	pfree(tab);
+	return result;
+}
+
+void
+VaGetReloptions(Relation index, void *dst, Size size, const VaReloption *opts,
+				int n)
+{
+	if (index->rd_options != NULL)
+	{
+		memcpy(dst, index->rd_options, size);
+		return;
+	}
+	memset(dst, 0, size);
+	for (int i = 0; i < n; i++)
+		*(int *) ((char *) dst + opts[i].offset) = opts[i].default_value;
+}
+
 bool
 VaInsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		 const VaIndexOps *(*get_ops) (Relation index), VaInsertStoredFn insert)
@@ -89,6 +140,22 @@ VaBeginScan(Relation index, int nkeys, int norderbys, Size opaque_size,
 	memset(scan->xs_orderbynulls, true, sizeof(bool) * n);
 	scan->opaque = base;
 	return scan;
+}
+
+VaHeapValues *
+VaScanHeapValues(IndexScanDesc scan, VaHeapValues *hv, bool *reading,
+				 const char *amname)
+{
+	if (!*reading)
+	{
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "%s scan of a quantized index needs its heap relation",
+				 amname);
+		VaHeapValuesBegin(hv, scan->heapRelation, scan->indexRelation,
+						  ((VaScanBase *) scan->opaque)->ops);
+		*reading = true;
+	}
+	return hv;
 }
 
 void

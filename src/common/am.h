@@ -1,7 +1,9 @@
 /*
  * am.h
  *	  Index access method plumbing shared by hnsw and ivfflat: the
- *	  IndexAmRoutine both fill alike, and scan state set-up, rescan and end.
+ *	  IndexAmRoutine both fill alike, their index options (registered,
+ *	  parsed and read from one table each), and scan state set-up, rescan
+ *	  and end.
  *	  Knows no access method: what differs comes in as arguments.
  */
 #ifndef VA_AM_H
@@ -12,9 +14,65 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "access/reloptions.h"
 #include "common/cost.h"
+#include "common/heapvalue.h"
 #include "common/validate.h"
 #include "indexops.h"
+
+/*
+ * One index option (WITH (name = ...)) of an access method, an int
+ * (RELOPT_TYPE_INT, in min..max) or an enum (RELOPT_TYPE_ENUM, one of
+ * members, a NULL-terminated array; detail is the message for any other
+ * value), whose value is the int at offset in the access method's options
+ * struct (a varlena: build_reloptions makes it), default_value when not
+ * given.  Changing an option takes AccessExclusiveLock.
+ */
+typedef struct VaReloption
+{
+	const char *name;
+	const char *desc;
+	relopt_type type;
+	int			offset;
+	int			default_value;
+	int			min;			/* int: the range */
+	int			max;
+	relopt_enum_elt_def *members;	/* enum: the values */
+	const char *detail;			/* enum: the message for another value */
+} VaReloption;
+
+/* A VaReloption of an int option, field of the options struct type. */
+#define VA_INT_RELOPTION(name, desc, type, field, default_value, min, max) \
+	{(name), (desc), RELOPT_TYPE_INT, offsetof(type, field), \
+	 (default_value), (min), (max), NULL, NULL}
+
+/* A VaReloption of an enum option, field of the options struct type. */
+#define VA_ENUM_RELOPTION(name, desc, type, field, default_value, members, detail) \
+	{(name), (desc), RELOPT_TYPE_ENUM, offsetof(type, field), \
+	 (default_value), 0, 0, (members), (detail)}
+
+/*
+ * Register an access method's options opts[0..n) (in _PG_init); returns
+ * their relopt_kind.
+ */
+extern relopt_kind VaAddReloptions(const VaReloption *opts, int n);
+
+/*
+ * amoptions' common part: parse reloptions (from WITH) into an options
+ * struct of size bytes as described by opts[0..n) (registered for kind),
+ * with the errors of build_reloptions when validate is set.  Returns the
+ * palloc'd struct, or NULL when there are no options.
+ */
+extern void *VaParseReloptions(Datum reloptions, bool validate, relopt_kind kind,
+							   Size size, const VaReloption *opts, int n);
+
+/*
+ * Copy the options of index (rd_options, a struct of size bytes described
+ * by opts[0..n)) into *dst, or, when CREATE INDEX had no WITH clause
+ * (rd_options NULL), the options' defaults.
+ */
+extern void VaGetReloptions(Relation index, void *dst, Size size,
+							const VaReloption *opts, int n);
 
 /*
  * The first member of every access method's scan state (scan->opaque): the
@@ -72,6 +130,43 @@ extern bool VaInsert(Relation index, Datum *values, bool *isnull,
 extern IndexScanDesc VaBeginScan(Relation index, int nkeys, int norderbys,
 								 Size opaque_size, const VaIndexOps *ops,
 								 const char *ctxname);
+
+/*
+ * ambeginscan named name: VaBeginScan with get_ops(index) and a context
+ * named ctxname (a string literal) for a scan state of type opaque_type,
+ * whose release (VaScanBase) ends the reading of heap values that
+ * re-ranking a quantized index's rows begins.  opaque_type has the fields
+ * base (first), reading and heap_values, a VaHeapValues begun
+ * (VaHeapValuesBegin) when reading is set.
+ */
+#define VA_DEFINE_AMBEGINSCAN(name, opaque_type, get_ops, ctxname) \
+	static void \
+	name##_release(void *opaque) \
+	{ \
+		opaque_type *so = (opaque_type *) opaque; \
+		if (so->reading) \
+			VaHeapValuesEnd(&so->heap_values); \
+		so->reading = false; \
+	} \
+	IndexScanDesc \
+	name(Relation index, int nkeys, int norderbys) \
+	{ \
+		IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys, \
+										 sizeof(opaque_type), get_ops(index), \
+										 ctxname); \
+		((opaque_type *) scan->opaque)->base.release = name##_release; \
+		return scan; \
+	}
+
+/*
+ * The reader of heap values of a scan state made by VA_DEFINE_AMBEGINSCAN,
+ * whose fields heap_values and reading are hv and *reading: begun
+ * (VaHeapValuesBegin in the current memory context, for the scan's heap
+ * relation, index and ops) on first use.  Errors: a scan without its heap
+ * relation ("<amname> scan of a quantized index needs its heap relation").
+ */
+extern VaHeapValues *VaScanHeapValues(IndexScanDesc scan, VaHeapValues *hv,
+									  bool *reading, const char *amname);
 
 /*
  * amrescan of both access methods: copy the new scan keys and order-by keys

@@ -803,32 +803,15 @@ item_size(HnswBuildState *bs, int i)
 						   bs->elements[i].level, bs->m);
 }
 
-/* Write the in-memory graph to pages 1.. and point the metapage at it. */
+/* Give each element of the in-memory graph its TID: pages 1.., in order. */
 static void
-flush_graph(HnswBuildState *bs)
+assign_tids(HnswBuildState *bs)
 {
-	BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1;
+	BlockNumber blkno = HNSW_METAPAGE_BLKNO;
+	Size		pagefree = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
 	Size		avail = 0;
 	OffsetNumber off = InvalidOffsetNumber;
-	Size		pagefree = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
-	Buffer		buf = InvalidBuffer;
-	Page		page = NULL;
-	HnswElementTuple tup;
-	Buffer		metabuf;
-	HnswMetaPage meta;
-	VaWal		wal;
-	MemoryContext codectx;
 
-	if (bs->nelements == 0)
-		return;
-	codectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build codes",
-									ALLOCSET_DEFAULT_SIZES);
-
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
-	repair_unreachable(bs);
-
-	/* first pass: where each element goes */
-	blkno = HNSW_METAPAGE_BLKNO;
 	for (int i = 0; i < bs->nelements; i++)
 	{
 		Size		need = MAXALIGN(item_size(bs, i)) + sizeof(ItemIdData);
@@ -844,98 +827,151 @@ flush_graph(HnswBuildState *bs)
 		avail -= need;
 		ItemPointerSet(&bs->elements[i].tid, blkno, off);
 	}
+}
 
-	/* second pass: write them, translating neighbour ids to TIDs */
-	tup = palloc0(VA_MAX_ITEM_SIZE);
+/*
+ * Make element i's page item in tup (size bytes, item_size): a duplicate
+ * item (heap TID, chain link, owner) or an element with what it holds (the
+ * vector or its code, made in codectx) and its neighbour ids translated to
+ * TIDs.
+ */
+static void
+fill_item(HnswBuildState *bs, int i, HnswElementTuple tup, Size size,
+		  MemoryContext codectx)
+{
+	BuildElement *e = &bs->elements[i];
+	ItemPointerData *slots;
+	MemoryContext old;
+	const void *held;
+
+	memset(tup, 0, size);
+	tup->heaptid = e->heaptid;
+	if (e->duplicates >= 0)
+		tup->duplicates = bs->elements[e->duplicates].tid;
+	else
+		ItemPointerSetInvalid(&tup->duplicates);
+	if (e->owner >= 0)
+	{
+		tup->level = 0;
+		tup->flags = HNSW_ELEMENT_DUPLICATE;
+		((HnswDuplicateTuple) tup)->owner = bs->elements[e->owner].tid;
+		return;
+	}
+
+	tup->level = e->level;
+	tup->flags = 0;
+	/* the layer-0 list's selection state, which inserts use too */
+	if (*layer0_ndiverse(bs, i) >= 0)
+		tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
+	old = MemoryContextSwitchTo(codectx);
+	held = HnswQuantElement(&bs->hq, element_vector(bs, i), bs->dimensions);
+	memcpy(HnswElementVector(tup), held, VARSIZE(held));
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(codectx);
+	slots = HnswElementNeighbours(tup);
+	for (int s = 0; s < HnswSlotCount(e->level, bs->m); s++)
+	{
+		int32		nb = element_slots(bs, i)[s];
+
+		if (nb >= 0)
+			slots[s] = bs->elements[nb].tid;
+		else
+			ItemPointerSetInvalid(&slots[s]);
+	}
+}
+
+/*
+ * The page of block blkno, new and locked, once buf (if valid) is marked
+ * dirty and let go: the build writes its pages in block order.
+ */
+static Buffer
+next_page(HnswBuildState *bs, Buffer buf, BlockNumber blkno)
+{
+	if (BufferIsValid(buf))
+	{
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+	buf = VaNewBuffer(bs->index, MAIN_FORKNUM);
+	if (BufferGetBlockNumber(buf) != blkno)
+		elog(ERROR, "hnsw build expected block %u, got %u",
+			 blkno, BufferGetBlockNumber(buf));
+	VaInitPage(BufferGetPage(buf), VA_PAGE_ID_HNSW);
+	return buf;
+}
+
+/* Write every element at its TID (assign_tids), pages 1.. (not WAL-logged). */
+static void
+write_elements(HnswBuildState *bs)
+{
+	MemoryContext codectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build codes",
+												  ALLOCSET_DEFAULT_SIZES);
+	HnswElementTuple tup = palloc0(VA_MAX_ITEM_SIZE);
+	Buffer		buf = InvalidBuffer;
+
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		BuildElement *e = &bs->elements[i];
-		int			nslots = HnswSlotCount(e->level, bs->m);
-		void	   *vector = element_vector(bs, i);
+		ItemPointer tid = &bs->elements[i].tid;
 		Size		size = item_size(bs, i);
-		ItemPointerData *slots;
 
 		CHECK_FOR_INTERRUPTS();
 		if (!BufferIsValid(buf) ||
-			BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&e->tid))
-		{
-			if (BufferIsValid(buf))
-			{
-				MarkBufferDirty(buf);
-				UnlockReleaseBuffer(buf);
-			}
-			buf = VaNewBuffer(bs->index, MAIN_FORKNUM);
-			if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&e->tid))
-				elog(ERROR, "hnsw build expected block %u, got %u",
-					 ItemPointerGetBlockNumber(&e->tid), BufferGetBlockNumber(buf));
-			page = BufferGetPage(buf);
-			VaInitPage(page, VA_PAGE_ID_HNSW);
-		}
-
-		memset(tup, 0, size);
-		tup->heaptid = e->heaptid;
-		if (e->duplicates >= 0)
-			tup->duplicates = bs->elements[e->duplicates].tid;
-		else
-			ItemPointerSetInvalid(&tup->duplicates);
-		if (e->owner >= 0)
-		{
-			/* a duplicate item: heap TID, chain link, owner */
-			tup->level = 0;
-			tup->flags = HNSW_ELEMENT_DUPLICATE;
-			((HnswDuplicateTuple) tup)->owner = bs->elements[e->owner].tid;
-		}
-		else
-		{
-			tup->level = e->level;
-			tup->flags = 0;
-			/* the layer-0 list's selection state, which inserts use too */
-			if (*layer0_ndiverse(bs, i) >= 0)
-				tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
-			{
-				/* the vector, or its code (quantization) */
-				MemoryContext old = MemoryContextSwitchTo(codectx);
-				const void *held = HnswQuantElement(&bs->hq, vector, bs->dimensions);
-
-				memcpy(HnswElementVector(tup), held, VARSIZE(held));
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(codectx);
-			}
-			slots = HnswElementNeighbours(tup);
-			for (int s = 0; s < nslots; s++)
-			{
-				int32		nb = element_slots(bs, i)[s];
-
-				if (nb >= 0)
-					slots[s] = bs->elements[nb].tid;
-				else
-					ItemPointerSetInvalid(&slots[s]);
-			}
-		}
-		if (PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false) !=
-			ItemPointerGetOffsetNumber(&e->tid))
+			BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(tid))
+			buf = next_page(bs, buf, ItemPointerGetBlockNumber(tid));
+		fill_item(bs, i, tup, size, codectx);
+		if (PageAddItem(BufferGetPage(buf), (Item) tup, size, InvalidOffsetNumber,
+						false, false) != ItemPointerGetOffsetNumber(tid))
 			elog(ERROR, "hnsw build failed to add element to block %u",
-				 ItemPointerGetBlockNumber(&e->tid));
+				 ItemPointerGetBlockNumber(tid));
 	}
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
 	pfree(tup);
+	MemoryContextDelete(codectx);
+}
 
-	metabuf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
+/*
+ * Point the metapage at the graph written out: dimensions, size of what an
+ * element holds, insert page, entry point, and the state of the last
+ * relink (repair_unreachable did what a VACUUM's relink pass does).  One
+ * WAL record (a build's: see VaWalBegin).
+ */
+static void
+point_metapage(HnswBuildState *bs)
+{
+	BlockNumber last = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
+	Buffer		metabuf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPage meta;
+	VaWal		wal;
+
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	VaWalBegin(&wal, bs->index, true);
 	meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
 	meta->dimensions = bs->dimensions;
 	meta->vector_size = (uint32) held_size(bs, element_vector(bs, 0));
-	meta->insert_page = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
+	meta->insert_page = last;
 	meta->entry_point = bs->elements[bs->entry].tid;
 	meta->entry_level = (int16) bs->entry_level;
-	/* repair_unreachable above did what a VACUUM's relink pass does */
-	meta->relink_nblocks = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid) + 1;
+	meta->relink_nblocks = last + 1;
 	meta->relink_heap_tuples = bs->indtuples;
 	VaWalFinish(&wal);
 	UnlockReleaseBuffer(metabuf);
-	MemoryContextDelete(codectx);
+}
+
+/*
+ * Write the in-memory graph to pages 1.. and point the metapage at it,
+ * having relinked the elements no search reaches (repair_unreachable).
+ */
+static void
+flush_graph(HnswBuildState *bs)
+{
+	if (bs->nelements == 0)
+		return;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
+	repair_unreachable(bs);
+	assign_tids(bs);
+	write_elements(bs);
+	point_metapage(bs);
 }
 
 /*
@@ -1217,6 +1253,98 @@ shared_full(HnswBuildState *bs)
 	return full;
 }
 
+/* ERROR unless stored, a stored form made for size bytes, says it has size. */
+static void
+check_stored_size(const void *stored, Size size)
+{
+	if (VARSIZE(stored) != size)
+		elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
+			 size, (Size) VARSIZE(stored));
+}
+
+/*
+ * Parallel build, graph in shared memory: add the row heap tid with value
+ * (a stored form of size bytes) to the shared graph, or, once the graph
+ * area is full, wait until the graph is written out (stop_for_flush) and
+ * insert it on disk.  A value the operator class does not index (e.g. a
+ * zero vector under cosine) is left out.
+ */
+static void
+add_shared(HnswBuildState *bs, Relation index, Datum value, Size size,
+		   ItemPointer tid)
+{
+	void	   *stored = palloc(size);
+	int			i;
+
+	if (!bs->ops->to_stored(value, stored))
+		return;
+	check_stored_size(stored, size);
+	if (!shared_full(bs) && (i = shared_add_element(bs, stored, size, tid)) >= 0)
+		mem_insert(bs, i);
+	else
+	{
+		stop_for_flush(bs);
+		HnswInsertValue(index, bs->ops, stored, tid, true, &bs->rng);
+	}
+	bs->indtuples++;
+	pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
+}
+
+/*
+ * Serial build, graph in memory: add the row heap tid with value (a stored
+ * form of size bytes) as a new element, its level drawn, and insert it into
+ * the graph.  Returns false, adding nothing, for a value the operator class
+ * does not index (e.g. a zero vector under cosine).  Errors: mixed
+ * dimensions.
+ */
+static bool
+add_in_memory(HnswBuildState *bs, Datum value, Size size, ItemPointer tid)
+{
+	int			i;
+	BuildElement *e;
+	void	   *stored;
+
+	grow(bs);
+	i = bs->nelements;
+	e = &bs->elements[i];
+	e->vector = (Size) (uintptr_t) arena_alloc(bs, size);
+	stored = element_vector(bs, i);
+	if (!bs->ops->to_stored(value, stored))
+	{
+		arena_unalloc(bs, size);
+		return false;
+	}
+	check_stored_size(stored, size);
+	if (bs->dimensions < 0)
+		bs->dimensions = bs->ops->dims(stored);
+	else
+		check_dimensions(bs->dimensions, bs->ops, stored);
+
+	bs->memory_used += MAXALIGN(size);
+	e->heaptid = *tid;
+	e->owner = -1;
+	e->duplicates = -1;
+	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
+						   HnswMaxLevel(held_size(bs, stored), bs->m));
+	e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
+														  neighbour_area_size(e->level, bs->m));
+	clear_neighbours(bs, i);
+	bs->memory_used += neighbour_area_size(e->level, bs->m) + 16;
+	bs->nelements++;
+
+	mem_insert(bs, i);
+	bs->indtuples++;
+	return true;
+}
+
+/*
+ * table_index_build_scan's callback: index one heap row, in the in-memory
+ * graph (serial: add_in_memory, then written out if it outgrew
+ * maintenance_work_mem), the shared one (parallel: add_shared), or on disk
+ * once the graph was written out.  NULLs are not indexed.  Reports the rows
+ * indexed to pg_stat_progress_create_index (a parallel build: the
+ * leader, for all participants).
+ */
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
@@ -1225,8 +1353,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContext old;
 	Datum		value;
 	Size		size;
-	int			i;
-	BuildElement *e;
+	bool		indexed = true;
 
 	if (isnull[0])
 		return;
@@ -1235,72 +1362,17 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	old = MemoryContextSwitchTo(bs->tmpctx);
 	value = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 	size = bs->ops->stored_size(value);
-
 	if (bs->shared && !bs->on_disk)
-	{
-		void	   *stored = palloc(size);
-
-		if (!bs->ops->to_stored(value, stored))
-			;					/* e.g. zero vector under cosine: not indexed */
-		else if (VARSIZE(stored) != size)
-			elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
-				 size, (Size) VARSIZE(stored));
-		else if (!shared_full(bs) &&
-				 (i = shared_add_element(bs, stored, size, tid)) >= 0)
-		{
-			mem_insert(bs, i);
-			bs->indtuples++;
-			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
-		}
-		else
-		{
-			stop_for_flush(bs);
-			HnswInsertValue(index, bs->ops, stored, tid, true, &bs->rng);
-			bs->indtuples++;
-			pg_atomic_fetch_add_u64(&bs->shared->tuples_done, 1);
-		}
-	}
+		add_shared(bs, index, value, size, tid);
 	else if (bs->on_disk)
 		insert_on_disk(bs, index, value, size, tid);
 	else
-	{
-		grow(bs);
-		i = bs->nelements;
-		e = &bs->elements[i];
-		e->vector = (Size) (uintptr_t) arena_alloc(bs, size);
-		if (!bs->ops->to_stored(value, element_vector(bs, i)))
-		{
-			arena_unalloc(bs, size);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(bs->tmpctx);
-			return;				/* e.g. zero vector under cosine: not indexed */
-		}
-		if (VARSIZE(element_vector(bs, i)) != size)
-			elog(ERROR, "hnsw stored form of %zu bytes has varlena size %zu",
-				 size, (Size) VARSIZE(element_vector(bs, i)));
-		if (bs->dimensions < 0)
-			bs->dimensions = bs->ops->dims(element_vector(bs, i));
-		else
-			check_dimensions(bs->dimensions, bs->ops, element_vector(bs, i));
-
-		bs->memory_used += MAXALIGN(size);
-		e->heaptid = *tid;
-		e->owner = -1;
-		e->duplicates = -1;
-		e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
-							   HnswMaxLevel(held_size(bs, element_vector(bs, i)), bs->m));
-		e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
-															  neighbour_area_size(e->level, bs->m));
-		clear_neighbours(bs, i);
-		bs->memory_used += neighbour_area_size(e->level, bs->m) + 16;
-		bs->nelements++;
-
-		mem_insert(bs, i);
-		bs->indtuples++;
-	}
-
+		indexed = add_in_memory(bs, value, size, tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(bs->tmpctx);
+	if (!indexed)
+		return;
+
 	if (!bs->shared)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
 	else if (bs->is_leader)
@@ -1347,13 +1419,15 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
 static void
 init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 {
+	HnswOptions opts = HnswGetOptions(index);
+
 	bs->heap = heap;
 	bs->index = index;
 	bs->ops = HnswGetIndexOps(index);
-	HnswQuantCheckSupported(index, bs->ops, HnswGetQuantization(index));
+	HnswQuantCheckSupported(index, bs->ops, opts.quantization);
 	HnswQuantInit(&bs->hq, index, NULL);
-	bs->m = HnswGetM(index);
-	bs->ef_construction = HnswGetEfConstruction(index);
+	bs->m = opts.m;
+	bs->ef_construction = opts.ef_construction;
 	bs->dimensions = -1;
 	bs->entry = -1;
 	bs->entry_level = -1;
@@ -1623,8 +1697,10 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 void
 hnswbuildempty(Relation index)
 {
-	HnswQuantCheckSupported(index, HnswGetIndexOps(index), HnswGetQuantization(index));
-	HnswWriteMetaPage(index, INIT_FORKNUM, HnswGetM(index), HnswGetEfConstruction(index),
-					  HnswGetQuantization(index), HnswGetBits(index));
+	HnswOptions opts = HnswGetOptions(index);
+
+	HnswQuantCheckSupported(index, HnswGetIndexOps(index), opts.quantization);
+	HnswWriteMetaPage(index, INIT_FORKNUM, opts.m, opts.ef_construction,
+					  opts.quantization, opts.bits);
 	VaWalLogRange(index, INIT_FORKNUM, 0, 1);
 }

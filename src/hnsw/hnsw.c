@@ -43,28 +43,25 @@ static relopt_enum_elt_def quantization_options[] = {
 	{(const char *) NULL}
 };
 
+/* The index options, WITH (m = ..., ...): HnswOptions. */
+static const VaReloption hnsw_reloptions[] = {
+	VA_INT_RELOPTION("m", "Maximum number of neighbours per element on layers above 0 (2m on layer 0)",
+					 HnswOptions, m, HNSW_DEFAULT_M, HNSW_MIN_M, HNSW_MAX_M),
+	VA_INT_RELOPTION("ef_construction", "Size of the dynamic candidate list while building the graph",
+					 HnswOptions, ef_construction, HNSW_DEFAULT_EF_CONSTRUCTION,
+					 HNSW_MIN_EF_CONSTRUCTION, HNSW_MAX_EF_CONSTRUCTION),
+	VA_ENUM_RELOPTION("quantization", "What elements hold: the vector (none) or a RaBitQ code (rabitq)",
+					  HnswOptions, quantization, HNSW_QUANTIZATION_NONE, quantization_options,
+					  "Valid values are \"none\" and \"rabitq\"."),
+	VA_INT_RELOPTION("bits", "Bits per dimension of RaBitQ codes (quantization = rabitq)",
+					 HnswOptions, bits, HNSW_DEFAULT_BITS, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS),
+};
+
 /* Register the reloptions and settings; called once from _PG_init. */
 void
 HnswInit(void)
 {
-	hnsw_relopt_kind = add_reloption_kind();
-	add_int_reloption(hnsw_relopt_kind, "m",
-					  "Maximum number of neighbours per element on layers above 0 (2m on layer 0)",
-					  HNSW_DEFAULT_M, HNSW_MIN_M, HNSW_MAX_M,
-					  AccessExclusiveLock);
-	add_int_reloption(hnsw_relopt_kind, "ef_construction",
-					  "Size of the dynamic candidate list while building the graph",
-					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
-					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
-	add_enum_reloption(hnsw_relopt_kind, "quantization",
-					   "What elements hold: the vector (none) or a RaBitQ code (rabitq)",
-					   quantization_options, HNSW_QUANTIZATION_NONE,
-					   "Valid values are \"none\" and \"rabitq\".",
-					   AccessExclusiveLock);
-	add_int_reloption(hnsw_relopt_kind, "bits",
-					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
-					  HNSW_DEFAULT_BITS, VA_RABITQ_MIN_BITS, VA_RABITQ_MAX_BITS,
-					  AccessExclusiveLock);
+	hnsw_relopt_kind = VaAddReloptions(hnsw_reloptions, lengthof(hnsw_reloptions));
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list for search.",
@@ -102,18 +99,11 @@ HnswInit(void)
 static bytea *
 hnswoptions(Datum reloptions, bool validate)
 {
-	static const relopt_parse_elt tab[] = {
-		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
-		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
-		{"quantization", RELOPT_TYPE_ENUM, offsetof(HnswOptions, quantization)},
-		{"bits", RELOPT_TYPE_INT, offsetof(HnswOptions, bits)},
-	};
 	HnswOptions *opts;
 
-	opts = (HnswOptions *) build_reloptions(reloptions, validate,
-											hnsw_relopt_kind,
-											sizeof(HnswOptions),
-											tab, lengthof(tab));
+	opts = VaParseReloptions(reloptions, validate, hnsw_relopt_kind,
+							 sizeof(HnswOptions), hnsw_reloptions,
+							 lengthof(hnsw_reloptions));
 	if (validate && opts != NULL && opts->ef_construction < 2 * opts->m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -123,36 +113,18 @@ hnswoptions(Datum reloptions, bool validate)
 	return (bytea *) opts;
 }
 
-int
-HnswGetM(Relation index)
+/*
+ * The options of index: those its WITH clause gave, the defaults for the
+ * rest.
+ */
+HnswOptions
+HnswGetOptions(Relation index)
 {
-	HnswOptions *opts = (HnswOptions *) index->rd_options;
+	HnswOptions opts;
 
-	return opts ? opts->m : HNSW_DEFAULT_M;
-}
-
-int
-HnswGetEfConstruction(Relation index)
-{
-	HnswOptions *opts = (HnswOptions *) index->rd_options;
-
-	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
-}
-
-int
-HnswGetQuantization(Relation index)
-{
-	HnswOptions *opts = (HnswOptions *) index->rd_options;
-
-	return opts ? opts->quantization : HNSW_QUANTIZATION_NONE;
-}
-
-int
-HnswGetBits(Relation index)
-{
-	HnswOptions *opts = (HnswOptions *) index->rd_options;
-
-	return opts ? opts->bits : HNSW_DEFAULT_BITS;
+	VaGetReloptions(index, &opts, sizeof(opts), hnsw_reloptions,
+					lengthof(hnsw_reloptions));
+	return opts;
 }
 
 /* The opclass's VaIndexOps (support function 1 of the index's column). */
@@ -179,7 +151,7 @@ index_shape(Oid indexoid, double *m, double *vector_size, double *exact_size)
 	Relation	index = index_open(indexoid, NoLock);
 	HnswMetaPageData meta;
 
-	*m = HnswGetM(index);
+	*m = HnswGetOptions(index).m;
 	*vector_size = 0;
 	*exact_size = 0;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_HNSW, &meta, sizeof(meta),

@@ -486,10 +486,7 @@ extern int	hnsw_max_scan_tuples;
 extern int	hnsw_rerank_candidates;
 extern double hnsw_scan_mem_multiplier;
 extern const VaIndexOps *HnswGetIndexOps(Relation index);
-extern int	HnswGetM(Relation index);
-extern int	HnswGetEfConstruction(Relation index);
-extern int	HnswGetQuantization(Relation index);
-extern int	HnswGetBits(Relation index);
+extern HnswOptions HnswGetOptions(Relation index);
 
 /* build.c */
 extern void HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,

@@ -164,6 +164,154 @@ begin_write(VaWal *wal, Relation index, Buffer buf, OffsetNumber off, bool build
 }
 
 /*
+ * What HnswAddBacklink chose for a full layer list without the page lock:
+ * the list it was chosen from with its selection state, and the list and
+ * state to write instead if the element still has that list.
+ */
+typedef struct PrunedList
+{
+	ItemPointerData *oldlist;	/* [cap] */
+	uint16		oldsel;
+	ItemPointerData *newlist;	/* [cap]; NULL: nothing chosen yet */
+	uint16		newsel;
+	bool		kept;			/* the newcomer is in newlist */
+} PrunedList;
+
+/*
+ * Where newtid goes in the layer list slots[0..cap): its own slot if it is
+ * there already, else the first free one; cap when the list is full.
+ */
+static int
+backlink_slot(const ItemPointerData *slots, int cap, const ItemPointerData *newtid)
+{
+	int			slot;
+
+	for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
+	{
+		if (ItemPointerEquals((ItemPointer) &slots[slot], (ItemPointer) newtid))
+			break;
+	}
+	return slot;
+}
+
+/*
+ * Write newtid into slot (< cap) of the layer list of the element at off on
+ * buf's page (locked exclusively), one WAL record; the list is then no
+ * longer a known selection.
+ */
+static void
+write_backlink(Relation index, Buffer buf, OffsetNumber off, int layer, int m,
+			   int slot, const ItemPointerData *newtid, bool building)
+{
+	VaWal		wal;
+	HnswElementTuple tup = begin_write(&wal, index, buf, off, building);
+
+	HnswElementNeighbours(tup)[HnswLayerStart(layer, m) + slot] = *newtid;
+	if (layer == 0)
+		tup->selection = HNSW_SELECTION_UNKNOWN;
+	VaWalFinish(&wal);
+}
+
+/*
+ * Write pruned's list over the layer list of tup, the element at off on
+ * buf's page (locked exclusively), if that list (and on layer 0 its
+ * selection state) is still the one pruned was chosen from; one WAL record,
+ * only if anything changes.  Returns false, writing nothing, when another
+ * insert changed the list meanwhile.
+ */
+static bool
+write_pruned(Relation index, Buffer buf, OffsetNumber off, HnswElementTuple tup,
+			 int layer, int m, const PrunedList *pruned, bool building)
+{
+	int			cap = HnswLayerCapacity(layer, m);
+	ItemPointerData *slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+	VaWal		wal;
+
+	if (memcmp(slots, pruned->oldlist, sizeof(ItemPointerData) * cap) != 0 ||
+		(layer == 0 && tup->selection != pruned->oldsel))
+		return false;
+	if (memcmp(slots, pruned->newlist, sizeof(ItemPointerData) * cap) != 0 ||
+		(layer == 0 && tup->selection != pruned->newsel))
+	{
+		tup = begin_write(&wal, index, buf, off, building);
+		memcpy(HnswElementNeighbours(tup) + HnswLayerStart(layer, m), pruned->newlist,
+			   sizeof(ItemPointerData) * cap);
+		if (layer == 0)
+			tup->selection = pruned->newsel;
+		VaWalFinish(&wal);
+	}
+	return true;
+}
+
+/*
+ * The survivors of the full list slots[0..cap) of base (stored vector
+ * basevec) plus newtid by a new selection (HnswSelectNeighbours over all
+ * cap + 1), into newlist (cap TIDs, invalid after the survivors), with how
+ * many the heuristic kept itself in *ndiverse.  Returns whether newtid
+ * survives.
+ */
+static bool
+select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
+				 const ItemPointerData *slots, int cap,
+				 const ItemPointerData *newtid, ItemPointerData *newlist,
+				 int *ndiverse)
+{
+	VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
+	const void **vectors = palloc(sizeof(void *) * (cap + 1));
+	int		   *selected = palloc(sizeof(int) * (cap + 1));
+	bool		kept = false;
+	int			k;
+
+	for (int i = 0; i < cap; i++)
+		cands[i].id = VaTidToId(&slots[i]);
+	cands[cap].id = VaTidToId(newtid);
+	HnswLoadCandidates(index, ops, basevec, cands, cap + 1, vectors);
+	k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, ndiverse);
+	for (int i = 0; i < cap; i++)
+	{
+		if (i < k)
+		{
+			VaIdToTid(cands[selected[i]].id, &newlist[i]);
+			if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
+				kept = true;
+		}
+		else
+			ItemPointerSetInvalid(&newlist[i]);
+	}
+	return kept;
+}
+
+/*
+ * Choose what the full layer list of base (a copy of the element, taken
+ * under its page lock) becomes with newtid (stored vector newvec) in
+ * *pruned: on layer 0 through prune_known when the list's selection state
+ * allows, else by a new selection.  Allocates in the current context.
+ */
+static void
+choose_pruned(Relation index, const VaIndexOps *ops, HnswElementTuple base,
+			  int layer, int m, const ItemPointerData *newtid,
+			  const void *newvec, PrunedList *pruned)
+{
+	int			cap = HnswLayerCapacity(layer, m);
+	ItemPointerData *slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
+	int			ndiverse;
+
+	pruned->oldlist = palloc(sizeof(ItemPointerData) * cap);
+	memcpy(pruned->oldlist, slots, sizeof(ItemPointerData) * cap);
+	pruned->oldsel = base->selection;
+	pruned->newlist = palloc(sizeof(ItemPointerData) * cap);
+
+	if (!(layer == 0 && pruned->oldsel != HNSW_SELECTION_UNKNOWN &&
+		  pruned->oldsel <= cap + 1 &&
+		  prune_known(index, ops, HnswElementVector(base), pruned->oldlist, cap,
+					  pruned->oldsel - 1, newtid, newvec, pruned->newlist,
+					  &pruned->kept, &ndiverse)))
+		pruned->kept = select_survivors(index, ops, HnswElementVector(base), slots,
+										cap, newtid, pruned->newlist, &ndiverse);
+	pruned->newsel = (uint16) (ndiverse + 1);
+}
+
+/*
  * Add newtid (stored vector newvec) to the layer list of the element at
  * nbtid.  A full list is pruned with the selection heuristic over its
  * members plus newtid (on layer 0 through prune_known when the list's
@@ -183,21 +331,20 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 	bool		kept = false;
 	int			cap = HnswLayerCapacity(layer, m);
 	OffsetNumber off = ItemPointerGetOffsetNumber(nbtid);
-	Buffer		buf;
-	Page		page;
-	HnswElementTuple tup;
-	ItemPointerData *slots;
-	ItemPointerData *newlist = NULL;
-	ItemPointerData *oldlist = NULL;
-	uint16		oldsel = HNSW_SELECTION_UNKNOWN;
-	uint16		newsel = HNSW_SELECTION_UNKNOWN;
-	int			slot;
-	VaWal		wal;
+	PrunedList	pruned = {0};
 	MemoryContext prunectx = NULL;
 
 	for (;;)
 	{
-		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		Buffer		buf = HnswReadIndexBuffer(index, ItemPointerGetBlockNumber(nbtid));
+		Page		page;
+		HnswElementTuple tup;
+		ItemPointerData *slots;
+		int			slot;
+		Size		tupsize;
+		HnswElementTuple base;
+		MemoryContext old;
+
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
@@ -207,112 +354,48 @@ HnswAddBacklink(Relation index, const VaIndexOps *ops, int m,
 			kept = false;
 			break;
 		}
-		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
 
-		if (newlist != NULL)
+		if (pruned.newlist != NULL)
 		{
-			/* pruned list computed below: apply it if the list is unchanged */
-			if (memcmp(slots, oldlist, sizeof(ItemPointerData) * cap) == 0 &&
-				(layer > 0 || tup->selection == oldsel))
+			/* pruned list chosen below: apply it if the list is unchanged */
+			if (write_pruned(index, buf, off, tup, layer, m, &pruned, building))
 			{
-				if (memcmp(slots, newlist, sizeof(ItemPointerData) * cap) != 0 ||
-					(layer == 0 && tup->selection != newsel))
-				{
-					tup = begin_write(&wal, index, buf, off, building);
-					memcpy(HnswElementNeighbours(tup) + HnswLayerStart(layer, m), newlist,
-						   sizeof(ItemPointerData) * cap);
-					if (layer == 0)
-						tup->selection = newsel;
-					VaWalFinish(&wal);
-				}
 				UnlockReleaseBuffer(buf);
+				kept = pruned.kept;
 				break;
 			}
 			/* another insert changed it meanwhile: start over */
 			MemoryContextReset(prunectx);
-			newlist = oldlist = NULL;
-			kept = false;
+			pruned.newlist = pruned.oldlist = NULL;
 		}
 
-		for (slot = 0; slot < cap && ItemPointerIsValid(&slots[slot]); slot++)
-		{
-			if (ItemPointerEquals(&slots[slot], (ItemPointer) newtid))
-				break;
-		}
+		slots = HnswElementNeighbours(tup) + HnswLayerStart(layer, m);
+		slot = backlink_slot(slots, cap, newtid);
 		if (slot < cap || force)
 		{
+			/* a free slot, or force: the last one; else already linked */
 			if (slot == cap || !ItemPointerIsValid(&slots[slot]))
-			{
-				/* a free slot, or force: the last one (no longer a selection) */
-				tup = begin_write(&wal, index, buf, off, building);
-				HnswElementNeighbours(tup)[HnswLayerStart(layer, m) + Min(slot, cap - 1)] = *newtid;
-				if (layer == 0)
-					tup->selection = HNSW_SELECTION_UNKNOWN;
-				VaWalFinish(&wal);
-			}
-			/* else already linked */
+				write_backlink(index, buf, off, layer, m, Min(slot, cap - 1),
+							   newtid, building);
 			UnlockReleaseBuffer(buf);
 			kept = true;
 			break;
 		}
-		else
-		{
-			/*
-			 * full: choose the survivors without holding the lock, in a
-			 * context of their own, since a retry starts over
-			 */
-			Size		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
-			MemoryContext old;
-			HnswElementTuple base;
-			int			ndiverse;
 
-			if (prunectx == NULL)
-				prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
-												 ALLOCSET_DEFAULT_SIZES);
-			old = MemoryContextSwitchTo(prunectx);
-			base = palloc(tupsize);
-			memcpy(base, tup, tupsize);
-			UnlockReleaseBuffer(buf);
-			slots = HnswElementNeighbours(base) + HnswLayerStart(layer, m);
-			oldlist = palloc(sizeof(ItemPointerData) * cap);
-			memcpy(oldlist, slots, sizeof(ItemPointerData) * cap);
-			oldsel = base->selection;
-			newlist = palloc(sizeof(ItemPointerData) * cap);
-
-			if (layer == 0 && oldsel != HNSW_SELECTION_UNKNOWN && oldsel <= cap + 1 &&
-				prune_known(index, ops, HnswElementVector(base), oldlist, cap, oldsel - 1,
-							newtid, newvec, newlist, &kept, &ndiverse))
-				newsel = (uint16) (ndiverse + 1);
-			else
-			{
-				VaCandidate *cands = palloc(sizeof(VaCandidate) * (cap + 1));
-				const void **vectors = palloc(sizeof(void *) * (cap + 1));
-				int		   *selected = palloc(sizeof(int) * (cap + 1));
-				int			k;
-
-				for (int i = 0; i < cap; i++)
-					cands[i].id = VaTidToId(&slots[i]);
-				cands[cap].id = VaTidToId(newtid);
-				HnswLoadCandidates(index, ops, HnswElementVector(base),
-								   cands, cap + 1, vectors);
-				k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected,
-										 &ndiverse);
-				kept = false;
-				for (int i = 0; i < cap; i++)
-				{
-					if (i < k)
-					{
-						VaIdToTid(cands[selected[i]].id, &newlist[i]);
-						if (ItemPointerEquals(&newlist[i], (ItemPointer) newtid))
-							kept = true;
-					}
-					else
-						ItemPointerSetInvalid(&newlist[i]);
-				}
-				newsel = (uint16) (ndiverse + 1);
-			}
-			MemoryContextSwitchTo(old);
-		}
+		/*
+		 * full: choose the survivors without holding the lock, in a context
+		 * of their own, since a retry starts over
+		 */
+		if (prunectx == NULL)
+			prunectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw pruning",
+											 ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(prunectx);
+		tupsize = HnswElementSize(HnswStoredSize(tup->data), tup->level, m);
+		base = palloc(tupsize);
+		memcpy(base, tup, tupsize);
+		UnlockReleaseBuffer(buf);
+		choose_pruned(index, ops, base, layer, m, newtid, newvec, &pruned);
+		MemoryContextSwitchTo(old);
 	}
 	if (prunectx != NULL)
 		MemoryContextDelete(prunectx);
@@ -437,7 +520,7 @@ find_free_slot(Relation index, Size size, OffsetNumber *off)
 	 * slot of exactly size bytes is found (the page is checked anyway).
 	 */
 	Size		ask = MAXALIGN(size) - MAXALIGN(size) % (BLCKSZ / 256);
-	int64		unit = (int64) HnswGetM(index) * sizeof(ItemPointerData);
+	int64		unit = (int64) HnswGetOptions(index).m * sizeof(ItemPointerData);
 
 	for (int round = 0; round < 2; round++)
 	{
@@ -517,30 +600,41 @@ current_insert_page(Relation index)
 }
 
 /*
- * The page a new item of size bytes goes to, returned exclusively locked: a
- * page the free space map names (*from_fsm set), with a slot VACUUM freed
- * (*reuse set) or room for a new item (none during a build), else the
- * insert page as it is now, not as this insert first read it (other inserts
- * may have filled that one and started a new one meanwhile), else a new
- * page (*new_page set), added under the relation extension lock, which the
- * caller releases once the metapage names the page.  A new page is added
- * only if the insert page is still the full one, so that inserts finding it
- * full at the same moment do not each start a page (all but one would stay
- * nearly empty: the free space map records only freed slots).  No buffer
- * lock is held while waiting for the extension lock or extending, so scans
- * reading the metapage do not wait for a new page.
+ * Where a new item goes (choose_target): buf, locked exclusively, and how it
+ * was found.
  */
-static Buffer
-choose_target(Relation index, Size size, bool building, OffsetNumber *reuse,
-			  bool *new_page, bool *from_fsm)
+typedef struct Target
+{
+	Buffer		buf;
+	OffsetNumber reuse;			/* a slot VACUUM freed, or InvalidOffsetNumber */
+	bool		new_page;		/* a new page: the extension lock is held */
+	bool		from_fsm;		/* named by the free space map */
+} Target;
+
+/*
+ * The page a new item of size bytes goes to, into *t, exclusively locked: a
+ * page the free space map names (from_fsm), with a slot VACUUM freed
+ * (reuse) or room for a new item (none during a build), else the insert
+ * page as it is now, not as this insert first read it (other inserts may
+ * have filled that one and started a new one meanwhile), else a new page
+ * (new_page), added under the relation extension lock, which the caller
+ * releases once the metapage names the page.  A new page is added only if
+ * the insert page is still the full one, so that inserts finding it full at
+ * the same moment do not each start a page (all but one would stay nearly
+ * empty: the free space map records only freed slots).  No buffer lock is
+ * held while waiting for the extension lock or extending, so scans reading
+ * the metapage do not wait for a new page.
+ */
+static void
+choose_target(Relation index, Size size, bool building, Target *t)
 {
 	Buffer		buf = InvalidBuffer;
 
-	*reuse = InvalidOffsetNumber;
-	*new_page = false;
+	t->reuse = InvalidOffsetNumber;
+	t->new_page = false;
 	if (!building)
-		buf = find_free_slot(index, size, reuse);
-	*from_fsm = BufferIsValid(buf);
+		buf = find_free_slot(index, size, &t->reuse);
+	t->from_fsm = BufferIsValid(buf);
 	while (!BufferIsValid(buf))
 	{
 		BlockNumber insert_page = current_insert_page(index);
@@ -563,9 +657,36 @@ choose_target(Relation index, Size size, bool building, OffsetNumber *reuse,
 		}
 		/* takes the extension lock again (it is reentrant) */
 		buf = VaNewBuffer(index, MAIN_FORKNUM);
-		*new_page = true;
+		t->new_page = true;
 	}
-	return buf;
+	t->buf = buf;
+}
+
+/*
+ * Put item (size bytes) on page, t's page registered in a WAL record: in
+ * t's freed slot, which keeps its line pointer (the item shrinks to size),
+ * else as a new item.  Returns its offset.  ERROR if it does not fit (what
+ * names the item).
+ */
+static OffsetNumber
+put_item(Relation index, const Target *t, Page page, Item item, Size size,
+		 const char *what)
+{
+	OffsetNumber off;
+
+	if (t->reuse != InvalidOffsetNumber)
+	{
+		if (!PageIndexTupleOverwrite(page, t->reuse, item, size))
+			elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
+				 BufferGetBlockNumber(t->buf), t->reuse, RelationGetRelationName(index));
+		off = t->reuse;
+	}
+	else
+		off = PageAddItem(page, item, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add %s to index \"%s\"",
+			 what, RelationGetRelationName(index));
+	return off;
 }
 
 /*
@@ -582,49 +703,34 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 			  Size vector_size, const HnswMetaPageData *metacopy, bool building,
 			  ItemPointer tid)
 {
-	Buffer		buf = InvalidBuffer;
+	Target		t;
 	Buffer		metabuf;
 	Page		page;
 	HnswMetaPage meta;
-	bool		new_page = false;
-	bool		from_fsm = false;
 	bool		new_entry = !ItemPointerIsValid(&metacopy->entry_point) ||
 	tup->level > metacopy->entry_level;
 	OffsetNumber off;
-	OffsetNumber reuse = InvalidOffsetNumber;
 	Size		left = 0;
 	VaWal		wal;
 
-	buf = choose_target(index, size, building, &reuse, &new_page, &from_fsm);
+	choose_target(index, size, building, &t);
 
 	VaWalBegin(&wal, index, building);
-	page = VaWalRegister(&wal, buf, new_page);
-	if (new_page)
+	page = VaWalRegister(&wal, t.buf, t.new_page);
+	if (t.new_page)
 		VaInitPage(page, VA_PAGE_ID_HNSW);
-	if (reuse != InvalidOffsetNumber)
-	{
-		/* the slot keeps its line pointer; the item shrinks to size */
-		if (!PageIndexTupleOverwrite(page, reuse, (Item) tup, size))
-			elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
-				 BufferGetBlockNumber(buf), reuse, RelationGetRelationName(index));
-		off = reuse;
-	}
-	else
-		off = PageAddItem(page, (Item) tup, size, InvalidOffsetNumber, false, false);
-	if (off == InvalidOffsetNumber)
-		elog(ERROR, "failed to add hnsw element to index \"%s\"",
-			 RelationGetRelationName(index));
-	if (from_fsm)
+	off = put_item(index, &t, page, (Item) tup, size, "hnsw element");
+	if (t.from_fsm)
 		left = HnswPageRoom(page);
-	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
+	ItemPointerSet(tid, BufferGetBlockNumber(t.buf), off);
 
-	if (new_page || new_entry)
+	if (t.new_page || new_entry)
 	{
 		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		meta = HnswPageGetMeta(VaWalRegister(&wal, metabuf, false));
-		if (new_page)
-			meta->insert_page = BufferGetBlockNumber(buf);
+		if (t.new_page)
+			meta->insert_page = BufferGetBlockNumber(t.buf);
 		if (meta->dimensions < 0)
 		{
 			meta->dimensions = dimensions;
@@ -640,11 +746,11 @@ place_element(Relation index, HnswElementTuple tup, Size size, int dimensions,
 	}
 	else
 		VaWalFinish(&wal);
-	if (new_page)
+	if (t.new_page)
 		UnlockRelationForExtension(index, ExclusiveLock);
-	if (from_fsm)
-		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf), left);
-	UnlockReleaseBuffer(buf);
+	if (t.from_fsm)
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(t.buf), left);
+	UnlockReleaseBuffer(t.buf);
 }
 
 /*
@@ -669,25 +775,167 @@ owner_matches(Page page, OffsetNumber off, const void *stored)
 		HnswSameVector(HnswElementVector(e), stored);
 }
 
-/* Does the page of buf, locked again, still have the room choose_target found? */
+/* Does t's page, locked again, still have the room choose_target found? */
 static bool
-target_has_room(Buffer buf, OffsetNumber reuse, bool new_page, Size size)
+target_has_room(const Target *t, Size size)
 {
-	Page		page = BufferGetPage(buf);
+	Page		page = BufferGetPage(t->buf);
 
-	if (new_page)
+	if (t->new_page)
 		return true;			/* no other insert knows the page yet */
-	if (reuse != InvalidOffsetNumber)
+	if (t->reuse != InvalidOffsetNumber)
 	{
 		ItemId		iid;
 
-		if (reuse > PageGetMaxOffsetNumber(page))
+		if (t->reuse > PageGetMaxOffsetNumber(page))
 			return false;
-		iid = PageGetItemId(page, reuse);
+		iid = PageGetItemId(page, t->reuse);
 		return (((HnswElementTuple) PageGetItem(page, iid))->flags & HNSW_ELEMENT_FREE) &&
 			MAXALIGN(ItemIdGetLength(iid)) + PageGetExactFreeSpace(page) >= MAXALIGN(size);
 	}
 	return PageGetFreeSpace(page) >= MAXALIGN(size);
+}
+
+/*
+ * Let go of t's page, of obuf (the owner's page, when it is another) and of
+ * the extension lock for a new page, all locked by lock_duplicate_target.
+ */
+static void
+release_duplicate_target(Relation index, const Target *t, Buffer obuf)
+{
+	UnlockReleaseBuffer(t->buf);
+	if (obuf != t->buf)
+		UnlockReleaseBuffer(obuf);
+	if (t->new_page)
+		UnlockRelationForExtension(index, ExclusiveLock);
+}
+
+typedef enum DupTargetResult
+{
+	DUP_TARGET_LOCKED,			/* the owner's page and the target locked */
+	DUP_TARGET_RETRY,			/* the target lost its room: choose again */
+	DUP_OWNER_GONE				/* the owner no longer holds the vector */
+} DupTargetResult;
+
+/*
+ * Lock the page of the element at owner (*obuf) and the page a duplicate
+ * item of size bytes goes to (*t): the owner's own when it has room, else
+ * where choose_target says.  Two buffers are locked lower block first (a
+ * lock out of that order is only tried, never waited for).  Returns
+ * DUP_TARGET_LOCKED with both locked, or, holding nothing, DUP_OWNER_GONE
+ * when the owner no longer holds the vector stored (owner_matches) and
+ * DUP_TARGET_RETRY when the target, locked again in block order, lost its
+ * room meanwhile.
+ */
+static DupTargetResult
+lock_duplicate_target(Relation index, const ItemPointerData *owner,
+					  const void *stored, Size size, bool building,
+					  Buffer *obuf, Target *t)
+{
+	BlockNumber oblk = ItemPointerGetBlockNumber(owner);
+	OffsetNumber ooff = ItemPointerGetOffsetNumber(owner);
+
+	*obuf = ReadBuffer(index, oblk);
+	LockBuffer(*obuf, BUFFER_LOCK_EXCLUSIVE);
+	if (!owner_matches(BufferGetPage(*obuf), ooff, stored))
+	{
+		UnlockReleaseBuffer(*obuf);
+		return DUP_OWNER_GONE;
+	}
+	if (PageGetFreeSpace(BufferGetPage(*obuf)) >= MAXALIGN(size))
+	{
+		t->buf = *obuf;
+		t->reuse = InvalidOffsetNumber;
+		t->new_page = false;
+		t->from_fsm = false;
+		return DUP_TARGET_LOCKED;
+	}
+
+	LockBuffer(*obuf, BUFFER_LOCK_UNLOCK);
+	choose_target(index, size, building, t);
+	if (BufferGetBlockNumber(t->buf) == oblk)
+	{
+		/* room was made on the owner's page meanwhile */
+		ReleaseBuffer(*obuf);
+		*obuf = t->buf;
+	}
+	else if (BufferGetBlockNumber(t->buf) < oblk)
+		LockBuffer(*obuf, BUFFER_LOCK_EXCLUSIVE);
+	else if (!ConditionalLockBuffer(*obuf))
+	{
+		/* lock in block order, then look at the target again */
+		LockBuffer(t->buf, BUFFER_LOCK_UNLOCK);
+		LockBuffer(*obuf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(t->buf, BUFFER_LOCK_EXCLUSIVE);
+		if (!target_has_room(t, size))
+		{
+			release_duplicate_target(index, t, *obuf);
+			return DUP_TARGET_RETRY;
+		}
+	}
+	if (!owner_matches(BufferGetPage(*obuf), ooff, stored))
+	{
+		/* a new page stays empty (hnsw_check accepts that) */
+		release_duplicate_target(index, t, *obuf);
+		return DUP_OWNER_GONE;
+	}
+	return DUP_TARGET_LOCKED;
+}
+
+/*
+ * Write dup on t's page and make it the head of the duplicate chain of the
+ * element at ooff on obuf's page (dup.next is set here to the old head):
+ * one WAL record, with the metapage's insert page when t is a new page.
+ * Then let go of both buffers and of the extension lock.
+ */
+static void
+write_duplicate(Relation index, HnswDuplicateTupleData *dup, Buffer obuf,
+				OffsetNumber ooff, const Target *t, bool building)
+{
+	Page		tpage;
+	Page		opage;
+	HnswElementTuple e;
+	OffsetNumber off;
+	Size		left = 0;
+	VaWal		wal;
+
+	VaWalBegin(&wal, index, building);
+	tpage = VaWalRegister(&wal, t->buf, t->new_page);
+	if (t->new_page)
+		VaInitPage(tpage, VA_PAGE_ID_HNSW);
+	opage = t->buf == obuf ? tpage : VaWalRegister(&wal, obuf, false);
+	e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
+	dup->next = e->duplicates;
+	off = put_item(index, t, tpage, (Item) dup, HNSW_DUPLICATE_SIZE,
+				   "hnsw duplicate item");
+	if (t->from_fsm)
+		left = HnswPageRoom(tpage);
+
+	/*
+	 * Find the owner again: overwriting a reused slot with an item of another
+	 * size moves the other items' bytes on that page, and the owner may be
+	 * one of them.
+	 */
+	e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
+	ItemPointerSet(&e->duplicates, BufferGetBlockNumber(t->buf), off);
+	if (t->new_page)
+	{
+		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		HnswPageGetMeta(VaWalRegister(&wal, metabuf, false))->insert_page =
+			BufferGetBlockNumber(t->buf);
+		VaWalFinish(&wal);
+		UnlockReleaseBuffer(metabuf);
+		UnlockRelationForExtension(index, ExclusiveLock);
+	}
+	else
+		VaWalFinish(&wal);
+	if (t->from_fsm)
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(t->buf), left);
+	if (obuf != t->buf)
+		UnlockReleaseBuffer(obuf);
+	UnlockReleaseBuffer(t->buf);
 }
 
 /*
@@ -705,10 +953,10 @@ static bool
 place_duplicate(Relation index, const ItemPointerData *owner, const void *stored,
 				ItemPointer heap_tid, bool building)
 {
-	BlockNumber oblk = ItemPointerGetBlockNumber(owner);
-	OffsetNumber ooff = ItemPointerGetOffsetNumber(owner);
 	HnswDuplicateTupleData dup;
-	Size		size = HNSW_DUPLICATE_SIZE;
+	DupTargetResult result;
+	Buffer		obuf;
+	Target		t;
 
 	memset(&dup, 0, sizeof(dup));
 	dup.heaptid = *heap_tid;
@@ -716,117 +964,15 @@ place_duplicate(Relation index, const ItemPointerData *owner, const void *stored
 	dup.flags = HNSW_ELEMENT_DUPLICATE;
 	dup.owner = *owner;
 
-	for (;;)
-	{
-		Buffer		obuf;
-		Buffer		tbuf;
-		OffsetNumber reuse = InvalidOffsetNumber;
-		bool		new_page = false;
-		bool		from_fsm = false;
-		Page		tpage;
-		Page		opage;
-		HnswElementTuple e;
-		OffsetNumber off;
-		Size		left = 0;
-		VaWal		wal;
-
-		obuf = ReadBuffer(index, oblk);
-		LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
-		if (!owner_matches(BufferGetPage(obuf), ooff, stored))
-		{
-			UnlockReleaseBuffer(obuf);
-			return false;
-		}
-		if (PageGetFreeSpace(BufferGetPage(obuf)) >= MAXALIGN(size))
-			tbuf = obuf;
-		else
-		{
-			LockBuffer(obuf, BUFFER_LOCK_UNLOCK);
-			tbuf = choose_target(index, size, building, &reuse, &new_page, &from_fsm);
-			if (BufferGetBlockNumber(tbuf) == oblk)
-			{
-				/* room was made on the owner's page meanwhile */
-				ReleaseBuffer(obuf);
-				obuf = tbuf;
-			}
-			else if (BufferGetBlockNumber(tbuf) < oblk)
-				LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
-			else if (!ConditionalLockBuffer(obuf))
-			{
-				/* lock in block order, then look at the target again */
-				LockBuffer(tbuf, BUFFER_LOCK_UNLOCK);
-				LockBuffer(obuf, BUFFER_LOCK_EXCLUSIVE);
-				LockBuffer(tbuf, BUFFER_LOCK_EXCLUSIVE);
-				if (!target_has_room(tbuf, reuse, new_page, size))
-				{
-					UnlockReleaseBuffer(tbuf);
-					UnlockReleaseBuffer(obuf);
-					if (new_page)
-						UnlockRelationForExtension(index, ExclusiveLock);
-					continue;
-				}
-			}
-			if (!owner_matches(BufferGetPage(obuf), ooff, stored))
-			{
-				/* a new page stays empty (hnsw_check accepts that) */
-				UnlockReleaseBuffer(tbuf);
-				if (obuf != tbuf)
-					UnlockReleaseBuffer(obuf);
-				if (new_page)
-					UnlockRelationForExtension(index, ExclusiveLock);
-				return false;
-			}
-		}
-
-		VaWalBegin(&wal, index, building);
-		tpage = VaWalRegister(&wal, tbuf, new_page);
-		if (new_page)
-			VaInitPage(tpage, VA_PAGE_ID_HNSW);
-		opage = tbuf == obuf ? tpage : VaWalRegister(&wal, obuf, false);
-		e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
-		dup.next = e->duplicates;
-		if (reuse != InvalidOffsetNumber)
-		{
-			if (!PageIndexTupleOverwrite(tpage, reuse, (Item) &dup, size))
-				elog(ERROR, "failed to reuse hnsw slot (%u,%u) of index \"%s\"",
-					 BufferGetBlockNumber(tbuf), reuse, RelationGetRelationName(index));
-			off = reuse;
-		}
-		else
-			off = PageAddItem(tpage, (Item) &dup, size, InvalidOffsetNumber, false, false);
-		if (off == InvalidOffsetNumber)
-			elog(ERROR, "failed to add hnsw duplicate item to index \"%s\"",
-				 RelationGetRelationName(index));
-		if (from_fsm)
-			left = HnswPageRoom(tpage);
-
-		/*
-		 * Find the owner again: overwriting a reused slot with an item of
-		 * another size moves the other items' bytes on that page, and the
-		 * owner may be one of them.
-		 */
-		e = (HnswElementTuple) PageGetItem(opage, PageGetItemId(opage, ooff));
-		ItemPointerSet(&e->duplicates, BufferGetBlockNumber(tbuf), off);
-		if (new_page)
-		{
-			Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-
-			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-			HnswPageGetMeta(VaWalRegister(&wal, metabuf, false))->insert_page =
-				BufferGetBlockNumber(tbuf);
-			VaWalFinish(&wal);
-			UnlockReleaseBuffer(metabuf);
-			UnlockRelationForExtension(index, ExclusiveLock);
-		}
-		else
-			VaWalFinish(&wal);
-		if (from_fsm)
-			RecordPageWithFreeSpace(index, BufferGetBlockNumber(tbuf), left);
-		if (obuf != tbuf)
-			UnlockReleaseBuffer(obuf);
-		UnlockReleaseBuffer(tbuf);
-		return true;
-	}
+	do
+		result = lock_duplicate_target(index, owner, stored, HNSW_DUPLICATE_SIZE,
+									   building, &obuf, &t);
+	while (result == DUP_TARGET_RETRY);
+	if (result == DUP_OWNER_GONE)
+		return false;
+	write_duplicate(index, &dup, obuf, ItemPointerGetOffsetNumber(owner), &t,
+					building);
+	return true;
 }
 
 /* Does any of the elements at nbtids[0..n) link to tid on layer 0? */

@@ -32,10 +32,12 @@ HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta)
 	}
 	else
 	{
-		hq->quantization = HnswGetQuantization(index);
-		hq->bits = HnswGetBits(index);
+		HnswOptions opts = HnswGetOptions(index);
+
+		hq->quantization = opts.quantization;
+		hq->bits = opts.bits;
 		hq->seed = HNSW_ROTATION_SEED;
-		hq->m = HnswGetM(index);
+		hq->m = opts.m;
 	}
 	hq->dims = -1;
 	hq->cxt = CurrentMemoryContext;
@@ -120,14 +122,31 @@ setup(HnswQuant *hq, int dims)
 	hq->dims = dims;
 }
 
-/* stored's elements as floats (palloc'd). */
-static float *
-floats_of(HnswQuant *hq, const void *stored, int dims)
+/*
+ * The RaBitQ form of the value with exact stored form stored (dims
+ * dimensions), palloc'd: its code, or with query its prepared query.
+ */
+static void *
+rabitq_form(HnswQuant *hq, const void *stored, int dims, bool query)
 {
-	float	   *v = palloc(sizeof(float) * dims);
+	float	   *v;
+	void	   *form;
 
+	setup(hq, dims);
+	v = palloc(sizeof(float) * dims);
 	hq->ops->to_floats(stored, v);
-	return v;
+	if (query)
+	{
+		form = palloc(VaRabitqQuerySize(dims));
+		VaRabitqPrepareQuery(&hq->rq, v, form);
+	}
+	else
+	{
+		form = palloc(VaRabitqCodeSize(dims, hq->bits));
+		VaRabitqEncode(&hq->rq, v, form);
+	}
+	pfree(v);
+	return form;
 }
 
 /*
@@ -137,17 +156,9 @@ floats_of(HnswQuant *hq, const void *stored, int dims)
 const void *
 HnswQuantElement(HnswQuant *hq, const void *stored, int dims)
 {
-	VaRabitqCode *code;
-	float	   *v;
-
 	if (hq->quantization == HNSW_QUANTIZATION_NONE)
 		return stored;
-	setup(hq, dims);
-	v = floats_of(hq, stored, dims);
-	code = palloc(VaRabitqCodeSize(dims, hq->bits));
-	VaRabitqEncode(&hq->rq, v, code);
-	pfree(v);
-	return code;
+	return rabitq_form(hq, stored, dims, false);
 }
 
 /*
@@ -158,17 +169,9 @@ HnswQuantElement(HnswQuant *hq, const void *stored, int dims)
 const void *
 HnswQuantQuery(HnswQuant *hq, const void *stored, int dims)
 {
-	VaRabitqQuery *query;
-	float	   *v;
-
 	if (hq->quantization == HNSW_QUANTIZATION_NONE)
 		return stored;
-	setup(hq, dims);
-	v = floats_of(hq, stored, dims);
-	query = palloc(VaRabitqQuerySize(dims));
-	VaRabitqPrepareQuery(&hq->rq, v, query);
-	pfree(v);
-	return query;
+	return rabitq_form(hq, stored, dims, true);
 }
 
 /*

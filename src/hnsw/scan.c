@@ -92,27 +92,8 @@ typedef HnswScanOpaqueData *HnswScanOpaque;
 
 static void bound_batch(HnswScanOpaque so);
 
-/* VaScanBase.release: end the heap access of re-ranking, if any. */
-static void
-release_scan(void *opaque)
-{
-	HnswScanOpaque so = (HnswScanOpaque) opaque;
-
-	if (so->reading)
-		VaHeapValuesEnd(&so->heap_values);
-	so->reading = false;
-}
-
-IndexScanDesc
-hnswbeginscan(Relation index, int nkeys, int norderbys)
-{
-	IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys,
-									 sizeof(HnswScanOpaqueData),
-									 HnswGetIndexOps(index), "hnsw scan");
-
-	((HnswScanOpaque) scan->opaque)->base.release = release_scan;
-	return scan;
-}
+/* ambeginscan; the scan's release ends the heap access of re-ranking */
+VA_DEFINE_AMBEGINSCAN(hnswbeginscan, HnswScanOpaqueData, HnswGetIndexOps, "hnsw scan")
 
 /* HnswDuplicateFn: collect the heap TIDs of the live items of a chain. */
 static void
@@ -401,14 +382,7 @@ rerank_candidate(IndexScanDesc scan, HnswScanOpaque so, const VaCandidate *c)
 {
 	ItemPointerData heaptid;
 
-	if (!so->reading)
-	{
-		if (scan->heapRelation == NULL)
-			elog(ERROR, "hnsw scan of a quantized index needs its heap relation");
-		VaHeapValuesBegin(&so->heap_values, scan->heapRelation,
-						  scan->indexRelation, so->base.ops);
-		so->reading = true;
-	}
+	VaScanHeapValues(scan, &so->heap_values, &so->reading, "hnsw");
 	VaIdToTid(c->aux, &heaptid);
 	if (!(c->flags & HNSW_CANDIDATE_DELETED) && ItemPointerIsValid(&heaptid))
 		add_row(scan, so, &heaptid);

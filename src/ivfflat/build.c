@@ -401,7 +401,7 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 
 	bs->index = w.index;
 	bs->ops = IvfflatGetIndexOps(w.index);
-	bs->lists = IvfflatGetLists(w.index);
+	bs->lists = IvfflatGetOptions(w.index).lists;
 	bs->dimensions = shared->dimensions;
 	bs->vector_size = shared->vector_size;
 	bs->item_size = shared->item_size;
@@ -636,6 +636,7 @@ IndexBuildResult *
 ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IvfflatBuildState *bs = palloc0(sizeof(IvfflatBuildState));
+	IvfflatOptions opts = IvfflatGetOptions(index);
 	double		reltuples;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -643,9 +644,9 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	bs->index = index;
 	bs->ops = IvfflatGetIndexOps(index);
-	bs->lists = IvfflatGetLists(index);
+	bs->lists = opts.lists;
 	bs->dimensions = -1;
-	IvfflatCodecCheckSupported(index, bs->ops, IvfflatGetQuantization(index));
+	IvfflatCodecCheckSupported(index, bs->ops, opts.quantization);
 	bs->quantized = IvfflatCodecInit(&bs->codec, index, bs->ops, NULL);
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -717,12 +718,13 @@ void
 ivfflatbuildempty(Relation index)
 {
 	const VaIndexOps *ops = IvfflatGetIndexOps(index);
+	IvfflatOptions opts = IvfflatGetOptions(index);
 	IvfflatCodec codec;
 	bool		quantized;
 
-	IvfflatCodecCheckSupported(index, ops, IvfflatGetQuantization(index));
+	IvfflatCodecCheckSupported(index, ops, opts.quantization);
 	quantized = IvfflatCodecInit(&codec, index, ops, NULL);
-	write_skeleton(index, INIT_FORKNUM, IvfflatGetLists(index), 0, -1, 0, NULL, NULL,
+	write_skeleton(index, INIT_FORKNUM, opts.lists, 0, -1, 0, NULL, NULL,
 				   quantized ? &codec : NULL);
 	VaWalLogRange(index, INIT_FORKNUM, 0, IVFFLAT_FIRST_CENTROID_BLKNO + 1);
 }

@@ -177,22 +177,39 @@ walk_chain(CheckState *cs, BlockNumber blkno, int32 owner, uint16 flags,
 	return found;
 }
 
+/*
+ * The item at off on page (block blkno) if it is a normal item of size
+ * bytes; otherwise NULL, with its size reported (PROBLEM_ITEM) as that of
+ * a row of list, or of a centroid when list < 0.
+ */
+static void *
+sized_item(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
+		   int list, Size size)
+{
+	ItemId		iid = PageGetItemId(page, off);
+
+	if (ItemIdIsNormal(iid) && ItemIdGetLength(iid) == size)
+		return PageGetItem(page, iid);
+	if (list < 0)
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
+						blkno, off, ItemIdGetLength(iid), size);
+	else
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
+						blkno, off, list, ItemIdGetLength(iid), size);
+	return NULL;
+}
+
 /* CheckItemFn of the centroid chain: size, dimensions; kept for pass 2. */
 static void
 check_centroid(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 			   int32 owner)
 {
-	ItemId		iid = PageGetItemId(page, off);
-	Size		isize = IVFFLAT_CENTROID_SIZE(cs->meta.vector_size);
 	IvfflatCentroidTuple ctup;
 
-	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
-	{
-		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %u bytes, not %zu",
-						blkno, off, ItemIdGetLength(iid), isize);
+	ctup = sized_item(cs, page, blkno, off, -1,
+					  IVFFLAT_CENTROID_SIZE(cs->meta.vector_size));
+	if (ctup == NULL)
 		return;
-	}
-	ctup = (IvfflatCentroidTuple) PageGetItem(page, iid);
 	if ((uint32) cs->ncentroids >= Max(cs->meta.nlists, 1))
 	{
 		cs->ncentroids++;		/* counted, reported by check_centroids */
@@ -302,20 +319,15 @@ static void
 check_row(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 		  int32 list)
 {
-	ItemId		iid = PageGetItemId(page, off);
-	Size		isize = IVFFLAT_LIST_TUPLE_SIZE(cs->item_size);
 	IvfflatListTuple tup;
 	int			other = -1;
 
-	if (!ItemIdIsUsed(iid))
+	if (!ItemIdIsUsed(PageGetItemId(page, off)))
 		return;					/* removed by VACUUM */
-	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != isize)
-	{
-		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %u bytes, not %zu",
-						blkno, off, list, ItemIdGetLength(iid), isize);
+	tup = sized_item(cs, page, blkno, off, list,
+					 IVFFLAT_LIST_TUPLE_SIZE(cs->item_size));
+	if (tup == NULL)
 		return;
-	}
-	tup = (IvfflatListTuple) PageGetItem(page, iid);
 	if (!cs->quantized && cs->ops->dims(tup->vector) != cs->meta.dimensions)
 	{
 		VaReportProblem(&cs->report, PROBLEM_ITEM, "row (%u,%u) of list %d has %d dimensions, not %d",

@@ -81,10 +81,12 @@ IvfflatCodecInit(IvfflatCodec *codec, Relation index, const VaIndexOps *ops,
 	}
 	else
 	{
-		codec->quantization = IvfflatGetQuantization(index);
-		codec->bits = IvfflatGetBits(index);
+		IvfflatOptions opts = IvfflatGetOptions(index);
+
+		codec->quantization = opts.quantization;
+		codec->bits = opts.bits;
 		codec->seed = IVFFLAT_ROTATION_SEED;
-		codec->pq_m = IvfflatGetPqM(index);
+		codec->pq_m = opts.pq_m;
 		codec->state_blkno = 0;
 		if (codec->quantization == IVFFLAT_QUANTIZATION_PQ)
 		{

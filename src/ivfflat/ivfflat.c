@@ -37,6 +37,21 @@ static relopt_enum_elt_def quantization_options[] = {
 	{(const char *) NULL}
 };
 
+/* The index options, WITH (lists = ..., ...): IvfflatOptions. */
+static const VaReloption ivfflat_reloptions[] = {
+	VA_INT_RELOPTION("lists", "Number of inverted lists (k-means centroids)",
+					 IvfflatOptions, lists, IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS,
+					 IVFFLAT_MAX_LISTS),
+	VA_ENUM_RELOPTION("quantization", "What list items hold: the vector (none), or a RaBitQ (rabitq) or product-quantization (pq) code of its residual",
+					  IvfflatOptions, quantization, IVFFLAT_QUANTIZATION_NONE,
+					  quantization_options,
+					  "Valid values are \"none\", \"rabitq\" and \"pq\"."),
+	VA_INT_RELOPTION("bits", "Bits per dimension of RaBitQ codes (quantization = rabitq)",
+					 IvfflatOptions, bits, IVFFLAT_DEFAULT_BITS, 1, 8),
+	VA_INT_RELOPTION("pq_m", "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 8 dimensions",
+					 IvfflatOptions, pq_m, 0, 0, IVFFLAT_MAX_PQ_M),
+};
+
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", IVFFLAT_ITERATIVE_SCAN_OFF, false},
 	{"relaxed_order", IVFFLAT_ITERATIVE_SCAN_RELAXED, false},
@@ -47,22 +62,8 @@ static const struct config_enum_entry iterative_scan_options[] = {
 void
 IvfflatInit(void)
 {
-	ivfflat_relopt_kind = add_reloption_kind();
-	add_int_reloption(ivfflat_relopt_kind, "lists",
-					  "Number of inverted lists (k-means centroids)",
-					  IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS,
-					  AccessExclusiveLock);
-	add_enum_reloption(ivfflat_relopt_kind, "quantization",
-					   "What list items hold: the vector (none), or a RaBitQ (rabitq) or product-quantization (pq) code of its residual",
-					   quantization_options, IVFFLAT_QUANTIZATION_NONE,
-					   "Valid values are \"none\", \"rabitq\" and \"pq\".",
-					   AccessExclusiveLock);
-	add_int_reloption(ivfflat_relopt_kind, "bits",
-					  "Bits per dimension of RaBitQ codes (quantization = rabitq)",
-					  IVFFLAT_DEFAULT_BITS, 1, 8, AccessExclusiveLock);
-	add_int_reloption(ivfflat_relopt_kind, "pq_m",
-					  "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 8 dimensions",
-					  0, 0, IVFFLAT_MAX_PQ_M, AccessExclusiveLock);
+	ivfflat_relopt_kind = VaAddReloptions(ivfflat_reloptions,
+										  lengthof(ivfflat_reloptions));
 
 	DefineCustomIntVariable("ivfflat.probes",
 							"Number of lists searched per query.",
@@ -100,49 +101,30 @@ IvfflatInit(void)
 static bytea *
 ivfflatoptions(Datum reloptions, bool validate)
 {
-	static const relopt_parse_elt tab[] = {
-		{"lists", RELOPT_TYPE_INT, offsetof(IvfflatOptions, lists)},
-		{"quantization", RELOPT_TYPE_ENUM, offsetof(IvfflatOptions, quantization)},
-		{"bits", RELOPT_TYPE_INT, offsetof(IvfflatOptions, bits)},
-		{"pq_m", RELOPT_TYPE_INT, offsetof(IvfflatOptions, pq_m)},
-	};
-
-	return (bytea *) build_reloptions(reloptions, validate,
-									  ivfflat_relopt_kind,
-									  sizeof(IvfflatOptions),
-									  tab, lengthof(tab));
+	return VaParseReloptions(reloptions, validate, ivfflat_relopt_kind,
+							 sizeof(IvfflatOptions), ivfflat_reloptions,
+							 lengthof(ivfflat_reloptions));
 }
 
+/*
+ * The options of index: those its WITH clause gave, the defaults for the
+ * rest.
+ */
+IvfflatOptions
+IvfflatGetOptions(Relation index)
+{
+	IvfflatOptions opts;
+
+	VaGetReloptions(index, &opts, sizeof(opts), ivfflat_reloptions,
+					lengthof(ivfflat_reloptions));
+	return opts;
+}
+
+/* The lists option of index (IvfflatGetOptions). */
 int
 IvfflatGetLists(Relation index)
 {
-	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
-
-	return opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
-}
-
-int
-IvfflatGetQuantization(Relation index)
-{
-	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
-
-	return opts ? opts->quantization : IVFFLAT_QUANTIZATION_NONE;
-}
-
-int
-IvfflatGetBits(Relation index)
-{
-	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
-
-	return opts ? opts->bits : IVFFLAT_DEFAULT_BITS;
-}
-
-int
-IvfflatGetPqM(Relation index)
-{
-	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
-
-	return opts ? opts->pq_m : 0;
+	return IvfflatGetOptions(index).lists;
 }
 
 /*

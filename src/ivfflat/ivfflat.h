@@ -296,10 +296,8 @@ extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
 extern int	ivfflat_rerank_candidates;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
+extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern int	IvfflatGetLists(Relation index);
-extern int	IvfflatGetQuantization(Relation index);
-extern int	IvfflatGetBits(Relation index);
-extern int	IvfflatGetPqM(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size);
 

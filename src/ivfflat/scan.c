@@ -114,27 +114,9 @@ typedef struct IvfflatCentroidCache
 	char	   *listdata;		/* [nlists * list_data_size] */
 } IvfflatCentroidCache;
 
-/* VaScanBase.release: end the heap access of re-ranking, if any. */
-static void
-release_scan(void *opaque)
-{
-	IvfflatScanOpaque so = (IvfflatScanOpaque) opaque;
-
-	if (so->reading)
-		VaHeapValuesEnd(&so->heap_values);
-	so->reading = false;
-}
-
-IndexScanDesc
-ivfflatbeginscan(Relation index, int nkeys, int norderbys)
-{
-	IndexScanDesc scan = VaBeginScan(index, nkeys, norderbys,
-									 sizeof(IvfflatScanOpaqueData),
-									 IvfflatGetIndexOps(index), "ivfflat scan");
-
-	((IvfflatScanOpaque) scan->opaque)->base.release = release_scan;
-	return scan;
-}
+/* ambeginscan; the scan's release ends the heap access of re-ranking */
+VA_DEFINE_AMBEGINSCAN(ivfflatbeginscan, IvfflatScanOpaqueData, IvfflatGetIndexOps,
+					  "ivfflat scan")
 
 /* Row a before row b: nearer, or as near with the smaller heap TID. */
 static inline bool
