@@ -120,13 +120,6 @@ IvfflatGetOptions(Relation index)
 	return opts;
 }
 
-/* The lists option of index (IvfflatGetOptions). */
-int
-IvfflatGetLists(Relation index)
-{
-	return IvfflatGetOptions(index).lists;
-}
-
 /*
  * The opclass's VaIndexOps (support function 1 of the index's column).
  * Errors (feature_not_supported) when the type has no k-means support.
@@ -187,7 +180,7 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 	Relation	index = index_open(indexoid, NoLock);
 	IvfflatMetaPageData meta;
 
-	*lists = IvfflatGetLists(index);
+	*lists = IvfflatGetOptions(index).lists;
 	*vector_size = 0;
 	*exact_size = 0;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta),

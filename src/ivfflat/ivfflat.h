@@ -297,7 +297,6 @@ extern int	ivfflat_max_probes;
 extern int	ivfflat_rerank_candidates;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
-extern int	IvfflatGetLists(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size);
 

@@ -427,44 +427,43 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta, IvfflatCodec *co
 	return cache;
 }
 
-/* First call: rank the lists by centroid distance and probe the first batch. */
+/*
+ * Quantized index: set the scan's codec up for the index (metapage meta)
+ * and, when the query has a distance, begin the scan's estimates and
+ * re-ranking.
+ */
 static void
-start(IndexScanDesc scan)
+start_codec(IvfflatScanOpaque so, const IvfflatMetaPageData *meta)
 {
-	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-	Relation	index = scan->indexRelation;
-	IvfflatMetaPageData meta;
-	IvfflatCentroidCache *cache;
-	BlockNumber *startpages;
-	ItemPointerData *ctids = NULL;
-	IvfflatRow *order;
-	int			n;
-
-	IvfflatReadMeta(index, &meta);
-	if (meta.nlists == 0)
-		return;
-
-	so->query = VaScanQuery(scan, meta.dimensions);
-	so->null_distance = so->query == NULL;
-	so->meta = meta;
-	so->quantized = IvfflatCodecInit(&so->codec, index, so->base.ops, &meta);
-	if (so->quantized)
+	IvfflatCodecSetup(&so->codec, meta->dimensions);
+	so->listdata = palloc(Max(so->codec.list_data_size, 1));
+	so->estimating = !so->null_distance;
+	if (so->estimating)
 	{
-		IvfflatCodecSetup(&so->codec, meta.dimensions);
-		so->listdata = palloc(Max(so->codec.list_data_size, 1));
-		so->estimating = !so->null_distance;
-		if (so->estimating)
-		{
-			so->codec.methods->begin_scan(&so->codec, so->query);
-			so->least = ivfflat_rerank_candidates;
-			VaRerankInit(&so->rr);
-		}
+		so->codec.methods->begin_scan(&so->codec, so->query);
+		so->least = ivfflat_rerank_candidates;
+		VaRerankInit(&so->rr);
 	}
+}
 
-	n = meta.nlists;
-	startpages = palloc(sizeof(BlockNumber) * n);
-	order = palloc(sizeof(IvfflatRow) * n);
-	cache = centroid_cache(index, &meta, so->quantized ? &so->codec : NULL);
+/*
+ * Every list's first page (startpages) and the query's distance to its
+ * centroid (order: distance and list number; 0 with null_distance), from
+ * the backend's centroid cache or else from the centroid pages, where an
+ * estimating scan also learns each centroid's item (*ctids, else NULL).
+ * Returns the number of lists.
+ */
+static int
+rank_lists(IvfflatScanOpaque so, Relation index, const IvfflatMetaPageData *meta,
+		   BlockNumber *startpages, IvfflatRow *order, ItemPointerData **ctids)
+{
+	IvfflatCentroidCache *cache;
+	IvfflatListRef *refs;
+	float	   *dists;
+	int			n = meta->nlists;
+
+	*ctids = NULL;
+	cache = centroid_cache(index, meta, so->quantized ? &so->codec : NULL);
 	so->cached = cache != NULL;
 	if (cache != NULL)
 	{
@@ -475,49 +474,46 @@ start(IndexScanDesc scan)
 				so->base.ops->distance(so->query, cache->centroids + i * cache->stride);
 			order[i].id = i;
 		}
+		return n;
 	}
-	else
+
+	refs = palloc(sizeof(IvfflatListRef) * n);
+	dists = palloc(sizeof(float) * n);
+	n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, n);
+	if (so->estimating)
+		*ctids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+	for (int i = 0; i < n; i++)
 	{
-		IvfflatListRef *refs = palloc(sizeof(IvfflatListRef) * n);
-		float	   *dists = palloc(sizeof(float) * n);
-
-		n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, n);
-		if (so->estimating)
-			ctids = palloc(sizeof(ItemPointerData) * n);
-		for (int i = 0; i < n; i++)
-		{
-			startpages[i] = refs[i].startpage;
-			order[i].distance = so->null_distance ? 0.0f : dists[i];
-			order[i].id = i;
-			if (ctids != NULL)
-				ctids[i] = refs[i].centroid;
-		}
-		pfree(refs);
-		pfree(dists);
+		startpages[i] = refs[i].startpage;
+		order[i].distance = so->null_distance ? 0.0f : dists[i];
+		order[i].id = i;
+		if (*ctids != NULL)
+			(*ctids)[i] = refs[i].centroid;
 	}
+	pfree(refs);
+	pfree(dists);
+	return n;
+}
 
-	if (so->null_distance)
-	{
-		/* every distance is undefined: return every row, list by list */
-		so->starts = startpages;
-		so->maxlists = so->batch = n;
-		probe(scan, n);
-		return;
-	}
+/*
+ * The scan's lists, the so->maxlists nearest of the n in order (nearest
+ * first; ties: the earlier list): their first pages into so->starts and,
+ * for an estimating scan, their numbers, centroid distances and (with
+ * ctids) centroid items.  order is consumed.
+ */
+static void
+choose_lists(IvfflatScanOpaque so, IvfflatRow *order, int n,
+			 const BlockNumber *startpages, const ItemPointerData *ctids)
+{
+	int			most = Max(so->maxlists, 1);
 
-	so->batch = Min(ivfflat_probes, n);
-	so->maxlists = so->batch;
-	if (ivfflat_iterative_scan != IVFFLAT_ITERATIVE_SCAN_OFF)
-		so->maxlists = Max(so->batch, Min(ivfflat_max_probes, n));
-
-	/* the maxlists nearest lists, nearest first (ties: the earlier list) */
-	so->starts = palloc(sizeof(BlockNumber) * Max(so->maxlists, 1));
+	so->starts = palloc(sizeof(BlockNumber) * most);
 	if (so->estimating)
 	{
-		so->listids = palloc(sizeof(int) * Max(so->maxlists, 1));
-		so->listdists = palloc(sizeof(float) * Max(so->maxlists, 1));
+		so->listids = palloc(sizeof(int) * most);
+		so->listdists = palloc(sizeof(float) * most);
 		if (ctids != NULL)
-			so->centroid_tids = palloc(sizeof(ItemPointerData) * Max(so->maxlists, 1));
+			so->centroid_tids = palloc(sizeof(ItemPointerData) * most);
 	}
 	rows_heapify(order, n);
 	for (int i = 0, left = n; i < so->maxlists; i++)
@@ -533,6 +529,49 @@ start(IndexScanDesc scan)
 		order[0] = order[--left];
 		rows_sift_down(order, left, 0);
 	}
+}
+
+/* First call: rank the lists by centroid distance and probe the first batch. */
+static void
+start(IndexScanDesc scan)
+{
+	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	IvfflatMetaPageData meta;
+	BlockNumber *startpages;
+	ItemPointerData *ctids;
+	IvfflatRow *order;
+	int			n;
+
+	IvfflatReadMeta(index, &meta);
+	if (meta.nlists == 0)
+		return;
+
+	so->query = VaScanQuery(scan, meta.dimensions);
+	so->null_distance = so->query == NULL;
+	so->meta = meta;
+	so->quantized = IvfflatCodecInit(&so->codec, index, so->base.ops, &meta);
+	if (so->quantized)
+		start_codec(so, &meta);
+
+	startpages = palloc(sizeof(BlockNumber) * meta.nlists);
+	order = palloc(sizeof(IvfflatRow) * meta.nlists);
+	n = rank_lists(so, index, &meta, startpages, order, &ctids);
+
+	if (so->null_distance)
+	{
+		/* every distance is undefined: return every row, list by list */
+		so->starts = startpages;
+		so->maxlists = so->batch = n;
+		probe(scan, n);
+		return;
+	}
+
+	so->batch = Min(ivfflat_probes, n);
+	so->maxlists = so->batch;
+	if (ivfflat_iterative_scan != IVFFLAT_ITERATIVE_SCAN_OFF)
+		so->maxlists = Max(so->batch, Min(ivfflat_max_probes, n));
+	choose_lists(so, order, n, startpages, ctids);
 	pfree(order);
 	pfree(startpages);
 	probe(scan, so->batch);
@@ -550,19 +589,12 @@ rerank_next(IndexScanDesc scan, IvfflatScanOpaque so)
 	IvfflatRow	c = so->rows[0];
 	ItemPointerData tid;
 	float		distance;
+	VaHeapValues *hv = VaScanHeapValues(scan, &so->heap_values, &so->reading, "ivfflat");
 
-	if (!so->reading)
-	{
-		if (scan->heapRelation == NULL)
-			elog(ERROR, "ivfflat scan of a quantized index needs its heap relation");
-		VaHeapValuesBegin(&so->heap_values, scan->heapRelation,
-						  scan->indexRelation, so->base.ops);
-		so->reading = true;
-	}
 	so->rows[0] = so->rows[--so->nrows];
 	rows_sift_down(so->rows, so->nrows, 0);
 	VaIdToTid(c.id, &tid);
-	if (VaHeapDistance(&so->heap_values, &tid, scan->xs_snapshot,
+	if (VaHeapDistance(hv, &tid, scan->xs_snapshot,
 					   so->query, so->meta.dimensions, &distance))
 		VaRerankAdd(&so->rr, c.id, distance);
 	VaRerankCounted(&so->rr);
