@@ -75,6 +75,20 @@ extern void VaGetReloptions(Relation index, void *dst, Size size,
 							const VaReloption *opts, int n);
 
 /*
+ * Define "Options name(Relation index)": the options of index (its WITH
+ * clause's, the defaults for the rest; VaGetReloptions), Options being the
+ * access method's options struct and table its VaReloption array.
+ */
+#define VA_DEFINE_GET_OPTIONS(name, Options, table) \
+	Options \
+	name(Relation index) \
+	{ \
+		Options		opts; \
+		VaGetReloptions(index, &opts, sizeof(opts), table, lengthof(table)); \
+		return opts; \
+	}
+
+/*
  * The first member of every access method's scan state (scan->opaque): the
  * operator class's ops, a memory context for what one rescan allocates
  * (reset by VaRescan, deleted by VaEndScan) and the size of the whole

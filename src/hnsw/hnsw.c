@@ -117,15 +117,7 @@ hnswoptions(Datum reloptions, bool validate)
  * The options of index: those its WITH clause gave, the defaults for the
  * rest.
  */
-HnswOptions
-HnswGetOptions(Relation index)
-{
-	HnswOptions opts;
-
-	VaGetReloptions(index, &opts, sizeof(opts), hnsw_reloptions,
-					lengthof(hnsw_reloptions));
-	return opts;
-}
+VA_DEFINE_GET_OPTIONS(HnswGetOptions, HnswOptions, hnsw_reloptions)
 
 /* The opclass's VaIndexOps (support function 1 of the index's column). */
 const VaIndexOps *

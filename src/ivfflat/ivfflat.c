@@ -110,15 +110,7 @@ ivfflatoptions(Datum reloptions, bool validate)
  * The options of index: those its WITH clause gave, the defaults for the
  * rest.
  */
-IvfflatOptions
-IvfflatGetOptions(Relation index)
-{
-	IvfflatOptions opts;
-
-	VaGetReloptions(index, &opts, sizeof(opts), ivfflat_reloptions,
-					lengthof(ivfflat_reloptions));
-	return opts;
-}
+VA_DEFINE_GET_OPTIONS(IvfflatGetOptions, IvfflatOptions, ivfflat_reloptions)
 
 /*
  * The opclass's VaIndexOps (support function 1 of the index's column).
