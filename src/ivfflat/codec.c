@@ -415,6 +415,19 @@ IvfflatCodecFloats(IvfflatCodec *codec, const void *stored, float *out)
 }
 
 /*
+ * About how many rows a scan of an index with quantization number
+ * quantization re-ranks per row its query wants (rerank_per_row); 2 for a
+ * number this build does not know.
+ */
+double
+IvfflatCodecRerankPerRow(int quantization)
+{
+	const IvfflatCodecMethods *methods = codec_methods(quantization);
+
+	return methods != NULL ? methods->rerank_per_row : 2.0;
+}
+
+/*
  * CREATE INDEX: raise feature_not_supported when the index's operator
  * class (ops) cannot be quantized as asked: a quantizer needs a dense float
  * view of the values (vector, halfvec) and a metric it has an estimator

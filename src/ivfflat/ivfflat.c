@@ -48,7 +48,7 @@ static const VaReloption ivfflat_reloptions[] = {
 					  "Valid values are \"none\", \"rabitq\" and \"pq\"."),
 	VA_INT_RELOPTION("bits", "Bits per dimension of RaBitQ codes (quantization = rabitq)",
 					 IvfflatOptions, bits, IVFFLAT_DEFAULT_BITS, 1, 8),
-	VA_INT_RELOPTION("pq_m", "Subspaces of product quantization, the bytes of a code (quantization = pq); must divide the dimensions; 0 picks subvectors of about 8 dimensions",
+	VA_INT_RELOPTION("pq_m", "Subspaces of product quantization, a byte of code each (quantization = pq); must divide the dimensions; 0 picks subvectors of about 8 dimensions",
 					 IvfflatOptions, pq_m, 0, 0, IVFFLAT_MAX_PQ_M),
 };
 
@@ -86,7 +86,7 @@ IvfflatInit(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.rerank_candidates",
 							"Least number of probed rows a scan of a quantized index re-ranks with exact distances before it returns a row.",
-							"A scan of an index with quantization = rabitq re-ranks the probed rows in order of the least distance RaBitQ's error bound allows each, and returns a row once no row left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many of each round of probed lists first.  Quantizers without an error bound re-rank this many rows (40 when 0) at a time and return each group in exact order.",
+							"A scan of a quantized index re-ranks the probed rows in order of the least distance the quantizer's error bound allows each, and returns a row once no row left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many of each round of probed lists first.",
 							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
 							0, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
@@ -161,13 +161,14 @@ IvfflatCheckVectorSize(Size vector_size)
  * The number of lists the index has (its metapage: fewer than the option
  * when the table had fewer rows), the size of what its list items hold
  * (stored vectors or codes), and for a quantized index the size of an
- * exact stored form (what re-ranking computes distances on; 0 otherwise);
+ * exact stored form (what re-ranking computes distances on; 0 otherwise)
+ * and the rows its scans re-rank per row wanted (IvfflatCodecRerankPerRow);
  * or the lists option and zeros when the metapage cannot be read as ours
  * or the index has no lists: planning never errors on a damaged index.
  */
 static void
 index_shape(Oid indexoid, double *lists, double *vector_size,
-			double *exact_size)
+			double *exact_size, double *per_row)
 {
 	Relation	index = index_open(indexoid, NoLock);
 	IvfflatMetaPageData meta;
@@ -175,6 +176,7 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 	*lists = IvfflatGetOptions(index).lists;
 	*vector_size = 0;
 	*exact_size = 0;
+	*per_row = 0;
 	if (VaPeekMetaPage(index, VA_PAGE_ID_IVFFLAT, &meta, sizeof(meta),
 					   IVFFLAT_MAGIC, IVFFLAT_VERSION) &&
 		meta.nlists > 0 && meta.nlists <= IVFFLAT_MAX_LISTS)
@@ -185,6 +187,7 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 		{
 			/* centroids, hence vector_size, are exact stored forms */
 			*exact_size = meta.vector_size;
+			*per_row = IvfflatCodecRerankPerRow(meta.quantization);
 		}
 	}
 	index_close(index, NoLock);
@@ -193,16 +196,16 @@ index_shape(Oid indexoid, double *lists, double *vector_size,
 /*
  * A quantized scan's re-ranking (scan.c; VaRerankCost per row) of a scan
  * whose probed lists hold probed rows: every codec bounds its error, and
- * the scan re-ranks about as many rows as the query takes plus as many
- * again (see the README's measurements), at least
+ * the scan re-ranks about per_row rows per row the query takes (the
+ * codec's measured number: 2 for RaBitQ, 30 for PQ), at least
  * ivfflat.rerank_candidates, at most every probed row.
  */
 static Cost
 rerank_cost(IndexOptInfo *index, const VaScanDemand *demand, double probed,
-			double exact_size)
+			double exact_size, double per_row)
 {
 	double		needed = demand->wanted / Max(demand->filter, 1e-9);
-	double		rows = Max(2.0 * needed, (double) ivfflat_rerank_candidates);
+	double		rows = Max(per_row * needed, (double) ivfflat_rerank_candidates);
 
 	return VaRerankCost(index, Min(rows, probed), exact_size);
 }
@@ -235,12 +238,13 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	double		lists;
 	double		vector_size;
 	double		exact_size;
+	double		per_row;
 	double		probes;
 	double		per_list;
 	double		ratio;
 	Cost		cost;
 
-	index_shape(index->indexoid, &lists, &vector_size, &exact_size);
+	index_shape(index->indexoid, &lists, &vector_size, &exact_size, &per_row);
 
 	per_list = tuples / lists;
 	probes = Min((double) ivfflat_probes, lists);
@@ -257,7 +261,7 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 		tuples * ratio * cpu_index_tuple_cost +
 		index->pages * ratio * VaUncachedPageCost(index);
 	if (exact_size > 0)
-		cost += rerank_cost(index, demand, tuples * ratio, exact_size);
+		cost += rerank_cost(index, demand, tuples * ratio, exact_size, per_row);
 	if (probes < lists && probes * per_list * demand->filter < demand->wanted)
 		cost += demand->exact;
 	return cost;

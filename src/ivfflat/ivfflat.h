@@ -34,8 +34,10 @@
  */
 #define IVFFLAT_QUANTIZATION_NONE	0	/* the stored form itself */
 #define IVFFLAT_QUANTIZATION_RABITQ 1	/* RaBitQ code of the residual */
-#define IVFFLAT_QUANTIZATION_PQ		2	/* product-quantization code of the
-										 * residual */
+#define IVFFLAT_QUANTIZATION_PQ		3	/* product-quantization code of the
+										 * residual and its error (2: codes
+										 * without it, development builds
+										 * before 2026-12-03; REINDEX) */
 #define IVFFLAT_DEFAULT_BITS		4
 #define IVFFLAT_DEFAULT_RERANK		0	/* ivfflat.rerank_candidates */
 #define IVFFLAT_MAX_RERANK			1000
@@ -247,12 +249,20 @@ typedef struct IvfflatCodecMethods
 	 * row behind code (an item of the current list): the codec's estimate of
 	 * that distance less how far the true distance may lie below it (RaBitQ:
 	 * its error bound, 3 standard deviations; PQ: from the reconstruction
-	 * error stored with the code).  The scan re-ranks rows in order of this
-	 * bound and returns a row once no row left can be nearer (scan.c).  Takes
-	 * the codec as const void * so that a scan calls it exactly as it calls
-	 * an opclass distance.  The hot path: no allocation.
+	 * error stored with the code; sure under inner product, with high
+	 * probability otherwise).  The scan re-ranks rows in order of this bound
+	 * and returns a row once no row left can be nearer (scan.c).  Takes the
+	 * codec as const void * so that a scan calls it exactly as it calls an
+	 * opclass distance.  The hot path: no allocation.
 	 */
 	float		(*lower_bound) (const void *codec, const void *code);
+
+	/*
+	 * About how many rows a scan re-ranks per row the query wants, as
+	 * measured (README), for the cost estimate: RaBitQ's bound is tight, PQ's
+	 * several times looser.
+	 */
+	double		rerank_per_row;
 } IvfflatCodecMethods;
 
 struct IvfflatCodec
@@ -304,6 +314,7 @@ extern void IvfflatCheckVectorSize(Size vector_size);
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
 							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
 extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
+extern double IvfflatCodecRerankPerRow(int quantization);
 extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
 extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
 									   int quantization);

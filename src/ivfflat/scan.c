@@ -21,7 +21,9 @@
  *	  further than the next row's bound and at least
  *	  ivfflat.rerank_candidates rows of the round of probed lists are
  *	  re-ranked (Seidl & Kriegel, SIGMOD 1998; common/rerank.c, as hnsw's
- *	  quantized scan does).  So rows come in exact order and no more are
+ *	  quantized scan does).  So rows come in exact order (as far as the
+ *	  bound holds: always for PQ under inner product, with high probability
+ *	  otherwise) and no more are
  *	  fetched than the order needs.  Rows the snapshot does not see are
  *	  skipped (the executor would skip them too).  In an iterative scan a
  *	  round's remaining re-ranked rows are returned before the next lists
