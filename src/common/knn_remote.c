@@ -544,6 +544,181 @@ get_float8(const char *p)
 	return d;
 }
 
+/* What every partition's search shares: the query and how to ask for it. */
+typedef struct KnnQuery
+{
+	Datum		value;			/* the query vector */
+	Oid			typid;			/* its type */
+	char	   *qtype;			/* that type's qualified name */
+	char	   *qtext;			/* the query vector in text form, for shards */
+	char	   *schema;			/* the extension's schema, qualifying op */
+	const char *op;
+	const char *key_column;
+	const char *vector_column;
+	int			k;
+} KnnQuery;
+
+/*
+ * Check vectorann_knn's arguments before any partition is touched: k within
+ * 1..KNN_MAX_K, op one of the six distance operators, tbl a table,
+ * materialized view, foreign or partitioned table, and SELECT privilege on
+ * it.  Returns tbl's relkind.  Errors: ERRCODE_INVALID_PARAMETER_VALUE for
+ * k or op, ERRCODE_WRONG_OBJECT_TYPE for tbl, and the ACL error.
+ */
+static char
+check_arguments(Oid tbl, int32 k, const char *op)
+{
+	static const char *const ops[] = {"<->", "<#>", "<=>", "<+>", "<~>", "<%>"};
+	bool		op_ok = false;
+	char		relkind;
+	AclResult	acl;
+
+	if (k < 1 || k > KNN_MAX_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d", KNN_MAX_K)));
+	for (int i = 0; i < (int) lengthof(ops); i++)
+		op_ok |= strcmp(op, ops[i]) == 0;
+	if (!op_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown distance operator \"%s\"", op),
+				 errhint("Use one of <->, <#>, <=>, <+>, <~>, <%%>.")));
+	relkind = get_rel_relkind(tbl);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_FOREIGN_TABLE && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", get_rel_name(tbl))));
+	acl = pg_class_aclcheck(tbl, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(tbl));
+	return relkind;
+}
+
+/*
+ * Send foreign leaf relid its search, without waiting for the answer: the
+ * connection is the next free slot of its server (*used lists the servers
+ * of the leaves sent so far, and gets this one's appended), the search
+ * settings are passed on, and the query, with the remote schema, table and
+ * column names, is prepared on first use and sent with q->qtext as $1 in
+ * binary result format.  Returns the connection, left busy.  Errors: a
+ * foreign table of another wrapper (ERRCODE_FEATURE_NOT_SUPPORTED), no user
+ * mapping, connection errors, and any error of the shard.
+ */
+static RemoteConn *
+send_shard_search(const KnnQuery *q, Oid relid, List **used)
+{
+	ForeignTable *ft = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(ft->serverid);
+	UserMapping *um;
+	RemoteConn *rc;
+	char	   *table;
+	char	   *sql;
+	char	   *stmt;
+	int			slot = 0;
+	ListCell   *lc;
+
+	if (strcmp(GetForeignDataWrapper(server->fdwid)->fdwname, "postgres_fdw") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("foreign table \"%s\" is not a postgres_fdw table", get_rel_name(relid))));
+	um = GetUserMapping(GetUserId(), server->serverid);
+	foreach(lc, *used)
+		if (lfirst_oid(lc) == server->serverid)
+		slot++;
+	*used = lappend_oid(*used, server->serverid);
+	rc = get_conn(server, um, slot);
+	pass_settings(rc);
+	table = psprintf("%s.%s",
+					 quote_identifier(table_option(ft, "schema_name",
+												   get_namespace_name(get_rel_namespace(relid)))),
+					 quote_identifier(table_option(ft, "table_name", get_rel_name(relid))));
+	sql = search_sql(remote_column(relid, get_attnum(relid, q->key_column), q->key_column),
+					 remote_column(relid, get_attnum(relid, q->vector_column), q->vector_column),
+					 q->schema, q->op, q->qtype, table, q->k);
+	stmt = prepared(rc, sql);
+	rc->busy = true;
+	if (!PQsendQueryPrepared(rc->conn, stmt, 1, (const char *const *) &q->qtext, NULL, NULL, 1))
+		remote_error(rc, NULL, "sending the query");
+	return rc;
+}
+
+/*
+ * Search local leaf relid (a table or materialized view) through SPI for its
+ * q->k nearest rows and add each (key, distance) whose distance is not NULL
+ * to pairs.  Errors: SPI failures (elog) and any error of the query.
+ */
+static void
+search_local(const KnnQuery *q, Oid relid, KnnPairs *pairs)
+{
+	char	   *sql;
+	Datum		values[1] = {q->value};
+	Oid			types[1] = {q->typid};
+
+	sql = search_sql(q->key_column, q->vector_column, q->schema, q->op, q->qtype,
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)), q->k);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		id_null,
+					d_null;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &id_null);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &d_null);
+
+		if (!d_null)
+			pairs_add(pairs, id_null ? 0 : DatumGetInt64(id), id_null, DatumGetFloat8(d));
+	}
+	SPI_finish();
+}
+
+/*
+ * Wait for the answer to the search sent on rc, add each (key, distance)
+ * whose distance is not NULL to pairs (binary int8 and float8 columns),
+ * and read the connection to its end so that it is idle again.  Errors: any
+ * error of the shard, re-raised with its SQLSTATE.
+ */
+static void
+read_shard_answer(RemoteConn *rc, KnnPairs *pairs)
+{
+	PGresult   *res = next_result(rc);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		remote_error(rc, res, "searching");
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		bool		id_null = PQgetisnull(res, i, 0);
+
+		if (!PQgetisnull(res, i, 1))
+			pairs_add(pairs, id_null ? 0 : get_int8(PQgetvalue(res, i, 0)), id_null,
+					  get_float8(PQgetvalue(res, i, 1)));
+	}
+	PQclear(res);
+	finish_query(rc, PGRES_TUPLES_OK, "searching");
+}
+
+/*
+ * Sort pairs by ascending distance (ties: non-NULL keys first, by key) and
+ * put the first k into the function's result tuplestore as (id, distance).
+ */
+static void
+return_best(ReturnSetInfo *rsinfo, KnnPairs *pairs, int k)
+{
+	if (pairs->n > 1)
+		qsort(pairs->items, pairs->n, sizeof(KnnPair), pair_cmp);
+	for (int i = 0; i < pairs->n && i < k; i++)
+	{
+		Datum		values[2] = {Int64GetDatum(pairs->items[i].id), Float8GetDatum(pairs->items[i].distance)};
+		bool		nulls[2] = {pairs->items[i].id_null, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
 /*
  * vectorann_knn(tbl regclass, query anyelement, k int4, op text,
  *				 key_column name, vector_column name)
@@ -571,18 +746,8 @@ Datum
 vectorann_knn(PG_FUNCTION_ARGS)
 {
 	Oid			tbl = PG_GETARG_OID(0);
-	Datum		query = PG_GETARG_DATUM(1);
-	int32		k = PG_GETARG_INT32(2);
-	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	char	   *key_column = NameStr(*PG_GETARG_NAME(4));
-	char	   *vector_column = NameStr(*PG_GETARG_NAME(5));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	static const char *const ops[] = {"<->", "<#>", "<=>", "<+>", "<~>", "<%>"};
-	bool		op_ok = false;
-	Oid			qtypid = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
-	char	   *qtype;
-	char	   *qtext;
+	KnnQuery	q;
 	Oid			typoutput;
 	bool		typisvarlena;
 	char		relkind;
@@ -591,30 +756,18 @@ vectorann_knn(PG_FUNCTION_ARGS)
 	List	   *used = NIL;
 	ListCell   *lc;
 	KnnPairs	pairs = {0};
-	AclResult	acl;
+
+	q.value = PG_GETARG_DATUM(1);
+	q.k = PG_GETARG_INT32(2);
+	q.op = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	q.key_column = NameStr(*PG_GETARG_NAME(4));
+	q.vector_column = NameStr(*PG_GETARG_NAME(5));
+	q.typid = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	q.schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (k < 1 || k > KNN_MAX_K)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be between 1 and %d", KNN_MAX_K)));
-	for (int i = 0; i < (int) lengthof(ops); i++)
-		op_ok |= strcmp(op, ops[i]) == 0;
-	if (!op_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown distance operator \"%s\"", op),
-				 errhint("Use one of <->, <#>, <=>, <+>, <~>, <%%>.")));
-	relkind = get_rel_relkind(tbl);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
-		relkind != RELKIND_FOREIGN_TABLE && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", get_rel_name(tbl))));
-	acl = pg_class_aclcheck(tbl, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(tbl));
+	relkind = check_arguments(tbl, q.k, q.op);
 
 	if (remote_conns_stale)
 	{
@@ -622,9 +775,9 @@ vectorann_knn(PG_FUNCTION_ARGS)
 		remote_conns_stale = false;
 	}
 
-	qtype = format_type_be_qualified(qtypid);
-	getTypeOutputInfo(qtypid, &typoutput, &typisvarlena);
-	qtext = OidOutputFunctionCall(typoutput, query);
+	q.qtype = format_type_be_qualified(q.typid);
+	getTypeOutputInfo(q.typid, &typoutput, &typisvarlena);
+	q.qtext = OidOutputFunctionCall(typoutput, q.value);
 
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 		leaves = find_all_inheritors(tbl, AccessShareLock, NULL);
@@ -638,108 +791,28 @@ vectorann_knn(PG_FUNCTION_ARGS)
 	foreach(lc, leaves)
 	{
 		Oid			relid = lfirst_oid(lc);
-		ForeignTable *ft;
-		ForeignServer *server;
-		UserMapping *um;
-		RemoteConn *rc;
-		char	   *table;
-		char	   *sql;
-		char	   *stmt;
-		int			slot = 0;
-		ListCell   *lc2;
 
 		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 			continue;
-		check_column(relid, key_column);
-		check_column(relid, vector_column);
-		if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
-			continue;
-		ft = GetForeignTable(relid);
-		server = GetForeignServer(ft->serverid);
-		if (strcmp(GetForeignDataWrapper(server->fdwid)->fdwname, "postgres_fdw") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("foreign table \"%s\" is not a postgres_fdw table", get_rel_name(relid))));
-		um = GetUserMapping(GetUserId(), server->serverid);
-		foreach(lc2, used)
-			if (lfirst_oid(lc2) == server->serverid)
-			slot++;
-		used = lappend_oid(used, server->serverid);
-		rc = get_conn(server, um, slot);
-		pass_settings(rc);
-		table = psprintf("%s.%s",
-						 quote_identifier(table_option(ft, "schema_name",
-													   get_namespace_name(get_rel_namespace(relid)))),
-						 quote_identifier(table_option(ft, "table_name", get_rel_name(relid))));
-		sql = search_sql(remote_column(relid, get_attnum(relid, key_column), key_column),
-						 remote_column(relid, get_attnum(relid, vector_column), vector_column),
-						 schema, op, qtype, table, k);
-		stmt = prepared(rc, sql);
-		rc->busy = true;
-		if (!PQsendQueryPrepared(rc->conn, stmt, 1, (const char *const *) &qtext, NULL, NULL, 1))
-			remote_error(rc, NULL, "sending the query");
-		sent = lappend(sent, rc);
+		check_column(relid, q.key_column);
+		check_column(relid, q.vector_column);
+		if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
+			sent = lappend(sent, send_shard_search(&q, relid, &used));
 	}
 
 	/* local leaves while the shards search */
 	foreach(lc, leaves)
 	{
-		Oid			relid = lfirst_oid(lc);
-		char		kind = get_rel_relkind(relid);
-		char	   *sql;
-		Datum		values[1] = {query};
-		Oid			types[1] = {qtypid};
+		char		kind = get_rel_relkind(lfirst_oid(lc));
 
-		if (kind == RELKIND_PARTITIONED_TABLE || kind == RELKIND_FOREIGN_TABLE)
-			continue;
-		sql = search_sql(key_column, vector_column, schema, op, qtype,
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-													get_rel_name(relid)), k);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_with_args failed: %s", sql);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		id_null,
-						d_null;
-			Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &id_null);
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &d_null);
-
-			if (!d_null)
-				pairs_add(&pairs, id_null ? 0 : DatumGetInt64(id), id_null, DatumGetFloat8(d));
-		}
-		SPI_finish();
+		if (kind != RELKIND_PARTITIONED_TABLE && kind != RELKIND_FOREIGN_TABLE)
+			search_local(&q, lfirst_oid(lc), &pairs);
 	}
 
 	/* the shards' answers */
 	foreach(lc, sent)
-	{
-		RemoteConn *rc = lfirst(lc);
-		PGresult   *res = next_result(rc);
+		read_shard_answer(lfirst(lc), &pairs);
 
-		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-			remote_error(rc, res, "searching");
-		for (int i = 0; i < PQntuples(res); i++)
-		{
-			bool		id_null = PQgetisnull(res, i, 0);
-
-			if (!PQgetisnull(res, i, 1))
-				pairs_add(&pairs, id_null ? 0 : get_int8(PQgetvalue(res, i, 0)), id_null,
-						  get_float8(PQgetvalue(res, i, 1)));
-		}
-		PQclear(res);
-		finish_query(rc, PGRES_TUPLES_OK, "searching");
-	}
-
-	if (pairs.n > 1)
-		qsort(pairs.items, pairs.n, sizeof(KnnPair), pair_cmp);
-	for (int i = 0; i < pairs.n && i < k; i++)
-	{
-		Datum		values[2] = {Int64GetDatum(pairs.items[i].id), Float8GetDatum(pairs.items[i].distance)};
-		bool		nulls[2] = {pairs.items[i].id_null, false};
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	return_best(rsinfo, &pairs, q.k);
 	return (Datum) 0;
 }

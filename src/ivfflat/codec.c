@@ -231,96 +231,133 @@ read_state(IvfflatCodec *codec, char *bytes, Size size)
 				 errhint("Please REINDEX it.")));
 }
 
+/* Whether cache entry c holds the state of codec's index, of size bytes. */
+static bool
+entry_matches(const StateCacheEntry *c, const IvfflatCodec *codec, Size size)
+{
+	return RelFileNodeEquals(c->node, codec->index->rd_node) &&
+		c->blkno == codec->state_blkno && c->size == size;
+}
+
+/*
+ * The entry of state_cache holding codec's state of size bytes, or NULL;
+ * *victim is set to the slot a new entry would take: the first empty one,
+ * else the least recently used among those looked at (all of them when
+ * there is no match).
+ */
+static StateCacheEntry *
+find_cached(const IvfflatCodec *codec, Size size, StateCacheEntry **victim)
+{
+	*victim = &state_cache[0];
+	for (int i = 0; i < STATE_CACHE_MAX; i++)
+	{
+		StateCacheEntry *c = &state_cache[i];
+
+		if (c->bytes != NULL && entry_matches(c, codec, size))
+			return c;
+		if (c->bytes == NULL || ((*victim)->bytes != NULL && c->used < (*victim)->used))
+			*victim = c;
+	}
+	return NULL;
+}
+
+/*
+ * Bring back codec's state of size bytes if it was pushed out of the cache
+ * earlier in this transaction: it takes victim's slot (its memory context
+ * back under TopMemoryContext), and victim, if it held an entry, takes its
+ * place on the evicted list (its context under TopTransactionContext).
+ * Returns the slot, or NULL when the state is not on the list.
+ */
+static StateCacheEntry *
+swap_back(const IvfflatCodec *codec, Size size, StateCacheEntry *victim)
+{
+	ListCell   *lc;
+
+	foreach(lc, evicted)
+	{
+		StateCacheEntry *c = (StateCacheEntry *) lfirst(lc);
+
+		if (entry_matches(c, codec, size))
+		{
+			StateCacheEntry back = *c;
+
+			if (victim->bytes != NULL)
+			{
+				MemoryContextSetParent(victim->cxt, TopTransactionContext);
+				*c = *victim;
+			}
+			else
+				evicted = list_delete_ptr(evicted, c);
+			MemoryContextSetParent(back.cxt, TopMemoryContext);
+			*victim = back;
+			return victim;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Read codec's state of size bytes from the index's pages (read_state) into
+ * a new memory context under TopMemoryContext and put it in victim's slot;
+ * an entry victim held goes to the evicted list, its memory under
+ * TopTransactionContext, since codecs of this transaction may still point
+ * into it.  Returns the slot.  Errors: read_state's (index_corrupted), with
+ * the new context freed and the cache unchanged.
+ */
+static StateCacheEntry *
+read_into_cache(IvfflatCodec *codec, Size size, StateCacheEntry *victim)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
+											  "ivfflat codec state",
+											  ALLOCSET_DEFAULT_SIZES);
+	char	   *bytes = MemoryContextAllocHuge(cxt, size);
+
+	PG_TRY();
+	{
+		read_state(codec, bytes, size);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (victim->bytes != NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+		StateCacheEntry *gone = palloc(sizeof(StateCacheEntry));
+
+		*gone = *victim;
+		evicted = lappend(evicted, gone);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextSetParent(victim->cxt, TopTransactionContext);
+	}
+	victim->node = codec->index->rd_node;
+	victim->blkno = codec->state_blkno;
+	victim->size = size;
+	victim->cxt = cxt;
+	victim->bytes = bytes;
+	return victim;
+}
+
 /* Give codec its trained state, from the cache or the index's pages. */
 static void
 load_state(IvfflatCodec *codec)
 {
 	Size		size = codec->methods->state_size(codec);
-	StateCacheEntry *e = NULL;
-	StateCacheEntry *victim = &state_cache[0];
+	StateCacheEntry *victim;
+	StateCacheEntry *e = find_cached(codec, size, &victim);
 	MemoryContext old;
 
-	for (int i = 0; i < STATE_CACHE_MAX; i++)
-	{
-		StateCacheEntry *c = &state_cache[i];
-
-		if (c->bytes != NULL && RelFileNodeEquals(c->node, codec->index->rd_node) &&
-			c->blkno == codec->state_blkno && c->size == size)
-		{
-			e = c;
-			break;
-		}
-		if (c->bytes == NULL || (victim->bytes != NULL && c->used < victim->used))
-			victim = c;
-	}
 	if (evicted_lxid != MyProc->lxid)
 	{
 		evicted = NIL;			/* freed with its transaction */
 		evicted_lxid = MyProc->lxid;
 	}
 	if (e == NULL)
-	{
-		/* pushed out earlier in this transaction: swap it back in */
-		ListCell   *lc;
-
-		foreach(lc, evicted)
-		{
-			StateCacheEntry *c = (StateCacheEntry *) lfirst(lc);
-
-			if (RelFileNodeEquals(c->node, codec->index->rd_node) &&
-				c->blkno == codec->state_blkno && c->size == size)
-			{
-				StateCacheEntry back = *c;
-
-				if (victim->bytes != NULL)
-				{
-					MemoryContextSetParent(victim->cxt, TopTransactionContext);
-					*c = *victim;
-				}
-				else
-					evicted = list_delete_ptr(evicted, c);
-				MemoryContextSetParent(back.cxt, TopMemoryContext);
-				*victim = back;
-				e = victim;
-				break;
-			}
-		}
-	}
+		e = swap_back(codec, size, victim);
 	if (e == NULL)
-	{
-		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
-												  "ivfflat codec state",
-												  ALLOCSET_DEFAULT_SIZES);
-		char	   *bytes = MemoryContextAllocHuge(cxt, size);
-
-		PG_TRY();
-		{
-			read_state(codec, bytes, size);
-		}
-		PG_CATCH();
-		{
-			MemoryContextDelete(cxt);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		/* codecs of this transaction may still point into the victim */
-		if (victim->bytes != NULL)
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-			StateCacheEntry *gone = palloc(sizeof(StateCacheEntry));
-
-			*gone = *victim;
-			evicted = lappend(evicted, gone);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextSetParent(victim->cxt, TopTransactionContext);
-		}
-		e = victim;
-		e->node = codec->index->rd_node;
-		e->blkno = codec->state_blkno;
-		e->size = size;
-		e->cxt = cxt;
-		e->bytes = bytes;
-	}
+		e = read_into_cache(codec, size, victim);
 	e->used = ++state_cache_clock;
 	old = MemoryContextSwitchTo(codec->cxt);
 	codec->methods->load(codec, e->bytes);

@@ -233,6 +233,25 @@ cursor_reset(PrefetchCursor *cur, VaBlockMap *map, const BlockNumber *starts,
 		cursor_step(cur, map, starts, end);
 }
 
+/*
+ * The scan reads blkno (of list `list`) next: when the cursor predicted it,
+ * take it off the queue and predict one page more; otherwise start the
+ * cursor again from it.
+ */
+static void
+cursor_follow(PrefetchCursor *cur, VaBlockMap *map, const BlockNumber *starts,
+			  int end, BlockNumber blkno, int list)
+{
+	if (cur->count > 0 && cur->ring[cur->head] == blkno)
+	{
+		cur->head = (cur->head + 1) % PREFETCH_DEPTH;
+		cur->count--;
+		cursor_step(cur, map, starts, end);
+	}
+	else
+		cursor_reset(cur, map, starts, end, blkno, list);
+}
+
 static IvfflatCentroidCache *centroid_cache(Relation index, const IvfflatMetaPageData *meta,
 											IvfflatCodec *codec);
 
@@ -263,6 +282,51 @@ begin_list(Relation index, IvfflatScanOpaque so, IvfflatCentroidCache *cache, in
 		UnlockReleaseBuffer(buf);
 	}
 	so->codec.methods->begin_list(&so->codec, data, so->listdists[i]);
+}
+
+/*
+ * Read the rows of list page blkno into so->rows (appended, not yet a
+ * heap): each row's distance(query, item's vector), or 0 with
+ * null_distance, and its heap TID.  The page is pinned through the block
+ * map, share-locked while read and checked (page id); its map entry learns
+ * the page's successor and bounds.  Returns the next page of the list
+ * (InvalidBlockNumber at its tail).
+ */
+static BlockNumber
+read_page(IvfflatScanOpaque so, Relation index, VaBlockMap *map,
+		  BlockNumber blkno, float (*distance) (const void *a, const void *b),
+		  const void *query)
+{
+	VaBlockMapEntry *entry = VaBlockMapEntryOf(map, index, blkno);
+	Buffer		buf = VaBlockMapRead(map, entry, index, blkno);
+	BlockNumber nextblkno;
+	Page		page;
+	OffsetNumber maxoff;
+	IvfflatRow *out;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+	page = BufferGetPage(buf);
+	nextblkno = VaPageGetOpaque(page)->nextblkno;
+	if (entry != NULL)
+		entry->next = nextblkno;	/* InvalidBlockNumber: the tail */
+	VaBlockMapNoteBounds(entry, page);
+
+	maxoff = PageGetMaxOffsetNumber(page);
+	rows_reserve(so, maxoff);
+	out = so->rows + so->nrows;
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		IvfflatListTuple tup =
+		(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
+
+		out->distance = so->null_distance ? 0.0f : distance(query, tup->vector);
+		out->id = VaTidToId(&tup->heaptid);
+		out++;
+	}
+	so->nrows = out - so->rows;
+	UnlockReleaseBuffer(buf);
+	return nextblkno;
 }
 
 /*
@@ -304,37 +368,10 @@ probe(IndexScanDesc scan, int count)
 	cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
 	while (blkno != InvalidBlockNumber)
 	{
-		VaBlockMapEntry *entry = VaBlockMapEntryOf(map, index, blkno);
-		Buffer		buf = VaBlockMapRead(map, entry, index, blkno);
 		BlockNumber nextblkno;
-		Page		page;
-		OffsetNumber maxoff;
-		IvfflatRow *out;
 
 		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
-		page = BufferGetPage(buf);
-		nextblkno = VaPageGetOpaque(page)->nextblkno;
-		if (entry != NULL)
-			entry->next = nextblkno;	/* InvalidBlockNumber: the tail */
-		VaBlockMapNoteBounds(entry, page);
-
-		maxoff = PageGetMaxOffsetNumber(page);
-		rows_reserve(so, maxoff);
-		out = so->rows + so->nrows;
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			IvfflatListTuple tup =
-			(IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			out->distance = so->null_distance ? 0.0f : distance(query, tup->vector);
-			out->id = VaTidToId(&tup->heaptid);
-			out++;
-		}
-		so->nrows = out - so->rows;
-		UnlockReleaseBuffer(buf);
-
+		nextblkno = read_page(so, index, map, blkno, distance, query);
 		if (nextblkno == InvalidBlockNumber && ++so->nextlist < end)
 		{
 			nextblkno = so->starts[so->nextlist];
@@ -344,14 +381,7 @@ probe(IndexScanDesc scan, int count)
 		blkno = nextblkno;
 		if (blkno == InvalidBlockNumber)
 			break;
-		if (cur.count > 0 && cur.ring[cur.head] == blkno)
-		{
-			cur.head = (cur.head + 1) % PREFETCH_DEPTH;
-			cur.count--;
-			cursor_step(&cur, map, so->starts, end);
-		}
-		else
-			cursor_reset(&cur, map, so->starts, end, blkno, so->nextlist);
+		cursor_follow(&cur, map, so->starts, end, blkno, so->nextlist);
 	}
 	so->nextlist = end;
 	rows_heapify(so->rows, so->nrows);

@@ -112,27 +112,21 @@ init_subspace(VaPq *pq, int j, const float *samples, int n, const int *perm)
 			*centroid_coord(pq, j, d, k) = taken > 0 ? *centroid_coord(pq, j, d, k % taken) : 0.0f;
 }
 
-void
-VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
+/*
+ * Initial centroids of every subspace (init_subspace), each from its own
+ * random order of the n samples (Fisher-Yates shuffle drawn from a PRNG
+ * seeded with seed, one shuffle per subspace in turn), so that the same
+ * samples and seed give the same codebook.  n >= 1.
+ */
+static void
+init_codebook(VaPq *pq, const float *samples, int n, uint64 seed)
 {
-	int			dims = pq->dims;
-	int			m = pq->m;
-	int			dsub = pq->dsub;
 	pg_prng_state state;
 	int		   *perm;
-	uint8	   *assign;
-	float	   *table;
-	double	   *sums;
-	int		   *counts;
 
-	memset(pq->codebook, 0, VaPqCodebookSize(dims));
-	if (n <= 0)
-		return;
-
-	/* a random order of the samples (Fisher-Yates), one per subspace */
 	pg_prng_seed(&state, seed);
 	perm = palloc(sizeof(int) * n);
-	for (int j = 0; j < m; j++)
+	for (int j = 0; j < pq->m; j++)
 	{
 		for (int i = 0; i < n; i++)
 			perm[i] = i;
@@ -147,6 +141,100 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 		init_subspace(pq, j, samples, n, perm);
 	}
 	pfree(perm);
+}
+
+/*
+ * The k-means assignment step: for every sample i, assign[i * m + j] becomes
+ * the nearest (L2) centroid of subspace j, all subspaces of a sample from
+ * one distance table (table: m * VA_PQ_KSUB floats of scratch).  Returns
+ * whether any assignment changed; on the first iteration (first) always
+ * true, assign holding nothing yet.
+ */
+static bool
+assign_samples(const VaPq *pq, const float *samples, int n, uint8 *assign,
+			   float *table, bool first)
+{
+	int			dims = pq->dims;
+	int			m = pq->m;
+	bool		changed = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint8	   *a = assign + (Size) i * m;
+
+		VaPqTableL2(samples + (Size) i * dims, pq->codebook, m, pq->dsub, table);
+		for (int j = 0; j < m; j++)
+		{
+			uint8		k = (uint8) VaPqArgmin(table + (Size) j * VA_PQ_KSUB);
+
+			if (first || a[j] != k)
+				changed = true;
+			a[j] = k;
+		}
+	}
+	return changed;
+}
+
+/*
+ * The k-means update step: every centroid becomes the mean of the
+ * subvectors assigned to it (assign as assign_samples leaves it); a
+ * centroid with none keeps its place.  sums (dims * VA_PQ_KSUB doubles) and
+ * counts (m * VA_PQ_KSUB ints) are scratch, cleared here.
+ */
+static void
+update_centroids(VaPq *pq, const float *samples, int n, const uint8 *assign,
+				 double *sums, int *counts)
+{
+	int			dims = pq->dims;
+	int			m = pq->m;
+	int			dsub = pq->dsub;
+
+	memset(sums, 0, sizeof(double) * (Size) dims * VA_PQ_KSUB);
+	memset(counts, 0, sizeof(int) * (Size) m * VA_PQ_KSUB);
+	for (int i = 0; i < n; i++)
+	{
+		const float *x = samples + (Size) i * dims;
+		const uint8 *a = assign + (Size) i * m;
+
+		for (int j = 0; j < m; j++)
+		{
+			int			k = a[j];
+			double	   *sum = sums + (Size) k * dims + (Size) j * dsub;
+			const float *xs = x + (Size) j * dsub;
+
+			counts[j * VA_PQ_KSUB + k]++;
+			for (int d = 0; d < dsub; d++)
+				sum[d] += xs[d];
+		}
+	}
+	for (int j = 0; j < m; j++)
+		for (int k = 0; k < VA_PQ_KSUB; k++)
+		{
+			int			c = counts[j * VA_PQ_KSUB + k];
+
+			if (c == 0)
+				continue;		/* an empty cluster keeps its centroid */
+			for (int d = 0; d < dsub; d++)
+				*centroid_coord(pq, j, d, k) =
+					(float) (sums[(Size) k * dims + (Size) j * dsub + d] / c);
+		}
+}
+
+void
+VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
+{
+	int			dims = pq->dims;
+	int			m = pq->m;
+	uint8	   *assign;
+	float	   *table;
+	double	   *sums;
+	int		   *counts;
+
+	memset(pq->codebook, 0, VaPqCodebookSize(dims));
+	if (n <= 0)
+		return;
+
+	init_codebook(pq, samples, n, seed);
 
 	assign = palloc_extended(sizeof(uint8) * (Size) n * m, MCXT_ALLOC_HUGE);
 	table = palloc(sizeof(float) * (Size) m * VA_PQ_KSUB);
@@ -155,58 +243,10 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 
 	for (int it = 0; it < iterations; it++)
 	{
-		bool		changed = false;
-
 		CHECK_FOR_INTERRUPTS();
-
-		/* assignment: all subspaces of a sample with one table */
-		for (int i = 0; i < n; i++)
-		{
-			uint8	   *a = assign + (Size) i * m;
-
-			VaPqTableL2(samples + (Size) i * dims, pq->codebook, m, dsub, table);
-			for (int j = 0; j < m; j++)
-			{
-				uint8		k = (uint8) VaPqArgmin(table + (Size) j * VA_PQ_KSUB);
-
-				if (it == 0 || a[j] != k)
-					changed = true;
-				a[j] = k;
-			}
-		}
-		if (!changed)
+		if (!assign_samples(pq, samples, n, assign, table, it == 0))
 			break;
-
-		/* update: every centroid to the mean of its subvectors */
-		memset(sums, 0, sizeof(double) * (Size) dims * VA_PQ_KSUB);
-		memset(counts, 0, sizeof(int) * (Size) m * VA_PQ_KSUB);
-		for (int i = 0; i < n; i++)
-		{
-			const float *x = samples + (Size) i * dims;
-			const uint8 *a = assign + (Size) i * m;
-
-			for (int j = 0; j < m; j++)
-			{
-				int			k = a[j];
-				double	   *sum = sums + (Size) k * dims + (Size) j * dsub;
-				const float *xs = x + (Size) j * dsub;
-
-				counts[j * VA_PQ_KSUB + k]++;
-				for (int d = 0; d < dsub; d++)
-					sum[d] += xs[d];
-			}
-		}
-		for (int j = 0; j < m; j++)
-			for (int k = 0; k < VA_PQ_KSUB; k++)
-			{
-				int			c = counts[j * VA_PQ_KSUB + k];
-
-				if (c == 0)
-					continue;	/* an empty cluster keeps its centroid */
-				for (int d = 0; d < dsub; d++)
-					*centroid_coord(pq, j, d, k) =
-						(float) (sums[(Size) k * dims + (Size) j * dsub + d] / c);
-			}
+		update_centroids(pq, samples, n, assign, sums, counts);
 	}
 
 	pfree(assign);

@@ -172,6 +172,144 @@ expect_char(const char *str, const char **pp, char c, const char *msg)
 }
 
 /*
+ * The entries of sparsevec text read so far, in input order: entries[0..n)
+ * in a palloc'd array of capacity elements, zeros included; nnz of them are
+ * non-zero; sorted stays true while the indices increase, largest is the
+ * largest 1-based index.
+ */
+typedef struct SparseInput
+{
+	SparseInputEntry *entries;
+	int			n;
+	int			capacity;
+	int			nnz;
+	bool		sorted;
+	int64		largest;
+} SparseInput;
+
+/*
+ * Read one "index:value" of the text str at *pp (white space allowed before
+ * and around the ":") into in, advancing *pp past the value.  Errors:
+ * invalid_text for syntax, NUMERIC_VALUE_OUT_OF_RANGE for an index outside
+ * 1..SPARSEVEC_MAX_DIM (quoting it as written) or a value out of float4
+ * range, DATA_EXCEPTION for NaN or infinity, and check_nnz's error for one
+ * non-zero too many.
+ */
+static void
+read_entry(const char *str, const char **pp, SparseInput *in)
+{
+	const char *p = *pp;
+	int64		index;
+	float		val;
+	const char *start;
+
+	while (VaIsSpace(*p))
+		p++;
+	start = p;
+	index = parse_uint(str, &p, "Expected an index.");
+	if (index < 1 || index > SPARSEVEC_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("sparsevec index %s is out of range",
+						pnstrdup(start, p - start)),
+				 errdetail("Indices run from 1 to the number of dimensions.")));
+
+	expect_char(str, &p, ':', "Expected \":\" after an index.");
+	val = VaReadFloatToken(str, "sparsevec", &p, '}');
+
+	if (val != 0.0f)
+		check_nnz(++in->nnz);
+	/* at most one entry per 4 bytes of text ("1:0,"): may pass 1 GB */
+	if (in->n == in->capacity)
+	{
+		in->capacity *= 2;
+		in->entries = (SparseInputEntry *)
+			repalloc_huge(in->entries, sizeof(SparseInputEntry) * (Size) in->capacity);
+	}
+	if (index <= in->largest)
+		in->sorted = false;
+	else
+		in->largest = index;
+	in->entries[in->n].index = (int32) (index - 1);
+	in->entries[in->n].value = val;
+	in->n++;
+	*pp = p;
+}
+
+/*
+ * Read the entries of the text str from *pp, just past the "{", through the
+ * closing "}" into in (initialised empty here), advancing *pp past the "}".
+ * Errors as read_entry, and invalid_text when neither "," nor "}" follows a
+ * value.
+ */
+static void
+read_entries(const char *str, const char **pp, SparseInput *in)
+{
+	in->n = 0;
+	in->nnz = 0;
+	in->capacity = 16;
+	in->sorted = true;
+	in->largest = 0;
+	in->entries = (SparseInputEntry *) palloc(sizeof(SparseInputEntry) * in->capacity);
+	if (**pp == '}')
+	{
+		(*pp)++;
+		return;
+	}
+	for (;;)
+	{
+		read_entry(str, pp, in);
+		if (!VaListContinues(str, "sparsevec", pp, '}',
+							 "Expected \",\" or \"}\" after a value."))
+			break;
+	}
+}
+
+/*
+ * The number of dimensions that ends the text str: "/dim" at *pp (white
+ * space allowed around the "/" and after the number), then the end of the
+ * string.  Errors: invalid_text for syntax or junk after the number, and
+ * check_dim's error for a negative dim or one outside
+ * 1..SPARSEVEC_MAX_DIM.
+ */
+static int64
+read_dim(const char *str, const char *p)
+{
+	int64		dim;
+
+	expect_char(str, &p, '/', "Expected \"/\" and the number of dimensions after \"}\".");
+	if (*p == '-')
+		check_dim(0);
+	dim = parse_uint(str, &p, "Expected the number of dimensions.");
+	while (VaIsSpace(*p))
+		p++;
+	if (*p != '\0')
+		invalid_text(str, "Junk after the number of dimensions.");
+	check_dim(dim);
+	return dim;
+}
+
+/*
+ * Sort in's entries by index unless they came in increasing order already
+ * (the common case), each value staying with its index.  ERROR
+ * (DATA_EXCEPTION) when an index appears more than once.
+ */
+static void
+sort_entries(SparseInput *in)
+{
+	if (!in->sorted)
+		qsort(in->entries, in->n, sizeof(SparseInputEntry), compare_entries);
+	for (int i = 1; i < in->n; i++)
+	{
+		if (in->entries[i].index == in->entries[i - 1].index)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("sparsevec index %d appears more than once",
+							in->entries[i].index + 1)));
+	}
+}
+
+/*
  * sparsevec_in(cstring, oid, integer) RETURNS sparsevec
  *
  * Parses "{i1:x1,i2:x2,...}/dim" (whitespace allowed around every token,
@@ -192,108 +330,37 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	char	   *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
 	const char *p = str;
-	int			nentries = 0;	/* entries read, zeros included */
-	int			nnz = 0;		/* of which non-zero */
-	int			capacity = 16;
-	SparseInputEntry *entries;
-	bool		sorted = true;
-	int64		largest = 0;
+	SparseInput in;
 	int64		dim;
 	SparseVector *result;
 	float	   *values;
 	int			k = 0;
 
 	expect_char(str, &p, '{', "Sparse vector contents must start with \"{\".");
-
-	entries = (SparseInputEntry *) palloc(sizeof(SparseInputEntry) * capacity);
-	if (*p == '}')
-		p++;
-	else
-	{
-		for (;;)
-		{
-			int64		index;
-			float		val;
-			const char *start;
-
-			while (VaIsSpace(*p))
-				p++;
-			start = p;
-			index = parse_uint(str, &p, "Expected an index.");
-			if (index < 1 || index > SPARSEVEC_MAX_DIM)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("sparsevec index %s is out of range",
-								pnstrdup(start, p - start)),
-						 errdetail("Indices run from 1 to the number of dimensions.")));
-
-			expect_char(str, &p, ':', "Expected \":\" after an index.");
-			val = VaReadFloatToken(str, "sparsevec", &p, '}');
-
-			if (val != 0.0f)
-				check_nnz(++nnz);
-			/* at most one entry per 4 bytes of text ("1:0,"): may pass 1 GB */
-			if (nentries == capacity)
-			{
-				capacity *= 2;
-				entries = (SparseInputEntry *)
-					repalloc_huge(entries, sizeof(SparseInputEntry) * (Size) capacity);
-			}
-			if (index <= largest)
-				sorted = false;
-			else
-				largest = index;
-			entries[nentries].index = (int32) (index - 1);
-			entries[nentries].value = val;
-			nentries++;
-
-			if (!VaListContinues(str, "sparsevec", &p, '}',
-								 "Expected \",\" or \"}\" after a value."))
-				break;
-		}
-	}
-
-	expect_char(str, &p, '/', "Expected \"/\" and the number of dimensions after \"}\".");
-	if (*p == '-')
-		check_dim(0);
-	dim = parse_uint(str, &p, "Expected the number of dimensions.");
-	while (VaIsSpace(*p))
-		p++;
-	if (*p != '\0')
-		invalid_text(str, "Junk after the number of dimensions.");
-	check_dim(dim);
-	if (largest > dim)
+	read_entries(str, &p, &in);
+	dim = read_dim(str, p);
+	if (in.largest > dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("sparsevec index %lld is out of range", (long long) largest),
+				 errmsg("sparsevec index %lld is out of range", (long long) in.largest),
 				 errdetail("Indices run from 1 to the number of dimensions.")));
 	VaCheckExpectedDim(typmod, (int) dim);
+	sort_entries(&in);
 
-	/* sort by index (input in increasing order already is the common case) */
-	if (!sorted)
-		qsort(entries, nentries, sizeof(SparseInputEntry), compare_entries);
-	for (int i = 1; i < nentries; i++)
-	{
-		if (entries[i].index == entries[i - 1].index)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("sparsevec index %d appears more than once",
-							entries[i].index + 1)));
-	}
-
-	result = InitSparseVector((int) dim, nnz);
+	/* the non-zeros, in index order */
+	result = InitSparseVector((int) dim, in.nnz);
 	values = SPARSEVEC_VALUES(result);
-	for (int i = 0; i < nentries; i++)
+	for (int i = 0; i < in.n; i++)
 	{
-		if (entries[i].value != 0.0f)
+		if (in.entries[i].value != 0.0f)
 		{
-			result->indices[k] = entries[i].index;
-			values[k] = entries[i].value;
+			result->indices[k] = in.entries[i].index;
+			values[k] = in.entries[i].value;
 			k++;
 		}
 	}
-	Assert(k == nnz);
-	pfree(entries);
+	Assert(k == in.nnz);
+	pfree(in.entries);
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
