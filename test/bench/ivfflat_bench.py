@@ -43,52 +43,35 @@ K = hb.K
 MIB = hb.MIB
 
 
-def bench_faiss(base, queries, lists, probes, warmup, runs):
+def faiss_ivf(base, queries, lists, probes, warmup, runs, pq_m=None, k_factor=None):
+    """Build a FAISS inverted file on base, one thread, seeded k-means:
+    IndexIVFFlat, or with pq_m IndexIVFPQ (8-bit codes of pq_m subvectors of
+    the residuals, as vectorann_pq) wrapped in IndexRefineFlat so that the
+    k_factor * k best estimates are re-ranked with exact distances
+    (vectorann_pq re-ranks from the table by its error bound instead); then
+    sweep nprobe. Returns build seconds, the inverted file's serialized size
+    (without the refine stage's copy of the raw vectors) and the sweep."""
     import faiss
     faiss.omp_set_num_threads(1)
     dim = base.shape[1]
     quantizer = faiss.IndexFlatL2(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_L2)
-    index.cp.seed = 1234
+    if pq_m is None:
+        ivf = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_L2)
+    else:
+        ivf = faiss.IndexIVFPQ(quantizer, dim, lists, pq_m, 8)
+    ivf.cp.seed = 1234
     t0 = time.perf_counter()
-    index.train(base)
-    index.add(base)
+    ivf.train(base)
+    ivf.add(base)
     build_s = time.perf_counter() - t0
-    size = faiss.serialize_index(index).size
+    size = faiss.serialize_index(ivf).size
+    index = ivf
+    if pq_m is not None:
+        index = faiss.IndexRefineFlat(ivf, faiss.swig_ptr(base))
+        index.k_factor = k_factor
 
     def set_probes(p):
-        index.nprobe = p
-
-    def search_one(i):
-        _, ids = index.search(queries[i:i + 1], K)
-        return ids[0]
-
-    return build_s, size, hb.timed_sweep(search_one, len(queries), probes, set_probes,
-                                         warmup, runs)
-
-
-def bench_faiss_pq(base, queries, lists, probes, warmup, runs, pq_m, k_factor):
-    """FAISS IndexIVFPQ (8-bit codes of pq_m subvectors of the residuals, as
-    vectorann_pq), wrapped in IndexRefineFlat so that the k_factor * k best
-    estimates are re-ranked with exact distances (vectorann_pq re-ranks from the
-    table by its error bound instead); the size reported is the IVFPQ index's
-    alone, the refine stage keeping a copy of the raw vectors."""
-    import faiss
-    faiss.omp_set_num_threads(1)
-    dim = base.shape[1]
-    quantizer = faiss.IndexFlatL2(dim)
-    ivfpq = faiss.IndexIVFPQ(quantizer, dim, lists, pq_m, 8)
-    ivfpq.cp.seed = 1234
-    t0 = time.perf_counter()
-    ivfpq.train(base)
-    ivfpq.add(base)
-    build_s = time.perf_counter() - t0
-    size = faiss.serialize_index(ivfpq).size
-    index = faiss.IndexRefineFlat(ivfpq, faiss.swig_ptr(base))
-    index.k_factor = k_factor
-
-    def set_probes(p):
-        ivfpq.nprobe = p
+        ivf.nprobe = p
 
     def search_one(i):
         _, ids = index.search(queries[i:i + 1], K)
@@ -237,12 +220,12 @@ def main():
         hb.log(f"{engine}: build + sweep")
         try:
             if engine == "faiss":
-                build_s, size, sweep = bench_faiss(base, queries, args.lists, probes,
-                                                   args.warmup, args.runs)
+                build_s, size, sweep = faiss_ivf(base, queries, args.lists, probes,
+                                                 args.warmup, args.runs)
             elif engine == "faiss_pq":
-                build_s, size, sweep = bench_faiss_pq(base, queries, args.lists, probes,
-                                                      args.warmup, args.runs, args.pq_m,
-                                                      args.faiss_k_factor)
+                build_s, size, sweep = faiss_ivf(base, queries, args.lists, probes,
+                                                 args.warmup, args.runs, args.pq_m,
+                                                 args.faiss_k_factor)
             elif engine == "vectorann_pq":
                 build_s, size, sweep = bench_vectorann(
                     base, queries, args.lists, probes, args.warmup, args.runs, info,
