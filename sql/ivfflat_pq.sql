@@ -181,6 +181,30 @@ SET ivfflat.probes = 8;
 -- a NULL query returns every row (distances NULL)
 SELECT count(*) FROM (SELECT id FROM pv ORDER BY v <-> NULL) s;
 
+-- a query over 10 partitions, each with its own PQ index, in one
+-- transaction: more codebooks than the backend's cache holds (8), so
+-- entries are pushed out and swapped back in while the same transaction
+-- still uses them; every answer stays exact
+CREATE TABLE pp (id int, v vector(24)) PARTITION BY HASH (id);
+SELECT format('CREATE TABLE pp_%s PARTITION OF pp FOR VALUES WITH (MODULUS 10, REMAINDER %s)', r, r)
+FROM generate_series(0, 9) r \gexec
+INSERT INTO pp SELECT id, v FROM pv;
+CREATE INDEX ON pp USING ivfflat (v vector_l2_ops) WITH (lists = 2, quantization = 'pq', pq_m = 6);
+EXPLAIN (COSTS OFF) SELECT id FROM pp ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]' LIMIT 10;
+BEGIN;
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM pp ORDER BY v <-> pq.q LIMIT 10) =
+         ARRAY(SELECT id FROM pp ORDER BY (v <-> pq.q) + 0 LIMIT 10)) AS exact
+FROM pq;
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM pp ORDER BY v <-> pq.q LIMIT 10) =
+         ARRAY(SELECT id FROM pp ORDER BY (v <-> pq.q) + 0 LIMIT 10)) AS exact
+FROM pq;
+COMMIT;
+DROP TABLE pp;
+
 DROP TABLE pd;
 DROP TABLE pv;
 DROP TABLE pq;
