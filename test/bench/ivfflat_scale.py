@@ -352,12 +352,13 @@ def main():
             lines.append(f"- {r['engine']} under perf ({out}): {t:.1f} s, "
                          + ", ".join(f"{p} {s:.1f}" for p, s in phases))
     lines += ["", "recall@10 / QPS (server-side sweep, not alternated):", "",
-              "| engine | " + " | ".join(f"probes {p}" for p in probes) + " |",
-              "|---|" + "---:|" * len(probes)]
+              "| engine | " + " | ".join(f"probes {p}" for p in probes) + " | load 1-min |",
+              "|---|" + "---:|" * len(probes) + "---|"]
     for r in results:
         cells = [f"{hb.recall_at_k(found, truth):.4f} / {qps:.0f}"
                  for p, found, qps, p99 in r["sweep"]]
-        lines.append(f"| {r['engine']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {r['engine']} | " + " | ".join(cells)
+                     + f" | {'→'.join(r['load']['sweep'])} |")
     if inter:
         lines += ["", "QPS ratio to pgvector, median alternating passes (range of per-pass "
                   "ratios):", "",
