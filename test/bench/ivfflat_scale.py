@@ -184,15 +184,21 @@ def bench_engine(engine, queries, lists, probes, runs, perf_dir, info):
            f"WITH (lists = {lists}{with_})")
     cur.execute("SET maintenance_work_mem = '2GB'")
 
+    def build(kind, label):
+        """One timed CREATE INDEX into res[kind + "_s"], its phases, the load
+        before and after, and the index size; returns the size."""
+        hb.log(f"{engine}: CREATE INDEX, {label} (load {load()})")
+        res["load"][kind] = [load()]
+        res[f"{kind}_s"], res[f"{kind}_phases"] = timed_build(cur, pid, sql)
+        res["load"][kind].append(load())
+        cur.execute("SELECT pg_relation_size('items_ivf')")
+        size = cur.fetchone()[0]
+        hb.log(f"{engine}: {label} {res[f'{kind}_s']:.1f} s, {size / MIB:.1f} MB, phases "
+               + ", ".join(f"{p} {s:.1f} s" for p, s in res[f"{kind}_phases"]))
+        return size
+
     cur.execute("SET max_parallel_maintenance_workers = 0")
-    hb.log(f"{engine}: CREATE INDEX, one process (load {load()})")
-    res["load"]["serial"] = [load()]
-    res["serial_s"], res["serial_phases"] = timed_build(cur, pid, sql)
-    res["load"]["serial"].append(load())
-    cur.execute("SELECT pg_relation_size('items_ivf')")
-    res["size"] = cur.fetchone()[0]
-    hb.log(f"{engine}: {res['serial_s']:.1f} s, {res['size'] / MIB:.1f} MB, phases "
-           + ", ".join(f"{p} {s:.1f} s" for p, s in res["serial_phases"]))
+    res["size"] = build("serial", "one process")
     cur.execute("DROP INDEX items_ivf")
 
     if perf_dir and engine in info["perf_engines"]:
@@ -212,14 +218,7 @@ def bench_engine(engine, queries, lists, probes, runs, perf_dir, info):
 
     cur.execute("ALTER TABLE items SET (parallel_workers = 2)")
     cur.execute("SET max_parallel_maintenance_workers = 2")
-    hb.log(f"{engine}: CREATE INDEX with 2 parallel workers (load {load()})")
-    res["load"]["parallel"] = [load()]
-    res["parallel_s"], res["parallel_phases"] = timed_build(cur, pid, sql)
-    res["load"]["parallel"].append(load())
-    cur.execute("SELECT pg_relation_size('items_ivf')")
-    res["parallel_size"] = cur.fetchone()[0]
-    hb.log(f"{engine}: parallel {res['parallel_s']:.1f} s, phases "
-           + ", ".join(f"{p} {s:.1f} s" for p, s in res["parallel_phases"]))
+    res["parallel_size"] = build("parallel", "2 parallel workers")
 
     cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
     cur.execute("SELECT pg_prewarm('items'), pg_prewarm('items_ivf')")
