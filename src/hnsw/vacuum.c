@@ -120,10 +120,17 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 	int		   *selected;
 	int			k;
 
-	for (int i = 0; i < cap && ItemPointerIsValid(&list[i]); i++)
+	/*
+	 * every slot, as links_to_dead reads them: a list with a gap (none is
+	 * written today) must not keep a dead link past its repair
+	 */
+	for (int i = 0; i < cap; i++)
 	{
-		uint64		id = VaTidToId(&list[i]);
+		uint64		id;
 
+		if (!ItemPointerIsValid(&list[i]))
+			continue;
+		id = VaTidToId(&list[i]);
 		if (HnswIdSetContains(dead, id))
 		{
 			/* a deleted neighbour: offer its live neighbours instead */
@@ -135,8 +142,9 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 				ItemPointerData *dl = HnswElementNeighbours(d) +
 				HnswLayerStart(layer, m);
 
-				for (int j = 0; j < cap && ItemPointerIsValid(&dl[j]) && n < maxcand; j++)
-					add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
+				for (int j = 0; j < cap && n < maxcand; j++)
+					if (ItemPointerIsValid(&dl[j]))
+						add_candidate(ids, &n, VaTidToId(&dl[j]), self, dead);
 			}
 			pfree(d);
 		}
