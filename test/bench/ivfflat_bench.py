@@ -255,31 +255,18 @@ def main():
             hb.log(f"{engine} server-side: probes {p}: recall@10 {recall:.4f}, "
                    f"{qps:.0f} QPS, p99 {p99:.2f} ms")
 
-    if "vectorann (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
-        hb.log(f"interleaved: vectorann and pgvector (server-side), {args.rounds} passes each")
-        info["interleaved_pgvector"] = hb.interleaved_pair(
-            probes, PASSES["vectorann (server-side)"], PASSES["pgvector (server-side)"],
+    # each vectorann engine against pgvector, in alternating server-side passes
+    for engine, key in (("vectorann", "interleaved_pgvector"),
+                        ("vectorann_pq", "interleaved_pq_pgvector"),
+                        ("vectorann_rabitq", "interleaved_rabitq_pgvector")):
+        if f"{engine} (server-side)" not in PASSES or "pgvector (server-side)" not in PASSES:
+            continue
+        hb.log(f"interleaved: {engine} and pgvector (server-side), {args.rounds} passes each")
+        info[key] = hb.interleaved_pair(
+            probes, PASSES[f"{engine} (server-side)"], PASSES["pgvector (server-side)"],
             args.rounds)
-        for p, tv, tp in info["interleaved_pgvector"]:
-            hb.log(f"interleaved probes {p}: vectorann {[round(t * 1000) for t in tv]} ms, "
-                   f"pgvector {[round(t * 1000) for t in tp]} ms")
-
-    if "vectorann_pq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
-        hb.log(f"interleaved: vectorann_pq and pgvector (server-side), {args.rounds} passes each")
-        info["interleaved_pq_pgvector"] = hb.interleaved_pair(
-            probes, PASSES["vectorann_pq (server-side)"], PASSES["pgvector (server-side)"],
-            args.rounds)
-        for p, tv, tp in info["interleaved_pq_pgvector"]:
-            hb.log(f"interleaved probes {p}: vectorann_pq {[round(t * 1000) for t in tv]} ms, "
-                   f"pgvector {[round(t * 1000) for t in tp]} ms")
-
-    if "vectorann_rabitq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
-        hb.log(f"interleaved: vectorann_rabitq and pgvector (server-side), {args.rounds} passes each")
-        info["interleaved_rabitq_pgvector"] = hb.interleaved_pair(
-            probes, PASSES["vectorann_rabitq (server-side)"], PASSES["pgvector (server-side)"],
-            args.rounds)
-        for p, tv, tp in info["interleaved_rabitq_pgvector"]:
-            hb.log(f"interleaved probes {p}: vectorann_rabitq {[round(t * 1000) for t in tv]} ms, "
+        for p, tv, tp in info[key]:
+            hb.log(f"interleaved probes {p}: {engine} {[round(t * 1000) for t in tv]} ms, "
                    f"pgvector {[round(t * 1000) for t in tp]} ms")
 
     if rows:
@@ -318,35 +305,27 @@ def main():
         lines.append(f"| {engine} | {build_s:.1f} | {size / MIB:.1f} | {p} | "
                      f"{recall:.4f} | {qps:.0f} | {p99:.2f} | {ratio} |")
     lines.append("")
-    if info.get("interleaved_pgvector"):
-        lines.append("Beside pgvector (the machine's speed drifts by tens of percent from "
-                     "minute to minute, so the ratio comes from server-side passes that "
-                     "alternate: one of vectorann, one of pgvector, repeated; QPS of the "
-                     "median pass; recall from the sweeps above):")
-        lines.append("")
-        lines.extend(hb.interleaved_table(info["interleaved_pgvector"],
-                                          "pgvector (server-side) QPS", len(queries),
-                                          setting="probes"))
-        lines.append("")
-    if info.get("interleaved_rabitq_pgvector"):
-        lines.append("Quantized (`quantization = 'rabitq'`, default bits and "
-                     "`ivfflat.rerank_candidates`) beside pgvector, alternating server-side "
-                     "passes as above (first QPS column is vectorann_rabitq's):")
-        lines.append("")
-        lines.extend(hb.interleaved_table(info["interleaved_rabitq_pgvector"],
-                                          "pgvector (server-side) QPS", len(queries),
-                                          setting="probes"))
-        lines.append("")
-    if info.get("interleaved_pq_pgvector"):
-        lines.append(f"Product-quantized (`quantization = 'pq', pq_m = {args.pq_m}`, "
-                     f"`ivfflat.rerank_candidates = {args.pq_rerank}`) beside pgvector, "
-                     "alternating server-side passes as above (first QPS column is "
-                     "vectorann_pq's):")
-        lines.append("")
-        lines.extend(hb.interleaved_table(info["interleaved_pq_pgvector"],
-                                          "pgvector (server-side) QPS", len(queries),
-                                          setting="probes"))
-        lines.append("")
+    headings = {
+        "interleaved_pgvector":
+            "Beside pgvector (the machine's speed drifts by tens of percent from minute to "
+            "minute, so the ratio comes from server-side passes that alternate: one of "
+            "vectorann, one of pgvector, repeated; QPS of the median pass; recall from the "
+            "sweeps above):",
+        "interleaved_rabitq_pgvector":
+            "Quantized (`quantization = 'rabitq'`, default bits and "
+            "`ivfflat.rerank_candidates`) beside pgvector, alternating server-side passes "
+            "as above (first QPS column is vectorann_rabitq's):",
+        "interleaved_pq_pgvector":
+            f"Product-quantized (`quantization = 'pq', pq_m = {args.pq_m}`, "
+            f"`ivfflat.rerank_candidates = {args.pq_rerank}`) beside pgvector, alternating "
+            "server-side passes as above (first QPS column is vectorann_pq's):",
+    }
+    for key, heading in headings.items():
+        if info.get(key):
+            lines.extend([heading, ""])
+            lines.extend(hb.interleaved_table(info[key], "pgvector (server-side) QPS",
+                                              len(queries), setting="probes"))
+            lines.append("")
     v8 = next((r for r in rows if r[0] == "vectorann (server-side)" and r[3] == 8), None)
     f8 = fa.get(8)
     if v8 and f8:
