@@ -5,8 +5,10 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IPC::Run;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use VaCrash qw(crash_during_inserts);
 
 my $dim = 16;
 my $node = PostgreSQL::Test::Cluster->new('crash');
@@ -27,43 +29,9 @@ $node->safe_psql('postgres', qq{
 # four backends insert random vectors until the crash, and one in four
 # inserts is a copy of one of the first 50 rows (a duplicate item on that
 # element's chain)
-my $script = "$PostgreSQL::Test::Utils::tmp_check/insert.sql";
-open(my $fh, '>', $script) or die;
-print $fh "INSERT INTO items (embedding) SELECT ARRAY(SELECT random()::real FROM generate_series(1, $dim))::vector;\n";
-close $fh;
-my $dupscript = "$PostgreSQL::Test::Utils::tmp_check/duplicate.sql";
-open($fh, '>', $dupscript) or die;
-print $fh "INSERT INTO items (embedding) SELECT embedding FROM items WHERE id = 1 + (random() * 49)::int;\n";
-close $fh;
-my ($out, $err) = ('', '');
-my $pgbench = IPC::Run::start(
-	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '60', '-f', "$script\@3", '-f', "$dupscript\@1",
-	  '-h', $node->host, '-p', $node->port, 'postgres' ],
-	'>', \$out, '2>', \$err);
-
-# let the load run until enough rows have been committed, then crash
-$node->poll_query_until('postgres', 'SELECT count(*) > 4000 FROM items')
-  or die 'inserts did not progress';
-$node->kill9;
-# pgbench ends with status 2 ("errors in the benchmark run") only when its
-# clients lose their connections, i.e. the crash hit the running inserts;
-# it exits 0 if the load had already finished, 1 if it never started
-$pgbench->finish;
-is($pgbench->result(0), 2, 'pgbench clients were cut off by the crash')
-  or diag($err);
-like($err, qr/aborted/, 'pgbench reports its aborted clients');
-
-# backends of the killed postmaster may linger a moment
-my $started = 0;
-for (1 .. 30)
-{
-	last if ($started = $node->start(fail_ok => 1));
-	$node->{_pid} = undef;		# the failed start read the stale pid file
-	sleep 1;
-}
-ok($started, 'restarted after the crash');
-my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
-cmp_ok($rows, '>', 4000, "recovered $rows committed rows");
+crash_during_inserts($node, 4000,
+	[ "INSERT INTO items (embedding) SELECT ARRAY(SELECT random()::real FROM generate_series(1, $dim))::vector;", 3 ],
+	[ "INSERT INTO items (embedding) SELECT embedding FROM items WHERE id = 1 + (random() * 49)::int;", 1 ]);
 
 is($node->safe_psql('postgres',
 	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),

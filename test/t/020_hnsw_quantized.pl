@@ -12,8 +12,10 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IPC::Run;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use VaCrash qw(crash_during_inserts);
 
 my $dim = 48;
 my $primary = PostgreSQL::Test::Cluster->new('primary');
@@ -134,36 +136,10 @@ $primary->wait_for_catchup($standby);
 
 # crash while four backends insert (one in four a copy of an existing row)
 $primary->safe_psql('postgres', 'CREATE SEQUENCE ids START 100000; CHECKPOINT;');
-my $script = "$PostgreSQL::Test::Utils::tmp_check/insert.sql";
-open(my $fh, '>', $script) or die;
-print $fh "INSERT INTO items SELECT nextval('ids'), ARRAY(SELECT (random() - 0.3)::real FROM generate_series(1, $dim))::vector;\n";
-close $fh;
-my $dupscript = "$PostgreSQL::Test::Utils::tmp_check/duplicate.sql";
-open($fh, '>', $dupscript) or die;
-print $fh "INSERT INTO items SELECT nextval('ids'), embedding FROM items WHERE id = 1 + (random() * 49)::int * 2;\n";
-close $fh;
-my ($out, $err) = ('', '');
 my $before = $primary->safe_psql('postgres', 'SELECT count(*) FROM items');
-my $pgbench = IPC::Run::start(
-	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '60', '-f', "$script\@3", '-f', "$dupscript\@1",
-	  '-h', $primary->host, '-p', $primary->port, 'postgres' ],
-	'>', \$out, '2>', \$err);
-$primary->poll_query_until('postgres', "SELECT count(*) > $before + 1500 FROM items")
-  or die 'inserts did not progress';
-$primary->kill9;
-$pgbench->finish;
-is($pgbench->result(0), 2, 'pgbench clients were cut off by the crash') or diag($err);
-
-my $started = 0;
-for (1 .. 30)
-{
-	last if ($started = $primary->start(fail_ok => 1));
-	$primary->{_pid} = undef;
-	sleep 1;
-}
-ok($started, 'restarted after the crash');
-my $rows = $primary->safe_psql('postgres', 'SELECT count(*) FROM items');
-cmp_ok($rows, '>', $before + 1500, "recovered $rows committed rows");
+my $rows = crash_during_inserts($primary, $before + 1500,
+	[ "INSERT INTO items SELECT nextval('ids'), ARRAY(SELECT (random() - 0.3)::real FROM generate_series(1, $dim))::vector;", 3 ],
+	[ "INSERT INTO items SELECT nextval('ids'), embedding FROM items WHERE id = 1 + (random() * 49)::int * 2;", 1 ]);
 is($primary->safe_psql('postgres',
 	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
 	'0', 'hnsw_check finds no problem but unreachable elements after recovery')
