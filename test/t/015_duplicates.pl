@@ -1,5 +1,7 @@
 # Duplicate-heavy data, for each type (vector, halfvec, sparsevec, bit) and
-# both access methods: 4,000 random rows plus 30 of them copied 100 times
+# both access methods, and for vector and halfvec also hnsw and ivfflat with
+# quantization = 'rabitq' and ivfflat with quantization = 'pq' (held to
+# their access method's threshold): 4,000 random rows plus 30 of them copied 100 times
 # (7,000 rows).  Identical vectors must not fragment an hnsw graph or hide
 # rows from a scan:
 # - recall@10 >= 0.99 at hnsw.ef_search 40 (ivfflat: lists 20, probes 10)
@@ -82,7 +84,7 @@ my $settings = "SET enable_seqscan = off; SET hnsw.ef_search = 40; SET ivfflat.p
 sub recall
 {
 	my ($op, $what, $am) = @_;
-	my $threshold = $threshold{$am};
+	my $threshold = $threshold{ $am =~ s/-.*//r };
 	my $plan = $node->safe_psql('postgres', qq{
 		$settings
 		EXPLAIN (COSTS OFF) SELECT i FROM t ORDER BY v $op (SELECT v FROM t LIMIT 1) LIMIT $k});
@@ -105,8 +107,7 @@ sub recall
 sub check_clean
 {
 	my ($am, $what) = @_;
-	# ivfflat has no check function (yet): recall and row counts cover it
-	return if $am eq 'ivfflat';
+	$am =~ s/-.*//;
 	my $n = $node->safe_psql('postgres', "SELECT count(*) FROM ${am}_check('t_idx')");
 	is($n, '0', "$what: ${am}_check finds nothing")
 	  or diag($node->safe_psql('postgres', "SELECT * FROM ${am}_check('t_idx') LIMIT 10"));
@@ -115,12 +116,19 @@ sub check_clean
 foreach my $ty (@types)
 {
 	my ($type, $coltype, $expr, $op, $hnsw_opclass, $ivf_opclass, $small_type, $same) = @$ty;
-	foreach my $am (qw(hnsw ivfflat))
+	foreach my $variant (qw(hnsw hnsw-rabitq ivfflat ivfflat-rabitq ivfflat-pq))
 	{
+		my ($am, $quantization) = split /-/, $variant;
 		my $opclass = $am eq 'hnsw' ? $hnsw_opclass : $ivf_opclass;
 		next unless defined $opclass;
-		my $what = "$am $opclass";
-		my $with = $am eq 'ivfflat' ? "WITH (lists = $lists)" : '';
+		next if defined $quantization && $type ne 'vector' && $type ne 'halfvec';
+		my $what = "$variant $opclass";
+		my @options = $am eq 'ivfflat' ? ("lists = $lists") : ();
+		push @options, "quantization = '$quantization'" if defined $quantization;
+		my $with = @options ? 'WITH (' . join(', ', @options) . ')' : '';
+		my @same_options = $am eq 'ivfflat' ? ('lists = 4') : ();
+		push @same_options, "quantization = '$quantization'" if defined $quantization;
+		my $same_with = @same_options ? 'WITH (' . join(', ', @same_options) . ')' : '';
 
 		$node->safe_psql('postgres', qq{
 			DROP TABLE IF EXISTS t;
@@ -129,25 +137,25 @@ foreach my $ty (@types)
 			CREATE INDEX t_idx ON t USING $am (v $opclass) $with;
 		});
 		check_clean($am, "$what, after the build");
-		recall($op, "$what, after the build", $am);
+		recall($op, "$what, after the build", $variant);
 
 		$node->safe_psql('postgres', "INSERT INTO t SELECT i, $expr FROM more");
 		check_clean($am, "$what, after inserting more copies");
-		recall($op, "$what, after inserting more copies", $am);
+		recall($op, "$what, after inserting more copies", $variant);
 
 		# half the copies of rows 1-15 (and 5 of the inserted ones)
 		$node->safe_psql('postgres', q{
 			DELETE FROM t WHERE (i BETWEEN 4001 AND 5500 OR i > 10000) AND i % 2 = 0});
 		$node->safe_psql('postgres', 'VACUUM t');
 		check_clean($am, "$what, after deleting copies and VACUUM");
-		recall($op, "$what, after deleting copies and VACUUM", $am);
+		recall($op, "$what, after deleting copies and VACUUM", $variant);
 
 		# 20 identical rows: a query for that vector asking for 20 gets 20
 		$node->safe_psql('postgres', qq{
 			DROP TABLE IF EXISTS same;
 			CREATE TABLE same (i int, v $small_type);
 			INSERT INTO same SELECT i, $same FROM generate_series(1, 20) i;
-			CREATE INDEX same_idx ON same USING $am (v $opclass) @{[ $am eq 'ivfflat' ? 'WITH (lists = 4)' : '' ]};
+			CREATE INDEX same_idx ON same USING $am (v $opclass) $same_with;
 		});
 		my @settings = $am eq 'hnsw'
 		  ? ('SET hnsw.ef_search = 1', 'SET hnsw.ef_search = 40')
