@@ -192,3 +192,40 @@ SELECT count(*) FROM (SELECT id FROM qv ORDER BY v <-> NULL) s;
 DROP TABLE qd;
 DROP TABLE qv;
 DROP TABLE qq;
+
+-- 16,000 dimensions: list items hold codes, and each centroid (64,008
+-- bytes) is stored in 8 pieces over the centroid pages
+CREATE TABLE hd (id int PRIMARY KEY, v vector(16000));
+SELECT setseed(0.16);
+INSERT INTO hd SELECT g.i, ARRAY(SELECT ((g.i % 3) * 0.5 + (random() - 0.5) * 0.2)::real
+                                 FROM generate_series(1, 16000) WHERE g.i > 0)::vector
+FROM generate_series(1, 90) g(i);
+-- the default 4 bits (8,000 code bytes) fit a list page, 5 do not
+CREATE INDEX ON hd USING ivfflat (v vector_l2_ops) WITH (lists = 3, quantization = 'rabitq', bits = 5);
+CREATE INDEX hd_l2 ON hd USING ivfflat (v vector_l2_ops) WITH (lists = 3, quantization = 'rabitq');
+SELECT * FROM ivfflat_check('hd_l2');
+SET ivfflat.probes = 3;
+-- every query's 10 nearest in exact order, as a sequential scan finds them
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM hd ORDER BY v <-> q.v LIMIT 10) =
+         ARRAY(SELECT id FROM hd ORDER BY (v <-> q.v) + 0, id LIMIT 10)) AS exact
+FROM hd q WHERE q.id <= 12;
+-- halfvec, PQ, cosine, built on an empty table: the first insert writes
+-- the pieces of its centroid, later ones go to that list
+CREATE TABLE hh (id int PRIMARY KEY, v halfvec(16000));
+CREATE INDEX hh_pq ON hh USING ivfflat (v halfvec_cosine_ops) WITH (lists = 3, quantization = 'pq');
+INSERT INTO hh SELECT id, v::halfvec FROM hd;
+SELECT * FROM ivfflat_check('hh_pq');
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM hh ORDER BY v <=> q.v LIMIT 10) =
+         ARRAY(SELECT id FROM hh ORDER BY (v <=> q.v) + 0, id LIMIT 10)) AS exact
+FROM hh q WHERE q.id <= 12;
+DELETE FROM hd WHERE id % 2 = 0;
+VACUUM hd;
+SELECT * FROM ivfflat_check('hd_l2');
+SELECT count(*) FROM (SELECT id FROM hd ORDER BY v <-> (SELECT v FROM hd WHERE id = 1)) s;
+RESET ivfflat.probes;
+DROP TABLE hd;
+DROP TABLE hh;

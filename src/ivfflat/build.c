@@ -141,9 +141,12 @@ stored_value(IvfflatBuildState *bs, Datum *values, bool *isnull, void *dst)
 
 	if (bs->dimensions < 0)
 	{
-		IvfflatCheckVectorSize(size);
+		IvfflatCheckVectorSize(size, bs->quantized);
 		bs->dimensions = bs->ops->dims(dst);
 		bs->vector_size = size;
+		/* a code too large for a page is an error now, not after k-means */
+		if (bs->quantized)
+			IvfflatCodecSetup(&bs->codec, bs->dimensions);
 	}
 	else if (size != bs->vector_size || bs->ops->dims(dst) != bs->dimensions)
 		ereport(ERROR,
@@ -539,32 +542,61 @@ new_page(Relation index, ForkNumber fork, uint16 flags, BlockNumber expect)
 }
 
 /*
- * Write the metapage (block 0) and the centroid pages (blocks 1..) of fork
- * for nlists centroids (contiguous stored forms; none for an empty index,
- * which still gets one empty centroid page), and one empty list page per
- * centroid after them.  Fills refs[0..nlists).  codec: the quantizer of
- * list items, NULL for none; a trained codec's state (PQ codebooks) goes
- * on pages after the list pages, named in the metapage.  Not WAL-logged
- * here.
+ * Where the centroid items go: centroid pages filled in order, a piece
+ * (IvfflatCentroidPieces) per item, a new page when the next item does not
+ * fit the current one.  room is what the current page has left.
  */
-static void
-write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
-			   int dimensions, Size vector_size, const char *centroids,
-			   IvfflatListRef *refs, IvfflatCodec *codec)
+typedef struct CentroidPacker
 {
-	Size		csize = IVFFLAT_CENTROID_SIZE(vector_size);
-	Size		room = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
-	int			per_page = (int) (room / (MAXALIGN(csize) + sizeof(ItemIdData)));
-	int			npages = nlists > 0 ? (nlists + per_page - 1) / per_page : 1;
-	BlockNumber first_list = IVFFLAT_FIRST_CENTROID_BLKNO + npages;
-	Buffer		buf;
-	Page		page;
-	IvfflatMetaPage meta;
-	IvfflatCentroidTuple ctup = palloc0(csize);
+	Size		room;
+	int			npages;
+} CentroidPacker;
 
-	buf = new_page(index, fork, IVFFLAT_PAGE_META, IVFFLAT_METAPAGE_BLKNO);
-	page = BufferGetPage(buf);
-	meta = IvfflatPageGetMeta(page);
+#define CENTROID_PAGE_ROOM \
+	(BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData)))
+
+/*
+ * Place an item of size bytes (PageAddItem's rule: its aligned size and a
+ * line pointer must fit); returns whether it starts a new page.
+ */
+static bool
+pack_centroid_item(CentroidPacker *p, Size size)
+{
+	Size		need = MAXALIGN(size) + sizeof(ItemIdData);
+	bool		new_page = p->npages == 0 || need > p->room;
+
+	if (new_page)
+	{
+		p->npages++;
+		p->room = CENTROID_PAGE_ROOM;
+	}
+	p->room -= need;
+	return new_page;
+}
+
+/* The centroid pages nlists centroids of vector_size bytes take (at least 1). */
+static int
+centroid_pages(int nlists, Size vector_size)
+{
+	CentroidPacker p = {0, 0};
+	int			pieces = IvfflatCentroidPieces(vector_size);
+
+	for (int j = 0; j < nlists; j++)
+		for (int k = 0; k < pieces; k++)
+			pack_centroid_item(&p, IVFFLAT_CENTROID_SIZE(IvfflatCentroidPieceBytes(vector_size, k)));
+	return Max(p.npages, 1);
+}
+
+/* Write the metapage of an index built as write_skeleton says. */
+static void
+write_metapage(Relation index, ForkNumber fork, int lists, int nlists,
+			   int dimensions, Size vector_size, BlockNumber first_list,
+			   IvfflatCodec *codec)
+{
+	Buffer		buf = new_page(index, fork, IVFFLAT_PAGE_META, IVFFLAT_METAPAGE_BLKNO);
+	Page		page = BufferGetPage(buf);
+	IvfflatMetaPage meta = IvfflatPageGetMeta(page);
+
 	meta->header.magic = IVFFLAT_MAGIC;
 	meta->header.version = IVFFLAT_VERSION;
 	meta->lists = (uint32) lists;
@@ -584,31 +616,69 @@ write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfflatMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
+}
 
-	for (int p = 0; p < npages; p++)
+/*
+ * Write the metapage (block 0) and the centroid pages (blocks 1..) of fork
+ * for nlists centroids (contiguous stored forms; none for an empty index,
+ * which still gets one empty centroid page; a centroid too large for an
+ * item goes in pieces, see IvfflatCentroidPieces), and one empty list page
+ * per centroid after them.  Fills refs[0..nlists).  codec: the quantizer
+ * of list items, NULL for none; a trained codec's state (PQ codebooks)
+ * goes on pages after the list pages, named in the metapage.  Not
+ * WAL-logged here.
+ */
+static void
+write_skeleton(Relation index, ForkNumber fork, int lists, int nlists,
+			   int dimensions, Size vector_size, const char *centroids,
+			   IvfflatListRef *refs, IvfflatCodec *codec)
+{
+	int			pieces = IvfflatCentroidPieces(vector_size);
+	BlockNumber first_list = IVFFLAT_FIRST_CENTROID_BLKNO + centroid_pages(nlists, vector_size);
+	CentroidPacker packer = {0, 0};
+	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
+	Buffer		buf;
+	IvfflatCentroidTuple ctup = palloc0(IVFFLAT_CENTROID_SIZE(IvfflatCentroidPieceBytes(vector_size, 0)));
+
+	write_metapage(index, fork, lists, nlists, dimensions, vector_size, first_list, codec);
+
+	buf = new_page(index, fork, IVFFLAT_PAGE_CENTROIDS, blkno);
+	for (int j = 0; j < nlists; j++)
 	{
-		BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO + p;
-
-		buf = new_page(index, fork, IVFFLAT_PAGE_CENTROIDS, blkno);
-		page = BufferGetPage(buf);
-		if (p + 1 < npages)
-			VaPageGetOpaque(page)->nextblkno = blkno + 1;
-		for (int j = p * per_page; j < Min(nlists, (p + 1) * per_page); j++)
+		for (int k = 0; k < pieces; k++)
 		{
+			Size		bytes = IvfflatCentroidPieceBytes(vector_size, k);
+			Size		csize = IVFFLAT_CENTROID_SIZE(bytes);
 			OffsetNumber off;
 
-			ctup->startpage = ctup->insertpage = first_list + j;
-			memcpy(ctup->centroid, centroids + (Size) j * vector_size, vector_size);
-			off = PageAddItem(page, (Item) ctup, csize, InvalidOffsetNumber, false, false);
+			if (pack_centroid_item(&packer, csize) && packer.npages > 1)
+			{
+				/* this item starts the next centroid page */
+				VaPageGetOpaque(BufferGetPage(buf))->nextblkno = ++blkno;
+				MarkBufferDirty(buf);
+				UnlockReleaseBuffer(buf);
+				buf = new_page(index, fork, IVFFLAT_PAGE_CENTROIDS, blkno);
+			}
+			ctup->startpage = ctup->insertpage = k == 0 ? first_list + j : InvalidBlockNumber;
+			memcpy(ctup->centroid,
+				   centroids + (Size) j * vector_size + (Size) k * IVFFLAT_CENTROID_PIECE, bytes);
+			off = PageAddItem(BufferGetPage(buf), (Item) ctup, csize, InvalidOffsetNumber,
+							  false, false);
 			if (off == InvalidOffsetNumber)
 				elog(ERROR, "failed to add centroid to ivfflat index \"%s\"",
 					 RelationGetRelationName(index));
-			ItemPointerSet(&refs[j].centroid, blkno, off);
-			refs[j].startpage = refs[j].insertpage = first_list + j;
+			if (k == 0)
+			{
+				ItemPointerSet(&refs[j].centroid, blkno, off);
+				refs[j].startpage = refs[j].insertpage = first_list + j;
+			}
 		}
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
 	}
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+	if (blkno + 1 != first_list)
+		elog(ERROR, "ivfflat build wrote centroid pages up to block %u, expected %u",
+			 blkno, first_list - 1);
 
 	for (int j = 0; j < nlists; j++)
 	{

@@ -65,6 +65,7 @@ typedef struct CheckState
 	BlockNumber nblocks;
 	int32	   *owner;			/* by block: OWNER_* or list number */
 	int			ncentroids;
+	int			piece;			/* the next centroid item is this piece */
 	char	   *centroids;		/* ncentroids * meta.vector_size */
 	BlockNumber *startpage;		/* by list */
 	BlockNumber *insertpage;	/* by list */
@@ -199,29 +200,46 @@ sized_item(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 	return NULL;
 }
 
-/* CheckItemFn of the centroid chain: size, dimensions; kept for pass 2. */
+/*
+ * CheckItemFn of the centroid chain: size, dimensions; kept for pass 2.  A
+ * centroid in pieces (IvfflatCentroidPieces) is put together first; its
+ * pieces after the first must not name pages.
+ */
 static void
 check_centroid(CheckState *cs, Page page, BlockNumber blkno, OffsetNumber off,
 			   int32 owner)
 {
+	Size		vs = cs->meta.vector_size;
+	int			k = cs->piece;
+	Size		bytes = IvfflatCentroidPieceBytes(vs, k);
 	IvfflatCentroidTuple ctup;
+	char	   *centroid;
 
-	ctup = sized_item(cs, page, blkno, off, -1,
-					  IVFFLAT_CENTROID_SIZE(cs->meta.vector_size));
+	ctup = sized_item(cs, page, blkno, off, -1, IVFFLAT_CENTROID_SIZE(bytes));
 	if (ctup == NULL)
 		return;
+	cs->piece = (k + 1) % IvfflatCentroidPieces(vs);
 	if ((uint32) cs->ncentroids >= Max(cs->meta.nlists, 1))
 	{
-		cs->ncentroids++;		/* counted, reported by check_centroids */
+		if (cs->piece == 0)
+			cs->ncentroids++;	/* counted, reported by check_centroids */
 		return;
 	}
-	if (cs->ops->dims(ctup->centroid) != cs->meta.dimensions)
-		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid (%u,%u) has %d dimensions, not %d",
-						blkno, off, cs->ops->dims(ctup->centroid), cs->meta.dimensions);
-	memcpy(cs->centroids + (Size) cs->ncentroids * cs->meta.vector_size,
-		   ctup->centroid, cs->meta.vector_size);
-	cs->startpage[cs->ncentroids] = ctup->startpage;
-	cs->insertpage[cs->ncentroids] = ctup->insertpage;
+	centroid = cs->centroids + (Size) cs->ncentroids * vs;
+	memcpy(centroid + (Size) k * IVFFLAT_CENTROID_PIECE, ctup->centroid, bytes);
+	if (k == 0)
+	{
+		cs->startpage[cs->ncentroids] = ctup->startpage;
+		cs->insertpage[cs->ncentroids] = ctup->insertpage;
+	}
+	else if (ctup->startpage != InvalidBlockNumber || ctup->insertpage != InvalidBlockNumber)
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid piece (%u,%u) names pages %u and %u",
+						blkno, off, ctup->startpage, ctup->insertpage);
+	if (cs->piece != 0)
+		return;
+	if (cs->ops->dims(centroid) != cs->meta.dimensions)
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "centroid of list %d has %d dimensions, not %d",
+						cs->ncentroids, cs->ops->dims(centroid), cs->meta.dimensions);
 	cs->ncentroids++;
 }
 
@@ -240,6 +258,9 @@ check_centroids(CheckState *cs)
 	walk_chain(cs, IVFFLAT_FIRST_CENTROID_BLKNO, OWNER_CENTROIDS,
 			   IVFFLAT_PAGE_CENTROIDS, "the centroid chain", check_centroid,
 			   InvalidBlockNumber);
+	if (cs->piece != 0)
+		VaReportProblem(&cs->report, PROBLEM_ITEM, "the centroid chain ends with %d of a centroid's %d pieces",
+						cs->piece, IvfflatCentroidPieces(cs->meta.vector_size));
 	if ((uint32) cs->ncentroids != cs->meta.nlists)
 		VaReportProblem(&cs->report, PROBLEM_COUNT, "the metapage says %u lists, the centroid pages hold %d",
 						cs->meta.nlists, cs->ncentroids);
@@ -585,7 +606,8 @@ check_metapage(CheckState *cs)
 	if (cs->meta.nlists > 0 &&
 		(cs->meta.dimensions < 1 || cs->meta.vector_size == 0 || cs->item_size == 0 ||
 		 MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(cs->item_size)) > VA_MAX_ITEM_SIZE ||
-		 MAXALIGN(IVFFLAT_CENTROID_SIZE(cs->meta.vector_size)) > VA_MAX_ITEM_SIZE))
+		 cs->meta.vector_size > (Size) VA_MAX_DIM * sizeof(float) + 64 ||
+		 (!cs->quantized && IvfflatCentroidPieces(cs->meta.vector_size) > 1)))
 	{
 		VaReportProblem(&cs->report, PROBLEM_METAPAGE, "%d dimensions, vector size %u, item size %zu",
 						cs->meta.dimensions, cs->meta.vector_size, cs->item_size);

@@ -21,14 +21,44 @@
 #include "utils/memutils.h"
 
 /*
- * Call visit(arg, i, blkno, off, ctup) for the first cap centroid items of
- * index in list order (centroid pages from block 1, each under a share lock,
- * one at a time); returns how many were visited.
+ * The centroid piece at off on page (block blkno) of an index whose
+ * centroids have vector_size bytes: piece k of its centroid, which must be
+ * a normal item of that piece's size (ERROR index_corrupted otherwise).
+ */
+static IvfflatCentroidTuple
+centroid_piece(Relation index, Page page, BlockNumber blkno, OffsetNumber off,
+			   Size vector_size, int k)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	Size		want = IVFFLAT_CENTROID_SIZE(IvfflatCentroidPieceBytes(vector_size, k));
+
+	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("centroid item (%u,%u) of index \"%s\" has %u bytes, not %zu",
+						blkno, off, RelationGetRelationName(index),
+						ItemIdGetLength(iid), want),
+				 errhint("Please REINDEX it.")));
+	return (IvfflatCentroidTuple) PageGetItem(page, iid);
+}
+
+/*
+ * Call visit(arg, i, list, centroid) for the first cap lists of index, whose
+ * centroids have vector_size bytes, in list order: list says where list i's
+ * centroid item and pages are, centroid is its centroid (stored form;
+ * valid during the call only).  Reads the centroid pages from block 1, each
+ * under a share lock, one at a time, putting a centroid stored in pieces
+ * back together.  Returns how many lists were visited.
  */
 int
-IvfflatForEachCentroid(Relation index, int cap, IvfflatCentroidVisitor visit, void *arg)
+IvfflatForEachCentroid(Relation index, Size vector_size, int cap,
+					   IvfflatCentroidVisitor visit, void *arg)
 {
 	BlockNumber blkno = IVFFLAT_FIRST_CENTROID_BLKNO;
+	int			pieces = IvfflatCentroidPieces(vector_size);
+	char	   *whole = pieces > 1 ? palloc(vector_size) : NULL;
+	int			k = 0;
+	IvfflatListRef list;
 	int			n = 0;
 
 	while (blkno != InvalidBlockNumber && n < cap)
@@ -42,12 +72,75 @@ IvfflatForEachCentroid(Relation index, int cap, IvfflatCentroidVisitor visit, vo
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < cap; off++)
-			visit(arg, n++, blkno, off,
-				  (IvfflatCentroidTuple) PageGetItem(page, PageGetItemId(page, off)));
+		{
+			IvfflatCentroidTuple ctup = centroid_piece(index, page, blkno, off, vector_size, k);
+
+			if (k == 0)
+			{
+				ItemPointerSet(&list.centroid, blkno, off);
+				list.startpage = ctup->startpage;
+				list.insertpage = ctup->insertpage;
+			}
+			if (pieces == 1)
+			{
+				visit(arg, n++, &list, ctup->centroid);
+				continue;
+			}
+			memcpy(whole + (Size) k * IVFFLAT_CENTROID_PIECE, ctup->centroid,
+				   IvfflatCentroidPieceBytes(vector_size, k));
+			if (++k == pieces)
+			{
+				visit(arg, n++, &list, whole);
+				k = 0;
+			}
+		}
 		blkno = VaPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
+	if (whole != NULL)
+		pfree(whole);
 	return n;
+}
+
+/*
+ * out[0..vector_size) := the centroid whose (first) item is at tid, in an
+ * index whose centroids have vector_size bytes: its pieces are the items
+ * after it, on to the next centroid pages.
+ */
+void
+IvfflatReadCentroid(Relation index, Size vector_size, ItemPointer tid, char *out)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	int			pieces = IvfflatCentroidPieces(vector_size);
+	int			k = 0;
+
+	while (k < pieces)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		if (blkno == InvalidBlockNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("centroid (%u,%u) of index \"%s\" ends after %d of its %d pieces",
+							ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+							RelationGetRelationName(index), k, pieces),
+					 errhint("Please REINDEX it.")));
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (; off <= maxoff && k < pieces; off++, k++)
+			memcpy(out + (Size) k * IVFFLAT_CENTROID_PIECE,
+				   centroid_piece(index, page, blkno, off, vector_size, k)->centroid,
+				   IvfflatCentroidPieceBytes(vector_size, k));
+		blkno = VaPageGetOpaque(page)->nextblkno;
+		off = FirstOffsetNumber;
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 typedef struct ReadListsState
@@ -62,35 +155,33 @@ typedef struct ReadListsState
 } ReadListsState;
 
 static void
-read_list_ref(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCentroidTuple ctup)
+read_list_ref(void *arg, int i, const IvfflatListRef *list, const char *centroid)
 {
 	ReadListsState *st = (ReadListsState *) arg;
 
-	ItemPointerSet(&st->refs[i].centroid, blkno, off);
-	st->refs[i].startpage = ctup->startpage;
-	st->refs[i].insertpage = ctup->insertpage;
+	st->refs[i] = *list;
 	if (st->query != NULL)
-		st->dists[i] = st->ops->distance(st->query, ctup->centroid);
+		st->dists[i] = st->ops->distance(st->query, centroid);
 	if (st->best_centroid != NULL && (st->best < 0 || st->dists[i] < st->dists[st->best]))
 	{
 		st->best = i;
-		memcpy(st->best_centroid, ctup->centroid, st->vector_size);
+		memcpy(st->best_centroid, centroid, st->vector_size);
 	}
 }
 
 /*
- * Read every list of index: refs[i] says where list i's centroid item and
- * pages are, dists[i] the opclass distance from query to its centroid (not
- * set when query is NULL).  At most cap lists are read; returns how many
- * were.
+ * Read every list of index, whose centroids have vector_size bytes:
+ * refs[i] says where list i's centroid item and pages are, dists[i] the
+ * opclass distance from query to its centroid (not set when query is
+ * NULL).  At most cap lists are read; returns how many were.
  */
 int
-IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
-				 IvfflatListRef *refs, float *dists, int cap)
+IvfflatReadLists(Relation index, Size vector_size, const VaIndexOps *ops,
+				 const void *query, IvfflatListRef *refs, float *dists, int cap)
 {
-	ReadListsState st = {ops, query, refs, dists, 0, NULL, -1};
+	ReadListsState st = {ops, query, refs, dists, vector_size, NULL, -1};
 
-	return IvfflatForEachCentroid(index, cap, read_list_ref, &st);
+	return IvfflatForEachCentroid(index, vector_size, cap, read_list_ref, &st);
 }
 
 /*
@@ -214,12 +305,55 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 }
 
 /*
+ * Write pieces 1..pieces-1 of centroid (vector_size bytes, stored in
+ * IvfflatCentroidPieces pieces) on new centroid pages, one piece a page,
+ * each page a WAL record of its own, chained in order; returns the first
+ * one's block (InvalidBlockNumber when the centroid is one item).  Until
+ * a centroid page links to them they are unreachable: a crash before then
+ * leaves only unused pages.
+ */
+static BlockNumber
+write_centroid_tail(Relation index, const char *centroid, Size vector_size)
+{
+	int			pieces = IvfflatCentroidPieces(vector_size);
+	BlockNumber next = InvalidBlockNumber;
+	IvfflatCentroidTuple ctup = palloc0(IVFFLAT_CENTROID_SIZE(IVFFLAT_CENTROID_PIECE));
+
+	for (int k = pieces - 1; k >= 1; k--)
+	{
+		Size		bytes = IvfflatCentroidPieceBytes(vector_size, k);
+		Buffer		buf = VaNewBuffer(index, MAIN_FORKNUM);
+		Page		page;
+		VaWal		wal;
+
+		VaWalBegin(&wal, index, false);
+		page = VaWalRegister(&wal, buf, true);
+		VaInitPage(page, VA_PAGE_ID_IVFFLAT);
+		VaPageGetOpaque(page)->flags = IVFFLAT_PAGE_CENTROIDS;
+		VaPageGetOpaque(page)->nextblkno = next;
+		ctup->startpage = ctup->insertpage = InvalidBlockNumber;
+		memcpy(ctup->centroid, centroid + (Size) k * IVFFLAT_CENTROID_PIECE, bytes);
+		if (PageAddItem(page, (Item) ctup, IVFFLAT_CENTROID_SIZE(bytes), InvalidOffsetNumber,
+						false, false) == InvalidOffsetNumber)
+			elog(ERROR, "failed to add centroid piece to ivfflat index \"%s\"",
+				 RelationGetRelationName(index));
+		VaWalFinish(&wal);
+		next = BufferGetBlockNumber(buf);
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(ctup);
+	return next;
+}
+
+/*
  * The first row of an index without lists: its vector becomes the centroid
- * of list 0, whose first page holds the row.  pq_m, when > 0, is the
- * number of PQ subspaces the codec resolved (its option may say 0, the
- * default for the dimensions): it is recorded in the metapage with the
- * dimensions, so that the items' size never depends on a later default.
- * Returns false (nothing done) if another backend created the list first.
+ * of list 0, whose first page holds the row (a centroid in pieces: its
+ * first on the centroid page, the rest on pages chained after it).  pq_m,
+ * when > 0, is the number of PQ subspaces the codec resolved (its option
+ * may say 0, the default for the dimensions): it is recorded in the
+ * metapage with the dimensions, so that the items' size never depends on a
+ * later default.  Returns false (nothing done) if another backend created
+ * the list first.
  */
 static bool
 create_first_list(Relation index, const void *stored, int dimensions,
@@ -232,7 +366,8 @@ create_first_list(Relation index, const void *stored, int dimensions,
 	Page		newpage;
 	IvfflatMetaPage meta;
 	IvfflatCentroidTuple ctup;
-	Size		csize = IVFFLAT_CENTROID_SIZE(vector_size);
+	Size		csize = IVFFLAT_CENTROID_SIZE(IvfflatCentroidPieceBytes(vector_size, 0));
+	BlockNumber tail;
 	VaWal		wal;
 
 	metabuf = ReadBuffer(index, IVFFLAT_METAPAGE_BLKNO);
@@ -242,6 +377,7 @@ create_first_list(Relation index, const void *stored, int dimensions,
 		UnlockReleaseBuffer(metabuf);
 		return false;
 	}
+	tail = write_centroid_tail(index, stored, vector_size);
 	cbuf = ReadBuffer(index, IVFFLAT_FIRST_CENTROID_BLKNO);
 	LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
 	VaCheckPage(index, cbuf, VA_PAGE_ID_IVFFLAT);
@@ -256,11 +392,13 @@ create_first_list(Relation index, const void *stored, int dimensions,
 
 	ctup = palloc0(csize);
 	ctup->startpage = ctup->insertpage = BufferGetBlockNumber(newbuf);
-	memcpy(ctup->centroid, stored, vector_size);
+	memcpy(ctup->centroid, stored, csize - IVFFLAT_CENTROID_SIZE(0));
 	if (PageAddItem(cpage, (Item) ctup, csize, InvalidOffsetNumber, false, false) ==
 		InvalidOffsetNumber)
 		elog(ERROR, "failed to add list to ivfflat index \"%s\"",
 			 RelationGetRelationName(index));
+	if (tail != InvalidBlockNumber)
+		VaPageGetOpaque(cpage)->nextblkno = tail;
 
 	meta->nlists = 1;
 	meta->dimensions = dimensions;
@@ -295,10 +433,11 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 	ReadListsState st;
 	int			n;
 
-	IvfflatCheckVectorSize(vector_size);
 	for (;;)
 	{
 		IvfflatReadMeta(index, &meta);
+		IvfflatCheckVectorSize(vector_size,
+							   meta.quantization != IVFFLAT_QUANTIZATION_NONE);
 		if (meta.dimensions >= 0 && meta.dimensions != dimensions)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -339,7 +478,7 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 	st.vector_size = vector_size;
 	st.best_centroid = palloc(vector_size);
 	st.best = -1;
-	n = IvfflatForEachCentroid(index, meta.nlists, read_list_ref, &st);
+	n = IvfflatForEachCentroid(index, vector_size, meta.nlists, read_list_ref, &st);
 	if (n == 0)
 		elog(ERROR, "ivfflat index \"%s\" has no lists", RelationGetRelationName(index));
 	if (quantized)

@@ -141,20 +141,23 @@ IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta)
 
 /*
  * ERROR (program_limit_exceeded) when a stored vector of vector_size bytes
- * does not fit one page as a list or centroid item.
+ * does not fit one page as a list item of an unquantized index.  A
+ * quantized index's list items hold codes (their size is checked by the
+ * codec) and its centroids are split over pages when they must be, so any
+ * vector its types allow (up to VA_MAX_DIM dimensions) is fine.
  */
 void
-IvfflatCheckVectorSize(Size vector_size)
+IvfflatCheckVectorSize(Size vector_size, bool quantized)
 {
-	Size		item = Max(IVFFLAT_LIST_TUPLE_SIZE(vector_size),
-						   IVFFLAT_CENTROID_SIZE(vector_size));
-
-	if (MAXALIGN(item) > VA_MAX_ITEM_SIZE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector of %zu bytes is too large for an ivfflat index", vector_size),
-				 errdetail("An ivfflat item must fit one page: at most %zu bytes of vector.",
-						   (Size) (VA_MAX_ITEM_SIZE - MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(0))))));
+	if (quantized || MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(vector_size)) <= VA_MAX_ITEM_SIZE)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("vector of %zu bytes is too large for an ivfflat index", vector_size),
+			 errdetail("An ivfflat list item must fit one page: at most %zu bytes of vector.",
+					   (Size) (VA_MAX_ITEM_SIZE - MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(0)))),
+			 errhint("With quantization = 'rabitq' or 'pq' list items hold codes, and vectors of up to %d dimensions can be indexed.",
+					 VA_MAX_DIM)));
 }
 
 /*

@@ -145,6 +145,37 @@ typedef IvfflatCentroidTupleData *IvfflatCentroidTuple;
 	(offsetof(IvfflatCentroidTupleData, centroid) + (vector_size))
 
 /*
+ * A centroid whose item would not fit a page (a quantized index's list
+ * items hold codes, so its vectors may have up to VA_MAX_DIM dimensions,
+ * 64,008 bytes of vector) is split into pieces: consecutive items of the
+ * centroid chain, each an IvfflatCentroidTupleData holding the next up to
+ * IVFFLAT_CENTROID_PIECE bytes of the centroid.  The first piece is the
+ * list's item (its startpage and insertpage; what an IvfflatListRef
+ * names); the others have InvalidBlockNumber there.  A centroid that fits
+ * is one item, as in indexes written before pieces existed.
+ */
+#define IVFFLAT_CENTROID_PIECE \
+	((VA_MAX_ITEM_SIZE - MAXALIGN(IVFFLAT_CENTROID_SIZE(0))) & ~((Size) MAXIMUM_ALIGNOF - 1))
+
+/* The number of items (pieces) a centroid of vector_size bytes takes. */
+static inline int
+IvfflatCentroidPieces(Size vector_size)
+{
+	if (MAXALIGN(IVFFLAT_CENTROID_SIZE(vector_size)) <= VA_MAX_ITEM_SIZE)
+		return 1;
+	return (int) ((vector_size + IVFFLAT_CENTROID_PIECE - 1) / IVFFLAT_CENTROID_PIECE);
+}
+
+/* The bytes of centroid that piece k (0..pieces-1) holds. */
+static inline Size
+IvfflatCentroidPieceBytes(Size vector_size, int k)
+{
+	if (IvfflatCentroidPieces(vector_size) == 1)
+		return vector_size;
+	return Min(IVFFLAT_CENTROID_PIECE, vector_size - (Size) k * IVFFLAT_CENTROID_PIECE);
+}
+
+/*
  * One indexed row is one item on a list page: heap TID, then the vector
  * (quantization none) or the code the index's codec made of it (see
  * IvfflatCodec; code_size bytes).
@@ -308,7 +339,7 @@ extern int	ivfflat_rerank_candidates;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
-extern void IvfflatCheckVectorSize(Size vector_size);
+extern void IvfflatCheckVectorSize(Size vector_size, bool quantized);
 
 /* codec.c */
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
@@ -333,12 +364,14 @@ extern int	IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsample
 						  Size vector_size, int dims, int k, char *centroids);
 
 /* insert.c */
-typedef void (*IvfflatCentroidVisitor) (void *arg, int i, BlockNumber blkno,
-										OffsetNumber off, IvfflatCentroidTuple ctup);
-extern int	IvfflatForEachCentroid(Relation index, int cap, IvfflatCentroidVisitor visit,
-								   void *arg);
-extern int	IvfflatReadLists(Relation index, const VaIndexOps *ops, const void *query,
-							 IvfflatListRef *refs, float *dists, int cap);
+typedef void (*IvfflatCentroidVisitor) (void *arg, int i, const IvfflatListRef *list,
+										const char *centroid);
+extern int	IvfflatForEachCentroid(Relation index, Size vector_size, int cap,
+								   IvfflatCentroidVisitor visit, void *arg);
+extern void IvfflatReadCentroid(Relation index, Size vector_size, ItemPointer tid,
+								char *out);
+extern int	IvfflatReadLists(Relation index, Size vector_size, const VaIndexOps *ops,
+							 const void *query, IvfflatListRef *refs, float *dists, int cap);
 extern BlockNumber IvfflatAppend(Relation index, const IvfflatListRef *list,
 								 IvfflatListTuple tup, Size size, bool building);
 

@@ -75,6 +75,7 @@ typedef struct IvfflatScanOpaqueData
 	float	   *listdists;		/* centroid distance of each start */
 	ItemPointerData *centroid_tids; /* centroid item of each start */
 	char	   *listdata;		/* scratch: a list's prepared data */
+	char	   *centroid;		/* scratch: a centroid, when not cached */
 	int			least;			/* rows of a round re-ranked first */
 	VaRerank	rr;				/* re-ranked rows not yet returned */
 	bool		reading;		/* heap_values begun */
@@ -269,17 +270,10 @@ begin_list(Relation index, IvfflatScanOpaque so, IvfflatCentroidCache *cache, in
 		data = cache->listdata + (Size) so->listids[i] * cache->list_data_size;
 	else if (so->codec.list_data_size > 0)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&so->centroid_tids[i]));
-		Page		page;
-		IvfflatCentroidTuple ctup;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
-		page = BufferGetPage(buf);
-		ctup = (IvfflatCentroidTuple)
-			PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&so->centroid_tids[i])));
-		so->codec.methods->prepare_list(&so->codec, ctup->centroid, so->listdata);
-		UnlockReleaseBuffer(buf);
+		if (so->centroid == NULL)
+			so->centroid = palloc(so->meta.vector_size);
+		IvfflatReadCentroid(index, so->meta.vector_size, &so->centroid_tids[i], so->centroid);
+		so->codec.methods->prepare_list(&so->codec, so->centroid, so->listdata);
 	}
 	so->codec.methods->begin_list(&so->codec, data, so->listdists[i]);
 }
@@ -389,12 +383,12 @@ probe(IndexScanDesc scan, int count)
 
 /* IvfflatCentroidVisitor: copy centroid i into the cache. */
 static void
-cache_centroid(void *arg, int i, BlockNumber blkno, OffsetNumber off, IvfflatCentroidTuple ctup)
+cache_centroid(void *arg, int i, const IvfflatListRef *list, const char *centroid)
 {
 	IvfflatCentroidCache *cache = (IvfflatCentroidCache *) arg;
 
-	cache->startpages[i] = ctup->startpage;
-	memcpy(cache->centroids + (Size) i * cache->stride, ctup->centroid, cache->vector_size);
+	cache->startpages[i] = list->startpage;
+	memcpy(cache->centroids + (Size) i * cache->stride, centroid, cache->vector_size);
 }
 
 /*
@@ -437,7 +431,7 @@ centroid_cache(Relation index, const IvfflatMetaPageData *meta, IvfflatCodec *co
 	cache->listdata = cache->centroids + stride * meta->nlists;
 	cache->vector_size = meta->vector_size;
 	cache->stride = stride;
-	n = IvfflatForEachCentroid(index, meta->nlists, cache_centroid, cache);
+	n = IvfflatForEachCentroid(index, meta->vector_size, meta->nlists, cache_centroid, cache);
 	if (n != meta->nlists)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -511,7 +505,7 @@ rank_lists(IvfflatScanOpaque so, Relation index, const IvfflatMetaPageData *meta
 
 	refs = palloc(sizeof(IvfflatListRef) * n);
 	dists = palloc(sizeof(float) * n);
-	n = IvfflatReadLists(index, so->base.ops, so->query, refs, dists, n);
+	n = IvfflatReadLists(index, meta->vector_size, so->base.ops, so->query, refs, dists, n);
 	if (so->estimating)
 		*ctids = palloc(sizeof(ItemPointerData) * Max(n, 1));
 	for (int i = 0; i < n; i++)

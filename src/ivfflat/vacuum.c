@@ -82,7 +82,7 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		return stats;
 	rowsize = MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(IvfflatItemDataSize(&meta)));
 	refs = palloc(sizeof(IvfflatListRef) * meta.nlists);
-	nlists = IvfflatReadLists(index, NULL, NULL, refs, NULL, meta.nlists);
+	nlists = IvfflatReadLists(index, meta.vector_size, NULL, NULL, refs, NULL, meta.nlists);
 	dead = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
 
 	for (int i = 0; i < nlists; i++)

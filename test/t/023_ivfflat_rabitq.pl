@@ -2,7 +2,8 @@
 # (serial, then parallel), inserts that chain new list pages, the first
 # insert into an index built on an empty table, deletes and VACUUM, and
 # answers the same kNN queries as the primary, with exact distances; the
-# answers are the exact ones.  ivfflat_check (which also compares a sample
+# answers are the exact ones.  So also at 16,000 dimensions, whose
+# centroids are stored in pieces over pages.  ivfflat_check (which also compares a sample
 # of rows' lists and codes with their heap rows' values) finds nothing on
 # the primary (it takes a ShareLock, which a standby cannot), and reports a
 # code whose heap row was changed under it.
@@ -132,6 +133,61 @@ $primary->safe_psql('postgres', q{
 		WITH (lists = 20, quantization = 'rabitq', bits = 3);
 });
 same_on_standby('after a parallel build', 'items', '<->', 'items_idx');
+
+# 16,000 dimensions: each centroid is 8 pieces on the centroid pages (4
+# for halfvec); the standby replays the serial and the parallel build, and
+# an index built on an empty table whose first insert writes its centroid's
+# pieces on pages of their own, then more inserts and VACUUM
+$primary->safe_psql('postgres', q{
+	CREATE TABLE hd (id int PRIMARY KEY, v vector(16000));
+	CREATE TABLE hh (id int PRIMARY KEY, v halfvec(16000));
+	CREATE INDEX hh_idx ON hh USING ivfflat (v halfvec_l2_ops) WITH (lists = 4, quantization = 'rabitq');
+	SELECT setseed(0.16);
+	INSERT INTO hd SELECT g.i, ARRAY(SELECT ((g.i % 5) * 0.3 + (random() - 0.5) * 0.2)::real
+	                                 FROM generate_series(1, 16000) WHERE g.i > 0)::vector
+	FROM generate_series(1, 200) g(i);
+	CREATE INDEX hd_idx ON hd USING ivfflat (v vector_ip_ops) WITH (lists = 5, quantization = 'rabitq');
+	INSERT INTO hh SELECT id, v::halfvec FROM hd;
+});
+
+# the 10 nearest of rows 1..15 by the index (every list probed) and by a
+# sequential scan, as id lists; the same on the standby
+sub high_dim_same
+{
+	my ($stage, $table, $op, $index, $lists) = @_;
+	my $q = qq{
+		SET ivfflat.probes = $lists;
+		SELECT string_agg(ARRAY(SELECT id FROM $table ORDER BY v $op q.v LIMIT 10)::text, ' ' ORDER BY q.id)
+		FROM $table q WHERE q.id <= 15;
+	};
+	my $exact = $primary->safe_psql('postgres', qq{
+		SELECT string_agg(ARRAY(SELECT id FROM $table ORDER BY (v $op q.v) + 0, id LIMIT 10)::text, ' ' ORDER BY q.id)
+		FROM $table q WHERE q.id <= 15;
+	});
+	$primary->wait_for_catchup($standby);
+	my $on_primary = $primary->safe_psql('postgres', "SET enable_seqscan = off;\n$q");
+	is($on_primary, $exact, "$stage: the index answers exactly");
+	is($standby->safe_psql('postgres', "SET enable_seqscan = off;\n$q"), $on_primary,
+		"$stage: the standby answers as the primary");
+	is($primary->safe_psql('postgres', "SELECT count(*) FROM ivfflat_check('$index')"), '0',
+		"$stage: ivfflat_check finds nothing")
+	  or diag($primary->safe_psql('postgres', "SELECT * FROM ivfflat_check('$index') LIMIT 5"));
+}
+
+high_dim_same('16,000 dimensions, built', 'hd', '<#>', 'hd_idx', 5);
+high_dim_same('16,000 dimensions of halfvec, built empty', 'hh', '<->', 'hh_idx', 1);
+$primary->safe_psql('postgres', q{
+	DELETE FROM hd WHERE id % 3 = 0;
+	VACUUM hd;
+	INSERT INTO hd SELECT id + 1000, v FROM hd WHERE id <= 60;
+	SET max_parallel_maintenance_workers = 2;
+	ALTER TABLE hh SET (parallel_workers = 2);
+	DROP INDEX hh_idx;
+	CREATE INDEX hh_idx ON hh USING ivfflat (v halfvec_l2_ops) WITH (lists = 4, quantization = 'rabitq');
+});
+high_dim_same('16,000 dimensions, after VACUUM and inserts', 'hd', '<#>', 'hd_idx', 5);
+high_dim_same('16,000 dimensions of halfvec, a parallel build', 'hh', '<->', 'hh_idx', 4);
+$primary->safe_psql('postgres', 'DROP TABLE hd; DROP TABLE hh;');
 
 # a code that is not its heap row's code is reported: the heap file is
 # changed under the index while the server is down
