@@ -8,8 +8,8 @@
 #
 # - With statement_timeout set, the query fails with SQLSTATE 57014,
 #   "canceling statement due to statement timeout", instead of completing.
-# - At timeouts spread over the query (an eighth to seven eighths of its
-#   whole time, measured first, uncanceled) the scan is always
+# - At timeouts spread over the query (an eighth to five eighths of its
+#   whole time, the faster of two uncanceled runs) the scan is always
 #   canceled with that error, never completed.  How soon the error follows
 #   the timeout is measured in the server (a PL/pgSQL block catching
 #   query_canceled) and printed, not asserted: timings belong in benchmarks.
@@ -61,20 +61,27 @@ like($err, qr/ERROR:  57014: canceling statement due to statement timeout/,
 
 # how long the whole query takes here, uncanceled: the timeouts below fall
 # within it whatever the machine's speed and load (a fixed 3.3 s outlasted
-# the query once on a quiet machine); at least 1 ms, as 0 turns the timeout
-# off
-my $whole_ms = $node->safe_psql('postgres', qq{
-	$settings
-	CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t;
-	SELECT count(*) FROM ($query) q;
-	SELECT round(extract(epoch FROM clock_timestamp() - t) * 1000) FROM t0;
-});
-($whole_ms) = $whole_ms =~ /(\d+)\s*$/;
-diag("the uncanceled query takes $whole_ms ms");
+# the query once on a quiet machine).  The faster of two runs, since load
+# changes (9.7 s measured once, 7.2 s a minute later, when timeouts at
+# seven eighths of the first outlasted the query); at least 1 ms, as 0
+# turns the timeout off
+my $whole_ms;
+for my $run (1 .. 2)
+{
+	my $ms = $node->safe_psql('postgres', qq{
+		$settings
+		CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t;
+		SELECT count(*) FROM ($query) q;
+		SELECT round(extract(epoch FROM clock_timestamp() - t) * 1000) FROM t0;
+	});
+	($ms) = $ms =~ /(\d+)\s*$/;
+	diag("the uncanceled query takes $ms ms");
+	$whole_ms = $ms if !defined $whole_ms || $ms < $whole_ms;
+}
 
 # time from the timeout to the error, in the server, at timeouts from an
-# eighth to seven eighths of the query's whole time
-for my $timeout_ms (map { 1 + int($whole_ms * $_ / 8) } 1 .. 7)
+# eighth to five eighths of the query's whole time, in different searches
+for my $timeout_ms (map { 1 + int($whole_ms * $_ / 8) } 1 .. 5)
 {
 	($ret, $out, $err) = $node->psql('postgres', qq{
 		$settings
