@@ -549,7 +549,12 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->index = index;
 	dg->ops = ops;
 	dg->query = NULL;
-	dg->visited = HnswIdSetCreate(Max(ef, 16) * m);
+
+	/*
+	 * sized for a layer-0 search's usual 1,000-2,000 visits at ef_search 24
+	 * (the set grows past it, at a rehash each time it doubles)
+	 */
+	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
 	dg->blockmap = VaBlockMapGet(index);
 	dg->prefetch = 256;
 }

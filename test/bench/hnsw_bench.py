@@ -423,6 +423,23 @@ def interleaved_pair(efs, a, b, rounds):
     return out
 
 
+def at_equal_recall(rows, a_name, b_name, recall, rounds):
+    """Time engine a at its smallest ef_search reaching `recall` and engine b at its
+    own, alternately, `rounds` passes each (the ratio issue 14 asks: the same recall,
+    not the same ef_search).  Returns (ef a, recall a, ef b, recall b, a's seconds,
+    b's seconds), or None when either engine never reaches it."""
+    a, b = first_at(rows, a_name, recall), first_at(rows, b_name, recall)
+    if a is None or b is None:
+        return None
+    pa, pb = PASSES[a_name], PASSES[b_name]
+    pa(a[3]), pb(b[3])  # warm-up
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(pa(a[3]))
+        tb.append(pb(b[3]))
+    return a[3], a[4], b[3], b[4], ta, tb
+
+
 # ---- report ------------------------------------------------------------------------
 
 def machine_info():
@@ -641,6 +658,17 @@ def render(rows, info, args, nbase, nq, errors):
         lines.append("")
         lines.extend(interleaved_table(info["interleaved_rabitq_pgvector"],
                                        "pgvector (server-side) QPS", nq))
+    if info.get("equal_recall_rabitq"):
+        efa, ra, efb, rb, ta, tb = info["equal_recall_rabitq"]
+        ratios = sorted(tb[i] / ta[i] for i in range(len(ta)))
+        r = statistics.median(tb) / statistics.median(ta)
+        lines.append("")
+        lines.append(f"At recall@10 >= 0.99 (issue 14: quantized at least 1.5x hnswlib's rate): "
+                     f"vectorann_rabitq (server-side) at ef_search {efa} (recall {ra:.4f}) and "
+                     f"hnswlib at ef {efb} (recall {rb:.4f}), alternating {len(ta)} passes each: "
+                     f"{nq / statistics.median(ta):.0f} against {nq / statistics.median(tb):.0f} "
+                     f"QPS (median passes), {r:.2f}x (pass ratios {ratios[0]:.2f}-{ratios[-1]:.2f}x): "
+                     f"{'met' if r >= 1.5 else 'NOT met'}.")
     lines.append("")
     lines.extend(targets(rows, info))
     lines.append("")
@@ -758,6 +786,14 @@ def main():
         for ef, tv, th in info["interleaved_rabitq"]:
             log(f"interleaved ef_search {ef}: vectorann_rabitq {[round(t * 1000) for t in tv]} ms, "
                 f"hnswlib {[round(t * 1000) for t in th]} ms")
+
+    if "vectorann_rabitq (server-side)" in PASSES and "hnswlib" in PASSES:
+        eq = at_equal_recall(rows, "vectorann_rabitq (server-side)", "hnswlib", 0.99, args.rounds)
+        if eq:
+            info["equal_recall_rabitq"] = eq
+            log(f"at recall@10 >= 0.99: vectorann_rabitq ef_search {eq[0]} "
+                f"{[round(t * 1000) for t in eq[4]]} ms, hnswlib ef {eq[2]} "
+                f"{[round(t * 1000) for t in eq[5]]} ms")
 
     if "vectorann_rabitq (server-side)" in PASSES and "pgvector (server-side)" in PASSES:
         log(f"interleaved: vectorann_rabitq and pgvector (server-side), {args.rounds} passes each")
