@@ -511,6 +511,9 @@ def targets(rows, info):
                    f"runs {v[5]:.0f} QPS, hnswlib (ef {h[3]}) {h[5]:.0f} QPS: "
                    f"{r:.2f}x, target >= 0.6x: {'met' if r >= 0.6 else 'NOT met'}; "
                    f"p99 {v[6]:.2f} ms vs {h[6]:.2f} ms")
+    elif not any(r[0] == "vectorann (server-side)" for r in rows) or \
+            not any(r[0] == "hnswlib" for r in rows):
+        out.append("- query: vectorann (unquantized) and hnswlib were not both in this run")
     else:
         out.append("- query: an engine never reached recall@10 0.99 in this sweep")
     vb = next((r for r in rows if r[0] == "vectorann"), None)
