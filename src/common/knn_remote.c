@@ -411,17 +411,25 @@ get_conn(ForeignServer *server, UserMapping *um, int slot)
 	return rc;
 }
 
-/* SET on rc the search settings whose values here differ from those sent before. */
+/*
+ * SET on rc the search settings whose values here differ from those sent
+ * before, and remember what was sent.  GetConfigOption returns an integer
+ * setting's value in a static buffer that the next call overwrites, so each
+ * value is copied at once (keeping the pointers made hnsw.ef_search look
+ * changed on every call, one more round trip per shard per call).
+ */
 static void
 pass_settings(RemoteConn *rc)
 {
 	StringInfoData sql;
-	const char *now[KNN_NSETTINGS];
+	char	   *now[KNN_NSETTINGS];
 
 	initStringInfo(&sql);
 	for (int i = 0; i < KNN_NSETTINGS; i++)
 	{
-		now[i] = GetConfigOption(knn_settings[i], true, false);
+		const char *v = GetConfigOption(knn_settings[i], true, false);
+
+		now[i] = v ? pstrdup(v) : NULL;
 		if (now[i] && (rc->sent[i] == NULL || strcmp(rc->sent[i], now[i]) != 0))
 			appendStringInfo(&sql, "SET %s = %s; ", knn_settings[i], quote_literal_cstr(now[i]));
 	}
