@@ -685,17 +685,15 @@ search_local(const KnnQuery *q, Oid relid, KnnPairs *pairs)
 }
 
 /*
- * Wait for the answer to the search sent on rc, add each (key, distance)
- * whose distance is not NULL to pairs (binary int8 and float8 columns),
- * and read the connection to its end so that it is idle again.  Errors: any
- * error of the shard, re-raised with its SQLSTATE.
+ * Add the rows of res, the answer to the search sent on rc, to pairs: each
+ * (key, distance) whose distance is not NULL (binary int8 and float8
+ * columns).  Clears res.  Errors: a result that is not rows, re-raised with
+ * the shard's SQLSTATE.
  */
 static void
-read_shard_answer(RemoteConn *rc, KnnPairs *pairs)
+add_shard_rows(RemoteConn *rc, PGresult * res, KnnPairs *pairs)
 {
-	PGresult   *res = next_result(rc);
-
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		remote_error(rc, res, "searching");
 	for (int i = 0; i < PQntuples(res); i++)
 	{
@@ -706,7 +704,109 @@ read_shard_answer(RemoteConn *rc, KnnPairs *pairs)
 					  get_float8(PQgetvalue(res, i, 1)));
 	}
 	PQclear(res);
-	finish_query(rc, PGRES_TUPLES_OK, "searching");
+}
+
+/*
+ * Wait in set (the latch, postmaster death and the sockets of conns) for the
+ * answers to the searches sent on conns, add their rows to pairs, and read
+ * every connection to its end, taking each answer as soon as it is
+ * complete, whichever shard sends it first.
+ */
+static void
+collect_answers(WaitEventSet *set, List *conns, KnnPairs *pairs)
+{
+	int			n = list_length(conns);
+	int			pending = n;
+	bool	   *ended = palloc0(sizeof(bool) * n);
+	WaitEvent  *events = palloc(sizeof(WaitEvent) * (n + 2));
+	ListCell   *lc;
+
+	for (;;)
+	{
+		int			nev;
+
+		/* take every complete result that has arrived */
+		foreach(lc, conns)
+		{
+			RemoteConn *rc = lfirst(lc);
+			int			i = foreach_current_index(lc);
+
+			while (!ended[i] && !PQisBusy(rc->conn))
+			{
+				PGresult   *res = PQgetResult(rc->conn);
+
+				if (res == NULL)
+				{
+					ended[i] = true;
+					rc->busy = false;
+					pending--;
+				}
+				else
+					add_shard_rows(rc, res, pairs);
+			}
+		}
+		if (pending == 0)
+			break;
+		nev = WaitEventSetWait(set, -1L, events, n + 2, PG_WAIT_EXTENSION);
+		for (int e = 0; e < nev; e++)
+		{
+			if (events[e].events & WL_LATCH_SET)
+			{
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+			if (events[e].events & WL_SOCKET_READABLE)
+			{
+				RemoteConn *rc = events[e].user_data;
+
+				/*
+				 * a failure on a connection whose answer is in (the shard
+				 * closed it since) is left for its next use to report
+				 */
+				if (!PQconsumeInput(rc->conn) && rc->busy)
+					remote_error(rc, NULL, "receiving a result");
+			}
+		}
+	}
+	pfree(ended);
+	pfree(events);
+}
+
+/*
+ * Wait for the answers to the searches sent on conns (RemoteConns, each
+ * busy with one search), add their rows to pairs, and leave every
+ * connection idle again.  One wait event set over all the sockets, made once
+ * per call (waiting on one socket after another made an epoll set per wait,
+ * a fifth of the coordinator's CPU time per call), freed also on error.
+ * Errors: any error of a shard, re-raised with its SQLSTATE; the abort
+ * callback then cancels and closes the connections still busy.
+ */
+static void
+read_shard_answers(List *conns, KnnPairs *pairs)
+{
+	WaitEventSet *set;
+	ListCell   *lc;
+
+	if (conns == NIL)
+		return;
+	set = CreateWaitEventSet(CurrentMemoryContext, list_length(conns) + 2);
+	PG_TRY();
+	{
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		foreach(lc, conns)
+		{
+			RemoteConn *rc = lfirst(lc);
+
+			AddWaitEventToSet(set, WL_SOCKET_READABLE, PQsocket(rc->conn), NULL, rc);
+		}
+		collect_answers(set, conns, pairs);
+	}
+	PG_FINALLY();
+	{
+		FreeWaitEventSet(set);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -818,8 +918,7 @@ vectorann_knn(PG_FUNCTION_ARGS)
 	}
 
 	/* the shards' answers */
-	foreach(lc, sent)
-		read_shard_answer(lfirst(lc), &pairs);
+	read_shard_answers(sent, &pairs);
 
 	return_best(rsinfo, &pairs, q.k);
 	return (Datum) 0;
