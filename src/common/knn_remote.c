@@ -82,6 +82,14 @@ typedef struct RemoteConn
 static HTAB *remote_conns = NULL;
 static bool remote_conns_stale = false;
 
+/*
+ * The wait event set of the last call (the latch, postmaster death and its
+ * connections' sockets), kept for the next call with the same connections;
+ * freed whenever a connection closes.
+ */
+static WaitEventSet *answer_set = NULL;
+static List *answer_set_conns = NIL;	/* its PGconns, in order */
+
 /* One (key, distance) pair of a partition's answer. */
 typedef struct KnnPair
 {
@@ -132,6 +140,13 @@ pair_cmp(const void *a, const void *b)
 static void
 close_conn(RemoteConn *rc, bool cancel)
 {
+	if (answer_set)
+	{
+		FreeWaitEventSet(answer_set);
+		answer_set = NULL;
+		list_free(answer_set_conns);
+		answer_set_conns = NIL;
+	}
 	if (rc->conn)
 	{
 		if (cancel && PQtransactionStatus(rc->conn) == PQTRANS_ACTIVE)
@@ -802,23 +817,37 @@ collect_answers(WaitEventSet *set, List *conns, KnnPairs *pairs)
 }
 
 /*
- * Wait for the answers to the searches sent on conns (RemoteConns, each
- * busy with one search), add their rows to pairs, and leave every
- * connection idle again.  One wait event set over all the sockets, made once
- * per call (waiting on one socket after another made an epoll set per wait,
- * a fifth of the coordinator's CPU time per call), freed also on error.
- * Errors: any error of a shard, re-raised with its SQLSTATE; the abort
- * callback then cancels and closes the connections still busy.
+ * The wait event set for conns (RemoteConns): the latch, postmaster death
+ * and each connection's socket with the connection as user data.  The set
+ * of the last call is kept and used again when conns are the same
+ * connections in the same order (the common case: one call after another on
+ * the same table), so that a call costs no epoll set of its own; otherwise
+ * it is replaced.  Errors: out of file descriptors, as CreateWaitEventSet.
  */
-static void
-read_shard_answers(List *conns, KnnPairs *pairs)
+static WaitEventSet *
+wait_set_for(List *conns)
 {
+	bool		same = answer_set != NULL && list_length(answer_set_conns) == list_length(conns);
 	WaitEventSet *set;
+	MemoryContext old;
 	ListCell   *lc;
 
-	if (conns == NIL)
-		return;
-	set = CreateWaitEventSet(CurrentMemoryContext, list_length(conns) + 2);
+	foreach(lc, conns)
+	{
+		RemoteConn *rc = lfirst(lc);
+
+		same = same && list_nth(answer_set_conns, foreach_current_index(lc)) == rc->conn;
+	}
+	if (same)
+		return answer_set;
+	if (answer_set)
+	{
+		FreeWaitEventSet(answer_set);
+		answer_set = NULL;
+		list_free(answer_set_conns);
+		answer_set_conns = NIL;
+	}
+	set = CreateWaitEventSet(TopMemoryContext, list_length(conns) + 2);
 	PG_TRY();
 	{
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
@@ -829,13 +858,36 @@ read_shard_answers(List *conns, KnnPairs *pairs)
 
 			AddWaitEventToSet(set, WL_SOCKET_READABLE, PQsocket(rc->conn), NULL, rc);
 		}
-		collect_answers(set, conns, pairs);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		FreeWaitEventSet(set);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, conns)
+		answer_set_conns = lappend(answer_set_conns, ((RemoteConn *) lfirst(lc))->conn);
+	MemoryContextSwitchTo(old);
+	answer_set = set;
+	return set;
+}
+
+/*
+ * Wait for the answers to the searches sent on conns (RemoteConns, each
+ * busy with one search), add their rows to pairs, and leave every
+ * connection idle again.  The wait is in one wait event set over all the
+ * sockets, kept from call to call (waiting on one socket after another with
+ * WaitLatchOrSocket made and closed an epoll set per wait).  Errors: any
+ * error of a shard, re-raised with its SQLSTATE; the abort callback then
+ * cancels and closes the connections still busy (which frees the set).
+ */
+static void
+read_shard_answers(List *conns, KnnPairs *pairs)
+{
+	if (conns == NIL)
+		return;
+	collect_answers(wait_set_for(conns), conns, pairs);
 }
 
 /*
