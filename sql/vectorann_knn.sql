@@ -99,6 +99,22 @@ SELECT count(*) AS differences FROM (
 	EXCEPT
 	(SELECT id FROM vectorann_knn('knn_sharded', '[1,2,3]'::vector, 10))) d;
 
+-- a partition that is itself partitioned, with a foreign and a local leaf,
+-- and a partitioned table without partitions
+CREATE TABLE knn_remote_2 (id bigint, embedding vector(3));
+CREATE TABLE knn_nested (id bigint, embedding vector(3)) PARTITION BY RANGE (id);
+CREATE TABLE knn_nested_low PARTITION OF knn_nested FOR VALUES FROM (MINVALUE) TO (301)
+	PARTITION BY HASH (id);
+CREATE FOREIGN TABLE knn_nested_low_0 PARTITION OF knn_nested_low
+	FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER knn_shard_b OPTIONS (table_name 'knn_remote_2');
+CREATE TABLE knn_nested_low_1 PARTITION OF knn_nested_low FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE knn_nested_high PARTITION OF knn_nested FOR VALUES FROM (301) TO (MAXVALUE);
+INSERT INTO knn_nested SELECT * FROM knn_src;
+SELECT (SELECT count(*) FROM knn_remote_2) > 0 AS rows_on_the_shard;
+SELECT * FROM knn_differences('knn_nested');
+CREATE TABLE knn_no_partitions (id bigint, embedding vector(3)) PARTITION BY HASH (id);
+SELECT count(*) FROM vectorann_knn('knn_no_partitions', '[1,2,3]'::vector, 3);
+
 -- a shard's error reaches the caller (knn_sharded_0 alone: a foreign table),
 -- and the next call works
 SELECT * FROM vectorann_knn('knn_sharded_0', '[1,2]'::vector, 3);

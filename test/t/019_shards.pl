@@ -168,6 +168,19 @@ sub check_recall
 }
 check_recall('after the build');
 
+# the search settings cross to a shard once per session and again only when
+# they change: three calls, ef_search changed before the third, two SETs (a
+# value kept in GetConfigOption's static buffer once made every call SET
+# hnsw.ef_search again, one more round trip per shard per call)
+$shards[0]->safe_psql('postgres', q{ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()});
+my $log_offset = -s $shards[0]->logfile;
+my $call = q{SELECT count(*) FROM vectorann_knn('items', (SELECT embedding FROM queries WHERE id = 1), 10);};
+$coord->safe_psql('postgres', "SET hnsw.ef_search = 40; $call $call SET hnsw.ef_search = 10; $call");
+my $shard_log = slurp_file($shards[0]->logfile, $log_offset);
+is(scalar(() = $shard_log =~ /SET hnsw\.ef_search/g), 2, 'a shard is sent hnsw.ef_search only when it changes');
+is(scalar(() = $shard_log =~ /execute vectorann_knn_\d+/g), 3, 'a shard runs each call\'s search');
+$shards[0]->safe_psql('postgres', q{ALTER SYSTEM RESET log_statement; SELECT pg_reload_conf()});
+
 # more rows through the coordinator, a third deleted, VACUUM on the shards
 load_rows(0.22, 6001, 8000);
 $coord->safe_psql('postgres', q{
