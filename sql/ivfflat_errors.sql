@@ -40,6 +40,12 @@ CREATE INDEX ON ibig2 USING ivfflat (v) WITH (lists = 1);
 RESET client_min_messages;
 INSERT INTO ibig2 SELECT array_fill(1, ARRAY[3000])::real[]::vector;
 
+-- bit strings too large: no hint of quantization, which takes no bit
+CREATE TABLE ibit (b bit(70000));
+INSERT INTO ibit SELECT repeat('1', 70000)::bit(70000);
+CREATE INDEX ON ibit USING ivfflat (b bit_hamming_ops) WITH (lists = 1);
+DROP TABLE ibit;
+
 -- k-means over more lists x dimensions than maintenance_work_mem holds
 CREATE TABLE imem (v vector(1000));
 INSERT INTO imem SELECT array_fill(i % 97, ARRAY[1000])::real[]::vector FROM generate_series(1, 300) i;

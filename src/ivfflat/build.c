@@ -141,7 +141,7 @@ stored_value(IvfflatBuildState *bs, Datum *values, bool *isnull, void *dst)
 
 	if (bs->dimensions < 0)
 	{
-		IvfflatCheckVectorSize(size, bs->quantized);
+		IvfflatCheckVectorSize(size, bs->quantized, bs->ops);
 		bs->dimensions = bs->ops->dims(dst);
 		bs->vector_size = size;
 		/* a code too large for a page is an error now, not after k-means */

@@ -36,6 +36,13 @@ codec_methods(int quantization)
 	return NULL;
 }
 
+/* Whether some list codec can quantize values under operator class ops. */
+bool
+IvfflatCodecAnySupports(const VaIndexOps *ops)
+{
+	return IvfflatRabitqCodec.supports(ops) || IvfflatPqCodec.supports(ops);
+}
+
 /*
  * Whether the quantization, bits and seed of metapage meta name a codec
  * this build knows, with valid parameters, for the operator class ops (or

@@ -437,7 +437,7 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 	{
 		IvfflatReadMeta(index, &meta);
 		IvfflatCheckVectorSize(vector_size,
-							   meta.quantization != IVFFLAT_QUANTIZATION_NONE);
+							   meta.quantization != IVFFLAT_QUANTIZATION_NONE, ops);
 		if (meta.dimensions >= 0 && meta.dimensions != dimensions)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

@@ -141,13 +141,14 @@ IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta)
 
 /*
  * ERROR (program_limit_exceeded) when a stored vector of vector_size bytes
- * does not fit one page as a list item of an unquantized index.  A
+ * does not fit one page as a list item of an unquantized index; the hint
+ * names quantization when a codec can quantize values under ops.  A
  * quantized index's list items hold codes (their size is checked by the
  * codec) and its centroids are split over pages when they must be, so any
  * vector its types allow (up to VA_MAX_DIM dimensions) is fine.
  */
 void
-IvfflatCheckVectorSize(Size vector_size, bool quantized)
+IvfflatCheckVectorSize(Size vector_size, bool quantized, const VaIndexOps *ops)
 {
 	if (quantized || MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(vector_size)) <= VA_MAX_ITEM_SIZE)
 		return;
@@ -156,8 +157,9 @@ IvfflatCheckVectorSize(Size vector_size, bool quantized)
 			 errmsg("vector of %zu bytes is too large for an ivfflat index", vector_size),
 			 errdetail("An ivfflat list item must fit one page: at most %zu bytes of vector.",
 					   (Size) (VA_MAX_ITEM_SIZE - MAXALIGN(IVFFLAT_LIST_TUPLE_SIZE(0)))),
+			 IvfflatCodecAnySupports(ops) ?
 			 errhint("With quantization = 'rabitq' or 'pq' list items hold codes, and vectors of up to %d dimensions can be indexed.",
-					 VA_MAX_DIM)));
+					 VA_MAX_DIM) : 0));
 }
 
 /*

@@ -339,12 +339,14 @@ extern int	ivfflat_rerank_candidates;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
-extern void IvfflatCheckVectorSize(Size vector_size, bool quantized);
+extern void IvfflatCheckVectorSize(Size vector_size, bool quantized,
+									const VaIndexOps *ops);
 
 /* codec.c */
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
 							 const VaIndexOps *ops, const IvfflatMetaPageData *meta);
 extern bool IvfflatCodecValid(const IvfflatMetaPageData *meta, const VaIndexOps *ops);
+extern bool IvfflatCodecAnySupports(const VaIndexOps *ops);
 extern double IvfflatCodecRerankPerRow(int quantization);
 extern void IvfflatCodecSetup(IvfflatCodec *codec, int dims);
 extern void IvfflatCodecCheckSupported(Relation index, const VaIndexOps *ops,
