@@ -340,7 +340,7 @@ extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
 extern void IvfflatCheckVectorSize(Size vector_size, bool quantized,
-									const VaIndexOps *ops);
+								   const VaIndexOps *ops);
 
 /* codec.c */
 extern bool IvfflatCodecInit(IvfflatCodec *codec, Relation index,
