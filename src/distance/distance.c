@@ -21,6 +21,7 @@
  */
 #include "vectorann.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,32 @@ dot_panels_scalar(const float *rows, int nrows, int dims, const float *panels,
 	}
 }
 
+/* VaPanelKeys one key at a time. */
+static float
+panel_keys_scalar(float *key, const float *bias, int n)
+{
+	float		kmin = FLT_MAX;
+
+	for (int j = 0; j < n; j++)
+	{
+		key[j] = bias != NULL ? bias[j] - 2.0f * key[j] : -key[j];
+		if (key[j] < kmin)
+			kmin = key[j];
+	}
+	return kmin;
+}
+
+/* VaCountAtMost one key at a time. */
+static int
+count_at_most_scalar(const float *key, int n, float limit)
+{
+	int			count = 0;
+
+	for (int j = 0; j < n; j++)
+		count += key[j] <= limit;
+	return count;
+}
+
 /* The kernels in use; scalar until VaDistanceInit() has run. */
 float		(*VaL2SquaredFloat) (const float *a, const float *b, int n) = l2_squared_float_scalar;
 float		(*VaInnerProductFloat) (const float *a, const float *b, int n) = inner_product_float_scalar;
@@ -581,6 +608,8 @@ void		(*VaRabitqLevels) (const float *a, int padded, int maxk, const float *t, i
 							   float *ip, float *nx) = rabitq_levels_scalar;
 void		(*VaDotPanels) (const float *rows, int nrows, int dims, const float *panels,
 							int npanels, float *out, int ldo) = dot_panels_scalar;
+float		(*VaPanelKeys) (float *key, const float *bias, int n) = panel_keys_scalar;
+int			(*VaCountAtMost) (const float *key, int n, float limit) = count_at_most_scalar;
 
 static const char *kernel_name = "scalar";
 
@@ -779,6 +808,8 @@ VaDistanceInit(void)
 	VaPqArgmin = pq_argmin_scalar;
 	VaRabitqLevels = rabitq_levels_scalar;
 	VaDotPanels = dot_panels_scalar;
+	VaPanelKeys = panel_keys_scalar;
+	VaCountAtMost = count_at_most_scalar;
 	kernel_name = "scalar";
 	kernel_name_buf[0] = '\0';
 
@@ -809,6 +840,8 @@ VaDistanceInit(void)
 		VaPqArgmin = VaPqArgminAvx512;
 		VaRabitqLevels = VaRabitqLevelsAvx512;
 		VaDotPanels = VaDotPanelsAvx512;
+		VaPanelKeys = VaPanelKeysAvx512;
+		VaCountAtMost = VaCountAtMostAvx512;
 		strcat(kernel_name_buf, "+avx512f");
 	}
 	if (have_avx512_popcnt)
@@ -844,6 +877,8 @@ VaDistanceInit(void)
 		VaPqArgmin = VaPqArgminAvx2;
 		VaRabitqLevels = VaRabitqLevelsAvx2;
 		VaDotPanels = VaDotPanelsAvx2;
+		VaPanelKeys = VaPanelKeysAvx2;
+		VaCountAtMost = VaCountAtMostAvx2;
 		strcat(kernel_name_buf, "+avx2+fma");
 	}
 	if (!have_avx512_vnni && cpu_has_avx2_fma())
@@ -1080,6 +1115,8 @@ static const int check_panel_dims[] = {1, 17, 128};
 
 typedef void (*LevelsKernel) (const float *, int, int, const float *, int, float *, float *);
 typedef void (*PanelsKernel) (const float *, int, int, const float *, int, float *, int);
+typedef float (*KeysKernel) (float *, const float *, int);
+typedef int (*CountKernel) (const float *, int, float);
 
 /*
  * Does a RaBitQ level-search kernel give the scalar kernel's bits, and a
@@ -1087,12 +1124,14 @@ typedef void (*PanelsKernel) (const float *, int, int, const float *, int, float
  * |terms|?  Level search: magnitudes in [0, 1) at every length above, for
  * every cap above, 1 to 5 rescalings in [0.5, 300) (one report per
  * length).  Panels: every (rows, dims) above against 1 and 3 panels, out
- * with a stride past the panels' width (one report per shape).  x holds
- * 4224 floats, y 6144, o1 and o2 1749 each.  Returns the failures.
+ * with a stride past the panels' width (one report per shape).  Keys and
+ * counts: 0 to 1000 keys with and without a bias, exactly (one report).
+ * x holds 4224 floats, y 6144, o1 and o2 1749 each.  Returns the failures.
  */
 static int
-check_levels_panels(const char *name_levels, const char *name_panels,
-					LevelsKernel levels, PanelsKernel panels_kernel, uint64_t *state,
+check_levels_panels(const char *name_levels, const char *name_panels, const char *name_keys,
+					LevelsKernel levels, PanelsKernel panels_kernel, KeysKernel keys,
+					CountKernel count, uint64_t *state,
 					float *x, float *y, float *o1, float *o2,
 					VaKernelCheckReport report, void *arg)
 {
@@ -1153,6 +1192,32 @@ check_levels_panels(const char *name_levels, const char *name_panels,
 				report(name_panels, nrows * dims * npanels, ok, arg);
 				failures += !ok;
 			}
+
+	{
+		int			ok = 1;
+
+		for (int n = 0; n <= 1000; n += (n < 40 ? 1 : 97))
+			for (int b = 0; b < 2; b++)
+			{
+				float		m1,
+							m2;
+
+				for (int j = 0; j < n; j++)
+				{
+					o1[j] = o2[j] = check_float(state);
+					y[j] = check_float(state);
+				}
+				m1 = keys(o1, b ? y : NULL, n);
+				m2 = panel_keys_scalar(o2, b ? y : NULL, n);
+				ok &= memcmp(&m1, &m2, sizeof(float)) == 0 &&
+					memcmp(o1, o2, sizeof(float) * n) == 0;
+				ok &= count(o1, n, m2) == count_at_most_scalar(o1, n, m2);
+				ok &= count(o1, n, 0.0f) == count_at_most_scalar(o1, n, 0.0f);
+				ok &= count(o1, n, 5.0f) == count_at_most_scalar(o1, n, 5.0f);
+			}
+		report(name_keys, 1000, ok, arg);
+		failures += !ok;
+	}
 	return failures;
 }
 #endif
@@ -1443,13 +1508,17 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 #ifdef VA_HAVE_AVX2_KERNELS
 	if (cpu_has_avx2_fma())
 		failures += check_levels_panels("rabitq_levels_avx2", "dot_panels_avx2",
-										VaRabitqLevelsAvx2, VaDotPanelsAvx2, &state,
+										"panel_keys_avx2",
+										VaRabitqLevelsAvx2, VaDotPanelsAvx2, VaPanelKeysAvx2,
+										VaCountAtMostAvx2, &state,
 										fa, fb, (float *) ha, (float *) hb, report, arg);
 #endif
 #ifdef VA_HAVE_AVX512_KERNELS
 	if (cpu_has_avx512f())
 		failures += check_levels_panels("rabitq_levels_avx512", "dot_panels_avx512",
-										VaRabitqLevelsAvx512, VaDotPanelsAvx512, &state,
+										"panel_keys_avx512",
+										VaRabitqLevelsAvx512, VaDotPanelsAvx512, VaPanelKeysAvx512,
+										VaCountAtMostAvx512, &state,
 										fa, fb, (float *) ha, (float *) hb, report, arg);
 #endif
 

@@ -162,6 +162,21 @@ extern void (*VaDotPanels) (const float *rows, int nrows, int dims, const float 
 							int npanels, float *out, int ldo);
 
 /*
+ * VaPanelKeys: key[j] := bias[j] - 2 key[j] for j < n, or key[j] := -key[j]
+ *   when bias is NULL (the ranking values of nearest.c from the inner
+ *   products), and returns the smallest of the new key[0..n) (FLT_MAX when
+ *   n = 0; a zero of either sign when that is zero).  2 key[j] is exact,
+ *   so fused or not every implementation writes the same bits.  Keys are
+ *   finite.
+ *
+ * VaCountAtMost: the number of j < n with key[j] <= limit.
+ *
+ * n >= 0; never fail, never allocate.
+ */
+extern float (*VaPanelKeys) (float *key, const float *bias, int n);
+extern int	(*VaCountAtMost) (const float *key, int n, float limit);
+
+/*
  * IEEE binary16 <-> float4 in portable C.
  * VaHalfToFloat is exact.  VaFloatToHalf rounds to nearest, ties to even;
  * finite values of magnitude >= 65520 give an infinity (callers check with
@@ -199,7 +214,8 @@ VaHalfIsInf(uint16_t h)
  * The RaBitQ level-search kernels on padded lengths 64, 128, 832 and 3072
  * (random magnitudes, 1 to 5 rescalings, maxk 0, 1, 7 and 127) must be
  * equal; the panel kernels (1, 7 and 33 rows of 1, 17 and 128 dimensions
- * against 1 and 3 panels) within 1e-5 of the sum of |terms|.
+ * against 1 and 3 panels) within 1e-5 of the sum of |terms|; the key and
+ * count kernels on 0 to 1000 keys (with and without bias) exactly.
  * For each comparison calls report(kernel, n, ok, arg);
  * returns the number of failed comparisons.  Never allocates more than
  * four arrays of 16000 floats (malloc; returns -1 if that fails).

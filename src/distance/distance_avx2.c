@@ -21,6 +21,7 @@
 #if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_KERNEL_EMULATE)
 
 #include "distance/distance_intrin.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -626,6 +627,53 @@ VaDotPanelsAvx2(const float *rows, int nrows, int dims, const float *panels,
 			_mm256_storeu_ps(o + 8, a01);
 		}
 	}
+}
+
+/* VaPanelKeys eight keys at a time: vminps keeps the smaller of a key and the running minimum. */
+VA_AVX2 float
+VaPanelKeysAvx2(float *key, const float *bias, int n)
+{
+	const __m256 two = _mm256_set1_ps(2.0f);
+	__m256		vmin = _mm256_set1_ps(FLT_MAX);
+	float		mins[8];
+	float		kmin = FLT_MAX;
+	int			j = 0;
+
+	for (; j + 8 <= n; j += 8)
+	{
+		__m256		k = _mm256_loadu_ps(key + j);
+
+		k = bias != NULL ? _mm256_sub_ps(_mm256_loadu_ps(bias + j), _mm256_mul_ps(two, k)) :
+			_mm256_xor_ps(k, _mm256_set1_ps(-0.0f));
+		_mm256_storeu_ps(key + j, k);
+		vmin = _mm256_min_ps(k, vmin);
+	}
+	for (; j < n; j++)
+	{
+		key[j] = bias != NULL ? bias[j] - 2.0f * key[j] : -key[j];
+		if (key[j] < kmin)
+			kmin = key[j];
+	}
+	_mm256_storeu_ps(mins, vmin);
+	for (int l = 0; l < 8; l++)
+		if (mins[l] < kmin)
+			kmin = mins[l];
+	return kmin;
+}
+
+/* VaCountAtMost eight keys at a time: the comparison's mask bits counted. */
+VA_AVX2 int
+VaCountAtMostAvx2(const float *key, int n, float limit)
+{
+	const __m256 lim = _mm256_set1_ps(limit);
+	int			count = 0;
+	int			j = 0;
+
+	for (; j + 8 <= n; j += 8)
+		count += __builtin_popcount((unsigned) _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(key + j), lim, _CMP_LE_OQ)));
+	for (; j < n; j++)
+		count += key[j] <= limit;
+	return count;
 }
 
 #else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */

@@ -24,6 +24,7 @@
  */
 #include "vectorann.h"
 
+#include <float.h>
 #include <string.h>
 
 #include "distance/distance.h"
@@ -780,6 +781,52 @@ VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
 			_mm512_storeu_ps(out + (size_t) r * ldo + p * VA_PANEL_WIDTH, acc);
 		}
 	}
+}
+
+/*
+ * VaPanelKeys sixteen keys at a time, the tail with masked loads and
+ * stores; vminps keeps the smaller of a key and the running minimum.
+ */
+VA_AVX512 float
+VaPanelKeysAvx512(float *key, const float *bias, int n)
+{
+	const __m512 two = _mm512_set1_ps(2.0f);
+	__m512		vmin = _mm512_set1_ps(FLT_MAX);
+	float		mins[16];
+	float		kmin = FLT_MAX;
+
+	for (int j = 0; j < n; j += 16)
+	{
+		__mmask16	m = first_lanes(Min(n - j, 16));
+		__m512		k = _mm512_maskz_loadu_ps(m, key + j);
+
+		k = bias != NULL ?
+			_mm512_sub_ps(_mm512_maskz_loadu_ps(m, bias + j), _mm512_mul_ps(two, k)) :
+			_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(k), _mm512_set1_epi32(INT32_MIN)));
+		_mm512_mask_storeu_ps(key + j, m, k);
+		vmin = _mm512_mask_min_ps(vmin, m, k, vmin);
+	}
+	_mm512_storeu_ps(mins, vmin);
+	for (int l = 0; l < 16; l++)
+		if (mins[l] < kmin)
+			kmin = mins[l];
+	return kmin;
+}
+
+/* VaCountAtMost sixteen keys at a time: the comparison's mask bits counted. */
+VA_AVX512 int
+VaCountAtMostAvx512(const float *key, int n, float limit)
+{
+	const __m512 lim = _mm512_set1_ps(limit);
+	int			count = 0;
+
+	for (int j = 0; j < n; j += 16)
+	{
+		__mmask16	m = first_lanes(Min(n - j, 16));
+
+		count += __builtin_popcount((unsigned) (m & _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, key + j), lim, _CMP_LE_OQ)));
+	}
+	return count;
 }
 
 #else							/* no AVX-512 kernels */

@@ -79,6 +79,21 @@ va_emulated_mm512_cvtph_ps(__m256i h)
 #define _mm512_cvtph_ps(h) va_emulated_mm512_cvtph_ps(h)
 #endif
 
+#ifndef _mm512_mask_storeu_ps
+/* The lanes of v where mask k has a 1 bit to p; writes only those. */
+static inline void
+va_emulated_mm512_mask_storeu_ps(void *p, __mmask16 k, __m512 v)
+{
+	float		lanes[16];
+
+	_mm512_storeu_ps(lanes, v);
+	for (int i = 0; i < 16; i++)
+		if ((k >> i) & 1)
+			memcpy((char *) p + i * sizeof(float), &lanes[i], sizeof(float));
+}
+#define _mm512_mask_storeu_ps(p, k, v) va_emulated_mm512_mask_storeu_ps((p), (k), (v))
+#endif
+
 #ifndef _mm512_cvtepi32_ps
 /* Sixteen int32 converted to float, from two 8-lane conversions. */
 static inline __m512

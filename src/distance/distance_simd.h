@@ -75,6 +75,8 @@ extern void VaRabitqLevelsAvx2(const float *a, int padded, int maxk, const float
 							   float *ip, float *nx);
 extern void VaDotPanelsAvx2(const float *rows, int nrows, int dims, const float *panels,
 							int npanels, float *out, int ldo);
+extern float VaPanelKeysAvx2(float *key, const float *bias, int n);
+extern int	VaCountAtMostAvx2(const float *key, int n, float limit);
 #endif
 
 #if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -113,6 +115,8 @@ extern void VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const flo
 								 float *ip, float *nx);
 extern void VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
 							  int npanels, float *out, int ldo);
+extern float VaPanelKeysAvx512(float *key, const float *bias, int n);
+extern int	VaCountAtMostAvx512(const float *key, int n, float limit);
 #endif
 
 #endif							/* VA_DISTANCE_SIMD_H */

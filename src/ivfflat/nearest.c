@@ -124,59 +124,60 @@ IvfflatNearestInit(IvfflatNearest *nn, const VaIndexOps *ops, const char *centro
 static int
 nearest_of_row(IvfflatNearest *nn, const void *stored, int r)
 {
-	const float *x = nn->rows + (Size) r * nn->dims;
+	int			dims = nn->dims;
+	int			nlists = nn->nlists;
+	const float *x = nn->rows + (Size) r * dims;
 	float	   *key = nn->dots + (Size) r * nn->npanels * VA_PANEL_WIDTH;
 	double		xnorm2 = 0.0;
 	double		xnorm;
 	double		span;
 	double		limit;
-	float		kmin = FLT_MAX;
-	int			jmin = 0;
+	float		flimit;
+	float		kmin;
 	int			best = -1;
 	float		bestd = 0.0f;
 	int			j;
 
-	for (int d = 0; d < nn->dims; d++)
+	for (int d = 0; d < dims; d++)
 		xnorm2 += (double) x[d] * x[d];
 	xnorm = sqrt(xnorm2);
 	if (!((xnorm + nn->cmax) * (xnorm + nn->cmax) <= FLT_MAX / 8.0))
-		return IvfflatNearestExact(nn->ops, nn->centroids, nn->nlists, nn->vector_size, stored);
+		return IvfflatNearestExact(nn->ops, nn->centroids, nlists, nn->vector_size, stored);
 
 	if (nn->ops->metric == VA_METRIC_L2)
 	{
 		span = (xnorm + nn->cmax) * (xnorm + nn->cmax);
-		for (j = 0; j < nn->nlists; j++)
-			key[j] = nn->cnorm2[j] - 2.0f * key[j];
+		kmin = VaPanelKeys(key, nn->cnorm2, nlists);
 	}
 	else
 	{
 		span = xnorm * nn->cmax + (nn->ops->metric == VA_METRIC_COSINE ? 1.0 : 0.0);
-		for (j = 0; j < nn->nlists; j++)
-			key[j] = -key[j];
+		kmin = VaPanelKeys(key, NULL, nlists);
 	}
-	for (j = 0; j < nn->nlists; j++)
-	{
-		if (key[j] < kmin)
-		{
-			kmin = key[j];
-			jmin = j;
-		}
-	}
-	limit = (double) kmin + 8.0 * (nn->dims + 8) * (ldexp(span, -24) + (double) FLT_MIN);
+
+	/*
+	 * The bound, as the least float not below it: a key is within it as a
+	 * float exactly when it is as a double.
+	 */
+	limit = (double) kmin + 8.0 * (dims + 8) * (ldexp(span, -24) + (double) FLT_MIN);
+	flimit = (float) limit;
+	if ((double) flimit < limit)
+		flimit = nextafterf(flimit, FLT_MAX);
 
 	/* the smallest key's centroid is the answer unless another is near it */
-	for (j = 0; j < nn->nlists; j++)
-		if (j != jmin && (double) key[j] <= limit)
-			break;
-	if (j == nn->nlists)
-		return jmin;
+	if (VaCountAtMost(key, nlists, flimit) == 1)
+	{
+		for (j = 0; key[j] > flimit; j++)
+			;
+		return j;
+	}
 
 	/* near ties: the opclass's distance decides, first of equals */
-	for (j = 0; j < nn->nlists; j++)
+	for (j = 0; j < nlists; j++)
 	{
 		float		d;
 
-		if (!((double) key[j] <= limit))
+		if (!(key[j] <= flimit))
 			continue;
 		d = nn->ops->distance(stored, nn->centroids + (Size) j * nn->vector_size);
 		nn->rechecked++;

@@ -29,7 +29,9 @@
  *	  The RaBitQ level-search kernels (VaRabitqLevels): padded lengths 8 to
  *	  3072, caps 0 to 127, 1 to 6 rescalings, exactly.  The nearest-centroid
  *	  panel kernels (VaDotPanels): 0 to 33 rows of 1 to 784 dimensions
- *	  against 1 to 3 panels, within 1e-5 of the sum of |terms|.
+ *	  against 1 to 3 panels, within 1e-5 of the sum of |terms|; their key
+ *	  and count kernels (VaPanelKeys, VaCountAtMost) on 0 to 1000 keys,
+ *	  exactly.
  *
  *	  The PQ kernels (VaPqTableL2/Ip, VaPqScan, VaPqArgmin): tables at several (m, dsub)
  *	  shapes, within 1e-5 of the sum of |terms| per entry; scans of 0 to
@@ -543,6 +545,46 @@ main(int argc, char **argv)
 										 oref[r * ldo + j], scale, 1e-5);
 						}
 				}
+	}
+
+	/* nearest-centroid keys and counts, exactly: distance_avx2.c, distance_avx512.c */
+	for (int n = 0; n <= 1000; n += (n < 40 ? 1 : 97))
+	{
+		float	   *bias = alloc_guarded(sizeof(float) * n);
+		float	   *kref = alloc_guarded(sizeof(float) * n);
+		float	   *k2 = alloc_guarded(sizeof(float) * n);
+		float	   *k512 = alloc_guarded(sizeof(float) * n);
+
+		for (int b = 0; b < 2; b++)
+		{
+			float		mref,
+						m2,
+						m512;
+
+			for (int j = 0; j < n; j++)
+			{
+				kref[j] = k2[j] = k512[j] = random_float(&state) * 100.0f;
+				bias[j] = random_float(&state) * 100.0f;
+			}
+			mref = VaPanelKeys(kref, b ? bias : NULL, n);
+			m2 = VaPanelKeysAvx2(k2, b ? bias : NULL, n);
+			m512 = VaPanelKeysAvx512(k512, b ? bias : NULL, n);
+			expect_equal("panel_keys_avx2 (keys or minimum differing)", n,
+						 memcmp(&m2, &mref, sizeof(float)) != 0 ||
+						 (n > 0 && memcmp(k2, kref, sizeof(float) * n) != 0), 0);
+			expect_equal("panel_keys_avx512 (keys or minimum differing)", n,
+						 memcmp(&m512, &mref, sizeof(float)) != 0 ||
+						 (n > 0 && memcmp(k512, kref, sizeof(float) * n) != 0), 0);
+			for (int l = 0; l < 3; l++)
+			{
+				float		limit = l == 0 ? mref : l == 1 ? 0.0f : 30.0f;
+
+				expect_equal("count_at_most_avx2", n, VaCountAtMostAvx2(kref, n, limit),
+							 VaCountAtMost(kref, n, limit));
+				expect_equal("count_at_most_avx512", n, VaCountAtMostAvx512(kref, n, limit),
+							 VaCountAtMost(kref, n, limit));
+			}
+		}
 	}
 
 	printf("simd_emulated: %s, %s, %s, %s: %d comparisons on %d lengths, %d failed\n",
