@@ -666,12 +666,40 @@ VaPqArgminAvx512(const float *t)
 }
 
 /*
+ * The reference's lane-order sums of lanes 0-7 (into ip[0], nx[0]) and,
+ * when h is 2, of lanes 8-15 (into ip[1], nx[1]) of s and q.
+ */
+static inline VA_AVX512_UNFUSED void
+level_sums(__m512 s, __m512 q, int h, float *ip, float *nx)
+{
+	float		sl[16];
+	float		ql[16];
+
+	_mm512_storeu_ps(sl, s);
+	_mm512_storeu_ps(ql, q);
+	for (int g = 0; g < h; g++)
+	{
+		float		ssum = 0.0f;
+		float		qsum = 0.0f;
+
+		for (int k = 0; k < 8; k++)
+		{
+			ssum += sl[g * 8 + k];
+			qsum += ql[g * 8 + k];
+		}
+		ip[g] = ssum;
+		nx[g] = qsum;
+	}
+}
+
+/*
  * VaRabitqLevels with two rescalings in one zmm register: the low eight
  * lanes hold the reference's partial sums of t[e], the high eight those of
  * t[e + 1] (the same eight magnitudes in both halves), so each lane still
  * adds its coordinates in ascending order; products rounded, levels
- * truncated and capped as in VaRabitqLevelsAvx2 (distance_avx2.c).  An
- * odd last rescaling is paired with itself.
+ * truncated and capped as in VaRabitqLevelsAvx2 (distance_avx2.c).  Four
+ * rescalings (two registers) at a time while there are four, then pairs;
+ * an odd last rescaling is paired with itself.
  */
 VA_AVX512_UNFUSED void
 VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int nt,
@@ -679,18 +707,45 @@ VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int n
 {
 	const __m512i cap = _mm512_set1_epi32(maxk);
 	const __m512 half = _mm512_set1_ps(0.5f);
+	int			e = 0;
 
-	for (int e = 0; e < nt; e += 2)
+	/* four rescalings at a time: two chains of additions overlap */
+	for (; e + 4 <= nt; e += 4)
+	{
+		__m512		tv0 = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e]),
+											   _mm512_set1_ps(t[e + 1]));
+		__m512		tv1 = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e + 2]),
+											   _mm512_set1_ps(t[e + 3]));
+		__m512		s0 = _mm512_setzero_ps();
+		__m512		q0 = _mm512_setzero_ps();
+		__m512		s1 = _mm512_setzero_ps();
+		__m512		q1 = _mm512_setzero_ps();
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			__m512		av = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(a + i))));
+			__m512		x0 = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(av, tv0)), cap)), half);
+			__m512		x1 = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(av, tv1)), cap)), half);
+			__m512		px0 = _mm512_mul_ps(x0, av);
+			__m512		pq0 = _mm512_mul_ps(x0, x0);
+			__m512		px1 = _mm512_mul_ps(x1, av);
+			__m512		pq1 = _mm512_mul_ps(x1, x1);
+
+			s0 = _mm512_add_ps(s0, px0);
+			q0 = _mm512_add_ps(q0, pq0);
+			s1 = _mm512_add_ps(s1, px1);
+			q1 = _mm512_add_ps(q1, pq1);
+		}
+		level_sums(s0, q0, 2, ip + e, nx + e);
+		level_sums(s1, q1, 2, ip + e + 2, nx + e + 2);
+	}
+	for (; e < nt; e += 2)
 	{
 		float		t1 = e + 1 < nt ? t[e + 1] : t[e];
 		__m512		tv = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e]),
 											  _mm512_set1_ps(t1));
-		__m512		s = _mm512_setzero_ps();
-		__m512		q = _mm512_setzero_ps();
-		float		sl[16];
-		float		ql[16];
-		float		ssum[2] = {0.0f, 0.0f};
-		float		qsum[2] = {0.0f, 0.0f};
+		__m512		s0 = _mm512_setzero_ps();
+		__m512		q0 = _mm512_setzero_ps();
 
 		for (int i = 0; i < padded; i += 8)
 		{
@@ -699,24 +754,10 @@ VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int n
 			__m512		px = _mm512_mul_ps(x, av);
 			__m512		pq = _mm512_mul_ps(x, x);
 
-			s = _mm512_add_ps(s, px);
-			q = _mm512_add_ps(q, pq);
+			s0 = _mm512_add_ps(s0, px);
+			q0 = _mm512_add_ps(q0, pq);
 		}
-		_mm512_storeu_ps(sl, s);
-		_mm512_storeu_ps(ql, q);
-		for (int h = 0; h < 2; h++)
-			for (int k = 0; k < 8; k++)
-			{
-				ssum[h] += sl[h * 8 + k];
-				qsum[h] += ql[h * 8 + k];
-			}
-		ip[e] = ssum[0];
-		nx[e] = qsum[0];
-		if (e + 1 < nt)
-		{
-			ip[e + 1] = ssum[1];
-			nx[e + 1] = qsum[1];
-		}
+		level_sums(s0, q0, Min(nt - e, 2), ip + e, nx + e);
 	}
 }
 

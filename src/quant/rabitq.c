@@ -475,8 +475,16 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 	double		ip = 0.0;
 	double		nx = 0.0;
 
-	for (int i = 0; i < padded; i++)
-		amax = Max(amax, a[i]);
+	{
+		/* eight running maxima: eight short chains instead of one long one */
+		float		m[8] = {0};
+
+		for (int i = 0; i < padded; i += 8)
+			for (int l = 0; l < 8; l++)
+				m[l] = Max(m[l], a[i + l]);
+		for (int l = 0; l < 8; l++)
+			amax = Max(amax, m[l]);
+	}
 
 	if (maxk > 0 && amax > 0.0f)
 	{
@@ -561,16 +569,16 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 		}
 	}
 
-	/* the levels at the best t, and the factors from them in double */
+	/*
+	 * the levels at the best t (0 <= best_t * a[i] < 2^31, so truncation is
+	 * the floor), and the factors from them in double
+	 */
+	for (int i = 0; i < padded; i++)
+		k[i] = best_t > 0.0f ? (uint8) Min((int) (best_t * a[i]), maxk) : 0;
 	for (int i = 0; i < padded; i++)
 	{
-		int			level = 0;
-		double		x;
+		double		x = k[i] + 0.5;
 
-		if (best_t > 0.0f)
-			level = (int) Min(floorf(best_t * a[i]), (float) maxk);
-		k[i] = (uint8) level;
-		x = level + 0.5;
 		ip += x * a[i];
 		nx += x * x;
 	}
