@@ -1106,7 +1106,7 @@ check_pq(const char *name_table_l2, const char *name_table_ip, const char *name_
 }
 
 /* padded lengths, caps and rescaling counts for the RaBitQ level search */
-static const int check_levels_lengths[] = {64, 128, 832, 3072};
+static const int check_levels_lengths[] = {64, 832, 3072, 16000};
 static const int check_levels_maxk[] = {0, 1, 7, 127};
 
 /* rows, dimensions and panels for the nearest-centroid panel kernel */

@@ -211,7 +211,7 @@ VaHalfIsInf(uint16_t h)
  * n = 1, 7, 15, 16, 17, 33, 1000 codes at m = 1, 3, 49 (random codes, plus
  * all 0 and all 255) exactly equal; the argmin on random rows, rows with
  * ties and constant rows, exactly equal.
- * The RaBitQ level-search kernels on padded lengths 64, 128, 832 and 3072
+ * The RaBitQ level-search kernels on padded lengths 64, 832, 3072 and 16000
  * (random magnitudes, 1 to 5 rescalings, maxk 0, 1, 7 and 127) must be
  * equal; the panel kernels (1, 7 and 33 rows of 1, 17 and 128 dimensions
  * against 1 and 3 panels) within 1e-5 of the sum of |terms|; the key and
