@@ -156,8 +156,9 @@ nearest_of_row(IvfflatNearest *nn, const void *stored, int r)
 	}
 
 	/*
-	 * The bound, as the least float not below it: a key is within it as a
-	 * float exactly when it is as a double.
+	 * The bound, as the least float not below it: every key within it as a
+	 * double is within it as a float (a key equal to that float but above the
+	 * double bound is let in too, which costs only an exact distance).
 	 */
 	limit = (double) kmin + 8.0 * (dims + 8) * (ldexp(span, -24) + (double) FLT_MIN);
 	flimit = (float) limit;
