@@ -3,11 +3,16 @@
 -- lengths 1, 7, 15, 16, 17, 1023 and 16000 (bit kernels: as many bytes;
 -- the RaBitQ code kernels: padded lengths 64, 832, 3072 and 16000; the PQ
 -- kernels: tables of m * dsub = 1, 15, 768 and 784 coordinates, scans of
--- codes of m = 1, 3 and 49 bytes, argmin of 256 entries).
+-- codes of m = 1, 3 and 49 bytes, argmin of 256 entries; the RaBitQ level
+-- search on the RaBitQ lengths; the nearest-centroid panels on 1, 7 and 33
+-- rows of 1, 17 and 128 dimensions against 1 and 3 panels, reported as
+-- their product, and their keys and counts on up to 1000 keys, reported as
+-- 1000).
 -- Tolerance: float4-accumulating kernels within 1e-5 and float8 ones within
 -- 1e-12 of the sum of the absolute values of the terms; bit kernels and the
 -- binary16 conversions (portable C against F16C), the RaBitQ code
--- kernels' integers, the PQ scans' sums and argmins exactly.
+-- kernels' integers, the PQ scans' sums and argmins, the RaBitQ level
+-- search's sums and the nearest-centroid keys and counts exactly.
 -- Which kernels exist depends on the CPU, so the test first says which ran:
 -- the kernel set in use and the number of kernels checked per instruction
 -- set.  The expected outputs are one per kind of x86-64 CPU: with AVX-512F,
@@ -26,8 +31,10 @@ SELECT vectorann_kernels() AS kernel_set,
 SELECT count(*) FILTER (WHERE NOT ok) AS failures FROM vectorann_kernel_check();
 SELECT kernel, n FROM vectorann_kernel_check() WHERE NOT ok;
 -- every kernel that ran was tried on all seven lengths (the RaBitQ code
--- kernels on their four padded lengths, each at every bits 1..8; the PQ
--- kernels on their shapes)
+-- kernels on their four padded lengths, each at every bits 1..8, and the
+-- RaBitQ level search on the same lengths; the PQ kernels on their shapes;
+-- the nearest-centroid panels on rows x dimensions x panels, their keys
+-- once)
 SELECT count(*) AS kernels_without_all_lengths
 FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
       HAVING array_agg(n ORDER BY n) <>
@@ -35,6 +42,8 @@ FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
                   WHEN kernel LIKE 'pq_table%' THEN '{1,15,768,784}'
                   WHEN kernel LIKE 'pq_scan%' THEN '{1,3,49}'
                   WHEN kernel LIKE 'pq_argmin%' THEN '{256}'
+                  WHEN kernel LIKE 'dot_panels%' THEN '{1,3,7,17,21,33,51,99,119,128,357,384,561,896,1683,2688,4224,12672}'
+                  WHEN kernel LIKE 'panel_keys%' THEN '{1000}'
                   ELSE '{1,7,15,16,17,1023,16000}' END) s;
 -- the kernel set is named (its value depends on the CPU)
 SELECT vectorann_kernels() ~ '^(scalar|[a-z0-9]+(\+[a-z0-9]+)*)$' AS named;

@@ -21,6 +21,7 @@
  */
 #include "vectorann.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,100 @@ pq_argmin_scalar(const float *t)
 	return best;
 }
 
+/* ---------------------------------------------------------------------
+ * RaBitQ level search and nearest-centroid panels (see VaRabitqLevels and
+ * VaDotPanels in distance.h)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The reference order written out: eight lanes, each summing its
+ * coordinates in ascending order, products rounded into variables of their
+ * own before they are added (VA_NO_FP_CONTRACT keeps GCC from fusing them
+ * on targets with fused multiply-add).
+ */
+static VA_NO_FP_CONTRACT void
+rabitq_levels_scalar(const float *a, int padded, int maxk, const float *t, int nt,
+					 float *ip, float *nx)
+{
+	for (int e = 0; e < nt; e++)
+	{
+		float		s[8] = {0};
+		float		q[8] = {0};
+		float		ssum = 0.0f;
+		float		qsum = 0.0f;
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			for (int k = 0; k < 8; k++)
+			{
+				int			l = (int) (t[e] * a[i + k]);
+				float		x = (float) Min(l, maxk) + 0.5f;
+				float		px = x * a[i + k];
+				float		pq = x * x;
+
+				s[k] += px;
+				q[k] += pq;
+			}
+		}
+		for (int k = 0; k < 8; k++)
+		{
+			ssum += s[k];
+			qsum += q[k];
+		}
+		ip[e] = ssum;
+		nx[e] = qsum;
+	}
+}
+
+/* One row against one panel at a time, 16 sums in ascending d. */
+static void
+dot_panels_scalar(const float *rows, int nrows, int dims, const float *panels,
+				  int npanels, float *out, int ldo)
+{
+	for (int p = 0; p < npanels; p++)
+	{
+		const float *panel = panels + (size_t) p * dims * VA_PANEL_WIDTH;
+
+		for (int r = 0; r < nrows; r++)
+		{
+			const float *x = rows + (size_t) r * dims;
+			float		acc[VA_PANEL_WIDTH] = {0};
+
+			for (int d = 0; d < dims; d++)
+				for (int k = 0; k < VA_PANEL_WIDTH; k++)
+					acc[k] += x[d] * panel[d * VA_PANEL_WIDTH + k];
+			memcpy(out + (size_t) r * ldo + p * VA_PANEL_WIDTH, acc, sizeof(acc));
+		}
+	}
+}
+
+/* VaPanelKeys one key at a time. */
+static float
+panel_keys_scalar(float *key, const float *bias, int n)
+{
+	float		kmin = FLT_MAX;
+
+	for (int j = 0; j < n; j++)
+	{
+		key[j] = bias != NULL ? bias[j] - 2.0f * key[j] : -key[j];
+		if (key[j] < kmin)
+			kmin = key[j];
+	}
+	return kmin;
+}
+
+/* VaCountAtMost one key at a time. */
+static int
+count_at_most_scalar(const float *key, int n, float limit)
+{
+	int			count = 0;
+
+	for (int j = 0; j < n; j++)
+		count += key[j] <= limit;
+	return count;
+}
+
 /* The kernels in use; scalar until VaDistanceInit() has run. */
 float		(*VaL2SquaredFloat) (const float *a, const float *b, int n) = l2_squared_float_scalar;
 float		(*VaInnerProductFloat) (const float *a, const float *b, int n) = inner_product_float_scalar;
@@ -509,6 +604,12 @@ void		(*VaPqTableL2) (const float *x, const float *codebook, int m, int dsub, fl
 void		(*VaPqTableIp) (const float *x, const float *codebook, int m, int dsub, float *table) = pq_table_ip_scalar;
 void		(*VaPqScan) (const float *table, int m, const uint8_t *codes, int n, float *out) = pq_scan_scalar;
 int			(*VaPqArgmin) (const float *t) = pq_argmin_scalar;
+void		(*VaRabitqLevels) (const float *a, int padded, int maxk, const float *t, int nt,
+							   float *ip, float *nx) = rabitq_levels_scalar;
+void		(*VaDotPanels) (const float *rows, int nrows, int dims, const float *panels,
+							int npanels, float *out, int ldo) = dot_panels_scalar;
+float		(*VaPanelKeys) (float *key, const float *bias, int n) = panel_keys_scalar;
+int			(*VaCountAtMost) (const float *key, int n, float limit) = count_at_most_scalar;
 
 static const char *kernel_name = "scalar";
 
@@ -705,6 +806,10 @@ VaDistanceInit(void)
 	VaPqTableIp = pq_table_ip_scalar;
 	VaPqScan = pq_scan_scalar;
 	VaPqArgmin = pq_argmin_scalar;
+	VaRabitqLevels = rabitq_levels_scalar;
+	VaDotPanels = dot_panels_scalar;
+	VaPanelKeys = panel_keys_scalar;
+	VaCountAtMost = count_at_most_scalar;
 	kernel_name = "scalar";
 	kernel_name_buf[0] = '\0';
 
@@ -733,6 +838,10 @@ VaDistanceInit(void)
 		VaPqTableIp = VaPqTableIpAvx512;
 		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx512;
+		VaRabitqLevels = VaRabitqLevelsAvx512;
+		VaDotPanels = VaDotPanelsAvx512;
+		VaPanelKeys = VaPanelKeysAvx512;
+		VaCountAtMost = VaCountAtMostAvx512;
 		strcat(kernel_name_buf, "+avx512f");
 	}
 	if (have_avx512_popcnt)
@@ -766,6 +875,10 @@ VaDistanceInit(void)
 		VaPqTableIp = VaPqTableIpAvx2;
 		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx2;
+		VaRabitqLevels = VaRabitqLevelsAvx2;
+		VaDotPanels = VaDotPanelsAvx2;
+		VaPanelKeys = VaPanelKeysAvx2;
+		VaCountAtMost = VaCountAtMostAvx2;
 		strcat(kernel_name_buf, "+avx2+fma");
 	}
 	if (!have_avx512_vnni && cpu_has_avx2_fma())
@@ -987,6 +1100,122 @@ check_pq(const char *name_table_l2, const char *name_table_ip, const char *name_
 			ok &= argmin(t1) == pq_argmin_scalar(t1);
 		}
 		report(name_argmin, VA_PQ_KSUB, ok, arg);
+		failures += !ok;
+	}
+	return failures;
+}
+
+/* padded lengths, caps and rescaling counts for the RaBitQ level search */
+static const int check_levels_lengths[] = {64, 832, 3072, 16000};
+static const int check_levels_maxk[] = {0, 1, 7, 127};
+
+/* rows, dimensions and panels for the nearest-centroid panel kernel */
+static const int check_panel_rows[] = {1, 7, 33};
+static const int check_panel_dims[] = {1, 17, 128};
+
+typedef void (*LevelsKernel) (const float *, int, int, const float *, int, float *, float *);
+typedef void (*PanelsKernel) (const float *, int, int, const float *, int, float *, int);
+typedef float (*KeysKernel) (float *, const float *, int);
+typedef int (*CountKernel) (const float *, int, float);
+
+/*
+ * Does a RaBitQ level-search kernel give the scalar kernel's bits, and a
+ * panel kernel the scalar one's inner products within 1e-5 of the sum of
+ * |terms|?  Level search: magnitudes in [0, 1) at every length above, for
+ * every cap above, 1 to 5 rescalings in [0.5, 300) (one report per
+ * length).  Panels: every (rows, dims) above against 1 and 3 panels, out
+ * with a stride past the panels' width (one report per shape).  Keys and
+ * counts: 0 to 1000 keys with and without a bias, exactly (one report).
+ * x holds 4224 floats, y 6144, o1 and o2 1749 each.  Returns the failures.
+ */
+static int
+check_levels_panels(const char *name_levels, const char *name_panels, const char *name_keys,
+					LevelsKernel levels, PanelsKernel panels_kernel, KeysKernel keys,
+					CountKernel count, uint64_t *state,
+					float *x, float *y, float *o1, float *o2,
+					VaKernelCheckReport report, void *arg)
+{
+	int			failures = 0;
+
+	for (size_t li = 0; li < lengthof(check_levels_lengths); li++)
+	{
+		int			padded = check_levels_lengths[li];
+		int			ok = 1;
+
+		for (int i = 0; i < padded; i++)
+			x[i] = fabsf(check_float(state));
+		for (size_t mi = 0; mi < lengthof(check_levels_maxk); mi++)
+			for (int nt = 1; nt <= 5; nt++)
+			{
+				float		t[5];
+				float		ip1[5],
+							nx1[5],
+							ip2[5],
+							nx2[5];
+
+				for (int e = 0; e < nt; e++)
+					t[e] = 0.5f + 150.0f * (check_float(state) + 1.0f);
+				levels(x, padded, check_levels_maxk[mi], t, nt, ip1, nx1);
+				rabitq_levels_scalar(x, padded, check_levels_maxk[mi], t, nt, ip2, nx2);
+				ok &= memcmp(ip1, ip2, sizeof(float) * nt) == 0 &&
+					memcmp(nx1, nx2, sizeof(float) * nt) == 0;
+			}
+		report(name_levels, padded, ok, arg);
+		failures += !ok;
+	}
+
+	for (size_t ri = 0; ri < lengthof(check_panel_rows); ri++)
+		for (size_t di = 0; di < lengthof(check_panel_dims); di++)
+			for (int npanels = 1; npanels <= 3; npanels += 2)
+			{
+				int			nrows = check_panel_rows[ri];
+				int			dims = check_panel_dims[di];
+				int			ldo = npanels * VA_PANEL_WIDTH + 5;
+				int			ok = 1;
+
+				for (int i = 0; i < nrows * dims; i++)
+					x[i] = check_float(state);
+				for (int i = 0; i < npanels * dims * VA_PANEL_WIDTH; i++)
+					y[i] = check_float(state);
+				panels_kernel(x, nrows, dims, y, npanels, o1, ldo);
+				dot_panels_scalar(x, nrows, dims, y, npanels, o2, ldo);
+				for (int r = 0; r < nrows; r++)
+					for (int j = 0; j < npanels * VA_PANEL_WIDTH; j++)
+					{
+						double		scale = 0.0;
+
+						for (int d = 0; d < dims; d++)
+							scale += fabs((double) x[r * dims + d] *
+										  y[((j / VA_PANEL_WIDTH) * dims + d) * VA_PANEL_WIDTH + j % VA_PANEL_WIDTH]);
+						ok &= check_close(o1[r * ldo + j], o2[r * ldo + j], scale, 1e-5);
+					}
+				report(name_panels, nrows * dims * npanels, ok, arg);
+				failures += !ok;
+			}
+
+	{
+		int			ok = 1;
+
+		for (int n = 0; n <= 1000; n += (n < 40 ? 1 : 97))
+			for (int b = 0; b < 2; b++)
+			{
+				float		m1,
+							m2;
+
+				for (int j = 0; j < n; j++)
+				{
+					o1[j] = o2[j] = check_float(state);
+					y[j] = check_float(state);
+				}
+				m1 = keys(o1, b ? y : NULL, n);
+				m2 = panel_keys_scalar(o2, b ? y : NULL, n);
+				ok &= memcmp(&m1, &m2, sizeof(float)) == 0 &&
+					memcmp(o1, o2, sizeof(float) * n) == 0;
+				ok &= count(o1, n, m2) == count_at_most_scalar(o1, n, m2);
+				ok &= count(o1, n, 0.0f) == count_at_most_scalar(o1, n, 0.0f);
+				ok &= count(o1, n, 5.0f) == count_at_most_scalar(o1, n, 5.0f);
+			}
+		report(name_keys, 1000, ok, arg);
 		failures += !ok;
 	}
 	return failures;
@@ -1274,6 +1503,24 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 #endif
 		free(scratch);
 	}
+
+	/* RaBitQ level search and nearest-centroid panels: inputs in fa, fb */
+#ifdef VA_HAVE_AVX2_KERNELS
+	if (cpu_has_avx2_fma())
+		failures += check_levels_panels("rabitq_levels_avx2", "dot_panels_avx2",
+										"panel_keys_avx2",
+										VaRabitqLevelsAvx2, VaDotPanelsAvx2, VaPanelKeysAvx2,
+										VaCountAtMostAvx2, &state,
+										fa, fb, (float *) ha, (float *) hb, report, arg);
+#endif
+#ifdef VA_HAVE_AVX512_KERNELS
+	if (cpu_has_avx512f())
+		failures += check_levels_panels("rabitq_levels_avx512", "dot_panels_avx512",
+										"panel_keys_avx512",
+										VaRabitqLevelsAvx512, VaDotPanelsAvx512, VaPanelKeysAvx512,
+										VaCountAtMostAvx512, &state,
+										fa, fb, (float *) ha, (float *) hb, report, arg);
+#endif
 
 	free(fa);
 	free(fb);

@@ -123,6 +123,60 @@ extern void (*VaPqScan) (const float *table, int m, const uint8_t *codes, int n,
 extern int	(*VaPqArgmin) (const float *t);
 
 /*
+ * RaBitQ level-search kernel (src/quant/rabitq.c, choose_levels; extended
+ * RaBitQ, Gao et al., SIGMOD 2025): for each of nt >= 1 rescalings t[e],
+ * with the level l(i) = min(trunc(t[e] * a[i]), maxk) of coordinate i and
+ * x(i) = (float) l(i) + 0.5f, sets ip[e] := sum of x(i) * a[i] and
+ * nx[e] := sum of x(i) * x(i) over i < padded, in float4 and in one fixed
+ * order: eight partial sums from 0.0f, that of lane k over i = k, k + 8,
+ * k + 16, ... in ascending i, each product rounded before it is added
+ * (never a fused multiply-add), then the eight added to 0.0f in lane
+ * order.  Every implementation returns the same bits, so RaBitQ codes do
+ * not depend on the CPU that made them (ivfflat_check and hnsw_check
+ * recompute them).  padded is a positive multiple of 8; a[i] >= 0,
+ * 0 <= t[e] * a[i] < 2^31, maxk >= 0.  Never fails, never allocates.
+ */
+extern void (*VaRabitqLevels) (const float *a, int padded, int maxk, const float *t, int nt,
+							   float *ip, float *nx);
+
+/*
+ * Blocked inner products for nearest-centroid search (src/ivfflat/
+ * nearest.c).  The centroids are laid out in panels of VA_PANEL_WIDTH (16):
+ * coordinate d of centroid j is panels[((j / 16) * dims + d) * 16 + j % 16],
+ * i.e. a panel holds its 16 centroids' coordinate 0, then their coordinate
+ * 1, and so on (a short last panel is padded with zero centroids).
+ *
+ * VaDotPanels: out[r * ldo + j] := sum over d < dims of rows[r * dims + d] *
+ *   (coordinate d of centroid j), for r < nrows and j < npanels * 16: the
+ *   inner products of a block of rows with every centroid at once, with no
+ *   horizontal sums.  Each is summed in float4 over ascending d from 0.0f,
+ *   one product (rounded, or fused into the addition) at a time, so every
+ *   kernel is within gamma(dims) = dims u / (1 - dims u), u = 2^-24, of
+ *   the sum of |terms| (Higham, Accuracy and Stability of Numerical
+ *   Algorithms, 2nd ed., 2002, section 3.1); kernels may differ in the last
+ *   bits.  dims >= 1, nrows >= 0, npanels >= 1, ldo >= npanels * 16.
+ *   Never fails, never allocates.
+ */
+#define VA_PANEL_WIDTH 16
+extern void (*VaDotPanels) (const float *rows, int nrows, int dims, const float *panels,
+							int npanels, float *out, int ldo);
+
+/*
+ * VaPanelKeys: key[j] := bias[j] - 2 key[j] for j < n, or key[j] := -key[j]
+ *   when bias is NULL (the ranking values of nearest.c from the inner
+ *   products), and returns the smallest of the new key[0..n) (FLT_MAX when
+ *   n = 0; a zero of either sign when that is zero).  2 key[j] is exact,
+ *   so fused or not every implementation writes the same bits.  Keys are
+ *   finite.
+ *
+ * VaCountAtMost: the number of j < n with key[j] <= limit.
+ *
+ * n >= 0; never fail, never allocate.
+ */
+extern float (*VaPanelKeys) (float *key, const float *bias, int n);
+extern int	(*VaCountAtMost) (const float *key, int n, float limit);
+
+/*
  * IEEE binary16 <-> float4 in portable C.
  * VaHalfToFloat is exact.  VaFloatToHalf rounds to nearest, ties to even;
  * finite values of magnitude >= 65520 give an infinity (callers check with
@@ -157,6 +211,11 @@ VaHalfIsInf(uint16_t h)
  * n = 1, 7, 15, 16, 17, 33, 1000 codes at m = 1, 3, 49 (random codes, plus
  * all 0 and all 255) exactly equal; the argmin on random rows, rows with
  * ties and constant rows, exactly equal.
+ * The RaBitQ level-search kernels on padded lengths 64, 832, 3072 and 16000
+ * (random magnitudes, 1 to 5 rescalings, maxk 0, 1, 7 and 127) must be
+ * equal; the panel kernels (1, 7 and 33 rows of 1, 17 and 128 dimensions
+ * against 1 and 3 panels) within 1e-5 of the sum of |terms|; the key and
+ * count kernels on 0 to 1000 keys (with and without bias) exactly.
  * For each comparison calls report(kernel, n, ok, arg);
  * returns the number of failed comparisons.  Never allocates more than
  * four arrays of 16000 floats (malloc; returns -1 if that fails).

@@ -1,6 +1,7 @@
 /*
  * distance_avx2.c
- *	  AVX2+FMA distance kernels for x86-64 (and the AVX2 RaBitQ code kernel).  Every function carries VA_AVX2
+ *	  AVX2+FMA distance kernels for x86-64 (and the AVX2 RaBitQ code and
+ *	  level-search kernels and the nearest-centroid panel kernel).  Every function carries VA_AVX2
  *	  (target("avx2,fma"), distance_intrin.h), so the file builds with the
  *	  default flags and the instructions run only when VaDistanceInit() has
  *	  checked the CPU.  Same contracts as the scalar kernels in distance.c:
@@ -20,6 +21,7 @@
 #if defined(VA_HAVE_AVX2_KERNELS) || defined(VA_KERNEL_EMULATE)
 
 #include "distance/distance_intrin.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -461,6 +463,217 @@ VaPqArgminAvx2(const float *t)
 		if (mins[l] < mins[best] || (mins[l] == mins[best] && idxs[l] < idxs[best]))
 			best = l;
 	return idxs[best];
+}
+
+/*
+ * The eight lanes' sums of one rescaling, added in lane order (the tail of
+ * the VaRabitqLevels order).
+ */
+static inline VA_AVX2 void
+lane_sums(__m256 s, __m256 q, float *ip, float *nx)
+{
+	float		sl[8];
+	float		ql[8];
+	float		ssum = 0.0f;
+	float		qsum = 0.0f;
+
+	_mm256_storeu_ps(sl, s);
+	_mm256_storeu_ps(ql, q);
+	for (int k = 0; k < 8; k++)
+	{
+		ssum += sl[k];
+		qsum += ql[k];
+	}
+	*ip = ssum;
+	*nx = qsum;
+}
+
+/*
+ * VaRabitqLevels: the lanes of one ymm register are the reference's eight
+ * partial sums; two rescalings at a time, so two chains of additions
+ * overlap.  Products are rounded (mul, then add: VA_NO_FP_CONTRACT keeps
+ * GCC from fusing them); the levels are truncated with vcvttps2dq and capped
+ * with vpminsd, as the reference's (int) and Min.
+ */
+VA_AVX2_UNFUSED void
+VaRabitqLevelsAvx2(const float *a, int padded, int maxk, const float *t, int nt,
+				   float *ip, float *nx)
+{
+	const __m256i cap = _mm256_set1_epi32(maxk);
+	const __m256 half = _mm256_set1_ps(0.5f);
+	int			e = 0;
+
+	for (; e + 2 <= nt; e += 2)
+	{
+		__m256		t0 = _mm256_set1_ps(t[e]);
+		__m256		t1 = _mm256_set1_ps(t[e + 1]);
+		__m256		s0 = _mm256_setzero_ps();
+		__m256		q0 = _mm256_setzero_ps();
+		__m256		s1 = _mm256_setzero_ps();
+		__m256		q1 = _mm256_setzero_ps();
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			__m256		av = _mm256_loadu_ps(a + i);
+			__m256		x0 = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(av, t0)), cap)), half);
+			__m256		x1 = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(av, t1)), cap)), half);
+			__m256		p0 = _mm256_mul_ps(x0, av);
+			__m256		r0 = _mm256_mul_ps(x0, x0);
+			__m256		p1 = _mm256_mul_ps(x1, av);
+			__m256		r1 = _mm256_mul_ps(x1, x1);
+
+			s0 = _mm256_add_ps(s0, p0);
+			q0 = _mm256_add_ps(q0, r0);
+			s1 = _mm256_add_ps(s1, p1);
+			q1 = _mm256_add_ps(q1, r1);
+		}
+		lane_sums(s0, q0, &ip[e], &nx[e]);
+		lane_sums(s1, q1, &ip[e + 1], &nx[e + 1]);
+	}
+	for (; e < nt; e++)
+	{
+		__m256		t0 = _mm256_set1_ps(t[e]);
+		__m256		s0 = _mm256_setzero_ps();
+		__m256		q0 = _mm256_setzero_ps();
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			__m256		av = _mm256_loadu_ps(a + i);
+			__m256		x0 = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(av, t0)), cap)), half);
+			__m256		p0 = _mm256_mul_ps(x0, av);
+			__m256		r0 = _mm256_mul_ps(x0, x0);
+
+			s0 = _mm256_add_ps(s0, p0);
+			q0 = _mm256_add_ps(q0, r0);
+		}
+		lane_sums(s0, q0, &ip[e], &nx[e]);
+	}
+}
+
+/*
+ * VaDotPanels: four rows against one panel at a time, the panel's 16
+ * columns in two ymm registers, so each coordinate of the panel is loaded
+ * once for four rows and every row's coordinate broadcast once (eight
+ * accumulators); the rows left over one at a time.
+ */
+VA_AVX2 void
+VaDotPanelsAvx2(const float *rows, int nrows, int dims, const float *panels,
+				int npanels, float *out, int ldo)
+{
+	for (int p = 0; p < npanels; p++)
+	{
+		const float *panel = panels + (size_t) p * dims * VA_PANEL_WIDTH;
+		int			r = 0;
+
+		for (; r + 4 <= nrows; r += 4)
+		{
+			const float *x0 = rows + (size_t) r * dims;
+			const float *x1 = x0 + dims;
+			const float *x2 = x1 + dims;
+			const float *x3 = x2 + dims;
+			__m256		a00 = _mm256_setzero_ps(),
+						a01 = _mm256_setzero_ps();
+			__m256		a10 = _mm256_setzero_ps(),
+						a11 = _mm256_setzero_ps();
+			__m256		a20 = _mm256_setzero_ps(),
+						a21 = _mm256_setzero_ps();
+			__m256		a30 = _mm256_setzero_ps(),
+						a31 = _mm256_setzero_ps();
+			float	   *o = out + (size_t) r * ldo + p * VA_PANEL_WIDTH;
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m256		c0 = _mm256_loadu_ps(panel + d * VA_PANEL_WIDTH);
+				__m256		c1 = _mm256_loadu_ps(panel + d * VA_PANEL_WIDTH + 8);
+				__m256		b;
+
+				b = _mm256_broadcast_ss(x0 + d);
+				a00 = _mm256_fmadd_ps(b, c0, a00);
+				a01 = _mm256_fmadd_ps(b, c1, a01);
+				b = _mm256_broadcast_ss(x1 + d);
+				a10 = _mm256_fmadd_ps(b, c0, a10);
+				a11 = _mm256_fmadd_ps(b, c1, a11);
+				b = _mm256_broadcast_ss(x2 + d);
+				a20 = _mm256_fmadd_ps(b, c0, a20);
+				a21 = _mm256_fmadd_ps(b, c1, a21);
+				b = _mm256_broadcast_ss(x3 + d);
+				a30 = _mm256_fmadd_ps(b, c0, a30);
+				a31 = _mm256_fmadd_ps(b, c1, a31);
+			}
+			_mm256_storeu_ps(o, a00);
+			_mm256_storeu_ps(o + 8, a01);
+			_mm256_storeu_ps(o + ldo, a10);
+			_mm256_storeu_ps(o + ldo + 8, a11);
+			_mm256_storeu_ps(o + 2 * (size_t) ldo, a20);
+			_mm256_storeu_ps(o + 2 * (size_t) ldo + 8, a21);
+			_mm256_storeu_ps(o + 3 * (size_t) ldo, a30);
+			_mm256_storeu_ps(o + 3 * (size_t) ldo + 8, a31);
+		}
+		for (; r < nrows; r++)
+		{
+			const float *x0 = rows + (size_t) r * dims;
+			__m256		a00 = _mm256_setzero_ps(),
+						a01 = _mm256_setzero_ps();
+			float	   *o = out + (size_t) r * ldo + p * VA_PANEL_WIDTH;
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m256		b = _mm256_broadcast_ss(x0 + d);
+
+				a00 = _mm256_fmadd_ps(b, _mm256_loadu_ps(panel + d * VA_PANEL_WIDTH), a00);
+				a01 = _mm256_fmadd_ps(b, _mm256_loadu_ps(panel + d * VA_PANEL_WIDTH + 8), a01);
+			}
+			_mm256_storeu_ps(o, a00);
+			_mm256_storeu_ps(o + 8, a01);
+		}
+	}
+}
+
+/* VaPanelKeys eight keys at a time: vminps keeps the smaller of a key and the running minimum. */
+VA_AVX2 float
+VaPanelKeysAvx2(float *key, const float *bias, int n)
+{
+	const __m256 two = _mm256_set1_ps(2.0f);
+	__m256		vmin = _mm256_set1_ps(FLT_MAX);
+	float		mins[8];
+	float		kmin = FLT_MAX;
+	int			j = 0;
+
+	for (; j + 8 <= n; j += 8)
+	{
+		__m256		k = _mm256_loadu_ps(key + j);
+
+		k = bias != NULL ? _mm256_sub_ps(_mm256_loadu_ps(bias + j), _mm256_mul_ps(two, k)) :
+			_mm256_xor_ps(k, _mm256_set1_ps(-0.0f));
+		_mm256_storeu_ps(key + j, k);
+		vmin = _mm256_min_ps(k, vmin);
+	}
+	for (; j < n; j++)
+	{
+		key[j] = bias != NULL ? bias[j] - 2.0f * key[j] : -key[j];
+		if (key[j] < kmin)
+			kmin = key[j];
+	}
+	_mm256_storeu_ps(mins, vmin);
+	for (int l = 0; l < 8; l++)
+		if (mins[l] < kmin)
+			kmin = mins[l];
+	return kmin;
+}
+
+/* VaCountAtMost eight keys at a time: the comparison's mask bits counted. */
+VA_AVX2 int
+VaCountAtMostAvx2(const float *key, int n, float limit)
+{
+	const __m256 lim = _mm256_set1_ps(limit);
+	int			count = 0;
+	int			j = 0;
+
+	for (; j + 8 <= n; j += 8)
+		count += __builtin_popcount((unsigned) _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(key + j), lim, _CMP_LE_OQ)));
+	for (; j < n; j++)
+		count += key[j] <= limit;
+	return count;
 }
 
 #else							/* !VA_HAVE_AVX2_KERNELS && !VA_KERNEL_EMULATE */

@@ -3,7 +3,8 @@
  *	  AVX-512 distance kernels for x86-64: float4 vectors and halfvec with
  *	  AVX512F (16 lanes; vcvtph2ps widens 16 halves at once), bit strings
  *	  with AVX512_VPOPCNTDQ (popcount of eight 64-bit words at once), RaBitQ
- *	  codes with AVX512BW and AVX512_VNNI.  Every
+ *	  codes with AVX512BW and AVX512_VNNI; RaBitQ's level search and the
+ *	  nearest-centroid panels with AVX512F.  Every
  *	  function carries a per-function target attribute (VA_AVX512,
  *	  VA_AVX512_POPCNT, VA_AVX512_VNNI from distance_intrin.h), so the file builds with the
  *	  default baseline flags and the instructions run only when
@@ -23,6 +24,7 @@
  */
 #include "vectorann.h"
 
+#include <float.h>
 #include <string.h>
 
 #include "distance/distance.h"
@@ -661,6 +663,211 @@ VaPqArgminAvx512(const float *t)
 		if (mins[l] < mins[best] || (mins[l] == mins[best] && idxs[l] < idxs[best]))
 			best = l;
 	return idxs[best];
+}
+
+/*
+ * The reference's lane-order sums of lanes 0-7 (into ip[0], nx[0]) and,
+ * when h is 2, of lanes 8-15 (into ip[1], nx[1]) of s and q.
+ */
+static inline VA_AVX512_UNFUSED void
+level_sums(__m512 s, __m512 q, int h, float *ip, float *nx)
+{
+	float		sl[16];
+	float		ql[16];
+
+	_mm512_storeu_ps(sl, s);
+	_mm512_storeu_ps(ql, q);
+	for (int g = 0; g < h; g++)
+	{
+		float		ssum = 0.0f;
+		float		qsum = 0.0f;
+
+		for (int k = 0; k < 8; k++)
+		{
+			ssum += sl[g * 8 + k];
+			qsum += ql[g * 8 + k];
+		}
+		ip[g] = ssum;
+		nx[g] = qsum;
+	}
+}
+
+/*
+ * VaRabitqLevels with two rescalings in one zmm register: the low eight
+ * lanes hold the reference's partial sums of t[e], the high eight those of
+ * t[e + 1] (the same eight magnitudes in both halves), so each lane still
+ * adds its coordinates in ascending order; products rounded, levels
+ * truncated and capped as in VaRabitqLevelsAvx2 (distance_avx2.c).  Four
+ * rescalings (two registers) at a time while there are four, then pairs;
+ * an odd last rescaling is paired with itself.
+ */
+VA_AVX512_UNFUSED void
+VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int nt,
+					 float *ip, float *nx)
+{
+	const __m512i cap = _mm512_set1_epi32(maxk);
+	const __m512 half = _mm512_set1_ps(0.5f);
+	int			e = 0;
+
+	/* four rescalings at a time: two chains of additions overlap */
+	for (; e + 4 <= nt; e += 4)
+	{
+		__m512		tv0 = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e]),
+											   _mm512_set1_ps(t[e + 1]));
+		__m512		tv1 = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e + 2]),
+											   _mm512_set1_ps(t[e + 3]));
+		__m512		s0 = _mm512_setzero_ps();
+		__m512		q0 = _mm512_setzero_ps();
+		__m512		s1 = _mm512_setzero_ps();
+		__m512		q1 = _mm512_setzero_ps();
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			__m512		av = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(a + i))));
+			__m512		x0 = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(av, tv0)), cap)), half);
+			__m512		x1 = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(av, tv1)), cap)), half);
+			__m512		px0 = _mm512_mul_ps(x0, av);
+			__m512		pq0 = _mm512_mul_ps(x0, x0);
+			__m512		px1 = _mm512_mul_ps(x1, av);
+			__m512		pq1 = _mm512_mul_ps(x1, x1);
+
+			s0 = _mm512_add_ps(s0, px0);
+			q0 = _mm512_add_ps(q0, pq0);
+			s1 = _mm512_add_ps(s1, px1);
+			q1 = _mm512_add_ps(q1, pq1);
+		}
+		level_sums(s0, q0, 2, ip + e, nx + e);
+		level_sums(s1, q1, 2, ip + e + 2, nx + e + 2);
+	}
+	for (; e < nt; e += 2)
+	{
+		float		t1 = e + 1 < nt ? t[e + 1] : t[e];
+		__m512		tv = _mm512_mask_blend_ps((__mmask16) 0xFF00, _mm512_set1_ps(t[e]),
+											  _mm512_set1_ps(t1));
+		__m512		s0 = _mm512_setzero_ps();
+		__m512		q0 = _mm512_setzero_ps();
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			__m512		av = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(a + i))));
+			__m512		x = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(av, tv)), cap)), half);
+			__m512		px = _mm512_mul_ps(x, av);
+			__m512		pq = _mm512_mul_ps(x, x);
+
+			s0 = _mm512_add_ps(s0, px);
+			q0 = _mm512_add_ps(q0, pq);
+		}
+		level_sums(s0, q0, Min(nt - e, 2), ip + e, nx + e);
+	}
+}
+
+/*
+ * VaDotPanels: eight rows against one panel at a time, a panel's 16
+ * columns in one zmm register, loaded once per coordinate for the eight
+ * rows (eight accumulators, one broadcast each); the rows left over one at
+ * a time.
+ */
+VA_AVX512 void
+VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
+				  int npanels, float *out, int ldo)
+{
+	for (int p = 0; p < npanels; p++)
+	{
+		const float *panel = panels + (size_t) p * dims * VA_PANEL_WIDTH;
+		int			r = 0;
+
+		for (; r + 8 <= nrows; r += 8)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		a0 = _mm512_setzero_ps(),
+						a1 = _mm512_setzero_ps(),
+						a2 = _mm512_setzero_ps(),
+						a3 = _mm512_setzero_ps(),
+						a4 = _mm512_setzero_ps(),
+						a5 = _mm512_setzero_ps(),
+						a6 = _mm512_setzero_ps(),
+						a7 = _mm512_setzero_ps();
+			float	   *o = out + (size_t) r * ldo + p * VA_PANEL_WIDTH;
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m512		c = _mm512_loadu_ps(panel + d * VA_PANEL_WIDTH);
+
+				a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[d]), c, a0);
+				a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[(size_t) dims + d]), c, a1);
+				a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2 * (size_t) dims + d]), c, a2);
+				a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3 * (size_t) dims + d]), c, a3);
+				a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4 * (size_t) dims + d]), c, a4);
+				a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5 * (size_t) dims + d]), c, a5);
+				a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6 * (size_t) dims + d]), c, a6);
+				a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7 * (size_t) dims + d]), c, a7);
+			}
+			_mm512_storeu_ps(o, a0);
+			_mm512_storeu_ps(o + ldo, a1);
+			_mm512_storeu_ps(o + 2 * (size_t) ldo, a2);
+			_mm512_storeu_ps(o + 3 * (size_t) ldo, a3);
+			_mm512_storeu_ps(o + 4 * (size_t) ldo, a4);
+			_mm512_storeu_ps(o + 5 * (size_t) ldo, a5);
+			_mm512_storeu_ps(o + 6 * (size_t) ldo, a6);
+			_mm512_storeu_ps(o + 7 * (size_t) ldo, a7);
+		}
+		for (; r < nrows; r++)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		acc = _mm512_setzero_ps();
+
+			for (int d = 0; d < dims; d++)
+				acc = _mm512_fmadd_ps(_mm512_set1_ps(x[d]),
+									  _mm512_loadu_ps(panel + d * VA_PANEL_WIDTH), acc);
+			_mm512_storeu_ps(out + (size_t) r * ldo + p * VA_PANEL_WIDTH, acc);
+		}
+	}
+}
+
+/*
+ * VaPanelKeys sixteen keys at a time, the tail with masked loads and
+ * stores; vminps keeps the smaller of a key and the running minimum.
+ */
+VA_AVX512 float
+VaPanelKeysAvx512(float *key, const float *bias, int n)
+{
+	const __m512 two = _mm512_set1_ps(2.0f);
+	__m512		vmin = _mm512_set1_ps(FLT_MAX);
+	float		mins[16];
+	float		kmin = FLT_MAX;
+
+	for (int j = 0; j < n; j += 16)
+	{
+		__mmask16	m = first_lanes(Min(n - j, 16));
+		__m512		k = _mm512_maskz_loadu_ps(m, key + j);
+
+		k = bias != NULL ?
+			_mm512_sub_ps(_mm512_maskz_loadu_ps(m, bias + j), _mm512_mul_ps(two, k)) :
+			_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(k), _mm512_set1_epi32(INT32_MIN)));
+		_mm512_mask_storeu_ps(key + j, m, k);
+		vmin = _mm512_mask_min_ps(vmin, m, k, vmin);
+	}
+	_mm512_storeu_ps(mins, vmin);
+	for (int l = 0; l < 16; l++)
+		if (mins[l] < kmin)
+			kmin = mins[l];
+	return kmin;
+}
+
+/* VaCountAtMost sixteen keys at a time: the comparison's mask bits counted. */
+VA_AVX512 int
+VaCountAtMostAvx512(const float *key, int n, float limit)
+{
+	const __m512 lim = _mm512_set1_ps(limit);
+	int			count = 0;
+
+	for (int j = 0; j < n; j += 16)
+	{
+		__mmask16	m = first_lanes(Min(n - j, 16));
+
+		count += __builtin_popcount((unsigned) (m & _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, key + j), lim, _CMP_LE_OQ)));
+	}
+	return count;
 }
 
 #else							/* no AVX-512 kernels */

@@ -41,6 +41,8 @@
 #define VA_AVX512
 #define VA_AVX512_POPCNT
 #define VA_AVX512_VNNI
+#define VA_AVX2_UNFUSED VA_NO_FP_CONTRACT
+#define VA_AVX512_UNFUSED VA_NO_FP_CONTRACT
 
 /* SIMDe names the opmask types only with its own prefix. */
 #define __mmask16 simde__mmask16
@@ -75,6 +77,47 @@ va_emulated_mm512_cvtph_ps(__m256i h)
 	return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
 #define _mm512_cvtph_ps(h) va_emulated_mm512_cvtph_ps(h)
+#endif
+
+#ifndef _mm512_mask_storeu_ps
+/* The lanes of v where mask k has a 1 bit to p; writes only those. */
+static inline void
+va_emulated_mm512_mask_storeu_ps(void *p, __mmask16 k, __m512 v)
+{
+	float		lanes[16];
+
+	_mm512_storeu_ps(lanes, v);
+	for (int i = 0; i < 16; i++)
+		if ((k >> i) & 1)
+			memcpy((char *) p + i * sizeof(float), &lanes[i], sizeof(float));
+}
+#define _mm512_mask_storeu_ps(p, k, v) va_emulated_mm512_mask_storeu_ps((p), (k), (v))
+#endif
+
+#ifndef _mm512_cvtepi32_ps
+/* Sixteen int32 converted to float, from two 8-lane conversions. */
+static inline __m512
+va_emulated_mm512_cvtepi32_ps(__m512i v)
+{
+	__m256		lo = _mm256_cvtepi32_ps(_mm512_castsi512_si256(v));
+	__m256		hi = _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(v, 1));
+
+	return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+#define _mm512_cvtepi32_ps(v) va_emulated_mm512_cvtepi32_ps(v)
+#endif
+
+#ifndef _mm512_cvttps_epi32
+/* Sixteen floats truncated to int32, from two 8-lane conversions. */
+static inline __m512i
+va_emulated_mm512_cvttps_epi32(__m512 v)
+{
+	__m256i		lo = _mm256_cvttps_epi32(_mm512_castps512_ps256(v));
+	__m256i		hi = _mm256_cvttps_epi32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+
+	return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+#define _mm512_cvttps_epi32(v) va_emulated_mm512_cvttps_epi32(v)
 #endif
 
 #ifndef _mm512_cvtps_pd
@@ -141,6 +184,13 @@ va_emulated_mm512_i32gather_ps(__m512i vindex, const void *base, int scale)
 #define VA_AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
 /* ... AVX512BW (byte lanes, 64-bit opmasks) and AVX512_VNNI (vpdpbusd). */
 #define VA_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+/*
+ * VA_AVX2 and VA_AVX512 for kernels whose results must be the same bits as
+ * the scalar reference's: no multiplication fused with a later addition
+ * (VA_NO_FP_CONTRACT, distance_simd.h).
+ */
+#define VA_AVX2_UNFUSED __attribute__((target("avx2,fma"))) VA_NO_FP_CONTRACT
+#define VA_AVX512_UNFUSED __attribute__((target("avx512f"))) VA_NO_FP_CONTRACT
 
 #endif							/* VA_KERNEL_EMULATE */
 

@@ -40,6 +40,21 @@
 #endif							/* x86-64 with GCC or clang */
 
 /*
+ * For a kernel whose float results must be the same bits in every
+ * implementation (VaRabitqLevels): GCC fuses a multiplication and a later
+ * addition into one fused multiply-add (which rounds once, not twice)
+ * wherever the target has the instruction, also across statements and
+ * intrinsics (-ffp-contract=fast, its default); this turns that off for
+ * one function.  clang fuses only within one source expression, which the
+ * kernels avoid by rounding each product into a variable of its own.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VA_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define VA_NO_FP_CONTRACT
+#endif
+
+/*
  * The kernels' prototypes: for the sets this build has, and for all of them
  * when the test build compiles them against the SIMDe emulation
  * (VA_KERNEL_EMULATE, see distance_intrin.h), which it may do on any CPU.
@@ -56,6 +71,12 @@ extern void VaPqTableL2Avx2(const float *x, const float *codebook, int m, int ds
 extern void VaPqTableIpAvx2(const float *x, const float *codebook, int m, int dsub, float *table);
 extern void VaPqScanAvx2(const float *table, int m, const uint8_t *codes, int n, float *out);
 extern int	VaPqArgminAvx2(const float *t);
+extern void VaRabitqLevelsAvx2(const float *a, int padded, int maxk, const float *t, int nt,
+							   float *ip, float *nx);
+extern void VaDotPanelsAvx2(const float *rows, int nrows, int dims, const float *panels,
+							int npanels, float *out, int ldo);
+extern float VaPanelKeysAvx2(float *key, const float *bias, int n);
+extern int	VaCountAtMostAvx2(const float *key, int n, float limit);
 #endif
 
 #if defined(VA_HAVE_F16C_KERNELS) || defined(VA_KERNEL_EMULATE)
@@ -90,6 +111,12 @@ extern void VaPqTableL2Avx512(const float *x, const float *codebook, int m, int 
 extern void VaPqTableIpAvx512(const float *x, const float *codebook, int m, int dsub, float *table);
 extern void VaPqScanAvx512(const float *table, int m, const uint8_t *codes, int n, float *out);
 extern int	VaPqArgminAvx512(const float *t);
+extern void VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int nt,
+								 float *ip, float *nx);
+extern void VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
+							  int npanels, float *out, int ldo);
+extern float VaPanelKeysAvx512(float *key, const float *bias, int n);
+extern int	VaCountAtMostAvx512(const float *key, int n, float limit);
 #endif
 
 #endif							/* VA_DISTANCE_SIMD_H */

@@ -6,8 +6,9 @@
  *	  maintenance_work_mem, and clusters it into the centroids (kmeans.c).
  *	  The metapage, centroid pages and one empty page per list are then
  *	  written, and the second pass appends every row to the list of its
- *	  nearest centroid through the same IvfflatAppend the inserts use, WAL
- *	  bypassed; the whole index is WAL-logged once at the end with
+ *	  nearest centroid (found for blocks of rows at once, nearest.c: the
+ *	  list an exact comparison with every centroid picks) through the same
+ *	  IvfflatAppend the inserts use, WAL bypassed; the whole index is WAL-logged once at the end with
  *	  log_newpage_range.  A quantized index (quantization other than none)
  *	  stores, in place of each row's vector, the code its list codec makes
  *	  of it and its centroid (codec.c).
@@ -97,6 +98,12 @@ typedef struct IvfflatBuildState
 	int			nlists;
 	IvfflatListRef *refs;
 	IvfflatListTuple tup;
+
+	/* pass 2: rows wait in blocks for their nearest centroids (nearest.c) */
+	IvfflatNearest nearest;
+	char	   *block;			/* IVFFLAT_NEAREST_BLOCK stored forms */
+	ItemPointerData block_tids[IVFFLAT_NEAREST_BLOCK];
+	int			nblock;			/* rows in block */
 
 	/* parallel pass 2: rows go to a sort by list instead of the pages */
 	IvfflatShared *shared;
@@ -245,48 +252,44 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContextReset(bs->tmpctx);
 }
 
-/* The list whose centroid is nearest to stored (the first of equals). */
-static int
-nearest_list(IvfflatBuildState *bs, const void *stored)
+/*
+ * Pass 2's state for the rows' nearest centroids (bs->centroids, bs->nlists
+ * and the dimensions known) and the block they wait in.
+ */
+static void
+assign_begin(IvfflatBuildState *bs)
 {
-	int			best = 0;
-	float		bestd = FLT_MAX;
-
-	for (int j = 0; j < bs->nlists; j++)
-	{
-		float		d = bs->ops->distance(stored, bs->centroids + (Size) j * bs->vector_size);
-
-		if (d < bestd)
-		{
-			bestd = d;
-			best = j;
-		}
-	}
-	return best;
+	IvfflatNearestInit(&bs->nearest, bs->ops, bs->centroids, bs->nlists,
+					   bs->vector_size, bs->dimensions);
+	bs->block = palloc((Size) IVFFLAT_NEAREST_BLOCK * bs->vector_size);
+	bs->nblock = 0;
 }
 
 /*
- * Pass 2: append each row to the list of its nearest centroid, or in a
+ * Pass 2's work on the rows waiting in the block, in the order they came:
+ * find their nearest centroids, then append each to its list, or in a
  * parallel build put it into this participant's sort.
  */
 static void
-assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-				bool tupleIsAlive, void *state)
+assign_block(IvfflatBuildState *bs)
 {
-	IvfflatBuildState *bs = (IvfflatBuildState *) state;
-	void	   *stored = stored_value(bs, values, isnull,
-									  bs->quantized ? NULL : bs->tup->vector);
-	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
+	int			lists[IVFFLAT_NEAREST_BLOCK];
 
-	if (stored != NULL)
+	IvfflatNearestBlock(&bs->nearest, bs->block, bs->nblock, lists);
+	for (int r = 0; r < bs->nblock; r++)
 	{
-		int			best = nearest_list(bs, stored);
+		const char *stored = bs->block + (Size) r * bs->vector_size;
+		int			best = lists[r];
+		MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
 
+		CHECK_FOR_INTERRUPTS();
 		bs->indtuples++;
 		if (bs->quantized)
 			bs->codec.methods->encode(&bs->codec, stored,
 									  bs->centroids + (Size) best * bs->vector_size,
 									  bs->tup->vector);
+		else
+			memcpy(bs->tup->vector, stored, bs->vector_size);
 		if (bs->sort != NULL)
 		{
 			uint64		done;
@@ -294,7 +297,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			memcpy(VARDATA(bs->row), bs->tup->vector, bs->item_size);
 			ExecClearTuple(bs->slot);
 			bs->slot->tts_values[0] = Int32GetDatum(best);
-			bs->slot->tts_values[1] = PointerGetDatum(tid);
+			bs->slot->tts_values[1] = PointerGetDatum(&bs->block_tids[r]);
 			bs->slot->tts_values[2] = PointerGetDatum(bs->row);
 			memset(bs->slot->tts_isnull, 0, sizeof(bool) * 3);
 			ExecStoreVirtualTuple(bs->slot);
@@ -305,15 +308,39 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		}
 		else
 		{
-			bs->tup->heaptid = *tid;
+			bs->tup->heaptid = bs->block_tids[r];
 			bs->refs[best].insertpage =
 				IvfflatAppend(bs->index, &bs->refs[best], bs->tup,
 							  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
 		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(bs->tmpctx);
 	}
-	MemoryContextSwitchTo(old);
+	bs->nblock = 0;
+}
+
+/*
+ * Pass 2: add each row to the block; a full block is assigned (the caller
+ * assigns the last, partial one after the scan).
+ */
+static void
+assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool tupleIsAlive, void *state)
+{
+	IvfflatBuildState *bs = (IvfflatBuildState *) state;
+	void	   *slot = bs->block + (Size) bs->nblock * bs->vector_size;
+	void	   *stored = stored_value(bs, values, isnull, slot);
+
+	if (stored != NULL)
+	{
+		if (stored != slot)
+			memcpy(slot, stored, bs->vector_size);
+		bs->block_tids[bs->nblock++] = *tid;
+	}
 	MemoryContextReset(bs->tmpctx);
+	if (bs->nblock == IVFFLAT_NEAREST_BLOCK)
+		assign_block(bs);
 }
 
 /* ---------------------------------------------------------------------
@@ -371,6 +398,7 @@ participate(IvfflatBuildState *bs, Relation heap, Relation index,
 	scan = table_beginscan_parallel(heap, IvfflatSharedScan(bs->shared));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, bs->is_leader,
 									   assign_callback, bs, scan);
+	assign_block(bs);
 	tuplesort_performsort(bs->sort);
 	tuplesort_end(bs->sort);
 	bs->sort = NULL;
@@ -423,6 +451,7 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	bs->shared = shared;
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
+	assign_begin(bs);
 	participate(bs, w.heap, w.index, w.indexInfo, sharedsort);
 	VaParallelWorkerClose(&w);
 }
@@ -770,13 +799,20 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_ASSIGN);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->seen);
 		bs->tup = palloc0(IVFFLAT_LIST_TUPLE_SIZE(bs->item_size));
+		assign_begin(bs);
 		nworkers = IsNormalProcessingMode() ?
 			plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
 		if (nworkers > 0)
 			parallel = assign_parallel(bs, heap, index, indexInfo, nworkers, &reltuples);
 		if (!parallel)
+		{
 			reltuples = table_index_build_scan(heap, index, indexInfo, false, true,
 											   assign_callback, bs, NULL);
+			assign_block(bs);
+		}
+		elog(DEBUG1, "ivfflat build: %.0f rows, %llu decided among near ties by %llu exact distances",
+			 bs->indtuples, (unsigned long long) bs->nearest.tied_rows,
+			 (unsigned long long) bs->nearest.rechecked);
 	}
 	MemoryContextDelete(bs->tmpctx);
 

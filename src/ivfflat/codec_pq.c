@@ -222,7 +222,7 @@ pq_set_factor(PqCodecState *st)
 /*
  * The codebooks, by k-means on the residuals of the sample to their
  * nearest centroid (opclass distance, as rows are assigned; the first of
- * equals).  Memory: the residuals, nsamples * dims floats, besides
+ * equals; nearest.c).  Memory: the residuals, nsamples * dims floats, besides
  * VaPqTrain's own.
  */
 static void
@@ -234,24 +234,20 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 	float	   *res = palloc_extended(sizeof(float) * (Size) Max(nsamples, 1) * dims,
 									  MCXT_ALLOC_HUGE);
 
+	IvfflatNearest nn;
+	int			lists[IVFFLAT_NEAREST_BLOCK];
+
+	IvfflatNearestInit(&nn, codec->ops, centroids, nlists, vector_size, dims);
 	for (int i = 0; i < nsamples; i++)
 	{
 		const char *o = samples + (Size) i * vector_size;
 		float	   *r = res + (Size) i * dims;
-		int			best = 0;
-		float		bestd = 0.0f;
+		int			best;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < nlists; j++)
-		{
-			float		d = codec->ops->distance(o, centroids + (Size) j * vector_size);
-
-			if (j == 0 || d < bestd)
-			{
-				bestd = d;
-				best = j;
-			}
-		}
+		if (i % IVFFLAT_NEAREST_BLOCK == 0)
+			IvfflatNearestBlock(&nn, o, Min(nsamples - i, IVFFLAT_NEAREST_BLOCK), lists);
+		best = lists[i % IVFFLAT_NEAREST_BLOCK];
 		IvfflatCodecFloats(codec, o, r);
 		IvfflatCodecFloats(codec, centroids + (Size) best * vector_size, st->c);
 		for (int d = 0; d < dims; d++)
@@ -267,6 +263,7 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 	 */
 	st->spread = VaPqErrorSpread(&st->pq, res, Min(nsamples, PQ_SPREAD_SAMPLES), codec->seed);
 	pq_set_factor(st);
+	IvfflatNearestEnd(&nn);
 	pfree(res);
 }
 

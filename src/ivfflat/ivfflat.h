@@ -365,6 +365,36 @@ extern Size IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
 extern int	IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 						  Size vector_size, int dims, int k, char *centroids);
 
+/*
+ * nearest.c: the nearest centroid of blocks of rows (see its header).
+ * Fields are private to nearest.c but for the counts.
+ */
+#define IVFFLAT_NEAREST_BLOCK	32
+typedef struct IvfflatNearest
+{
+	const VaIndexOps *ops;
+	const char *centroids;		/* nlists stored forms */
+	int			nlists;
+	Size		vector_size;
+	int			dims;
+	bool		blocked;		/* false: every pair by ops->distance */
+	int			npanels;		/* centroids / 16, rounded up */
+	float	   *panels;			/* the centroids in VaDotPanels's layout */
+	float	   *cnorm2;			/* their squared norms */
+	double		cmax;			/* the largest norm */
+	float	   *rows;			/* a block of rows as floats */
+	float	   *dots;			/* their inner products, then keys */
+	uint64		tied_rows;		/* rows with near ties decided exactly */
+	uint64		rechecked;		/* exact distances computed for them */
+} IvfflatNearest;
+extern void IvfflatNearestInit(IvfflatNearest *nn, const VaIndexOps *ops,
+							   const char *centroids, int nlists, Size vector_size,
+							   int dims);
+extern void IvfflatNearestBlock(IvfflatNearest *nn, const char *stored, int n, int *lists);
+extern void IvfflatNearestEnd(IvfflatNearest *nn);
+extern int	IvfflatNearestExact(const VaIndexOps *ops, const char *centroids, int nlists,
+								Size vector_size, const void *stored);
+
 /* insert.c */
 typedef void (*IvfflatCentroidVisitor) (void *arg, int i, const IvfflatListRef *list,
 										const char *centroid);

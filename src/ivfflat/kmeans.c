@@ -16,42 +16,84 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
+
+/* distances computed so far by this backend's k-means (DEBUG1 reports) */
+static uint64 kmeans_distances = 0;
 
 #define SAMPLE(i)	(samples + (Size) (i) * vector_size)
 #define CENTROID(j) (centroids + (Size) (j) * vector_size)
+
+/* Metric distance: kmeans->distance is a squared one (or proportional to it). */
+static inline float
+metric(const VaIndexOps *ops, const void *a, const void *b)
+{
+	kmeans_distances++;
+	return sqrtf(Max(ops->kmeans->distance(a, b), 0.0f));
+}
 
 /*
  * k-means++ seeding: the first centroid is a uniformly drawn sample, each
  * next one a sample drawn with probability proportional to its distance to
  * the nearest centroid chosen so far (kmeans->distance, a squared distance,
  * so this is the paper's D^2 weighting).  mind[] receives each sample's
- * distance to its nearest seed.
+ * distance to its nearest seed, among all k, and nearest[] that seed (the
+ * first of equals): Lloyd's first assignment.
+ *
+ * A sample is compared with a new seed only when the triangle inequality
+ * (on metric, the root of the distance) leaves the new seed a chance to be
+ * nearer than its nearest so far: not when the new seed is more than
+ * twice (plus 0.1 % for rounding) as far from that one as the sample is
+ * (Elkan, ICML 2003, lemma 1, applied to seeding).  This skips most pairs
+ * once the seeds cover the clusters, and changes no result beyond
+ * rounding.
  */
 static void
 seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
-	 int k, char *centroids, float *mind, VaRandomState *rng)
+	 int k, char *centroids, float *mind, int *nearest, VaRandomState *rng)
 {
 	int			pick = (int) (VaRandomDouble(rng) * n);
+	float	   *gap = palloc(sizeof(float) * k);
 
 	for (int i = 0; i < n; i++)
+	{
 		mind[i] = FLT_MAX;
+		nearest[i] = 0;
+	}
 	memcpy(CENTROID(0), SAMPLE(Min(pick, n - 1)), vector_size);
 
-	for (int c = 1; c < k; c++)
+	for (int c = 1; c <= k; c++)
 	{
+		int			p = c - 1;	/* the newest seed */
 		double		total = 0.0;
 		double		r;
 
+		/* how far the newest seed is from each earlier one */
+		for (int j = 0; j < p; j++)
+			gap[j] = metric(ops, CENTROID(p), CENTROID(j));
+
 		for (int i = 0; i < n; i++)
 		{
-			float		d = Max(ops->kmeans->distance(SAMPLE(i), CENTROID(c - 1)), 0.0f);
+			float		d;
 
 			CHECK_FOR_INTERRUPTS();
+			if (p > 0 && gap[nearest[i]] > 2.002f * sqrtf(mind[i]))
+			{
+				total += mind[i];
+				continue;
+			}
+			d = Max(ops->kmeans->distance(SAMPLE(i), CENTROID(p)), 0.0f);
+			kmeans_distances++;
 			if (d < mind[i])
+			{
 				mind[i] = d;
+				nearest[i] = p;
+			}
 			total += mind[i];
 		}
+		if (c == k)
+			break;
 
 		if (total > 0.0)
 		{
@@ -75,13 +117,7 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 																 * seeds */
 		memcpy(CENTROID(c), SAMPLE(pick), vector_size);
 	}
-}
-
-/* Metric distance: kmeans->distance is a squared one (or proportional to it). */
-static inline float
-metric(const VaIndexOps *ops, const void *a, const void *b)
-{
-	return sqrtf(Max(ops->kmeans->distance(a, b), 0.0f));
+	pfree(gap);
 }
 
 /*
@@ -111,8 +147,9 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
  * min(k, nsamples).  Deterministic: the random choices use a fixed seed.
  *
  * Lloyd's iterations (at most IVFFLAT_KMEANS_ITERATIONS, fewer when no
- * sample changes cluster) assign every sample to its nearest centroid and
- * move each centroid to the mean of its samples (from_mean; a mean that
+ * sample changes cluster) assign every sample to its nearest centroid (the
+ * first assignment is the seeding's, which knows each sample's nearest
+ * seed) and move each centroid to the mean of its samples (from_mean; a mean that
  * cannot be stored leaves the centroid where it was).  A cluster left empty
  * is re-seeded with the sample furthest from its centroid.
  *
@@ -122,7 +159,9 @@ IvfflatKmeansMemory(int nsamples, int k, int dims, Size vector_size)
  * bound on the distance to its centroid and a lower bound on the distance
  * to every centroid, both moved by how far the centroids move, and a
  * centroid is compared with a sample only when neither those bounds nor
- * half the distance between the two centroids rules it out.  The bounds
+ * half the distance between the two centroids rules it out (the lower
+ * bounds start at 0, so the second assignment relies on the centroids'
+ * distances alone).  The bounds
  * need a metric: the square root of kmeans->distance (squared L2, or for
  * unit vectors under cosine half of it).  Without room for the bounds,
  * every sample is compared with every centroid.
@@ -318,6 +357,8 @@ IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 	Kmeans		km = {0};
 	int			n = nsamples;
 	VaRandomState rng;
+	instr_time	start;
+	instr_time	now;
 
 	k = Min(k, n);
 	if (k <= 0)
@@ -346,25 +387,44 @@ IvfflatKmeans(const VaIndexOps *ops, const char *samples, int nsamples,
 	km.mean = palloc(sizeof(double) * dims);
 	km.old = palloc_extended((Size) k * vector_size, MCXT_ALLOC_HUGE);
 
-	seed(ops, samples, n, vector_size, k, centroids, km.upper, &rng);
+	INSTR_TIME_SET_CURRENT(start);
+	kmeans_distances = 0;
+	seed(ops, samples, n, vector_size, k, centroids, km.upper, km.assign, &rng);
+	/* Lloyd's first assignment is the seeding's; the lower bounds start at 0 */
+	for (int i = 0; i < n; i++)
+		km.upper[i] = sqrtf(km.upper[i]);
+	if (km.bounded)
+		memset(km.lower, 0, sizeof(float) * (Size) n * k);
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	elog(DEBUG1, "ivfflat k-means: %d seeds for %d samples, %llu distances, %.0f ms",
+		 k, n, (unsigned long long) kmeans_distances, INSTR_TIME_GET_MILLISEC(now));
 
 	for (int iter = 0; iter < IVFFLAT_KMEANS_ITERATIONS; iter++)
 	{
 		int			changed = 0;
-		bool		full = !km.bounded || iter == 0;
 
-		if (!full)
-			centroid_distances(&km);
-		for (int i = 0; i < n; i++)
+		if (iter == 0)
+			changed = n;		/* assigned by seed */
+		else
 		{
-			int			a;
+			if (km.bounded)
+				centroid_distances(&km);
+			for (int i = 0; i < n; i++)
+			{
+				int			a;
 
-			CHECK_FOR_INTERRUPTS();
-			a = full ? assign_full(&km, i) : assign_bounded(&km, i, km.assign[i]);
-			if (iter == 0 || km.assign[i] != a)
-				changed++;
-			km.assign[i] = a;
+				CHECK_FOR_INTERRUPTS();
+				a = km.bounded ? assign_bounded(&km, i, km.assign[i]) : assign_full(&km, i);
+				if (km.assign[i] != a)
+					changed++;
+				km.assign[i] = a;
+			}
 		}
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		elog(DEBUG1, "ivfflat k-means: iteration %d, %d samples changed, %llu distances, %.0f ms in all",
+			 iter, changed, (unsigned long long) kmeans_distances, INSTR_TIME_GET_MILLISEC(now));
 		if (changed == 0)
 			break;
 		update_centroids(&km);

@@ -3,8 +3,10 @@
  *	  RaBitQ quantization (see rabitq.h for the notation and the papers):
  *	  the seeded random rotation, extended-RaBitQ encoding (into packed
  *	  nibbles or bit planes), query preparation, the query-code and
- *	  code-code inner product estimators, and decoding.  Knows no access method; the integer kernel
- *	  of the query-code estimator is VaRabitqDotPlanes in src/distance/.
+ *	  code-code inner product estimators, and decoding.  Knows no access
+ *	  method; the integer kernel of the query-code estimator is
+ *	  VaRabitqDotPlanes, and the encoder's level search VaRabitqLevels (the
+ *	  same bits on every CPU), in src/distance/.
  *
  *	  The rotation R.  D (the padded dimension) is a multiple of 64; P is
  *	  the largest power of two <= D.  R is VA_RABITQ_ROUNDS rounds, each a
@@ -422,58 +424,19 @@ code_get(const uint8 *data, int padded, int bits, int i)
 /*
  * The cosine objective of the grid vector nearest to t * a (levels
  * k[i] = min(floor(t * a[i]), maxk)), as its numerator <a, k + 1/2> in *ip
- * and |k + 1/2|^2 in *nx.  O(D), in float (only comparisons use it).
+ * and |k + 1/2|^2 in *nx.  O(D), in float (only comparisons use it), by
+ * the VaRabitqLevels kernel, whose every implementation gives the same
+ * bits: 0 <= t * a[i] <= 32 (maxk + 1) * ratio (t never passes the top of
+ * choose_levels's bracket), so the floor is the kernel's truncation.
  */
 static inline void
 levels_at(const float *a, int padded, int maxk, float t, float *ip, float *nx)
 {
-	float		s = 0.0f;
-	float		n = 0.0f;
-
-#ifdef RABITQ_VECTOR_EXT
-
-	/*
-	 * Eight partial sums.  0 <= t * a[i] <= 32 (maxk + 1) * ratio (t never
-	 * passes the top of choose_levels's bracket), so its floor is its
-	 * truncation to int, and the cap at maxk is taken in ints, branch-free
-	 * with SSE2's shifts and masks: min(l, maxk) = maxk - max(maxk - l, 0).
-	 */
-	rabitq_v8sf vs = {0};
-	rabitq_v8sf vn = {0};
-
-	for (int i = 0; i < padded; i += 8)
-	{
-		rabitq_v8sf av;
-		rabitq_v8si l;
-		rabitq_v8si d;
-		rabitq_v8sf x;
-
-		memcpy(&av, a + i, sizeof(av));
-		l = __builtin_convertvector(av * t, rabitq_v8si);
-		d = maxk - l;
-		d &= ~(d >> 31);
-		x = __builtin_convertvector(maxk - d, rabitq_v8sf) + 0.5f;
-		vs += x * av;
-		vn += x * x;
-	}
-	for (int k = 0; k < 8; k++)
-	{
-		s += vs[k];
-		n += vn[k];
-	}
-#else
-	for (int i = 0; i < padded; i++)
-	{
-		float		l = floorf(t * a[i]);
-		float		x = Min(l, (float) maxk) + 0.5f;
-
-		s += x * a[i];
-		n += x * x;
-	}
-#endif
-	*ip = s;
-	*nx = n;
+	VaRabitqLevels(a, padded, maxk, &t, 1, ip, nx);
 }
+
+/* Rescalings of choose_levels's grid evaluated by one kernel call. */
+#define GRID_BATCH 32
 
 /* Is the cosine ip1 / sqrt(nx1) larger than ip2 / sqrt(nx2)?  (ip > 0) */
 static inline bool
@@ -512,8 +475,16 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 	double		ip = 0.0;
 	double		nx = 0.0;
 
-	for (int i = 0; i < padded; i++)
-		amax = Max(amax, a[i]);
+	{
+		/* eight running maxima: eight short chains instead of one long one */
+		float		m[8] = {0};
+
+		for (int i = 0; i < padded; i += 8)
+			for (int l = 0; l < 8; l++)
+				m[l] = Max(m[l], a[i + l]);
+		for (int l = 0; l < 8; l++)
+			amax = Max(amax, m[l]);
+	}
 
 	if (maxk > 0 && amax > 0.0f)
 	{
@@ -529,17 +500,31 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 
 		levels_at(a, padded, maxk, t0, &best_ip, &best_nx);
 		best_t = t0;
-		for (t = t0 * ratio; t <= tmax; t *= ratio)
-		{
-			float		tip;
-			float		tnx;
 
-			levels_at(a, padded, maxk, t, &tip, &tnx);
-			if (better(tip, tnx, best_ip, best_nx))
+		/*
+		 * The grid t0 * ratio, (t0 * ratio) * ratio, ... up to tmax, as a
+		 * running product, GRID_BATCH points to a kernel call, then taken in
+		 * ascending order as one at a time would.
+		 */
+		t = t0 * ratio;
+		while (t <= tmax)
+		{
+			float		ts[GRID_BATCH];
+			float		tips[GRID_BATCH];
+			float		tnxs[GRID_BATCH];
+			int			nt = 0;
+
+			for (; nt < GRID_BATCH && t <= tmax; t *= ratio)
+				ts[nt++] = t;
+			VaRabitqLevels(a, padded, maxk, ts, nt, tips, tnxs);
+			for (int e = 0; e < nt; e++)
 			{
-				best_ip = tip;
-				best_nx = tnx;
-				best_t = t;
+				if (better(tips[e], tnxs[e], best_ip, best_nx))
+				{
+					best_ip = tips[e];
+					best_nx = tnxs[e];
+					best_t = ts[e];
+				}
 			}
 		}
 
@@ -548,15 +533,23 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 		hi = best_t * ratio;
 		for (int step = 0; step < 24; step++)
 		{
-			float		m1 = hi - golden * (hi - lo);
-			float		m2 = lo + golden * (hi - lo);
+			float		m[2];
+			float		ips[2];
+			float		nxs[2];
+			float		m1;
+			float		m2;
 			float		ip1;
 			float		nx1;
 			float		ip2;
 			float		nx2;
 
-			levels_at(a, padded, maxk, m1, &ip1, &nx1);
-			levels_at(a, padded, maxk, m2, &ip2, &nx2);
+			m[0] = m1 = hi - golden * (hi - lo);
+			m[1] = m2 = lo + golden * (hi - lo);
+			VaRabitqLevels(a, padded, maxk, m, 2, ips, nxs);
+			ip1 = ips[0];
+			nx1 = nxs[0];
+			ip2 = ips[1];
+			nx2 = nxs[1];
 			if (better(ip1, nx1, ip2, nx2))
 				hi = m2;
 			else
@@ -576,16 +569,16 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 		}
 	}
 
-	/* the levels at the best t, and the factors from them in double */
+	/*
+	 * the levels at the best t (0 <= best_t * a[i] < 2^31, so truncation is
+	 * the floor), and the factors from them in double
+	 */
+	for (int i = 0; i < padded; i++)
+		k[i] = best_t > 0.0f ? (uint8) Min((int) (best_t * a[i]), maxk) : 0;
 	for (int i = 0; i < padded; i++)
 	{
-		int			level = 0;
-		double		x;
+		double		x = k[i] + 0.5;
 
-		if (best_t > 0.0f)
-			level = (int) Min(floorf(best_t * a[i]), (float) maxk);
-		k[i] = (uint8) level;
-		x = level + 0.5;
 		ip += x * a[i];
 		nx += x * x;
 	}

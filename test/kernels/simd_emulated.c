@@ -26,6 +26,13 @@
  *	  the extremes (every bit set, qq all -128 or 127); the planes of each
  *	  bits value end at the guard page too.
  *
+ *	  The RaBitQ level-search kernels (VaRabitqLevels): padded lengths 8 to
+ *	  3072, caps 0 to 127, 1 to 6 rescalings, exactly.  The nearest-centroid
+ *	  panel kernels (VaDotPanels): 0 to 33 rows of 1 to 784 dimensions
+ *	  against 1 to 3 panels, within 1e-5 of the sum of |terms|; their key
+ *	  and count kernels (VaPanelKeys, VaCountAtMost) on 0 to 1000 keys,
+ *	  exactly.
+ *
  *	  The PQ kernels (VaPqTableL2/Ip, VaPqScan, VaPqArgmin): tables at several (m, dsub)
  *	  shapes, within 1e-5 of the sum of |terms| per entry; scans of 0 to
  *	  1000 codes of 1 to 98 bytes, exactly, with the codes ending at the
@@ -458,6 +465,125 @@ main(int argc, char **argv)
 			ref = VaPqArgmin(t);
 			expect_equal("pq_argmin_avx2", r, (uint64_t) VaPqArgminAvx2(t), (uint64_t) ref);
 			expect_equal("pq_argmin_avx512", r, (uint64_t) VaPqArgminAvx512(t), (uint64_t) ref);
+		}
+	}
+
+	/*
+	 * RaBitQ level search (exactly) and nearest-centroid panels (within
+	 * 1e-5 of the sum of |terms|): distance_avx2.c, distance_avx512.c.  The
+	 * magnitudes, rows and panels end at the guard page.
+	 */
+	{
+		static const int padded_lengths[] = {8, 64, 128, 136, 832, 3072};
+		static const int maxks[] = {0, 1, 3, 7, 127};
+
+		for (size_t li = 0; li < lengthof(padded_lengths); li++)
+		{
+			int			padded = padded_lengths[li];
+			float	   *a = alloc_guarded(sizeof(float) * padded);
+
+			for (int i = 0; i < padded; i++)
+				a[i] = fabsf(random_float(&state)) * (i % 5 == 0 ? 1.0f : 0.25f);
+			for (size_t mi = 0; mi < lengthof(maxks); mi++)
+				for (int nt = 1; nt <= 6; nt++)
+				{
+					float		t[6];
+					float		ipr[6],
+								nxr[6],
+								ipg[6],
+								nxg[6];
+
+					for (int e = 0; e < nt; e++)
+						t[e] = 0.5f + 300.0f * fabsf(random_float(&state));
+					VaRabitqLevels(a, padded, maxks[mi], t, nt, ipr, nxr);
+					VaRabitqLevelsAvx2(a, padded, maxks[mi], t, nt, ipg, nxg);
+					expect_equal("rabitq_levels_avx2 (sums differing)", padded * 100 + nt,
+								 memcmp(ipr, ipg, sizeof(float) * nt) != 0 ||
+								 memcmp(nxr, nxg, sizeof(float) * nt) != 0, 0);
+					VaRabitqLevelsAvx512(a, padded, maxks[mi], t, nt, ipg, nxg);
+					expect_equal("rabitq_levels_avx512 (sums differing)", padded * 100 + nt,
+								 memcmp(ipr, ipg, sizeof(float) * nt) != 0 ||
+								 memcmp(nxr, nxg, sizeof(float) * nt) != 0, 0);
+				}
+		}
+	}
+	{
+		static const int nrows_list[] = {0, 1, 3, 4, 5, 7, 8, 9, 17, 32, 33};
+		static const int dims_list[] = {1, 2, 17, 128, 784};
+
+		for (size_t ri = 0; ri < lengthof(nrows_list); ri++)
+			for (size_t di = 0; di < lengthof(dims_list); di++)
+				for (int npanels = 1; npanels <= 3; npanels++)
+				{
+					int			nrows = nrows_list[ri];
+					int			dims = dims_list[di];
+					int			ldo = npanels * VA_PANEL_WIDTH + 3;
+					float	   *x = alloc_guarded(sizeof(float) * nrows * dims);
+					float	   *c = alloc_guarded(sizeof(float) * npanels * dims * VA_PANEL_WIDTH);
+					float	   *oref = alloc_guarded(sizeof(float) * (nrows * ldo + 1));
+					float	   *o2 = alloc_guarded(sizeof(float) * (nrows * ldo + 1));
+					float	   *o512 = alloc_guarded(sizeof(float) * (nrows * ldo + 1));
+
+					for (int i = 0; i < nrows * dims; i++)
+						x[i] = random_float(&state);
+					for (int i = 0; i < npanels * dims * VA_PANEL_WIDTH; i++)
+						c[i] = random_float(&state);
+					VaDotPanels(x, nrows, dims, c, npanels, oref, ldo);
+					VaDotPanelsAvx2(x, nrows, dims, c, npanels, o2, ldo);
+					VaDotPanelsAvx512(x, nrows, dims, c, npanels, o512, ldo);
+					for (int r = 0; r < nrows; r++)
+						for (int j = 0; j < npanels * VA_PANEL_WIDTH; j++)
+						{
+							double		scale = 0.0;
+
+							for (int d = 0; d < dims; d++)
+								scale += fabs((double) x[r * dims + d] *
+											  c[((j / VA_PANEL_WIDTH) * dims + d) * VA_PANEL_WIDTH + j % VA_PANEL_WIDTH]);
+							expect_close("dot_panels_avx2", nrows * 10000 + dims, o2[r * ldo + j],
+										 oref[r * ldo + j], scale, 1e-5);
+							expect_close("dot_panels_avx512", nrows * 10000 + dims, o512[r * ldo + j],
+										 oref[r * ldo + j], scale, 1e-5);
+						}
+				}
+	}
+
+	/* nearest-centroid keys and counts, exactly: distance_avx2.c, distance_avx512.c */
+	for (int n = 0; n <= 1000; n += (n < 40 ? 1 : 97))
+	{
+		float	   *bias = alloc_guarded(sizeof(float) * n);
+		float	   *kref = alloc_guarded(sizeof(float) * n);
+		float	   *k2 = alloc_guarded(sizeof(float) * n);
+		float	   *k512 = alloc_guarded(sizeof(float) * n);
+
+		for (int b = 0; b < 2; b++)
+		{
+			float		mref,
+						m2,
+						m512;
+
+			for (int j = 0; j < n; j++)
+			{
+				kref[j] = k2[j] = k512[j] = random_float(&state) * 100.0f;
+				bias[j] = random_float(&state) * 100.0f;
+			}
+			mref = VaPanelKeys(kref, b ? bias : NULL, n);
+			m2 = VaPanelKeysAvx2(k2, b ? bias : NULL, n);
+			m512 = VaPanelKeysAvx512(k512, b ? bias : NULL, n);
+			expect_equal("panel_keys_avx2 (keys or minimum differing)", n,
+						 memcmp(&m2, &mref, sizeof(float)) != 0 ||
+						 (n > 0 && memcmp(k2, kref, sizeof(float) * n) != 0), 0);
+			expect_equal("panel_keys_avx512 (keys or minimum differing)", n,
+						 memcmp(&m512, &mref, sizeof(float)) != 0 ||
+						 (n > 0 && memcmp(k512, kref, sizeof(float) * n) != 0), 0);
+			for (int l = 0; l < 3; l++)
+			{
+				float		limit = l == 0 ? mref : l == 1 ? 0.0f : 30.0f;
+
+				expect_equal("count_at_most_avx2", n, VaCountAtMostAvx2(kref, n, limit),
+							 VaCountAtMost(kref, n, limit));
+				expect_equal("count_at_most_avx512", n, VaCountAtMostAvx512(kref, n, limit),
+							 VaCountAtMost(kref, n, limit));
+			}
 		}
 	}
 
