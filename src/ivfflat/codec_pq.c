@@ -114,6 +114,14 @@ typedef struct PqCodecState
 /* Samples VaPqErrorSpread measures at most (its work: 60 dims per sample). */
 #define PQ_SPREAD_SAMPLES	16384
 
+/*
+ * Samples the codebooks are trained on at most: 64 per codeword (k-means
+ * is poorly determined below about 40 points per centroid).  The build's
+ * sample holds 50 rows per list: 50,000 at 1,000 lists, whose 20 training
+ * passes cost as much as encoding a million rows.
+ */
+#define PQ_TRAIN_SAMPLES	(64 * VA_PQ_KSUB)
+
 /* Bytes of a code's codeword numbers; its error e (a float4) follows. */
 #define PQ_ERROR_SIZE	sizeof(float)
 
@@ -220,10 +228,12 @@ pq_set_factor(PqCodecState *st)
 }
 
 /*
- * The codebooks, by k-means on the residuals of the sample to their
- * nearest centroid (opclass distance, as rows are assigned; the first of
- * equals; nearest.c).  Memory: the residuals, nsamples * dims floats, besides
- * VaPqTrain's own.
+ * The codebooks, by k-means on the residuals of the sample's first
+ * PQ_TRAIN_SAMPLES rows (a uniform sample when the build's reservoir was
+ * full, any of its slots is; else the table's first rows) to their nearest
+ * centroid (opclass distance, as rows are assigned; the first of equals;
+ * nearest.c).  Memory: the residuals, up to PQ_TRAIN_SAMPLES * dims floats,
+ * besides VaPqTrain's own.
  */
 static void
 pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_size,
@@ -231,12 +241,12 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 	int			dims = codec->dims;
-	float	   *res = palloc_extended(sizeof(float) * (Size) Max(nsamples, 1) * dims,
-									  MCXT_ALLOC_HUGE);
-
+	float	   *res;
 	IvfflatNearest nn;
 	int			lists[IVFFLAT_NEAREST_BLOCK];
 
+	nsamples = Min(nsamples, PQ_TRAIN_SAMPLES);
+	res = palloc_extended(sizeof(float) * (Size) Max(nsamples, 1) * dims, MCXT_ALLOC_HUGE);
 	IvfflatNearestInit(&nn, codec->ops, centroids, nlists, vector_size, dims);
 	for (int i = 0; i < nsamples; i++)
 	{
@@ -256,11 +266,7 @@ pq_train(IvfflatCodec *codec, const char *samples, int nsamples, Size vector_siz
 	VaPqTrain(pq_codebooks(codec), res, nsamples, codec->seed, VA_PQ_DEFAULT_ITERATIONS);
 	st->rmax = pq_max_norm(&st->pq, st->v, st->table);
 
-	/*
-	 * the spread of the first samples' errors: a uniform sample when the
-	 * build's reservoir was full (any of its slots is), else the table's
-	 * first rows
-	 */
+	/* the spread of the training samples' errors */
 	st->spread = VaPqErrorSpread(&st->pq, res, Min(nsamples, PQ_SPREAD_SAMPLES), codec->seed);
 	pq_set_factor(st);
 	IvfflatNearestEnd(&nn);
