@@ -551,8 +551,9 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->query = NULL;
 
 	/*
-	 * sized for a layer-0 search's usual 1,000-2,000 visits at ef_search 24
-	 * (the set grows past it, at a rehash each time it doubles)
+	 * room for about 2 m neighbours of 2 ef expanded elements, the visits of
+	 * a typical layer-0 search (an estimate, not counted; the set grows past
+	 * it, at a rehash each time it doubles)
 	 */
 	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
 	dg->blockmap = VaBlockMapGet(index);
