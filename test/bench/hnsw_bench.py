@@ -819,6 +819,9 @@ def main():
         if (args.base, args.queries) != (60000, 1000):
             # a quick run must not overwrite the full run's plot either
             plot = os.path.join(HERE, "out", f"hnsw_recall_qps_b{args.base}_q{args.queries}.png")
+        elif not {"vectorann", "hnswlib"} <= set(engines):
+            # nor a run of some engines only (the committed plot shows the main job's)
+            plot = os.path.join(HERE, "out", "hnsw_recall_qps_" + "_".join(engines) + ".png")
         try:
             write_plot(rows, plot, f"HNSW on Fashion-MNIST ({len(base)} x 784, "
                        f"{len(queries)} queries, M={M}, efC={EF_CONSTRUCTION})")
