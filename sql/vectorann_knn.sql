@@ -156,6 +156,42 @@ SELECT DISTINCT id AS ef_search_on_the_shard
 FROM vectorann_knn('knn_settings', '[1,2,3]'::vector, 3, '<->', 'id', 'vec');
 RESET hnsw.ef_search;
 
+-- every query type is searched with its whole value, here and on a shard
+-- (which gets it in binary form): halfvec, sparsevec and bit searches of a
+-- local and of a foreign table give the distances of the same searches run
+-- directly (distances, not keys: bit distances tie; a bit query was once cut
+-- to bit(1))
+CREATE TABLE knn_types (id bigint, h halfvec(3), s sparsevec(5), b bit(8));
+INSERT INTO knn_types
+SELECT i, ARRAY[i % 7, (i * 3) % 11 - 5.5, i % 5 + 0.25]::real[]::halfvec(3),
+	format('{1:%s,4:%s}/5', i % 9 + 0.5, (i % 4) - 1.75)::sparsevec(5),
+	(i * 37 % 256)::bit(8)
+FROM generate_series(1, 60) i;
+CREATE FOREIGN TABLE knn_types_remote (id bigint, h halfvec(3), s sparsevec(5), b bit(8))
+	SERVER knn_shard_a OPTIONS (table_name 'knn_types');
+CREATE FUNCTION knn_type_differences(tbl regclass, col name, q anyelement, op text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	answer float8[];
+	here float8[];
+BEGIN
+	SELECT array_agg(distance ORDER BY distance) INTO answer
+	FROM vectorann_knn(tbl, q, 7, op, 'id', col);
+	EXECUTE format('SELECT array_agg(d ORDER BY d) FROM (SELECT (%I %s $1)::float8 AS d '
+				   'FROM knn_types ORDER BY 1 LIMIT 7) x', col, op) INTO here USING q;
+	RETURN CASE WHEN answer = here THEN 0 ELSE 1 END;
+END $$;
+SELECT tbl, knn_type_differences(tbl, 'h', '[1,-2.5,3]'::halfvec, '<->') AS halfvec_l2,
+	knn_type_differences(tbl, 'h', '[1,-2.5,3]'::halfvec, '<=>') AS halfvec_cosine,
+	knn_type_differences(tbl, 's', '{1:2.5,3:1}/5'::sparsevec, '<#>') AS sparsevec_ip,
+	knn_type_differences(tbl, 's', '{1:2.5,3:1}/5'::sparsevec, '<+>') AS sparsevec_l1,
+	knn_type_differences(tbl, 'b', '10110010'::bit(8), '<~>') AS bit_hamming,
+	knn_type_differences(tbl, 'b', '10110010'::bit(8), '<%>') AS bit_jaccard
+FROM unnest('{knn_types,knn_types_remote}'::regclass[]) tbl;
+DROP FUNCTION knn_type_differences(regclass, name, anyelement, text);
+DROP FOREIGN TABLE knn_types_remote;
+DROP TABLE knn_types;
+
 DROP FOREIGN TABLE knn_settings;
 DROP VIEW knn_settings_view;
 DROP FUNCTION knn_differences(regclass);

@@ -575,7 +575,8 @@ typedef struct KnnQuery
 	Datum		value;			/* the query vector */
 	Oid			typid;			/* its type */
 	char	   *qtype;			/* that type's qualified name */
-	char	   *qtext;			/* the query vector in text form, for shards */
+	bytea	   *qbinary;		/* the query vector in its type's binary
+								 * (send) form, for shards */
 	char	   *schema;			/* the extension's schema, qualifying op */
 	const char *op;
 	const char *key_column;
@@ -653,7 +654,9 @@ check_arguments(Oid tbl, int32 k, const char *op)
  * connection is the next free slot of its server (*used lists the servers
  * of the leaves sent so far, and gets this one's appended), the search
  * settings are passed on, and the query, with the remote schema, table and
- * column names, is prepared on first use and sent with q->qtext as $1 in
+ * column names, is prepared on first use and sent with q->qbinary as $1
+ * in binary (the shard decodes it with its type's receive function rather
+ * than parsing a decimal text of every dimension), asking for results in
  * binary result format.  Returns the connection, left busy.  Errors: a
  * foreign table of another wrapper (ERRCODE_FEATURE_NOT_SUPPORTED), no user
  * mapping, connection errors, and any error of the shard.
@@ -668,6 +671,9 @@ send_shard_search(const KnnQuery *q, Oid relid, List **used)
 	char	   *table;
 	char	   *sql;
 	char	   *stmt;
+	const char *param;
+	int			param_length = VARSIZE(q->qbinary) - VARHDRSZ;
+	int			param_format = 1;
 	int			slot = 0;
 	ListCell   *lc;
 
@@ -691,7 +697,8 @@ send_shard_search(const KnnQuery *q, Oid relid, List **used)
 					 q->schema, q->op, q->qtype, table, q->k);
 	stmt = prepared(rc, sql);
 	rc->busy = true;
-	if (!PQsendQueryPrepared(rc->conn, stmt, 1, (const char *const *) &q->qtext, NULL, NULL, 1))
+	param = VARDATA(q->qbinary);
+	if (!PQsendQueryPrepared(rc->conn, stmt, 1, &param, &param_length, &param_format, 1))
 		remote_error(rc, NULL, "sending the query");
 	return rc;
 }
@@ -937,7 +944,7 @@ vectorann_knn(PG_FUNCTION_ARGS)
 	Oid			tbl = PG_GETARG_OID(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	KnnQuery	q;
-	Oid			typoutput;
+	Oid			typsend;
 	bool		typisvarlena;
 	char		relkind;
 	List	   *leaves = NIL;
@@ -964,9 +971,14 @@ vectorann_knn(PG_FUNCTION_ARGS)
 		remote_conns_stale = false;
 	}
 
-	q.qtype = format_type_be_qualified(q.typid);
-	getTypeOutputInfo(q.typid, &typoutput, &typisvarlena);
-	q.qtext = OidOutputFunctionCall(typoutput, q.value);
+	/*
+	 * the type without a typmod, and said so: plain "bit" would mean bit(1)
+	 * and cut a bit query to its first bit (pg_catalog."bit" does not)
+	 */
+	q.qtype = format_type_extended(q.typid, -1,
+								   FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_TYPEMOD_GIVEN);
+	getTypeBinaryOutputInfo(q.typid, &typsend, &typisvarlena);
+	q.qbinary = OidSendFunctionCall(typsend, q.value);
 
 	LockRelationOid(tbl, AccessShareLock);
 	if (relkind == RELKIND_PARTITIONED_TABLE)
