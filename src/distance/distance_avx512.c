@@ -898,16 +898,102 @@ VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int n
 }
 
 /*
- * VaDotPanels: eight rows against one panel at a time, a panel's 16
+ * VaDotPanels: eight rows against two panels at a time, each panel's 16
  * columns in one zmm register, loaded once per coordinate for the eight
- * rows (eight accumulators, one broadcast each); the rows left over one at
- * a time.
+ * rows (sixteen accumulators, one broadcast per row and coordinate, so
+ * ten loads feed sixteen multiply-adds); an odd last panel against eight
+ * rows at a time as well; the rows left over one at a time.  Every sum is
+ * the scalar kernel's order (ascending d from 0, fused).
  */
 VA_AVX512 void
 VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
 				  int npanels, float *out, int ldo)
 {
-	for (int p = 0; p < npanels; p++)
+	int			p = 0;
+
+	for (; p + 2 <= npanels; p += 2)
+	{
+		const float *pa = panels + (size_t) p * dims * VA_PANEL_WIDTH;
+		const float *pb = pa + (size_t) dims * VA_PANEL_WIDTH;
+		int			r = 0;
+
+		for (; r + 8 <= nrows; r += 8)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		a0 = _mm512_setzero_ps(),
+						a1 = _mm512_setzero_ps(),
+						a2 = _mm512_setzero_ps(),
+						a3 = _mm512_setzero_ps(),
+						a4 = _mm512_setzero_ps(),
+						a5 = _mm512_setzero_ps(),
+						a6 = _mm512_setzero_ps(),
+						a7 = _mm512_setzero_ps(),
+						b0 = _mm512_setzero_ps(),
+						b1 = _mm512_setzero_ps(),
+						b2 = _mm512_setzero_ps(),
+						b3 = _mm512_setzero_ps(),
+						b4 = _mm512_setzero_ps(),
+						b5 = _mm512_setzero_ps(),
+						b6 = _mm512_setzero_ps(),
+						b7 = _mm512_setzero_ps();
+			float	   *o = out + (size_t) r * ldo + p * VA_PANEL_WIDTH;
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m512		ca = _mm512_loadu_ps(pa + d * VA_PANEL_WIDTH);
+				__m512		cb = _mm512_loadu_ps(pb + d * VA_PANEL_WIDTH);
+				__m512		xd;
+
+#define PANEL_ROW(i, acca, accb) \
+				xd = _mm512_set1_ps(x[(i) * (size_t) dims + d]); \
+				acca = _mm512_fmadd_ps(xd, ca, acca); \
+				accb = _mm512_fmadd_ps(xd, cb, accb)
+
+				PANEL_ROW(0, a0, b0);
+				PANEL_ROW(1, a1, b1);
+				PANEL_ROW(2, a2, b2);
+				PANEL_ROW(3, a3, b3);
+				PANEL_ROW(4, a4, b4);
+				PANEL_ROW(5, a5, b5);
+				PANEL_ROW(6, a6, b6);
+				PANEL_ROW(7, a7, b7);
+#undef PANEL_ROW
+			}
+			_mm512_storeu_ps(o, a0);
+			_mm512_storeu_ps(o + VA_PANEL_WIDTH, b0);
+			_mm512_storeu_ps(o + ldo, a1);
+			_mm512_storeu_ps(o + ldo + VA_PANEL_WIDTH, b1);
+			_mm512_storeu_ps(o + 2 * (size_t) ldo, a2);
+			_mm512_storeu_ps(o + 2 * (size_t) ldo + VA_PANEL_WIDTH, b2);
+			_mm512_storeu_ps(o + 3 * (size_t) ldo, a3);
+			_mm512_storeu_ps(o + 3 * (size_t) ldo + VA_PANEL_WIDTH, b3);
+			_mm512_storeu_ps(o + 4 * (size_t) ldo, a4);
+			_mm512_storeu_ps(o + 4 * (size_t) ldo + VA_PANEL_WIDTH, b4);
+			_mm512_storeu_ps(o + 5 * (size_t) ldo, a5);
+			_mm512_storeu_ps(o + 5 * (size_t) ldo + VA_PANEL_WIDTH, b5);
+			_mm512_storeu_ps(o + 6 * (size_t) ldo, a6);
+			_mm512_storeu_ps(o + 6 * (size_t) ldo + VA_PANEL_WIDTH, b6);
+			_mm512_storeu_ps(o + 7 * (size_t) ldo, a7);
+			_mm512_storeu_ps(o + 7 * (size_t) ldo + VA_PANEL_WIDTH, b7);
+		}
+		for (; r < nrows; r++)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		acca = _mm512_setzero_ps();
+			__m512		accb = _mm512_setzero_ps();
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m512		xd = _mm512_set1_ps(x[d]);
+
+				acca = _mm512_fmadd_ps(xd, _mm512_loadu_ps(pa + d * VA_PANEL_WIDTH), acca);
+				accb = _mm512_fmadd_ps(xd, _mm512_loadu_ps(pb + d * VA_PANEL_WIDTH), accb);
+			}
+			_mm512_storeu_ps(out + (size_t) r * ldo + p * VA_PANEL_WIDTH, acca);
+			_mm512_storeu_ps(out + (size_t) r * ldo + (p + 1) * VA_PANEL_WIDTH, accb);
+		}
+	}
+	for (; p < npanels; p++)
 	{
 		const float *panel = panels + (size_t) p * dims * VA_PANEL_WIDTH;
 		int			r = 0;
