@@ -39,7 +39,7 @@ SELECT count(*) AS kernels_without_all_lengths
 FROM (SELECT kernel FROM vectorann_kernel_check() GROUP BY kernel
       HAVING array_agg(n ORDER BY n) <>
              CASE WHEN kernel LIKE 'rabitq%' THEN '{64,832,3072,16000}'::int[]
-                  WHEN kernel LIKE 'pq_table%' THEN '{1,15,768,784}'
+                  WHEN kernel LIKE 'pq_table%' OR kernel LIKE 'pq_encode%' THEN '{1,15,768,784}'
                   WHEN kernel LIKE 'pq_scan%' THEN '{1,3,49}'
                   WHEN kernel LIKE 'pq_argmin%' THEN '{256}'
                   WHEN kernel LIKE 'dot_panels%' THEN '{1,3,7,17,21,33,51,99,119,128,357,384,561,896,1683,2688,4224,12672}'

@@ -491,6 +491,19 @@ pq_argmin_scalar(const float *t)
 	return best;
 }
 
+/* VaPqEncodeL2 from the scalar table and argmin, one row at a time. */
+static void
+pq_encode_l2_scalar(const float *x, int nrows, const float *codebook, int m, int dsub,
+					uint8_t *codes, float *scratch)
+{
+	for (int r = 0; r < nrows; r++)
+	{
+		pq_table_l2_scalar(x + (size_t) r * m * dsub, codebook, m, dsub, scratch);
+		for (int j = 0; j < m; j++)
+			codes[(size_t) r * m + j] = (uint8_t) pq_argmin_scalar(scratch + (size_t) j * VA_PQ_KSUB);
+	}
+}
+
 /* ---------------------------------------------------------------------
  * RaBitQ level search and nearest-centroid panels (see VaRabitqLevels and
  * VaDotPanels in distance.h)
@@ -604,6 +617,8 @@ void		(*VaPqTableL2) (const float *x, const float *codebook, int m, int dsub, fl
 void		(*VaPqTableIp) (const float *x, const float *codebook, int m, int dsub, float *table) = pq_table_ip_scalar;
 void		(*VaPqScan) (const float *table, int m, const uint8_t *codes, int n, float *out) = pq_scan_scalar;
 int			(*VaPqArgmin) (const float *t) = pq_argmin_scalar;
+void		(*VaPqEncodeL2) (const float *x, int nrows, const float *codebook, int m, int dsub,
+							 uint8_t *codes, float *scratch) = pq_encode_l2_scalar;
 void		(*VaRabitqLevels) (const float *a, int padded, int maxk, const float *t, int nt,
 							   float *ip, float *nx) = rabitq_levels_scalar;
 void		(*VaDotPanels) (const float *rows, int nrows, int dims, const float *panels,
@@ -806,6 +821,7 @@ VaDistanceInit(void)
 	VaPqTableIp = pq_table_ip_scalar;
 	VaPqScan = pq_scan_scalar;
 	VaPqArgmin = pq_argmin_scalar;
+	VaPqEncodeL2 = pq_encode_l2_scalar;
 	VaRabitqLevels = rabitq_levels_scalar;
 	VaDotPanels = dot_panels_scalar;
 	VaPanelKeys = panel_keys_scalar;
@@ -838,6 +854,7 @@ VaDistanceInit(void)
 		VaPqTableIp = VaPqTableIpAvx512;
 		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx512;
+		VaPqEncodeL2 = VaPqEncodeL2Avx512;
 		VaRabitqLevels = VaRabitqLevelsAvx512;
 		VaDotPanels = VaDotPanelsAvx512;
 		VaPanelKeys = VaPanelKeysAvx512;
@@ -875,6 +892,7 @@ VaDistanceInit(void)
 		VaPqTableIp = VaPqTableIpAvx2;
 		/* VaPqScan stays scalar: see distance.h */
 		VaPqArgmin = VaPqArgminAvx2;
+		VaPqEncodeL2 = VaPqEncodeL2Avx2;
 		VaRabitqLevels = VaRabitqLevelsAvx2;
 		VaDotPanels = VaDotPanelsAvx2;
 		VaPanelKeys = VaPanelKeysAvx2;
@@ -987,20 +1005,28 @@ static const int check_pq_scan_m[] = {1, 3, 49};
 typedef void (*PqTableKernel) (const float *, const float *, int, int, float *);
 typedef void (*PqScanKernel) (const float *, int, const uint8_t *, int, float *);
 typedef int (*PqArgminKernel) (const float *);
+typedef void (*PqEncodeKernel) (const float *, int, const float *, int, int, uint8_t *, float *);
+
+/* rows of the PQ encoding check: four-row groups, a 16-row block and tails */
+#define CHECK_PQ_ENCODE_ROWS 21
 
 /*
  * Do the PQ kernels agree with the scalar ones?  Tables (both metrics) on
  * every shape above, x and codebook from state, within 1e-5 of the sum of
  * |terms| per entry; scans exactly, on every (n, m) above with random codes
- * and, at n = 1000, all codes 0 and all 255.  scratch holds 1000 +
- * 1000 * 256 + 2 * 49 * 256 + 2000 floats and then 49000 bytes.  One report per kernel and
- * shape group; returns the failures.
+ * and, at n = 1000, all codes 0 and all 255.  Encoding: on every shape,
+ * CHECK_PQ_ENCODE_ROWS rows with random and with small-integer codebooks
+ * (many ties), the encode kernel's codes exactly those of the same
+ * instruction set's table_l2 and argmin, row by row (one report per
+ * shape).  scratch holds 1000 + 1000 * 256 + 2 * 49 * 256 + 2000 floats
+ * and then 49000 bytes; the encoding check mallocs its own rows.  One
+ * report per kernel and shape group; returns the failures.
  */
 static int
 check_pq(const char *name_table_l2, const char *name_table_ip, const char *name_scan,
-		 const char *name_argmin,
+		 const char *name_argmin, const char *name_encode,
 		 PqTableKernel table_l2, PqTableKernel table_ip, PqScanKernel scan,
-		 PqArgminKernel argmin,
+		 PqArgminKernel argmin, PqEncodeKernel encode,
 		 uint64_t *state, float *scratch, VaKernelCheckReport report, void *arg)
 {
 	int			failures = 0;
@@ -1102,6 +1128,46 @@ check_pq(const char *name_table_l2, const char *name_table_ip, const char *name_
 		report(name_argmin, VA_PQ_KSUB, ok, arg);
 		failures += !ok;
 	}
+
+	/* encoding: blocks of rows against the row-by-row table and argmin */
+	{
+		float	   *rows = malloc(sizeof(float) * CHECK_PQ_ENCODE_ROWS * 1000);
+		uint8_t    *c1 = malloc(CHECK_PQ_ENCODE_ROWS * 96);
+		uint8_t    *c2 = malloc(CHECK_PQ_ENCODE_ROWS * 96);
+
+		for (size_t si = 0; si < lengthof(check_pq_table_shapes); si++)
+		{
+			int			m = check_pq_table_shapes[si][0];
+			int			dsub = check_pq_table_shapes[si][1];
+			int			ok = rows != NULL && c1 != NULL && c2 != NULL;
+
+			for (int pass = 0; ok && pass < 2; pass++)
+			{
+				for (int i = 0; i < m * dsub * VA_PQ_KSUB; i++)
+					cb[i] = pass == 0 ? check_float(state) : (float) (check_next(state) % 4);
+				for (int i = 0; i < CHECK_PQ_ENCODE_ROWS * m * dsub; i++)
+					rows[i] = pass == 0 ? check_float(state) : (float) (check_next(state) % 4);
+				for (int nrows = 0; nrows <= CHECK_PQ_ENCODE_ROWS; nrows += (nrows < 6 ? 1 : 5))
+				{
+					memset(c1, 0xAA, (size_t) CHECK_PQ_ENCODE_ROWS * m);
+					memset(c2, 0xAA, (size_t) CHECK_PQ_ENCODE_ROWS * m);
+					encode(rows, nrows, cb, m, dsub, c1, t2);
+					for (int r = 0; r < nrows; r++)
+					{
+						table_l2(rows + (size_t) r * m * dsub, cb, m, dsub, t1);
+						for (int j = 0; j < m; j++)
+							c2[r * m + j] = (uint8_t) argmin(t1 + (size_t) j * VA_PQ_KSUB);
+					}
+					ok &= memcmp(c1, c2, (size_t) CHECK_PQ_ENCODE_ROWS * m) == 0;
+				}
+			}
+			report(name_encode, m * dsub, ok, arg);
+			failures += !ok;
+		}
+		free(rows);
+		free(c1);
+		free(c2);
+	}
 	return failures;
 }
 
@@ -1123,7 +1189,8 @@ typedef int (*CountKernel) (const float *, int, float);
  * panel kernel the scalar one's inner products within 1e-5 of the sum of
  * |terms|?  Level search: magnitudes in [0, 1) at every length above, for
  * every cap above, 1 to 5 rescalings in [0.5, 300) (one report per
- * length).  Panels: every (rows, dims) above against 1 and 3 panels, out
+ * length).  Panels: every (rows, dims) above against 1 and 3 panels (a
+ * pair and an odd one in the AVX-512 kernel), out
  * with a stride past the panels' width (one report per shape).  Keys and
  * counts: 0 to 1000 keys with and without a bias, exactly (one report).
  * x holds 4224 floats, y 6144, o1 and o2 1749 each.  Returns the failures.
@@ -1490,15 +1557,17 @@ VaDistanceCheckKernels(VaKernelCheckReport report, void *arg)
 #ifdef VA_HAVE_AVX2_KERNELS
 		if (cpu_has_avx2_fma())
 			failures += check_pq("pq_table_l2_avx2", "pq_table_ip_avx2", "pq_scan_avx2",
-								 "pq_argmin_avx2",
+								 "pq_argmin_avx2", "pq_encode_l2_avx2",
 								 VaPqTableL2Avx2, VaPqTableIpAvx2, VaPqScanAvx2, VaPqArgminAvx2,
+								 VaPqEncodeL2Avx2,
 								 &state, scratch, report, arg);
 #endif
 #ifdef VA_HAVE_AVX512_KERNELS
 		if (cpu_has_avx512f())
 			failures += check_pq("pq_table_l2_avx512", "pq_table_ip_avx512", "pq_scan_avx512",
-								 "pq_argmin_avx512",
+								 "pq_argmin_avx512", "pq_encode_l2_avx512",
 								 VaPqTableL2Avx512, VaPqTableIpAvx512, VaPqScanAvx512, VaPqArgminAvx512,
+								 VaPqEncodeL2Avx512,
 								 &state, scratch, report, arg);
 #endif
 		free(scratch);

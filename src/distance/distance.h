@@ -114,6 +114,16 @@ extern int32_t (*VaRabitqDotPlanes) (const uint8_t *planes, const int8_t *qq, in
  *   implementation returns the same index.  Encoding and training use it on
  *   each subspace's row of a VaPqTableL2 table.
  *
+ * VaPqEncodeL2: codes[r * m + j] := VaPqArgmin of row j of the VaPqTableL2
+ *   table of row r, x + r * m * dsub, for r < nrows (nrows >= 0): the PQ
+ *   codes of nrows rows at once (src/quant/pq.c: encoding and training).
+ *   Each implementation gives exactly the codes of the table and argmin
+ *   kernels of its own instruction set (VaDistanceInit picks all three
+ *   together), so a block of rows is encoded as each row alone would be;
+ *   the AVX-512 one computes the same table entries for four rows at a time
+ *   per codebook slice, the others one row at a time.  scratch: m * 256
+ *   floats.
+ *
  * Never fail, never allocate.
  */
 #define VA_PQ_KSUB 256
@@ -121,6 +131,8 @@ extern void (*VaPqTableL2) (const float *x, const float *codebook, int m, int ds
 extern void (*VaPqTableIp) (const float *x, const float *codebook, int m, int dsub, float *table);
 extern void (*VaPqScan) (const float *table, int m, const uint8_t *codes, int n, float *out);
 extern int	(*VaPqArgmin) (const float *t);
+extern void (*VaPqEncodeL2) (const float *x, int nrows, const float *codebook, int m, int dsub,
+							 uint8_t *codes, float *scratch);
 
 /*
  * RaBitQ level-search kernel (src/quant/rabitq.c, choose_levels; extended

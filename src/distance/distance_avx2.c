@@ -466,6 +466,23 @@ VaPqArgminAvx2(const float *t)
 }
 
 /*
+ * VaPqEncodeL2 from this file's table and argmin kernels, one row at a
+ * time (the AVX-512 version blocks rows; this one only has to agree with
+ * VaPqTableL2Avx2 and VaPqArgminAvx2, which it is made of).
+ */
+VA_AVX2 void
+VaPqEncodeL2Avx2(const float *x, int nrows, const float *codebook, int m, int dsub,
+				 uint8_t *codes, float *scratch)
+{
+	for (int r = 0; r < nrows; r++)
+	{
+		VaPqTableL2Avx2(x + (size_t) r * m * dsub, codebook, m, dsub, scratch);
+		for (int j = 0; j < m; j++)
+			codes[(size_t) r * m + j] = (uint8_t) VaPqArgminAvx2(scratch + (size_t) j * VA_PQ_KSUB);
+	}
+}
+
+/*
  * The eight lanes' sums of one rescaling, added in lane order (the tail of
  * the VaRabitqLevels order).
  */

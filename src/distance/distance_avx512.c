@@ -636,17 +636,24 @@ VaPqScanAvx512(const float *table, int m, const uint8_t *codes, int n, float *ou
 	}
 }
 
-/* As VaPqArgminAvx2 (distance_avx2.c) with sixteen lanes and opmasks. */
-VA_AVX512 int
-VaPqArgminAvx512(const float *t)
+/*
+ * Sixteen running minima with their indexes (a strict < keeps each lane's
+ * earliest index), then, in registers, the smallest value (pairwise
+ * minima with the lanes 8, 4, 2 and 1 away, which leave it in every
+ * lane) and, among the lanes equal to it, the lowest index: the
+ * scalar kernel's answer (the index of the first of the smallest; the
+ * values are finite, so equal means ==, whichever sign a zero has).
+ */
+static inline VA_AVX512 int
+pq_argmin_avx512(const float *t)
 {
 	__m512		vmin = _mm512_loadu_ps(t);
 	__m512i		vidx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	__m512i		cur = vidx;
 	const __m512i step = _mm512_set1_epi32(16);
-	float		mins[16];
-	int32_t		idxs[16];
-	int			best = 0;
+	const __m512i lanes = vidx;
+	__m512		m;
+	__m512i		ix;
 
 	for (int k = 16; k < VA_PQ_KSUB; k += 16)
 	{
@@ -657,12 +664,141 @@ VaPqArgminAvx512(const float *t)
 		vmin = _mm512_mask_mov_ps(vmin, lt, v);
 		vidx = _mm512_mask_mov_epi32(vidx, lt, cur);
 	}
-	_mm512_storeu_ps(mins, vmin);
-	_mm512_storeu_si512(idxs, vidx);
-	for (int l = 1; l < 16; l++)
-		if (mins[l] < mins[best] || (mins[l] == mins[best] && idxs[l] < idxs[best]))
-			best = l;
-	return idxs[best];
+	m = vmin;
+	for (int sh = 8; sh >= 1; sh /= 2)
+	{
+		__m512i		swap = _mm512_xor_si512(lanes, _mm512_set1_epi32(sh));
+
+		m = _mm512_min_ps(m, _mm512_permutexvar_ps(swap, m));
+	}
+	ix = _mm512_mask_mov_epi32(_mm512_set1_epi32(INT32_MAX),
+							   _mm512_cmp_ps_mask(vmin, m, _CMP_EQ_OQ), vidx);
+	for (int sh = 8; sh >= 1; sh /= 2)
+	{
+		__m512i		swap = _mm512_xor_si512(lanes, _mm512_set1_epi32(sh));
+
+		ix = _mm512_min_epi32(ix, _mm512_permutexvar_epi32(swap, ix));
+	}
+	return _mm_cvtsi128_si32(_mm512_castsi512_si128(ix));
+}
+
+VA_AVX512 int
+VaPqArgminAvx512(const float *t)
+{
+	return pq_argmin_avx512(t);
+}
+
+/*
+ * VaPqEncodeL2: per subspace, four rows at a time against each 64 entries
+ * of its codebook slice (sixteen accumulators, the slice's four vectors
+ * loaded once per coordinate for the four rows), so the slice is read from
+ * L1 once per four rows instead of the whole codebook once per row; rows
+ * in groups of 16, so their subvectors stay cached across subspaces.  Each
+ * entry is computed exactly as pq_table_avx512 computes it (difference,
+ * then a fused multiply-add into a sum from 0 in ascending d) and each
+ * row's 256 entries go to pq_argmin_avx512, so the codes are those of
+ * VaPqTableL2Avx512 and VaPqArgminAvx512, bit for bit.  scratch unused.
+ */
+VA_AVX512 void
+VaPqEncodeL2Avx512(const float *x, int nrows, const float *codebook, int m, int dsub,
+				   uint8_t *codes, float *scratch)
+{
+	size_t		dims = (size_t) m * dsub;
+	float		t[4][VA_PQ_KSUB];
+
+	(void) scratch;
+	for (int r0 = 0; r0 < nrows; r0 += 16)
+	{
+		int			rend = Min(nrows, r0 + 16);
+
+		for (int j = 0; j < m; j++)
+		{
+			const float *cb = codebook + (size_t) j * dsub * VA_PQ_KSUB;
+			int			r = r0;
+
+			for (; r + 4 <= rend; r += 4)
+			{
+				const float *x0 = x + (size_t) r * dims + (size_t) j * dsub;
+				const float *x1 = x0 + dims;
+				const float *x2 = x1 + dims;
+				const float *x3 = x2 + dims;
+
+				for (int k0 = 0; k0 < VA_PQ_KSUB; k0 += 64)
+				{
+					__m512		a00 = _mm512_setzero_ps(),
+								a01 = _mm512_setzero_ps(),
+								a02 = _mm512_setzero_ps(),
+								a03 = _mm512_setzero_ps(),
+								a10 = _mm512_setzero_ps(),
+								a11 = _mm512_setzero_ps(),
+								a12 = _mm512_setzero_ps(),
+								a13 = _mm512_setzero_ps(),
+								a20 = _mm512_setzero_ps(),
+								a21 = _mm512_setzero_ps(),
+								a22 = _mm512_setzero_ps(),
+								a23 = _mm512_setzero_ps(),
+								a30 = _mm512_setzero_ps(),
+								a31 = _mm512_setzero_ps(),
+								a32 = _mm512_setzero_ps(),
+								a33 = _mm512_setzero_ps();
+					const float *row = cb + k0;
+
+					for (int d = 0; d < dsub; d++, row += VA_PQ_KSUB)
+					{
+						__m512		c0 = _mm512_loadu_ps(row);
+						__m512		c1 = _mm512_loadu_ps(row + 16);
+						__m512		c2 = _mm512_loadu_ps(row + 32);
+						__m512		c3 = _mm512_loadu_ps(row + 48);
+						__m512		xd,
+									e0,
+									e1,
+									e2,
+									e3;
+
+#define PQ_ROW4(xr, b0, b1, b2, b3) \
+						xd = _mm512_set1_ps((xr)[d]); \
+						e0 = _mm512_sub_ps(xd, c0); \
+						e1 = _mm512_sub_ps(xd, c1); \
+						e2 = _mm512_sub_ps(xd, c2); \
+						e3 = _mm512_sub_ps(xd, c3); \
+						b0 = _mm512_fmadd_ps(e0, e0, b0); \
+						b1 = _mm512_fmadd_ps(e1, e1, b1); \
+						b2 = _mm512_fmadd_ps(e2, e2, b2); \
+						b3 = _mm512_fmadd_ps(e3, e3, b3)
+
+						PQ_ROW4(x0, a00, a01, a02, a03);
+						PQ_ROW4(x1, a10, a11, a12, a13);
+						PQ_ROW4(x2, a20, a21, a22, a23);
+						PQ_ROW4(x3, a30, a31, a32, a33);
+#undef PQ_ROW4
+					}
+					_mm512_storeu_ps(t[0] + k0, a00);
+					_mm512_storeu_ps(t[0] + k0 + 16, a01);
+					_mm512_storeu_ps(t[0] + k0 + 32, a02);
+					_mm512_storeu_ps(t[0] + k0 + 48, a03);
+					_mm512_storeu_ps(t[1] + k0, a10);
+					_mm512_storeu_ps(t[1] + k0 + 16, a11);
+					_mm512_storeu_ps(t[1] + k0 + 32, a12);
+					_mm512_storeu_ps(t[1] + k0 + 48, a13);
+					_mm512_storeu_ps(t[2] + k0, a20);
+					_mm512_storeu_ps(t[2] + k0 + 16, a21);
+					_mm512_storeu_ps(t[2] + k0 + 32, a22);
+					_mm512_storeu_ps(t[2] + k0 + 48, a23);
+					_mm512_storeu_ps(t[3] + k0, a30);
+					_mm512_storeu_ps(t[3] + k0 + 16, a31);
+					_mm512_storeu_ps(t[3] + k0 + 32, a32);
+					_mm512_storeu_ps(t[3] + k0 + 48, a33);
+				}
+				for (int i = 0; i < 4; i++)
+					codes[(size_t) (r + i) * m + j] = (uint8_t) pq_argmin_avx512(t[i]);
+			}
+			for (; r < rend; r++)
+			{
+				pq_table_avx512(x + (size_t) r * dims + (size_t) j * dsub, cb, 1, dsub, t[0], true);
+				codes[(size_t) r * m + j] = (uint8_t) pq_argmin_avx512(t[0]);
+			}
+		}
+	}
 }
 
 /*
@@ -762,16 +898,102 @@ VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int n
 }
 
 /*
- * VaDotPanels: eight rows against one panel at a time, a panel's 16
+ * VaDotPanels: eight rows against two panels at a time, each panel's 16
  * columns in one zmm register, loaded once per coordinate for the eight
- * rows (eight accumulators, one broadcast each); the rows left over one at
- * a time.
+ * rows (sixteen accumulators, one broadcast per row and coordinate, so
+ * ten loads feed sixteen multiply-adds); an odd last panel against eight
+ * rows at a time as well; the rows left over one at a time.  Every sum is
+ * the scalar kernel's order (ascending d from 0, fused).
  */
 VA_AVX512 void
 VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,
 				  int npanels, float *out, int ldo)
 {
-	for (int p = 0; p < npanels; p++)
+	int			p = 0;
+
+	for (; p + 2 <= npanels; p += 2)
+	{
+		const float *pa = panels + (size_t) p * dims * VA_PANEL_WIDTH;
+		const float *pb = pa + (size_t) dims * VA_PANEL_WIDTH;
+		int			r = 0;
+
+		for (; r + 8 <= nrows; r += 8)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		a0 = _mm512_setzero_ps(),
+						a1 = _mm512_setzero_ps(),
+						a2 = _mm512_setzero_ps(),
+						a3 = _mm512_setzero_ps(),
+						a4 = _mm512_setzero_ps(),
+						a5 = _mm512_setzero_ps(),
+						a6 = _mm512_setzero_ps(),
+						a7 = _mm512_setzero_ps(),
+						b0 = _mm512_setzero_ps(),
+						b1 = _mm512_setzero_ps(),
+						b2 = _mm512_setzero_ps(),
+						b3 = _mm512_setzero_ps(),
+						b4 = _mm512_setzero_ps(),
+						b5 = _mm512_setzero_ps(),
+						b6 = _mm512_setzero_ps(),
+						b7 = _mm512_setzero_ps();
+			float	   *o = out + (size_t) r * ldo + p * VA_PANEL_WIDTH;
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m512		ca = _mm512_loadu_ps(pa + d * VA_PANEL_WIDTH);
+				__m512		cb = _mm512_loadu_ps(pb + d * VA_PANEL_WIDTH);
+				__m512		xd;
+
+#define PANEL_ROW(i, acca, accb) \
+				xd = _mm512_set1_ps(x[(i) * (size_t) dims + d]); \
+				acca = _mm512_fmadd_ps(xd, ca, acca); \
+				accb = _mm512_fmadd_ps(xd, cb, accb)
+
+				PANEL_ROW(0, a0, b0);
+				PANEL_ROW(1, a1, b1);
+				PANEL_ROW(2, a2, b2);
+				PANEL_ROW(3, a3, b3);
+				PANEL_ROW(4, a4, b4);
+				PANEL_ROW(5, a5, b5);
+				PANEL_ROW(6, a6, b6);
+				PANEL_ROW(7, a7, b7);
+#undef PANEL_ROW
+			}
+			_mm512_storeu_ps(o, a0);
+			_mm512_storeu_ps(o + VA_PANEL_WIDTH, b0);
+			_mm512_storeu_ps(o + ldo, a1);
+			_mm512_storeu_ps(o + ldo + VA_PANEL_WIDTH, b1);
+			_mm512_storeu_ps(o + 2 * (size_t) ldo, a2);
+			_mm512_storeu_ps(o + 2 * (size_t) ldo + VA_PANEL_WIDTH, b2);
+			_mm512_storeu_ps(o + 3 * (size_t) ldo, a3);
+			_mm512_storeu_ps(o + 3 * (size_t) ldo + VA_PANEL_WIDTH, b3);
+			_mm512_storeu_ps(o + 4 * (size_t) ldo, a4);
+			_mm512_storeu_ps(o + 4 * (size_t) ldo + VA_PANEL_WIDTH, b4);
+			_mm512_storeu_ps(o + 5 * (size_t) ldo, a5);
+			_mm512_storeu_ps(o + 5 * (size_t) ldo + VA_PANEL_WIDTH, b5);
+			_mm512_storeu_ps(o + 6 * (size_t) ldo, a6);
+			_mm512_storeu_ps(o + 6 * (size_t) ldo + VA_PANEL_WIDTH, b6);
+			_mm512_storeu_ps(o + 7 * (size_t) ldo, a7);
+			_mm512_storeu_ps(o + 7 * (size_t) ldo + VA_PANEL_WIDTH, b7);
+		}
+		for (; r < nrows; r++)
+		{
+			const float *x = rows + (size_t) r * dims;
+			__m512		acca = _mm512_setzero_ps();
+			__m512		accb = _mm512_setzero_ps();
+
+			for (int d = 0; d < dims; d++)
+			{
+				__m512		xd = _mm512_set1_ps(x[d]);
+
+				acca = _mm512_fmadd_ps(xd, _mm512_loadu_ps(pa + d * VA_PANEL_WIDTH), acca);
+				accb = _mm512_fmadd_ps(xd, _mm512_loadu_ps(pb + d * VA_PANEL_WIDTH), accb);
+			}
+			_mm512_storeu_ps(out + (size_t) r * ldo + p * VA_PANEL_WIDTH, acca);
+			_mm512_storeu_ps(out + (size_t) r * ldo + (p + 1) * VA_PANEL_WIDTH, accb);
+		}
+	}
+	for (; p < npanels; p++)
 	{
 		const float *panel = panels + (size_t) p * dims * VA_PANEL_WIDTH;
 		int			r = 0;

@@ -71,6 +71,8 @@ extern void VaPqTableL2Avx2(const float *x, const float *codebook, int m, int ds
 extern void VaPqTableIpAvx2(const float *x, const float *codebook, int m, int dsub, float *table);
 extern void VaPqScanAvx2(const float *table, int m, const uint8_t *codes, int n, float *out);
 extern int	VaPqArgminAvx2(const float *t);
+extern void VaPqEncodeL2Avx2(const float *x, int nrows, const float *codebook, int m, int dsub,
+							 uint8_t *codes, float *scratch);
 extern void VaRabitqLevelsAvx2(const float *a, int padded, int maxk, const float *t, int nt,
 							   float *ip, float *nx);
 extern void VaDotPanelsAvx2(const float *rows, int nrows, int dims, const float *panels,
@@ -111,6 +113,8 @@ extern void VaPqTableL2Avx512(const float *x, const float *codebook, int m, int 
 extern void VaPqTableIpAvx512(const float *x, const float *codebook, int m, int dsub, float *table);
 extern void VaPqScanAvx512(const float *table, int m, const uint8_t *codes, int n, float *out);
 extern int	VaPqArgminAvx512(const float *t);
+extern void VaPqEncodeL2Avx512(const float *x, int nrows, const float *codebook, int m, int dsub,
+							   uint8_t *codes, float *scratch);
 extern void VaRabitqLevelsAvx512(const float *a, int padded, int maxk, const float *t, int nt,
 								 float *ip, float *nx);
 extern void VaDotPanelsAvx512(const float *rows, int nrows, int dims, const float *panels,

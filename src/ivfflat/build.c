@@ -102,6 +102,7 @@ typedef struct IvfflatBuildState
 	/* pass 2: rows wait in blocks for their nearest centroids (nearest.c) */
 	IvfflatNearest nearest;
 	char	   *block;			/* IVFFLAT_NEAREST_BLOCK stored forms */
+	char	   *block_codes;	/* their codes, by the codec's encode_block */
 	ItemPointerData block_tids[IVFFLAT_NEAREST_BLOCK];
 	int			nblock;			/* rows in block */
 
@@ -262,6 +263,9 @@ assign_begin(IvfflatBuildState *bs)
 	IvfflatNearestInit(&bs->nearest, bs->ops, bs->centroids, bs->nlists,
 					   bs->vector_size, bs->dimensions);
 	bs->block = palloc((Size) IVFFLAT_NEAREST_BLOCK * bs->vector_size);
+	bs->block_codes = NULL;
+	if (bs->quantized && bs->codec.methods->encode_block != NULL)
+		bs->block_codes = palloc((Size) IVFFLAT_NEAREST_BLOCK * bs->codec.code_size);
 	bs->nblock = 0;
 }
 
@@ -276,6 +280,9 @@ assign_block(IvfflatBuildState *bs)
 	int			lists[IVFFLAT_NEAREST_BLOCK];
 
 	IvfflatNearestBlock(&bs->nearest, bs->block, bs->nblock, lists);
+	if (bs->block_codes != NULL)
+		bs->codec.methods->encode_block(&bs->codec, bs->block, bs->nblock, bs->vector_size,
+										bs->centroids, lists, bs->block_codes);
 	for (int r = 0; r < bs->nblock; r++)
 	{
 		const char *stored = bs->block + (Size) r * bs->vector_size;
@@ -284,7 +291,10 @@ assign_block(IvfflatBuildState *bs)
 
 		CHECK_FOR_INTERRUPTS();
 		bs->indtuples++;
-		if (bs->quantized)
+		if (bs->block_codes != NULL)
+			memcpy(bs->tup->vector, bs->block_codes + (Size) r * bs->codec.code_size,
+				   bs->codec.code_size);
+		else if (bs->quantized)
 			bs->codec.methods->encode(&bs->codec, stored,
 									  bs->centroids + (Size) best * bs->vector_size,
 									  bs->tup->vector);

@@ -109,6 +109,10 @@ typedef struct PqCodecState
 	float		round;			/* float epsilons per unit of magnitude^2 */
 	float		scale;			/* the current list's |q| + |c| + rmax */
 	float		base;			/* the current list's term of the estimate */
+	int			block_rows;		/* encode_block's room, in rows: */
+	float	   *block_res;		/* residuals, block_rows * dims floats */
+	double	   *block_norms;	/* their rounding terms, block_rows */
+	uint8	   *block_codes;	/* codeword numbers, block_rows * pq_m */
 } PqCodecState;
 
 /* Samples VaPqErrorSpread measures at most (its work: 60 dims per sample). */
@@ -308,30 +312,43 @@ pq_load(IvfflatCodec *codec, const char *in)
 }
 
 /*
- * The code of r = o - c and its error e >= |r - r^| (see the top), rounded
- * up, with the rounding of r itself (one float epsilon of |o| + |c|).
+ * r[0..dims) := o - c, the residual of the row with stored form stored to
+ * the centroid centroid; returns the rounding term of its error (the sum
+ * of |o| + |c| over the coordinates, one float epsilon of which r's own
+ * rounding may be).
+ */
+static double
+pq_residual(IvfflatCodec *codec, const void *stored, const void *centroid, float *r)
+{
+	PqCodecState *st = (PqCodecState *) codec->state;
+	double		norms = 0.0;
+
+	IvfflatCodecFloats(codec, stored, r);
+	IvfflatCodecFloats(codec, centroid, st->c);
+	for (int i = 0; i < codec->dims; i++)
+	{
+		norms += fabsf(r[i]) + fabsf(st->c[i]);
+		r[i] -= st->c[i];
+	}
+	return norms;
+}
+
+/*
+ * After the code's codeword numbers: its error e >= |r - r^| (see the top)
+ * from the residual r and its rounding term norms, rounded up.
  */
 static void
-pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *code)
+pq_put_error(IvfflatCodec *codec, const float *r, double norms, void *code)
 {
 	PqCodecState *st = (PqCodecState *) codec->state;
 	int			dims = codec->dims;
-	double		norms = 0.0;
 	double		error = 0.0;
 	float		e;
 
-	IvfflatCodecFloats(codec, stored, st->v);
-	IvfflatCodecFloats(codec, centroid, st->c);
-	for (int i = 0; i < dims; i++)
-	{
-		norms += fabsf(st->v[i]) + fabsf(st->c[i]);
-		st->v[i] -= st->c[i];
-	}
-	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
 	VaPqDecode(&st->pq, (const uint8 *) code, st->c);
 	for (int i = 0; i < dims; i++)
 	{
-		double		d = (double) st->v[i] - st->c[i];
+		double		d = (double) r[i] - st->c[i];
 
 		error += d * d;
 	}
@@ -340,6 +357,61 @@ pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *c
 	if ((double) e < error)
 		e = nextafterf(e, INFINITY);
 	memcpy((char *) code + codec->pq_m, &e, sizeof(float));
+}
+
+/*
+ * The code of r = o - c and its error e >= |r - r^| (see the top), rounded
+ * up, with the rounding of r itself (one float epsilon of |o| + |c|).
+ */
+static void
+pq_encode(IvfflatCodec *codec, const void *stored, const void *centroid, void *code)
+{
+	PqCodecState *st = (PqCodecState *) codec->state;
+	double		norms = pq_residual(codec, stored, centroid, st->v);
+
+	VaPqEncode(pq_codebooks(codec), st->v, (uint8 *) code, st->table);
+	pq_put_error(codec, st->v, norms, code);
+}
+
+/*
+ * pq_encode of n rows: their residuals first, then their codeword numbers
+ * by one VaPqEncodeRows call (the same numbers as VaPqEncode's, row by
+ * row), then each code's error.  Room for the rows is kept in the codec's
+ * context and grown as needed.
+ */
+static void
+pq_encode_block(IvfflatCodec *codec, const char *stored, int n, Size vector_size,
+				const char *centroids, const int *lists, char *codes)
+{
+	PqCodecState *st = (PqCodecState *) codec->state;
+	int			dims = codec->dims;
+	int			m = codec->pq_m;
+
+	if (n > st->block_rows)
+	{
+		if (st->block_rows > 0)
+		{
+			pfree(st->block_res);
+			pfree(st->block_norms);
+			pfree(st->block_codes);
+		}
+		st->block_res = MemoryContextAllocHuge(codec->cxt, sizeof(float) * (Size) n * dims);
+		st->block_norms = MemoryContextAlloc(codec->cxt, sizeof(double) * n);
+		st->block_codes = MemoryContextAllocHuge(codec->cxt, (Size) n * m);
+		st->block_rows = n;
+	}
+	for (int r = 0; r < n; r++)
+		st->block_norms[r] = pq_residual(codec, stored + (Size) r * vector_size,
+										 centroids + (Size) lists[r] * vector_size,
+										 st->block_res + (Size) r * dims);
+	VaPqEncodeRows(pq_codebooks(codec), st->block_res, n, st->block_codes, st->table);
+	for (int r = 0; r < n; r++)
+	{
+		char	   *code = codes + (Size) r * codec->code_size;
+
+		memcpy(code, st->block_codes + (Size) r * m, m);
+		pq_put_error(codec, st->block_res + (Size) r * dims, st->block_norms[r], code);
+	}
 }
 
 /*
@@ -507,6 +579,7 @@ const IvfflatCodecMethods IvfflatPqCodec = {
 	.save = pq_save,
 	.load = pq_load,
 	.encode = pq_encode,
+	.encode_block = pq_encode_block,
 	.prepare_list = pq_prepare_list,
 	.begin_scan = pq_begin_scan,
 	.begin_list = pq_begin_list,

@@ -262,6 +262,16 @@ typedef struct IvfflatCodecMethods
 	void		(*encode) (IvfflatCodec *codec, const void *stored,
 						   const void *centroid, void *code);
 
+	/*
+	 * Optional, for the build's blocks of rows: codes[r * code_size ..) :=
+	 * encode of row r (the exact stored form at stored + r * vector_size) in
+	 * list lists[r] (centroid at centroids + lists[r] * vector_size), for r <
+	 * n: the same bytes as n calls of encode, in less time.
+	 */
+	void		(*encode_block) (IvfflatCodec *codec, const char *stored, int n,
+								 Size vector_size, const char *centroids,
+								 const int *lists, char *codes);
+
 	/* data[0..list_data_size) := what begin_list needs of centroid. */
 	void		(*prepare_list) (IvfflatCodec *codec, const void *centroid, void *data);
 

@@ -143,34 +143,35 @@ init_codebook(VaPq *pq, const float *samples, int n, uint64 seed)
 	pfree(perm);
 }
 
+/* Rows encoded per VaPqEncodeL2 call in training (a block of codes). */
+#define PQ_ASSIGN_BLOCK 64
+
 /*
  * The k-means assignment step: for every sample i, assign[i * m + j] becomes
- * the nearest (L2) centroid of subspace j, all subspaces of a sample from
- * one distance table (table: m * VA_PQ_KSUB floats of scratch).  Returns
- * whether any assignment changed; on the first iteration (first) always
- * true, assign holding nothing yet.
+ * the nearest (L2) centroid of subspace j, PQ_ASSIGN_BLOCK samples at a
+ * time (VaPqEncodeL2, so exactly VaPqEncode's codes; table: m * VA_PQ_KSUB
+ * floats of scratch, codes as many bytes as PQ_ASSIGN_BLOCK codes).
+ * Returns whether any assignment changed; on the first iteration (first)
+ * always true, assign holding nothing yet.
  */
 static bool
 assign_samples(const VaPq *pq, const float *samples, int n, uint8 *assign,
-			   float *table, bool first)
+			   float *table, uint8 *codes, bool first)
 {
 	int			dims = pq->dims;
 	int			m = pq->m;
-	bool		changed = false;
+	bool		changed = first;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i += PQ_ASSIGN_BLOCK)
 	{
+		int			rows = Min(n - i, PQ_ASSIGN_BLOCK);
 		uint8	   *a = assign + (Size) i * m;
+		Size		len = (Size) rows * m;
 
-		VaPqTableL2(samples + (Size) i * dims, pq->codebook, m, pq->dsub, table);
-		for (int j = 0; j < m; j++)
-		{
-			uint8		k = (uint8) VaPqArgmin(table + (Size) j * VA_PQ_KSUB);
-
-			if (first || a[j] != k)
-				changed = true;
-			a[j] = k;
-		}
+		VaPqEncodeL2(samples + (Size) i * dims, rows, pq->codebook, m, pq->dsub, codes, table);
+		if (!changed && memcmp(a, codes, len) != 0)
+			changed = true;
+		memcpy(a, codes, len);
 	}
 	return changed;
 }
@@ -226,6 +227,7 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 	int			dims = pq->dims;
 	int			m = pq->m;
 	uint8	   *assign;
+	uint8	   *codes;
 	float	   *table;
 	double	   *sums;
 	int		   *counts;
@@ -238,18 +240,20 @@ VaPqTrain(VaPq *pq, const float *samples, int n, uint64 seed, int iterations)
 
 	assign = palloc_extended(sizeof(uint8) * (Size) n * m, MCXT_ALLOC_HUGE);
 	table = palloc(sizeof(float) * (Size) m * VA_PQ_KSUB);
+	codes = palloc((Size) PQ_ASSIGN_BLOCK * m);
 	sums = palloc(sizeof(double) * (Size) dims * VA_PQ_KSUB);
 	counts = palloc(sizeof(int) * (Size) m * VA_PQ_KSUB);
 
 	for (int it = 0; it < iterations; it++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!assign_samples(pq, samples, n, assign, table, it == 0))
+		if (!assign_samples(pq, samples, n, assign, table, codes, it == 0))
 			break;
 		update_centroids(pq, samples, n, assign, sums, counts);
 	}
 
 	pfree(assign);
+	pfree(codes);
 	pfree(table);
 	pfree(sums);
 	pfree(counts);
@@ -334,9 +338,13 @@ VaPqErrorSpread(const VaPq *pq, float *samples, int n, uint64 seed)
 void
 VaPqEncode(const VaPq *pq, const float *v, uint8 *code, float *scratch)
 {
-	VaPqTableL2(v, pq->codebook, pq->m, pq->dsub, scratch);
-	for (int j = 0; j < pq->m; j++)
-		code[j] = (uint8) VaPqArgmin(scratch + (Size) j * VA_PQ_KSUB);
+	VaPqEncodeL2(v, 1, pq->codebook, pq->m, pq->dsub, code, scratch);
+}
+
+void
+VaPqEncodeRows(const VaPq *pq, const float *v, int n, uint8 *codes, float *scratch)
+{
+	VaPqEncodeL2(v, n, pq->codebook, pq->m, pq->dsub, codes, scratch);
 }
 
 void

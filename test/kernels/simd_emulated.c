@@ -37,7 +37,9 @@
  *	  shapes, within 1e-5 of the sum of |terms| per entry; scans of 0 to
  *	  1000 codes of 1 to 98 bytes, exactly, with the codes ending at the
  *	  guard page (n = 1000 is reported as n * 1000 + m in FAIL lines);
- *	  argmins of random rows, rows with ties and a constant row, exactly.
+ *	  argmins of random rows, rows with ties and a constant row, exactly;
+ *	  encodings of 0 to 33 rows (VaPqEncodeL2), exactly the codes of the
+ *	  same instruction set's table and argmin kernels row by row.
  *
  *	  Tolerance, the same as VaDistanceCheckKernels in distance.c: float4
  *	  kernels within 1e-5, float8 kernels within 1e-12 of the sum of the
@@ -466,6 +468,52 @@ main(int argc, char **argv)
 			expect_equal("pq_argmin_avx2", r, (uint64_t) VaPqArgminAvx2(t), (uint64_t) ref);
 			expect_equal("pq_argmin_avx512", r, (uint64_t) VaPqArgminAvx512(t), (uint64_t) ref);
 		}
+	}
+
+	/*
+	 * PQ encoding of blocks of rows: each kernel's codes exactly those of
+	 * its own table and argmin kernels row by row, with random and
+	 * small-integer (tied) codebooks; the rows end at the guard page.
+	 */
+	{
+		static const int shapes[][2] = {{1, 1}, {2, 3}, {16, 8}, {49, 16}, {1, 784}};
+		static const int nrows_list[] = {0, 1, 3, 4, 5, 8, 15, 16, 17, 21, 33};
+
+		for (size_t si = 0; si < lengthof(shapes); si++)
+			for (size_t ni = 0; ni < lengthof(nrows_list); ni++)
+				for (int pass = 0; pass < 2; pass++)
+				{
+					int			m = shapes[si][0];
+					int			dsub = shapes[si][1];
+					int			nrows = nrows_list[ni];
+					float	   *x = alloc_guarded(sizeof(float) * nrows * m * dsub);
+					float	   *cb = alloc_guarded(sizeof(float) * m * dsub * VA_PQ_KSUB);
+					float	   *t = alloc_guarded(sizeof(float) * m * VA_PQ_KSUB);
+					uint8_t    *cref = alloc_guarded((size_t) nrows * m + 1);
+					uint8_t    *cgot = alloc_guarded((size_t) nrows * m + 1);
+
+					for (int i = 0; i < nrows * m * dsub; i++)
+						x[i] = pass == 0 ? random_float(&state) : (float) (next_random(&state) % 4);
+					for (int i = 0; i < m * dsub * VA_PQ_KSUB; i++)
+						cb[i] = pass == 0 ? random_float(&state) : (float) (next_random(&state) % 4);
+					for (int g = 0; g < 2; g++)
+					{
+						void		(*table) (const float *, const float *, int, int, float *) =
+							g == 0 ? VaPqTableL2Avx2 : VaPqTableL2Avx512;
+						int			(*argmin) (const float *) = g == 0 ? VaPqArgminAvx2 : VaPqArgminAvx512;
+
+						for (int r = 0; r < nrows; r++)
+						{
+							table(x + (size_t) r * m * dsub, cb, m, dsub, t);
+							for (int j = 0; j < m; j++)
+								cref[r * m + j] = (uint8_t) argmin(t + (size_t) j * VA_PQ_KSUB);
+						}
+						(g == 0 ? VaPqEncodeL2Avx2 : VaPqEncodeL2Avx512) (x, nrows, cb, m, dsub, cgot, t);
+						expect_equal(g == 0 ? "pq_encode_l2_avx2 (codes differing)" :
+									 "pq_encode_l2_avx512 (codes differing)", nrows * 10000 + m * dsub,
+									 nrows == 0 ? 0 : memcmp(cref, cgot, (size_t) nrows * m) != 0, 0);
+					}
+				}
 	}
 
 	/*
