@@ -164,4 +164,22 @@ CREATE INDEX iu_idx ON iu USING ivfflat (v) WITH (lists = 2);
 INSERT INTO iu VALUES (1, '[1,1]');
 SELECT id FROM iu ORDER BY v <-> '[0,0]' LIMIT 1;
 
-DROP TABLE ib, iq, inl, ie, im, iu;
+-- more samples than k-means++ seeds from (16,384, and 16 per list: 20,000
+-- samples for 400 lists, L2): seeds from a subset, the first assignment by the
+-- blocked nearest-centroid search; every row in its nearest list, and
+-- probing all lists exact
+CREATE TABLE isub (id int, v vector(4));
+INSERT INTO isub SELECT i, ARRAY[(i % 97) * 3.5, (i % 89) - 40, sin(i) * 20, (i % 7) * (i % 5)]::real[]
+FROM generate_series(1, 20000) i;
+SET maintenance_work_mem = '64MB';
+CREATE INDEX isub_idx ON isub USING ivfflat (v vector_l2_ops) WITH (lists = 400);
+RESET maintenance_work_mem;
+SELECT count(*) AS problems FROM ivfflat_check('isub_idx');
+SET ivfflat.probes = 400;
+SELECT count(*) AS differences FROM (
+	(SELECT id FROM isub ORDER BY v <-> '[100,3,-5,9]', id LIMIT 20)
+	EXCEPT
+	(SELECT id FROM isub ORDER BY v <-> '[100,3,-5,9]' LIMIT 20)) d;
+RESET ivfflat.probes;
+
+DROP TABLE ib, iq, inl, ie, im, iu, isub;
