@@ -65,6 +65,9 @@ DROP TABLE ic, ic2, ic_empty;
 -- dimensions that are not multiples of 16, halfvec, norms near 1e17 and
 -- subnormal values (whose squares vanish in float4, so every distance ties
 -- at 0), duplicate rows and centroids, and rows without clusters.
+-- ivfflat.check_nearest also compares each row's list with an exact
+-- search's, first of equals included (ivfflat_check accepts any of equals).
+SET ivfflat.check_nearest = on;
 CREATE TABLE icn (id int, v vector(100), h halfvec(100));
 -- 4,000 rows around 70 centres, integral values: many exact ties in float
 INSERT INTO icn SELECT i, a::vector, a::vector::halfvec
@@ -104,3 +107,4 @@ INSERT INTO icn2 SELECT i, ARRAY(SELECT (i % 50) * d FROM generate_series(1, 61)
 CREATE INDEX icn2_dup ON icn2 USING ivfflat (v) WITH (lists = 100);
 SELECT count(*) AS problems FROM ivfflat_check('icn2_dup');
 DROP TABLE icn, icn2;
+RESET ivfflat.check_nearest;

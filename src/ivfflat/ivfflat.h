@@ -346,6 +346,7 @@ extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
 extern int	ivfflat_rerank_candidates;
+extern bool ivfflat_check_nearest;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);

@@ -79,6 +79,8 @@
 
 #include "distance/distance.h"
 
+static void nearest_block(IvfflatNearest *nn, const char *stored, int n, int *lists);
+
 /*
  * The list whose centroid is nearest to stored by the opclass's distance
  * (the first of equals), comparing it with all nlists centroids.
@@ -501,10 +503,32 @@ block_pruned(IvfflatNearest *nn, const char *stored, int n, int *lists)
  * lists[r] := the list of the centroid nearest to row r by the opclass's
  * distance (the first of equals), for the n <= IVFFLAT_NEAREST_BLOCK rows
  * stored[r * vector_size ...] (stored forms of nn's dimensions).  The same
- * lists as IvfflatNearestExact on each row, whichever kernels run.
+ * lists as IvfflatNearestExact on each row, whichever kernels run.  With
+ * ivfflat.check_nearest on, each row is also searched by IvfflatNearestExact
+ * and a different list is an internal_error (for tests).
  */
 void
 IvfflatNearestBlock(IvfflatNearest *nn, const char *stored, int n, int *lists)
+{
+	nearest_block(nn, stored, n, lists);
+	if (ivfflat_check_nearest)
+		for (int r = 0; r < n; r++)
+		{
+			int			exact = IvfflatNearestExact(nn->ops, nn->centroids, nn->nlists,
+													nn->vector_size,
+													stored + (Size) r * nn->vector_size);
+
+			if (lists[r] != exact)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("nearest centroid of a row is list %d, an exact search finds list %d",
+								lists[r], exact)));
+		}
+}
+
+/* IvfflatNearestBlock's search, without the check. */
+static void
+nearest_block(IvfflatNearest *nn, const char *stored, int n, int *lists)
 {
 	Assert(n >= 0 && n <= IVFFLAT_NEAREST_BLOCK);
 	if (!nn->blocked)
