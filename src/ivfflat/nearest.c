@@ -365,6 +365,7 @@ pruned_row(IvfflatNearest *nn, const void *stored, double xnorm2, float *key)
 	int			dims = nn->dims;
 	int			nlists = nn->nlists;
 	double		xnorm;
+	double		t;
 	double		limit;
 	float		flimit;
 	float		kmin;
@@ -383,10 +384,10 @@ pruned_row(IvfflatNearest *nn, const void *stored, double xnorm2, float *key)
 	Assert(g < nlists);
 	dg = nn->ops->distance(stored, nn->centroids + (Size) g * nn->vector_size);
 
-	/* T as in nearest_of_row, rounded up to a float */
-	limit = ((double) dg - xnorm2) +
-		8.0 * (dims + 8) * (ldexp((xnorm + nn->cmax) * (xnorm + nn->cmax), -24) +
+	/* T as in nearest_of_row; the limit rounded up to a float */
+	t = 8.0 * (dims + 8) * (ldexp((xnorm + nn->cmax) * (xnorm + nn->cmax), -24) +
 							(double) FLT_MIN);
+	limit = ((double) dg - xnorm2) + t;
 	flimit = (float) limit;
 	if ((double) flimit < limit)
 		flimit = nextafterf(flimit, FLT_MAX);
@@ -399,7 +400,7 @@ pruned_row(IvfflatNearest *nn, const void *stored, double xnorm2, float *key)
 	 * The threshold is rounded up, cmin down.
 	 */
 	if (nn->cmin != NULL &&
-		2.0 * sqrt((double) dg + (limit - ((double) dg - xnorm2))) * (1.0 + ldexp(1.0, -30)) <
+		2.0 * sqrt((double) dg + t) * (1.0 + ldexp(1.0, -30)) <
 		(double) nn->cmin[g])
 		return g;
 
