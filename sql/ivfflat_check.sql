@@ -57,3 +57,54 @@ DROP TABLESPACE ic_ts;
 RESET allow_in_place_tablespaces;
 
 DROP TABLE ic, ic2, ic_empty;
+
+-- The build's nearest centroids (nearest.c) against the exact search that
+-- ivfflat_check does: every row must be in the list of the first of its
+-- nearest centroids by the opclass distance.  With at least 64 lists and 48
+-- dimensions the l2 classes prune by prefix bounds first; these cover
+-- dimensions that are not multiples of 16, halfvec, norms near 1e17 and
+-- subnormal values (whose squares vanish in float4, so every distance ties
+-- at 0), duplicate rows and centroids, and rows without clusters.
+-- ivfflat.check_nearest also compares each row's list with an exact
+-- search's, first of equals included (ivfflat_check accepts any of equals).
+SET ivfflat.check_nearest = on;
+CREATE TABLE icn (id int, v vector(100), h halfvec(100));
+-- 4,000 rows around 70 centres, integral values: many exact ties in float
+INSERT INTO icn SELECT i, a::vector, a::vector::halfvec
+	FROM (SELECT i, ARRAY(SELECT ((i % 70) * 131 + d * 71) % 200 + (i * 37 + d * 13) % 7
+						  FROM generate_series(1, 100) d) AS a
+		  FROM generate_series(1, 4000) i) s;
+CREATE INDEX icn_v ON icn USING ivfflat (v) WITH (lists = 80);
+CREATE INDEX icn_h ON icn USING ivfflat (h halfvec_l2_ops) WITH (lists = 80);
+CREATE INDEX icn_vq ON icn USING ivfflat (v) WITH (lists = 64, quantization = 'rabitq');
+SELECT count(*) AS problems FROM ivfflat_check('icn_v');
+SELECT count(*) AS problems FROM ivfflat_check('icn_h');
+SELECT count(*) AS problems FROM ivfflat_check('icn_vq');
+-- huge and subnormal norms, rows without clusters, 61 dimensions
+CREATE TABLE icn2 (id int, v vector(61));
+INSERT INTO icn2 SELECT i, ARRAY(SELECT ((i * 7919 + d * 104729) % 1000 - 500) * 1e14::float4
+								FROM generate_series(1, 61) d)
+	FROM generate_series(1, 3000) i;
+CREATE INDEX icn2_idx ON icn2 USING ivfflat (v) WITH (lists = 70);
+SELECT count(*) AS problems FROM ivfflat_check('icn2_idx');
+-- norms whose squares overflow float4: searched exactly
+UPDATE icn2 SET v = ARRAY(SELECT x * 100 FROM unnest(v::float4[]) x)::vector;
+REINDEX INDEX icn2_idx;
+SELECT count(*) AS problems FROM ivfflat_check('icn2_idx');
+DROP INDEX icn2_idx;
+TRUNCATE icn2;
+INSERT INTO icn2 SELECT i, ARRAY(SELECT ((i % 90) * 13 + d * 7) % 50 * 1e-40::float4
+								FROM generate_series(1, 61) d)
+	FROM generate_series(1, 3000) i;
+CREATE INDEX icn2_idx ON icn2 USING ivfflat (v) WITH (lists = 70);
+SELECT count(*) AS problems FROM ivfflat_check('icn2_idx');
+-- fewer rows than lists: one list per row, duplicate rows make duplicate
+-- centroids, and each row goes to the first of them
+DROP INDEX icn2_idx;
+TRUNCATE icn2;
+INSERT INTO icn2 SELECT i, ARRAY(SELECT (i % 50) * d FROM generate_series(1, 61) d)
+	FROM generate_series(1, 90) i;
+CREATE INDEX icn2_dup ON icn2 USING ivfflat (v) WITH (lists = 100);
+SELECT count(*) AS problems FROM ivfflat_check('icn2_dup');
+DROP TABLE icn, icn2;
+RESET ivfflat.check_nearest;

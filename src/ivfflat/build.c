@@ -820,8 +820,10 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 											   assign_callback, bs, NULL);
 			assign_block(bs);
 		}
-		elog(DEBUG1, "ivfflat build: %.0f rows, %llu decided among near ties by %llu exact distances",
-			 bs->indtuples, (unsigned long long) bs->nearest.tied_rows,
+		elog(DEBUG1, "ivfflat build: %.0f rows, %llu decided by prefix bounds with %llu exact distances, %llu among near ties by %llu exact distances",
+			 bs->indtuples, (unsigned long long) bs->nearest.pruned_rows,
+			 (unsigned long long) bs->nearest.survivors,
+			 (unsigned long long) bs->nearest.tied_rows,
 			 (unsigned long long) bs->nearest.rechecked);
 	}
 	MemoryContextDelete(bs->tmpctx);

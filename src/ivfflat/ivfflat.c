@@ -27,6 +27,7 @@ int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
 int			ivfflat_iterative_scan = IVFFLAT_ITERATIVE_SCAN_OFF;
 int			ivfflat_max_probes = IVFFLAT_MAX_PROBES;
 int			ivfflat_rerank_candidates = IVFFLAT_DEFAULT_RERANK;
+bool		ivfflat_check_nearest = false;
 
 static relopt_kind ivfflat_relopt_kind;
 
@@ -89,6 +90,11 @@ IvfflatInit(void)
 							"A scan of a quantized index re-ranks the probed rows in order of the least distance the quantizer's error bound allows each, and returns a row once no row left could be nearer; 0 leaves it to the bound alone, more re-ranks at least this many of each round of probed lists first.",
 							&ivfflat_rerank_candidates, IVFFLAT_DEFAULT_RERANK,
 							0, IVFFLAT_MAX_RERANK, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ivfflat.check_nearest",
+							 "Compares every nearest centroid the build computes with an exact search (for testing).",
+							 "Each row of the assignment pass and of PQ training is also compared with every centroid by the operator class's distance; a different list, even among equals, is an error.",
+							 &ivfflat_check_nearest, false,
+							 PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	VaReserveGucPrefix("ivfflat");
 }
 

@@ -346,6 +346,7 @@ extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
 extern int	ivfflat_rerank_candidates;
+extern bool ivfflat_check_nearest;
 extern const VaIndexOps *IvfflatGetIndexOps(Relation index);
 extern IvfflatOptions IvfflatGetOptions(Relation index);
 extern void IvfflatReadMeta(Relation index, IvfflatMetaPageData *meta);
@@ -394,8 +395,20 @@ typedef struct IvfflatNearest
 	double		cmax;			/* the largest norm */
 	float	   *rows;			/* a block of rows as floats */
 	float	   *dots;			/* their inner products, then keys */
+	/* l2 pruning by prefix lower bounds (0 prefix: off) */
+	int			nstages;		/* prefixes tried before the full search */
+	int			prefix[2];		/* their dimensions, multiples of 16 */
+	float	   *ppanels[2];		/* prefix + rest norm, VaDotPanels's layout */
+	float	   *prows;			/* a block of rows' prefixes + rest norms */
+	float	   *zeros;			/* dims zeros */
+	float	   *cmin;			/* each centroid's distance to its nearest
+								 * other, or NULL */
+	int			skip;			/* blocks left to search without pruning */
+	int			backoff;		/* blocks skipped after the last bad block */
 	uint64		tied_rows;		/* rows with near ties decided exactly */
 	uint64		rechecked;		/* exact distances computed for them */
+	uint64		pruned_rows;	/* rows decided by prefix bounds */
+	uint64		survivors;		/* exact distances computed for them */
 } IvfflatNearest;
 extern void IvfflatNearestInit(IvfflatNearest *nn, const VaIndexOps *ops,
 							   const char *centroids, int nlists, Size vector_size,
