@@ -97,6 +97,8 @@ typedef struct IvfflatBuildState
 	char	   *centroids;
 	int			nlists;
 	IvfflatListRef *refs;
+	Buffer	   *recent;			/* per list, the buffer its insertpage was
+								 * last seen in (IvfflatAppend) */
 	IvfflatListTuple tup;
 
 	/* pass 2: rows wait in blocks for their nearest centroids (nearest.c) */
@@ -321,7 +323,8 @@ assign_block(IvfflatBuildState *bs)
 			bs->tup->heaptid = bs->block_tids[r];
 			bs->refs[best].insertpage =
 				IvfflatAppend(bs->index, &bs->refs[best], bs->tup,
-							  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true);
+							  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true,
+							  &bs->recent[best]);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
 		}
 		MemoryContextSwitchTo(old);
@@ -488,7 +491,8 @@ load_sorted(IvfflatBuildState *bs, Tuplesortstate *sort)
 		memcpy(bs->tup->vector, VARDATA_ANY(v), bs->item_size);
 		bs->refs[list].insertpage =
 			IvfflatAppend(bs->index, &bs->refs[list], bs->tup,
-						  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true);
+						  IVFFLAT_LIST_TUPLE_SIZE(bs->item_size), true,
+						  &bs->recent[list]);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -797,6 +801,8 @@ ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		bs->item_size = bs->codec.code_size;
 	}
 	bs->refs = palloc(sizeof(IvfflatListRef) * Max(bs->nlists, 1));
+	/* InvalidBuffer is 0: no list's page read yet */
+	bs->recent = palloc0(sizeof(Buffer) * Max(bs->nlists, 1));
 	write_skeleton(index, MAIN_FORKNUM, bs->lists, bs->nlists, bs->dimensions,
 				   bs->vector_size, bs->centroids, bs->refs,
 				   bs->quantized ? &bs->codec : NULL);

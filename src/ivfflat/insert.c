@@ -247,12 +247,16 @@ start_list_page(Relation index, Page page, IvfflatListTuple tup, Size size)
  * the page it went to, in the same WAL record (and only if nobody moved
  * the hint meanwhile).  So rows stay in their own list and space VACUUM
  * freed is filled before the list grows.  building: inside ivfflatbuild (no
- * WAL now; the build logs every page at its end).  Returns the block the
- * row went to.
+ * WAL now; the build logs every page at its end).  recent, if not NULL: the
+ * buffer that last held the list's insertpage, or InvalidBuffer; it is
+ * pinned again with ReadRecentBuffer when it still holds that page (the
+ * build appends a million rows to a thousand pages: no buffer-mapping
+ * lookup per row), and set to the buffer the row went to.  Returns the
+ * block the row went to.
  */
 BlockNumber
 IvfflatAppend(Relation index, const IvfflatListRef *list,
-			  IvfflatListTuple tup, Size size, bool building)
+			  IvfflatListTuple tup, Size size, bool building, Buffer *recent)
 {
 	BlockNumber blkno = list->insertpage;
 	Buffer		buf;
@@ -266,7 +270,11 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 	{
 		BlockNumber next;
 
-		buf = ReadBuffer(index, blkno);
+		if (recent != NULL && BufferIsValid(*recent) && blkno == list->insertpage &&
+			VaReadRecentBuffer(index, blkno, *recent))
+			buf = *recent;
+		else
+			buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		VaCheckPage(index, buf, VA_PAGE_ID_IVFFLAT);
 		page = BufferGetPage(buf);
@@ -296,6 +304,8 @@ IvfflatAppend(Relation index, const IvfflatListRef *list,
 	}
 	cbuf = move_insert_hint(index, &wal, list, list->insertpage, blkno);
 	VaWalFinish(&wal);
+	if (recent != NULL)
+		*recent = BufferIsValid(newbuf) ? newbuf : buf;
 	if (BufferIsValid(cbuf))
 		UnlockReleaseBuffer(cbuf);
 	if (BufferIsValid(newbuf))
@@ -485,7 +495,7 @@ insert_stored(Relation index, const VaIndexOps *ops, const void *stored,
 		codec.methods->encode(&codec, stored, st.best_centroid, tup->vector);
 	else
 		memcpy(tup->vector, stored, vector_size);
-	IvfflatAppend(index, &refs[st.best], tup, IVFFLAT_LIST_TUPLE_SIZE(size), false);
+	IvfflatAppend(index, &refs[st.best], tup, IVFFLAT_LIST_TUPLE_SIZE(size), false, NULL);
 }
 
 /*

@@ -428,6 +428,7 @@ extern void IvfflatReadCentroid(Relation index, Size vector_size, ItemPointer ti
 extern int	IvfflatReadLists(Relation index, Size vector_size, const VaIndexOps *ops,
 							 const void *query, IvfflatListRef *refs, float *dists, int cap);
 extern BlockNumber IvfflatAppend(Relation index, const IvfflatListRef *list,
-								 IvfflatListTuple tup, Size size, bool building);
+								 IvfflatListTuple tup, Size size, bool building,
+								 Buffer *recent);
 
 #endif							/* IVFFLAT_H */
