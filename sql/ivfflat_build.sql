@@ -180,6 +180,18 @@ SELECT count(*) AS differences FROM (
 	(SELECT id FROM isub ORDER BY v <-> '[100,3,-5,9]', id LIMIT 20)
 	EXCEPT
 	(SELECT id FROM isub ORDER BY v <-> '[100,3,-5,9]' LIMIT 20)) d;
+-- the same path on duplicate-heavy rows (40 distinct vectors in 20,000 rows:
+-- most seeds and centroids coincide, every row ties with many others)
+CREATE TABLE isubdup (id int, v vector(4));
+INSERT INTO isubdup SELECT i, ARRAY[i % 40, (i % 40) * 2 - 30, (i % 8) * 1.5, 1]::real[]
+FROM generate_series(1, 20000) i;
+SET maintenance_work_mem = '64MB';
+CREATE INDEX isubdup_idx ON isubdup USING ivfflat (v vector_l2_ops) WITH (lists = 400);
+RESET maintenance_work_mem;
+SELECT count(*) AS problems FROM ivfflat_check('isubdup_idx');
+SELECT count(*) AS rows_at_distance_0 FROM (
+	SELECT id FROM isubdup ORDER BY v <-> '[7,-16,10.5,1]' LIMIT 600) d
+WHERE (SELECT v FROM isubdup x WHERE x.id = d.id) <-> '[7,-16,10.5,1]' = 0;
 RESET ivfflat.probes;
 
-DROP TABLE ib, iq, inl, ie, im, iu, isub;
+DROP TABLE ib, iq, inl, ie, im, iu, isub, isubdup;
