@@ -101,11 +101,11 @@ typedef struct VaIndexOps
 
 	/*
 	 * For ops whose distance is an estimate (a quantizer's codes): how far
-	 * below distance(a, b) the true distance between the vectors behind a and
-	 * b may lie, with high probability (>= 0; infinity when unknown). NULL
-	 * when distance is exact.
+	 * below distance, the value distance(a, b) returned, the true distance
+	 * between the vectors behind a and b may lie, with high probability (>=
+	 * 0; infinity when unknown).  NULL when distance is exact.
 	 */
-	float		(*slack) (const void *a, const void *b);
+	float		(*slack) (const void *a, const void *b, float distance);
 
 	/*
 	 * distance(a, the stored form of value) for a stored form a and a

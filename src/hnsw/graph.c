@@ -456,7 +456,7 @@ HnswDiskGraphLowerBound(HnswDiskGraph *dg, const VaCandidate *c)
 		VaTidToId(&tup->heaptid) != c->aux)
 		slack = get_float4_infinity();
 	else
-		slack = dg->ops->slack(dg->query, HnswElementVector(tup));
+		slack = dg->ops->slack(dg->query, HnswElementVector(tup), c->distance);
 	UnlockReleaseBuffer(buf);
 	return c->distance - slack;
 }

@@ -144,14 +144,10 @@ rabitq_begin_list(IvfflatCodec *codec, const void *data, float centroid_distance
 	}
 }
 
-static float
-rabitq_estimate(const void *arg, const void *code)
+/* The estimated distance from the estimated inner product ip with rcode. */
+static inline float
+estimate_from_ip(const RabitqCodecState *st, const VaRabitqCode *rcode, float ip)
 {
-	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
-	const RabitqCodecState *st = (const RabitqCodecState *) codec->state;
-	const VaRabitqCode *rcode = (const VaRabitqCode *) code;
-	float		ip = VaRabitqInnerProduct(st->query, rcode);
-
 	if (st->cosine)
 		return st->base + 0.5f * rcode->norm2 - ip;
 	if (st->residual_query)
@@ -171,11 +167,13 @@ rabitq_lower_bound(const void *arg, const void *code)
 {
 	const IvfflatCodec *codec = (const IvfflatCodec *) arg;
 	const RabitqCodecState *st = (const RabitqCodecState *) codec->state;
-	float		bound = VaRabitqErrorBound(st->query, (const VaRabitqCode *) code);
+	const VaRabitqCode *rcode = (const VaRabitqCode *) code;
+	float		ip = VaRabitqInnerProduct(st->query, rcode);
+	float		bound = VaRabitqErrorBound(st->query, rcode, ip);
 
 	if (st->residual_query && !st->cosine)
 		bound *= 2.0f;
-	return rabitq_estimate(arg, code) - bound;
+	return estimate_from_ip(st, rcode, ip) - bound;
 }
 
 const IvfflatCodecMethods IvfflatRabitqCodec = {

@@ -753,22 +753,43 @@ VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode *code)
  * term ip_scale |x| = |o| / cos theta.
  */
 float
-VaRabitqErrorBound(const VaRabitqQuery *query, const VaRabitqCode *code)
+VaRabitqErrorBound(const VaRabitqQuery *query, const VaRabitqCode *code, float ip)
 {
 	int			padded = code->padded_div64 * 64;
 	float		norm = sqrtf(code->norm2);
 	float		cos2,
 				cos_theta,
-				tan_theta;
+				tan_theta,
+				rotation,
+				rounding,
+				bound,
+				least_ip;
 
 	if (code->ip_scale <= 0.0f || code->recon_scale <= 0.0f || code->norm2 <= 0.0f)
 		return 0.0f;
 	cos2 = Min(code->recon_scale / code->ip_scale, 1.0f);
 	cos_theta = sqrtf(cos2);
 	tan_theta = sqrtf(1.0f - cos2) / cos_theta;
-	return VA_RABITQ_BOUND_EPS0 * norm *
-		(sqrtf(query->norm2) * tan_theta / sqrtf((float) Max(padded - 1, 1)) +
-		 query->delta / (sqrtf(12.0f) * cos_theta));
+
+	/* the rotation's term per unit of |q_perp|, and the rounding's term */
+	rotation = VA_RABITQ_BOUND_EPS0 * norm * tan_theta / sqrtf((float) Max(padded - 1, 1));
+	rounding = VA_RABITQ_BOUND_EPS0 * norm * query->delta / (sqrtf(12.0f) * cos_theta);
+
+	/* first with |q_perp| <= |q| */
+	bound = rotation * sqrtf(query->norm2) + rounding;
+
+	/*
+	 * then with the longest q_perp that <o, q> in [ip - bound, ip + bound]
+	 * allows (a NaN ip keeps the first bound)
+	 */
+	least_ip = fabsf(ip) - bound;
+	if (least_ip > 0.0f)
+	{
+		float		perp2 = query->norm2 - least_ip * least_ip / code->norm2;
+
+		bound = rotation * sqrtf(Max(perp2, 0.0f)) + rounding;
+	}
+	return bound;
 }
 
 /* Read 8 bytes at p (any alignment) as a word. */

@@ -52,22 +52,35 @@ code_cosine_distance(const void *a, const void *b)
 
 /*
  * slack (see indexops.h): from VaRabitqErrorBound on the inner product, a
- * prepared query a against a code b; unknown (infinite) between two codes.
- * Squared L2 = |o|^2 + |q|^2 - 2 <o, q> moves by twice the inner product's
- * error; the negative inner product and cosine distance by once.
+ * prepared query a against a code b, given the estimated inner product the
+ * distance was made of; unknown (infinite) between two codes.  Squared
+ * L2 = |o|^2 + |q|^2 - 2 <o, q> moves by twice the inner product's error;
+ * the negative inner product and cosine distance by once.
  */
 static float
-code_ip_slack(const void *a, const void *b)
+ip_slack(const void *a, const void *b, float ip)
 {
 	if (((const VaRabitqQuery *) a)->kind != VA_RABITQ_KIND_QUERY)
 		return get_float4_infinity();
-	return VaRabitqErrorBound((const VaRabitqQuery *) a, (const VaRabitqCode *) b);
+	return VaRabitqErrorBound((const VaRabitqQuery *) a, (const VaRabitqCode *) b, ip);
 }
 
 static float
-code_l2_slack(const void *a, const void *b)
+code_l2_slack(const void *a, const void *b, float distance)
 {
-	return 2.0f * code_ip_slack(a, b);
+	return 2.0f * ip_slack(a, b, 0.5f * (norm2_of(a) + norm2_of(b) - distance));
+}
+
+static float
+code_ip_slack(const void *a, const void *b, float distance)
+{
+	return ip_slack(a, b, -distance);
+}
+
+static float
+code_cosine_slack(const void *a, const void *b, float distance)
+{
+	return ip_slack(a, b, 1.0f - distance);
 }
 
 static Size
@@ -124,7 +137,7 @@ static const VaIndexOps rabitq_cosine_ops = {
 	.kmeans = NULL,
 	.metric = VA_METRIC_COSINE,
 	.to_floats = NULL,
-	.slack = code_ip_slack,
+	.slack = code_cosine_slack,
 };
 
 /*
