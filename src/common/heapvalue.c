@@ -2,11 +2,13 @@
  * heapvalue.c
  *	  Reading the indexed value of heap rows by TID (see heapvalue.h): the
  *	  exact values behind a quantized index's codes, for re-ranking and
- *	  checks.  Knows no access method.
+ *	  checks.  Knows no index access method.
  */
 #include "common/heapvalue.h"
 
+#include "access/heapam.h"
 #include "access/tableam.h"
+#include "common/blockmap.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
 
@@ -15,10 +17,74 @@ VaHeapValuesBegin(VaHeapValues *hv, Relation heap, Relation index,
 				  const VaIndexOps *ops)
 {
 	hv->ops = ops;
+	hv->heap = heap;
+	hv->direct = heap->rd_tableam == GetHeapamTableAmRoutine();
+	hv->map = NULL;
 	hv->fetch = table_index_fetch_begin(heap);
 	hv->slot = table_slot_create(heap, NULL);
 	hv->estate = CreateExecutorState();
 	hv->indexInfo = BuildIndexInfo(index);
+}
+
+/*
+ * Fetch heap row *tid as seen by snapshot into hv->slot (*tid moved to the
+ * visible member of its HOT chain); false when there is none.  A heap
+ * table's row is read as heapam's own index fetch reads it
+ * (heap_hot_search_buffer under a share lock, the slot keeping a pin on
+ * the buffer), except that the page is pinned through the heap's block map
+ * (common/blockmap.c: ReadRecentBuffer on the buffer that last held it,
+ * without the buffer mapping lookup) and not pruned on the way
+ * (heap_page_prune_opt is an opportunistic clean-up; the executor's own
+ * fetch of the rows returned still does it).  Re-ranking reads a row from
+ * each of a score of pages per query, so the lookup and the pruning check
+ * cost as much as the distance.  Other table access methods:
+ * table_index_fetch_tuple.
+ */
+static bool
+fetch_row(VaHeapValues *hv, ItemPointer tid, Snapshot snapshot)
+{
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) hv->slot;
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	VaBlockMap *map;
+	Buffer		buf;
+	bool		all_dead = false;
+	bool		found;
+
+	if (!hv->direct)
+	{
+		bool		call_again = false;
+
+		return table_index_fetch_tuple(hv->fetch, tid, snapshot, hv->slot,
+									   &call_again, &all_dead);
+	}
+	map = hv->map = VaBlockMapOf(hv->map, hv->heap);
+	buf = VaBlockMapRead(map, VaBlockMapEntryOf(map, hv->heap, blkno), hv->heap, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(tid, hv->heap, buf, snapshot, &bslot->base.tupdata,
+								   &all_dead, true);
+	bslot->base.tupdata.t_self = *tid;
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (found)
+	{
+		hv->slot->tts_tableOid = RelationGetRelid(hv->heap);
+		/* the slot takes a pin of its own */
+		ExecStoreBufferHeapTuple(&bslot->base.tupdata, hv->slot, buf);
+	}
+	ReleaseBuffer(buf);
+	return found;
+}
+
+void
+VaHeapValuesPrefetch(VaHeapValues *hv, const ItemPointerData *tid)
+{
+	VaBlockMapEntry *entry;
+
+	if (!hv->direct || !ItemPointerIsValid(tid))
+		return;
+	hv->map = VaBlockMapOf(hv->map, hv->heap);
+	entry = VaBlockMapPeek(hv->map, ItemPointerGetBlockNumber(tid));
+	if (entry != NULL)
+		VaBlockMapPrefetchItem(entry, ItemPointerGetOffsetNumber(tid));
 }
 
 /*
@@ -32,8 +98,6 @@ heap_value(VaHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
 {
 	ExprContext *econtext = GetPerTupleExprContext(hv->estate);
 	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
-	bool		call_again = false;
-	bool		all_dead = false;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 	MemoryContext old;
@@ -41,8 +105,7 @@ heap_value(VaHeapValues *hv, const ItemPointerData *tid, Snapshot snapshot,
 	ResetExprContext(econtext);
 	if (seen)
 		*seen = false;
-	if (!table_index_fetch_tuple(hv->fetch, &t, snapshot, hv->slot,
-								 &call_again, &all_dead))
+	if (!fetch_row(hv, &t, snapshot))
 		return false;
 	if (seen)
 		*seen = true;

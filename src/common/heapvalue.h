@@ -6,8 +6,9 @@
  *	  table.  A row is fetched by heap TID through a snapshot (following a
  *	  HOT chain), the index's value is computed from it as the executor
  *	  does (FormIndexDatum: an expression index evaluates its expression)
- *	  and turned into the operator class's stored form.  Knows no access
- *	  method.
+ *	  and turned into the operator class's stored form.  Rows of heap
+ *	  tables are fetched directly (see heapvalue.c); other table access
+ *	  methods through table_index_fetch_tuple.
  */
 #ifndef VA_HEAPVALUE_H
 #define VA_HEAPVALUE_H
@@ -22,6 +23,9 @@
 typedef struct VaHeapValues
 {
 	const VaIndexOps *ops;		/* the opclass's: makes stored forms */
+	Relation	heap;
+	bool		direct;			/* heap is a heapam table: fetch directly */
+	struct VaBlockMap *map;		/* direct: the heap's block map, or NULL */
 	struct IndexFetchTableData *fetch;
 	struct TupleTableSlot *slot;
 	struct EState *estate;
@@ -58,6 +62,13 @@ extern void *VaHeapValue(VaHeapValues *hv, const ItemPointerData *tid,
 extern bool VaHeapDistance(VaHeapValues *hv, const ItemPointerData *tid,
 						   Snapshot snapshot, const void *query, int dims,
 						   float *distance);
+
+/*
+ * Hint the CPU to load what fetching heap row tid will touch first: the
+ * buffer descriptor and line pointer, when the row's page is in a buffer
+ * the heap's block map knows of.  Nothing is read or pinned.
+ */
+extern void VaHeapValuesPrefetch(VaHeapValues *hv, const ItemPointerData *tid);
 
 /* Let go of the heap buffer the last fetch pinned (no pin between calls). */
 extern void VaHeapValuesRelease(VaHeapValues *hv);

@@ -426,6 +426,14 @@ gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
 		while (!row_settled(so) && so->nextbound < so->nbounds)
 		{
 			CHECK_FOR_INTERRUPTS();
+			/* start the cache misses of the next candidate's row */
+			if (so->nextbound + 1 < so->nbounds && so->reading)
+			{
+				ItemPointerData next;
+
+				VaIdToTid(so->results[so->bounds[so->nextbound + 1].index].aux, &next);
+				VaHeapValuesPrefetch(&so->heap_values, &next);
+			}
 			rerank_candidate(scan, so,
 							 &so->results[so->bounds[so->nextbound++].index]);
 		}
