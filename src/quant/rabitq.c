@@ -51,6 +51,7 @@
 typedef float rabitq_v8sf __attribute__((vector_size(32)));
 typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
 typedef int32 rabitq_v8si __attribute__((vector_size(32)));
+typedef int8 rabitq_v8qi __attribute__((vector_size(8)));
 #endif
 
 /* rounds of (sign flips, Walsh-Hadamard transform) in R */
@@ -666,8 +667,28 @@ prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery
 	float		maxabs = 0.0f;
 	int32		qqsum = 0;
 
+#ifdef RABITQ_VECTOR_EXT
+	{
+		/* D is a multiple of 64; the maximum is exact in any order */
+		rabitq_v8sf m = {0};
+
+		for (int i = 0; i < padded; i += 8)
+		{
+			rabitq_v8sf a;
+			rabitq_v8si greater;
+
+			memcpy(&a, qr + i, sizeof(a));
+			a = (rabitq_v8sf) ((rabitq_v8su) a & 0x7FFFFFFFu);
+			greater = a > m;
+			m = (rabitq_v8sf) (((rabitq_v8si) a & greater) | ((rabitq_v8si) m & ~greater));
+		}
+		for (int k = 0; k < 8; k++)
+			maxabs = Max(maxabs, m[k]);
+	}
+#else
 	for (int i = 0; i < padded; i++)
 		maxabs = Max(maxabs, fabsf(qr[i]));
+#endif
 
 	SET_VARSIZE(query, VaRabitqQuerySize(rq->dims));
 	query->kind = VA_RABITQ_KIND_QUERY;
@@ -679,6 +700,42 @@ prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery
 		float		inv = 127.0f / maxabs;
 
 		query->delta = maxabs / 127.0f;
+#ifdef RABITQ_VECTOR_EXT
+
+		/*
+		 * rintf without a call (the x86-64 baseline has no rounding
+		 * instruction): adding and taking away 1.5 * 2^23 rounds a float of
+		 * magnitude below 2^22 to the nearest integer, ties to even, as
+		 * rintf does in the default rounding mode; |qr[i] * inv| <= 127
+		 * up to rounding.
+		 */
+		{
+			const rabitq_v8sf magic = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f,
+			12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f};
+			rabitq_v8si sum = {0};
+
+			for (int i = 0; i < padded; i += 8)
+			{
+				rabitq_v8sf r;
+				rabitq_v8si ri;
+				rabitq_v8si above;
+				rabitq_v8qi q8;
+
+				memcpy(&r, qr + i, sizeof(r));
+				r = ((r * inv) + magic) - magic;
+				ri = __builtin_convertvector(r, rabitq_v8si);
+				above = ri > 127;
+				ri = (ri & ~above) | (above & 127);
+				above = ri < -127;
+				ri = (ri & ~above) | (above & -127);
+				q8 = __builtin_convertvector(ri, rabitq_v8qi);
+				memcpy(query->qq + i, &q8, sizeof(q8));
+				sum += ri;
+			}
+			for (int k = 0; k < 8; k++)
+				qqsum += sum[k];
+		}
+#else
 		for (int i = 0; i < padded; i++)
 		{
 			float		r = rintf(qr[i] * inv);
@@ -687,6 +744,7 @@ prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery
 			query->qq[i] = (int8) r;
 			qqsum += (int8) r;
 		}
+#endif
 	}
 	else
 	{
