@@ -589,7 +589,7 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 	bs->query = element_vector(bs, i);
 	ep.id = (uint64) entry;
 	mem_evaluate(&bs->graph, &ep);
-	HnswGreedyDescend(&bs->graph, &ep, entry_level, bs->elements[i].level, &bs->result);
+	HnswGreedyDescend(&bs->graph, &ep, entry_level, bs->elements[i].level);
 
 	entries = palloc(sizeof(VaCandidate) * (bs->ef_construction + 1));
 	entries[0] = ep;
@@ -681,7 +681,7 @@ mem_search(void *arg, uint32 u, int64 *found, int max)
 	bs->query = element_vector(bs, (int) u);
 	ep.id = (uint64) bs->entry;
 	mem_evaluate(&bs->graph, &ep);
-	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0, &bs->result);
+	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0);
 	HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
 	k = Min(VaHeapDrainSorted(&bs->result, bs->sorted), max);
 	for (int j = 0; j < k; j++)

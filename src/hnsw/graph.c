@@ -132,18 +132,52 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 }
 
 /*
- * Walk greedily (ef = 1) from *entry down through layers from_layer ..
- * to_layer + 1, leaving in *entry the nearest element found on the way.
- * scratch is a max-heap used for the per-layer result.
+ * Walk greedily (SEARCH-LAYER with ef = 1) from *entry (its distance set)
+ * down through layers from_layer .. to_layer + 1, leaving in *entry the
+ * nearest element found on the way.  On each layer: evaluate every
+ * neighbour of the current element and move to the first nearest of them
+ * if it is nearer, until none is.  That is what SEARCH-LAYER with ef = 1
+ * does (an element it has visited is never nearer than the current one,
+ * so skipping it changes nothing), without its visited set, whose reset
+ * per layer cost more than the one or two neighbours evaluated again per
+ * step.  Checks for interrupts once per step.
  */
 void
 HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
-				  int to_layer, VaHeap *scratch)
+				  int to_layer)
 {
+	uint64	   *ids = graph->scratch;
+	VaCandidate *batch = graph->batch;
+
 	for (int layer = from_layer; layer > to_layer; layer--)
 	{
-		HnswSearchLayer(graph, entry, 1, 1, layer, scratch);
-		*entry = VaHeapPop(scratch);
+		for (;;)
+		{
+			int			n;
+			int			best = -1;
+			float		nearest = entry->distance;
+
+			CHECK_FOR_INTERRUPTS();
+			n = graph->neighbours(graph, entry->id, layer, ids);
+			for (int i = 0; i < n; i++)
+				batch[i].id = ids[i];
+			if (graph->evaluate_many)
+				graph->evaluate_many(graph, batch, n);
+			else
+				for (int i = 0; i < n; i++)
+					graph->evaluate(graph, &batch[i]);
+			for (int i = 0; i < n; i++)
+			{
+				if (batch[i].distance < nearest)
+				{
+					nearest = batch[i].distance;
+					best = i;
+				}
+			}
+			if (best < 0)
+				break;
+			*entry = batch[best];
+		}
 	}
 }
 

@@ -294,7 +294,7 @@ extern void HnswGraphInitCommon(HnswGraph *graph, int m, int ef);
 extern void HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries,
 							int nentries, int ef, int layer, VaHeap *result);
 extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
-							  int from_layer, int to_layer, VaHeap *scratch);
+							  int from_layer, int to_layer);
 extern int	HnswSelectNeighbours(const VaCandidate *cands,
 								 const void *const *vectors, int ncands,
 								 int cap, const VaIndexOps *ops, int *selected,

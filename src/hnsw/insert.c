@@ -1074,7 +1074,7 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 
 	ep.id = VaTidToId(&meta->entry_point);
 	dg.graph.evaluate(&dg.graph, &ep);
-	HnswGreedyDescend(&dg.graph, &ep, meta->entry_level, tup->level, &result);
+	HnswGreedyDescend(&dg.graph, &ep, meta->entry_level, tup->level);
 	entries[0] = ep;
 	nentries = 1;
 	for (int layer = Min(tup->level, meta->entry_level); layer >= 0; layer--)

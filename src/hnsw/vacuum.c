@@ -166,7 +166,7 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 		dg->query = HnswElementVector(copy);
 		ep.id = VaTidToId(&meta->entry_point);
 		dg->graph.evaluate(&dg->graph, &ep);
-		HnswGreedyDescend(&dg->graph, &ep, meta->entry_level, layer, result);
+		HnswGreedyDescend(&dg->graph, &ep, meta->entry_level, layer);
 		if (layer <= meta->entry_level)
 		{
 			HnswSearchLayer(&dg->graph, &ep, 1, meta->ef_construction, layer, result);
@@ -366,7 +366,7 @@ disk_search(void *arg, uint32 u, int64 *found, int max)
 	dr->dg.query = HnswElementVector(dr->copy);
 	ep.id = VaTidToId(&meta->entry_point);
 	dr->dg.graph.evaluate(&dr->dg.graph, &ep);
-	HnswGreedyDescend(&dr->dg.graph, &ep, meta->entry_level, 0, &dr->result);
+	HnswGreedyDescend(&dr->dg.graph, &ep, meta->entry_level, 0);
 	HnswSearchLayer(&dr->dg.graph, &ep, 1, meta->ef_construction, 0, &dr->result);
 	nfound = Min(VaHeapDrainSorted(&dr->result, dr->sorted), max);
 	for (int i = 0; i < nfound; i++)
