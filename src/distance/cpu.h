@@ -10,6 +10,13 @@
 extern bool va_cpu_has_prefetchw;
 
 /*
+ * Whether code compiled for AVX2 (without FMA) may run: the CPU and OS
+ * have it and VECTORANN_KERNELS does not say "scalar" (set by
+ * VaDistanceInit; false before).
+ */
+extern bool va_cpu_has_avx2;
+
+/*
  * Hint the CPU to load the cache line at addr for writing: in exclusive
  * state, so that an atomic operation on it soon after (pinning a buffer
  * updates its descriptor's state word) does not wait for ownership too.

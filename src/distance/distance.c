@@ -765,6 +765,7 @@ cpu_has_avx512_vnni(void)
 #endif
 
 bool		va_cpu_has_prefetchw = false;
+bool		va_cpu_has_avx2 = false;
 
 /*
  * PREFETCHW (CPUID 0x80000001, ECX bit 8, "3DNowPrefetch"/PRFCHW: AMD
@@ -828,9 +829,14 @@ VaDistanceInit(void)
 	VaCountAtMost = count_at_most_scalar;
 	kernel_name = "scalar";
 	kernel_name_buf[0] = '\0';
+	va_cpu_has_avx2 = false;
 
 	if (force != NULL && strcmp(force, "scalar") == 0)
 		return;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	__builtin_cpu_init();
+	va_cpu_has_avx2 = __builtin_cpu_supports("avx2");
+#endif
 
 #ifdef VA_HAVE_AVX512_KERNELS
 	if (allow_avx512)

@@ -32,6 +32,7 @@
 
 #include "port/pg_bitutils.h"
 
+#include "distance/cpu.h"
 #include "distance/distance.h"
 #include "quant/rabitq.h"
 
@@ -52,6 +53,18 @@ typedef float rabitq_v8sf __attribute__((vector_size(32)));
 typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
 typedef int32 rabitq_v8si __attribute__((vector_size(32)));
 typedef int8 rabitq_v8qi __attribute__((vector_size(8)));
+#endif
+
+/*
+ * The rotation and the query's quantization are also compiled for AVX2
+ * (without FMA, so no multiply-add is fused: the operations, and so the
+ * results, stay those of the baseline build), and run that way when
+ * VaDistanceInit found AVX2: the eight-float vectors then fit one register
+ * each instead of two, and nothing spills.  The bodies are inlined into
+ * both versions.
+ */
+#if defined(RABITQ_VECTOR_EXT) && defined(__x86_64__)
+#define RABITQ_AVX2_CLONES 1
 #endif
 
 /* rounds of (sign flips, Walsh-Hadamard transform) in R */
@@ -79,7 +92,7 @@ typedef struct RabitqRotation
  * vectorises; every output is the same sequence of float additions as the
  * textbook triple loop, so the result is bit for bit the same.
  */
-static void
+static pg_attribute_always_inline void
 fwht_normalised(float *x, int n)
 {
 	float		scale;
@@ -182,7 +195,7 @@ fill_flip_masks(void)
  * sign bit flipped by XOR with a mask looked up per byte of sign bits, no
  * branch (the bits are random, a branch would mispredict half the time).
  */
-static void
+static pg_attribute_always_inline void
 flip_signs(const RabitqRotation *rot, int round, float *x)
 {
 	const uint64 *words = rot->signs + (size_t) round * (rot->padded / 64);
@@ -224,7 +237,7 @@ flip_signs(const RabitqRotation *rot, int round, float *x)
  * the rotated vector's coordinates far from evenly spread (the estimator
  * then becomes biased); the fold moves half of it across every round.
  */
-static void
+static pg_attribute_always_inline void
 fold_halves(const RabitqRotation *rot, float *x)
 {
 	int			mid = rot->padded / 2;
@@ -272,8 +285,8 @@ block_start(const RabitqRotation *rot, int round)
  * overlap.  For the encoder, the query preparation and tests; no
  * allocation, no errors.
  */
-void
-VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
+static pg_attribute_always_inline void
+rotate_body(const VaRabitq *rq, const float *v, float *out)
 {
 	const RabitqRotation *rot = (const RabitqRotation *) rq->rotation;
 
@@ -286,6 +299,33 @@ VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
 		fwht_normalised(out + block_start(rot, r), rot->block);
 		fold_halves(rot, out);
 	}
+}
+
+static void
+rotate_baseline(const VaRabitq *rq, const float *v, float *out)
+{
+	rotate_body(rq, v, out);
+}
+
+#ifdef RABITQ_AVX2_CLONES
+static void __attribute__((target("avx2")))
+rotate_avx2(const VaRabitq *rq, const float *v, float *out)
+{
+	rotate_body(rq, v, out);
+}
+#endif
+
+void
+VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
+{
+#ifdef RABITQ_AVX2_CLONES
+	if (va_cpu_has_avx2)
+	{
+		rotate_avx2(rq, v, out);
+		return;
+	}
+#endif
+	rotate_baseline(rq, v, out);
 }
 
 /* x[0..D) := R^T x[0..D), in place.  No allocation, no errors. */
@@ -660,8 +700,8 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
  * delta = max |qr[i]| / 127; qq[i] = qr[i] / delta rounded to nearest (so
  * |qq[i]| <= 127); qr = 0 gives delta = 0 and qq = 0.
  */
-static void
-prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery *query)
+static pg_attribute_always_inline void
+prepare_rotated_body(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery *query)
 {
 	int			padded = rq->padded;
 	float		maxabs = 0.0f;
@@ -752,6 +792,36 @@ prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery
 		memset(query->qq, 0, padded);
 	}
 	query->qqsum = qqsum;
+}
+
+static void
+prepare_rotated_baseline(const VaRabitq *rq, const float *qr, double norm2,
+						 VaRabitqQuery *query)
+{
+	prepare_rotated_body(rq, qr, norm2, query);
+}
+
+#ifdef RABITQ_AVX2_CLONES
+static void __attribute__((target("avx2")))
+prepare_rotated_avx2(const VaRabitq *rq, const float *qr, double norm2,
+					 VaRabitqQuery *query)
+{
+	prepare_rotated_body(rq, qr, norm2, query);
+}
+#endif
+
+/* prepare_rotated_body, compiled for AVX2 when the CPU has it */
+static void
+prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery *query)
+{
+#ifdef RABITQ_AVX2_CLONES
+	if (va_cpu_has_avx2)
+	{
+		prepare_rotated_avx2(rq, qr, norm2, query);
+		return;
+	}
+#endif
+	prepare_rotated_baseline(rq, qr, norm2, query);
 }
 
 /*
