@@ -308,7 +308,8 @@ rotate_baseline(const VaRabitq *rq, const float *v, float *out)
 }
 
 #ifdef RABITQ_AVX2_CLONES
-static void __attribute__((target("avx2")))
+static void
+__attribute__((target("avx2")))
 rotate_avx2(const VaRabitq *rq, const float *v, float *out)
 {
 	rotate_body(rq, v, out);
@@ -745,9 +746,9 @@ prepare_rotated_body(const VaRabitq *rq, const float *qr, double norm2, VaRabitq
 		/*
 		 * rintf without a call (the x86-64 baseline has no rounding
 		 * instruction): adding and taking away 1.5 * 2^23 rounds a float of
-		 * magnitude below 2^22 to the nearest integer, ties to even, as
-		 * rintf does in the default rounding mode; |qr[i] * inv| <= 127
-		 * up to rounding.
+		 * magnitude below 2^22 to the nearest integer, ties to even, as rintf
+		 * does in the default rounding mode; |qr[i] * inv| <= 127 up to
+		 * rounding.
 		 */
 		{
 			const rabitq_v8sf magic = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f,
@@ -802,7 +803,8 @@ prepare_rotated_baseline(const VaRabitq *rq, const float *qr, double norm2,
 }
 
 #ifdef RABITQ_AVX2_CLONES
-static void __attribute__((target("avx2")))
+static void
+__attribute__((target("avx2")))
 prepare_rotated_avx2(const VaRabitq *rq, const float *qr, double norm2,
 					 VaRabitqQuery *query)
 {
