@@ -1,7 +1,7 @@
 -- hnsw with quantization = 'rabitq': options and their errors, exact order of
 -- the re-ranked results for every supported operator class (vector and
--- halfvec, varied norms), inserts and VACUUM, expression indexes, 16,000
--- dimensions.
+-- halfvec, varied norms), inserts and VACUUM, expression indexes, HOT
+-- chains and temporary tables in re-ranking, 16,000 dimensions.
 SET client_min_messages = warning;
 
 -- 400 random 24-dimensional vectors with norms from 0.1 to 10 (inner
@@ -154,6 +154,34 @@ SELECT count(*) FILTER (WHERE
 FROM qq WHERE qid = 3;
 ROLLBACK;
 DROP TABLE qd;
+
+-- re-ranking reads each row's newest version: HOT-updated rows (only a
+-- column the index does not hold changed: the index still points at the
+-- chain's root) and a row whose vector changed; and a temporary table's
+-- rows, in local buffers, the same way
+CREATE TABLE qu (id int PRIMARY KEY, v vector(24), note text) WITH (fillfactor = 50);
+INSERT INTO qu SELECT id, v, '' FROM qv;
+CREATE INDEX qu_l2 ON qu USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq');
+BEGIN;
+UPDATE qu SET note = 'updated' WHERE id % 4 = 0;
+SELECT pg_stat_get_xact_tuples_hot_updated('qu'::regclass) > 0 AS hot_updates;
+UPDATE qu SET v = (SELECT q FROM qq WHERE qid = 5) WHERE id = 7;
+SELECT id, note FROM qu ORDER BY v <-> (SELECT v FROM qv WHERE id = 8) LIMIT 1;
+SELECT id, v <-> (SELECT q FROM qq WHERE qid = 5) AS dist
+FROM qu ORDER BY v <-> (SELECT q FROM qq WHERE qid = 5) LIMIT 1;
+SELECT count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM qu ORDER BY v <-> qq.q LIMIT 10) =
+         ARRAY(SELECT id FROM qu ORDER BY (v <-> qq.q) + 0 LIMIT 10)) AS exact
+FROM qq;
+COMMIT;
+DROP TABLE qu;
+CREATE TEMP TABLE qt AS SELECT id, v FROM qv;
+CREATE INDEX qt_l2 ON qt USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq');
+SELECT count(*) FILTER (WHERE
+         ARRAY(SELECT id FROM qt ORDER BY v <-> qq.q LIMIT 10) =
+         ARRAY(SELECT id FROM qt ORDER BY (v <-> qq.q) + 0 LIMIT 10)) AS exact
+FROM qq;
+DROP TABLE qt;
 
 -- 16,000 dimensions: indexable with codes of up to 3 bits at m = 16; 4 bits
 -- do not fit a page and say how many would
