@@ -280,11 +280,7 @@ block_start(const RabitqRotation *rot, int round)
 	return (round % 2 == 0) ? 0 : rot->padded - rot->block;
 }
 
-/*
- * out[0..D) := R (v[0..dims) zero-padded to D).  v and out must not
- * overlap.  For the encoder, the query preparation and tests; no
- * allocation, no errors.
- */
+/* VaRabitqRotate's work, inlined into its baseline and AVX2 versions */
 static pg_attribute_always_inline void
 rotate_body(const VaRabitq *rq, const float *v, float *out)
 {
@@ -316,6 +312,11 @@ rotate_avx2(const VaRabitq *rq, const float *v, float *out)
 }
 #endif
 
+/*
+ * out[0..D) := R (v[0..dims) zero-padded to D).  v and out must not
+ * overlap.  For the encoder, the query preparation and tests; no
+ * allocation, no errors.  The same result from either version.
+ */
 void
 VaRabitqRotate(const VaRabitq *rq, const float *v, float *out)
 {
