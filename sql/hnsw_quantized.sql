@@ -1,7 +1,8 @@
 -- hnsw with quantization = 'rabitq': options and their errors, exact order of
 -- the re-ranked results for every supported operator class (vector and
 -- halfvec, varied norms), inserts and VACUUM, expression indexes, HOT
--- chains and temporary tables in re-ranking, 16,000 dimensions.
+-- chains and temporary tables in re-ranking, vectors near the ends of
+-- float's range, 16,000 dimensions.
 SET client_min_messages = warning;
 
 -- 400 random 24-dimensional vectors with norms from 0.1 to 10 (inner
@@ -182,6 +183,23 @@ SELECT count(*) FILTER (WHERE
          ARRAY(SELECT id FROM qt ORDER BY (v <-> qq.q) + 0 LIMIT 10)) AS exact
 FROM qq;
 DROP TABLE qt;
+
+-- vectors near the ends of float's range: very short ones (every coordinate
+-- below about 1e-35, where the level search's grid once never ended) are
+-- indexed and found; ones whose rotation overflows are refused
+CREATE TABLE qe (id int, v vector(8));
+CREATE INDEX qe_l2 ON qe USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq');
+CREATE INDEX qe_iv ON qe USING ivfflat (v vector_l2_ops) WITH (lists = 1, quantization = 'rabitq');
+INSERT INTO qe VALUES (1, '[1e-40,2e-40,0,0,0,0,0,1e-40]'), (2, '[1,2,3,4,5,6,7,8]'),
+    (3, '[1e-44,0,0,0,0,0,0,0]'), (4, '[1e-30,0,0,0,0,0,0,-1e-30]');
+-- (the three short ones tie at float distance 0: compared as a set)
+SELECT array_agg(id ORDER BY id) FROM
+    (SELECT id FROM qe ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 3) s;
+SELECT id FROM qe ORDER BY v <-> '[1,2,3,4,5,6,7,8]' LIMIT 1;
+SELECT * FROM hnsw_check('qe_l2');
+SELECT * FROM ivfflat_check('qe_iv');
+INSERT INTO qe VALUES (5, '[3e38,3e38,3e38,3e38,3e38,3e38,3e38,3e38]');
+DROP TABLE qe;
 
 -- 16,000 dimensions: indexable with codes of up to 3 bits at m = 16; 4 bits
 -- do not fit a page and say how many would

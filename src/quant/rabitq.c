@@ -506,10 +506,14 @@ better(float ip1, float nx1, float ip2, float nx2)
  * 100 evaluations of O(D).  The cosine it reaches was within 1.1e-6 of
  * the exact enumeration's on Gaussian vectors (256 and 832 dimensions, 2 to
  * 8 bits; vectorann_rabitq_check bounds the estimator error it leads to).  Returns <a, k + 1/2> in *ip_out and |k + 1/2|^2 in
- * *nx_out, in double from the final levels.
+ * *nx_out, in double from the final levels.  a is the caller's scratch: a
+ * vector so short that the grid's end overflows a float (every a[i] below
+ * about 1e-35; the grid then never ended) is scaled up by a power of two
+ * in place first, which changes no product t * a[i] the search compares,
+ * and *ip_out scaled back.
  */
 static void
-choose_levels(const float *a, int padded, int bits, uint8 *k,
+choose_levels(float *a, int padded, int bits, uint8 *k,
 			  double *ip_out, double *nx_out)
 {
 	int			maxk = (1 << (bits - 1)) - 1;
@@ -517,6 +521,7 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 	float		best_t = 0.0f;
 	double		ip = 0.0;
 	double		nx = 0.0;
+	int			scale_exp = 0;
 
 	{
 		/* eight running maxima: eight short chains instead of one long one */
@@ -527,6 +532,14 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 				m[l] = Max(m[l], a[i + l]);
 		for (int l = 0; l < 8; l++)
 			amax = Max(amax, m[l]);
+	}
+	if (amax > 0.0f && isinf(32.0f * (maxk + 1) / amax))
+	{
+		/* amax = f * 2^scale_exp, f in [0.5, 1): bring it to f */
+		(void) frexpf(amax, &scale_exp);
+		for (int i = 0; i < padded; i++)
+			a[i] = ldexpf(a[i], -scale_exp);
+		amax = ldexpf(amax, -scale_exp);
 	}
 
 	if (maxk > 0 && amax > 0.0f)
@@ -625,7 +638,7 @@ choose_levels(const float *a, int padded, int bits, uint8 *k,
 		ip += x * a[i];
 		nx += x * x;
 	}
-	*ip_out = ip;
+	*ip_out = ldexp(ip, scale_exp);
 	*nx_out = nx;
 }
 
@@ -663,7 +676,15 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 
 	VaRabitqRotate(rq, v, o);
 	for (int i = 0; i < padded; i++)
+	{
+		if (unlikely(isinf(o[i]) || isnan(o[i])))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("vector is too large to quantize with RaBitQ"),
+					 errdetail("Its rotated coordinates overflow single precision (coordinates of magnitude above about 1e35)."),
+					 errhint("Scale the vectors down, or use quantization = 'none'.")));
 		a[i] = fabsf(o[i]);
+	}
 	choose_levels(a, padded, bits, k, &xo, &nx);
 
 	for (int i = 0; i < padded; i++)

@@ -125,7 +125,9 @@ extern Size VaRabitqQuerySize(int dims);
  * the grid vector of largest cosine with the rotated vector over all
  * rescalings (Gao et al. 2025, the critical-value enumeration), so B = 1 is
  * plain RaBitQ.  o = 0 gives a code whose estimates are all 0.
- * No allocation beyond a palloc'd scratch of O(D) floats (freed).
+ * No allocation beyond a palloc'd scratch of O(D) floats (freed).  Errors:
+ * NUMERIC_VALUE_OUT_OF_RANGE when the rotated vector overflows float
+ * (coordinates above about 1e35).
  */
 extern void VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code);
 
