@@ -64,6 +64,7 @@ typedef pg_prng_state VaRandomState;
 #define VaRandomSeed(state, seed) pg_prng_seed((state), (seed))
 #define VaRandomDouble(state) pg_prng_double(state)
 #define VaGlobalRandomDouble() pg_prng_double(&pg_global_prng_state)
+#define VaGlobalRandomUint64() pg_prng_uint64(&pg_global_prng_state)
 #else
 typedef unsigned short VaRandomState[3];
 #define VaRandomSeed(state, seed) \
@@ -71,6 +72,7 @@ typedef unsigned short VaRandomState[3];
 	 (*(state))[2] = (unsigned short) ((seed) >> 16))
 #define VaRandomDouble(state) pg_erand48(*(state))
 #define VaGlobalRandomDouble() ((double) random() / ((double) MAX_RANDOM_VALUE + 1))
+#define VaGlobalRandomUint64() (((uint64) random() << 32) ^ (uint64) random())
 #endif
 
 /*

@@ -1410,6 +1410,7 @@ HnswWriteMetaPage(Relation index, ForkNumber fork, int m, int ef_construction,
 	meta->quantization = (uint8) quantization;
 	meta->bits = quantization == HNSW_QUANTIZATION_NONE ? 0 : (uint8) bits;
 	meta->seed = quantization == HNSW_QUANTIZATION_NONE ? 0 : HNSW_ROTATION_SEED;
+	meta->upper_version = VaGlobalRandomUint64() | 1;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);

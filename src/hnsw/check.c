@@ -8,7 +8,8 @@
  *	  the top layer, and live elements that no chain of links from the entry
  *	  point reaches (which searches could therefore never return).  In a
  *	  quantized index, a sample of live elements' codes is compared with the
- *	  codes of their heap rows' values.
+ *	  codes of their heap rows' values.  The session's cache of the upper
+ *	  layers (upper.c), when current, is compared with the pages.
  */
 #include "hnsw/hnsw.h"
 
@@ -31,6 +32,7 @@ typedef enum ProblemKind
 	PROBLEM_UNREACHABLE,
 	PROBLEM_DUPLICATE,
 	PROBLEM_CODE,
+	PROBLEM_CACHE,
 	NUM_PROBLEM_KINDS
 } ProblemKind;
 
@@ -49,7 +51,7 @@ typedef struct CheckState
 } CheckState;
 
 static const char *const kind_names[NUM_PROBLEM_KINDS] = {
-	"page", "element", "link", "entry point", "unreachable", "duplicate", "code"
+	"page", "element", "link", "entry point", "unreachable", "duplicate", "code", "cache"
 };
 
 /* Elements of a quantized index whose codes are checked against the heap. */
@@ -472,7 +474,7 @@ check_codes(CheckState *cs)
 /*
  * hnsw_check(index regclass) RETURNS TABLE (problem text, detail text):
  * one row per violation, problem being its kind (page, element, link,
- * entry point, unreachable, duplicate, code), at most 50 per kind and then one row with the
+ * entry point, unreachable, duplicate, code, cache), at most 50 per kind and then one row with the
  * kind's total; no rows for a sound index.  In a quantized index the codes
  * of up to 1,000 live elements are compared with the codes of their heap
  * rows' values (rows the active snapshot does not see are skipped).  Takes AccessShareLock on the
@@ -499,6 +501,8 @@ hnsw_check(PG_FUNCTION_ARGS)
 	check_duplicates(&cs);
 	check_entry_and_reach(&cs);
 	check_codes(&cs);
+	if (!HnswCheckUpperCopy(cs.index, &cs.meta))
+		VaReportProblem(&cs.report, PROBLEM_CACHE, "this session's cache of the upper layers differs from the index's pages");
 	UnlockPage(cs.index, HNSW_INSERT_LOCK, ShareLock);
 	return VaCheckEnd(fcinfo, cs.index, AccessShareLock, &cs.report);
 }

@@ -98,6 +98,8 @@ typedef struct HnswMetaPageData
 	uint16		unused;
 	uint64		seed;			/* rotation seed of the codes */
 	double		relink_heap_tuples; /* heap rows at the last relink (0: never) */
+	/* random at build, then one more at each change of layers >= 2 (upper.c) */
+	uint64		upper_version;	/* 0 in every index written before it existed */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
@@ -334,6 +336,13 @@ extern bool HnswElementDistances(Relation index, const VaIndexOps *ops,
 								 const void *b, float *da, float *db,
 								 float *dvb);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+
+/* upper.c: a backend's cache of the upper layers, for searches' descents */
+#define HNSW_UPPER_LOWEST		2	/* the lowest layer it may hold */
+extern void HnswDescend(HnswDiskGraph *dg, const HnswMetaPageData *meta,
+						VaCandidate *entry);
+extern bool HnswCheckUpperCopy(Relation index, const HnswMetaPageData *meta);
+extern void HnswBumpUpperVersion(Relation index, bool building);
 typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
 								 const HnswDuplicateTupleData *dup);
 extern int	HnswWalkDuplicates(Relation index, const ItemPointerData *owner,

@@ -1205,6 +1205,9 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	}
 	place_element(index, tup, size, dimensions, vector_size, &meta, building, &tid);
 	link_back(index, ops, m, tup, &tid, top, nlinks, building);
+	/* the upper layers changed: backends' caches of them are stale */
+	if (level >= HNSW_UPPER_LOWEST)
+		HnswBumpUpperVersion(index, building);
 	UnlockPage(index, HNSW_INSERT_LOCK, lockmode);
 }
 

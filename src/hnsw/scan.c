@@ -199,7 +199,7 @@ search_batch(HnswScanOpaque so)
 	entries[0].id = VaTidToId(&so->meta.entry_point);
 	so->dg.graph.evaluate(&so->dg.graph, &entries[0]);
 	entries[1] = entries[0];
-	HnswGreedyDescend(&so->dg.graph, &entries[0], so->meta.entry_level, 0);
+	HnswDescend(&so->dg, &so->meta, &entries[0]);
 
 	/*
 	 * A batch after the first also starts from the entry point itself: layer

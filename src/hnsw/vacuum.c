@@ -1016,6 +1016,8 @@ repair_graph(IndexVacuumInfo *info)
 	reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
+	/* lists and elements of the upper layers changed: caches are stale */
+	HnswBumpUpperVersion(index, false);
 }
 
 IndexBulkDeleteResult *
@@ -1149,6 +1151,7 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
+		HnswBumpUpperVersion(index, false);
 		if (stats == NULL)
 			stats = palloc0(sizeof(IndexBulkDeleteResult));
 	}
