@@ -80,4 +80,19 @@ SELECT id FROM hd ORDER BY v <-> '[7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7]' LIMIT 1;
 ROLLBACK;
 SELECT id FROM hd ORDER BY v <-> '[7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7]' LIMIT 1;
 
-DROP TABLE hd, hd_deleted;
+
+-- VACUUM's repair searches with a visited set that outgrows its first size
+-- (small m and ef_construction, a third of the rows deleted); it must grow
+-- in the memory context it was made in, which outlives each element's repair
+SELECT setseed(0.11);
+CREATE TABLE hg (id int PRIMARY KEY, v vector(16));
+INSERT INTO hg
+SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 16) WHERE i > 0)::vector
+FROM generate_series(1, 6000) i;
+CREATE INDEX hg_idx ON hg USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 16);
+DELETE FROM hg WHERE id % 3 = 0;
+VACUUM hg;
+SELECT * FROM hnsw_check('hg_idx');
+SELECT count(*) FROM hg;
+
+DROP TABLE hd, hd_deleted, hg;

@@ -603,7 +603,9 @@ visited_grow(HnswDiskGraph *dg)
 
 	dg->visited_shift--;
 	mask = (UINT64CONST(1) << (64 - dg->visited_shift)) - 1;
-	dg->visited = palloc_extended(sizeof(uint64) * (mask + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	/* where the table was made: callers reset shorter-lived contexts */
+	dg->visited = MemoryContextAllocExtended(dg->visited_cxt, sizeof(uint64) * (mask + 1),
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (uint64 i = 0; i < oldsize; i++)
 	{
 		uint64		s;
@@ -690,6 +692,7 @@ HnswDiskGraphInit(HnswDiskGraph *dg, Relation index, const VaIndexOps *ops,
 	 * it, at a rehash each time it doubles)
 	 */
 	dg->visited_shift = 64 - pg_ceil_log2_32((uint32) Min(Max(ef, 16) * m * 4, PG_INT32_MAX / 4));
+	dg->visited_cxt = CurrentMemoryContext;
 	dg->visited = palloc_extended(sizeof(uint64) << (64 - dg->visited_shift),
 								  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	dg->visited_count = 0;

@@ -327,6 +327,7 @@ typedef struct HnswDiskGraph
 	const VaIndexOps *ops;
 	const void *query;			/* stored form of the query */
 	uint64	   *visited;		/* visited ids, open addressing (graph.c) */
+	MemoryContext visited_cxt;	/* where it lives (and grows) */
 	uint32		visited_shift;	/* 64 - log2 of its slots */
 	uint32		visited_count;
 	struct VaBlockMap *blockmap;	/* index's block map (common/blockmap.h) */
