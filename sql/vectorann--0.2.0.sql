@@ -980,8 +980,11 @@ COMMENT ON ACCESS METHOD hnsw IS 'HNSW graph index for approximate nearest-neigh
 -- hnsw_check(index regclass): one row per structural violation of an hnsw
 -- index; problem is the kind (page, element, link, entry point, unreachable:
 -- a live element no chain of links from the entry point reaches; duplicate:
--- a broken chain of rows with identical vectors), detail says where.  No rows when sound.  Errors: not an hnsw index.  Blocks
--- inserts into the index while it runs.
+-- a broken chain of rows with identical vectors; code: in a quantized index, a
+-- sampled element whose code is not its heap row's; cache: this session's
+-- cache of the upper layers differs from the pages), detail says where.  No
+-- rows when sound.  Errors: not an hnsw index.  Blocks inserts into the index
+-- while it runs.
 CREATE FUNCTION hnsw_check(index regclass, OUT problem text, OUT detail text)
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
