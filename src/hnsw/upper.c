@@ -105,8 +105,9 @@ typedef struct UpperBuild
 	HnswUpper  *copy;
 	Relation	index;
 	HTAB	   *ids;
-	int			capacity;		/* of copy->elements and list_ids */
-	uint64	   *list_ids;		/* by element: m * (level - lowest_read + 1) */
+	int			capacity;		/* of copy->elements and list_start */
+	uint64	   *list_ids;		/* lists of layers >= HNSW_UPPER_LOWEST, m ids
+								 * each (0 after the last), by element */
 	int32	   *list_start;
 	int			nlist_ids;
 	int			list_capacity;
@@ -338,6 +339,15 @@ make_copy(HnswUpper *copy, Relation index)
 	MemoryContextSwitchTo(old);
 }
 
+/* Was copy made under what *meta shows now (see the top of this file)? */
+static inline bool
+copy_current(const HnswUpper *copy, const HnswMetaPageData *meta)
+{
+	return copy->version == meta->upper_version &&
+		ItemPointerEquals((ItemPointer) &copy->entry_point, (ItemPointer) &meta->entry_point) &&
+		copy->entry_level == meta->entry_level && copy->m == meta->m;
+}
+
 /*
  * Elements a copy of index's upper layers would hold, roughly: the
  * elements that fit its pages (each taken to have the metapage's vector
@@ -386,9 +396,7 @@ get_copy(Relation index, const HnswMetaPageData *meta)
 		if (RelFileNodeEquals(s->node, index->rd_node))
 		{
 			s->last_use = ++upper_clock;
-			if (s->version == meta->upper_version &&
-				ItemPointerEquals(&s->entry_point, (ItemPointer) &meta->entry_point) &&
-				s->entry_level == meta->entry_level && s->m == meta->m)
+			if (copy_current(s, meta))
 				return s;
 			/* stale, or none made yet: search on the pages until due */
 			if (++s->searches < (uint64) s->nelements / 8)
@@ -544,9 +552,7 @@ HnswCheckUpperCopy(Relation index, const HnswMetaPageData *meta)
 		return true;
 	for (int i = 0; i < HNSW_UPPER_SLOTS; i++)
 		if (RelFileNodeEquals(upper_slots[i].node, index->rd_node) &&
-			upper_slots[i].version == meta->upper_version &&
-			ItemPointerEquals(&upper_slots[i].entry_point, (ItemPointer) &meta->entry_point) &&
-			upper_slots[i].entry_level == meta->entry_level)
+			copy_current(&upper_slots[i], meta))
 			copy = &upper_slots[i];
 	if (copy == NULL)
 		return true;
