@@ -154,11 +154,15 @@ element_layer(HnswBuildState *bs, int i, int layer)
 }
 
 /*
- * What the last selection of element i's layer-0 list decided, kept after
- * its slots: each member's distance to i (float[2m]), then how many members
- * (the first ones) the heuristic itself kept, or -1 when the list is not
- * the output of a selection (slots appended or changed since).  mem_prune
- * uses it to add a newcomer without a new selection when it can.
+ * Kept after element i's slots, for its layer-0 list: each member's
+ * distance to i (float[2m], slot by slot, kept for every member however it
+ * joined), then how many members (the first ones) the heuristic itself kept
+ * when it last chose the list, or -1 when the list is not the output of a
+ * selection (slots appended or changed since).  mem_prune uses them to add
+ * a newcomer without a new selection when it can, and without computing
+ * the members' distances again when it cannot.  The distances are taken in
+ * either direction (a search computes d(i, member), a back-link d(member,
+ * i)): every distance here gives both the same value, bit for bit.
  */
 static inline float *
 layer0_distances(HnswBuildState *bs, int i)
@@ -323,47 +327,65 @@ precedes(float da, int32 a, float db, int32 b)
 }
 
 /*
- * Add newcomer to base's full layer-0 list without a new selection, when
- * the list's selection state says the result is known: if a member the
- * heuristic kept, nearer than newcomer, is nearer to newcomer than base is,
- * the heuristic passes newcomer over too, keeps the same members, and
- * newcomer only competes with the filled-in members by distance.  Exactly
- * what a new selection over the list plus newcomer would return, for
+ * Add newcomer, at distance dn from base, to base's full layer-0 list
+ * without a new selection, when the list's selection state says what a new
+ * selection over the list plus newcomer would return.  Two cases, each
+ * exactly that selection's output:
+ * - a member the heuristic kept, nearer to base than newcomer, is nearer to
+ *   newcomer than base is: the heuristic passes newcomer over too, keeps
+ *   the same members, and newcomer only competes with the filled-in members
+ *   by distance;
+ * - no such member, and newcomer is nearer to none of the kept members
+ *   after it than they are to base: the heuristic keeps newcomer and all it
+ *   kept before; the members it passed over stay passed over (by the same
+ *   kept members), so the farthest filled-in member, or the farthest kept
+ *   one when there is none, makes room.
  * O(kept) distances instead of O(cap^2).  Returns false (nothing changed)
- * when the heuristic would keep newcomer, or the state is unknown.
+ * when newcomer would make the heuristic pass a kept member over (a
+ * cascade: select anew), or the state is unknown.
  */
 static bool
-mem_prune_known(HnswBuildState *bs, int base, int newcomer)
+mem_prune_known(HnswBuildState *bs, int base, int newcomer, float dn)
 {
 	int			cap = HnswLayerCapacity(0, bs->m);
 	int32	   *list = element_layer(bs, base, 0);
 	float	   *dist = layer0_distances(bs, base);
-	int			ndiverse = *layer0_ndiverse(bs, base);
+	int32	   *ndiverse = layer0_ndiverse(bs, base);
 	const void *nv = element_vector(bs, newcomer);
-	float		dn;
 	bool		passed = false;
 	int			before = 0;
 	int			pos;
 
-	if (ndiverse < 0 || list[cap - 1] < 0)
+	if (*ndiverse < 0 || list[cap - 1] < 0)
 		return false;
-	dn = bs->ops->distance(element_vector(bs, base), nv);
-	for (int j = 0; j < ndiverse; j++)
+	/* the kept members are in selection order */
+	while (before < *ndiverse && precedes(dist[before], list[before], dn, newcomer))
 	{
-		if (!precedes(dist[j], list[j], dn, newcomer))
-			continue;
-		before++;
-		if (!passed && bs->ops->distance(nv, element_vector(bs, list[j])) < dn)
+		if (bs->ops->distance(nv, element_vector(bs, list[before])) < dn)
+		{
 			passed = true;
+			break;
+		}
+		before++;
 	}
 	if (!passed && before < cap)
-		return false;			/* the heuristic would keep it: select anew */
-
-	/* filled-in members sit at ndiverse .. cap-1, nearest first */
-	for (pos = ndiverse; pos < cap && precedes(dist[pos], list[pos], dn, newcomer); pos++)
-		;
-	if (pos == cap)
-		return true;			/* farther than every one: dropped */
+	{
+		for (int j = before; j < *ndiverse; j++)
+		{
+			if (bs->ops->distance(element_vector(bs, list[j]), nv) < dist[j])
+				return false;	/* passed over now: select anew */
+		}
+		pos = before;
+		*ndiverse = Min(*ndiverse + 1, cap);
+	}
+	else
+	{
+		/* filled-in members sit at ndiverse .. cap-1, nearest first */
+		for (pos = *ndiverse; pos < cap && precedes(dist[pos], list[pos], dn, newcomer); pos++)
+			;
+		if (pos == cap)
+			return true;		/* farther than every one: dropped */
+	}
 	memmove(&list[pos + 1], &list[pos], sizeof(int32) * (cap - 1 - pos));
 	memmove(&dist[pos + 1], &dist[pos], sizeof(float) * (cap - 1 - pos));
 	list[pos] = newcomer;
@@ -373,12 +395,13 @@ mem_prune_known(HnswBuildState *bs, int base, int newcomer)
 
 /*
  * Replace the layer list of element base (in memory) by the best cap of its
- * current neighbours plus newcomer, chosen with the heuristic (on layer 0
- * through mem_prune_known when it can).  The caller holds base's lock
+ * current neighbours plus newcomer, at distance dn from base, chosen with
+ * the heuristic (on layer 0 through mem_prune_known when it can, and with
+ * the members' stored distances otherwise).  The caller holds base's lock
  * exclusively (parallel build).
  */
 static void
-mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
+mem_prune(HnswBuildState *bs, int base, int layer, int newcomer, float dn)
 {
 	int32	   *list = element_layer(bs, base, layer);
 	int			cap = HnswLayerCapacity(layer, bs->m);
@@ -388,7 +411,7 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 	int			ndiverse;
 	VaHeap	   *heap = &bs->result;
 
-	if (layer == 0 && mem_prune_known(bs, base, newcomer))
+	if (layer == 0 && mem_prune_known(bs, base, newcomer, dn))
 		return;
 	VaHeapReset(heap);
 	for (int i = 0; i <= cap; i++)
@@ -396,8 +419,12 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 		VaCandidate c;
 
 		c.id = (uint64) (i < cap ? list[i] : newcomer);
-		c.distance = bs->ops->distance(bv,
-									   element_vector(bs, (int) c.id));
+		if (i == cap)
+			c.distance = dn;
+		else if (layer == 0)
+			c.distance = layer0_distances(bs, base)[i];
+		else
+			c.distance = bs->ops->distance(bv, element_vector(bs, (int) c.id));
 		c.flags = 0;
 		c.aux = 0;
 		VaHeapPush(heap, &c);
@@ -420,6 +447,19 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer)
 }
 
 /*
+ * A layer list chosen for a new element by its search: members nearest
+ * first as the heuristic returned them (the first ndiverse kept by the
+ * heuristic itself, then the filled-in ones), with their distances to it.
+ */
+typedef struct HnswChosen
+{
+	int			n;
+	int			ndiverse;
+	int32		id[HNSW_MAX_M * 2];
+	float		distance[HNSW_MAX_M * 2];
+} HnswChosen;
+
+/*
  * Make element i a duplicate of element owner (identical stored vector):
  * put it on owner's chain, where flush_graph writes it as a duplicate item.
  */
@@ -434,34 +474,45 @@ mem_add_duplicate(HnswBuildState *bs, int i, int owner)
 }
 
 /*
- * Link element i into layer with the neighbours chosen[0..k): its own list,
- * then a back-link from each, pruning a full list with the heuristic.  In a
- * parallel build other inserters may have linked back to i on this layer
- * since it searched; its list is then chosen again, with the heuristic,
- * from those links and chosen together, so that neither is dropped for
- * lack of room.
+ * Link element i into layer with the neighbours chosen for it: its own
+ * list, then a back-link from each, pruning a full list with the
+ * heuristic.  In a parallel build other inserters may
+ * have linked back to i on this layer since it searched; its list is then
+ * chosen again, with the heuristic, from those links and chosen together,
+ * so that neither is dropped for lack of room.
  */
 static void
-mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
+mem_link(HnswBuildState *bs, int i, int layer, const HnswChosen *chosen)
 {
+	int			k = chosen->n;
+	int			ndiverse = chosen->ndiverse;
 	int			cap = HnswLayerCapacity(layer, bs->m);
 	int32	   *mine = element_layer(bs, i, layer);
+	float	   *mydist = layer == 0 ? layer0_distances(bs, i) : NULL;
 	VaCandidate cands[HNSW_MAX_M * 4];
+	VaCandidate kept[HNSW_MAX_M * 4];
 	const void *vectors[HNSW_MAX_M * 4];
 	int			selected[HNSW_MAX_M * 4];
 	int			n = 0;
 
 	lock_element(bs, i, LW_EXCLUSIVE);
 	for (int j = 0; j < k; j++)
-		cands[n++].id = (uint64) chosen[j];
+	{
+		cands[n].id = (uint64) chosen->id[j];
+		cands[n++].distance = chosen->distance[j];
+	}
 	for (int s = 0; s < cap && mine[s] >= 0; s++)
 	{
 		bool		dup = false;
 
 		for (int c = 0; c < k && !dup; c++)
-			dup = (chosen[c] == mine[s]);
+			dup = (chosen->id[c] == mine[s]);
 		if (!dup)
-			cands[n++].id = (uint64) mine[s];
+		{
+			cands[n].id = (uint64) mine[s];
+			cands[n++].distance = mydist ? mydist[s] :
+				bs->ops->distance(element_vector(bs, i), element_vector(bs, mine[s]));
+		}
 	}
 	if (n > cap)
 	{
@@ -470,8 +521,6 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		VaHeapInit(&heap, n, false);
 		for (int j = 0; j < n; j++)
 		{
-			cands[j].distance = bs->ops->distance(element_vector(bs, i),
-												  element_vector(bs, (int) cands[j].id));
 			cands[j].flags = 0;
 			cands[j].aux = 0;
 			VaHeapPush(&heap, &cands[j]);
@@ -480,24 +529,26 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		VaHeapFree(&heap);
 		for (int j = 0; j < n; j++)
 			vectors[j] = element_vector(bs, (int) cands[j].id);
-		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected, NULL);
+		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected, &ndiverse);
 		for (int j = 0; j < n; j++)
-			mine[j] = (int32) cands[selected[j]].id;
+			kept[j] = cands[selected[j]];
+		memcpy(cands, kept, sizeof(VaCandidate) * n);
 	}
-	else
+	else if (n > k)
+		ndiverse = -1;			/* chosen plus concurrent back-links */
+	for (int j = 0; j < cap; j++)
+		mine[j] = j < n ? (int32) cands[j].id : -1;
+	if (mydist)
 	{
 		for (int j = 0; j < n; j++)
-			mine[j] = (int32) cands[j].id;
+			mydist[j] = cands[j].distance;
+		*layer0_ndiverse(bs, i) = ndiverse;
 	}
-	for (int j = n; j < cap; j++)
-		mine[j] = -1;
-	if (layer == 0)
-		*layer0_ndiverse(bs, i) = -1;
 	unlock_element(bs, i);
 
 	for (int j = 0; j < k; j++)
 	{
-		int			nb = chosen[j];
+		int			nb = chosen->id[j];
 		int32	   *list = element_layer(bs, nb, layer);
 		int			slot = 0;
 
@@ -508,10 +559,13 @@ mem_link(HnswBuildState *bs, int i, int layer, const int32 *chosen, int k)
 		{
 			list[slot] = i;
 			if (layer == 0)
+			{
+				layer0_distances(bs, nb)[slot] = chosen->distance[j];
 				*layer0_ndiverse(bs, nb) = -1;
+			}
 		}
 		else if (slot == cap)
-			mem_prune(bs, nb, layer, i);
+			mem_prune(bs, nb, layer, i, chosen->distance[j]);
 		unlock_element(bs, nb);
 	}
 }
@@ -574,13 +628,13 @@ mem_raise_entry(HnswBuildState *bs, int i)
 /*
  * Search every layer from top down to 0 for element i's neighbours, from
  * the entry point (descending greedily from entry_level first), and choose
- * each layer's list with the heuristic into chosen[layer][0..nchosen[layer]).
+ * each layer's list with the heuristic into chosen[layer].
  * Returns false, having chosen nothing, when layer 0 holds an element with
  * i's very vector: i then joined that element's duplicate chain.
  */
 static bool
 mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
-		   int32 chosen[][HNSW_MAX_M * 2], int *nchosen)
+		   HnswChosen *chosen)
 {
 	VaCandidate ep;
 	VaCandidate *entries;
@@ -615,11 +669,15 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 				}
 			}
 		}
-		nchosen[layer] = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
-											  HnswLayerCapacity(layer, bs->m),
-											  bs->ops, bs->selected, NULL);
-		for (int j = 0; j < nchosen[layer]; j++)
-			chosen[layer][j] = (int32) bs->sorted[bs->selected[j]].id;
+		chosen[layer].n = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
+											   HnswLayerCapacity(layer, bs->m),
+											   bs->ops, bs->selected,
+											   &chosen[layer].ndiverse);
+		for (int j = 0; j < chosen[layer].n; j++)
+		{
+			chosen[layer].id[j] = (int32) bs->sorted[bs->selected[j]].id;
+			chosen[layer].distance[j] = bs->sorted[bs->selected[j]].distance;
+		}
 		memcpy(entries, bs->sorted, sizeof(VaCandidate) * n);
 		nentries = n;
 	}
@@ -642,16 +700,15 @@ mem_insert(HnswBuildState *bs, int i)
 	int			entry;
 	int			entry_level;
 	int			top;
-	int32		chosen[HNSW_MAX_LEVEL + 1][HNSW_MAX_M * 2];
-	int			nchosen[HNSW_MAX_LEVEL + 1];
+	HnswChosen	chosen[HNSW_MAX_LEVEL + 1];
 
 	if (!mem_entry_or_claim(bs, i, &entry, &entry_level))
 		return;
 	top = Min(bs->elements[i].level, entry_level);
-	if (!mem_choose(bs, i, entry, entry_level, top, chosen, nchosen))
+	if (!mem_choose(bs, i, entry, entry_level, top, chosen))
 		return;
 	for (int layer = top; layer >= 0; layer--)
-		mem_link(bs, i, layer, chosen[layer], nchosen[layer]);
+		mem_link(bs, i, layer, &chosen[layer]);
 	mem_raise_entry(bs, i);
 }
 
@@ -703,6 +760,8 @@ mem_write_list(void *arg, uint32 c, int slot, uint32 u)
 	if (slot < 0)
 		return;
 	element_layer(bs, (int) c, 0)[slot] = (int32) u;
+	layer0_distances(bs, (int) c)[slot] =
+		bs->ops->distance(element_vector(bs, (int) c), element_vector(bs, (int) u));
 	*layer0_ndiverse(bs, (int) c) = -1;
 }
 
