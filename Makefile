@@ -39,6 +39,12 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies (without --enable-depend): rebuild
+# every object when any header changes, so a struct change never leaves
+# objects compiled against the old layout.
+VA_HEADERS = $(wildcard src/*.h src/*/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(VA_HEADERS)
+
 .PHONY: prove-installcheck
 prove-installcheck:
 	$(prove_installcheck)
