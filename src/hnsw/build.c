@@ -113,6 +113,17 @@ typedef struct HnswShared
 
 #define HnswSharedScan(shared) VaParallelSharedScan(shared, sizeof(HnswShared))
 
+/*
+ * Element id's mark: whether the current layer search visited it (epoch is
+ * the search's) and then its distance to the query, which every visited
+ * element has had computed.
+ */
+typedef struct HnswVisitMark
+{
+	uint32		epoch;
+	float		distance;
+} HnswVisitMark;
+
 typedef struct HnswBuildState
 {
 	HnswGraph	graph;			/* first: the in-memory graph interface */
@@ -135,7 +146,7 @@ typedef struct HnswBuildState
 	int			capacity;
 	char	   *arena;			/* stored vectors are carved from blocks */
 	Size		arena_left;
-	uint32	   *marks;			/* visited marks, epoch-stamped */
+	HnswVisitMark *marks;		/* visited marks, epoch-stamped */
 	uint32		epoch;
 	const void *query;
 	int			entry;
@@ -179,11 +190,13 @@ element_layer(HnswBuildState *bs, int i, int layer)
 /*
  * Kept after element i's slots, for its layer-0 list: each member's
  * distance to i (float[2m], slot by slot, kept for every member however it
- * joined), then how many members (the first ones) the heuristic itself kept
+ * joined); how many members (the first ones) the heuristic itself kept
  * when it last chose the list, or -1 when the list is not the output of a
- * selection (slots appended or changed since).  mem_prune uses them to add
- * a newcomer without a new selection when it can, and without computing
- * the members' distances again when it cannot.  The distances are taken in
+ * selection (slots appended or changed since); and for each member after
+ * those (a filled-in one, which the heuristic passed over), the slot of a
+ * kept member nearer to it than i is (uint8[2m]).  mem_reselect uses them
+ * to choose the list anew with a newcomer while computing only the
+ * distances whose outcome they do not settle.  The distances are taken in
  * either direction (a search computes d(i, member), a back-link d(member,
  * i)): every distance here gives both the same value, bit for bit.
  */
@@ -199,12 +212,18 @@ layer0_ndiverse(HnswBuildState *bs, int i)
 	return (int32 *) (layer0_distances(bs, i) + HnswLayerCapacity(0, bs->m));
 }
 
+static inline uint8 *
+layer0_blockers(HnswBuildState *bs, int i)
+{
+	return (uint8 *) (layer0_ndiverse(bs, i) + 1);
+}
+
 /* Bytes of an element's lists and its layer-0 selection state. */
 static inline Size
 neighbour_area_size(int level, int m)
 {
 	return sizeof(int32) * HnswSlotCount(level, m) +
-		sizeof(float) * HnswLayerCapacity(0, m) + sizeof(int32);
+		(sizeof(float) + sizeof(uint8)) * HnswLayerCapacity(0, m) + sizeof(int32);
 }
 
 /* Empty lists, no selection state. */
@@ -261,6 +280,7 @@ mem_evaluate(HnswGraph *graph, VaCandidate *c)
 	HnswBuildState *bs = (HnswBuildState *) graph;
 
 	c->distance = bs->ops->distance(bs->query, element_vector(bs, (int) c->id));
+	bs->marks[c->id].distance = c->distance;
 	c->flags = 0;
 	c->aux = c->id;
 }
@@ -289,6 +309,7 @@ mem_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 			for (int line = 0; line < 256; line += 64)
 				VaPrefetch((char *) element_vector(bs, (int) cs[i + 2].id) + line);
 		cs[i].distance = bs->ops->distance(bs->query, element_vector(bs, (int) cs[i].id));
+		bs->marks[cs[i].id].distance = cs[i].distance;
 		cs[i].flags = 0;
 		cs[i].aux = cs[i].id;
 	}
@@ -321,9 +342,9 @@ mem_visit(HnswGraph *graph, uint64 id)
 {
 	HnswBuildState *bs = (HnswBuildState *) graph;
 
-	if (bs->marks[id] == bs->epoch)
+	if (bs->marks[id].epoch == bs->epoch)
 		return false;
-	bs->marks[id] = bs->epoch;
+	bs->marks[id].epoch = bs->epoch;
 	return true;
 }
 
@@ -334,7 +355,7 @@ mem_reset_visited(HnswGraph *graph)
 
 	if (++bs->epoch == 0)
 	{
-		memset(bs->marks, 0, sizeof(uint32) * bs->capacity);
+		memset(bs->marks, 0, sizeof(HnswVisitMark) * bs->capacity);
 		bs->epoch = 1;
 	}
 }
@@ -350,77 +371,165 @@ precedes(float da, int32 a, float db, int32 b)
 }
 
 /*
- * Add newcomer, at distance dn from base, to base's full layer-0 list
- * without a new selection, when the list's selection state says what a new
- * selection over the list plus newcomer would return.  Two cases, each
- * exactly that selection's output:
- * - a member the heuristic kept, nearer to base than newcomer, is nearer to
- *   newcomer than base is: the heuristic passes newcomer over too, keeps
- *   the same members, and newcomer only competes with the filled-in members
- *   by distance;
- * - no such member, and newcomer is nearer to none of the kept members
- *   after it than they are to base: the heuristic keeps newcomer and all it
- *   kept before; the members it passed over stay passed over (by the same
- *   kept members), so the farthest filled-in member, or the farthest kept
- *   one when there is none, makes room.
- * O(kept) distances instead of O(cap^2).  Returns false (nothing changed)
- * when newcomer would make the heuristic pass a kept member over (a
- * cascade: select anew), or the state is unknown.
+ * Distance from the query of the last search (bs->query) to element x:
+ * from x's mark when that search evaluated it, else computed.
+ */
+static inline float
+query_distance(HnswBuildState *bs, int32 x)
+{
+	if (bs->marks[x].epoch == bs->epoch)
+		return bs->marks[x].distance;
+	return bs->ops->distance(bs->query, element_vector(bs, x));
+}
+
+/*
+ * Choose base's full layer-0 list anew over its members plus newcomer (at
+ * distance dn from base), as HnswSelectNeighbours would, from the list's
+ * selection state (layer0_distances).  Each pair's outcome in the heuristic
+ * ("is kept member s nearer to candidate c than base is?") depends on the
+ * pair alone, and the last selection settled many: no member it kept is
+ * nearer to another member it kept, and a member it passed over is passed
+ * over again while the kept member recorded as nearer to it stays kept.
+ * Only the pairs left are computed: the newcomer with the kept members
+ * before it, and then, as far as a change reaches, the members it passes
+ * over, and those that a dropped member had passed over.  Usually a few
+ * distances instead of a selection's O(cap^2), for the same list in the
+ * same order and a state as good as a new selection's (checked against one
+ * on every back-link of serial and parallel builds: test/bench/RESULTS.md,
+ * 2026-12-05).  Returns false (nothing changed) when the state is unknown.
  */
 static bool
-mem_prune_known(HnswBuildState *bs, int base, int newcomer, float dn)
+mem_reselect(HnswBuildState *bs, int base, int newcomer, float dn)
 {
 	int			cap = HnswLayerCapacity(0, bs->m);
 	int32	   *list = element_layer(bs, base, 0);
 	float	   *dist = layer0_distances(bs, base);
 	int32	   *ndiverse = layer0_ndiverse(bs, base);
-	const void *nv = element_vector(bs, newcomer);
-	bool		passed = false;
-	int			before = 0;
-	int			pos;
+	uint8	   *blockers = layer0_blockers(bs, base);
+	int			nd = *ndiverse;
 
-	if (*ndiverse < 0 || list[cap - 1] < 0)
+	/* the candidates in selection order, and what the last selection said */
+	int32		id[HNSW_MAX_M * 2 + 1];
+	float		d[HNSW_MAX_M * 2 + 1];
+	int8		was[HNSW_MAX_M * 2 + 1];	/* 1 kept, 0 passed over, -1 new */
+	int16		old_blocker[HNSW_MAX_M * 2 + 1];	/* candidate index, was 0 */
+	int16		slot_at[HNSW_MAX_M * 2];	/* old slot -> candidate index */
+
+	/* the new selection */
+	int16		kept[HNSW_MAX_M * 2];
+	int16		kept_pos[HNSW_MAX_M * 2 + 1];	/* kept[] index, or -1 */
+	int16		passed[HNSW_MAX_M * 2 + 1];
+	int16		passed_by[HNSW_MAX_M * 2 + 1];	/* kept[] index */
+	int			nkept = 0;
+	int			npassed = 0;
+	int			n = 0;
+	int			a = 0;
+	int			b = nd;
+	bool		placed = false;
+	bool		query_is_newcomer = bs->query == element_vector(bs, newcomer);
+
+	if (nd < 0 || list[cap - 1] < 0)
 		return false;
-	/* the kept members are in selection order */
-	while (before < *ndiverse && precedes(dist[before], list[before], dn, newcomer))
+
+	/* merge the kept run, the passed-over run (each in order) and newcomer */
+	while (n < cap + 1)
 	{
-		if (bs->ops->distance(nv, element_vector(bs, list[before])) < dn)
+		int			pick;		/* 0 kept run, 1 passed run, 2 newcomer */
+
+		if (a < nd && (b >= cap || precedes(dist[a], list[a], dist[b], list[b])))
+			pick = 0;
+		else
+			pick = b < cap ? 1 : 2;
+		if (!placed && (pick == 2 ||
+						precedes(dn, newcomer, pick == 0 ? dist[a] : dist[b],
+								 pick == 0 ? list[a] : list[b])))
 		{
-			passed = true;
-			break;
+			id[n] = newcomer;
+			d[n] = dn;
+			was[n++] = -1;
+			placed = true;
+			continue;
 		}
-		before++;
-	}
-	if (!passed && before < cap)
-	{
-		for (int j = before; j < *ndiverse; j++)
+		if (pick == 0)
 		{
-			if (bs->ops->distance(element_vector(bs, list[j]), nv) < dist[j])
-				return false;	/* passed over now: select anew */
+			slot_at[a] = (int16) n;
+			id[n] = list[a];
+			d[n] = dist[a];
+			was[n++] = 1;
+			a++;
 		}
-		pos = before;
-		*ndiverse = Min(*ndiverse + 1, cap);
+		else
+		{
+			slot_at[b] = (int16) n;
+			id[n] = list[b];
+			d[n] = dist[b];
+			was[n++] = 0;
+			b++;
+		}
 	}
-	else
+	for (int s = nd; s < cap; s++)
+		old_blocker[slot_at[s]] = slot_at[blockers[s]];
+
+	for (int c = 0; c < n && nkept < cap; c++)
 	{
-		/* filled-in members sit at ndiverse .. cap-1, nearest first */
-		for (pos = *ndiverse; pos < cap && precedes(dist[pos], list[pos], dn, newcomer); pos++)
-			;
-		if (pos == cap)
-			return true;		/* farther than every one: dropped */
+		int			by = -1;
+
+		kept_pos[c] = -1;
+		if (was[c] == 0 && kept_pos[old_blocker[c]] >= 0)
+			by = kept_pos[old_blocker[c]];	/* still passed over by it */
+		else
+		{
+			const void *cv = element_vector(bs, id[c]);
+
+			for (int k = 0; k < nkept && by < 0; k++)
+			{
+				int32		other = id[kept[k]];
+				float		dk;
+
+				/* two members the last selection kept: settled, no */
+				if (was[c] == 1 && was[kept[k]] == 1)
+					continue;
+				if (was[c] == -1 && query_is_newcomer)
+					dk = query_distance(bs, other);
+				else if (was[kept[k]] == -1 && query_is_newcomer)
+					dk = query_distance(bs, id[c]);
+				else
+					dk = bs->ops->distance(cv, element_vector(bs, other));
+				if (dk < d[c])
+					by = k;
+			}
+		}
+		if (by < 0)
+		{
+			kept_pos[c] = (int16) nkept;
+			kept[nkept++] = (int16) c;
+		}
+		else
+		{
+			passed_by[npassed] = (int16) by;
+			passed[npassed++] = (int16) c;
+		}
 	}
-	memmove(&list[pos + 1], &list[pos], sizeof(int32) * (cap - 1 - pos));
-	memmove(&dist[pos + 1], &dist[pos], sizeof(float) * (cap - 1 - pos));
-	list[pos] = newcomer;
-	dist[pos] = dn;
+
+	/* kept members in order, then the passed-over ones nearest first */
+	for (int s = 0; s < cap; s++)
+	{
+		int			c = s < nkept ? kept[s] : passed[s - nkept];
+
+		list[s] = id[c];
+		dist[s] = d[c];
+		if (s >= nkept)
+			blockers[s] = (uint8) passed_by[s - nkept];
+	}
+	*ndiverse = nkept;
 	return true;
 }
 
 /*
  * Replace the layer list of element base (in memory) by the best cap of its
  * current neighbours plus newcomer, at distance dn from base, chosen with
- * the heuristic (on layer 0 through mem_prune_known when it can, and with
- * the members' stored distances otherwise).  The caller holds base's lock
+ * the heuristic (on layer 0 through mem_reselect when it can, and with the
+ * members' stored distances otherwise).  The caller holds base's lock
  * exclusively (parallel build).
  */
 static void
@@ -432,9 +541,10 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer, float dn)
 	int			n = 0;
 	int			k;
 	int			ndiverse;
+	uint8		blockers[HNSW_MAX_M * 2];
 	VaHeap	   *heap = &bs->result;
 
-	if (layer == 0 && mem_prune_known(bs, base, newcomer, dn))
+	if (layer == 0 && mem_reselect(bs, base, newcomer, dn))
 		return;
 	VaHeapReset(heap);
 	for (int i = 0; i <= cap; i++)
@@ -456,7 +566,7 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer, float dn)
 	for (int i = 0; i < n; i++)
 		bs->vectors[i] = element_vector(bs, (int) bs->sorted[i].id);
 	k = HnswSelectNeighbours(bs->sorted, bs->vectors, n, cap, bs->ops, bs->selected,
-							 &ndiverse);
+							 &ndiverse, blockers);
 	for (int i = 0; i < cap; i++)
 		list[i] = i < k ? (int32) bs->sorted[bs->selected[i]].id : -1;
 	if (layer == 0)
@@ -465,6 +575,7 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer, float dn)
 
 		for (int i = 0; i < k; i++)
 			dist[i] = bs->sorted[bs->selected[i]].distance;
+		memcpy(layer0_blockers(bs, base), blockers, k);
 		*layer0_ndiverse(bs, base) = ndiverse;
 	}
 }
@@ -472,7 +583,8 @@ mem_prune(HnswBuildState *bs, int base, int layer, int newcomer, float dn)
 /*
  * A layer list chosen for a new element by its search: members nearest
  * first as the heuristic returned them (the first ndiverse kept by the
- * heuristic itself, then the filled-in ones), with their distances to it.
+ * heuristic itself, then the filled-in ones), with their distances to it
+ * and, for the filled-in ones, the kept member that passed each over.
  */
 typedef struct HnswChosen
 {
@@ -480,6 +592,7 @@ typedef struct HnswChosen
 	int			ndiverse;
 	int32		id[HNSW_MAX_M * 2];
 	float		distance[HNSW_MAX_M * 2];
+	uint8		blocker[HNSW_MAX_M * 2];	/* see HnswSelectNeighbours */
 } HnswChosen;
 
 /*
@@ -514,6 +627,7 @@ mem_link(HnswBuildState *bs, int i, int layer, const HnswChosen *chosen)
 	float	   *mydist = layer == 0 ? layer0_distances(bs, i) : NULL;
 	VaCandidate cands[HNSW_MAX_M * 4];
 	VaCandidate kept[HNSW_MAX_M * 4];
+	uint8		blockers[HNSW_MAX_M * 2];
 	const void *vectors[HNSW_MAX_M * 4];
 	int			selected[HNSW_MAX_M * 4];
 	int			n = 0;
@@ -552,19 +666,24 @@ mem_link(HnswBuildState *bs, int i, int layer, const HnswChosen *chosen)
 		VaHeapFree(&heap);
 		for (int j = 0; j < n; j++)
 			vectors[j] = element_vector(bs, (int) cands[j].id);
-		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected, &ndiverse);
+		n = HnswSelectNeighbours(cands, vectors, n, cap, bs->ops, selected, &ndiverse,
+								 blockers);
 		for (int j = 0; j < n; j++)
 			kept[j] = cands[selected[j]];
 		memcpy(cands, kept, sizeof(VaCandidate) * n);
 	}
 	else if (n > k)
 		ndiverse = -1;			/* chosen plus concurrent back-links */
+	else
+		memcpy(blockers, chosen->blocker, k);
 	for (int j = 0; j < cap; j++)
 		mine[j] = j < n ? (int32) cands[j].id : -1;
 	if (mydist)
 	{
 		for (int j = 0; j < n; j++)
 			mydist[j] = cands[j].distance;
+		if (ndiverse >= 0)
+			memcpy(layer0_blockers(bs, i), blockers, n);
 		*layer0_ndiverse(bs, i) = ndiverse;
 	}
 	unlock_element(bs, i);
@@ -695,7 +814,8 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 		chosen[layer].n = HnswSelectNeighbours(bs->sorted, bs->vectors, n,
 											   HnswLayerCapacity(layer, bs->m),
 											   bs->ops, bs->selected,
-											   &chosen[layer].ndiverse);
+											   &chosen[layer].ndiverse,
+											   chosen[layer].blocker);
 		for (int j = 0; j < chosen[layer].n; j++)
 		{
 			chosen[layer].id[j] = (int32) bs->sorted[bs->selected[j]].id;
@@ -1105,9 +1225,9 @@ grow(HnswBuildState *bs)
 		int			newcap = bs->capacity * 2;
 
 		bs->elements = repalloc_huge(bs->elements, sizeof(BuildElement) * newcap);
-		bs->marks = repalloc_huge(bs->marks, sizeof(uint32) * newcap);
-		memset(bs->marks + bs->capacity, 0, sizeof(uint32) * (newcap - bs->capacity));
-		bs->memory_used += (sizeof(BuildElement) + sizeof(uint32)) * (newcap - bs->capacity);
+		bs->marks = repalloc_huge(bs->marks, sizeof(HnswVisitMark) * newcap);
+		memset(bs->marks + bs->capacity, 0, sizeof(HnswVisitMark) * (newcap - bs->capacity));
+		bs->memory_used += (sizeof(BuildElement) + sizeof(HnswVisitMark)) * (newcap - bs->capacity);
 		bs->capacity = newcap;
 	}
 	MemoryContextSwitchTo(old);
@@ -1557,8 +1677,8 @@ attach_shared(HnswBuildState *bs, HnswShared *shared, char *area, int participan
 	bs->elements = (BuildElement *) (area + shared->elements_off);
 	bs->locks = (LWLock *) (area + shared->locks_off);
 	bs->capacity = (int) shared->capacity;
-	bs->marks = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * shared->capacity);
-	memset(bs->marks, 0, sizeof(uint32) * shared->capacity);
+	bs->marks = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(HnswVisitMark) * shared->capacity);
+	memset(bs->marks, 0, sizeof(HnswVisitMark) * shared->capacity);
 	LWLockRegisterTranche(shared->tranche_id, "hnsw build");
 	VaRandomSeed(&bs->rng, 0x5EED + (uint64) participant * 0x9E3779B9);
 }
@@ -1766,9 +1886,9 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		initial = 1024;
 		bs->capacity = initial;
 		bs->elements = MemoryContextAllocHuge(bs->graphctx, sizeof(BuildElement) * initial);
-		bs->marks = MemoryContextAllocHuge(bs->graphctx, sizeof(uint32) * initial);
-		memset(bs->marks, 0, sizeof(uint32) * initial);
-		bs->memory_used = (sizeof(BuildElement) + sizeof(uint32)) * initial;
+		bs->marks = MemoryContextAllocHuge(bs->graphctx, sizeof(HnswVisitMark) * initial);
+		memset(bs->marks, 0, sizeof(HnswVisitMark) * initial);
+		bs->memory_used = (sizeof(BuildElement) + sizeof(HnswVisitMark)) * initial;
 
 		/*
 		 * No synchronized scan (allow_sync = false): the heap is read from

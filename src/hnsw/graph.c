@@ -196,7 +196,10 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * cap with the candidates that step passed over or did not reach, nearest
  * first.  Deleted candidates are never taken.  selected receives indexes
  * into cands (the diverse ones first, *ndiverse of them unless ndiverse is
- * NULL); returns how many.  Costs O(ncands * cap) distances.
+ * NULL); returns how many.  Unless blockers is NULL, blockers[i] receives,
+ * for each i >= *ndiverse, the position among selected[0..*ndiverse) of the
+ * first kept candidate that passed candidate selected[i] over (cap must be
+ * at most 256).  Costs O(ncands * cap) distances.
  *
  * The filling matters where the distance is not a metric.  Under inner
  * product a vector of large norm is "nearer" to most others than they are
@@ -206,46 +209,57 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * also raises recall at a given ef_search, as fuller lists are explored more
  * widely.  Its price: lists are full, so every later back-link meets a full
  * list; re-running this over cap + 1 candidates made Fashion-MNIST builds
- * 3.4 times as long, and the in-memory build now settles most back-links
- * from the list's last selection instead (mem_prune_known in build.c, with
- * ndiverse).  Stopping two slots short of cap halved the cost, but lost a
+ * 3.4 times as long, and the in-memory build now chooses such lists anew
+ * from what the last selection settled (mem_reselect in build.c, with
+ * ndiverse and blockers).  Stopping two slots short of cap halved the cost, but lost a
  * whole cluster's answers on clustered data (test/t/014;
  * test/bench/RESULTS.md).
  */
 int
 HnswSelectNeighbours(const VaCandidate *cands, const void *const *vectors,
 					 int ncands, int cap, const VaIndexOps *ops, int *selected,
-					 int *ndiverse)
+					 int *ndiverse, uint8 *blockers)
 {
 	int			nselected = 0;
 	int			npassed = 0;
 	int			next;
 	int			stack_passed[256];
+	uint8		stack_by[256];
 	int		   *passed = ncands <= (int) lengthof(stack_passed) ? stack_passed :
 	palloc(sizeof(int) * ncands);
+	uint8	   *by = ncands <= (int) lengthof(stack_by) ? stack_by : palloc(ncands);
 
 	for (next = 0; next < ncands && nselected < cap; next++)
 	{
-		bool		keep = true;
+		int			j;
 
 		if (cands[next].flags & HNSW_CANDIDATE_DELETED)
 			continue;
-		for (int j = 0; j < nselected && keep; j++)
+		for (j = 0; j < nselected; j++)
 		{
 			if (ops->distance(vectors[next], vectors[selected[j]]) < cands[next].distance)
-				keep = false;
+				break;
 		}
-		if (keep)
+		if (j == nselected)
 			selected[nselected++] = next;
 		else
+		{
+			by[npassed] = (uint8) j;
 			passed[npassed++] = next;
+		}
 	}
 	if (ndiverse)
 		*ndiverse = nselected;
 	for (int i = 0; i < npassed && nselected < cap; i++)
+	{
+		if (blockers)
+			blockers[nselected] = by[i];
 		selected[nselected++] = passed[i];
+	}
 	if (passed != stack_passed)
 		pfree(passed);
+	if (by != stack_by)
+		pfree(by);
 	return nselected;
 }
 

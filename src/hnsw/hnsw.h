@@ -308,7 +308,7 @@ extern void HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry,
 extern int	HnswSelectNeighbours(const VaCandidate *cands,
 								 const void *const *vectors, int ncands,
 								 int cap, const VaIndexOps *ops, int *selected,
-								 int *ndiverse);
+								 int *ndiverse, uint8 *blockers);
 extern int	HnswRandomLevel(int m, VaRandomState *state);
 extern int	HnswMaxLevel(Size vector_size, int m);
 

@@ -38,8 +38,8 @@ precedes(float da, uint64 a, float db, uint64 b)
  * newtid (stored vector newvec) on layer 0 without a new selection, when
  * base's full list (cap members) is the output of a selection whose first
  * ndiverse members the heuristic kept itself (the element's selection
- * state; see hnsw.h).  The in-memory build does the same with the
- * distances it keeps (mem_prune_known in build.c).
+ * state; see hnsw.h).  The in-memory build goes further with the
+ * distances and passed-over records it keeps (mem_reselect in build.c).
  *
  * Take the heuristic (HnswSelectNeighbours) over the members plus the
  * newcomer.  Each candidate is compared only with the kept ones before it
@@ -266,7 +266,7 @@ select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
 		cands[i].id = VaTidToId(&slots[i]);
 	cands[cap].id = VaTidToId(newtid);
 	HnswLoadCandidates(index, ops, basevec, cands, cap + 1, vectors);
-	k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, ndiverse);
+	k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, ndiverse, NULL);
 	for (int i = 0; i < cap; i++)
 	{
 		if (i < k)
@@ -1110,7 +1110,7 @@ choose_links(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 		}
 		nlinks[layer] = HnswSelectNeighbours(sorted, vectors, n,
 											 HnswLayerCapacity(layer, m), ops,
-											 selected, &ndiverse);
+											 selected, &ndiverse, NULL);
 		if (layer == 0)
 			tup->selection = (uint16) (ndiverse + 1);
 		for (int j = 0; j < nlinks[layer]; j++)

@@ -181,7 +181,7 @@ relink_layer(Relation index, const VaIndexOps *ops, const HnswMetaPageData *meta
 	for (int i = 0; i < n; i++)
 		cands[i].id = ids[i];
 	HnswLoadCandidates(index, ops, HnswElementVector(copy), cands, n, vectors);
-	k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected, NULL);
+	k = HnswSelectNeighbours(cands, vectors, n, cap, ops, selected, NULL, NULL);
 	for (int i = 0; i < cap; i++)
 	{
 		if (i < k)
