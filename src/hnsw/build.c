@@ -612,10 +612,10 @@ mem_add_duplicate(HnswBuildState *bs, int i, int owner)
 /*
  * Link element i into layer with the neighbours chosen for it: its own
  * list, then a back-link from each, pruning a full list with the
- * heuristic.  In a parallel build other inserters may
- * have linked back to i on this layer since it searched; its list is then
- * chosen again, with the heuristic, from those links and chosen together,
- * so that neither is dropped for lack of room.
+ * heuristic.  In a parallel build other inserters may have linked back to
+ * i on this layer since it searched; its list is then chosen again, with
+ * the heuristic, from those links and chosen together, so that neither is
+ * dropped for lack of room.
  */
 static void
 mem_link(HnswBuildState *bs, int i, int layer, const HnswChosen *chosen)

@@ -4,8 +4,8 @@
  *	  so the in-memory build and the on-disk insert and scan share them:
  *	  SEARCH-LAYER (Malkov & Yashunin 2018, Algorithm 2), the greedy descent
  *	  through the upper layers (Algorithm 5, ef = 1), the neighbour-selection
- *	  heuristic (Algorithm 4, without extendCandidates/keepPrunedConnections)
- *	  and the random level (the paper's mL = 1 / ln(M)).  Also the on-disk
+ *	  heuristic (Algorithm 4, without extendCandidates, with
+ *	  keepPrunedConnections) and the random level (the paper's mL = 1 / ln(M)).  Also the on-disk
  *	  HnswGraph: elements read from shared buffers, an open-addressing
  *	  visited set.
  */
@@ -211,8 +211,8 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
  * list; re-running this over cap + 1 candidates made Fashion-MNIST builds
  * 3.4 times as long, and the in-memory build now chooses such lists anew
  * from what the last selection settled (mem_reselect in build.c, with
- * ndiverse and blockers).  Stopping two slots short of cap halved the cost, but lost a
- * whole cluster's answers on clustered data (test/t/014;
+ * ndiverse and blockers).  Stopping two slots short of cap halved the
+ * cost, but lost a whole cluster's answers on clustered data (test/t/014;
  * test/bench/RESULTS.md).
  */
 int
