@@ -10,6 +10,8 @@
  */
 #include "hnsw/hnsw.h"
 
+#include <math.h>
+
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -24,6 +26,7 @@
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #define ARENA_BLOCK (1024 * 1024)
@@ -63,6 +66,7 @@ typedef struct BuildElement
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
 	Size		vector;			/* stored form, in the arena */
+	Size		code;			/* quantized index: its code, in the arena */
 	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 =
 								 * empty */
 	int32		owner;			/* a duplicate of this element (not linked),
@@ -116,12 +120,14 @@ typedef struct HnswShared
 /*
  * Element id's mark: whether the current layer search visited it (epoch is
  * the search's) and then its distance to the query, which every visited
- * element has had computed.
+ * element has had computed: exact (slack 0), or in a quantized index's
+ * search an estimate exact within slack (evaluate_filtered).
  */
 typedef struct HnswVisitMark
 {
 	uint32		epoch;
 	float		distance;
+	float		slack;			/* 0, or distance is an estimate within it */
 } HnswVisitMark;
 
 typedef struct HnswBuildState
@@ -146,9 +152,19 @@ typedef struct HnswBuildState
 	int			capacity;
 	char	   *arena;			/* stored vectors are carved from blocks */
 	Size		arena_left;
+	char	   *codes;			/* serial, quantized: the codes by id, each on
+								 * cache lines of its own (code_stride bytes),
+								 * capacity of them */
+	char	   *codes_alloc;	/* where codes was allocated */
+	Size		code_stride;
+	int			code_capacity;
 	HnswVisitMark *marks;		/* visited marks, epoch-stamped */
 	uint32		epoch;
 	const void *query;
+	bool		estimate;		/* quantized index: searches filter on codes */
+	const void *query_code;		/* the query's prepared form, while estimating
+								 * (else NULL) */
+	Size		code_bytes;		/* of a code; 0 before the first */
 	int			entry;
 	int			entry_level;
 	Size		memory_used;
@@ -172,6 +188,18 @@ static inline void *
 element_vector(HnswBuildState *bs, int i)
 {
 	return (void *) (bs->base + bs->elements[i].vector);
+}
+
+/*
+ * Element i's code (quantized index only): in a serial build's array of
+ * codes by id, else where its element's code field points.
+ */
+static inline void *
+element_code(HnswBuildState *bs, int i)
+{
+	if (bs->codes)
+		return (void *) (bs->codes + (Size) i * bs->code_stride);
+	return (void *) (bs->base + bs->elements[i].code);
 }
 
 /* All neighbour slots of element i, layer 0 first. */
@@ -281,8 +309,95 @@ mem_evaluate(HnswGraph *graph, VaCandidate *c)
 
 	c->distance = bs->ops->distance(bs->query, element_vector(bs, (int) c->id));
 	bs->marks[c->id].distance = c->distance;
+	bs->marks[c->id].slack = 0;
 	c->flags = 0;
 	c->aux = c->id;
+}
+
+/* Prefetch the first 256 bytes of element i's stored form (see below). */
+static inline void
+prefetch_vector(HnswBuildState *bs, int i)
+{
+	for (int line = 0; line < 256; line += STORED_LINE)
+		VaPrefetch((char *) element_vector(bs, i) + line);
+}
+
+/* Prefetch element i's code (up to 512 bytes of it). */
+static inline void
+prefetch_code(HnswBuildState *bs, int i)
+{
+	for (Size line = 0; line < Min(bs->code_bytes, 512); line += STORED_LINE)
+		VaPrefetch((char *) element_code(bs, i) + line);
+}
+
+/*
+ * Quantized index: evaluate cs[0..n-1] for mem_evaluate_many, exactly but
+ * for the candidates whose codes say they lie beyond graph->beyond.
+ *
+ * RaBitQ's estimate of a distance comes with an error bound that holds
+ * with high probability (Gao & Long 2024, Theorem 3.2, at 3 standard
+ * deviations: VaRabitqErrorBound, the rabitq_ops slack).  A candidate
+ * whose estimate less its bound exceeds the cut (the search's furthest
+ * result once it holds ef of them, or the greedy descent's nearest) is
+ * one the search would reject after computing its exact distance: it is
+ * flagged HNSW_CANDIDATE_FAR with its estimate instead, and its mark keeps
+ * the estimate with its bound (query_nearer).  Every other candidate gets
+ * its exact distance, so the search keeps, expands and returns exactly
+ * what it would with exact distances only, and builds the same graph while
+ * no bound fails: Fashion-MNIST's index came out byte for byte the same
+ * (metapage aside), with about 70 % of the distances to cold 3 kB vectors
+ * replaced by estimates on codes of 440 bytes.  Bounds are checked before
+ * any exact distance is computed, and only those vectors are prefetched.
+ */
+static void
+evaluate_filtered(HnswBuildState *bs, VaCandidate *cs, int n)
+{
+	const VaIndexOps *gops = bs->hq.graph_ops;
+	float		beyond = bs->graph.beyond;
+	int			exact[HNSW_MAX_M * 2];
+	int			nexact = 0;
+
+	for (int i = 0; i < Min(n, 4); i++)
+		VaPrefetch(&bs->elements[cs[i].id]);
+	for (int i = 0; i < Min(n, 2); i++)
+		prefetch_code(bs, (int) cs[i].id);
+	for (int i = 0; i < n; i++)
+	{
+		const void *code;
+		float		estimate;
+		float		slack;
+
+		if (i + 4 < n)
+			VaPrefetch(&bs->elements[cs[i + 4].id]);
+		if (i + 2 < n)
+			prefetch_code(bs, (int) cs[i + 2].id);
+		code = element_code(bs, (int) cs[i].id);
+		estimate = gops->distance(bs->query_code, code);
+		slack = gops->slack(bs->query_code, code, estimate);
+		cs[i].aux = cs[i].id;
+		cs[i].flags = 0;
+		if (estimate - slack > beyond)
+		{
+			cs[i].distance = estimate;
+			cs[i].flags = HNSW_CANDIDATE_FAR;
+			bs->marks[cs[i].id].distance = estimate;
+			bs->marks[cs[i].id].slack = slack;
+		}
+		else
+			exact[nexact++] = i;
+	}
+	for (int j = 0; j < Min(nexact, 2); j++)
+		prefetch_vector(bs, (int) cs[exact[j]].id);
+	for (int j = 0; j < nexact; j++)
+	{
+		VaCandidate *c = &cs[exact[j]];
+
+		if (j + 2 < nexact)
+			prefetch_vector(bs, (int) cs[exact[j + 2]].id);
+		c->distance = bs->ops->distance(bs->query, element_vector(bs, (int) c->id));
+		bs->marks[c->id].distance = c->distance;
+		bs->marks[c->id].slack = 0;
+	}
 }
 
 /*
@@ -290,26 +405,31 @@ mem_evaluate(HnswGraph *graph, VaCandidate *c)
  * latency: while one distance is computed, the element records of the
  * candidates four ahead and the vectors (first 256 bytes; the hardware
  * prefetcher streams the rest) of the candidates two ahead are prefetched.
+ * A quantized index's searches filter on codes first (evaluate_filtered).
  */
 static void
 mem_evaluate_many(HnswGraph *graph, VaCandidate *cs, int n)
 {
 	HnswBuildState *bs = (HnswBuildState *) graph;
 
+	if (bs->query_code)
+	{
+		evaluate_filtered(bs, cs, n);
+		return;
+	}
 	for (int i = 0; i < Min(n, 4); i++)
 		VaPrefetch(&bs->elements[cs[i].id]);
 	for (int i = 0; i < Min(n, 2); i++)
-		for (int line = 0; line < 256; line += 64)
-			VaPrefetch((char *) element_vector(bs, (int) cs[i].id) + line);
+		prefetch_vector(bs, (int) cs[i].id);
 	for (int i = 0; i < n; i++)
 	{
 		if (i + 4 < n)
 			VaPrefetch(&bs->elements[cs[i + 4].id]);
 		if (i + 2 < n)
-			for (int line = 0; line < 256; line += 64)
-				VaPrefetch((char *) element_vector(bs, (int) cs[i + 2].id) + line);
+			prefetch_vector(bs, (int) cs[i + 2].id);
 		cs[i].distance = bs->ops->distance(bs->query, element_vector(bs, (int) cs[i].id));
 		bs->marks[cs[i].id].distance = cs[i].distance;
+		bs->marks[cs[i].id].slack = 0;
 		cs[i].flags = 0;
 		cs[i].aux = cs[i].id;
 	}
@@ -371,15 +491,26 @@ precedes(float da, int32 a, float db, int32 b)
 }
 
 /*
- * Distance from the query of the last search (bs->query) to element x:
- * from x's mark when that search evaluated it, else computed.
+ * Is element x nearer than distance than to the query of the last search
+ * (bs->query)?  Decided from x's mark when that search evaluated it (its
+ * exact distance, or an estimate whose bound puts it clearly on one side),
+ * else by computing the distance.
  */
-static inline float
-query_distance(HnswBuildState *bs, int32 x)
+static inline bool
+query_nearer(HnswBuildState *bs, int32 x, float than)
 {
-	if (bs->marks[x].epoch == bs->epoch)
-		return bs->marks[x].distance;
-	return bs->ops->distance(bs->query, element_vector(bs, x));
+	HnswVisitMark *mk = &bs->marks[x];
+
+	if (mk->epoch == bs->epoch)
+	{
+		if (mk->slack == 0)
+			return mk->distance < than;
+		if (mk->distance - mk->slack >= than)
+			return false;
+		if (mk->distance + mk->slack < than)
+			return true;
+	}
+	return bs->ops->distance(bs->query, element_vector(bs, x)) < than;
 }
 
 /*
@@ -484,18 +615,18 @@ mem_reselect(HnswBuildState *bs, int base, int newcomer, float dn)
 			for (int k = 0; k < nkept && by < 0; k++)
 			{
 				int32		other = id[kept[k]];
-				float		dk;
+				bool		nearer;
 
 				/* two members the last selection kept: settled, no */
 				if (was[c] == 1 && was[kept[k]] == 1)
 					continue;
 				if (was[c] == -1 && query_is_newcomer)
-					dk = query_distance(bs, other);
+					nearer = query_nearer(bs, other, d[c]);
 				else if (was[kept[k]] == -1 && query_is_newcomer)
-					dk = query_distance(bs, id[c]);
+					nearer = query_nearer(bs, id[c], d[c]);
 				else
-					dk = bs->ops->distance(cv, element_vector(bs, other));
-				if (dk < d[c])
+					nearer = bs->ops->distance(cv, element_vector(bs, other)) < d[c];
+				if (nearer)
 					by = k;
 			}
 		}
@@ -783,6 +914,9 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 	int			nentries;
 
 	bs->query = element_vector(bs, i);
+	bs->query_code = NULL;
+	if (bs->estimate)
+		bs->query_code = HnswQuantQuery(&bs->hq, bs->query, bs->dimensions);
 	ep.id = (uint64) entry;
 	mem_evaluate(&bs->graph, &ep);
 	HnswGreedyDescend(&bs->graph, &ep, entry_level, bs->elements[i].level);
@@ -807,6 +941,9 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 				{
 					mem_add_duplicate(bs, i, (int) bs->sorted[j].id);
 					pfree(entries);
+					if (bs->query_code)
+						pfree((void *) bs->query_code);
+					bs->query_code = NULL;
 					return false;
 				}
 			}
@@ -825,6 +962,9 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 		nentries = n;
 	}
 	pfree(entries);
+	if (bs->query_code)
+		pfree((void *) bs->query_code);
+	bs->query_code = NULL;
 	return true;
 }
 
@@ -879,6 +1019,7 @@ mem_search(void *arg, uint32 u, int64 *found, int max)
 	int			k;
 
 	bs->query = element_vector(bs, (int) u);
+	bs->query_code = NULL;
 	ep.id = (uint64) bs->entry;
 	mem_evaluate(&bs->graph, &ep);
 	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0);
@@ -1066,7 +1207,8 @@ fill_item(HnswBuildState *bs, int i, HnswElementTuple tup, Size size,
 	if (*layer0_ndiverse(bs, i) >= 0)
 		tup->selection = (uint16) (*layer0_ndiverse(bs, i) + 1);
 	old = MemoryContextSwitchTo(codectx);
-	held = HnswQuantElement(&bs->hq, element_vector(bs, i), bs->dimensions);
+	held = bs->estimate ? element_code(bs, i) :
+		HnswQuantElement(&bs->hq, element_vector(bs, i), bs->dimensions);
 	memcpy(HnswElementVector(tup), held, VARSIZE(held));
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(codectx);
@@ -1211,6 +1353,9 @@ spill_to_disk(HnswBuildState *bs)
 	bs->arena = NULL;
 	bs->arena_left = 0;
 	bs->marks = NULL;
+	bs->codes = NULL;
+	bs->codes_alloc = NULL;
+	bs->code_capacity = 0;
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
 }
 
@@ -1259,6 +1404,35 @@ arena_alloc(HnswBuildState *bs, Size size)
 	bs->arena_left -= pad + size;
 	bs->memory_used += pad;
 	return p;
+}
+
+/*
+ * Make room for capacity codes of code_bytes each (serial quantized build),
+ * keeping those of the elements there are.  The codes sit together, apart
+ * from the stored forms: a search filters on the codes of most elements it
+ * meets and computes exact distances for few, and codes found by id (no
+ * element record to read first) and kept together stay in the CPU's caches
+ * longer.
+ */
+static void
+grow_codes(HnswBuildState *bs)
+{
+	Size		stride = TYPEALIGN(STORED_LINE, bs->code_bytes);
+	char	   *alloc = MemoryContextAllocHuge(bs->graphctx,
+											   stride * bs->capacity + STORED_LINE);
+	char	   *codes = (char *) TYPEALIGN(STORED_LINE, alloc);
+
+	if (bs->codes)
+	{
+		memcpy(codes, bs->codes, stride * bs->nelements);
+		pfree(bs->codes_alloc);
+		bs->memory_used -= bs->code_stride * bs->code_capacity;
+	}
+	bs->codes = codes;
+	bs->codes_alloc = alloc;
+	bs->code_stride = stride;
+	bs->code_capacity = bs->capacity;
+	bs->memory_used += stride * bs->capacity;
 }
 
 /* Give back the last arena_alloc, which returned p (its padding stays used). */
@@ -1311,6 +1485,7 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	uint64		off;
 	uint32		i;
 	BuildElement *e;
+	const void *code = NULL;
 
 	SpinLockAcquire(&shared->mutex);
 	if (shared->dimensions < 0)
@@ -1325,6 +1500,13 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 	if (size >= STORED_ALIGN_MIN)
 		need += STORED_LINE;
+	/* and the code on a cache line (code_alloc) */
+	if (bs->estimate)
+	{
+		code = HnswQuantElement(&bs->hq, stored, bs->dimensions);
+		bs->code_bytes = VARSIZE(code);
+		need += TYPEALIGN(STORED_LINE, VARSIZE(code)) + STORED_LINE;
+	}
 
 	/* space first, then an id, so every id below capacity is complete */
 	off = pg_atomic_fetch_add_u64(&shared->arena_used, need);
@@ -1346,6 +1528,14 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	e->neighbours = e->vector + MAXALIGN(size);
 	memcpy(element_vector(bs, i), stored, size);
 	clear_neighbours(bs, i);
+	e->code = 0;
+	if (code)
+	{
+		e->code = e->neighbours + MAXALIGN(neighbour_area_size(level, bs->m));
+		e->code += (STORED_LINE - ((bs->base + e->code) & (STORED_LINE - 1))) & (STORED_LINE - 1);
+		memcpy(element_code(bs, i), code, VARSIZE(code));
+		pfree((void *) code);
+	}
 	return (int) i;
 }
 
@@ -1540,6 +1730,17 @@ add_in_memory(HnswBuildState *bs, Datum value, Size size, ItemPointer tid)
 	e->duplicates = -1;
 	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
 						   HnswMaxLevel(held_size(bs, stored), bs->m));
+	e->code = 0;
+	if (bs->estimate)
+	{
+		const void *code = HnswQuantElement(&bs->hq, stored, bs->dimensions);
+
+		bs->code_bytes = VARSIZE(code);
+		if (bs->code_capacity < bs->capacity)
+			grow_codes(bs);
+		memcpy(element_code(bs, i), code, VARSIZE(code));
+		pfree((void *) code);
+	}
 	e->neighbours = (Size) (uintptr_t) MemoryContextAlloc(bs->graphctx,
 														  neighbour_area_size(e->level, bs->m));
 	clear_neighbours(bs, i);
@@ -1643,6 +1844,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index)
 	HnswQuantInit(&bs->hq, index, NULL);
 	bs->m = opts.m;
 	bs->ef_construction = opts.ef_construction;
+	bs->estimate = opts.quantization != HNSW_QUANTIZATION_NONE;
 	bs->dimensions = -1;
 	bs->entry = -1;
 	bs->entry_level = -1;
@@ -1762,6 +1964,10 @@ shared_area_size(HnswBuildState *bs, Relation heap, Relation index)
 									   (double) VA_MAX_ITEM_SIZE);
 		double		per_element = sizeof(BuildElement) + sizeof(LWLock) +
 		vector_bytes + MAXALIGN(neighbour_area_size(0, bs->m)) + STORED_LINE;
+
+		/* a code is smaller than the stored form it is made of */
+		if (bs->estimate)
+			per_element += vector_bytes + 2 * STORED_LINE;
 
 		bytes = Max(bytes, (bs->reltuples * 1.2 + 1024) * per_element + (double) 4 * 1024 * 1024);
 	}

@@ -50,6 +50,7 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
 	graph->batch = palloc(sizeof(VaCandidate) * 2 * m);
 	graph->evaluate_many = NULL;
 	graph->visit_many = NULL;
+	graph->beyond = get_float4_infinity();
 	VaHeapInit(&graph->candidates, Max(ef, 1) * 4, false);
 }
 
@@ -57,9 +58,10 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * SEARCH-LAYER: the ef elements nearest the query on layer, found by a
  * best-first walk from entries (whose distances are already set).  result
  * (a max-heap) receives them; it is reset first.  Deleted elements are
- * walked through and kept in result: callers filter them.  Checks for
- * interrupts once per candidate expanded (it may raise the query-cancel
- * ERROR).
+ * walked through and kept in result: callers filter them.  Candidates
+ * that evaluate_many flags HNSW_CANDIDATE_FAR (beyond the furthest of ef
+ * results: rejected either way) are dropped.  Checks for interrupts once
+ * per candidate expanded (it may raise the query-cancel ERROR).
  */
 void
 HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
@@ -109,9 +111,13 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 				for (int i = 0; i < n; i++)
 					if (graph->visit(graph, ids[i]))
 						batch[nbatch++].id = ids[i];
+			graph->beyond = result->count >= ef ?
+				VaHeapTop(result)->distance : get_float4_infinity();
 			graph->evaluate_many(graph, batch, nbatch);
 			for (int i = 0; i < nbatch; i++)
 			{
+				if (batch[i].flags & HNSW_CANDIDATE_FAR)
+					continue;
 				if (result->count < ef || batch[i].distance < VaHeapTop(result)->distance)
 				{
 					VaHeapPush(cand, &batch[i]);
@@ -168,7 +174,10 @@ HnswGreedyDescend(HnswGraph *graph, VaCandidate *entry, int from_layer,
 			for (int i = 0; i < n; i++)
 				batch[i].id = ids[i];
 			if (graph->evaluate_many)
+			{
+				graph->beyond = nearest;
 				graph->evaluate_many(graph, batch, n);
+			}
 			else
 				for (int i = 0; i < n; i++)
 					graph->evaluate(graph, &batch[i]);

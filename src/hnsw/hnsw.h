@@ -267,6 +267,8 @@ HnswSameVector(const void *a, const void *b)
 #define HNSW_CANDIDATE_DELETED		0x01
 #define HNSW_CANDIDATE_DUPLICATES	0x02	/* the element has a duplicate
 											 * chain */
+#define HNSW_CANDIDATE_FAR			0x04	/* evaluate_many: beyond the
+											 * caller's cut (estimated) */
 
 /*
  * A graph as the search algorithms see it, independent of where it lives
@@ -277,7 +279,15 @@ struct HnswGraph
 {
 	/* Set c->distance (to the current query), c->aux and c->flags for c->id. */
 	void		(*evaluate) (HnswGraph *graph, VaCandidate *c);
-	/* Optional: evaluate cs[0..n-1] at once (may overlap their memory loads). */
+
+	/*
+	 * Optional: evaluate cs[0..n-1] at once (may overlap their memory loads).
+	 * A candidate whose distance an estimate and its error bound place beyond
+	 * graph->beyond may get flag HNSW_CANDIDATE_FAR and the estimate instead:
+	 * callers set beyond where a candidate no nearer changes their outcome
+	 * (SEARCH-LAYER's furthest result once it holds ef, the greedy descent's
+	 * nearest so far), and drop such candidates.
+	 */
 	void		(*evaluate_many) (HnswGraph *graph, VaCandidate *cs, int n);
 	/* Copy the ids of id's neighbours on layer into out; return how many. */
 	int			(*neighbours) (HnswGraph *graph, uint64 id, int layer, uint64 *out);
@@ -293,6 +303,7 @@ struct HnswGraph
 							   VaCandidate *out);
 	/* Forget all visits. */
 	void		(*reset_visited) (HnswGraph *graph);
+	float		beyond;			/* cut, set before each evaluate_many() */
 	int			m;
 	uint64	   *scratch;		/* 2m ids, for neighbours() */
 	VaCandidate *batch;			/* 2m candidates, for evaluate_many() */
