@@ -373,10 +373,11 @@ evaluate_filtered(HnswBuildState *bs, VaCandidate *cs, int n)
 			prefetch_code(bs, (int) cs[i + 2].id);
 		code = element_code(bs, (int) cs[i].id);
 		estimate = gops->distance(bs->query_code, code);
-		slack = gops->slack(bs->query_code, code, estimate);
 		cs[i].aux = cs[i].id;
 		cs[i].flags = 0;
-		if (estimate - slack > beyond)
+		/* the bound costs a few square roots: only when it can decide */
+		if (estimate > beyond &&
+			estimate - (slack = gops->slack(bs->query_code, code, estimate)) > beyond)
 		{
 			cs[i].distance = estimate;
 			cs[i].flags = HNSW_CANDIDATE_FAR;
