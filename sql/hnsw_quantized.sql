@@ -220,4 +220,25 @@ SELECT id FROM qh ORDER BY v::halfvec(16000) <=> (SELECT v FROM qh WHERE id = 5)
 CREATE INDEX ON qh USING hnsw (v vector_l2_ops);
 DROP TABLE qh;
 
+-- a quantized graph that outgrows maintenance_work_mem: the codes made in
+-- memory (the build's searches filter on them) are written out with the
+-- graph, the rest of the rows inserted on disk, with a NOTICE; every row is
+-- then its own nearest neighbour, in exact order
+SET client_min_messages = notice;
+SELECT setseed(0.25);
+CREATE TABLE qs (id int PRIMARY KEY, v vector(64));
+INSERT INTO qs
+SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 64) WHERE i > 0)::vector
+FROM generate_series(1, 3000) i;
+ANALYZE qs;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX qs_idx ON qs USING hnsw (v) WITH (quantization = 'rabitq');
+RESET maintenance_work_mem;
+SET client_min_messages = warning;
+SELECT * FROM hnsw_check('qs_idx');
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE (SELECT q2.id FROM qs q2 ORDER BY q2.v <-> q1.v LIMIT 1) = q1.id) AS found
+FROM qs q1;
+DROP TABLE qs;
+
 DROP TABLE qv, qq;
