@@ -10,8 +10,6 @@
  */
 #include "hnsw/hnsw.h"
 
-#include <math.h>
-
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -66,7 +64,8 @@ typedef struct BuildElement
 	uint8		level;
 	ItemPointerData tid;		/* where it lands on disk */
 	Size		vector;			/* stored form, in the arena */
-	Size		code;			/* quantized index: its code, in the arena */
+	Size		code;			/* parallel quantized build: its code, in the
+								 * arena (a serial one: HnswBuildState.codes) */
 	Size		neighbours;		/* HnswSlotCount(level, m) int32 ids, -1 =
 								 * empty */
 	int32		owner;			/* a duplicate of this element (not linked),
@@ -1501,7 +1500,7 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 	if (size >= STORED_ALIGN_MIN)
 		need += STORED_LINE;
-	/* and the code on a cache line (code_alloc) */
+	/* and the code, on cache lines of its own */
 	if (bs->estimate)
 	{
 		code = HnswQuantElement(&bs->hq, stored, bs->dimensions);
