@@ -481,16 +481,6 @@ mem_reset_visited(HnswGraph *graph)
 }
 
 /*
- * Does (da, a) come before (db, b) in a selection's order (distance, then
- * id, as VaHeap sorts)?
- */
-static inline bool
-precedes(float da, int32 a, float db, int32 b)
-{
-	return da < db || (da == db && a < b);
-}
-
-/*
  * Is element x nearer than distance than to the query of the last search
  * (bs->query)?  Decided from x's mark when that search evaluated it (its
  * exact distance, or an estimate whose bound puts it clearly on one side),
@@ -567,13 +557,13 @@ mem_reselect(HnswBuildState *bs, int base, int newcomer, float dn)
 	{
 		int			pick;		/* 0 kept run, 1 passed run, 2 newcomer */
 
-		if (a < nd && (b >= cap || precedes(dist[a], list[a], dist[b], list[b])))
+		if (a < nd && (b >= cap || HnswPrecedes(dist[a], (uint64) list[a], dist[b], (uint64) list[b])))
 			pick = 0;
 		else
 			pick = b < cap ? 1 : 2;
 		if (!placed && (pick == 2 ||
-						precedes(dn, newcomer, pick == 0 ? dist[a] : dist[b],
-								 pick == 0 ? list[a] : list[b])))
+						HnswPrecedes(dn, (uint64) newcomer, pick == 0 ? dist[a] : dist[b],
+									 (uint64) (pick == 0 ? list[a] : list[b]))))
 		{
 			id[n] = newcomer;
 			d[n] = dn;

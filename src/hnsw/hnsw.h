@@ -256,6 +256,17 @@ HnswDuplicateFits(HnswElementTuple tup, Size len)
 		tup->level == 0;
 }
 
+/*
+ * Does (da, a) come before (db, b) in a selection's order: distance, then
+ * id, as VaHeap sorts candidates (common/candidates.c)?  Ids are element
+ * ids (in-memory build: non-negative int32; on disk: VaTidToId).
+ */
+static inline bool
+HnswPrecedes(float da, uint64 a, float db, uint64 b)
+{
+	return da < db || (da == db && a < b);
+}
+
 /* Are two stored forms identical (same bytes)? */
 static inline bool
 HnswSameVector(const void *a, const void *b)

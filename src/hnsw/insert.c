@@ -24,15 +24,6 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
-/* Does (da, a) come before (db, b) in a selection's order (candidates.c)? */
-static inline bool
-precedes(float da, uint64 a, float db, uint64 b)
-{
-	if (da != db)
-		return da < db;
-	return a < b;
-}
-
 /*
  * Settle a back-link from base (stored vector basevec) to the newcomer
  * newtid (stored vector newvec) on layer 0 without a new selection, when
@@ -92,7 +83,7 @@ prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 	{
 		if (!HnswElementDistances(index, ops, &list[j], basevec, newvec, &dj, &dnj, &djn))
 			return false;
-		if (!precedes(dj, VaTidToId(&list[j]), dn, nid))
+		if (!HnswPrecedes(dj, VaTidToId(&list[j]), dn, nid))
 			break;				/* nor do the kept ones after it */
 		before++;
 		if (dnj < dn)
@@ -133,7 +124,7 @@ prune_known(Relation index, const VaIndexOps *ops, const void *basevec,
 
 		if (!HnswElementDistances(index, ops, &list[mid], basevec, NULL, &dm, NULL, NULL))
 			return false;
-		if (precedes(dm, VaTidToId(&list[mid]), dn, nid))
+		if (HnswPrecedes(dm, VaTidToId(&list[mid]), dn, nid))
 			lo = mid + 1;
 		else
 			hi = mid;
