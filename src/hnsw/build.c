@@ -161,8 +161,9 @@ typedef struct HnswBuildState
 	uint32		epoch;
 	const void *query;
 	bool		estimate;		/* quantized index: searches filter on codes */
-	const void *query_code;		/* the query's prepared form, while estimating
-								 * (else NULL) */
+	const void *query_code;		/* while a quantized index's mem_insert
+								 * searches: the query's prepared form; else
+								 * NULL */
 	Size		code_bytes;		/* of a code; 0 before the first */
 	int			entry;
 	int			entry_level;
@@ -481,8 +482,8 @@ mem_reset_visited(HnswGraph *graph)
 }
 
 /*
- * Is element x nearer than distance than to the query of the last search
- * (bs->query)?  Decided from x's mark when that search evaluated it (its
+ * Is element x nearer to the query of the last search (bs->query) than
+ * distance than?  Decided from x's mark when that search evaluated it (its
  * exact distance, or an estimate whose bound puts it clearly on one side),
  * else by computing the distance.
  */
@@ -904,9 +905,6 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 	int			nentries;
 
 	bs->query = element_vector(bs, i);
-	bs->query_code = NULL;
-	if (bs->estimate)
-		bs->query_code = HnswQuantQuery(&bs->hq, bs->query, bs->dimensions);
 	ep.id = (uint64) entry;
 	mem_evaluate(&bs->graph, &ep);
 	HnswGreedyDescend(&bs->graph, &ep, entry_level, bs->elements[i].level);
@@ -931,9 +929,6 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 				{
 					mem_add_duplicate(bs, i, (int) bs->sorted[j].id);
 					pfree(entries);
-					if (bs->query_code)
-						pfree((void *) bs->query_code);
-					bs->query_code = NULL;
 					return false;
 				}
 			}
@@ -952,9 +947,6 @@ mem_choose(HnswBuildState *bs, int i, int entry, int entry_level, int top,
 		nentries = n;
 	}
 	pfree(entries);
-	if (bs->query_code)
-		pfree((void *) bs->query_code);
-	bs->query_code = NULL;
 	return true;
 }
 
@@ -974,11 +966,19 @@ mem_insert(HnswBuildState *bs, int i)
 	int			entry_level;
 	int			top;
 	HnswChosen	chosen[HNSW_MAX_LEVEL + 1];
+	bool		linked;
 
 	if (!mem_entry_or_claim(bs, i, &entry, &entry_level))
 		return;
 	top = Min(bs->elements[i].level, entry_level);
-	if (!mem_choose(bs, i, entry, entry_level, top, chosen))
+	/* a quantized index's searches filter on codes (evaluate_filtered) */
+	if (bs->estimate)
+		bs->query_code = HnswQuantQuery(&bs->hq, element_vector(bs, i), bs->dimensions);
+	linked = mem_choose(bs, i, entry, entry_level, top, chosen);
+	if (bs->query_code)
+		pfree((void *) bs->query_code);
+	bs->query_code = NULL;
+	if (!linked)
 		return;
 	for (int layer = top; layer >= 0; layer--)
 		mem_link(bs, i, layer, &chosen[layer]);
@@ -1009,7 +1009,6 @@ mem_search(void *arg, uint32 u, int64 *found, int max)
 	int			k;
 
 	bs->query = element_vector(bs, (int) u);
-	bs->query_code = NULL;
 	ep.id = (uint64) bs->entry;
 	mem_evaluate(&bs->graph, &ep);
 	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0);
@@ -1521,8 +1520,8 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	e->code = 0;
 	if (code)
 	{
-		e->code = e->neighbours + MAXALIGN(neighbour_area_size(level, bs->m));
-		e->code += (STORED_LINE - ((bs->base + e->code) & (STORED_LINE - 1))) & (STORED_LINE - 1);
+		e->code = TYPEALIGN(STORED_LINE, bs->base + e->neighbours +
+							MAXALIGN(neighbour_area_size(level, bs->m))) - bs->base;
 		memcpy(element_code(bs, i), code, VARSIZE(code));
 		pfree((void *) code);
 	}

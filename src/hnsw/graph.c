@@ -5,9 +5,9 @@
  *	  SEARCH-LAYER (Malkov & Yashunin 2018, Algorithm 2), the greedy descent
  *	  through the upper layers (Algorithm 5, ef = 1), the neighbour-selection
  *	  heuristic (Algorithm 4, without extendCandidates, with
- *	  keepPrunedConnections) and the random level (the paper's mL = 1 / ln(M)).  Also the on-disk
- *	  HnswGraph: elements read from shared buffers, an open-addressing
- *	  visited set.
+ *	  keepPrunedConnections) and the random level (the paper's
+ *	  mL = 1 / ln(M)).  Also the on-disk HnswGraph: elements read from
+ *	  shared buffers, an open-addressing visited set.
  */
 #include "hnsw/hnsw.h"
 
