@@ -1135,17 +1135,103 @@ item_size(HnswBuildState *bs, int i)
 						   bs->elements[i].level, bs->m);
 }
 
+/* Put element x and its duplicate chain at order[tail..]; the new tail. */
+static int
+place_chain(HnswBuildState *bs, int32 x, int32 *order, int tail, bool *placed)
+{
+	for (int32 d = x; d >= 0; d = bs->elements[d].duplicates)
+	{
+		if (!placed[d])
+		{
+			placed[d] = true;
+			order[tail++] = d;
+		}
+	}
+	return tail;
+}
+
+/*
+ * The order to write the in-memory graph's elements in: breadth first over
+ * layer 0 from the entry point, each element followed by its duplicates,
+ * then whatever that did not reach, by id.  Elements a search expands one
+ * after another, and the members of one list, then share pages more often
+ * than in the rows' order: fewer pages pinned and cache lines missed per
+ * query (the reordering of Coleman et al., "Graph Reordering for
+ * Cache-Efficient Near Neighbor Search", NeurIPS 2022, by its simplest
+ * method).  Returns bs->nelements ids, palloc'd.
+ */
+static int32 *
+write_order(HnswBuildState *bs)
+{
+	int			n = bs->nelements;
+	int			cap0 = HnswLayerCapacity(0, bs->m);
+	int32	   *order = palloc(sizeof(int32) * n);
+	bool	   *placed = palloc0(sizeof(bool) * n);
+	int			head = 0;
+	int			tail = 0;
+	int			next = 0;		/* ids below it are placed */
+
+	for (;;)
+	{
+		int32		x;
+
+		if (head < tail)
+		{
+			/* expand the next element placed: its layer-0 list */
+			int32		q = order[head++];
+			int32	   *slots;
+
+			if (bs->elements[q].owner >= 0)
+				continue;
+			slots = element_layer(bs, q, 0);
+			for (int s = 0; s < cap0; s++)
+			{
+				x = slots[s];
+				/* a duplicate is placed with its owner */
+				if (x >= 0 && !placed[x] && bs->elements[x].owner < 0)
+					tail = place_chain(bs, x, order, tail, placed);
+			}
+			continue;
+		}
+		/* the entry point first, then any element not reached, by id */
+		if (tail == 0)
+			x = bs->entry;
+		else
+		{
+			while (next < n && placed[next])
+				next++;
+			if (next == n)
+				break;
+			x = next;
+			/* a duplicate not on its owner's chain (not expected) goes alone */
+			if (bs->elements[x].owner >= 0 && !placed[bs->elements[x].owner])
+				x = bs->elements[x].owner;
+		}
+		if (bs->elements[x].owner >= 0)
+		{
+			placed[x] = true;
+			order[tail++] = x;
+		}
+		else
+			tail = place_chain(bs, x, order, tail, placed);
+	}
+	Assert(tail == n);
+	pfree(placed);
+	return order;
+}
+
 /* Give each element of the in-memory graph its TID: pages 1.., in order. */
 static void
-assign_tids(HnswBuildState *bs)
+assign_tids(HnswBuildState *bs, const int32 *order)
 {
 	BlockNumber blkno = HNSW_METAPAGE_BLKNO;
 	Size		pagefree = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(VaPageOpaqueData));
 	Size		avail = 0;
 	OffsetNumber off = InvalidOffsetNumber;
 
-	for (int i = 0; i < bs->nelements; i++)
+	for (int k = 0; k < bs->nelements; k++)
 	{
+		int			i = order[k];
 		Size		need = MAXALIGN(item_size(bs, i)) + sizeof(ItemIdData);
 
 		if (off == InvalidOffsetNumber || need > avail)
@@ -1235,15 +1321,16 @@ next_page(HnswBuildState *bs, Buffer buf, BlockNumber blkno)
 
 /* Write every element at its TID (assign_tids), pages 1.. (not WAL-logged). */
 static void
-write_elements(HnswBuildState *bs)
+write_elements(HnswBuildState *bs, const int32 *order)
 {
 	MemoryContext codectx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build codes",
 												  ALLOCSET_DEFAULT_SIZES);
 	HnswElementTuple tup = palloc0(VA_MAX_ITEM_SIZE);
 	Buffer		buf = InvalidBuffer;
 
-	for (int i = 0; i < bs->nelements; i++)
+	for (int k = 0; k < bs->nelements; k++)
 	{
+		int			i = order[k];
 		ItemPointer tid = &bs->elements[i].tid;
 		Size		size = item_size(bs, i);
 
@@ -1264,15 +1351,15 @@ write_elements(HnswBuildState *bs)
 }
 
 /*
- * Point the metapage at the graph written out: dimensions, size of what an
- * element holds, insert page, entry point, and the state of the last
+ * Point the metapage at the graph written out, its last page last:
+ * dimensions, size of what an element holds, insert page, entry point, and
+ * the state of the last
  * relink (repair_unreachable did what a VACUUM's relink pass does).  One
  * WAL record (a build's: see VaWalBegin).
  */
 static void
-point_metapage(HnswBuildState *bs)
+point_metapage(HnswBuildState *bs, BlockNumber last)
 {
-	BlockNumber last = ItemPointerGetBlockNumber(&bs->elements[bs->nelements - 1].tid);
 	Buffer		metabuf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPage meta;
 	VaWal		wal;
@@ -1298,13 +1385,17 @@ point_metapage(HnswBuildState *bs)
 static void
 flush_graph(HnswBuildState *bs)
 {
+	int32	   *order;
+
 	if (bs->nelements == 0)
 		return;
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
 	repair_unreachable(bs);
-	assign_tids(bs);
-	write_elements(bs);
-	point_metapage(bs);
+	order = write_order(bs);
+	assign_tids(bs, order);
+	write_elements(bs, order);
+	point_metapage(bs, ItemPointerGetBlockNumber(&bs->elements[order[bs->nelements - 1]].tid));
+	pfree(order);
 }
 
 /*
