@@ -90,6 +90,11 @@ typedef struct HnswShared
 	uint32		capacity;		/* elements the area has room for */
 	Size		elements_off;
 	Size		locks_off;
+	Size		codes_off;		/* quantized, dimensions known in advance:
+								 * capacity codes by id, code_stride bytes
+								 * each, from the first cache line boundary at
+								 * or after it */
+	Size		code_stride;	/* 0: codes beside their elements' lists */
 	Size		arena_off;
 	Size		arena_size;
 	pg_atomic_uint64 arena_used;
@@ -151,10 +156,11 @@ typedef struct HnswBuildState
 	int			capacity;
 	char	   *arena;			/* stored vectors are carved from blocks */
 	Size		arena_left;
-	char	   *codes;			/* serial, quantized: the codes by id, each on
-								 * cache lines of its own (code_stride bytes),
-								 * capacity of them */
-	char	   *codes_alloc;	/* where codes was allocated */
+	char	   *codes;			/* quantized: the codes by id, each on cache
+								 * lines of its own (code_stride bytes),
+								 * code_capacity of them (serial; parallel,
+								 * when HnswShared.code_stride is not 0) */
+	char	   *codes_alloc;	/* serial: where codes was allocated */
 	Size		code_stride;
 	int			code_capacity;
 	HnswVisitMark *marks;		/* visited marks, epoch-stamped */
@@ -191,13 +197,15 @@ element_vector(HnswBuildState *bs, int i)
 }
 
 /*
- * Element i's code (quantized index only): in a serial build's array of
- * codes by id, else where its element's code field points.
+ * Element i's code (quantized index only): where its element's code field
+ * points (a parallel build's code beside the element's lists), else in the
+ * array of codes by id (a serial build's, or a parallel build's in the
+ * graph area).
  */
 static inline void *
 element_code(HnswBuildState *bs, int i)
 {
-	if (bs->codes)
+	if (bs->elements[i].code == 0)
 		return (void *) (bs->codes + (Size) i * bs->code_stride);
 	return (void *) (bs->base + bs->elements[i].code);
 }
@@ -1580,12 +1588,13 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 	if (size >= STORED_ALIGN_MIN)
 		need += STORED_LINE;
-	/* and the code, on cache lines of its own */
+	/* and the code, on cache lines of its own, unless the array has room */
 	if (bs->estimate)
 	{
 		code = HnswQuantElement(&bs->hq, stored, bs->dimensions);
 		bs->code_bytes = VARSIZE(code);
-		need += TYPEALIGN(STORED_LINE, VARSIZE(code)) + STORED_LINE;
+		if (VARSIZE(code) > shared->code_stride)
+			need += TYPEALIGN(STORED_LINE, VARSIZE(code)) + STORED_LINE;
 	}
 
 	/* space first, then an id, so every id below capacity is complete */
@@ -1611,8 +1620,9 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	e->code = 0;
 	if (code)
 	{
-		e->code = TYPEALIGN(STORED_LINE, bs->base + e->neighbours +
-							MAXALIGN(neighbour_area_size(level, bs->m))) - bs->base;
+		if (VARSIZE(code) > shared->code_stride)
+			e->code = TYPEALIGN(STORED_LINE, bs->base + e->neighbours +
+								MAXALIGN(neighbour_area_size(level, bs->m))) - bs->base;
 		memcpy(element_code(bs, i), code, VARSIZE(code));
 		pfree((void *) code);
 	}
@@ -1959,6 +1969,12 @@ attach_shared(HnswBuildState *bs, HnswShared *shared, char *area, int participan
 	bs->elements = (BuildElement *) (area + shared->elements_off);
 	bs->locks = (LWLock *) (area + shared->locks_off);
 	bs->capacity = (int) shared->capacity;
+	if (shared->code_stride > 0)
+	{
+		bs->codes = (char *) TYPEALIGN(STORED_LINE, area + shared->codes_off);
+		bs->code_stride = shared->code_stride;
+		bs->code_capacity = bs->capacity;
+	}
 	bs->marks = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(HnswVisitMark) * shared->capacity);
 	memset(bs->marks, 0, sizeof(HnswVisitMark) * shared->capacity);
 	LWLockRegisterTranche(shared->tranche_id, "hnsw build");
@@ -2071,16 +2087,26 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	HnswShared *shared;
 	char	   *area;
 	uint32		capacity;
+	Size		code_stride = 0;
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
 	VaParallelBuildBegin(&pb, "HnswParallelBuildMain", nworkers, indexInfo);
 	pcxt = pb.pcxt;
 	area_size = shared_area_size(bs, heap, index);
 
 	/*
+	 * A quantized index whose dimensions the type fixes keeps its codes in an
+	 * array by id, as a serial build does: the searches then read a code
+	 * without the element record first.
+	 */
+	if (bs->estimate && typmod > 0 && typmod <= VA_MAX_DIM)
+		code_stride = TYPEALIGN(STORED_LINE, VaRabitqCodeSize(typmod, bs->hq.bits));
+
+	/*
 	 * Elements get ids up to capacity: as many as could fit if each had the
 	 * smallest possible vector, unless the table's row count is known.
 	 */
-	per_element = sizeof(BuildElement) + sizeof(LWLock);
+	per_element = sizeof(BuildElement) + sizeof(LWLock) + code_stride;
 	capacity = (uint32) Min((double) PG_INT32_MAX / 2,
 							area_size / (per_element + MAXALIGN(VARHDRSZ + 4) +
 										 MAXALIGN(neighbour_area_size(0, bs->m))));
@@ -2095,7 +2121,10 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	shared->capacity = capacity;
 	shared->elements_off = 0;
 	shared->locks_off = MAXALIGN(sizeof(BuildElement) * (Size) capacity);
-	shared->arena_off = shared->locks_off + MAXALIGN(sizeof(LWLock) * (Size) capacity);
+	shared->codes_off = shared->locks_off + MAXALIGN(sizeof(LWLock) * (Size) capacity);
+	shared->code_stride = code_stride;
+	shared->arena_off = shared->codes_off +
+		(code_stride > 0 ? code_stride * (Size) capacity + STORED_LINE : 0);
 	shared->arena_size = area_size > shared->arena_off ? area_size - shared->arena_off : 0;
 	pg_atomic_init_u64(&shared->arena_used, 0);
 	pg_atomic_init_u32(&shared->nelements, 0);
