@@ -17,14 +17,16 @@ use VaParallelSetup qw(parallel_cluster);
 
 my ($node, $standby) = parallel_cluster('hnsw', 0.21, 0.2);
 
-# recall@10 of the index on table (default items) for the 100 queries
+# recall@10 of the index on table (default items) for the 100 queries at
+# ef_search (default 40)
 sub recall
 {
-	my ($n, $table) = @_;
+	my ($n, $table, $ef) = @_;
 	$table //= 'items';
+	$ef //= 40;
 	my $r = $n->safe_psql('postgres', qq{
 		SET enable_seqscan = off;
-		SET hnsw.ef_search = 40;
+		SET hnsw.ef_search = $ef;
 		SELECT round(avg((SELECT count(*) FROM unnest(
 			ARRAY(SELECT i.id FROM $table i ORDER BY i.embedding <-> q.embedding LIMIT 10)) a
 			WHERE a = ANY(ARRAY(SELECT i.id FROM $table i ORDER BY (i.embedding <-> q.embedding) + 0 LIMIT 10))) / 10.0), 4)
@@ -59,6 +61,31 @@ sub parallel_build
 	return $err;
 }
 
+# Drop items_idx and make it again with create, in parallel past
+# maintenance_work_mem: the graph so far is written out and the rest is
+# inserted on disk by all participants.  Checks the NOTICE, the structure,
+# hnsw_check after VACUUM and recall@10 (at ef_search ef, default 40) within
+# 0.05 of reference.
+sub spilled_build
+{
+	my ($create, $what, $reference, $ef) = @_;
+	$node->safe_psql('postgres', 'DROP INDEX items_idx');
+	my $err = parallel_build($create, '1MB', "$what past maintenance_work_mem");
+	like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem/,
+		"$what: with the NOTICE");
+	# on-disk inserts may prune away an older element's last in-link (as
+	# concurrent inserts may); VACUUM relinks such elements
+	is($node->safe_psql('postgres',
+			q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
+		'0', "no structural violation after the $what on disk")
+	  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
+	$node->safe_psql('postgres', 'VACUUM items');
+	check_clean("$what on disk, then VACUUM");
+	my $spilled = recall($node, 'items', $ef);
+	cmp_ok($spilled, '>=', $reference - 0.05,
+		"recall\@10 of the $what on disk ($spilled) within 0.05 of $reference");
+}
+
 # serial reference
 $node->safe_psql('postgres', q{
 	SET max_parallel_maintenance_workers = 0;
@@ -90,23 +117,9 @@ is($node->safe_psql('postgres', q{
 $node->wait_for_catchup($standby);
 is(recall($standby), $parallel, 'the standby answers like the primary');
 
-# past maintenance_work_mem: the graph so far is written out and the rest is
-# inserted on disk by all participants
-$node->safe_psql('postgres', 'DROP INDEX items_idx');
-$err = parallel_build('CREATE INDEX items_idx ON items USING hnsw (embedding)', '1MB',
-	'parallel build past maintenance_work_mem');
-like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem/, 'with the NOTICE');
-# on-disk inserts may prune away an older element's last in-link (as
-# concurrent inserts may); VACUUM relinks such elements
-is($node->safe_psql('postgres',
-	q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
-	'0', 'no structural violation after the parallel build on disk')
-  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
-$node->safe_psql('postgres', 'VACUUM items');
-check_clean('parallel build on disk, then VACUUM');
-my $spilled = recall($node);
-cmp_ok($spilled, '>=', $serial - 0.05,
-	"recall\@10 of the parallel build on disk ($spilled) within 0.05 of the serial build");
+# past maintenance_work_mem
+spilled_build('CREATE INDEX items_idx ON items USING hnsw (embedding)', 'parallel build',
+	$serial);
 
 # CREATE INDEX CONCURRENTLY in parallel (an MVCC snapshot for the scan)
 $node->safe_psql('postgres', 'DROP INDEX items_idx');
@@ -164,34 +177,26 @@ $node->safe_psql('postgres', q{
 });
 # At 24 dimensions, with the rows 7 times as far from the origin as from
 # their neighbours, 4-bit codes (uncentred) order a cluster's rows poorly:
-# recall@10 0.857 at ef_search 40 (0.96 at 100; bits = 6 0.967, bits = 8
-# 0.973 as unquantized; README, "Quantized hnsw").  The serial build is
-# deterministic; broken graphs gave 0.33-0.78.
-my $rq_serial = recall($node);
-cmp_ok($rq_serial, '>=', 0.83, "recall\@10 of the serial quantized build: $rq_serial");
+# recall@10 0.857 at ef_search 40 (bits = 6 0.967, bits = 8 0.973 as
+# unquantized; README, "Quantized hnsw"), and parallel builds then gave
+# 0.830-0.875 in 6 runs.  So the quantized builds are compared at
+# ef_search 100, where the serial build (deterministic) gives 0.960 and
+# the parallel ones (in memory, on disk, without dimensions) gave
+# 0.942-0.988 in 7 runs.
+my $rq_serial = recall($node, 'items', 100);
+cmp_ok($rq_serial, '>=', 0.93, "recall\@10 of the serial quantized build at ef_search 100: $rq_serial");
 $node->safe_psql('postgres', 'DROP INDEX rq_serial; DROP INDEX items_idx');
 parallel_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
 	undef, 'parallel quantized build');
 check_clean('parallel quantized build');
-my $rq = recall($node);
+my $rq = recall($node, 'items', 100);
 cmp_ok($rq, '>=', $rq_serial - 0.05,
 	"recall\@10 of the parallel quantized build ($rq) within 0.05 of the serial one ($rq_serial)");
 $node->wait_for_catchup($standby);
-is(recall($standby), $rq, 'the standby answers like the primary (quantized)');
+is(recall($standby, 'items', 100), $rq, 'the standby answers like the primary (quantized)');
 
-$node->safe_psql('postgres', 'DROP INDEX items_idx');
-$err = parallel_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
-	'1MB', 'parallel quantized build past maintenance_work_mem');
-like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem/, 'with the NOTICE (quantized)');
-is($node->safe_psql('postgres',
-		q{SELECT count(*) FROM hnsw_check('items_idx') WHERE problem <> 'unreachable'}),
-	'0', 'no structural violation after the parallel quantized build on disk')
-  or diag($node->safe_psql('postgres', q{SELECT * FROM hnsw_check('items_idx')}));
-$node->safe_psql('postgres', 'VACUUM items');
-check_clean('parallel quantized build on disk, then VACUUM');
-$spilled = recall($node);
-cmp_ok($spilled, '>=', $rq_serial - 0.05,
-	"recall\@10 of the parallel quantized build on disk ($spilled) within 0.05 of the serial one");
+spilled_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
+	'parallel quantized build', $rq_serial, 100);
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE items_untyped (id int PRIMARY KEY, embedding vector) WITH (parallel_workers = 2);
@@ -201,7 +206,7 @@ $node->safe_psql('postgres', q{
 parallel_build(q{CREATE INDEX untyped_rq ON items_untyped USING hnsw (embedding) WITH (quantization = 'rabitq')},
 	'64MB', 'parallel quantized build, no declared dimensions');
 check_clean('parallel quantized build, no declared dimensions', 'untyped_rq');
-my $rq_untyped = recall($node, 'items_untyped');
+my $rq_untyped = recall($node, 'items_untyped', 100);
 cmp_ok($rq_untyped, '>=', $rq_serial - 0.05,
 	"recall\@10 of that build ($rq_untyped) within 0.05 of the serial quantized one");
 
