@@ -1359,11 +1359,10 @@ write_elements(HnswBuildState *bs, const int32 *order)
 }
 
 /*
- * Point the metapage at the graph written out, its last page last:
+ * Point the metapage at the graph written out, whose last page is last:
  * dimensions, size of what an element holds, insert page, entry point, and
- * the state of the last
- * relink (repair_unreachable did what a VACUUM's relink pass does).  One
- * WAL record (a build's: see VaWalBegin).
+ * the state of the last relink (repair_unreachable did what a VACUUM's
+ * relink pass does).  One WAL record (a build's: see VaWalBegin).
  */
 static void
 point_metapage(HnswBuildState *bs, BlockNumber last)
