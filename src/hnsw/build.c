@@ -1211,17 +1211,13 @@ write_order(HnswBuildState *bs)
 			if (next == n)
 				break;
 			x = next;
-			/* a duplicate not on its owner's chain (not expected) goes alone */
-			if (bs->elements[x].owner >= 0 && !placed[bs->elements[x].owner])
+			/* a duplicate goes with its owner (mem_add_duplicate chains it) */
+			if (bs->elements[x].owner >= 0)
 				x = bs->elements[x].owner;
+			if (placed[x])
+				elog(ERROR, "hnsw build: duplicate %d is not on its owner's chain", next);
 		}
-		if (bs->elements[x].owner >= 0)
-		{
-			placed[x] = true;
-			order[tail++] = x;
-		}
-		else
-			tail = place_chain(bs, x, order, tail, placed);
+		tail = place_chain(bs, x, order, tail, placed);
 	}
 	Assert(tail == n);
 	pfree(placed);
