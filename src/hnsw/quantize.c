@@ -26,6 +26,7 @@
 
 #include "access/tableam.h"
 #include "distance/distance.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 /*
@@ -296,7 +297,8 @@ centre_error(const float *rows, int n, int dims, const int *nearest,
  * dimensions, with queries at scale 1, between the rows' scales, the
  * weighted mean saved 6 % on the sample, and lost recall (0.976 to 0.975
  * after the build, 0.960 to 0.949 after deletes and VACUUM, ef_search 40).
- * O(n^2 dims) for the nearest neighbours, then O(n dims) per candidate.
+ * O(n^2 dims / 2) for the nearest neighbours, then O(n dims) per
+ * candidate: about 0.1 s for 1,024 rows of 784 dimensions.
  */
 static bool
 choose_centre(const float *rows, int n, int dims, float *centre)
@@ -315,23 +317,37 @@ choose_centre(const float *rows, int n, int dims, float *centre)
 
 	for (int i = 0; i < n; i++)
 	{
-		const float *o = rows + (Size) i * dims;
-
 		nearest[i] = i;
 		delta2[i] = 0.0;
-		for (int j = 0; j < n; j++)
-		{
-			double		d;
+	}
+	/* each pair once */
+	for (int i = 0; i < n; i++)
+	{
+		const float *o = rows + (Size) i * dims;
 
-			if (j == i)
+		CHECK_FOR_INTERRUPTS();
+		for (int j = i + 1; j < n; j++)
+		{
+			double		d = VaL2SquaredDouble(o, rows + (Size) j * dims, dims);
+
+			if (d <= 0.0)
 				continue;
-			d = VaL2SquaredDouble(o, rows + (Size) j * dims, dims);
-			if (d > 0.0 && (delta2[i] == 0.0 || d < delta2[i]))
+			if (delta2[i] == 0.0 || d < delta2[i])
 			{
 				delta2[i] = d;
 				nearest[i] = j;
 			}
+			if (delta2[j] == 0.0 || d < delta2[j])
+			{
+				delta2[j] = d;
+				nearest[j] = i;
+			}
 		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const float *o = rows + (Size) i * dims;
+
 		norm2[i] = VaInnerProductDouble(o, o, dims);
 		odelta[i] = VaInnerProductDouble(o, rows + (Size) nearest[i] * dims, dims) - norm2[i];
 		for (int k = 0; k < dims; k++)
