@@ -2019,7 +2019,8 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 
 	VaParallelWorkerOpen(&shared->rels, &w);
 	init_build_state(bs, w.heap, w.index);
-	HnswQuantLoadCentre(&bs->hq, w.index);
+	if (bs->estimate)
+		HnswQuantLoadCentre(&bs->hq, w.index);
 	attach_shared(bs, shared, area, ParallelWorkerNumber + 1);
 	participate(bs, w.heap, w.index, w.indexInfo);
 	VaParallelWorkerClose(&w);

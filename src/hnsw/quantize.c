@@ -258,11 +258,9 @@ centre_error(const float *rows, int n, int dims, const int *nearest,
 			 const double *norm2, const double *odelta, const double *delta2,
 			 const float *c, double *dot)
 {
-	double		c2 = 0.0;
+	double		c2 = VaInnerProductDouble(c, c, dims);
 	double		sum = 0.0;
 
-	for (int k = 0; k < dims; k++)
-		c2 += (double) c[k] * c[k];
 	for (int i = 0; i < n; i++)
 		dot[i] = VaInnerProductDouble(rows + (Size) i * dims, c, dims);
 	for (int i = 0; i < n; i++)
@@ -396,13 +394,13 @@ choose_centre(const float *rows, int n, int dims, float *centre)
 }
 
 /*
- * A quantized build, before its first code: hq's centre := the weighted
- * mean (weighted_centre) of a sample of heap's rows as index's expressions
+ * A quantized build, before its first code: hq's centre := the one
+ * choose_centre picks from a sample of heap's rows as index's expressions
  * and predicate give them (the values the build will code; see
- * HNSW_CENTRE_RANGES), written to
- * the metapage (block 0, already there; not WAL-logged: the build logs
- * every page at its end) and read back as every later reader will see it.
- * No centre when no row is indexable or the values have more than
+ * HNSW_CENTRE_RANGES), written to the metapage (block 0, already there;
+ * not WAL-logged: the build logs every page at its end) and read back as
+ * every later reader will see it.  No centre when choose_centre keeps the
+ * origin, when no row is indexable, or when the values have more than
  * HNSW_CENTRE_MAX_DIMS dimensions (then the estimator's error, which
  * shrinks as 1/sqrt(dimensions), matters least).  Not for parallel
  * workers: they read the leader's (HnswQuantLoadCentre).
@@ -456,6 +454,7 @@ HnswQuantBuildCentre(HnswQuant *hq, Relation heap, Relation index, IndexInfo *in
 		return;
 	centre = palloc(sizeof(float) * cs.dims);
 	centred = choose_centre(cs.rows, cs.nrows, cs.dims, centre);
+	pfree(cs.rows);
 	if (!centred)
 	{
 		pfree(centre);

@@ -103,13 +103,18 @@ sub recall
 	return \%r;
 }
 
-# the index scans the table (not a sequential scan)
+# the index scans the table (not a sequential scan) ordered by expr (default
+# embedding) under op, with the filter where (default none)
 sub uses_index
 {
-	my ($table, $op, $index) = @_;
+	my ($table, $op, $index, $expr, $where) = @_;
+	$expr //= 'embedding';
+	my $filter = defined $where ? "WHERE $where" : '';
+	my $point = "'[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]'";
+	$point .= '::halfvec(24)' if $expr =~ /halfvec/;
 	my $plan = $node->safe_psql('postgres', qq{
 		SET enable_seqscan = off;
-		EXPLAIN (COSTS OFF) SELECT id FROM $table ORDER BY embedding $op '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10;
+		EXPLAIN (COSTS OFF) SELECT id FROM $table $filter ORDER BY $expr $op $point LIMIT 10;
 	});
 	like($plan, qr/Index Scan using $index/, "$table under $op scans $index");
 }
@@ -171,6 +176,7 @@ for my $s (0 .. 6)
 $node->safe_psql('postgres', q{
 	CREATE INDEX hidx ON items USING hnsw ((embedding::halfvec(24)) halfvec_l2_ops) WITH (quantization = 'rabitq');
 });
+uses_index('items', '<->', 'hidx', 'embedding::halfvec(24)');
 check_clean('hidx', 'the expression index');
 my $expr = recall('items', 'queries', 'truth_l2', '<->', "'all'", 't.embedding::halfvec(24)')->{all};
 $node->safe_psql('postgres', 'DROP INDEX hidx');
@@ -194,6 +200,7 @@ for my $q ('none', 'rabitq')
 		CREATE INDEX pidx ON items USING hnsw (embedding vector_l2_ops) WITH (quantization = '$q')
 		WHERE id % 50 < 25;
 	});
+	uses_index('items', '<->', 'pidx', undef, 'id % 50 < 25');
 	check_clean('pidx', 'the partial quantized index') if $q eq 'rabitq';
 	$partial{$q} = recall('items', 'queries', 'truth_half', '<->', "'all'", undef, 't.id % 50 < 25')->{all};
 	$node->safe_psql('postgres', 'DROP INDEX pidx');
