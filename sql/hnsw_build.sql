@@ -146,4 +146,19 @@ SELECT count(*) AS rows,
        count(*) FILTER (WHERE (SELECT h2.id FROM hs h2 ORDER BY h2.v <-> h1.v LIMIT 1) = h1.id) AS found
 FROM hs h1;
 
-DROP TABLE hb, hq, hn, he, hm, hu, hs;
+-- vectors that leave an element room for one upper layer (m = 16): a level
+-- drawn higher is capped to what fits a page, in the build and in inserts
+-- (each element once failed with a chance of 1 in 256, drawing again)
+SELECT setseed(0.5);
+CREATE TABLE ht (id int, v vector(1950));
+INSERT INTO ht
+SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 1950) WHERE i > 0)::vector
+FROM generate_series(1, 1000) i;
+CREATE INDEX ht_idx ON ht USING hnsw (v);
+INSERT INTO ht
+SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 1950) WHERE i > 0)::vector
+FROM generate_series(1001, 2000) i;
+SELECT * FROM hnsw_check('ht_idx');
+SELECT count(*) AS rows, count(*) FILTER (WHERE v IS NOT NULL) AS vectors FROM ht;
+
+DROP TABLE hb, hq, hn, he, hm, hu, hs, ht;

@@ -1577,8 +1577,9 @@ shared_add_element(HnswBuildState *bs, const void *stored, Size size,
 	SpinLockRelease(&shared->mutex);
 	check_dimensions(bs->dimensions, bs->ops, stored);
 
-	level = Min(HnswRandomLevel(bs->m, &bs->rng),
-				HnswMaxLevel(held_size(bs, stored), bs->m));
+	/* one draw: Min() evaluates an argument twice */
+	level = HnswRandomLevel(bs->m, &bs->rng);
+	level = Min(level, HnswMaxLevel(held_size(bs, stored), bs->m));
 	/* room to place the stored form as stored_pad says */
 	need = MAXALIGN(size) + MAXALIGN(neighbour_area_size(level, bs->m));
 	if (size >= STORED_ALIGN_MIN)
@@ -1790,6 +1791,7 @@ static bool
 add_in_memory(HnswBuildState *bs, Datum value, Size size, ItemPointer tid)
 {
 	int			i;
+	int			level;
 	BuildElement *e;
 	void	   *stored;
 
@@ -1813,8 +1815,9 @@ add_in_memory(HnswBuildState *bs, Datum value, Size size, ItemPointer tid)
 	e->heaptid = *tid;
 	e->owner = -1;
 	e->duplicates = -1;
-	e->level = (uint8) Min(HnswRandomLevel(bs->m, &bs->rng),
-						   HnswMaxLevel(held_size(bs, stored), bs->m));
+	/* one draw: Min() evaluates an argument twice */
+	level = HnswRandomLevel(bs->m, &bs->rng);
+	e->level = (uint8) Min(level, HnswMaxLevel(held_size(bs, stored), bs->m));
 	e->code = 0;
 	if (bs->estimate)
 	{

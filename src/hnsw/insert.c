@@ -1170,7 +1170,9 @@ HnswInsertStored(Relation index, const VaIndexOps *ops, const void *stored,
 	/* the level first (m never changes), then the lock */
 	HnswReadMeta(index, &meta);
 	m = meta.m;
-	level = Min(HnswRandomLevel(m, rng), HnswMaxLevel(HnswStoredSize(stored), m));
+	/* one draw: Min() evaluates an argument twice */
+	level = HnswRandomLevel(m, rng);
+	level = Min(level, HnswMaxLevel(HnswStoredSize(stored), m));
 	lockmode = lock_for_insert(index, &meta, level);
 	if (meta.dimensions >= 0 && meta.dimensions != dimensions)
 		ereport(ERROR,
