@@ -1010,18 +1010,22 @@ mem_own_list(void *arg, uint32 u, int64 *list)
 }
 
 static int
-mem_search(void *arg, uint32 u, int64 *found, int max)
+mem_search(void *arg, uint32 u, bool descend, int64 *found, int max)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 	VaCandidate ep;
+	int			nresult;
 	int			k;
 
 	bs->query = element_vector(bs, (int) u);
 	ep.id = (uint64) bs->entry;
 	mem_evaluate(&bs->graph, &ep);
-	HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0);
+	if (descend)
+		HnswGreedyDescend(&bs->graph, &ep, bs->entry_level, 0);
 	HnswSearchLayer(&bs->graph, &ep, 1, bs->ef_construction, 0, &bs->result);
-	k = Min(VaHeapDrainSorted(&bs->result, bs->sorted), max);
+	/* not inside Min(), which would drain the heap a second time */
+	nresult = VaHeapDrainSorted(&bs->result, bs->sorted);
+	k = Min(nresult, max);
 	for (int j = 0; j < k; j++)
 		found[j] = (int64) bs->sorted[j].id;
 	return k;

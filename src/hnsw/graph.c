@@ -1178,16 +1178,45 @@ relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
 }
 
 /*
+ * Mark u, reached now, and every live element not yet reached that layer-0
+ * links lead to from it, as reached (breadth first; queue: room for
+ * rl->nelements numbers, list: for cap0).  Returns how many it marked.
+ */
+static uint32
+mark_reached(HnswRelink *rl, uint32 u, uint32 *queue, int64 *list)
+{
+	uint32		head = 0;
+	uint32		tail = 0;
+
+	rl->seen[u] = true;
+	queue[tail++] = u;
+	while (head < tail)
+	{
+		rl->ops->own_list(rl->arg, queue[head++], list);
+		for (int s = 0; s < rl->cap0; s++)
+			if (list[s] >= 0 && !rl->seen[list[s]] && rl->live[list[s]])
+			{
+				rl->seen[list[s]] = true;
+				queue[tail++] = (uint32) list[s];
+			}
+	}
+	return tail;
+}
+
+/*
  * Give every live element that no chain of layer-0 links from the entry
  * point reaches (rl->seen false) a way in: a layer-0 link from a reached
  * live element of its own layer-0 list or, when none of those can take it,
  * from the nearest reached live elements a search from the entry point
- * finds (up to rl->ef), in the slot relink_slot picks.  A relinked element
- * counts as reached from then on; the in-degrees follow every change.
- * Pruning a full list can drop the only link to an element, which searches
- * then never reach: the build runs this over its in-memory graph, VACUUM
- * over the index (see src/hnsw/README.md, VACUUM step 5).  Returns how
- * many were relinked; *missing, how many were not reached before.
+ * finds (up to rl->ef; an insert's search, then, if that finds none that
+ * can take it, one on layer 0 alone), in the slot relink_slot picks.  A
+ * relinked element, and every element its links lead to, counts as reached
+ * from then on, so a cut-off part takes one link, not one per element; the
+ * in-degrees follow every change.  Pruning a full list can drop the only
+ * link to an element, which searches then never reach: the build runs this
+ * over its in-memory graph, VACUUM over the index (see src/hnsw/README.md,
+ * VACUUM step 5).  Returns how many of the elements not reached before are
+ * reached now; *missing, how many were not reached before.
  */
 uint32
 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
@@ -1197,10 +1226,15 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 	int64	   *list = palloc(sizeof(int64) * cap0);
 	int64	   *found = palloc(sizeof(int64) * Max(rl->ef, 1));
 	int64	   *cands = palloc(sizeof(int64) * Max(cap0, rl->ef));
-	uint32		fixed = 0;
+	uint32	   *queue = NULL;
+	uint32		reached = 0;
 
 	*missing = 0;
 	for (uint32 u = 0; u < rl->nelements; u++)
+		if (rl->live[u] && !rl->seen[u])
+			(*missing)++;
+
+	for (uint32 u = 0; u < rl->nelements && reached < *missing; u++)
 	{
 		int			ncand = 0;
 		bool		linked;
@@ -1208,23 +1242,27 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 		if (!rl->live[u] || rl->seen[u])
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		(*missing)++;
 
-		/* who could link to it: reachable members of its own list ... */
+		/* who could link to it: reached members of its own list ... */
 		rl->ops->own_list(rl->arg, u, mine);
 		for (int s = 0; s < cap0; s++)
 			if (mine[s] >= 0 && rl->seen[mine[s]] && rl->live[mine[s]])
 				cands[ncand++] = mine[s];
 		linked = relink_from(rl, cands, ncand, u, mine, list);
-		if (!linked)
+
+		/*
+		 * ... or, when none of them can take it (its whole neighbourhood is
+		 * cut off too, e.g. a cluster no link leads into, or their spare
+		 * slots are taken), the nearest reached elements a search from the
+		 * entry point finds: first the search an insert makes, then, when
+		 * that finds none that can take it (its descent through the upper
+		 * layers can end inside the cut-off part, and find only elements of
+		 * it), one on layer 0 from the entry point, which finds only reached
+		 * elements.
+		 */
+		for (int pass = 0; pass < 2 && !linked; pass++)
 		{
-			/*
-			 * ... or, when none of them can take it (its whole neighbourhood
-			 * is cut off too, e.g. a cluster no link leads into, or their
-			 * spare slots are taken), the nearest reachable elements a search
-			 * from the entry point finds.
-			 */
-			int			nfound = rl->ops->search(rl->arg, u, found, rl->ef);
+			int			nfound = rl->ops->search(rl->arg, u, pass == 0, found, rl->ef);
 
 			ncand = 0;
 			for (int j = 0; j < nfound; j++)
@@ -1235,13 +1273,16 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 		}
 		if (linked)
 		{
-			rl->seen[u] = true;
-			fixed++;
+			if (queue == NULL)
+				queue = palloc_extended(sizeof(uint32) * rl->nelements, MCXT_ALLOC_HUGE);
+			reached += mark_reached(rl, u, queue, list);
 		}
 	}
 	pfree(mine);
 	pfree(list);
 	pfree(found);
 	pfree(cands);
-	return fixed;
+	if (queue != NULL)
+		pfree(queue);
+	return reached;
 }

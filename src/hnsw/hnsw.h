@@ -446,9 +446,12 @@ typedef struct HnswRelinkOps
 	/*
 	 * The numbers of up to max elements nearest to u that a search from the
 	 * entry point finds, nearest first (-1 for one not numbered); returns how
-	 * many.  Called after own_list(u).
+	 * many.  descend: the search an insert makes, down the upper layers and
+	 * then on layer 0 from where that descent ends; otherwise on layer 0
+	 * from the entry point itself, so that it finds only elements layer-0
+	 * links from the entry point reach.  Called after own_list(u).
 	 */
-	int			(*search) (void *arg, uint32 u, int64 *found, int max);
+	int			(*search) (void *arg, uint32 u, bool descend, int64 *found, int max);
 
 	/*
 	 * Element c's layer-0 list into list[0..cap0), read for a change: held

@@ -346,11 +346,12 @@ disk_own_list(void *arg, uint32 u, int64 *list)
 }
 
 static int
-disk_search(void *arg, uint32 u, int64 *found, int max)
+disk_search(void *arg, uint32 u, bool descend, int64 *found, int max)
 {
 	DiskRelink *dr = (DiskRelink *) arg;
 	const HnswMetaPageData *meta = dr->meta;
 	VaCandidate ep;
+	int			nresult;
 	int			nfound;
 
 	if (!ItemPointerIsValid(&meta->entry_point))
@@ -366,9 +367,12 @@ disk_search(void *arg, uint32 u, int64 *found, int max)
 	dr->dg.query = HnswElementVector(dr->copy);
 	ep.id = VaTidToId(&meta->entry_point);
 	dr->dg.graph.evaluate(&dr->dg.graph, &ep);
-	HnswGreedyDescend(&dr->dg.graph, &ep, meta->entry_level, 0);
+	if (descend)
+		HnswGreedyDescend(&dr->dg.graph, &ep, meta->entry_level, 0);
 	HnswSearchLayer(&dr->dg.graph, &ep, 1, meta->ef_construction, 0, &dr->result);
-	nfound = Min(VaHeapDrainSorted(&dr->result, dr->sorted), max);
+	/* not inside Min(), which would drain the heap a second time */
+	nresult = VaHeapDrainSorted(&dr->result, dr->sorted);
+	nfound = Min(nresult, max);
 	for (int i = 0; i < nfound; i++)
 	{
 		ItemPointerData tid;
@@ -429,16 +433,19 @@ static const HnswRelinkOps disk_relink_ops = {
  * each (the build's rule: from a reachable element of its own layer-0 list
  * or, when none of those can take it, of the nearest reachable elements a
  * search from the entry point finds).  One round: what it cannot link now,
- * a later VACUUM tries again.
+ * a later VACUUM tries again.  Reports how many were found, and how many
+ * of them are reached again, at elevel (INFO under VACUUM VERBOSE), when
+ * any were found.
  */
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
-					  BufferAccessStrategy strategy, double heap_tuples)
+					  BufferAccessStrategy strategy, double heap_tuples, int elevel)
 {
 	HnswReach	r;
 	HnswRelink	rl;
 	DiskRelink	dr;
 	uint32		missing;
+	uint32		reached;
 
 	/*
 	 * The walk runs without the insert lock; an element an insert links
@@ -459,8 +466,12 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	rl.seen = r.seen;
 	rl.live = r.live;
 	rl.indegree = r.indegree;
-	(void) HnswRelinkUnreachable(&rl, &missing);
+	reached = HnswRelinkUnreachable(&rl, &missing);
 	record_relink(index, r.map.nblocks, heap_tuples);
+	if (missing > 0)
+		ereport(elevel,
+				(errmsg("hnsw index \"%s\": %u live elements were unreachable from the entry point, %u of them are reachable again",
+						RelationGetRelationName(index), missing, reached)));
 }
 
 /*
@@ -1013,7 +1024,8 @@ repair_graph(IndexVacuumInfo *info)
 	HnswReadMeta(index, &meta);
 	old = MemoryContextSwitchTo(ctx);
 	free_deleted(index, &meta, info->strategy);
-	reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
+	reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples,
+						  info->message_level);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	/* lists and elements of the upper layers changed: caches are stale */
@@ -1148,7 +1160,8 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum relink",
 									ALLOCSET_DEFAULT_SIZES);
 		old = MemoryContextSwitchTo(ctx);
-		reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples);
+		reconnect_unreachable(index, &meta, info->strategy, info->num_heap_tuples,
+							  info->message_level);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(ctx);
 		HnswBumpUpperVersion(index, false);

@@ -1,0 +1,92 @@
+# VACUUM's relink pass (src/hnsw/README.md, VACUUM step 5) on data where
+# whole clusters lose their way in: 50 well-separated clusters in 24
+# dimensions (VaParallelSetup), three rows in four deleted.  Layer 0 of such
+# a graph links few clusters to each other, and the repair leaves hundreds
+# of elements, whole clusters, that no layer-0 chain from the entry point
+# reaches; none of their own neighbours is reached either, so each cluster
+# needs a link from the nearest reached elements a search finds.  That
+# search once always came back empty (Min() drained its result twice) and
+# such clusters stayed cut off: hnsw_check reported them, and a filtered
+# iterative scan could not reach them.  Checked for an unquantized and a
+# quantized index: after each VACUUM every unreachable element is reached
+# again (the VACUUM's DEBUG2 report), hnsw_check finds nothing on the
+# primary and on the standby that replayed the relinks, and filtered
+# iterative scans fill their LIMIT from one cluster.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use VaParallelSetup qw(parallel_cluster);
+
+my ($node, $standby) = parallel_cluster('relink_', 0.21, 0.2);
+
+# VACUUM churn; returns (unreachable, reached again) from its report, or
+# (0, 0) when it found nothing unreachable
+sub vacuum_report
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		'SET client_min_messages = debug2; VACUUM churn;');
+	is($ret, 0, 'VACUUM succeeds') or diag($err);
+	return ($1, $2)
+	  if $err =~ /hnsw index "churn_idx": (\d+) live elements were unreachable from the entry point, (\d+) of them are reachable again/;
+	return (0, 0);
+}
+
+sub check_both
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('churn_idx')}),
+		'0', "$what: hnsw_check finds nothing");
+	$node->wait_for_catchup($standby);
+	is($standby->safe_psql('postgres', q{SELECT count(*) FROM hnsw_check('churn_idx')}),
+		'0', "$what: hnsw_check finds nothing on the standby");
+}
+
+# rows id % 50 = c are cluster c's (VaParallelSetup's point()); for every
+# query, how many rows of cluster $cluster the index returns under LIMIT 10
+sub filled
+{
+	my ($cluster) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET enable_seqscan = off; SET hnsw.ef_search = 40;
+		SET hnsw.iterative_scan = relaxed_order;
+		SELECT min(n) FROM queries q, LATERAL (SELECT count(*) AS n FROM
+			(SELECT id FROM churn c WHERE c.id % 50 = $cluster
+			 ORDER BY c.embedding <-> q.embedding LIMIT 10) s) t;
+	});
+}
+
+foreach my $case (
+	[ 'unquantized', q{quantization = 'none'} ],
+	[ 'rabitq, 2 bits', q{quantization = 'rabitq', bits = 2} ])
+{
+	my ($name, $with) = @$case;
+
+	$node->safe_psql('postgres', qq{
+		DROP TABLE IF EXISTS churn;
+		CREATE TABLE churn AS SELECT * FROM items WHERE embedding IS NOT NULL;
+		SET max_parallel_maintenance_workers = 0;
+		CREATE INDEX churn_idx ON churn USING hnsw (embedding vector_l2_ops) WITH ($with);
+		DELETE FROM churn WHERE id % 4 <> 0;
+	});
+	my ($missing, $reached) = vacuum_report();
+	cmp_ok($missing, '>', 0,
+		"$name: the VACUUM after deleting 3 rows in 4 found elements unreachable ($missing)");
+	is($reached, $missing, "$name: and reached all of them again");
+	check_both("$name, 3 rows in 4 deleted");
+	is(filled(8), '10', "$name: filtered iterative scans fill LIMIT 10 from one cluster");
+
+	# half of the rest
+	$node->safe_psql('postgres', 'DELETE FROM churn WHERE id % 8 = 4');
+	($missing, $reached) = vacuum_report();
+	is($reached, $missing, "$name: the next VACUUM reached all it found unreachable ($missing)");
+	check_both("$name, 7 rows in 8 deleted");
+	is(filled(16), '10', "$name: filtered iterative scans still fill LIMIT 10");
+}
+
+$node->stop;
+$standby->stop;
+done_testing();
