@@ -38,8 +38,10 @@ static uint64 kmeans_distances = 0;
 static inline float
 metric(const VaIndexOps *ops, const void *a, const void *b)
 {
+	float		d = ops->kmeans->distance(a, b);	/* once: Max() evaluates twice */
+
 	kmeans_distances++;
-	return sqrtf(Max(ops->kmeans->distance(a, b), 0.0f));
+	return sqrtf(Max(d, 0.0f));
 }
 
 /*
@@ -92,7 +94,8 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 				total += mind[i];
 				continue;
 			}
-			d = Max(ops->kmeans->distance(SAMPLE(i), CENTROID(p)), 0.0f);
+			d = ops->kmeans->distance(SAMPLE(i), CENTROID(p));
+			d = Max(d, 0.0f);
 			kmeans_distances++;
 			if (d < mind[i])
 			{
@@ -122,8 +125,11 @@ seed(const VaIndexOps *ops, const char *samples, int n, Size vector_size,
 			}
 		}
 		else
-			pick = Min((int) (VaRandomDouble(rng) * n), n - 1); /* all samples equal
-																 * seeds */
+		{
+			/* all samples equal seeds: any one (one draw: Min() evaluates twice) */
+			pick = (int) (VaRandomDouble(rng) * n);
+			pick = Min(pick, n - 1);
+		}
 		memcpy(CENTROID(c), SAMPLE(pick), vector_size);
 	}
 	pfree(gap);
