@@ -220,6 +220,45 @@ SELECT id FROM qh ORDER BY v::halfvec(16000) <=> (SELECT v FROM qh WHERE id = 5)
 CREATE INDEX ON qh USING hnsw (v vector_l2_ops);
 DROP TABLE qh;
 
+-- the largest centre the metapage holds: 4,046 dimensions (binary16
+-- coordinates after the metapage's fields, up to the special area); one
+-- dimension more and the codes are taken about the origin.  Rows far from
+-- the origin (coordinates in [0, 1)), so the build centres them where it
+-- can.  Either way every code is the one hnsw_check makes from its row, and
+-- the order is exact
+-- row i of dims dimensions, coordinates in [0, 1)
+CREATE FUNCTION qc_row(i int, dims int) RETURNS vector LANGUAGE sql AS $$
+    SELECT ARRAY(SELECT (((i * 7919 + j * 104729) % 1000) / 1000.0)::real
+                 FROM generate_series(1, dims) j)::vector $$;
+CREATE TABLE qc (id int, v vector);
+INSERT INTO qc SELECT i, qc_row(i, 4046) FROM generate_series(1, 12) i;
+CREATE INDEX qc_l2 ON qc USING hnsw ((v::vector(4046)) vector_l2_ops) WITH (quantization = 'rabitq');
+CREATE INDEX qc_ip ON qc USING hnsw ((v::vector(4046)) vector_ip_ops) WITH (quantization = 'rabitq');
+SELECT * FROM hnsw_check('qc_l2');
+SELECT * FROM hnsw_check('qc_ip');
+SELECT array_agg(id ORDER BY d) AS l2 FROM
+    (SELECT id, v::vector(4046) <-> (SELECT v FROM qc WHERE id = 5)::vector(4046) AS d FROM qc
+     ORDER BY v::vector(4046) <-> (SELECT v FROM qc WHERE id = 5)::vector(4046) LIMIT 5) s;
+SELECT array_agg(id ORDER BY d) AS ip FROM
+    (SELECT id, v::vector(4046) <#> (SELECT v FROM qc WHERE id = 5)::vector(4046) AS d FROM qc
+     ORDER BY v::vector(4046) <#> (SELECT v FROM qc WHERE id = 5)::vector(4046) LIMIT 5) s;
+SET enable_indexscan = off;
+SELECT array_agg(id ORDER BY d) AS l2 FROM
+    (SELECT id, v::vector(4046) <-> (SELECT v FROM qc WHERE id = 5)::vector(4046) AS d FROM qc
+     ORDER BY v::vector(4046) <-> (SELECT v FROM qc WHERE id = 5)::vector(4046) LIMIT 5) s;
+SELECT array_agg(id ORDER BY d) AS ip FROM
+    (SELECT id, v::vector(4046) <#> (SELECT v FROM qc WHERE id = 5)::vector(4046) AS d FROM qc
+     ORDER BY v::vector(4046) <#> (SELECT v FROM qc WHERE id = 5)::vector(4046) LIMIT 5) s;
+RESET enable_indexscan;
+DROP TABLE qc;
+CREATE TABLE qc (id int, v vector(4047));
+INSERT INTO qc SELECT i, qc_row(i, 4047) FROM generate_series(1, 12) i;
+CREATE INDEX qc_l2 ON qc USING hnsw (v vector_l2_ops) WITH (quantization = 'rabitq');
+SELECT * FROM hnsw_check('qc_l2');
+SELECT id FROM qc ORDER BY v <-> (SELECT v FROM qc WHERE id = 5) LIMIT 5;
+DROP TABLE qc;
+DROP FUNCTION qc_row;
+
 -- a quantized graph that outgrows maintenance_work_mem: the codes made in
 -- memory (the build's searches filter on them) are written out with the
 -- graph, the rest of the rows inserted on disk, with a NOTICE; every row is

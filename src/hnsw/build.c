@@ -2026,6 +2026,8 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 
 	VaParallelWorkerOpen(&shared->rels, &w);
 	init_build_state(bs, w.heap, w.index);
+	if (bs->estimate)
+		HnswQuantLoadCentre(&bs->hq, w.index);
 	attach_shared(bs, shared, area, ParallelWorkerNumber + 1);
 	participate(bs, w.heap, w.index, w.indexInfo);
 	VaParallelWorkerClose(&w);
@@ -2102,7 +2104,7 @@ build_parallel(HnswBuildState *bs, Relation heap, Relation index,
 	 * without the element record first.
 	 */
 	if (bs->estimate && typmod > 0 && typmod <= VA_MAX_DIM)
-		code_stride = TYPEALIGN(STORED_LINE, VaRabitqCodeSize(typmod, bs->hq.bits));
+		code_stride = TYPEALIGN(STORED_LINE, VaRabitqCodeSize(typmod, bs->hq.bits, bs->hq.centred));
 
 	/*
 	 * Elements get ids up to capacity: as many as could fit if each had the
@@ -2187,6 +2189,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	init_build_state(bs, heap, index);
 	HnswWriteMetaPage(index, MAIN_FORKNUM, bs->m, bs->ef_construction,
 					  bs->hq.quantization, bs->hq.bits);
+	HnswQuantBuildCentre(&bs->hq, heap, index, indexInfo);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->reltuples);

@@ -407,7 +407,7 @@ check_code(CheckState *cs, HnswQuant *hq, uint32 n, VaHeapValues *hv,
 		return CODE_NULL;
 	held = HnswElementVector(tup);
 	if (hq->ops->dims(stored) != cs->meta.dimensions ||
-		VARSIZE(held) != VaRabitqCodeSize(cs->meta.dimensions, hq->bits))
+		VARSIZE(held) != VaRabitqCodeSize(cs->meta.dimensions, hq->bits, hq->centred))
 		return CODE_WRONG;
 	code = HnswQuantElement(hq, stored, cs->meta.dimensions);
 	if (VARSIZE(code) != VARSIZE(held) || memcmp(code, held, VARSIZE(held)) != 0)

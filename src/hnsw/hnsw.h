@@ -95,7 +95,7 @@ typedef struct HnswMetaPageData
 	/* quantization: 0 in every index written before it existed */
 	uint8		quantization;	/* HNSW_QUANTIZATION_* */
 	uint8		bits;			/* code bits per dimension */
-	uint16		unused;
+	uint16		centred;		/* 1: an HnswCentreData follows (quantize.c) */
 	uint64		seed;			/* rotation seed of the codes */
 	double		relink_heap_tuples; /* heap rows at the last relink (0: never) */
 	/* random at build, then one more at each change of layers >= 2 (upper.c) */
@@ -103,6 +103,30 @@ typedef struct HnswMetaPageData
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
+
+/*
+ * The centre a quantized index's codes are taken about (VaRabitqSetCentre):
+ * on the metapage at HNSW_CENTRE_OFFSET from its contents when the
+ * metapage's centred is 1 (pd_lower covers it).  A build sets it from a
+ * sample of the rows before the first code (quantize.c); it never changes
+ * afterwards.  The coordinates are binary16 (VaFloatToHalf, clamped to
+ * +-65504), so that a centre of up to HNSW_CENTRE_MAX_DIMS dimensions fits
+ * the page; any centre gives exact codes' offsets, so rounding costs
+ * nothing but a slightly worse centre.  Indexes of more dimensions, and
+ * those written before the field (its bytes were zero padding), have no
+ * centre: their codes are taken about the origin.
+ */
+typedef struct HnswCentreData
+{
+	int32		dims;
+	uint16		c[FLEXIBLE_ARRAY_MEMBER];	/* binary16 */
+} HnswCentreData;
+
+#define HNSW_CENTRE_OFFSET		MAXALIGN(sizeof(HnswMetaPageData))
+#define HNSW_CENTRE_MAX_DIMS \
+	((int) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - \
+			 MAXALIGN(sizeof(VaPageOpaqueData)) - HNSW_CENTRE_OFFSET - \
+			 offsetof(HnswCentreData, c)) / sizeof(uint16)))
 
 #define HnswPageGetMeta(page) ((HnswMetaPage) PageGetContents(page))
 
@@ -495,10 +519,16 @@ typedef struct HnswQuant
 	int			m;				/* of the index: elements must fit a page */
 	int			dims;			/* rq's dimensions; -1 before set up */
 	MemoryContext cxt;			/* where rq is set up */
+	bool		centred;		/* codes are taken about centre */
+	int			centre_dims;
+	float	   *centre;			/* centre_dims floats (in cxt), or NULL */
 	VaRabitq	rq;
 } HnswQuant;
 
 extern void HnswQuantInit(HnswQuant *hq, Relation index, const HnswMetaPageData *meta);
+extern void HnswQuantLoadCentre(HnswQuant *hq, Relation index);
+extern void HnswQuantBuildCentre(HnswQuant *hq, Relation heap, Relation index,
+								 IndexInfo *indexInfo);
 extern void HnswQuantCheckSupported(Relation index, const VaIndexOps *ops, int quantization);
 extern const void *HnswQuantElement(HnswQuant *hq, const void *stored, int dims);
 extern const void *HnswQuantQuery(HnswQuant *hq, const void *stored, int dims);

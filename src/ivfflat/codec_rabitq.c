@@ -62,7 +62,7 @@ typedef struct RabitqCodecState
 static Size
 rabitq_code_size(int dims, int bits, int pq_m)
 {
-	return VaRabitqCodeSize(dims, bits);
+	return VaRabitqCodeSize(dims, bits, false);
 }
 
 static bool

@@ -53,6 +53,8 @@ typedef float rabitq_v8sf __attribute__((vector_size(32)));
 typedef uint32 rabitq_v8su __attribute__((vector_size(32)));
 typedef int32 rabitq_v8si __attribute__((vector_size(32)));
 typedef int8 rabitq_v8qi __attribute__((vector_size(8)));
+typedef float rabitq_v4sf __attribute__((vector_size(16)));
+typedef double rabitq_v4df __attribute__((vector_size(32)));
 #endif
 
 /*
@@ -381,12 +383,72 @@ VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed)
 	rq->bits = bits;
 	rq->seed = seed;
 	rq->rotation = rot;
+	rq->centre = NULL;
+	rq->centre_half_norm2 = 0.0;
+}
+
+/*
+ * sum of a[i] * b[i], i < n, in double: eight running sums (one chain
+ * would wait on each addition), added in a fixed order, so that the result,
+ * which codes keep, is the same on every CPU (element-wise vector
+ * operations where the compiler has them).
+ */
+static double
+dot_double(const float *a, const float *b, int n)
+{
+	double		sum = 0.0;
+	int			i = 0;
+
+#ifdef RABITQ_VECTOR_EXT
+	rabitq_v4df s0 = {0};
+	rabitq_v4df s1 = {0};
+
+	for (; i + 8 <= n; i += 8)
+	{
+		rabitq_v4sf xl,
+					xh,
+					yl,
+					yh;
+
+		memcpy(&xl, a + i, sizeof(xl));
+		memcpy(&xh, a + i + 4, sizeof(xh));
+		memcpy(&yl, b + i, sizeof(yl));
+		memcpy(&yh, b + i + 4, sizeof(yh));
+		s0 += __builtin_convertvector(xl, rabitq_v4df) * __builtin_convertvector(yl, rabitq_v4df);
+		s1 += __builtin_convertvector(xh, rabitq_v4df) * __builtin_convertvector(yh, rabitq_v4df);
+	}
+	s0 += s1;
+	sum = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+#endif
+	for (; i < n; i++)
+		sum += (double) a[i] * b[i];
+	return sum;
+}
+
+void
+VaRabitqSetCentre(VaRabitq *rq, const float *c)
+{
+	rq->centre = c;
+	rq->centre_half_norm2 = dot_double(c, c, rq->dims) / 2.0;
 }
 
 Size
-VaRabitqCodeSize(int dims, int bits)
+VaRabitqCodeSize(int dims, int bits, bool centred)
 {
-	return offsetof(VaRabitqCode, data) + (Size) VaRabitqPadded(dims) / 8 * bits;
+	return offsetof(VaRabitqCode, data) + (Size) VaRabitqPadded(dims) / 8 * bits +
+		(centred ? sizeof(float) : 0);
+}
+
+/*
+ * v_out[0..dims) := v - c, returning <v - c, c> + |c|^2 / 2 (the offset of
+ * rabitq.h), in double.
+ */
+static float
+subtract_centre(const VaRabitq *rq, const float *v, float *v_out)
+{
+	for (int i = 0; i < rq->dims; i++)
+		v_out[i] = v[i] - rq->centre[i];
+	return (float) (dot_double(v_out, rq->centre, rq->dims) + rq->centre_half_norm2);
 }
 
 Size
@@ -646,8 +708,8 @@ choose_levels(float *a, int padded, int bits, uint8 *k,
  * Encode v (see rabitq.h).  The rotated vector o_r is split into signs and
  * magnitudes; choose_levels picks the magnitude levels k; the code stores
  * u[i] = 2^(B-1) + k[i] where o_r[i] >= 0 and 2^(B-1) - 1 - k[i] where it is
- * negative, i.e. x[i] = +-(k[i] + 1/2).  Scratch: 2 D floats and D bytes
- * (palloc, freed).
+ * negative, i.e. x[i] = +-(k[i] + 1/2).  Scratch: 2 D floats and D bytes,
+ * and dims floats for v - c with a centre (palloc, freed).
  */
 void
 VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
@@ -663,12 +725,31 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 	double		xo;
 	double		nx;
 	uint32		usum = 0;
+	float	   *centred = NULL;
 
-	for (int i = 0; i < rq->dims; i++)
-		norm2 += (double) v[i] * v[i];
+	if (rq->centre != NULL)
+	{
+		float		offset;
 
-	SET_VARSIZE(code, VaRabitqCodeSize(rq->dims, bits));
-	code->kind = VA_RABITQ_KIND_CODE;
+		centred = palloc(sizeof(float) * rq->dims);
+		offset = subtract_centre(rq, v, centred);
+		v = centred;
+		SET_VARSIZE(code, VaRabitqCodeSize(rq->dims, bits, true));
+		code->kind = VA_RABITQ_KIND_CENTRED_CODE;
+		memcpy((char *) code + VARSIZE(code) - sizeof(float), &offset, sizeof(float));
+	}
+	else
+	{
+		SET_VARSIZE(code, VaRabitqCodeSize(rq->dims, bits, false));
+		code->kind = VA_RABITQ_KIND_CODE;
+	}
+	/* (one chain as before centres existed: old codes must come out the same) */
+	if (centred)
+		norm2 = dot_double(v, v, rq->dims);
+	else
+		for (int i = 0; i < rq->dims; i++)
+			norm2 += (double) v[i] * v[i];
+
 	code->bits = (uint8) bits;
 	code->padded_div64 = (uint16) (padded / 64);
 	code->norm2 = (float) norm2;
@@ -711,6 +792,8 @@ VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *code)
 	pfree(o);
 	pfree(a);
 	pfree(k);
+	if (centred)
+		pfree(centred);
 }
 
 /* ---------------------------------------------------------------------
@@ -758,6 +841,7 @@ prepare_rotated_body(const VaRabitq *rq, const float *qr, double norm2, VaRabitq
 	query->bits = (uint8) rq->bits;
 	query->padded_div64 = (uint16) (padded / 64);
 	query->norm2 = (float) norm2;
+	query->offset = 0.0f;
 	if (maxabs > 0.0f)
 	{
 		float		inv = 127.0f / maxabs;
@@ -851,19 +935,33 @@ prepare_rotated(const VaRabitq *rq, const float *qr, double norm2, VaRabitqQuery
 /*
  * Prepare q (see rabitq.h): q_r = R q; delta = max |q_r[i]| / 127;
  * qq[i] = q_r[i] / delta rounded to nearest (so |qq[i]| <= 127); q_r = 0
- * gives delta = 0 and qq = 0.  Scratch: D floats (palloc, freed).
+ * gives delta = 0 and qq = 0; with a centre, of q - c.  Scratch: D floats,
+ * and dims more with a centre (palloc, freed).
  */
 void
 VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query)
 {
 	float	   *qr = palloc(sizeof(float) * rq->padded);
+	float	   *centred = NULL;
+	float		offset = 0.0f;
 	double		norm2 = 0.0;
 
-	for (int i = 0; i < rq->dims; i++)
-		norm2 += (double) q[i] * q[i];
+	if (rq->centre != NULL)
+	{
+		centred = palloc(sizeof(float) * rq->dims);
+		offset = subtract_centre(rq, q, centred);
+		q = centred;
+		norm2 = dot_double(q, q, rq->dims);
+	}
+	else
+		for (int i = 0; i < rq->dims; i++)
+			norm2 += (double) q[i] * q[i];
 	VaRabitqRotate(rq, q, qr);
 	prepare_rotated(rq, qr, norm2, query);
+	query->offset = offset;
 	pfree(qr);
+	if (centred)
+		pfree(centred);
 }
 
 /* Prepare an already rotated query (see rabitq.h). */
@@ -1022,6 +1120,7 @@ VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out)
 	for (int i = 0; i < padded; i++)
 		y[i] = code->recon_scale * ((float) code_get(code->data, padded, bits, i) - c);
 	VaRabitqRotateInverse(rq, y);
-	memcpy(out, y, sizeof(float) * rq->dims);
+	for (int i = 0; i < rq->dims; i++)
+		out[i] = rq->centre != NULL ? y[i] + rq->centre[i] : y[i];
 	pfree(y);
 }

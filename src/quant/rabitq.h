@@ -41,6 +41,7 @@
 /* kind field of the two varlenas below */
 #define VA_RABITQ_KIND_CODE		1
 #define VA_RABITQ_KIND_QUERY	2
+#define VA_RABITQ_KIND_CENTRED_CODE 3	/* a code with its offset after data */
 
 /* dims rounded up to a multiple of 64: the rotated, padded dimension D */
 static inline int
@@ -62,6 +63,8 @@ typedef struct VaRabitq
 	int			bits;			/* B, 1..8 */
 	uint64		seed;			/* the rotation */
 	void	   *rotation;		/* private: the sign flips R is made of */
+	const float *centre;		/* c[0..dims), or NULL: see VaRabitqSetCentre */
+	double		centre_half_norm2;	/* |c|^2 / 2 */
 } VaRabitq;
 
 /*
@@ -74,6 +77,11 @@ typedef struct VaRabitq
  * bytes: one AND or shift per 128 coordinates); at other B as B bit
  * planes of D bits each (plane b: bit b of every u[i], coordinate i in bit
  * i % 8 of byte i / 8).
+ *
+ * A code of a quantizer with a centre c (VaRabitqSetCentre) is the code of
+ * o - c (norm2, ip_scale and so on are those of o - c), has kind
+ * VA_RABITQ_KIND_CENTRED_CODE and one float more after data: its offset
+ * <o - c, c> + |c|^2 / 2 (VaRabitqCodeOffset).
  */
 typedef struct VaRabitqCode
 {
@@ -90,7 +98,9 @@ typedef struct VaRabitqCode
 
 /*
  * A prepared query: the rotated query quantized to signed bytes,
- * q_r[i] ~ delta * qq[i] with |qq[i]| <= 127 (round to nearest).
+ * q_r[i] ~ delta * qq[i] with |qq[i]| <= 127 (round to nearest).  For a
+ * quantizer with a centre c, the query is q - c (norm2 is |q - c|^2) and
+ * offset is <q - c, c> + |c|^2 / 2; otherwise offset is 0.
  */
 typedef struct VaRabitqQuery
 {
@@ -100,6 +110,7 @@ typedef struct VaRabitqQuery
 	uint16		padded_div64;	/* D / 64 */
 	float		norm2;			/* |q|^2, exact (float4) */
 	float		delta;			/* quantization step of qq */
+	float		offset;			/* see above */
 	int32		qqsum;			/* sum of qq[i] */
 	int8		qq[FLEXIBLE_ARRAY_MEMBER];	/* D values */
 } VaRabitqQuery;
@@ -113,8 +124,38 @@ typedef struct VaRabitqQuery
  */
 extern void VaRabitqInit(VaRabitq *rq, int dims, int bits, uint64 seed);
 
-/* Bytes of a code (VARSIZE) for (dims, bits). */
-extern Size VaRabitqCodeSize(int dims, int bits);
+/*
+ * Centre the quantizer on c[0..rq->dims) (finite floats; kept by pointer,
+ * so it must live as long as rq): from then on VaRabitqEncode codes o - c
+ * and VaRabitqPrepareQuery prepares q - c, so that codes and queries are
+ * quantized about c rather than the origin.  The estimator's error grows
+ * with the norms it sees (VaRabitqErrorBound), so on data far from the
+ * origin compared with its spread (a cluster of vectors in 24 dimensions
+ * 2.8 from the origin and 0.4 from each other; embeddings sharing a common
+ * direction) centring on the data's mean cuts the error several times.
+ * Squared L2 distances are the same about any centre; inner products are
+ * recovered exactly from the offsets both sides carry:
+ * <o, q> = <o - c, q - c> + offset(o) + offset(q).
+ */
+extern void VaRabitqSetCentre(VaRabitq *rq, const float *c);
+
+/*
+ * Bytes of a code (VARSIZE) for (dims, bits), of a quantizer with a centre
+ * (centred: the offset's 4 bytes more) or without.
+ */
+extern Size VaRabitqCodeSize(int dims, int bits, bool centred);
+
+/* The offset a code carries (0 for a code of an uncentred quantizer). */
+static inline float
+VaRabitqCodeOffset(const VaRabitqCode *code)
+{
+	float		offset;
+
+	if (code->kind != VA_RABITQ_KIND_CENTRED_CODE)
+		return 0.0f;
+	memcpy(&offset, (const char *) code + VARSIZE(code) - sizeof(float), sizeof(float));
+	return offset;
+}
 
 /* Bytes of a prepared query (VARSIZE) for dims. */
 extern Size VaRabitqQuerySize(int dims);
@@ -124,7 +165,8 @@ extern Size VaRabitqQuerySize(int dims);
  * code (VaRabitqCodeSize bytes, sets its varlena header).  Extended RaBitQ:
  * the grid vector of largest cosine with the rotated vector over all
  * rescalings (Gao et al. 2025, the critical-value enumeration), so B = 1 is
- * plain RaBitQ.  o = 0 gives a code whose estimates are all 0.
+ * plain RaBitQ.  o = 0 gives a code whose estimates are all 0.  With a
+ * centre, the code of v - c with its offset (VaRabitqSetCentre).
  * No allocation beyond a palloc'd scratch of O(D) floats (freed).  Errors:
  * NUMERIC_VALUE_OUT_OF_RANGE when the rotated vector overflows float
  * (coordinates above about 1e35).
@@ -134,7 +176,8 @@ extern void VaRabitqEncode(const VaRabitq *rq, const float *v, VaRabitqCode *cod
 /*
  * Prepare q[0..dims) (finite floats) for VaRabitqInnerProduct against codes
  * of rq: rotate, quantize to signed bytes; writes query
- * (VaRabitqQuerySize bytes, sets its varlena header).
+ * (VaRabitqQuerySize bytes, sets its varlena header).  With a centre,
+ * q - c is prepared, with its offset.
  */
 extern void VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQuery *query);
 
@@ -143,7 +186,8 @@ extern void VaRabitqPrepareQuery(const VaRabitq *rq, const float *q, VaRabitqQue
  * any vector of the rotated space, such as R q - R c, the rotated residual
  * of q to a centroid c (R is linear).  norm2 is taken over qr (equal to
  * |q|^2 up to float rounding, R being orthogonal).  VaRabitqPrepareQuery
- * rotates and calls the same quantization.  No allocation.
+ * rotates and calls the same quantization.  The offset is 0: the centre,
+ * if any, is the caller's business here.  No allocation.
  */
 extern void VaRabitqPrepareRotatedQuery(const VaRabitq *rq, const float *qr,
 										VaRabitqQuery *query);
@@ -151,7 +195,9 @@ extern void VaRabitqPrepareRotatedQuery(const VaRabitq *rq, const float *qr,
 /*
  * Estimated <o, q> between the vector behind code and the query behind
  * query (same D and B): ip_scale * delta * (sum u[i] qq[i] - (2^B-1)/2 *
- * qqsum), the integer sum from the VaRabitqDotPlanes kernel.  The hot path
+ * qqsum), the integer sum from the VaRabitqDotPlanes kernel.  For a
+ * centred quantizer the vectors behind them are o - c and q - c: the
+ * estimate is of <o - c, q - c>, without the offsets.  The hot path
  * of every quantized search: no allocation, no branch on the metric.
  */
 extern float VaRabitqInnerProduct(const VaRabitqQuery *query, const VaRabitqCode *code);
@@ -195,12 +241,14 @@ extern float VaRabitqErrorBound(const VaRabitqQuery *query, const VaRabitqCode *
  * B (neighbour selection, graph repair): a's estimator applied to b's
  * reconstruction recon_scale * x_b.  Plain C with popcounts over bit-plane
  * pairs (B^2 of them), or nibble products at B = 4; not a hot path.
+ * Centred codes give <a - c, b - c>, without the offsets.
  */
 extern float VaRabitqCodeInnerProduct(const VaRabitqCode *a, const VaRabitqCode *b);
 
 /*
  * The approximate vector behind code in input space, out[0..dims):
- * R^T (recon_scale * x), truncated to dims.  For checks and tests.
+ * R^T (recon_scale * x), truncated to dims, plus the centre if rq has one.
+ * For checks and tests.
  */
 extern void VaRabitqDecode(const VaRabitq *rq, const VaRabitqCode *code, float *out);
 

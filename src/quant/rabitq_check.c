@@ -132,7 +132,7 @@ vectorann_rabitq_check(PG_FUNCTION_ARGS)
 
 	VaRabitqInit(&rq, dims, bits, (uint64) seed);
 	padded = rq.padded;
-	code_size = MAXALIGN(VaRabitqCodeSize(dims, bits));
+	code_size = MAXALIGN(VaRabitqCodeSize(dims, bits, false));
 
 	/* 2n vectors: o_0..o_{n-1}, then q_0..q_{n-1}; and their codes */
 	pg_prng_seed(&state, (uint64) seed ^ UINT64CONST(0x5851F42D4C957F2D));

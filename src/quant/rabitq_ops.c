@@ -9,6 +9,12 @@
  *	  estimated inner product into the metric's distance with the exact norms
  *	  both carry.  Estimates may be slightly negative under L2; nothing here
  *	  clamps them (the order they give is what counts).
+ *
+ *	  Codes of a centred quantizer (VaRabitqSetCentre) estimate
+ *	  <o - c, q - c>: squared L2 needs nothing more (the norms they carry are
+ *	  those of o - c and q - c), inner product and cosine add the offsets
+ *	  both sides carry, which are 0 for codes and queries of an uncentred
+ *	  quantizer.
  */
 #include "quant/rabitq.h"
 
@@ -32,6 +38,22 @@ norm2_of(const void *a)
 	return ((const VaRabitqCode *) a)->norm2;
 }
 
+/* The offset a prepared query or a code carries (rabitq.h). */
+static inline float
+offset_of(const void *a)
+{
+	if (((const VaRabitqQuery *) a)->kind == VA_RABITQ_KIND_QUERY)
+		return ((const VaRabitqQuery *) a)->offset;
+	return VaRabitqCodeOffset((const VaRabitqCode *) a);
+}
+
+/* Estimated <a, b> in input space: the centred estimate plus the offsets. */
+static inline float
+estimate_full_ip(const void *a, const void *b)
+{
+	return estimate_ip(a, b) + offset_of(a) + offset_of(b);
+}
+
 static float
 code_l2_distance(const void *a, const void *b)
 {
@@ -41,13 +63,13 @@ code_l2_distance(const void *a, const void *b)
 static float
 code_ip_distance(const void *a, const void *b)
 {
-	return -estimate_ip(a, b);
+	return -estimate_full_ip(a, b);
 }
 
 static float
 code_cosine_distance(const void *a, const void *b)
 {
-	return 1.0f - estimate_ip(a, b);
+	return 1.0f - estimate_full_ip(a, b);
 }
 
 /*
@@ -55,7 +77,8 @@ code_cosine_distance(const void *a, const void *b)
  * prepared query a against a code b, given the estimated inner product the
  * distance was made of; unknown (infinite) between two codes.  Squared
  * L2 = |o|^2 + |q|^2 - 2 <o, q> moves by twice the inner product's error;
- * the negative inner product and cosine distance by once.
+ * the negative inner product and cosine distance by once.  The bound is
+ * on the centred estimate, so the offsets come off first.
  */
 static float
 ip_slack(const void *a, const void *b, float ip)
@@ -74,13 +97,13 @@ code_l2_slack(const void *a, const void *b, float distance)
 static float
 code_ip_slack(const void *a, const void *b, float distance)
 {
-	return ip_slack(a, b, -distance);
+	return ip_slack(a, b, -distance - offset_of(a) - offset_of(b));
 }
 
 static float
 code_cosine_slack(const void *a, const void *b, float distance)
 {
-	return ip_slack(a, b, 1.0f - distance);
+	return ip_slack(a, b, 1.0f - distance - offset_of(a) - offset_of(b));
 }
 
 static Size

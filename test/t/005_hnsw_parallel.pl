@@ -105,7 +105,8 @@ is($node->safe_psql('postgres', q{
 my $parallel = recall($node);
 # A parallel build's graph depends on how the workers interleave: over 21
 # runs on 2 loaded cores it gave 0.938-1.000 (median 0.99) against the
-# serial 0.973, so the margin is 0.05 (broken graphs gave 0.33-0.78 in 014).
+# serial 0.973 (0.997 with the levels drawn since 9976a6b), so the margin
+# is 0.05 (broken graphs gave 0.33-0.78 in 014).
 cmp_ok($parallel, '>=', $serial - 0.05,
 	"recall\@10 of the parallel build ($parallel) within 0.05 of the serial build ($serial)");
 is($node->safe_psql('postgres', q{
@@ -176,27 +177,27 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX rq_serial ON items USING hnsw (embedding) WITH (quantization = 'rabitq');
 });
 # At 24 dimensions, with the rows 7 times as far from the origin as from
-# their neighbours, 4-bit codes (uncentred) order a cluster's rows poorly:
-# recall@10 0.857 at ef_search 40 (bits = 6 0.967, bits = 8 0.973 as
-# unquantized; README, "Quantized hnsw"), and parallel builds then gave
-# 0.830-0.875 in 6 runs.  So the quantized builds are compared at
-# ef_search 100, where the serial build (deterministic) gives 0.960 and
-# the parallel ones (in memory, on disk, without dimensions) gave
-# 0.942-0.988 in 7 runs.
-my $rq_serial = recall($node, 'items', 100);
-cmp_ok($rq_serial, '>=', 0.93, "recall\@10 of the serial quantized build at ef_search 100: $rq_serial");
+# their neighbours, 4-bit codes taken about the origin ordered a cluster's
+# rows poorly (recall@10 0.848 at ef_search 40); taken about the rows'
+# centre (027_hnsw_rabitq_centre.pl) the serial build gives 0.985, against
+# 0.997 unquantized (0.962 and 0.973 with the levels drawn before
+# 9976a6b: one graph's levels move these by a few hundredths), and
+# parallel builds (in memory, on disk, without declared dimensions) gave
+# 0.948-0.984 in 3 runs.
+my $rq_serial = recall($node, 'items');
+cmp_ok($rq_serial, '>=', 0.92, "recall\@10 of the serial quantized build: $rq_serial");
 $node->safe_psql('postgres', 'DROP INDEX rq_serial; DROP INDEX items_idx');
 parallel_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
 	undef, 'parallel quantized build');
 check_clean('parallel quantized build');
-my $rq = recall($node, 'items', 100);
+my $rq = recall($node, 'items');
 cmp_ok($rq, '>=', $rq_serial - 0.05,
 	"recall\@10 of the parallel quantized build ($rq) within 0.05 of the serial one ($rq_serial)");
 $node->wait_for_catchup($standby);
-is(recall($standby, 'items', 100), $rq, 'the standby answers like the primary (quantized)');
+is(recall($standby, 'items'), $rq, 'the standby answers like the primary (quantized)');
 
 spilled_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
-	'parallel quantized build', $rq_serial, 100);
+	'parallel quantized build', $rq_serial);
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE items_untyped (id int PRIMARY KEY, embedding vector) WITH (parallel_workers = 2);
@@ -206,7 +207,7 @@ $node->safe_psql('postgres', q{
 parallel_build(q{CREATE INDEX untyped_rq ON items_untyped USING hnsw (embedding) WITH (quantization = 'rabitq')},
 	'64MB', 'parallel quantized build, no declared dimensions');
 check_clean('parallel quantized build, no declared dimensions', 'untyped_rq');
-my $rq_untyped = recall($node, 'items_untyped', 100);
+my $rq_untyped = recall($node, 'items_untyped');
 cmp_ok($rq_untyped, '>=', $rq_serial - 0.05,
 	"recall\@10 of that build ($rq_untyped) within 0.05 of the serial quantized one");
 
