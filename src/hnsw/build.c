@@ -1081,16 +1081,13 @@ repair_unreachable(HnswBuildState *bs)
 	rl.ef = bs->ef_construction;
 	rl.nelements = (uint32) n;
 	rl.seen = palloc(sizeof(bool) * n);
-	rl.indegree = palloc0(sizeof(int32) * n);
+	rl.indegree = palloc(sizeof(int32) * n);
 	live = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int32) * n);
 	for (int i = 0; i < n; i++)
 	{
 		/* a duplicate is not in the graph */
 		live[i] = bs->elements[i].owner < 0;
-		for (int s = 0; s < cap0; s++)
-			if (element_slots(bs, i)[s] >= 0)
-				rl.indegree[element_slots(bs, i)[s]]++;
 	}
 	rl.live = live;
 
@@ -1100,7 +1097,9 @@ repair_unreachable(HnswBuildState *bs)
 		int			tail = 0;
 		uint32		missing;
 
+		/* reach, and the in-links from reached elements */
 		memset(rl.seen, 0, sizeof(bool) * n);
+		memset(rl.indegree, 0, sizeof(int32) * n);
 		rl.seen[bs->entry] = true;
 		queue[tail++] = bs->entry;
 		while (head < tail)
@@ -1111,7 +1110,10 @@ repair_unreachable(HnswBuildState *bs)
 			{
 				int32		t = element_slots(bs, q)[s];
 
-				if (t >= 0 && !rl.seen[t])
+				if (t < 0)
+					continue;
+				rl.indegree[t]++;
+				if (!rl.seen[t])
 				{
 					rl.seen[t] = true;
 					queue[tail++] = t;

@@ -994,36 +994,22 @@ typedef struct ReachPass
 	const HnswMetaPageData *meta;
 } ReachPass;
 
-/* HnswItemFn: live elements, and the layer-0 in-links from them. */
+/* HnswItemFn: which elements are live. */
 static void
-count_inlinks(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
-			  ItemId iid, HnswElementTuple tup)
+mark_live(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
+		  ItemId iid, HnswElementTuple tup)
 {
 	ReachPass  *pass = (ReachPass *) arg;
-	HnswReach  *r = pass->r;
-	ItemPointerData *slots;
 
-	if (!well_formed(iid, tup, pass->meta))
-		return;
-	r->live[n] = !(tup->flags & HNSW_ELEMENT_DELETED);
-	/* only live elements' links count as in-links */
-	if (tup->flags & HNSW_ELEMENT_DELETED)
-		return;
-	slots = HnswElementNeighbours(tup);
-	for (int i = 0; i < HnswLayerCapacity(0, pass->meta->m); i++)
-	{
-		int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(&r->map, &slots[i]) : -1;
-
-		if (t >= 0)
-			r->indegree[t]++;
-	}
+	if (well_formed(iid, tup, pass->meta))
+		pass->r->live[n] = !(tup->flags & HNSW_ELEMENT_DELETED);
 }
 
 /*
  * Which elements of index can a search reach?  Numbers every item
- * (HnswMapItems), counts each element's layer-0 in-links from live
- * elements and marks breadth first from the entry point over the layer-0
- * links: a search ends on layer 0, and an iterative scan finds only what
+ * (HnswMapItems), marks the live ones, and marks breadth first from the
+ * entry point over the layer-0 links, counting each element's layer-0
+ * in-links from reached live elements: a search ends on layer 0, and an iterative scan finds only what
  * layer-0 links lead to (an element linked only on upper layers is passed
  * through on the way down, never returned by a wide search).  Links to
  * missing items and items that are not well-formed elements are ignored
@@ -1048,7 +1034,7 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 	r->indegree = palloc_extended(sizeof(int32) * Max(map->nelements, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	queue = palloc_extended(sizeof(ItemPointerData) * Max(map->nelements, 1), MCXT_ALLOC_HUGE);
 
-	HnswForEachMappedItem(index, strategy, map, count_inlinks, &pass);
+	HnswForEachMappedItem(index, strategy, map, mark_live, &pass);
 
 	/* breadth first from the entry point */
 	entry = ItemPointerIsValid(&meta->entry_point) ? HnswItemNumber(map, &meta->entry_point) : -1;
@@ -1074,11 +1060,14 @@ HnswComputeReach(Relation index, const HnswMetaPageData *meta,
 		{
 			HnswElementTuple tup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 			ItemPointerData *slots = HnswElementNeighbours(tup);
+			bool		live = !(tup->flags & HNSW_ELEMENT_DELETED);
 
 			for (int i = 0; i < HnswLayerCapacity(0, meta->m); i++)
 			{
 				int64		t = ItemPointerIsValid(&slots[i]) ? HnswItemNumber(map, &slots[i]) : -1;
 
+				if (t >= 0 && live)
+					r->indegree[t]++;
 				if (t >= 0 && !r->seen[t])
 				{
 					r->seen[t] = true;
@@ -1122,18 +1111,22 @@ HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid)
  * layer-0 list is mine?  In order of preference: RELINK_ALREADY if list
  * links to u; its first empty slot; among its last slots
  * (HnswRepairFirstSlot: those the selection valued least), from the end,
- * one whose target has other in-links; among those last slots, one whose
- * target is in mine (still reached, through u).  -1 if none.  A link to an
- * item that is not a known element (HNSW_RELINK_OTHER: under VACUUM, most
- * likely a row inserted after the reachability walk, whose in-links the
- * walk did not count) is never replaced: it may be that row's only way in.
+ * one whose target is in mine (still reached, through u); among those last
+ * slots, one whose target has other in-links from reached elements, which
+ * sets *risky: that target stays reached unless those elements are reached
+ * only through it (two elements of a cut-off pair linking each other).  -1
+ * if none.  A link to an item that is not a known element
+ * (HNSW_RELINK_OTHER: under VACUUM, most likely a row inserted after the
+ * reachability walk, whose in-links the walk did not count) is never
+ * replaced: it may be that row's only way in.
  */
 static int
 relink_slot(const int64 *list, int cap0, const int32 *indegree,
-			const int64 *mine, uint32 u)
+			const int64 *mine, uint32 u, bool allow_risky, bool *risky)
 {
 	int			first = HnswRepairFirstSlot(cap0);
 
+	*risky = false;
 	for (int s = 0; s < cap0; s++)
 		if (list[s] == (int64) u)
 			return RELINK_ALREADY;
@@ -1141,36 +1134,42 @@ relink_slot(const int64 *list, int cap0, const int32 *indegree,
 		if (list[s] == HNSW_RELINK_EMPTY)
 			return s;
 	for (int s = cap0 - 1; s >= first; s--)
-		if (list[s] >= 0 && indegree[list[s]] > 1)
-			return s;
-	for (int s = cap0 - 1; s >= first; s--)
 		for (int t = 0; t < cap0; t++)
 			if (list[s] >= 0 && list[s] == mine[t])
 				return s;
+	for (int s = cap0 - 1; s >= first && allow_risky; s--)
+		if (list[s] >= 0 && indegree[list[s]] > 1)
+		{
+			*risky = true;
+			return s;
+		}
 	return -1;
 }
 
 /*
  * Link u from the first of cands[0..ncand) whose list takes it
- * (relink_slot), keeping the in-degrees.  Returns whether one links to u.
+ * (relink_slot) without a risky replacement, else from the first that takes
+ * it with one, keeping the in-degrees.  Returns whether one links to u.
  */
 static bool
 relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
 			const int64 *mine, int64 *list)
 {
-	for (int c = 0; c < ncand; c++)
+	for (int c = 0; c < 2 * ncand; c++)
 	{
 		int			slot;
+		bool		risky;
 
-		rl->ops->read_list(rl->arg, (uint32) cands[c], list);
-		slot = relink_slot(list, rl->cap0, rl->indegree, mine, u);
+		rl->ops->read_list(rl->arg, (uint32) cands[c % ncand], list);
+		slot = relink_slot(list, rl->cap0, rl->indegree, mine, u, c >= ncand, &risky);
 		if (slot >= 0)
 		{
 			if (list[slot] >= 0)
 				rl->indegree[list[slot]]--;
 			rl->indegree[u]++;
+			rl->risky += risky;
 		}
-		rl->ops->write_list(rl->arg, (uint32) cands[c], Max(slot, -1), u);
+		rl->ops->write_list(rl->arg, (uint32) cands[c % ncand], Max(slot, -1), u);
 		if (slot >= 0 || slot == RELINK_ALREADY)
 			return true;
 	}
@@ -1180,7 +1179,8 @@ relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
 /*
  * Mark u, reached now, and every live element not yet reached that layer-0
  * links lead to from it, as reached (breadth first; queue: room for
- * rl->nelements numbers, list: for cap0).  Returns how many it marked.
+ * rl->nelements numbers, list: for cap0), counting their links as in-links
+ * from reached elements.  Returns how many it marked.
  */
 static uint32
 mark_reached(HnswRelink *rl, uint32 u, uint32 *queue, int64 *list)
@@ -1194,11 +1194,16 @@ mark_reached(HnswRelink *rl, uint32 u, uint32 *queue, int64 *list)
 	{
 		rl->ops->own_list(rl->arg, queue[head++], list);
 		for (int s = 0; s < rl->cap0; s++)
-			if (list[s] >= 0 && !rl->seen[list[s]] && rl->live[list[s]])
+		{
+			if (list[s] < 0 || !rl->live[list[s]])
+				continue;
+			rl->indegree[list[s]]++;
+			if (!rl->seen[list[s]])
 			{
 				rl->seen[list[s]] = true;
 				queue[tail++] = (uint32) list[s];
 			}
+		}
 	}
 	return tail;
 }
@@ -1216,7 +1221,9 @@ mark_reached(HnswRelink *rl, uint32 u, uint32 *queue, int64 *list)
  * link to an element, which searches then never reach: the build runs this
  * over its in-memory graph, VACUUM over the index (see src/hnsw/README.md,
  * VACUUM step 5).  Returns how many of the elements not reached before are
- * reached now; *missing, how many were not reached before.
+ * reached now; *missing, how many were not reached before; rl->risky, how
+ * many links it replaced on the strength of in-degrees alone (relink_slot):
+ * when that is not 0, a new reachability walk may find elements cut off.
  */
 uint32
 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
@@ -1230,6 +1237,7 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 	uint32		reached = 0;
 
 	*missing = 0;
+	rl->risky = 0;
 	for (uint32 u = 0; u < rl->nelements; u++)
 		if (rl->live[u] && !rl->seen[u])
 			(*missing)++;

@@ -445,7 +445,7 @@ typedef struct HnswReach
 	HnswItemMap map;			/* numbers the arrays below */
 	bool	   *seen;			/* reached from the entry point */
 	bool	   *live;			/* well-formed and not deleted */
-	int32	   *indegree;		/* layer-0 links to it from live elements */
+	int32	   *indegree;		/* layer-0 links to it from reached live elements */
 } HnswReach;
 
 extern void HnswComputeReach(Relation index, const HnswMetaPageData *meta,
@@ -499,7 +499,8 @@ typedef struct HnswRelink
 	uint32		nelements;		/* numbers 0 .. nelements - 1 */
 	bool	   *seen;			/* reached from the entry point */
 	const bool *live;			/* an element that may link and be linked */
-	int32	   *indegree;		/* layer-0 links to it from live elements */
+	int32	   *indegree;		/* layer-0 links to it from reached live elements */
+	uint32		risky;			/* out: links replaced on in-degrees alone */
 } HnswRelink;
 
 extern uint32 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing);

@@ -432,46 +432,65 @@ static const HnswRelinkOps disk_relink_ops = {
  * layer-0 links from the entry point reaches; HnswRelinkUnreachable links
  * each (the build's rule: from a reachable element of its own layer-0 list
  * or, when none of those can take it, of the nearest reachable elements a
- * search from the entry point finds).  One round: what it cannot link now,
- * a later VACUUM tries again.  Reports how many were found, and how many
- * of them are reached again, at elevel (INFO under VACUUM VERBOSE), when
- * any were found.
+ * search from the entry point finds).  A relink that replaced a link on
+ * in-degrees alone may have cut off its old target (rl.risky); then the
+ * walk and the relinking run again, up to HNSW_RELINK_ROUNDS times in all.
+ * What it cannot link now, a later VACUUM tries again.  Reports each
+ * round's count of unreachable elements, and how many of them it reached,
+ * at elevel (IndexVacuumInfo's message_level: DEBUG2 in PostgreSQL 15, with
+ * or without VERBOSE), when it found any.
  */
+#define HNSW_RELINK_ROUNDS 4
+
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 					  BufferAccessStrategy strategy, double heap_tuples, int elevel)
 {
-	HnswReach	r;
-	HnswRelink	rl;
-	DiskRelink	dr;
-	uint32		missing;
-	uint32		reached;
+	MemoryContext round_cxt = AllocSetContextCreate(CurrentMemoryContext,
+													"hnsw relink round",
+													ALLOCSET_DEFAULT_SIZES);
 
-	/*
-	 * The walk runs without the insert lock; an element an insert links
-	 * meanwhile may look unreachable, and is then found linked already or
-	 * gets one more link, which is harmless.  The in-degrees may go stale as
-	 * inserts prune; they only steer which slot a relink takes.
-	 */
-	HnswComputeReach(index, meta, strategy, &r);
-	memset(&dr, 0, sizeof(dr));
-	dr.index = index;
-	dr.meta = meta;
-	dr.r = &r;
-	rl.ops = &disk_relink_ops;
-	rl.arg = &dr;
-	rl.cap0 = HnswLayerCapacity(0, meta->m);
-	rl.ef = meta->ef_construction + 1;
-	rl.nelements = r.map.nelements;
-	rl.seen = r.seen;
-	rl.live = r.live;
-	rl.indegree = r.indegree;
-	reached = HnswRelinkUnreachable(&rl, &missing);
-	record_relink(index, r.map.nblocks, heap_tuples);
-	if (missing > 0)
-		ereport(elevel,
-				(errmsg("hnsw index \"%s\": %u live elements were unreachable from the entry point, %u of them are reachable again",
-						RelationGetRelationName(index), missing, reached)));
+	for (int round = 0; round < HNSW_RELINK_ROUNDS; round++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(round_cxt);
+		HnswReach	r;
+		HnswRelink	rl;
+		DiskRelink	dr;
+		uint32		missing;
+		uint32		reached;
+
+		/*
+		 * The walk runs without the insert lock; an element an insert links
+		 * meanwhile may look unreachable, and is then found linked already
+		 * or gets one more link, which is harmless.  The in-degrees may go
+		 * stale as inserts prune; they only steer which slot a relink takes.
+		 */
+		HnswComputeReach(index, meta, strategy, &r);
+		memset(&dr, 0, sizeof(dr));
+		dr.index = index;
+		dr.meta = meta;
+		dr.r = &r;
+		rl.ops = &disk_relink_ops;
+		rl.arg = &dr;
+		rl.cap0 = HnswLayerCapacity(0, meta->m);
+		rl.ef = meta->ef_construction + 1;
+		rl.nelements = r.map.nelements;
+		rl.seen = r.seen;
+		rl.live = r.live;
+		rl.indegree = r.indegree;
+		reached = HnswRelinkUnreachable(&rl, &missing);
+		if (round == 0)
+			record_relink(index, r.map.nblocks, heap_tuples);
+		if (missing > 0)
+			ereport(elevel,
+					(errmsg("hnsw index \"%s\": %u live elements were unreachable from the entry point, %u of them are reachable again",
+							RelationGetRelationName(index), missing, reached)));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_cxt);
+		if (missing == 0 || reached == 0 || rl.risky == 0)
+			break;
+	}
+	MemoryContextDelete(round_cxt);
 }
 
 /*
