@@ -1090,6 +1090,7 @@ repair_unreachable(HnswBuildState *bs)
 		live[i] = bs->elements[i].owner < 0;
 	}
 	rl.live = live;
+	rl.skip = NULL;
 
 	for (int round = 0; round < 64; round++)
 	{

@@ -1009,9 +1009,10 @@ mark_live(void *arg, BlockNumber blkno, OffsetNumber off, uint32 n,
  * Which elements of index can a search reach?  Numbers every item
  * (HnswMapItems), marks the live ones, and marks breadth first from the
  * entry point over the layer-0 links, counting each element's layer-0
- * in-links from reached live elements: a search ends on layer 0, and an iterative scan finds only what
- * layer-0 links lead to (an element linked only on upper layers is passed
- * through on the way down, never returned by a wide search).  Links to
+ * in-links from reached live elements: a search ends on layer 0, and an
+ * iterative scan finds only what layer-0 links lead to (an element linked
+ * only on upper layers is passed through on the way down, never returned
+ * by a wide search).  Links to
  * missing items and items that are not well-formed elements are ignored
  * (hnsw_check reports them).  Pages that are not ours count as empty.
  * Reads every page twice; allocations in the current context.
@@ -1115,7 +1116,8 @@ HnswItemTid(const HnswItemMap *map, uint32 n, ItemPointer tid)
  * slots, one whose target has other in-links from reached elements, which
  * sets *risky: that target stays reached unless those elements are reached
  * only through it (two elements of a cut-off pair linking each other).  -1
- * if none.  A link to an item that is not a known element
+ * if none; without allow_risky, -1 also for a risky slot, with *risky set
+ * to say there is one.  A link to an item that is not a known element
  * (HNSW_RELINK_OTHER: under VACUUM, most likely a row inserted after the
  * reachability walk, whose in-links the walk did not count) is never
  * replaced: it may be that row's only way in.
@@ -1137,41 +1139,51 @@ relink_slot(const int64 *list, int cap0, const int32 *indegree,
 		for (int t = 0; t < cap0; t++)
 			if (list[s] >= 0 && list[s] == mine[t])
 				return s;
-	for (int s = cap0 - 1; s >= first && allow_risky; s--)
+	for (int s = cap0 - 1; s >= first; s--)
 		if (list[s] >= 0 && indegree[list[s]] > 1)
 		{
 			*risky = true;
-			return s;
+			return allow_risky ? s : -1;
 		}
 	return -1;
 }
 
 /*
  * Link u from the first of cands[0..ncand) whose list takes it
- * (relink_slot) without a risky replacement, else from the first that takes
- * it with one, keeping the in-degrees.  Returns whether one links to u.
+ * (relink_slot) without a risky replacement, else from the first, from the
+ * first that offered one on, that takes it with one, keeping the
+ * in-degrees.  Returns whether one links to u.
  */
 static bool
 relink_from(HnswRelink *rl, const int64 *cands, int ncand, uint32 u,
 			const int64 *mine, int64 *list)
 {
-	for (int c = 0; c < 2 * ncand; c++)
-	{
-		int			slot;
-		bool		risky;
+	int			first_risky = -1;
 
-		rl->ops->read_list(rl->arg, (uint32) cands[c % ncand], list);
-		slot = relink_slot(list, rl->cap0, rl->indegree, mine, u, c >= ncand, &risky);
-		if (slot >= 0)
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int c = pass == 0 ? 0 : first_risky; c < ncand; c++)
 		{
-			if (list[slot] >= 0)
-				rl->indegree[list[slot]]--;
-			rl->indegree[u]++;
-			rl->risky += risky;
+			int			slot;
+			bool		risky;
+
+			rl->ops->read_list(rl->arg, (uint32) cands[c], list);
+			slot = relink_slot(list, rl->cap0, rl->indegree, mine, u, pass == 1, &risky);
+			if (slot >= 0)
+			{
+				if (list[slot] >= 0)
+					rl->indegree[list[slot]]--;
+				rl->indegree[u]++;
+				rl->risky += risky;
+			}
+			rl->ops->write_list(rl->arg, (uint32) cands[c], Max(slot, -1), u);
+			if (slot >= 0 || slot == RELINK_ALREADY)
+				return true;
+			if (risky && first_risky < 0)
+				first_risky = c;
 		}
-		rl->ops->write_list(rl->arg, (uint32) cands[c % ncand], Max(slot, -1), u);
-		if (slot >= 0 || slot == RELINK_ALREADY)
-			return true;
+		if (first_risky < 0)
+			break;				/* no list offered even a risky slot */
 	}
 	return false;
 }
@@ -1221,9 +1233,10 @@ mark_reached(HnswRelink *rl, uint32 u, uint32 *queue, int64 *list)
  * link to an element, which searches then never reach: the build runs this
  * over its in-memory graph, VACUUM over the index (see src/hnsw/README.md,
  * VACUUM step 5).  Returns how many of the elements not reached before are
- * reached now; *missing, how many were not reached before; rl->risky, how
- * many links it replaced on the strength of in-degrees alone (relink_slot):
- * when that is not 0, a new reachability walk may find elements cut off.
+ * reached now; *missing, how many were not reached before (but for those
+ * rl->skip names); rl->risky, how many links it replaced on the strength of
+ * in-degrees alone (relink_slot): when that is not 0, a new reachability
+ * walk may find elements cut off.
  */
 uint32
 HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
@@ -1239,7 +1252,7 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 	*missing = 0;
 	rl->risky = 0;
 	for (uint32 u = 0; u < rl->nelements; u++)
-		if (rl->live[u] && !rl->seen[u])
+		if (rl->live[u] && !rl->seen[u] && (rl->skip == NULL || !rl->skip[u]))
 			(*missing)++;
 
 	for (uint32 u = 0; u < rl->nelements && reached < *missing; u++)
@@ -1247,7 +1260,7 @@ HnswRelinkUnreachable(HnswRelink *rl, uint32 *missing)
 		int			ncand = 0;
 		bool		linked;
 
-		if (!rl->live[u] || rl->seen[u])
+		if (!rl->live[u] || rl->seen[u] || (rl->skip != NULL && rl->skip[u]))
 			continue;
 		CHECK_FOR_INTERRUPTS();
 

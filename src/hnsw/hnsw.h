@@ -499,6 +499,7 @@ typedef struct HnswRelink
 	uint32		nelements;		/* numbers 0 .. nelements - 1 */
 	bool	   *seen;			/* reached from the entry point */
 	const bool *live;			/* an element that may link and be linked */
+	const bool *skip;			/* not to be linked (NULL: none) */
 	int32	   *indegree;		/* layer-0 links to it from reached live elements */
 	uint32		risky;			/* out: links replaced on in-degrees alone */
 } HnswRelink;

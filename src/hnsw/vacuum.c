@@ -426,6 +426,16 @@ static const HnswRelinkOps disk_relink_ops = {
 	disk_own_list, disk_search, disk_read_list, disk_write_list
 };
 
+/* The element id (VaTidToId) of item number u of map. */
+static uint64
+item_id(const HnswItemMap *map, uint32 u)
+{
+	ItemPointerData tid;
+
+	HnswItemTid(map, u, &tid);
+	return VaTidToId(&tid);
+}
+
 /*
  * Give every live element a way in again: the repair can drop an element's
  * last in-link.  HnswComputeReach finds the live elements no chain of
@@ -434,8 +444,10 @@ static const HnswRelinkOps disk_relink_ops = {
  * or, when none of those can take it, of the nearest reachable elements a
  * search from the entry point finds).  A relink that replaced a link on
  * in-degrees alone may have cut off its old target (rl.risky); then the
- * walk and the relinking run again, up to HNSW_RELINK_ROUNDS times in all.
- * What it cannot link now, a later VACUUM tries again.  Reports each
+ * walk and the relinking run again, up to HNSW_RELINK_ROUNDS times in all,
+ * for the elements an earlier round did not fail to link (under inner
+ * product thousands may fail every time, each costing two searches).  What
+ * it cannot link now, a later VACUUM tries again.  Reports each
  * round's count of unreachable elements, and how many of them it reached,
  * at elevel (IndexVacuumInfo's message_level: DEBUG2 in PostgreSQL 15, with
  * or without VERBOSE), when it found any.
@@ -449,6 +461,7 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 	MemoryContext round_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"hnsw relink round",
 													ALLOCSET_DEFAULT_SIZES);
+	HnswIdSet  *failed = HnswIdSetCreate(1024);	/* ids no round could link */
 
 	for (int round = 0; round < HNSW_RELINK_ROUNDS; round++)
 	{
@@ -478,7 +491,20 @@ reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 		rl.seen = r.seen;
 		rl.live = r.live;
 		rl.indegree = r.indegree;
+		rl.skip = NULL;
+		if (round > 0)
+		{
+			bool	   *skip = palloc_extended(sizeof(bool) * Max(r.map.nelements, 1),
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+			for (uint32 u = 0; u < r.map.nelements; u++)
+				skip[u] = r.live[u] && !r.seen[u] && HnswIdSetContains(failed, item_id(&r.map, u));
+			rl.skip = skip;
+		}
 		reached = HnswRelinkUnreachable(&rl, &missing);
+		for (uint32 u = 0; u < r.map.nelements; u++)
+			if (r.live[u] && !r.seen[u] && (rl.skip == NULL || !rl.skip[u]))
+				HnswIdSetAdd(failed, item_id(&r.map, u));
 		if (round == 0)
 			record_relink(index, r.map.nblocks, heap_tuples);
 		if (missing > 0)
