@@ -339,6 +339,13 @@ struct HnswGraph
 	/* Forget all visits. */
 	void		(*reset_visited) (HnswGraph *graph);
 	float		beyond;			/* cut, set before each evaluate_many() */
+
+	/*
+	 * SEARCH-LAYER's result holds live elements only: deleted ones are walked
+	 * through but neither kept nor counted against ef (false by default; see
+	 * HnswSearchLayer)
+	 */
+	bool		live_results;
 	int			m;
 	uint64	   *scratch;		/* 2m ids, for neighbours() */
 	VaCandidate *batch;			/* 2m candidates, for evaluate_many() */

@@ -360,6 +360,7 @@ disk_search(void *arg, uint32 u, bool descend, int64 *found, int max)
 	{
 		HnswDiskGraphInit(&dr->dg, dr->index, HnswGraphOps(dr->index, meta), meta->m,
 						  meta->ef_construction);
+		dr->dg.graph.live_results = true;
 		VaHeapInit(&dr->result, meta->ef_construction + 1, true);
 		dr->sorted = palloc(sizeof(VaCandidate) * (meta->ef_construction + 1));
 		dr->searching = true;
@@ -934,6 +935,7 @@ repair_links(IndexVacuumInfo *info, const HnswMetaPageData *meta, HnswIdSet *dea
 	VaHeap		result;
 
 	HnswDiskGraphInit(&dg, index, ops, meta->m, meta->ef_construction);
+	dg.graph.live_results = true;	/* ef live candidates, as a fresh insert */
 	VaHeapInit(&result, meta->ef_construction + 1, true);
 	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
