@@ -24,6 +24,15 @@ and, when the extension `vector` is installed in the same PostgreSQL, on pgvecto
    index pages, the same after a parallel build (2 workers), and the number of rows
    `SELECT count(*) FROM (SELECT * FROM t ORDER BY v <op> q) s` returns at
    hnsw.ef_search = 1 on a table of 20 identical rows equal to q.
+3. Churn: 20,000 rows of vector(24) in 50 well-separated clusters (centres uniform
+   in [0,1)^24, each coordinate +- 0.1 uniform), loaded in a shuffled order, 100
+   queries drawn like the rows; halfvec and sparsevec: casts of it. hnsw, built in
+   one process, then three rows in four deleted, either at random (every cluster
+   keeps about 100 rows) or whole clusters (every odd cluster emptied, half of the
+   rest), and VACUUM. recall@10 at ef_search 40 after the VACUUM and after REINDEX
+   (a fresh build of what is left), a filtered query (one cluster's rows, 0.5 % of
+   what is left, `hnsw.iterative_scan = relaxed_order`) after the VACUUM, the
+   VACUUM's seconds and hnsw_check's unreachable count after it (vectorann).
 
 Recall: for each query, the rows the index scan returns count as right when their
 distance (as the engine's operator computes it) is at most the exact k-th distance
@@ -73,6 +82,11 @@ DUP_OPCLASSES = [
     ("bit", "bit_jaccard_ops", "<%>"),
 ]
 IVF_LISTS = 100
+CHURN_OPCLASSES = [oc for oc in HNSW_OPCLASSES if oc[0] != "bit"]
+# (name, DELETE condition on the row number i; cluster = i % 50)
+CHURN_DELETES = [("3 in 4 at random", "hashint4(i) % 4 <> 0"),
+                 ("odd clusters and half the rest", "i % 4 <> 0")]
+CHURN_FILTER = "i % 50 = 8"  # one surviving cluster under either delete
 
 
 def log(msg):
@@ -155,6 +169,18 @@ def make_dups():
     return dict(k=10, values=(40, 200), base=base[order], bits=bits[order], qrows=qrows)
 
 
+def make_churn():
+    """Section 3: rows 1..20,000 (row i in cluster i % 50) in a shuffled order."""
+    rng = np.random.default_rng(20261205)
+    centres = rng.random((50, 24))
+    ids = np.arange(1, 20001)
+    base = (centres[ids % 50] + rng.uniform(-0.1, 0.1, (20000, 24))).astype(np.float32)
+    order = rng.permutation(20000)
+    qc = (7 * np.arange(1, 101)) % 50
+    queries = (centres[qc] + rng.uniform(-0.1, 0.1, (100, 24))).astype(np.float32)
+    return dict(k=10, ef=40, ids=ids[order], base=base[order], queries=queries)
+
+
 # ---- SQL helpers ------------------------------------------------------------------
 
 def load_table(cur, name, coltype, lits):
@@ -180,10 +206,12 @@ def query_lits(typ, queries):
     return [vec_lit(q) for q in queries]
 
 
-def knn_sql(table, typ, op, k):
-    """The k-NN query; its parameter q is a text literal of the column's type."""
+def knn_sql(table, typ, op, k, where=None):
+    """The k-NN query (rows matching where, if given); its parameter q is a text
+    literal of the column's type."""
     op = op.replace("%", "%%")  # <%> among psycopg2's placeholders
-    return (f"SELECT i, v {op} %(q)s::{typ} FROM {table} "
+    cond = f"WHERE {where.replace('%', '%%')} " if where else ""
+    return (f"SELECT i, v {op} %(q)s::{typ} FROM {table} {cond}"
             f"ORDER BY v {op} %(q)s::{typ} LIMIT {k}")
 
 
@@ -200,10 +228,11 @@ def run_queries(cur, sql, qlits):
     return out
 
 
-def exact(cur, table, typ, op, k, qlits):
-    """Per query, the exact k-th distance, by a sequential scan."""
+def exact(cur, table, typ, op, k, qlits, where=None):
+    """Per query, the exact k-th distance (of rows matching where), by a sequential
+    scan."""
     cur.execute("SET enable_seqscan = on; SET enable_indexscan = off; SET enable_bitmapscan = off")
-    res = run_queries(cur, knn_sql(table, cast_type(typ, qlits), op, k), qlits)
+    res = run_queries(cur, knn_sql(table, cast_type(typ, qlits), op, k, where), qlits)
     cur.execute("RESET enable_seqscan; RESET enable_indexscan; RESET enable_bitmapscan")
     return [rows[-1][1] if len(rows) == k else float("inf") for rows in res]
 
@@ -278,9 +307,9 @@ class Engine:
                   (idx,))
         return secs, c.fetchone()[0]
 
-    def knn_recall(self, idx, table, typ, op, k, qlits, kth, guc, values):
+    def knn_recall(self, idx, table, typ, op, k, qlits, kth, guc, values, where=None):
         c = self.cur
-        sql = knn_sql(table, cast_type(typ, qlits), op, k)
+        sql = knn_sql(table, cast_type(typ, qlits), op, k, where)
         c.execute("SET enable_seqscan = off")
         try:
             if not index_plan_ok(c, sql, qlits[0], idx):
@@ -422,19 +451,70 @@ def section_dups(e, dup):
     return res
 
 
-def run_engine(e, shapes, dup, out):
-    """Both sections on one engine; the result, or the exception, goes to out[e.label]."""
+def section_churn(e, ch):
+    """One engine's section 3: {(opclass, delete): result or None}."""
+    k, ef = ch["k"], ch["ef"]
+    c = e.cur
+    res = {}
+    log(f"{e.label}: loading the clustered table")
+    c.execute("SET max_parallel_workers_per_gather = 0")  # CREATE TABLE AS keeps the order
+    c.execute("SET synchronize_seqscans = off")
+    c.execute("DROP TABLE IF EXISTS churn_src")
+    c.execute("CREATE TABLE churn_src (i int4, v vector(24))")
+    buf = io.StringIO("".join(f"{i}\t{vec_lit(r)}\n" for i, r in zip(ch["ids"], ch["base"])))
+    c.copy_expert("COPY churn_src FROM STDIN", buf)
+    for typ, opclass, op in CHURN_OPCLASSES:
+        qlits = query_lits(typ, ch["queries"])
+        col = "v" if typ == "vector" else f"v::{typ}(24)"
+        for dname, cond in CHURN_DELETES:
+            c.execute("DROP TABLE IF EXISTS churn")
+            c.execute(f"CREATE TABLE churn WITH (autovacuum_enabled = false) AS "
+                      f"SELECT i, {col} AS v FROM churn_src")
+            if e.build("churn_idx", "churn", "hnsw", opclass) is None:
+                res[opclass, dname] = None
+                break
+            c.execute(f"DELETE FROM churn WHERE {cond}")
+            t0 = time.perf_counter()
+            c.execute("VACUUM churn")
+            r = dict(vacuum_s=time.perf_counter() - t0)
+            kth = exact(c, "churn", typ, op, k, qlits)
+            r["vacuumed"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, kth,
+                                         "hnsw.ef_search", (ef,))[0]
+            fkth = exact(c, "churn", typ, op, k, qlits, CHURN_FILTER)
+            c.execute("SET hnsw.iterative_scan = relaxed_order")
+            try:
+                r["filtered"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, fkth,
+                                             "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
+            finally:
+                c.execute("RESET hnsw.iterative_scan")
+            if e.has_check:
+                r["unreachable"], r["other"] = unreachable(c, "churn_idx")
+            c.execute("REINDEX INDEX churn_idx")
+            r["fresh"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, kth,
+                                      "hnsw.ef_search", (ef,))[0]
+            c.execute("DROP TABLE churn")
+            res[opclass, dname] = r
+            log(f"{e.label}: churn {opclass}, {dname}: recall@{k} {fmt1(r['vacuumed'])} "
+                f"(fresh {fmt1(r['fresh'])}, filtered {fmt1(r['filtered'])}), "
+                f"VACUUM {r['vacuum_s']:.1f} s, unreachable {r.get('unreachable', '-')}")
+    c.execute("DROP TABLE churn_src")
+    c.execute("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans")
+    return res
+
+
+def run_engine(e, shapes, dup, churn, out):
+    """The sections on one engine; the result, or the exception, goes to out[e.label]."""
     try:
         varied, kth = section_varied(e, shapes)
-        out[e.label] = (varied, kth, section_dups(e, dup))
+        out[e.label] = (varied, kth, section_dups(e, dup), section_churn(e, churn))
     except BaseException as ex:  # reported by main
         out[e.label] = ex
 
 
 def assemble(engines, shapes, out):
-    """Rows of both tables, engines side by side, and the largest relative difference
+    """Rows of the tables, engines side by side, and the largest relative difference
     between the engines' exact k-th distances."""
-    varied, dups, kth_diff = [], [], {}
+    varied, dups, churn, kth_diff = [], [], [], {}
     for sname, _, d in shapes:
         for am, opclasses, guc, values, _ in varied_runs():
             for _, opclass, _ in opclasses:
@@ -447,15 +527,25 @@ def assemble(engines, shapes, out):
         for e in engines:
             row[e.label] = out[e.label][2][opclass]
         dups.append(row)
+    for _, opclass, _ in CHURN_OPCLASSES:
+        for dname, _ in CHURN_DELETES:
+            row = dict(opclass=opclass, deleted=dname)
+            for e in engines:
+                row[e.label] = out[e.label][3].get((opclass, dname))
+            churn.append(row)
     if len(engines) == 2:
         ka, kb = (out[e.label][1] for e in engines)
         for key in ka:
             a, b = np.array(ka[key]), np.array(kb[key])
             kth_diff[key] = float(np.max(np.abs(a - b) / np.maximum(1, np.abs(a))))
-    return varied, dups, kth_diff
+    return varied, dups, churn, kth_diff
 
 
 # ---- report ------------------------------------------------------------------------
+
+def fmt1(v):
+    return "no index plan" if v is None else f"{v:.3f}"
+
 
 def fmt_pair(vals):
     if vals is None:
@@ -471,10 +561,10 @@ def git_head():
         return "?"
 
 
-def render(engines, varied, kth_diff, dups, shapes, dup, elapsed, missing):
+def render(engines, varied, kth_diff, dups, churn, shapes, dup, ch, elapsed, missing):
     labels = [e.label for e in engines]
     L = []
-    L.append("# Recall on varied-norm and duplicate-heavy data")
+    L.append("# Recall on varied-norm, duplicate-heavy and churned data")
     L.append("")
     L.append(f"- {datetime.date.today()}, vectorann at `{git_head()}`; "
              + ", ".join(f"{e.label} {e.version}" for e in engines)
@@ -553,6 +643,38 @@ def render(engines, varied, kth_diff, dups, shapes, dup, elapsed, missing):
             L.append(f"| {r['opclass']} | {mode} | " + " | ".join(cells)
                      + f" | {unr} | {pages} | {ident} |")
     L.append("")
+    L.append("## 3. Churn: three rows in four deleted, then VACUUM")
+    L.append("")
+    L.append(f"- {len(ch['ids']):,} rows of vector(24) in 50 clusters (centres uniform in "
+             "[0,1)^24, each coordinate +- 0.1), loaded in a shuffled order; "
+             f"{len(ch['queries'])} queries drawn like the rows; halfvec and sparsevec: "
+             "casts of it. Serial hnsw build, then `DELETE` and `VACUUM`.")
+    L.append("- deleted: `hashint4(i) % 4 <> 0` (at random: every cluster keeps about 100 "
+             "rows), or `i % 4 <> 0` (row i is in cluster i % 50: every odd cluster emptied, "
+             "half of the rest, so half the queries' nearest rows lie in other clusters).")
+    L.append(f"- recall@{ch['k']} at ef_search {ch['ef']}: after the VACUUM; after `REINDEX` "
+             f"(a fresh build of what is left); filtered: `WHERE {CHURN_FILTER}` (one "
+             "surviving cluster) with `hnsw.iterative_scan = relaxed_order`, after the "
+             "VACUUM, against the exact 10 nearest rows of the filter. unreachable: "
+             "`hnsw_check` after the VACUUM (vectorann). VACUUM s: wall seconds, indicative "
+             "(the engines run side by side).")
+    L.append("")
+    L.append("| opclass | deleted | after VACUUM " + " / ".join(labels)
+             + " | fresh build " + " / ".join(labels) + " | filtered " + " / ".join(labels)
+             + " | unreachable | VACUUM s " + " / ".join(labels) + " |")
+    L.append("|---|---|---:|---:|---:|---:|---:|")
+
+    def cell(r, key, f=fmt1):
+        return " / ".join("n/a" if not r.get(l) else f(r[l][key]) for l in labels)
+
+    for r in churn:
+        va = r.get("vectorann")
+        unr = "" if not va or "unreachable" not in va else str(va["unreachable"]) + (
+            f" (+{va['other']} other)" if va["other"] else "")
+        L.append(f"| {r['opclass']} | {r['deleted']} | {cell(r, 'vacuumed')} | "
+                 f"{cell(r, 'fresh')} | {cell(r, 'filtered')} | {unr} | "
+                 f"{cell(r, 'vacuum_s', lambda v: f'{v:.1f}')} |")
+    L.append("")
     return "\n".join(L)
 
 
@@ -587,10 +709,12 @@ def main():
 
     shapes = make_shapes()
     dup = make_dups()
+    churn = make_churn()
     # The engines run side by side, one connection each: recall does not depend on
     # timing, and on 2 cores the run takes half as long.
     out = {}
-    threads = [threading.Thread(target=run_engine, args=(e, shapes, dup, out)) for e in engines]
+    threads = [threading.Thread(target=run_engine, args=(e, shapes, dup, churn, out))
+               for e in engines]
     for t in threads:
         t.start()
     for t in threads:
@@ -599,12 +723,12 @@ def main():
         if isinstance(out[e.label], BaseException):
             raise out[e.label]
         e.conn.close()
-    varied, dups, kth_diff = assemble(engines, shapes, out)
+    varied, dups, churn_rows, kth_diff = assemble(engines, shapes, out)
     for e in engines:
         ac.execute(f"DROP DATABASE shapes_{e.label}")
     admin.close()
 
-    text = render(engines, varied, kth_diff, dups, shapes, dup,
+    text = render(engines, varied, kth_diff, dups, churn_rows, shapes, dup, churn,
                   time.perf_counter() - t0, missing)
     print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/bench/shapes.sh: recall on varied-norm and duplicate-heavy data, every
+# test/bench/shapes.sh: recall on varied-norm, duplicate-heavy and churned data, every
 # operator class, vectorann beside pgvector (test/bench/shapes.py). Not part of
 # test/main.sh; takes a few minutes.
 #
