@@ -61,7 +61,12 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * (a max-heap) receives them; it is reset first.  Deleted elements are
  * walked through and kept in result (callers filter them), unless
  * graph->live_results: then result takes live elements only, and the walk
- * goes on until it holds the ef nearest live ones.  Searches that choose
+ * goes on until it holds the ef nearest live ones, or until it has taken
+ * HNSW_LIVE_WALK_DELETED * ef deleted elements as candidates (then result
+ * holds what it found, possibly nothing: where nearly all is deleted, as
+ * after DELETE FROM t while VACUUM has marked but not yet freed the
+ * elements, a walk for ef live ones would read the whole layer, and an
+ * insert would do so holding the insert lock).  Searches that choose
  * neighbour lists (inserts, VACUUM's repair) set it, since they drop
  * deleted results anyway: while VACUUM runs after three rows in four were
  * deleted, ef results held about ef / 4 live elements, all in the base's
@@ -72,6 +77,8 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * way) are dropped.  Checks for interrupts once per candidate expanded (it
  * may raise the query-cancel ERROR).
  */
+#define HNSW_LIVE_WALK_DELETED	16
+
 void
 HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 				int ef, int layer, VaHeap *result)
@@ -79,6 +86,7 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 	VaHeap	   *cand = &graph->candidates;
 	uint64	   *ids = graph->scratch;
 	bool		live = graph->live_results;
+	int64		deleted_left = (int64) HNSW_LIVE_WALK_DELETED * ef;
 
 	graph->reset_visited(graph);
 	VaHeapReset(cand);
@@ -90,6 +98,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 		VaHeapPush(cand, &entries[i]);
 		if (!(live && (entries[i].flags & HNSW_CANDIDATE_DELETED)))
 			VaHeapPushBounded(result, &entries[i], ef);
+		else
+			deleted_left--;
 	}
 
 	while (cand->count > 0)
@@ -108,6 +118,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 		/* every remaining candidate is further than the furthest result */
 		if (result->count >= ef && c.distance > VaHeapTop(result)->distance)
 			break;
+		if (deleted_left < 0)
+			break;				/* live_results' walk through deleted ones */
 
 		n = graph->neighbours(graph, c.id, layer, ids);
 		if (graph->evaluate_many)
@@ -134,6 +146,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 					VaHeapPush(cand, &batch[i]);
 					if (!(live && (batch[i].flags & HNSW_CANDIDATE_DELETED)))
 						VaHeapPushBounded(result, &batch[i], ef);
+					else
+						deleted_left--;
 				}
 			}
 			continue;
@@ -151,6 +165,8 @@ HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 				VaHeapPush(cand, &e);
 				if (!(live && (e.flags & HNSW_CANDIDATE_DELETED)))
 					VaHeapPushBounded(result, &e, ef);
+				else
+					deleted_left--;
 			}
 		}
 	}

@@ -241,16 +241,16 @@ write_pruned(Relation index, Buffer buf, OffsetNumber off, HnswElementTuple tup,
  * many the heuristic kept itself in *ndiverse.  Returns whether newtid
  * survives.
  *
- * A list with a deleted member is not selected anew: newtid takes the slot
- * of its deleted member furthest from base, and the other members stay
- * (*ndiverse = -1: no known selection).  A selection would drop every
- * deleted member, leaving a list of the live ones alone that no longer
- * links to a deleted element, so VACUUM's repair, which chooses anew only
- * lists that do and draws on the deleted members' own lists, would pass it
- * by.  Its back-links met such lists all the time: with three rows in four
- * deleted from clustered data, four in five layer-0 lists were left with
- * about 12 of their 32 links, few of them to other clusters, and recall@10
- * fell to 0.72 (test/t/026).
+ * A list with a deleted member is not selected anew: its deleted member
+ * furthest from base leaves, the other members stay in their order, and
+ * newtid goes last, as into a free slot (*ndiverse = -1: no known
+ * selection).  A selection would drop every deleted member, leaving a list
+ * of the live ones alone that no longer links to a deleted element, so
+ * VACUUM's repair, which chooses anew only lists that do and draws on the
+ * deleted members' own lists, would pass it by.  Its back-links met such
+ * lists all the time: with three rows in four deleted from clustered data,
+ * four in five layer-0 lists were left with about 12 of their 32 links,
+ * few of them to other clusters, and recall@10 fell to 0.72 (test/t/026).
  */
 static bool
 select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
@@ -275,11 +275,25 @@ select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
 			cands[i].id != VaTidToId(newtid))
 		{
 			ItemPointerData gone;
+			int			n = 0;
+			bool		dropped = false;
 
+			/*
+			 * as if that slot were free: the others keep their order, and
+			 * the newcomer goes last (the first free slot; see
+			 * HnswRepairFirstSlot for what the order means)
+			 */
 			VaIdToTid(cands[i].id, &gone);
 			for (int j = 0; j < cap; j++)
-				newlist[j] = ItemPointerEquals((ItemPointer) &slots[j], &gone) ?
-					*newtid : slots[j];
+			{
+				if (!dropped && ItemPointerEquals((ItemPointer) &slots[j], &gone))
+					dropped = true;
+				else
+					newlist[n++] = slots[j];
+			}
+			if (!dropped)
+				break;			/* cannot happen (it came from slots) */
+			newlist[n] = *newtid;
 			*ndiverse = -1;
 			return true;
 		}

@@ -1215,21 +1215,23 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		if (stats == NULL)
 			stats = palloc0(sizeof(IndexBulkDeleteResult));
 	}
-	else if (!info->estimated_count)
+	else
 	{
 		HnswMetaPageData meta;
 
 		/*
 		 * The bulk delete's relink recorded the heap's row count as it was
-		 * known then, from before this VACUUM (20,000 where 13,333 rows
-		 * were left): inserts then had to pass a tenth of the old count
-		 * before the next VACUUM relinked what their pruning cut off
-		 * (test/t/027's churn re-inserted up to exactly 1.1 times that, and
-		 * an element their pruning cut off stayed so).  Record the count
-		 * now known.
+		 * known then, pg_class's from before this VACUUM (20,000 where
+		 * 13,333 rows were left; -1 for a table never vacuumed or analyzed,
+		 * which no count passes): inserts then had to pass a tenth of the
+		 * old count before the next VACUUM relinked what their pruning cut
+		 * off (test/t/027's churn re-inserted up to exactly 1.1 times that,
+		 * and an element their pruning cut off stayed so).  Record the count
+		 * this VACUUM found, or estimated from the pages it read (what
+		 * pg_class gets).
 		 */
 		HnswReadMeta(index, &meta);
-		if (meta.relink_nblocks != 0)
+		if (meta.relink_nblocks != 0 && meta.relink_heap_tuples != info->num_heap_tuples)
 			record_relink(index, meta.relink_nblocks, info->num_heap_tuples);
 	}
 
