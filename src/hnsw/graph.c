@@ -55,6 +55,9 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
 	VaHeapInit(&graph->candidates, Max(ef, 1) * 4, false);
 }
 
+/* live_results: deleted candidates a search may take, per ef */
+#define HNSW_LIVE_WALK_DELETED	16
+
 /*
  * SEARCH-LAYER: the ef elements nearest the query on layer, found by a
  * best-first walk from entries (whose distances are already set).  result
@@ -77,8 +80,6 @@ HnswGraphInitCommon(HnswGraph *graph, int m, int ef)
  * way) are dropped.  Checks for interrupts once per candidate expanded (it
  * may raise the query-cancel ERROR).
  */
-#define HNSW_LIVE_WALK_DELETED	16
-
 void
 HnswSearchLayer(HnswGraph *graph, const VaCandidate *entries, int nentries,
 				int ef, int layer, VaHeap *result)
