@@ -19,6 +19,8 @@ CREATE UNIQUE INDEX ON hx USING hnsw (v);
 SET hnsw.ef_search = 0;
 SET hnsw.ef_search = 1001;
 SET hnsw.ef_search = 'x';
+SET hnsw.layer1_ef = 0;
+SET hnsw.layer1_ef = 1001;
 SET hnsw.no_such_setting = 1;
 
 -- a query of other dimensions

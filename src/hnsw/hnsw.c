@@ -23,6 +23,7 @@
 #include "utils/spccache.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+int			hnsw_layer1_ef = HNSW_DEFAULT_LAYER1_EF;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_SCAN_OFF;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_rerank_candidates = HNSW_DEFAULT_RERANK;
@@ -68,6 +69,12 @@ HnswInit(void)
 							"Larger values give better recall and slower queries.",
 							&hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
 							HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.layer1_ef",
+							"Size of the candidate list of a search's step on layer 1, whose results all start the search of layer 0.",
+							"1 descends greedily, as HNSW does; more makes queries that lie between clusters of rows find neighbours in several of them, at some cost per query.",
+							&hnsw_layer1_ef, HNSW_DEFAULT_LAYER1_EF,
+							1, HNSW_MAX_EF_SEARCH,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.iterative_scan",
 							 "Whether a scan goes on searching when the first ef_search results run out.",

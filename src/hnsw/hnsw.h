@@ -31,6 +31,7 @@
 #define HNSW_DEFAULT_EF_SEARCH		40
 #define HNSW_MIN_EF_SEARCH			1
 #define HNSW_MAX_EF_SEARCH			1000
+#define HNSW_DEFAULT_LAYER1_EF		1	/* hnsw.layer1_ef: the greedy descent */
 
 /* quantization (index option): what elements hold in place of the vector */
 #define HNSW_QUANTIZATION_NONE		0	/* the stored form itself */
@@ -404,7 +405,7 @@ extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 /* upper.c: a backend's cache of the upper layers, for searches' descents */
 #define HNSW_UPPER_LOWEST		2	/* the lowest layer it may hold */
 extern void HnswDescend(HnswDiskGraph *dg, const HnswMetaPageData *meta,
-						VaCandidate *entry);
+						VaCandidate *entry, int to_layer);
 extern bool HnswCheckUpperCopy(Relation index, const HnswMetaPageData *meta);
 extern void HnswBumpUpperVersion(Relation index, bool building);
 typedef void (*HnswDuplicateFn) (void *arg, const ItemPointerData *tid,
@@ -565,6 +566,7 @@ VA_DECLARE_AM_CALLBACKS(hnsw);
 /* hnsw.c */
 extern void HnswInit(void);		/* the GUCs; from _PG_init */
 extern int	hnsw_ef_search;
+extern int	hnsw_layer1_ef;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern int	hnsw_rerank_candidates;

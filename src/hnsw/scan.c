@@ -74,6 +74,9 @@ typedef struct HnswScanOpaqueData
 	HnswMetaPageData meta;
 	HnswDiskGraph dg;
 	VaHeap		result;
+	int			layer1_ef;		/* hnsw.layer1_ef when the scan began */
+	VaHeap		layer1;			/* its results, */
+	VaCandidate *entries;		/* and layer 0's entries (layer1_ef + 1) */
 
 	/* quantized index: the graph holds codes, rows are re-ranked */
 	HnswQuant	hq;
@@ -179,12 +182,23 @@ collect_all(Relation index, HnswScanOpaque so)
 
 /*
  * One search of layer 0 with so->ef: greedy descent from the entry point,
- * then SEARCH-LAYER; the results replace the current batch.
+ * with hnsw.layer1_ef > 1 a SEARCH-LAYER of layer 1 with that ef, then
+ * SEARCH-LAYER of layer 0 from what the step above it ended on (all of
+ * layer 1's results); the results replace the current batch.
+ *
+ * Malkov & Yashunin 2018 descend greedily (ef = 1) to layer 0.  A query
+ * between clusters of rows then starts layer 0 in one cluster, and layer 0
+ * seldom leads out of it: with half of test/t/026's 50 clusters deleted,
+ * queries whose nearest rows lie in the neighbouring clusters got recall@10
+ * 0.514 at ef_search 40, 0.720 with layer1_ef 4 and 0.852 with 16 (queries
+ * inside a cluster 1.000 throughout; Fashion-MNIST's recall +0.001 at 4).
  */
 static void
 search_batch(HnswScanOpaque so)
 {
-	VaCandidate entries[2];
+	VaCandidate *entries = so->entries;
+	VaCandidate entry_point;
+	int			nentries = 1;
 
 	/*
 	 * Each batch starts from the current entry point: between batches VACUUM
@@ -198,8 +212,15 @@ search_batch(HnswScanOpaque so)
 	}
 	entries[0].id = VaTidToId(&so->meta.entry_point);
 	so->dg.graph.evaluate(&so->dg.graph, &entries[0]);
-	entries[1] = entries[0];
-	HnswDescend(&so->dg, &so->meta, &entries[0]);
+	entry_point = entries[0];
+	if (so->layer1_ef > 1 && so->meta.entry_level >= 1)
+	{
+		HnswDescend(&so->dg, &so->meta, &entries[0], 1);
+		HnswSearchLayer(&so->dg.graph, entries, 1, so->layer1_ef, 1, &so->layer1);
+		nentries = VaHeapDrainSorted(&so->layer1, entries);
+	}
+	else
+		HnswDescend(&so->dg, &so->meta, &entries[0], 0);
 
 	/*
 	 * A batch after the first also starts from the entry point itself: layer
@@ -208,9 +229,16 @@ search_batch(HnswScanOpaque so)
 	 * the descent ended, so a wide search from there alone could miss rows
 	 * for good.
 	 */
-	HnswSearchLayer(&so->dg.graph, entries,
-					so->results != NULL && entries[1].id != entries[0].id ? 2 : 1,
-					so->ef, 0, &so->result);
+	if (so->results != NULL)
+	{
+		bool		among = false;
+
+		for (int i = 0; i < nentries; i++)
+			among |= entries[i].id == entry_point.id;
+		if (!among)
+			entries[nentries++] = entry_point;
+	}
+	HnswSearchLayer(&so->dg.graph, entries, nentries, so->ef, 0, &so->result);
 
 	if (so->results)
 		pfree(so->results);
@@ -260,6 +288,9 @@ search_first(IndexScanDesc scan)
 							  HnswQuantElementSize(&so->hq, so->meta.dimensions, 0));
 	}
 	VaHeapInit(&so->result, so->ef + 1, true);
+	so->layer1_ef = hnsw_layer1_ef;
+	VaHeapInit(&so->layer1, so->layer1_ef + 1, true);
+	so->entries = palloc(sizeof(VaCandidate) * (so->layer1_ef + 1));
 	search_batch(so);
 	if (so->quantized)
 	{

@@ -492,14 +492,15 @@ upper_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
 
 /*
  * The descent of a search of dg's index (*meta read for it): from *entry,
- * the entry point evaluated by dg, greedily down to layer 1 (HnswGreedyDescend
- * to_layer 0), leaving in *entry, evaluated by dg, the element to search
- * layer 0 from.  The layers of the backend's copy (see the top of this file)
+ * the entry point evaluated by dg, greedily down to layer to_layer + 1
+ * (HnswGreedyDescend; to_layer 0 or 1, below the copy's layers), leaving in
+ * *entry, evaluated by dg, the element to search layer to_layer from.  The layers of the backend's copy (see the top of this file)
  * are walked in memory, the rest on the pages.  ERRORs: as reading pages
  * (a bad link, query cancel).
  */
 void
-HnswDescend(HnswDiskGraph *dg, const HnswMetaPageData *meta, VaCandidate *entry)
+HnswDescend(HnswDiskGraph *dg, const HnswMetaPageData *meta, VaCandidate *entry,
+			int to_layer)
 {
 	HnswUpper  *copy = get_copy(dg->index, meta);
 	int			from = meta->entry_level;
@@ -532,7 +533,8 @@ HnswDescend(HnswDiskGraph *dg, const HnswMetaPageData *meta, VaCandidate *entry)
 			from = copy->lowest - 1;
 		}
 	}
-	HnswGreedyDescend(&dg->graph, entry, from, 0);
+	Assert(to_layer < HNSW_UPPER_LOWEST);
+	HnswGreedyDescend(&dg->graph, entry, from, to_layer);
 }
 
 /*
