@@ -268,35 +268,27 @@ select_survivors(Relation index, const VaIndexOps *ops, const void *basevec,
 		cands[i].id = VaTidToId(&slots[i]);
 	cands[cap].id = VaTidToId(newtid);
 	HnswLoadCandidates(index, ops, basevec, cands, cap + 1, vectors);
+	/* nearest first: the first deleted one from the end is furthest */
 	for (int i = cap; i >= 0; i--)
 	{
-		/* nearest first: the first deleted one from the end is furthest */
-		if ((cands[i].flags & HNSW_CANDIDATE_DELETED) &&
-			cands[i].id != VaTidToId(newtid))
-		{
-			ItemPointerData gone;
-			int			n = 0;
-			bool		dropped = false;
+		int			n = 0;
 
-			/*
-			 * as if that slot were free: the others keep their order, and
-			 * the newcomer goes last (the first free slot; see
-			 * HnswRepairFirstSlot for what the order means)
-			 */
-			VaIdToTid(cands[i].id, &gone);
-			for (int j = 0; j < cap; j++)
-			{
-				if (!dropped && ItemPointerEquals((ItemPointer) &slots[j], &gone))
-					dropped = true;
-				else
-					newlist[n++] = slots[j];
-			}
-			if (!dropped)
-				break;			/* cannot happen (it came from slots) */
-			newlist[n] = *newtid;
-			*ndiverse = -1;
-			return true;
-		}
+		if (!(cands[i].flags & HNSW_CANDIDATE_DELETED) || cands[i].id == VaTidToId(newtid))
+			continue;
+
+		/*
+		 * as if its slot were free: the others keep their order, and the
+		 * newcomer goes last (the first free slot; see HnswRepairFirstSlot
+		 * for what the order means)
+		 */
+		for (int j = 0; j < cap; j++)
+			if (n < j || VaTidToId(&slots[j]) != cands[i].id)
+				newlist[n++] = slots[j];	/* (n < j once it is left out) */
+		if (n == cap)
+			break;				/* not in slots: cannot happen */
+		newlist[n] = *newtid;
+		*ndiverse = -1;
+		return true;
 	}
 	k = HnswSelectNeighbours(cands, vectors, cap + 1, cap, ops, selected, ndiverse, NULL);
 	for (int i = 0; i < cap; i++)

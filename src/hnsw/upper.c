@@ -494,7 +494,8 @@ upper_neighbours(HnswGraph *graph, uint64 id, int layer, uint64 *out)
  * The descent of a search of dg's index (*meta read for it): from *entry,
  * the entry point evaluated by dg, greedily down to layer to_layer + 1
  * (HnswGreedyDescend; to_layer 0 or 1, below the copy's layers), leaving in
- * *entry, evaluated by dg, the element to search layer to_layer from.  The layers of the backend's copy (see the top of this file)
+ * *entry, evaluated by dg, the element to search layer to_layer from.
+ * The layers of the backend's copy (see the top of this file)
  * are walked in memory, the rest on the pages.  ERRORs: as reading pages
  * (a bad link, query cancel).
  */

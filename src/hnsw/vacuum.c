@@ -427,6 +427,8 @@ static const HnswRelinkOps disk_relink_ops = {
 	disk_own_list, disk_search, disk_read_list, disk_write_list
 };
 
+#define HNSW_RELINK_ROUNDS 4	/* walks and relinkings in one VACUUM */
+
 /* The element id (VaTidToId) of item number u of map. */
 static uint64
 item_id(const HnswItemMap *map, uint32 u)
@@ -453,8 +455,6 @@ item_id(const HnswItemMap *map, uint32 u)
  * at elevel (IndexVacuumInfo's message_level: DEBUG2 in PostgreSQL 15, with
  * or without VERBOSE), when it found any.
  */
-#define HNSW_RELINK_ROUNDS 4
-
 static void
 reconnect_unreachable(Relation index, const HnswMetaPageData *meta,
 					  BufferAccessStrategy strategy, double heap_tuples, int elevel)
