@@ -6,7 +6,8 @@
  *	  first, with xs_orderbyvals set to the operator's value so the executor
  *	  need not recompute it.  With hnsw.iterative_scan on, running out of
  *	  results starts another search with twice the ef, returning only what
- *	  was not returned before, so filtered queries can fill their LIMIT.
+ *	  was not returned before, so filtered queries can fill their LIMIT
+ *	  (strict_order: the far half of a batch waits for the next batch).
  *	  Deleted elements guide the search but are never returned.  An element's
  *	  duplicate chain (rows with the identical vector) is returned right
  *	  after it, at the same distance.
@@ -55,6 +56,8 @@ typedef struct HnswScanOpaqueData
 	bool		null_distance;	/* query NULL or not indexable: any order */
 	VaCandidate *results;		/* current batch, nearest first */
 	int			nresults;
+	int			nready;			/* results[0 .. nready) may go before the
+								 * next batch (strict order: see below) */
 	int			next;
 
 	/* iterative scan: later batches search again with a doubled ef */
@@ -178,6 +181,7 @@ collect_all(Relation index, HnswScanOpaque so)
 		}
 		UnlockReleaseBuffer(buf);
 	}
+	so->nready = so->nresults;
 }
 
 /*
@@ -207,7 +211,7 @@ search_batch(HnswScanOpaque so)
 	HnswReadMeta(so->dg.index, &so->meta);
 	if (!ItemPointerIsValid(&so->meta.entry_point))
 	{
-		so->nresults = so->next = 0;
+		so->nresults = so->nready = so->next = 0;
 		return;
 	}
 	entries[0].id = VaTidToId(&so->meta.entry_point);
@@ -246,6 +250,18 @@ search_batch(HnswScanOpaque so)
 	so->nresults = VaHeapDrainSorted(&so->result, so->results);
 	so->next = 0;
 	so->batch_new = false;
+
+	/*
+	 * Strict order returns only the nearer half of a batch before the next
+	 * one is searched: a batch's far results are the least certain, and a row
+	 * the next batch finds nearer than one returned would have to be dropped.
+	 * After a whole-cluster delete and VACUUM, full strict scans of test
+	 * data lost 15 % of the rows so (the far half of ef 40 and 80 batches
+	 * came from other clusters than the rows the next batch found).
+	 */
+	so->nready = so->nresults;
+	if (so->iterative == HNSW_ITERATIVE_SCAN_STRICT && !so->exhausted)
+		so->nready = (so->nresults + 1) / 2;
 }
 
 /* Set up the scan and run the first batch (ef = hnsw.ef_search). */
@@ -526,7 +542,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			MemoryContextSwitchTo(old);
 			return true;
 		}
-		while (so->next < so->nresults)
+		while (so->next < so->nready)
 		{
 			VaCandidate *c = &so->results[so->next++];
 			ItemPointerData heaptid;
@@ -553,8 +569,18 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			return true;
 		}
 		CHECK_FOR_INTERRUPTS();
+		if (so->nready < so->nresults && !so->batch_new && so->returned != NULL)
+		{
+			/* the held-back half may hold what is new */
+			for (int i = so->nready; i < so->nresults && !so->batch_new; i++)
+				so->batch_new = !HnswIdSetContains(so->returned, so->results[i].id);
+		}
 		if (!search_next(so))
-			break;
+		{
+			if (so->nready == so->nresults)
+				break;
+			so->nready = so->nresults;	/* the last batch: all of it */
+		}
 	}
 	MemoryContextSwitchTo(old);
 	return false;
