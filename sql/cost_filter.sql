@@ -80,6 +80,8 @@ EXPLAIN (COSTS OFF) SELECT id FROM cf WHERE cat < 10
 ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10;
 SET hnsw.iterative_scan = relaxed_order;
 SELECT * FROM cf_choices;
+-- strict_order returns about half of each search's candidates before the
+-- next search, so filling the LIMIT at 10 % takes one search more: the btree
 SET hnsw.iterative_scan = strict_order;
 SELECT * FROM cf_choices;
 

@@ -203,7 +203,9 @@ visited_per_search(double ef, double m, double n)
  *   - hnsw.iterative_scan off: one search with ef = hnsw.ef_search.
  *   - iterative: searches with ef = ef_search, 2 ef_search, 4 ef_search ...
  *     (scan.c) until ef s >= k or ef reaches hnsw.max_scan_tuples; the cost
- *     is the sum over those searches, so it grows about as k / s.
+ *     is the sum over those searches, so it grows about as k / s.  Under
+ *     strict_order a batch's rows go out only as far as the next search
+ *     confirms them (scan.c), so a search counts for ef / 2 rows.
  * If the last search's ef s is still below k (and ef below n: a search
  * that sees every element returns all there is), the path cannot fill the
  * LIMIT: it is charged an exact plan's cost on top of its own
@@ -232,8 +234,10 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF)
 	{
 		/* ef stops growing once a search reaches every element */
+		double		yield = hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_STRICT ? 0.5 : 1.0;
+
 		max_ef = Min((double) hnsw_max_scan_tuples, tuples);
-		while (ef * demand->filter < demand->wanted && ef < max_ef)
+		while (ef * yield * demand->filter < demand->wanted && ef < max_ef)
 		{
 			ef = Min(ef * 2.0, (double) hnsw_max_scan_tuples);
 			ef_total += ef;
