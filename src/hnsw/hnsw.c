@@ -182,11 +182,17 @@ rerank_cost(IndexOptInfo *index, const VaScanDemand *demand, double ef,
 	return VaRerankCost(index, Min(ef, rows), exact_size);
 }
 
-/* Elements one search with candidate list size ef evaluates in an index of n. */
+/*
+ * Elements one search with candidate list size ef evaluates in an index of
+ * n: on layer 0 about 2m per candidate, m per upper layer, and with
+ * hnsw.layer1_ef = u > 1 about u m more for the search of layer 1.
+ */
 static double
 visited_per_search(double ef, double m, double n)
 {
-	return Min(ef * 2.0 * m + log(n) * m, n);
+	double		layer1 = hnsw_layer1_ef > 1 ? (double) hnsw_layer1_ef * m : 0.0;
+
+	return Min(ef * 2.0 * m + log(n) * m + layer1, n);
 }
 
 /*
