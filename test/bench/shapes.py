@@ -31,7 +31,8 @@ and, when the extension `vector` is installed in the same PostgreSQL, on pgvecto
    keeps about 100 rows) or whole clusters (every odd cluster emptied, half of the
    rest), and VACUUM. recall@10 at ef_search 40 after the VACUUM and after REINDEX
    (a fresh build of what is left), a filtered query (one cluster's rows, 0.5 % of
-   what is left, `hnsw.iterative_scan = relaxed_order`) after the VACUUM, the
+   what is left, `hnsw.iterative_scan = relaxed_order`, and again with
+   `strict_order`, which drops a row found after a farther one) after the VACUUM, the
    VACUUM's seconds and hnsw_check's unreachable count after it (vectorann).
 
 Recall: for each query, the rows the index scan returns count as right when their
@@ -487,6 +488,13 @@ def section_churn(e, ch):
                                              "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
             finally:
                 c.execute("RESET hnsw.iterative_scan")
+            # strict order drops a row found after a farther one went out
+            c.execute("SET hnsw.iterative_scan = strict_order")
+            try:
+                r["strict"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, fkth,
+                                           "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
+            finally:
+                c.execute("RESET hnsw.iterative_scan")
             if e.has_check:
                 r["unreachable"], r["other"] = unreachable(c, "churn_idx")
             c.execute("REINDEX INDEX churn_idx")
@@ -495,7 +503,8 @@ def section_churn(e, ch):
             c.execute("DROP TABLE churn")
             res[opclass, dname] = r
             log(f"{e.label}: churn {opclass}, {dname}: recall@{k} {fmt1(r['vacuumed'])} "
-                f"(fresh {fmt1(r['fresh'])}, filtered {fmt1(r['filtered'])}), "
+                f"(fresh {fmt1(r['fresh'])}, filtered {fmt1(r['filtered'])}, "
+                f"strict {fmt1(r['strict'])}), "
                 f"VACUUM {r['vacuum_s']:.1f} s, unreachable {r.get('unreachable', '-')}")
     c.execute("DROP TABLE churn_src")
     c.execute("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans")
@@ -655,14 +664,16 @@ def render(engines, varied, kth_diff, dups, churn, shapes, dup, ch, elapsed, mis
     L.append(f"- recall@{ch['k']} at ef_search {ch['ef']}: after the VACUUM; after `REINDEX` "
              f"(a fresh build of what is left); filtered: `WHERE {CHURN_FILTER}` (one "
              "surviving cluster) with `hnsw.iterative_scan = relaxed_order`, after the "
-             "VACUUM, against the exact 10 nearest rows of the filter. unreachable: "
+             "VACUUM, against the exact 10 nearest rows of the filter; strict: the same "
+             "with `strict_order`. unreachable: "
              "`hnsw_check` after the VACUUM (vectorann). VACUUM s: wall seconds, indicative "
              "(the engines run side by side).")
     L.append("")
     L.append("| opclass | deleted | after VACUUM " + " / ".join(labels)
              + " | fresh build " + " / ".join(labels) + " | filtered " + " / ".join(labels)
+             + " | strict " + " / ".join(labels)
              + " | unreachable | VACUUM s " + " / ".join(labels) + " |")
-    L.append("|---|---|---:|---:|---:|---:|---:|")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|")
 
     def cell(r, key, f=fmt1):
         return " / ".join("n/a" if not r.get(l) else f(r[l][key]) for l in labels)
@@ -672,7 +683,7 @@ def render(engines, varied, kth_diff, dups, churn, shapes, dup, ch, elapsed, mis
         unr = "" if not va or "unreachable" not in va else str(va["unreachable"]) + (
             f" (+{va['other']} other)" if va["other"] else "")
         L.append(f"| {r['opclass']} | {r['deleted']} | {cell(r, 'vacuumed')} | "
-                 f"{cell(r, 'fresh')} | {cell(r, 'filtered')} | {unr} | "
+                 f"{cell(r, 'fresh')} | {cell(r, 'filtered')} | {cell(r, 'strict')} | {unr} | "
                  f"{cell(r, 'vacuum_s', lambda v: f'{v:.1f}')} |")
     L.append("")
     return "\n".join(L)
