@@ -67,6 +67,8 @@ SELECT * FROM cf_choices;
 -- iterative: about 10 / s candidates; 10 %: the index
 SET hnsw.iterative_scan = relaxed_order;
 SELECT * FROM cf_choices;
+-- strict_order returns half of the first search's candidates and a quarter
+-- of a later one's before it searches again: at 10 %, the seq scan
 SET hnsw.iterative_scan = strict_order;
 SELECT * FROM cf_choices;
 
@@ -80,8 +82,7 @@ EXPLAIN (COSTS OFF) SELECT id FROM cf WHERE cat < 10
 ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10;
 SET hnsw.iterative_scan = relaxed_order;
 SELECT * FROM cf_choices;
--- strict_order returns about half of each search's candidates before the
--- next search, so filling the LIMIT at 10 % takes one search more: the btree
+-- strict_order: at 10 %, the btree
 SET hnsw.iterative_scan = strict_order;
 SELECT * FROM cf_choices;
 

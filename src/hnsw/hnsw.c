@@ -211,7 +211,8 @@ visited_per_search(double ef, double m, double n)
  *     (scan.c) until ef s >= k or ef reaches hnsw.max_scan_tuples; the cost
  *     is the sum over those searches, so it grows about as k / s.  Under
  *     strict_order a batch's rows go out only as far as the next search
- *     confirms them (scan.c), so a search counts for ef / 2 rows.
+ *     confirms them (scan.c), so the first search counts for ef / 2 rows
+ *     and a later one for ef / 4.
  * If the last search's ef s is still below k (and ef below n: a search
  * that sees every element returns all there is), the path cannot fill the
  * LIMIT: it is charged an exact plan's cost on top of its own
@@ -240,11 +241,14 @@ scan_cost(IndexOptInfo *index, const VaScanDemand *demand)
 	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF)
 	{
 		/* ef stops growing once a search reaches every element */
-		double		yield = hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_STRICT ? 0.5 : 1.0;
+		bool		strict = hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_STRICT;
+		double		yield = strict ? 0.5 : 1.0;
 
 		max_ef = Min((double) hnsw_max_scan_tuples, tuples);
 		while (ef * yield * demand->filter < demand->wanted && ef < max_ef)
 		{
+			if (strict)
+				yield = 0.25;
 			ef = Min(ef * 2.0, (double) hnsw_max_scan_tuples);
 			ef_total += ef;
 			visited += visited_per_search(ef, m, tuples);
