@@ -482,19 +482,14 @@ def section_churn(e, ch):
             r["vacuumed"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, kth,
                                          "hnsw.ef_search", (ef,))[0]
             fkth = exact(c, "churn", typ, op, k, qlits, CHURN_FILTER)
-            c.execute("SET hnsw.iterative_scan = relaxed_order")
-            try:
-                r["filtered"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, fkth,
-                                             "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
-            finally:
-                c.execute("RESET hnsw.iterative_scan")
             # strict order drops a row found after a farther one went out
-            c.execute("SET hnsw.iterative_scan = strict_order")
-            try:
-                r["strict"] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, fkth,
-                                           "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
-            finally:
-                c.execute("RESET hnsw.iterative_scan")
+            for key, order in (("filtered", "relaxed_order"), ("strict", "strict_order")):
+                c.execute(f"SET hnsw.iterative_scan = {order}")
+                try:
+                    r[key] = e.knn_recall("churn_idx", "churn", typ, op, k, qlits, fkth,
+                                          "hnsw.ef_search", (ef,), CHURN_FILTER)[0]
+                finally:
+                    c.execute("RESET hnsw.iterative_scan")
             if e.has_check:
                 r["unreachable"], r["other"] = unreachable(c, "churn_idx")
             c.execute("REINDEX INDEX churn_idx")
