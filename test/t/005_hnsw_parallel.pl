@@ -186,18 +186,24 @@ $node->safe_psql('postgres', q{
 # 0.948-0.984 in 3 runs.
 my $rq_serial = recall($node, 'items');
 cmp_ok($rq_serial, '>=', 0.92, "recall\@10 of the serial quantized build: $rq_serial");
+# Parallel builds insert in an order that varies from run to run, and at
+# ef_search 40 the quantized graphs' recall on these clusters varied with
+# it: 0.927-0.986 in 5 runs on 2026-12-05 (unquantized builds of such data
+# vary too, less).  So serial and parallel graphs are compared at ef_search
+# 100, where one graph's few weak links weigh less.
+my $rq_serial_wide = recall($node, 'items', 100);
 $node->safe_psql('postgres', 'DROP INDEX rq_serial; DROP INDEX items_idx');
 parallel_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
 	undef, 'parallel quantized build');
 check_clean('parallel quantized build');
-my $rq = recall($node, 'items');
-cmp_ok($rq, '>=', $rq_serial - 0.05,
-	"recall\@10 of the parallel quantized build ($rq) within 0.05 of the serial one ($rq_serial)");
+my $rq = recall($node, 'items', 100);
+cmp_ok($rq, '>=', $rq_serial_wide - 0.05,
+	"recall\@10 at ef_search 100 of the parallel quantized build ($rq) within 0.05 of the serial one ($rq_serial_wide)");
 $node->wait_for_catchup($standby);
-is(recall($standby, 'items'), $rq, 'the standby answers like the primary (quantized)');
+is(recall($standby, 'items', 100), $rq, 'the standby answers like the primary (quantized)');
 
 spilled_build(q{CREATE INDEX items_idx ON items USING hnsw (embedding) WITH (quantization = 'rabitq')},
-	'parallel quantized build', $rq_serial);
+	'parallel quantized build', $rq_serial_wide, 100);
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE items_untyped (id int PRIMARY KEY, embedding vector) WITH (parallel_workers = 2);
