@@ -7,7 +7,7 @@
  *	  need not recompute it.  With hnsw.iterative_scan on, running out of
  *	  results starts another search with twice the ef, returning only what
  *	  was not returned before, so filtered queries can fill their LIMIT
- *	  (strict_order: the far half of a batch waits for the next batch).
+ *	  (strict_order: the far part of a batch waits for the next batch).
  *	  Deleted elements guide the search but are never returned.  An element's
  *	  duplicate chain (rows with the identical vector) is returned right
  *	  after it, at the same distance.
@@ -190,19 +190,6 @@ collect_all(Relation index, HnswScanOpaque so)
 }
 
 /*
- * One search of layer 0 with so->ef: greedy descent from the entry point,
- * with hnsw.layer1_ef > 1 a SEARCH-LAYER of layer 1 with that ef, then
- * SEARCH-LAYER of layer 0 from what the step above it ended on (all of
- * layer 1's results); the results replace the current batch.
- *
- * Malkov & Yashunin 2018 descend greedily (ef = 1) to layer 0.  A query
- * between clusters of rows then starts layer 0 in one cluster, and layer 0
- * seldom leads out of it: with half of test/t/026's 50 clusters deleted,
- * queries whose nearest rows lie in the neighbouring clusters got recall@10
- * 0.514 at ef_search 40, 0.720 with layer1_ef 4 and 0.852 with 16 (queries
- * inside a cluster 1.000 throughout; Fashion-MNIST's recall +0.001 at 4).
- */
-/*
  * Whether candidate c may be returned as a row at all: not a deleted element
  * without duplicates (a deleted element may still carry live ones).
  */
@@ -269,6 +256,19 @@ merge_held_back(HnswScanOpaque so, VaCandidate *carry, int ncarry)
 	so->nresults = n;
 }
 
+/*
+ * One search of layer 0 with so->ef: greedy descent from the entry point,
+ * with hnsw.layer1_ef > 1 a SEARCH-LAYER of layer 1 with that ef, then
+ * SEARCH-LAYER of layer 0 from what the step above it ended on (all of
+ * layer 1's results); the results replace the current batch.
+ *
+ * Malkov & Yashunin 2018 descend greedily (ef = 1) to layer 0.  A query
+ * between clusters of rows then starts layer 0 in one cluster, and layer 0
+ * seldom leads out of it: with half of test/t/026's 50 clusters deleted,
+ * queries whose nearest rows lie in the neighbouring clusters got recall@10
+ * 0.514 at ef_search 40, 0.720 with layer1_ef 4 and 0.852 with 16 (queries
+ * inside a cluster 1.000 throughout; Fashion-MNIST's recall +0.001 at 4).
+ */
 static void
 search_batch(HnswScanOpaque so)
 {
@@ -409,7 +409,7 @@ search_first(IndexScanDesc scan)
  * Iterative scan: search again with twice the ef, unless that would pass
  * hnsw.max_scan_tuples, the scan's memory passes work_mem *
  * hnsw.scan_mem_multiplier, or the last batch found nothing new (its
- * held-back half included).  Returns
+ * held-back part included).  Returns
  * whether a new batch was loaded.
  */
 static bool
@@ -678,7 +678,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		CHECK_FOR_INTERRUPTS();
 		if (so->nready < so->nresults && !so->batch_new && so->returned != NULL)
 		{
-			/* the held-back half may hold what is new */
+			/* the held-back part may hold what is new */
 			for (int i = so->nready; i < so->nresults && !so->batch_new; i++)
 				so->batch_new = candidate_has_rows(&so->results[i]) &&
 					!HnswIdSetContains(so->returned, so->results[i].id);

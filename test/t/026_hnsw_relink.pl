@@ -202,17 +202,21 @@ cmp_ok($strict, '>=', 0.93, "strict_order: full scans return $strict of the rows
 # and filtered ones, one surviving cluster's rows under LIMIT 10: recall@10
 # against the exact rows of the filter (0.945 with halves, 0.985 with a
 # later batch's quarters)
-my $fstrict = $node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET hnsw.ef_search = 40;
-	SET hnsw.layer1_ef = 1; SET hnsw.max_scan_tuples = 20000;
-	SET hnsw.iterative_scan = strict_order;
-	SELECT round(avg((SELECT count(*) FROM unnest(ARRAY(
-		SELECT c.id FROM churn c WHERE c.id % 50 = 8
-		ORDER BY c.embedding <-> q.embedding LIMIT 10)) a
-		WHERE a = ANY(ARRAY(SELECT c.id FROM churn c WHERE c.id % 50 = 8
-			ORDER BY (c.embedding <-> q.embedding) + 0 LIMIT 10))) / 10.0), 3)
-	FROM queries q;
-});
+sub strict_filtered_recall
+{
+	return $node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET hnsw.ef_search = 40;
+		SET hnsw.layer1_ef = 1; SET hnsw.max_scan_tuples = 20000;
+		SET hnsw.iterative_scan = strict_order;
+		SELECT round(avg((SELECT count(*) FROM unnest(ARRAY(
+			SELECT c.id FROM churn c WHERE c.id % 50 = 8
+			ORDER BY c.embedding <-> q.embedding LIMIT 10)) a
+			WHERE a = ANY(ARRAY(SELECT c.id FROM churn c WHERE c.id % 50 = 8
+				ORDER BY (c.embedding <-> q.embedding) + 0 LIMIT 10))) / 10.0), 3)
+		FROM queries q;
+	});
+}
+my $fstrict = strict_filtered_recall();
 cmp_ok($fstrict, '>=', 0.97, "strict_order: filtered scans' recall\@10 $fstrict");
 
 # the same with a quantized index built on what is left, whose scan
@@ -225,17 +229,7 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX churn_idx ON churn USING hnsw (embedding vector_l2_ops)
 		WITH (quantization = 'rabitq');
 });
-my $qstrict = $node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET hnsw.ef_search = 40;
-	SET hnsw.layer1_ef = 1; SET hnsw.max_scan_tuples = 20000;
-	SET hnsw.iterative_scan = strict_order;
-	SELECT round(avg((SELECT count(*) FROM unnest(ARRAY(
-		SELECT c.id FROM churn c WHERE c.id % 50 = 8
-		ORDER BY c.embedding <-> q.embedding LIMIT 10)) a
-		WHERE a = ANY(ARRAY(SELECT c.id FROM churn c WHERE c.id % 50 = 8
-			ORDER BY (c.embedding <-> q.embedding) + 0 LIMIT 10))) / 10.0), 3)
-	FROM queries q;
-});
+my $qstrict = strict_filtered_recall();
 cmp_ok($qstrict, '>=', 0.93, "strict_order, quantized: filtered scans' recall\@10 $qstrict");
 
 $node->stop;
